@@ -1,0 +1,59 @@
+// Exports: info(), setNumThreads(n), getNumThreads(), workerThreads() (async).
+#include "../core/runtime.h"
+
+#include "async.h"
+#include "convert.h"
+#include "errors.h"
+#include "registry.h"
+
+namespace torchxfer::napi {
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    RuntimeInfo r = runtime_info();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("torchVersion", r.torch_version);
+    o.Set("cudaCompiled", r.cuda_compiled);
+    o.Set("cudaAvailable", r.cuda_available);
+    o.Set("cudaDeviceCount", r.cuda_device_count);
+    o.Set("mkldnn", r.mkldnn_available);
+    o.Set("numThreads", num_threads());
+    o.Set("numInteropThreads", r.num_interop_threads);
+    o.Set("hardwareThreads", r.hardware_threads);
+    o.Set("parallelInfo", r.parallel_info);
+    return o;
+  });
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  int64_t n = get_int(info[0], "threads");
+  if (n < 1 || n > 4096) throw_expected(info.Env(), "an integer between 1 and 4096", "threads", info[0]);
+  return guard(info.Env(), [&]() -> Napi::Value { set_num_threads(static_cast<int>(n)); return info.Env().Undefined(); });
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+
+// The intra-op thread count as seen from inside a libuv worker (proves prepare_worker_thread works).
+Napi::Value WorkerThreads(const Napi::CallbackInfo& info) {
+  return run_async<int>(info.Env(), []() { return at::get_num_threads(); },
+                        [](Napi::Env env, int& n) -> Napi::Value { return Napi::Number::New(env, n); });
+}
+
+Napi::Value ParseDevice(const Napi::CallbackInfo& info) {
+  std::string spec = get_string(info[0], "device");
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), parse_device(spec).str()); });
+}
+
+}  // namespace
+
+TORCHXFER_EXPORTS(Runtime) {
+  set_num_threads(default_num_threads());  // LibTorch's own default here is 1
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
+  exports.Set("workerThreads", Napi::Function::New(env, WorkerThreads, "workerThreads"));
+  exports.Set("parseDevice", Napi::Function::New(env, ParseDevice, "parseDevice"));
+}
+
+}  // namespace torchxfer::napi

@@ -1,0 +1,28 @@
+/** `torchxfer info`: LibTorch version, CUDA availability, threads. */
+import type { CommandModule } from 'yargs';
+
+import { runtimeInfo } from '../runtime.js';
+import { version } from '../version.js';
+
+interface InfoArgs {
+  json: boolean;
+}
+
+export const infoCommand: CommandModule<object, InfoArgs> = {
+  command: 'info',
+  describe: 'Show the LibTorch version, CUDA availability and thread count',
+  builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  handler: (args) => {
+    const info = runtimeInfo();
+    const out = { torchxfer: version, node: process.version, ...info };
+    if (args.json) {
+      const { parallelInfo: _omit, ...rest } = out;
+      console.log(JSON.stringify(rest, null, 2));
+      return;
+    }
+    console.log(`torchxfer ${out.torchxfer} (Node ${out.node})`);
+    console.log(`LibTorch   ${info.torchVersion}${info.mkldnn ? ' (oneDNN)' : ''}`);
+    console.log(`CUDA       ${info.cudaAvailable ? `available, ${info.cudaDeviceCount} device(s)` : info.cudaCompiled ? 'compiled in, no device visible' : 'not in this build'}`);
+    console.log(`threads    ${info.numThreads} intra-op (of ${info.hardwareThreads} hardware), ${info.numInteropThreads} inter-op`);
+  },
+};

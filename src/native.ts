@@ -1,0 +1,97 @@
+/**
+ * Loads the native addon (build/Release/torchxfer.node) once, with an actionable error when it or
+ * LibTorch is missing. Set TORCHXFER_ADDON to load a different build.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Package root: two levels above dist/native.js or src/native.ts. */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface NativeRuntimeInfo {
+  torchVersion: string;
+  cudaCompiled: boolean;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  mkldnn: boolean;
+  numThreads: number;
+  numInteropThreads: number;
+  hardwareThreads: number;
+  parallelInfo: string;
+}
+
+export type TypedArrayLike = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: string;
+  readonly device: string;
+  readonly numel: number;
+  readonly disposed: boolean;
+  dataSync(): TypedArrayLike;
+  data(): Promise<TypedArrayLike>;
+  to(device: string): Promise<NativeTensor>;
+  matmul(other: NativeTensor): Promise<NativeTensor>;
+  dispose(): void;
+}
+
+/** The raw addon surface. Other modules extend this interface as the addon grows. */
+export interface NativeAddon {
+  info(): NativeRuntimeInfo;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  workerThreads(): Promise<number>;
+  parseDevice(spec: string): string;
+  Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
+  [name: string]: unknown;
+}
+
+export class NativeLoadError extends Error {
+  constructor(message: string, readonly path: string) {
+    super(message);
+    this.name = 'NativeLoadError';
+  }
+}
+
+/** Candidate addon locations, first that exists wins. */
+export function addonCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  if (env.TORCHXFER_ADDON) return [resolve(env.TORCHXFER_ADDON)];
+  return [join(packageRoot, 'build', 'Release', 'torchxfer.node'), join(packageRoot, 'build', 'torchxfer.node')];
+}
+
+/** Explains a failed dlopen in terms of what to install or set. */
+export function explainLoadFailure(path: string, cause: unknown): string {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  if (!existsSync(path)) {
+    return (
+      `torchxfer's native addon was not found at ${path}. Build it with \`npm run build:native\` ` +
+      '(needs cmake, g++ and LibTorch: on Debian `sudo apt-get install cmake g++ libtorch-dev`, or set LIBTORCH=/path/to/libtorch ' +
+      'or Torch_DIR=/path/to/share/cmake/Torch), or run `bash scripts/setup.sh`. Set TORCHXFER_ADDON to use a build elsewhere.'
+    );
+  }
+  if (/lib(torch|c10|torch_cpu|torch_cuda)[^ ]*\.so/.test(detail)) {
+    return (
+      `torchxfer's native addon at ${path} could not find LibTorch (${detail.split('\n')[0]}). Install it ` +
+      '(`sudo apt-get install libtorch-dev` on Debian) or add the directory holding libtorch.so to LD_LIBRARY_PATH.'
+    );
+  }
+  return `torchxfer's native addon at ${path} failed to load: ${detail.split('\n')[0]}. Rebuild it with \`npm run build:native\`.`;
+}
+
+let cached: NativeAddon | undefined;
+
+/** The addon, loaded on first use. Throws NativeLoadError with what to do when it cannot be loaded. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const candidates = addonCandidates();
+  const path = candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+  const require = createRequire(import.meta.url);
+  try {
+    cached = require(path) as NativeAddon;
+  } catch (err) {
+    throw new NativeLoadError(explainLoadFailure(path, err), path);
+  }
+  return cached;
+}
