@@ -7,3 +7,4 @@ export { version } from './version.js';
 export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, type MarkerSpec, type SeriesSpec } from './plot/index.js';
 export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
 export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
+export { oneCycle, RegularPolicy, scheduleChart, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';

@@ -5,7 +5,7 @@
  */
 import { OptionError } from '../errors.js';
 import { el, esc, FONT, PALETTE, px } from './svg.js';
-import { formatTick, makeScale, type Scale } from './ticks.js';
+import { formatTicks, makeScale, type Scale } from './ticks.js';
 
 export interface AxisSpec {
   label?: string;
@@ -171,18 +171,20 @@ function renderChart(spec: ChartSpec, index: number): string {
 
 function axes(x: Scale, y: Scale, L: number, R: number, T: number, B: number): string {
   const out: string[] = [];
-  for (const t of x.ticks) {
+  const xl = formatTicks(x.ticks, x.log);
+  const yl = formatTicks(y.ticks, y.log);
+  x.ticks.forEach((t, k) => {
     const p = x.map(t);
     out.push(el('line', { class: 'grid', x1: p, x2: p, y1: T, y2: B, stroke: '#e6e6e6' }));
     out.push(el('line', { x1: p, x2: p, y1: B, y2: B + 5, stroke: '#333' }));
-    out.push(el('text', { class: 'tick x-tick', x: p, y: B + 18, 'text-anchor': 'middle', 'font-size': 11 }, esc(formatTick(t, x.log))));
-  }
-  for (const t of y.ticks) {
+    out.push(el('text', { class: 'tick x-tick', x: p, y: B + 18, 'text-anchor': 'middle', 'font-size': 11 }, esc(xl[k])));
+  });
+  y.ticks.forEach((t, k) => {
     const p = y.map(t);
     out.push(el('line', { class: 'grid', x1: L, x2: R, y1: p, y2: p, stroke: '#e6e6e6' }));
     out.push(el('line', { x1: L - 5, x2: L, y1: p, y2: p, stroke: '#333' }));
-    out.push(el('text', { class: 'tick y-tick', x: L - 8, y: p + 4, 'text-anchor': 'end', 'font-size': 11 }, esc(formatTick(t, y.log))));
-  }
+    out.push(el('text', { class: 'tick y-tick', x: L - 8, y: p + 4, 'text-anchor': 'end', 'font-size': 11 }, esc(yl[k])));
+  });
   return out.join('');
 }
 
