@@ -51,7 +51,7 @@ export function trainingPlan(opts: PlanOptions): TrainingPlan {
   // "After 10% of the iterations": the first ceil(0.1 steps) steps keep the group frozen.
   const trainsFrom: [number | null, number | null, number | null] =
     strategy === 'feature-extractor' ? [null, null, 0] : strategy === 'fine-tune' ? [0, 0, 0] : [Math.ceil(unfreezeAt[0] * steps), Math.ceil(unfreezeAt[1] * steps), 0];
-  const factors = strategy === 'gradual-unfreeze' ? divisors.map((d) => 1 / d) : [1, 1, 1];
+  const div = strategy === 'gradual-unfreeze' ? divisors : [1, 1, 1];
   return {
     strategy,
     steps,
@@ -59,7 +59,7 @@ export function trainingPlan(opts: PlanOptions): TrainingPlan {
     at(step) {
       const lr = opts.lr(step);
       const momentum = opts.momentum(step);
-      return [0, 1, 2].map((g) => ({ lr: lr * factors[g], momentum, trainable: trainsFrom[g] !== null && step >= trainsFrom[g]! })) as [GroupState, GroupState, GroupState];
+      return [0, 1, 2].map((g) => ({ lr: lr / div[g], momentum, trainable: trainsFrom[g] !== null && step >= trainsFrom[g]! })) as [GroupState, GroupState, GroupState];
     },
   };
 }
