@@ -8,3 +8,4 @@ export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, typ
 export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
 export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { oneCycle, RegularPolicy, scheduleChart, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';
+export { analyseLrFinder, lrFinderChart, LrFinderTracker, lrRamp, smoothLosses, suggestLr, type LrFinderCurve, type LrSuggestions } from './train/lr-finder-analysis.js';

@@ -150,12 +150,14 @@ function renderChart(spec: ChartSpec, index: number): string {
     if (s.band) plot.push(bandPath(s, xs_, ys_, color));
   });
   spec.series.forEach((s, k) => plot.push(seriesPath(s, xs_, ys_, s.color ?? PALETTE[k % PALETTE.length])));
+  let labelled = 0;
   for (const m of spec.markers ?? []) {
     if (!usable(m.x, xs_.log)) continue;
     const x = xs_.map(m.x);
     const color = m.color ?? '#d62728';
     plot.push(el('line', { class: 'marker', x1: x, x2: x, y1: T, y2: B, stroke: color, 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
-    if (m.label) plot.push(el('text', { class: 'marker-label', x: x + 3, y: T + 14, 'font-size': 11, fill: color }, esc(m.label)));
+    // Labels step down so that markers close together stay readable.
+    if (m.label) plot.push(el('text', { class: 'marker-label', x: x + 3, y: T + 14 + 13 * (labelled++ % 4), 'font-size': 11, fill: color }, esc(m.label)));
   }
   out.push(`<g clip-path="url(#${clip})">${plot.join('')}</g>`);
   out.push(el('rect', { x: L, y: T, width: R - L, height: B - T, fill: 'none', stroke: '#333', 'stroke-width': 1 }));
