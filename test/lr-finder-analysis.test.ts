@@ -54,7 +54,7 @@ describe('suggestions', () => {
   it('valley is 2/3 down the longest strictly decreasing stretch', () => {
     // Rising, then strictly decreasing over indices 20..80 (61 points), then rising again.
     const n = 100;
-    const loss = Array.from({ length: n }, (_, i) => (i < 20 ? 1 + i * 0.01 : i <= 80 ? 3 - (i - 20) * 0.03 : 1.2 + (i - 80) * 0.5));
+    const loss = Array.from({ length: n }, (_, i) => (i < 20 ? 1.5 + i * 0.01 : i <= 80 ? 3 - (i - 20) * 0.03 : 1.2 + (i - 80) * 0.5));
     // The longest decreasing subsequence is 20..80 (every earlier value is below 3): 61 points.
     // fastai: start = end - length = 19, idx = start + int(61/3) + int(61/3/2) = 19 + 20 + 10.
     expect(valleyIndex(loss)).toBe(49);
