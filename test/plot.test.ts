@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
-import { lineChart, panels, toPng } from '../src/plot/index.js';
+import { aucVsNChart, lineChart, panels, toPng, trainingCurvesChart } from '../src/plot/index.js';
 import { linearTicks, logTicks, niceDomain } from '../src/plot/ticks.js';
 
 /** The [x, y] vertices of an SVG path made of M/L commands. */
@@ -89,6 +89,28 @@ describe('lineChart', () => {
     expect(s.match(/<g class="panel"/g)).toHaveLength(3);
     expect(s).toMatch(/<svg[^>]* width="600" height="430"/);
     expect(textsOf(s, 'suptitle')).toEqual(['Three']);
+  });
+});
+
+describe('figures', () => {
+  it('AUC vs N: a panel per target, per arm a line with one dot per N and a CI band', () => {
+    const n = [50, 100, 200, 400];
+    const arm = (name: string, b: number) => ({ name, n, auc: n.map(() => b), lo: n.map(() => b - 0.05), hi: n.map(() => b + 0.05) });
+    const svg = aucVsNChart([{ title: 'Emphysema', arms: [arm('ImageNet', 0.7), arm('MURA', 0.65)] }, { title: 'Hernia', arms: [arm('ImageNet', 0.3)] }]);
+    expect(svg.match(/<g class="panel"/g)).toHaveLength(2);
+    expect(pathsOf(svg, 'series').map((p) => p.name)).toEqual(['ImageNet', 'MURA', 'ImageNet']);
+    expect(pathsOf(svg, 'band')).toHaveLength(3);
+    expect(svg.match(/<circle class="point"/g)).toHaveLength(12);
+    expect(textsOf(svg, 'title')).toEqual(['Emphysema', 'Hernia']);
+    // The Hernia panel reaches below 0.5 to show an AUC of 0.3, whose band starts at 0.25.
+    expect(svg).toMatch(/>0\.2</);
+  });
+
+  it('training curves: loss panel and AUC panel with the best epoch marked', () => {
+    const x = [1, 2, 3, 4];
+    const svg = trainingCurvesChart({ x, trainLoss: [1, 0.8, 0.7, 0.6], valLoss: [1, 0.9, 0.95, 1], valAuc: [0.6, 0.7, 0.72, 0.71], best: 2 });
+    expect(pathsOf(svg, 'series').map((p) => p.name)).toEqual(['train loss', 'validation loss', 'validation AUC']);
+    expect(svg.match(/<line class="marker"/g)).toHaveLength(2);
   });
 });
 
