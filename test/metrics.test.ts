@@ -1,7 +1,7 @@
 // Metrics against scikit-learn and torch: ROC AUC (ties as half), macro AUC, bootstrap CI, BCE.
 import { describe, expect, it } from 'vitest';
 
-import { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc } from '../src/metrics/index.js';
+import { bce, bceWithLogits, bootstrapAucCi, bootstrapMacroAucCi, macroAuc, rocAuc } from '../src/metrics/index.js';
 import { seededRandom } from '../src/stats/index.js';
 import { close, python } from './stats-reference.js';
 
@@ -107,6 +107,41 @@ out = [float(np.quantile(v, 0.025)), float(np.quantile(v, 0.975))]`,
     const one = bootstrapAucCi([1, 1], [0.2, 0.3]);
     expect([one.auc, one.lo, one.hi].every(Number.isNaN)).toBe(true);
     expect(() => bootstrapAucCi(small.labels, small.scores, { replicates: 0 })).toThrow(/Expected an integer between 1 and 10000000 for replicates but received 0/);
+  });
+});
+
+describe('bootstrapMacroAucCi', () => {
+  it('resamples images with their labels; the interval contains the macro AUC and matches a numpy bootstrap', () => {
+    const rand = seededRandom(21);
+    const n = 150;
+    const labels = Array.from({ length: n }, () => [rand() < 0.5 ? 1 : 0, rand() < 0.2 ? 1 : 0, rand() < 0.6 ? 1 : 0]);
+    const scores = labels.map((row) => row.map((l, j) => rand() + (0.2 + 0.2 * j) * l));
+    const mask = labels.map(() => [true, true, rand() > 0.3]);
+    const r = bootstrapMacroAucCi(labels, scores, mask, { seed: 4 });
+    expect(r.auc).toBe(macroAuc(labels, scores, mask).mean);
+    expect(r.lo).toBeLessThan(r.auc);
+    expect(r.hi).toBeGreaterThan(r.auc);
+    expect(bootstrapMacroAucCi(labels, scores, mask, { seed: 4 })).toEqual(r);
+    const ref = python<[number, number]>(
+      `import numpy as np
+from scipy.stats import rankdata
+y = np.array(inp["y"], dtype=float); s = np.array(inp["s"]); m = np.array(inp["m"], dtype=bool)
+rng = np.random.default_rng(1); n = len(y); v = []
+def auc(yy, ss):
+    P = (yy == 1).sum(); N = (yy == 0).sum()
+    if P == 0 or N == 0: return None
+    return (rankdata(ss)[yy == 1].sum() - P * (P + 1) / 2) / (P * N)
+for _ in range(1500):
+    idx = rng.integers(0, n, n)
+    a = [auc(y[idx, j][m[idx, j]], s[idx, j][m[idx, j]]) for j in range(y.shape[1])]
+    a = [x for x in a if x is not None]
+    if a: v.append(np.mean(a))
+out = [float(np.quantile(v, 0.025)), float(np.quantile(v, 0.975))]`,
+      { y: labels, s: scores, m: mask },
+    );
+    const width = ref[1] - ref[0];
+    expect(Math.abs(r.lo - ref[0])).toBeLessThan(0.2 * width);
+    expect(Math.abs(r.hi - ref[1])).toBeLessThan(0.2 * width);
   });
 });
 

@@ -1,6 +1,6 @@
 /** Multi-label AUC: the mean of per-label AUCs; a label with one class present is reported missing. */
 import { OptionError } from '../errors.js';
-import { isArrayLike, rocAuc, type LabelLike } from './auc.js';
+import { isArrayLike, rocAuc } from './auc.js';
 
 /** Rows are samples, columns labels; or a flat row-major array with its column count. */
 export type Matrix<T> = ArrayLike<T>[] | { data: ArrayLike<T>; cols: number };
@@ -19,14 +19,8 @@ export interface MacroAuc {
  * uncertain CheXpert label left out).
  */
 export function macroAuc(labels: Matrix<number | boolean | null>, scores: Matrix<number>, mask?: Matrix<number | boolean>): MacroAuc {
-  const L = columns(labels, 'labels');
-  const S = columns(scores, 'scores');
-  if (S.length !== L.length || S[0]?.length !== L[0]?.length) throw new OptionError('scores', `a matrix shaped as labels (${L[0]?.length ?? 0} x ${L.length})`, scores);
-  const M = mask ? columns(mask, 'mask') : undefined;
-  if (M && (M.length !== L.length || M[0]?.length !== L[0]?.length)) throw new OptionError('mask', `a matrix shaped as labels (${L[0]?.length ?? 0} x ${L.length})`, mask);
-  const perLabel = L.map((col, j) => {
-    const lab: LabelLike = M ? col.map((v, i) => (M[j][i] ? v : NaN)) : col;
-    const auc = rocAuc(lab, S[j], `labels[:, ${j}]`);
+  const perLabel = maskedColumns(labels, scores, mask).map(({ labels: lab, scores: sc }, j) => {
+    const auc = rocAuc(lab, sc, `labels[:, ${j}]`);
     return Number.isNaN(auc) ? null : auc;
   });
   const present = perLabel.filter((v): v is number => v !== null);
@@ -35,6 +29,21 @@ export function macroAuc(labels: Matrix<number | boolean | null>, scores: Matrix
     perLabel,
     missing: perLabel.flatMap((v, j) => (v === null ? [j] : [])),
   };
+}
+
+/** Per label: its labels (masked entries as NaN) and scores, after checking the shapes agree. */
+export function maskedColumns(
+  labels: Matrix<number | boolean | null>,
+  scores: Matrix<number>,
+  mask?: Matrix<number | boolean>,
+): { labels: (number | boolean | null)[]; scores: number[] }[] {
+  const L = columns(labels, 'labels');
+  const S = columns(scores, 'scores');
+  const shape = `a matrix shaped as labels (${L[0]?.length ?? 0} x ${L.length})`;
+  if (S.length !== L.length || S[0]?.length !== L[0]?.length) throw new OptionError('scores', shape, scores);
+  const M = mask ? columns(mask, 'mask') : undefined;
+  if (M && (M.length !== L.length || M[0]?.length !== L[0]?.length)) throw new OptionError('mask', shape, mask);
+  return L.map((col, j) => ({ labels: M ? col.map((v, i) => (M[j][i] ? v : NaN)) : col, scores: S[j] }));
 }
 
 /** Column arrays of a matrix given as rows or as { data, cols }. */
