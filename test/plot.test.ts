@@ -80,6 +80,8 @@ describe('lineChart', () => {
     expect(Math.min(...ticks)).toBe(0.5);
     expect(Math.max(...ticks)).toBe(1);
     expect(() => lineChart({ x: {}, y: {}, series: [{ name: 'a', x: [1, 2], y: [1] }] })).toThrow(/Expected an array as long as x \(2\) for charts\[0\]\.series\[0\]\.y/);
+    expect(() => lineChart({ x: {}, y: { min: 1, max: 0 }, series: [] })).toThrow(/Expected a number above min \(1\) for charts\[0\]\.y\.max but received 0/);
+    expect(() => lineChart({ x: { log: true, min: 0 }, y: {}, series: [] })).toThrow(/Expected a number > 0 \(log axis\) for charts\[0\]\.x\.min/);
     expect(() => panels([])).toThrow(/Expected a non-empty array of chart specs for charts/);
   });
 

@@ -87,6 +87,13 @@ function validate(spec: ChartSpec, i: number): void {
   const name = `charts[${i}]`;
   if (!spec || typeof spec !== 'object') throw new OptionError(name, 'a chart spec object', spec);
   if (!spec.x || !spec.y) throw new OptionError(`${name}.x/y`, 'axis specs', spec.x ?? spec.y);
+  for (const ax of ['x', 'y'] as const) {
+    const { min, max, log } = spec[ax];
+    for (const [k, v] of [['min', min], ['max', max]] as const) {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || (log && v <= 0))) throw new OptionError(`${name}.${ax}.${k}`, log ? 'a number > 0 (log axis)' : 'a finite number', v);
+    }
+    if (min !== undefined && max !== undefined && !(max > min)) throw new OptionError(`${name}.${ax}.max`, `a number above min (${min})`, max);
+  }
   if (!Array.isArray(spec.series)) throw new OptionError(`${name}.series`, 'an array of series', spec.series);
   spec.series.forEach((s, k) => {
     const sn = `${name}.series[${k}]`;
@@ -115,7 +122,15 @@ function extent(values: number[], axis: AxisSpec): [number, number] {
     if (v > hi) hi = v;
   }
   if (lo > hi) [lo, hi] = axis.log ? [1, 10] : [0, 1];
-  return [axis.min ?? lo, axis.max ?? hi];
+  lo = axis.min ?? lo;
+  hi = axis.max ?? hi;
+  // One fixed limit beyond all the data: give the other side some room instead of a reversed axis.
+  if (hi <= lo) {
+    const room = axis.log ? lo * 9 : Math.abs(lo) || 1;
+    if (axis.max === undefined) hi = lo + room;
+    else lo = axis.log ? hi / 10 : hi - (Math.abs(hi) || 1);
+  }
+  return [lo, hi];
 }
 
 function renderChart(spec: ChartSpec, index: number): string {
