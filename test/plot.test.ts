@@ -85,6 +85,16 @@ describe('lineChart', () => {
     expect(() => panels([])).toThrow(/Expected a non-empty array of chart specs for charts/);
   });
 
+  it('draws a staircase for step series and gives a constant series a sensible range', () => {
+    const s = lineChart({ x: {}, y: {}, series: [{ name: 'lr', x: [0, 1, 2], y: [0.9, 0.9, 0.9], step: true }] });
+    const v = vertices(pathsOf(s, 'series')[0].d);
+    expect(v).toHaveLength(5);
+    expect(v[1]).toEqual([v[2][0], v[0][1]]); // horizontal first, then vertical
+    const ticks = textsOf(s, 'tick y-tick').map(Number);
+    expect(Math.min(...ticks)).toBeGreaterThanOrEqual(0.8);
+    expect(Math.max(...ticks)).toBeLessThanOrEqual(1);
+  });
+
   it('lays out several panels in a grid', () => {
     const one = { x: {}, y: {}, series: [{ name: 'a', x: [0, 1], y: [0, 1] }], width: 300, height: 200 };
     const s = panels([one, one, one], { columns: 2, title: 'Three' });

@@ -179,6 +179,14 @@ describe('torchxfer schedule', () => {
     expect(out.groups[1].trainable.indexOf(true)).toBe(4);
     const reg = JSON.parse(cli(['--policy', 'regular', '--iters', '5', '--max-lr', '0.1', '--strategy', 'fine-tune', '--json']).stdout);
     expect(reg.groups[0].lr).toEqual([0.1, 0.1, 0.1, 0.1, 0.1]);
+    // Replayed over validation losses: /10 after epochs 2 and 3 (no improvement), 2 steps per epoch.
+    const replay = JSON.parse(cli(['--policy', 'regular', '--iters', '8', '--max-lr', '0.1', '--val-losses', '1,0.9,0.95,0.95', '--json']).stdout);
+    expect(replay.groups[2].lr.map((v: number) => Number(v.toPrecision(12)))).toEqual([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01]);
+    // Stopped once the LR falls below 1e-6: epochs after that are not trained.
+    const stopped = JSON.parse(cli(['--policy', 'regular', '--iters', '12', '--max-lr', '1e-5', '--val-losses', '1,2,3,4', '--json']).stdout);
+    expect(stopped.steps).toBe(9);
+    expect(cli(['--iters', '8', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/for val-losses/);
+    expect(cli(['--policy', 'regular', '--iters', '7', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/Expected a multiple of the number of epochs in --val-losses \(2\) for iters but received 7/);
   });
 
   it('writes the plot with both panels, one line per group and the red unfreezing lines; bad options fail by name', () => {

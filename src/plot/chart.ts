@@ -26,6 +26,8 @@ export interface SeriesSpec {
   color?: string;
   /** Draw a dot at every point (for short series such as AUC vs N). */
   points?: boolean;
+  /** Hold each value until the next x (a staircase), e.g. a learning rate set per step or epoch. */
+  step?: boolean;
   width?: number;
 }
 
@@ -125,7 +127,7 @@ function extent(values: number[], axis: AxisSpec): [number, number] {
   lo = axis.min ?? lo;
   hi = axis.max ?? hi;
   // One fixed limit beyond all the data: give the other side some room instead of a reversed axis.
-  if (hi <= lo) {
+  if (hi <= lo && (axis.min !== undefined || axis.max !== undefined)) {
     const room = axis.log ? lo * 9 : Math.abs(lo) || 1;
     if (axis.max === undefined) hi = lo + room;
     else lo = axis.log ? hi / 10 : hi - (Math.abs(hi) || 1);
@@ -226,6 +228,7 @@ function seriesPath(s: SeriesSpec, x: Scale, y: Scale, color: string): string {
   let dots = '';
   for (const [a, b] of runs(s.x.length, ok)) {
     for (let k = a; k < b; k++) {
+      if (s.step && k > a) d += `L${px(x.map(s.x[k]))},${px(y.map(s.y[k - 1]))}`;
       d += `${k === a ? 'M' : 'L'}${px(x.map(s.x[k]))},${px(y.map(s.y[k]))}`;
       if (s.points) dots += el('circle', { class: 'point', cx: x.map(s.x[k]), cy: y.map(s.y[k]), r: 2.8, fill: color });
     }

@@ -8,7 +8,7 @@ export function scheduleChart(table: ScheduleTable, title?: string): string {
   const onlyTrainable = (v: number[], g: number) => v.map((y, i) => (table.groups[g].trainable[i] ? y : NaN));
   const markers = table.unfreeze.map((u) => ({ x: u.step, label: `group ${u.group}` }));
   const series = (key: 'lr' | 'momentum') =>
-    table.groups.map((grp, g) => ({ name: `group ${g + 1}${g === 2 ? ' (head)' : ''}`, x, y: onlyTrainable(grp[key], g), dash: g === 0 ? '2 3' : g === 1 ? '7 4' : undefined }));
+    table.groups.map((grp, g) => ({ name: `group ${g + 1}${g === 2 ? ' (head)' : ''}`, x, y: onlyTrainable(grp[key], g), dash: g === 0 ? '2 3' : g === 1 ? '7 4' : undefined, step: true }));
   return panels(
     [
       { title: 'Learning rate', x: { label: 'iteration' }, y: { label: 'learning rate' }, series: series('lr'), markers },

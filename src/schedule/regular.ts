@@ -72,3 +72,22 @@ export class RegularPolicy {
     return { epoch: this.epochs - 1, lr: this.current, reduced, stop: this.stopReason };
   }
 }
+
+/**
+ * The regular policy replayed over known validation losses (one per epoch): the LR of every step,
+ * and where training stopped. Steps per epoch are fixed; the run ends early when the policy stops.
+ */
+export function regularSchedule(opts: RegularPolicyOptions, valLosses: number[], stepsPerEpoch: number): { lr: (step: number) => number; steps: number; epochLrs: number[]; stop: StopReason | null } {
+  expectInteger(stepsPerEpoch, 'stepsPerEpoch', 1);
+  if (!Array.isArray(valLosses) || valLosses.length === 0) throw new OptionError('valLosses', 'a non-empty array of numbers', valLosses);
+  const policy = new RegularPolicy(opts);
+  const epochLrs: number[] = [];
+  let stop: StopReason | null = null;
+  for (const loss of valLosses) {
+    epochLrs.push(policy.lr);
+    stop = policy.report(loss).stop;
+    if (stop) break;
+  }
+  const steps = epochLrs.length * stepsPerEpoch;
+  return { lr: (i) => epochLrs[Math.min(epochLrs.length - 1, Math.max(0, Math.floor(i / stepsPerEpoch)))], steps, epochLrs, stop };
+}
