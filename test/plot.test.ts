@@ -101,6 +101,10 @@ describe('lineChart', () => {
     expect(s.match(/<g class="panel"/g)).toHaveLength(3);
     expect(s).toMatch(/<svg[^>]* width="600" height="430"/);
     expect(textsOf(s, 'suptitle')).toEqual(['Three']);
+    // Clip ids differ between documents (SVGs inlined into one page) and match within one.
+    const ids = (svg: string) => [...new Set([...svg.matchAll(/tx-clip-[\w-]+/g)].map((m) => m[0]))];
+    expect(ids(s)).toHaveLength(3);
+    expect(ids(lineChart(one))).not.toEqual(ids(lineChart({ ...one, title: 'other' })));
   });
 });
 

@@ -75,9 +75,12 @@ export function panels(charts: ChartSpec[], opts: PanelsOptions = {}): string {
   const top = opts.title ? 30 : 0;
   const W = cellW * columns;
   const H = cellH * rows + top;
-  const body = charts
+  let body = charts
     .map((c, i) => `<g class="panel" transform="translate(${(i % columns) * cellW},${top + Math.floor(i / columns) * cellH})">${renderChart(c, i)}</g>`)
     .join('');
+  // Clip-path ids unique per document (a content hash), so SVGs inlined into one HTML page do not clash.
+  const id = fnv1a(body + (opts.title ?? ''));
+  body = body.replace(/tx-clip-(\d+)/g, `tx-clip-${id}-$1`);
   const title = opts.title ? el('text', { class: 'suptitle', x: W / 2, y: 21, 'text-anchor': 'middle', 'font-size': 17, 'font-weight': 'bold' }, esc(opts.title)) : '';
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}">` +
@@ -272,4 +275,10 @@ function legend(spec: ChartSpec, L: number, R: number, T: number, B: number): st
     );
   });
   return `<g class="legend">${el('rect', { x, y, width: w, height: h, fill: 'white', 'fill-opacity': 0.85, stroke: '#bbb' })}${rows.join('')}</g>`;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }
