@@ -129,7 +129,11 @@ export function parseCsv(text: string, path: string, opts: ParseOptions = {}): C
   if (records.length === 0) throw new DataError(path, 'empty CSV file (no header)');
   const head = header ? records.shift()!.cells.map((h) => h.trim()) : [];
   const width = header ? head.length : records[0].cells.length;
+  // Trailing unnamed header fields (a header ending in a comma, as NIH's) are optional in records.
+  let minWidth = width;
+  while (header && minWidth > 1 && head[minWidth - 1] === '') minWidth--;
   for (const r of records) {
+    if (r.cells.length >= minWidth && r.cells.length < width) while (r.cells.length < width) r.cells.push('');
     if (r.cells.length !== width) throw new TableError(path, r.line, undefined, `expected ${width} fields${header ? ' (as the header)' : ''} but found ${r.cells.length}`);
   }
   return new CsvTable(path, head, records);
