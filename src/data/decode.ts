@@ -131,6 +131,8 @@ interface RawGrey {
   invert?: boolean;
   /** For 'auto' without a file window: 'full' (PNG/JPEG) or 'minmax' (DICOM). */
   autoMode: 'full' | 'minmax';
+  /** Already 8-bit at the requested width: only the height fit remains. */
+  final?: boolean;
 }
 
 async function decodeRaster(path: string, bytes: Buffer, opts: Required<DecodeOptions>): Promise<RawGrey> {
@@ -145,6 +147,13 @@ async function decodeRaster(path: string, bytes: Buffer, opts: Required<DecodeOp
       const { data, info } = await pipeline.toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
       const all = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
       return { values: firstChannel(all, info.channels), width: info.width, height: info.height, bitDepth: 16, fullRange: [0, 65535], autoMode: 'full' };
+    }
+    if (opts.window === 'auto' || opts.window === 'full') {
+      // 8 bits to 8 bits is the identity: let sharp resize in the same pipeline (one decode pass).
+      if (opts.width > 0 && opts.width !== w) pipeline.resize({ width: opts.width, kernel: 'lanczos3' });
+      const { data, info } = await pipeline.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+      const values = firstChannel(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels);
+      return { values, width: info.width, height: info.height, bitDepth: 8, fullRange: [0, 255], autoMode: 'full', final: true };
     }
     const { data, info } = await pipeline.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
     return { values: firstChannel(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels), width: info.width, height: info.height, bitDepth: 8, fullRange: [0, 255], autoMode: 'full' };
@@ -291,9 +300,9 @@ export function applyWindow(img: { values: ArrayLike<number>; fullRange: [number
 }
 
 async function fitGeometry(path: string, raw: RawGrey, opts: Required<DecodeOptions>): Promise<GreyImage> {
-  let data = applyWindow(raw, opts.window);
+  let data = raw.final ? (raw.values as Uint8Array) : applyWindow(raw, opts.window);
   let { width, height } = raw;
-  if (opts.width > 0 && opts.width !== width) {
+  if (!raw.final && opts.width > 0 && opts.width !== width) {
     try {
       const r = await sharp(data, { raw: { width, height, channels: 1 }, limitInputPixels: false })
         .resize({ width: opts.width, kernel: 'lanczos3' })
