@@ -4,3 +4,14 @@ export { NativeLoadError, native } from './native.js';
 export { tensor, toDevice, type Tensor, type TypedArrayLike } from './tensor.js';
 export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, type RuntimeInfo } from './runtime.js';
 export { version } from './version.js';
+// Data pipeline: decoding, dataset readers, sampling, the preprocessing cache.
+export { decodeGrey, type DecodeOptions, type GreyImage, type Window } from './data/decode.js';
+export { DataError, TableError } from './data/errors.js';
+export { parseCsv, readCsv, CsvTable } from './data/csv.js';
+export { loadDataset, loadNih, loadChexpert, loadMura, loadUserCsv, loadFolder, loadDicomTree, DATASET_FORMATS, type DatasetFormat } from './data/datasets/index.js';
+export { NIH_LABELS } from './data/datasets/nih.js';
+export { CHEXPERT_LABELS, CHEXPERT_DEFAULT_POLICY, type UncertaintyPolicy } from './data/datasets/chexpert.js';
+export * from './data/sampling.js';
+export { hashIds, mulberry32, deriveSeed } from './data/random.js';
+export { openCache, ImageCache, PREPROCESS_VERSION, type CacheOptions, type CacheIndex } from './data/cache.js';
+export type { Sample, Dataset, Splits, ImageGeometry } from './data/types.js';
