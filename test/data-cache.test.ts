@@ -72,6 +72,8 @@ describe('image cache', () => {
     utimesSync(ds.samples[1].path, new Date(), new Date(Date.now() + 5000));
     const rebuilt = await openCache(ds, { dir: cdir, geometry, progress: null });
     expect(rebuilt.built).toBe(true);
+    expect(rebuilt.reused).toBe(4); // rows 0, 3, 4, 5 copied; 1 decoded again; 2 and gone still skipped
+    expect(Array.from(rebuilt.readBatch([3]))).toEqual(Array.from((await decodeGrey(ds.samples[3].path, geometry)).data));
     const one = await decodeGrey(ds.samples[1].path, geometry);
     expect(Array.from(rebuilt.readBatch([1]))).toEqual(Array.from(one.data));
     rebuilt.close();
@@ -82,6 +84,7 @@ describe('image cache', () => {
     writeFileSync(join(cdir, bin), bytes);
     const repaired = await openCache(ds, { dir: cdir, geometry, progress: null });
     expect(repaired.built).toBe(true);
+    expect(repaired.reused).toBe(0); // the corrupt pixels are never copied
     expect(Array.from(repaired.readBatch([0]))).toEqual(Array.from((await decodeGrey(ds.samples[0].path, geometry)).data));
     repaired.close();
 
@@ -103,10 +106,14 @@ describe('image cache', () => {
     // Index of a build whose pixel file was replaced by a partial one: size check fails -> rebuild.
     const bin = join(cdir, index.replace(/\.json$/, '.u8'));
     writeFileSync(bin, readFileSync(bin).subarray(0, 100));
+    // A temp file of a build killed mid-way (its process gone) is cleaned up by the next build.
+    const stale = `${bin}.tmp-999999999`;
+    writeFileSync(stale, 'partial');
     const c = await openCache(ds, { dir: cdir, geometry, progress: null });
     expect(c.built).toBe(true);
     expect(c.index.sha256).toBe(idx.sha256);
     c.close();
     expect(existsSync(bin)).toBe(true);
+    expect(existsSync(stale)).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
  * images are skipped and listed, never fatal: their rows stay zero and are marked null in `ids`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,8 @@ export class ImageCache {
   private fd: number | undefined;
   private memory: Uint8Array | undefined;
   readonly frameBytes: number;
+  /** Rows copied from the previous build instead of decoded (0 unless rebuilt after a change). */
+  reused = 0;
 
   constructor(
     readonly binPath: string,
@@ -155,8 +157,15 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   const indexPath = `${stem}.json`;
   const stamps = ds.samples.map(stampOf);
 
-  const existing = await tryOpen(indexPath, binPath, stamps, opts.verify ?? true);
-  if (existing) return new ImageCache(binPath, existing, false, inMemoryBytes);
+  // Reuse the cache when its sources are unchanged; when some changed, still copy the rows of the
+  // unchanged ones (after checking the old pixels' checksum) instead of decoding everything again.
+  const prior = readIndex(indexPath, binPath);
+  const same = prior !== undefined && sourcesMatch(prior.sources, stamps);
+  const intact = prior !== undefined && ((same && opts.verify === false) || (await sha256File(binPath)) === prior.sha256);
+  if (same && intact) return new ImageCache(binPath, prior, false, inMemoryBytes);
+  const reuse = new Map<string, { row: number; stamp: SourceStamp }>();
+  if (prior && intact) prior.ids.forEach((id, row) => id !== null && reuse.set(id, { row, stamp: prior.sources[row] }));
+  removeStaleTemps(dir, [binPath, indexPath]);
 
   const frame = geometry.width * geometry.height;
   const tmpBin = `${binPath}.tmp-${process.pid}`;
@@ -165,6 +174,8 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   const ids: (string | null)[] = ds.samples.map((s) => s.id);
   const progress = new Progress({ total: ds.samples.length, label: `cache ${ds.name}`, unit: 'img', stream: opts.progress });
   const fh = await open(tmpBin, 'w');
+  const old = reuse.size > 0 ? await open(binPath, 'r') : undefined;
+  let reused = 0;
   try {
     await fh.truncate(ds.samples.length * frame);
     let next = 0;
@@ -173,8 +184,16 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
       for (let i = next++; i < ds.samples.length && !failed; i = next++) {
         const s = ds.samples[i];
         try {
-          const img = await decodeGrey(s.path, decode);
-          await fh.write(img.data, 0, frame, i * frame);
+          const before = reuse.get(s.id);
+          if (old && before && sameStamp(before.stamp, stamps[i])) {
+            const buf = new Uint8Array(frame);
+            await old.read(buf, 0, frame, before.row * frame);
+            await fh.write(buf, 0, frame, i * frame);
+            reused++;
+          } else {
+            const img = await decodeGrey(s.path, decode);
+            await fh.write(img.data, 0, frame, i * frame);
+          }
         } catch (err) {
           if (!(err instanceof DataError)) {
             failed = true;
@@ -190,11 +209,14 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
     await fh.sync();
   } catch (err) {
     await fh.close();
+    await old?.close();
     rmSync(tmpBin, { force: true });
     throw err;
   }
   await fh.close();
-  progress.finish(skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : undefined);
+  await old?.close();
+  const notes = [reused ? `${reused} reused from the previous cache` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
+  progress.finish(notes.length ? notes.join('; ') : undefined);
   skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
   // Files the reader already dropped (missing...) are listed too, so one report has everything.
   skipped.unshift(...ds.skipped.map((s) => ({ id: '', path: s.path, reason: s.reason })));
@@ -214,7 +236,9 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   writeFileSync(tmpIndex, JSON.stringify(index));
   renameSync(tmpBin, binPath);
   renameSync(tmpIndex, indexPath);
-  return new ImageCache(binPath, index, true, inMemoryBytes);
+  const cache = new ImageCache(binPath, index, true, inMemoryBytes);
+  cache.reused = reused;
+  return cache;
 }
 
 function stampOf(s: Sample): SourceStamp {
@@ -226,27 +250,44 @@ function stampOf(s: Sample): SourceStamp {
   }
 }
 
-/** The index when the cache exists, matches the sources and (optionally) its checksum; else undefined. */
-async function tryOpen(indexPath: string, binPath: string, stamps: SourceStamp[], verify: boolean): Promise<CacheIndex | undefined> {
+/** A previous build's index when it parses and its pixel file has the recorded size; else undefined. */
+function readIndex(indexPath: string, binPath: string): CacheIndex | undefined {
   if (!existsSync(indexPath) || !existsSync(binPath)) return undefined;
-  let index: CacheIndex;
   try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8')) as CacheIndex;
+    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as CacheIndex;
+    if (index.format !== INDEX_FORMAT || !Array.isArray(index.ids) || index.ids.length !== index.sources.length) return undefined;
+    return statSync(binPath).size === index.bytes ? index : undefined;
   } catch {
     return undefined;
   }
-  if (index.format !== INDEX_FORMAT || index.sources.length !== stamps.length) return undefined;
-  for (let i = 0; i < stamps.length; i++) {
-    const a = index.sources[i];
-    const b = stamps[i];
-    if (a.id !== b.id || a.path !== b.path || a.size !== b.size || a.mtimeMs !== b.mtimeMs) return undefined;
+}
+
+function sameStamp(a: SourceStamp, b: SourceStamp): boolean {
+  return a.id === b.id && a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function sourcesMatch(a: SourceStamp[], b: SourceStamp[]): boolean {
+  return a.length === b.length && a.every((x, i) => sameStamp(x, b[i]));
+}
+
+/** Temp files of builds whose process is gone (killed mid-build) are removed. */
+function removeStaleTemps(dir: string, finals: string[]): void {
+  for (const f of readdirSync(dir)) {
+    const full = join(dir, f);
+    const m = /\.tmp-(\d+)$/.exec(f);
+    if (!m || !finals.some((p) => full.startsWith(`${p}.tmp-`))) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || !alive(pid)) rmSync(full, { force: true });
   }
-  const fd = openSync(binPath, 'r');
-  const size = fstatSync(fd).size;
-  closeSync(fd);
-  if (size !== index.bytes) return undefined;
-  if (verify && (await sha256File(binPath)) !== index.sha256) return undefined;
-  return index;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function sha256File(path: string): Promise<string> {
