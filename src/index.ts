@@ -15,3 +15,4 @@ export * from './data/sampling.js';
 export { hashIds, mulberry32, deriveSeed } from './data/random.js';
 export { openCache, ImageCache, PREPROCESS_VERSION, type CacheOptions, type CacheIndex } from './data/cache.js';
 export type { Sample, Dataset, Splits, ImageGeometry } from './data/types.js';
+export { normalisationTable, normaliseBatch, type Normalisation } from './data/normalise.js';

@@ -225,6 +225,7 @@ function decodeDicomPixels(path: string, bytes: Buffer, opts: Required<DecodeOpt
   const allocated = num(ds.BitsAllocated) ?? 16;
   if (allocated !== 8 && allocated !== 16) throw new DataError(path, `DICOM BitsAllocated ${allocated} is not supported (8 or 16)`);
   const stored = num(ds.BitsStored) ?? allocated;
+  if (!(stored >= 1 && stored <= allocated)) throw new DataError(path, `DICOM BitsStored ${stored} is not between 1 and BitsAllocated (${allocated})`);
   const signed = num(ds.PixelRepresentation) === 1;
   const pixelData = ds.PixelData as ArrayBuffer[] | ArrayBuffer | undefined;
   const frame = Array.isArray(pixelData) ? pixelData[0] : pixelData;
