@@ -2,20 +2,11 @@
 import type { CommandModule } from 'yargs';
 
 import { labelCounts } from '../data/datasets/common.js';
-import { DATASET_FORMATS, loadDataset, type DatasetFormat } from '../data/datasets/index.js';
-import type { UncertaintyPolicy } from '../data/datasets/chexpert.js';
 import type { Dataset } from '../data/types.js';
+import { datasetOptions, loadFromArgs, type DatasetArgs } from './data-options.js';
 
-interface InspectArgs {
-  data: string;
-  format: DatasetFormat;
+interface InspectArgs extends DatasetArgs {
   json: boolean;
-  labels?: string;
-  key?: string;
-  'path-column'?: string;
-  'patient-column'?: string;
-  positive?: string;
-  uncertainty?: UncertaintyPolicy;
 }
 
 /** Everything `inspect` prints, as data (also the --json output). */
@@ -34,27 +25,12 @@ export const dataInspectCommand: CommandModule<object, InspectArgs> = {
   command: 'inspect',
   describe: 'Show label counts, patients, official split sizes and skipped files of a dataset',
   builder: (y) =>
-    y
-      .option('data', { type: 'string', demandOption: true, describe: 'Dataset directory (for csv: the CSV file)' })
-      .option('format', { choices: DATASET_FORMATS, demandOption: true, describe: 'On-disk layout' })
+    datasetOptions(y)
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
-      .option('labels', { type: 'string', describe: 'dicom: CSV of labels' })
-      .option('key', { type: 'string', describe: "dicom: 'file' or a DICOM keyword keying the label CSV" })
-      .option('path-column', { type: 'string', describe: 'csv: image path column (default path)' })
-      .option('patient-column', { type: 'string', describe: 'csv: patient id column' })
-      .option('positive', { type: 'string', describe: 'folder: the positive class folder (binary)' })
-      .option('uncertainty', { choices: ['ones', 'zeros', 'ignore'] as const, describe: 'chexpert: one policy for all labels (default per SPEC.md)' })
       .example('$0 data inspect --data ~/data/ChestX-ray14 --format nih', 'Counts of the NIH dataset')
       .example('$0 data inspect --data labels.csv --format csv --json', 'Your own table, as JSON') as never,
   handler: (args) => {
-    const ds = loadDataset(args.format, args.data, {
-      labels: args.labels,
-      key: args.key,
-      pathColumn: args['path-column'],
-      patientColumn: args['patient-column'],
-      positive: args.positive,
-      uncertainty: args.uncertainty,
-    });
+    const ds = loadFromArgs(args);
     const info = inspectDataset(ds);
     if (args.json) {
       console.log(JSON.stringify(info, null, 2));
