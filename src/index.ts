@@ -9,3 +9,15 @@ export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, va
 export { bce, bceWithLogits, bootstrapAucCi, bootstrapMacroAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { oneCycle, RegularPolicy, regularSchedule, scheduleChart, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';
 export { analyseLrFinder, lrFinderChart, LrFinderTracker, lrRamp, smoothLosses, suggestLr, type LrFinderCurve, type LrSuggestions } from './train/lr-finder-analysis.js';
+// Data pipeline: decoding, dataset readers, sampling, the preprocessing cache.
+export { decodeGrey, type DecodeOptions, type GreyImage, type Window } from './data/decode.js';
+export { DataError, TableError } from './data/errors.js';
+export { parseCsv, readCsv, CsvTable } from './data/csv.js';
+export { loadDataset, loadNih, loadChexpert, loadMura, loadUserCsv, loadFolder, loadDicomTree, DATASET_FORMATS, type DatasetFormat } from './data/datasets/index.js';
+export { NIH_LABELS } from './data/datasets/nih.js';
+export { CHEXPERT_LABELS, CHEXPERT_DEFAULT_POLICY, type UncertaintyPolicy } from './data/datasets/chexpert.js';
+export * from './data/sampling.js';
+export { hashIds, mulberry32, deriveSeed } from './data/random.js';
+export { openCache, ImageCache, PREPROCESS_VERSION, type CacheOptions, type CacheIndex } from './data/cache.js';
+export type { Sample, Dataset, Splits, ImageGeometry } from './data/types.js';
+export { normalisationTable, normaliseBatch, type Normalisation } from './data/normalise.js';
