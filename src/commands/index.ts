@@ -1,7 +1,8 @@
 /** Every CLI command, in the order --help lists them. Add new commands here. */
 import type { CommandModule } from 'yargs';
 
+import { dataCommand } from './data.js';
 import { infoCommand } from './info.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, dataCommand];
