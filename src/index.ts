@@ -21,3 +21,4 @@ export { hashIds, mulberry32, deriveSeed } from './data/random.js';
 export { openCache, ImageCache, PREPROCESS_VERSION, type CacheOptions, type CacheIndex } from './data/cache.js';
 export type { Sample, Dataset, Splits, ImageGeometry } from './data/types.js';
 export { normalisationTable, normaliseBatch, type Normalisation } from './data/normalise.js';
+export { synthesize, ensureDefaultPhantoms, DEFAULT_PHANTOMS, NIH_FINDINGS, MURA_PARTS, type SynthesizeOptions, type SynthesizeResult, type DefaultPhantoms } from './data/phantom/index.js';

@@ -1,8 +1,10 @@
 /** Every CLI command, in the order --help lists them. Add new commands here. */
 import type { CommandModule } from 'yargs';
 
+import { dataCommand } from './data.js';
 import { infoCommand } from './info.js';
 import { scheduleCommand } from './schedule.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [infoCommand, scheduleCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, dataCommand];
