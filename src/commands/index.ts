@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 
 import { infoCommand } from './info.js';
+import { weightsCommand } from './weights.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand];
+export const commands: CommandModule<any, any>[] = [infoCommand, weightsCommand];
