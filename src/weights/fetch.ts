@@ -124,7 +124,7 @@ function downloadOnce(url: string, partial: string, entry: WeightsEntry, report:
       });
       let failed: Error | undefined;
       res.on('aborted', () => { failed = new Error(`${entry.name}: connection dropped after ${received} bytes`); });
-      res.on('error', (err) => { failed = err; });
+      res.on('error', (err) => { failed ??= new Error(`${entry.name}: connection dropped after ${received} bytes (${err.message})`); });
       res.pipe(out);
       out.on('error', (err) => resolvePromise({ complete: true, error: new Error(`${entry.name}: cannot write ${partial}: ${err.message}`) }));
       out.on('close', () => {

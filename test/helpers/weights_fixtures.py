@@ -3,7 +3,7 @@
 usage: weights_fixtures.py make OUTDIR        -> files in OUTDIR and OUTDIR/reference.json
        weights_fixtures.py read-safetensors F -> JSON {name: [dtype, shape, sha256]} parsed with struct+json
 """
-import hashlib, json, os, struct, sys, zipfile
+import hashlib, json, os, pickle, pickletools, struct, sys, zipfile
 from collections import OrderedDict
 
 import torch
@@ -86,7 +86,9 @@ def make(out):
         f.write(struct.pack('<Q', len(h)) + h + b'\0\0')
 
     # Refusals: a pickle that would call os.system, inside an otherwise valid torch.save zip.
-    evil = b'\x80\x02cos\nsystem\nq\x00X\x0b\x00\x00\x00echo pwnedq\x01\x85q\x02Rq\x03.'
+    cmd = ('touch ' + os.path.join(out, 'pwned')).encode()
+    evil = b'\x80\x02cos\nsystem\nq\x00X' + struct.pack('<I', len(cmd)) + cmd + b'q\x01\x85q\x02Rq\x03.'
+    pickletools.dis(evil, out=open(os.devnull, 'w'))  # well-formed: pickle.loads would run `touch OUT/pwned`
     with zipfile.ZipFile(os.path.join(out, 'evil.pth'), 'w', zipfile.ZIP_STORED) as z:
         z.writestr('archive/data.pkl', evil)
         z.writestr('archive/version', '3\n')
