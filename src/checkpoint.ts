@@ -12,6 +12,7 @@ import { runtimeInfo } from './runtime.js';
 import { expectString } from './validate.js';
 import { version } from './version.js';
 import { readSafetensors, tensorBytes, writeSafetensors } from './weights/io.js';
+import type { Preprocessing } from './weights/manifest.js';
 
 export const CHECKPOINT_FORMAT = 'torchxfer-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -19,7 +20,11 @@ export const CHECKPOINT_VERSION = 1;
 export interface CheckpointMetadata {
   architecture?: string;
   labels?: string[];
-  preprocessing?: Record<string, unknown>;
+  preprocessing?: Preprocessing;
+  /** How 1-channel input met 3-channel weights (SPEC): 'sum' or 'replicate'. */
+  greyMode?: 'sum' | 'replicate';
+  /** The registry name or file the training started from. */
+  sourceWeights?: string;
   groups?: unknown;
   training?: Record<string, unknown>;
   metrics?: Record<string, unknown>;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../src/native.js';
 import { ChecksumError, fetchWeights, importWeights, resolveWeights, weightsCacheDir } from '../src/weights/fetch.js';
-import { ManifestError, getWeightsEntry, loadManifest, validateEntry, type WeightsEntry } from '../src/weights/manifest.js';
+import { ManifestError, assertPreprocessingMatches, getWeightsEntry, loadManifest, validateEntry, type WeightsEntry } from '../src/weights/manifest.js';
 
 const data = randomBytes(300_000);
 const sha = createHash('sha256').update(data).digest('hex');
@@ -180,6 +180,15 @@ describe('the package manifest', () => {
     expect(() => validateEntry('x', { ...raw, labels: ['only one'] })).toThrow(/weights 'x' has an invalid labels \(expected 2 strings/);
     expect(() => validateEntry('x', { ...raw, sha256: 'abc' })).toThrow(/invalid sha256/);
     expect(() => validateEntry('x', { ...raw, preprocessing: { ...raw.preprocessing, std: [0] } })).toThrow(/preprocessing\.std/);
+  });
+
+  it('a pipeline whose preprocessing differs from the weights is an error listing the differences', () => {
+    const imagenet = getWeightsEntry('densenet121-imagenet').preprocessing;
+    expect(() => assertPreprocessingMatches(imagenet, { ...imagenet })).not.toThrow();
+    const xrv = getWeightsEntry('densenet121-res224-all').preprocessing;
+    expect(() => assertPreprocessingMatches(imagenet, xrv, 'densenet121-imagenet')).toThrow(
+      /preprocessing does not match densenet121-imagenet: channels 1 \(expected 3\); valueRange \[-1024, 1024\] \(expected \[0, 1\]\); mean \[0\]/,
+    );
   });
 
   it('never caches inside the package; TORCHXFER_CACHE moves the cache', () => {

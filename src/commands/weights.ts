@@ -44,6 +44,8 @@ const fetch: CommandModule<object, CommonArgs & { name: string }> = {
   handler: async (args) => {
     const r = await fetchWeights(args.name, { cacheDir: args['cache-dir'], manifestPath: args.manifest });
     console.log(`${r.name}: ${r.downloaded ? 'downloaded to' : 'already in'} ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
+    const entry = loadManifest(args.manifest).entries.get(r.name);
+    if (entry?.container === 'pickled-module') console.log(`note: ${String(entry.containerNote ?? 'this file pickles a whole module, which torchxfer refuses to unpickle')}`);
   },
 };
 

@@ -113,3 +113,18 @@ export function getWeightsEntry(name: string, manifest: Manifest = loadManifest(
   if (!e) throw new ManifestError(`unknown weights '${name}'; known: ${[...manifest.entries.keys()].join(', ')}`);
   return e;
 }
+
+/**
+ * Throws when a data pipeline's preprocessing differs from what the weights expect (SPEC: a mismatch is
+ * an error, not a silent default), listing every difference.
+ */
+export function assertPreprocessingMatches(expected: Preprocessing, actual: Preprocessing, what = 'weights'): void {
+  const close = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => Math.abs(x - b[i]!) <= 1e-6 * Math.max(1, Math.abs(x)));
+  const diffs: string[] = [];
+  if (expected.channels !== actual.channels) diffs.push(`channels ${actual.channels} (expected ${expected.channels})`);
+  if (expected.inputSize !== actual.inputSize) diffs.push(`inputSize ${actual.inputSize} (expected ${expected.inputSize})`);
+  for (const k of ['valueRange', 'mean', 'std'] as const) {
+    if (!close(expected[k], actual[k])) diffs.push(`${k} [${actual[k].join(', ')}] (expected [${expected[k].join(', ')}])`);
+  }
+  if (diffs.length) throw new ManifestError(`preprocessing does not match ${what}: ${diffs.join('; ')}`);
+}
