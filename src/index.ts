@@ -22,3 +22,7 @@ export { openCache, ImageCache, PREPROCESS_VERSION, type CacheOptions, type Cach
 export type { Sample, Dataset, Splits, ImageGeometry } from './data/types.js';
 export { normalisationTable, normaliseBatch, type Normalisation } from './data/normalise.js';
 export { synthesize, ensureDefaultPhantoms, DEFAULT_PHANTOMS, NIH_FINDINGS, MURA_PARTS, type SynthesizeOptions, type SynthesizeResult, type DefaultPhantoms } from './data/phantom/index.js';
+export { readStateDict, readSafetensors, writeSafetensors, inspectWeights, tensorBytes, type WeightsInspection } from './weights/io.js';
+export { loadManifest, getWeightsEntry, assertPreprocessingMatches, ManifestError, type WeightsEntry, type Preprocessing } from './weights/manifest.js';
+export { fetchWeights, importWeights, resolveWeights, weightsCacheDir, ChecksumError, type FetchOptions, type FetchResult } from './weights/fetch.js';
+export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMetadata } from './checkpoint.js';

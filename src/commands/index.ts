@@ -8,3 +8,6 @@ import { scheduleCommand } from './schedule.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [infoCommand, scheduleCommand];
 export const commands: CommandModule<any, any>[] = [infoCommand, dataCommand];
+import { weightsCommand } from './weights.js';
+
+export const commands: CommandModule<any, any>[] = [infoCommand, weightsCommand];
