@@ -7,3 +7,5 @@ export { version } from './version.js';
 export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, type MarkerSpec, type SeriesSpec } from './plot/index.js';
 export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
 export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
+export { radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord, RADIOMIC_FEATURE_COUNT, type RadiomicOptions } from './radiomics/features.js';
+export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type RadiomicsBaseline } from './radiomics/baseline.js';

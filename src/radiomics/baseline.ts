@@ -6,7 +6,7 @@
  */
 import { OptionError } from '../errors.js';
 import { expectInteger } from '../validate.js';
-import { rocAuc } from './auc.js';
+import { rocAuc } from '../metrics/auc.js';
 import { crossValidatedAuc, stratifiedFolds } from './cv.js';
 import { fitForest } from './forest.js';
 import { fitLogistic, type Penalty } from './logistic.js';

@@ -1,5 +1,5 @@
 /** Stratified k-fold splits and cross-validated AUC of one hyper-parameter setting. */
-import { rocAuc } from './auc.js';
+import { rocAuc } from '../metrics/auc.js';
 import { shuffle, type Rng } from './rng.js';
 import type { Matrix } from './standardize.js';
 
