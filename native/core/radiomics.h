@@ -26,7 +26,7 @@ const std::vector<std::string>& radiomic_feature_names();
 void radiomic_features_one(const uint8_t* image, int64_t height, int64_t width, const RadiomicOptions& options, double* out);
 
 // Features of n images of h x w stored contiguously; returns n * 79 doubles (row per image).
-// Runs over images in parallel with LibTorch's intra-op thread count. Throws std::invalid_argument
+// Runs over images on num_threads() threads (the configured count). Throws std::invalid_argument
 // when the sizes are inconsistent.
 std::vector<double> radiomic_features(const uint8_t* images, size_t length, int64_t n, int64_t height, int64_t width,
                                       const RadiomicOptions& options);
