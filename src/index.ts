@@ -26,3 +26,6 @@ export { readStateDict, readSafetensors, writeSafetensors, inspectWeights, tenso
 export { loadManifest, getWeightsEntry, assertPreprocessingMatches, ManifestError, type WeightsEntry, type Preprocessing } from './weights/manifest.js';
 export { fetchWeights, importWeights, resolveWeights, weightsCacheDir, ChecksumError, type FetchOptions, type FetchResult } from './weights/fetch.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMetadata } from './checkpoint.js';
+export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
+export { radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord, RADIOMIC_FEATURE_COUNT, type RadiomicOptions } from './radiomics/features.js';
+export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type RadiomicsBaseline } from './radiomics/baseline.js';

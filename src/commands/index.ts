@@ -11,3 +11,7 @@ export const commands: CommandModule<any, any>[] = [infoCommand, dataCommand];
 import { weightsCommand } from './weights.js';
 
 export const commands: CommandModule<any, any>[] = [infoCommand, weightsCommand];
+import { featuresCommand } from './features.js';
+import { radiomicsCommand } from './radiomics.js';
+
+export const commands: CommandModule<any, any>[] = [infoCommand, featuresCommand, radiomicsCommand];
