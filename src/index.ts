@@ -5,3 +5,5 @@ export { tensor, toDevice, type Tensor, type TypedArrayLike } from './tensor.js'
 export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, type RuntimeInfo } from './runtime.js';
 export { version } from './version.js';
 export * from './experiments/index.js';
+export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, type MarkerSpec, type SeriesSpec } from './plot/index.js';
+export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';

@@ -1,0 +1,30 @@
+/** SVG -> PNG through sharp (librsvg renders the SVG, fontconfig finds the fonts). */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+import sharp from 'sharp';
+
+import { expectNumber, expectString } from '../validate.js';
+
+/** Renders `svg` to a PNG file at its own pixel size times `scale`; resolves to the PNG's size. */
+export async function toPng(svg: string, path: string, opts: { scale?: number } = {}): Promise<{ width: number; height: number }> {
+  expectString(svg, 'svg');
+  expectString(path, 'path');
+  const scale = opts.scale ?? 1;
+  expectNumber(scale, 'scale', 0, 8, { exclusiveMin: true });
+  mkdirSync(dirname(path), { recursive: true });
+  const info = await sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toFile(path);
+  return { width: info.width, height: info.height };
+}
+
+/** Writes `svg` to `path` as SVG, or as PNG when the path ends in .png. */
+export async function saveChart(svg: string, path: string): Promise<string> {
+  expectString(path, 'path');
+  if (/\.png$/i.test(path)) await toPng(svg, path);
+  else {
+    const { writeFile } = await import('node:fs/promises');
+    mkdirSync(dirname(path), { recursive: true });
+    await writeFile(path, svg);
+  }
+  return path;
+}
