@@ -48,6 +48,11 @@ export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch):
   return withKey({ experiment: spec.name, kind: 'source', data, arm, n, seed });
 }
 
+/** Source 'none' means random initialisation whatever `init` says: one config, one key. */
+export function normaliseArm(arm: ArmConfig): ArmConfig {
+  return arm.source === 'none' && arm.init !== 'default' ? { ...arm, init: 'default' } : arm;
+}
+
 /** The jobs of one arm on one target: N grid x seeds, with the source dependency when there is one. */
 export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfig): RunJob[] {
   const source = spec.sources.find((s) => s.name === arm.source);
@@ -88,7 +93,7 @@ function series(arm: PlannedArm, metric: 'testAuc' | 'testAucTta', lookup: Looku
 }
 
 function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, carried: ArmConfig, value: string | number): PlannedArm {
-  const arm = { ...carried, ...stage.base, [stage.vary]: value } as ArmConfig;
+  const arm = normaliseArm({ ...carried, ...stage.base, [stage.vary]: value } as ArmConfig);
   return { stage: stage.name, name: String(value), target: target.name, arm, jobs: armJobs(spec, target, arm) };
 }
 
@@ -98,7 +103,7 @@ function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, c
  */
 export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP: PairedP): Plan {
   if (spec.mode === 'grid') {
-    const arms = spec.targets.flatMap((t) => spec.arms.map((a) => ({ name: a.name, target: t.name, arm: a.arm, jobs: armJobs(spec, t, a.arm) })));
+    const arms = spec.targets.flatMap((t) => spec.arms.map((a) => ({ name: a.name, target: t.name, arm: normaliseArm(a.arm), jobs: armJobs(spec, t, normaliseArm(a.arm)) })));
     return { arms, sources: sourcesOf(spec, arms), outcomes: [] };
   }
   const arms: PlannedArm[] = [];
