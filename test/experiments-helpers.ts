@@ -42,7 +42,7 @@ export default {
     if (job.kind === 'source') { writeFileSync(job.checkpointOut, 'fake weights ' + job.key); checkpoint = job.checkpointOut; }
     const labels = job.data.labels ?? ['y'];
     return {
-      testAuc: auc, testAucTta: job.arm.tta ? Math.min(0.995, auc + 0.01) : null,
+      testAuc: auc, testAucTta: job.arm.tta ? Math.min(0.995, auc + 0.01) : null, testAucCi: [auc - 0.03, Math.min(1, auc + 0.03)],
       perLabelAuc: Object.fromEntries(labels.map((l, i) => [l, auc - 0.001 * i])),
       valLoss: 0.1 + 1 / job.arm.epochs, bestEpoch: job.arm.epochs, epochs,
       timings: { trainS: 1.5, evalS: 0.25 }, sampleIdsHash: h(job.data.name + ':' + job.n + ':' + job.seed),

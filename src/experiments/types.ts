@@ -126,6 +126,8 @@ export interface EpochMetrics {
 export interface RunResult {
   testAuc: number | null;
   testAucTta: number | null;
+  /** 95% bootstrap CI of testAuc over the test set (drawn as the band of AUC-vs-N figures). */
+  testAucCi?: [number, number];
   perLabelAuc?: Record<string, number | null>;
   perLabelAucTta?: Record<string, number | null>;
   valLoss: number;
