@@ -80,7 +80,9 @@ describe('torchxfer experiment (CLI)', () => {
     // The killed process left its lock and a `running` run behind; the resume takes both over.
     const resumed = runCli(['experiment', specPath, '--db', killed], env);
     expect(resumed.status, resumed.stderr).toBe(0);
-    if (running) expect(resumed.stderr).toContain(`restart ${running.key.slice(0, 10)}`);
+    // Every await of the runner happens with a run marked running, so the kill left one behind.
+    expect(running).toBeDefined();
+    expect(resumed.stderr).toContain(`restart ${running!.key.slice(0, 10)}`);
     expect(comparableRecords(exported(killed))).toEqual(comparableRecords(exported(whole)));
   });
 
@@ -103,6 +105,10 @@ describe('torchxfer experiment (CLI)', () => {
     writeFileSync(join(dir, 'bad.yaml'), SPEC.replace('epochs: 4', 'epochs: -1'));
     r = runCli(['experiment', join(dir, 'bad.yaml')], env);
     expect(r.stderr).toMatch(/bad\.yaml: Expected a positive integer for base\.epochs but received -1/);
+    r = runCli(['experiment', specPath, '--db', join(dir, 'dry.db'), '--dry-run'], env);
+    expect(r.status, r.stderr).toBe(0);
+    // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.
+    expect(r.stdout).toMatch(/14 job\(s\); later stages depend on results: source\/chest/);
     r = runCli(['results', 'export', join(dir, 'nope.db')]);
     expect(r.stderr).toMatch(/Expected an existing results database file for DB but received '.*nope\.db'/);
   });
@@ -115,13 +121,14 @@ describe('torchxfer experiment (CLI)', () => {
     const merged = join(dir, 'merged.db');
     for (let pass = 0; pass < 2; pass++) {
       for (let i = 0; i < 2; i++) {
-        const p = join(dir, `s${i}.db`);
-        if (existsSync(merged)) execFileSync('cp', [merged, p]);
+        const p = join(dir, `pass${pass}-shard${i}.db`);
+        // Each shard starts from everything finished so far (copying a WAL database with cp is unsafe).
+        if (existsSync(merged)) expect(runCli(['results', 'merge', p, merged]).status).toBe(0);
         const r = runCli(['experiment', specPath, '--db', p, '--shard', `${i}/2`, '--checkpoints', join(dir, 'ck')], env);
         expect(r.status, r.stderr).toBe(0);
         parts.push(p);
       }
-      const m = runCli(['results', 'merge', merged, join(dir, 's0.db'), join(dir, 's1.db')]);
+      const m = runCli(['results', 'merge', merged, ...parts.slice(-2)]);
       expect(m.status, m.stderr).toBe(0);
     }
     expect(comparableRecords(exported(merged))).toEqual(comparableRecords(exported(whole)));

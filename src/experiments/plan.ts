@@ -145,7 +145,23 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
     }
     winners.set(stage.name, won);
   }
-  return { arms, sources: sourcesOf(spec, arms), outcomes };
+  return { arms, sources: [...new Map([...eagerSources(spec), ...sourcesOf(spec, arms)].map((j) => [j.key, j])).values()], outcomes };
+}
+
+/**
+ * Stage-wise: every source task the spec names, for every architecture it names, is planned from the
+ * start, so sources train alongside stage 1 (in parallel shards) instead of after it.
+ */
+function eagerSources(spec: ExperimentSpec): RunJob[] {
+  const archs = new Set<Arch>([spec.base.arch]);
+  const names = new Set<string>([spec.base.source]);
+  for (const st of spec.stages) {
+    if (st.base.arch) archs.add(st.base.arch);
+    if (st.base.source) names.add(st.base.source);
+    if (st.vary === 'arch') st.values.forEach((v) => archs.add(v as Arch));
+    if (st.vary === 'source') st.values.forEach((v) => names.add(String(v)));
+  }
+  return spec.sources.filter((s) => names.has(s.name)).flatMap((s) => [...archs].map((a) => sourceJob(spec, s, a)));
 }
 
 /** Every distinct job of a plan, sources first (they are dependencies). */
