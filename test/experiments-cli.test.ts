@@ -108,7 +108,7 @@ describe('torchxfer experiment (CLI)', () => {
     r = runCli(['experiment', specPath, '--db', join(dir, 'dry.db'), '--dry-run'], env);
     expect(r.status, r.stderr).toBe(0);
     // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.
-    expect(r.stdout).toMatch(/14 job\(s\); later stages depend on results: source\/chest/);
+    expect(r.stdout).toMatch(/14 job\(s\); stage winners not decided yet .*: policy\/chest, source\/chest/);
     r = runCli(['results', 'export', join(dir, 'nope.db')]);
     expect(r.stderr).toMatch(/Expected an existing results database file for DB but received '.*nope\.db'/);
   });

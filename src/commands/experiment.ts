@@ -54,7 +54,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${j.kind} ${j.data.name} n=${j.n} seed=${j.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`);
         }
         const blocked = plan.outcomes.filter((o) => !o.decision).map((o) => `${o.stage}/${o.target}`);
-        console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; later stages depend on results: ${blocked.join(', ')}` : ''}`);
+        console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`);
         return;
       }
       db.acquireWriter();
