@@ -153,7 +153,15 @@ export class ResultsDb {
 
   close(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.locked) this.db.prepare('DELETE FROM writer_lock WHERE id = 1 AND pid = ? AND host = ?').run(process.pid, hostname());
+    if (this.locked) {
+      this.db.prepare('DELETE FROM writer_lock WHERE id = 1 AND pid = ? AND host = ?').run(process.pid, hostname());
+      // Leave one self-contained file (no -wal/-shm) that can be copied and read on shared storage.
+      try {
+        this.db.pragma('journal_mode = DELETE');
+      } catch {
+        // Another connection is open: it keeps WAL mode, which is fine.
+      }
+    }
     this.locked = false;
     this.db.close();
   }
