@@ -7,3 +7,4 @@ export { version } from './version.js';
 export * from './experiments/index.js';
 export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, type MarkerSpec, type SeriesSpec } from './plot/index.js';
 export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
+export { writeReport, type ReportFiles } from './report/index.js';

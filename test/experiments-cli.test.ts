@@ -172,6 +172,8 @@ describe('torchxfer experiment (CLI)', () => {
     // Training curves: one per run of each stage (the run shared by both stages is shown in both).
     expect(runs.length).toBe(4 * 3 * 2);
     expect((dom.match(/class="run-figure"/g) ?? []).length).toBe((2 + 3) * 3 * 2);
+    expect((dom.match(/class="run-figure source-figure"/g) ?? []).length).toBe(2);
+    expect(dom).toMatch(/<table class="sources">.*chest-source.*msk-source/s);
     expect(existsSync(join(out, 'figures', 'cli-auc-policy-chest.png'))).toBe(true);
   });
 });

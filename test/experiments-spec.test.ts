@@ -155,6 +155,34 @@ describe('running', () => {
     db.close();
   });
 
+  it("winnerScope 'all' picks one winner from every target's results and carries it to each", async () => {
+    const raw = stageRaw();
+    raw.targets.push({ name: 'chest2', dataset: 'phantom-chest', label: 'Hernia' });
+    (raw.stages[0] as Record<string, unknown>).winnerScope = 'all';
+    raw.stages = raw.stages.slice(0, 2);
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const policy = s.plan.outcomes.filter((o) => o.stage === 'policy');
+    expect(policy.map((o) => o.target)).toEqual(['*']);
+    expect(policy[0]!.decision!.winner).toBe('onecycle');
+    expect(s.plan.outcomes.filter((o) => o.stage === 'source').map((o) => o.target)).toEqual(['chest', 'chest2']);
+    expect(s.plan.arms.filter((a) => a.stage === 'source').every((a) => a.arm.policy === 'onecycle')).toBe(true);
+    db.close();
+  });
+
+  it('a spec changed under the same experiment name is refused, in runs and merges', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'a.db'));
+    db.saveExperiment(validateSpec(gridRaw(), {}));
+    expect(() => db.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}))).toThrow(/already holds an experiment named 'g' with a different spec/);
+    db.close();
+    const other = new ResultsDb(join(dir, 'b.db'));
+    other.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}));
+    other.close();
+    expect(() => mergeDatabases(join(dir, 'a.db'), [join(dir, 'b.db')])).toThrow(/Experiment 'g' has different specs/);
+  });
+
   it('failed runs are recorded and retried on the next run', async () => {
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));
@@ -227,6 +255,11 @@ describe('running', () => {
     // A pid that does not exist is stale.
     a.db.prepare('UPDATE writer_lock SET pid = ?').run(2 ** 22 + 12345);
     expect(() => b.acquireWriter()).not.toThrow();
+    // Held from another host: refused while its heartbeat is fresh, taken over once it is 10 minutes old.
+    b.db.prepare('UPDATE writer_lock SET host = ?, heartbeat = ?').run('node-elsewhere', Date.now());
+    expect(() => a.acquireWriter()).toThrow(/on node-elsewhere/);
+    b.db.prepare('UPDATE writer_lock SET heartbeat = ?').run(Date.now() - 11 * 60_000);
+    expect(() => a.acquireWriter()).not.toThrow();
     b.close();
     a.close();
   });

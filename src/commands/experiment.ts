@@ -1,4 +1,5 @@
 /** `torchxfer experiment SPEC`: runs (or resumes) an experiment into a results database. */
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 import type { CommandModule } from 'yargs';
@@ -44,7 +45,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     const spec = loadSpec(args.spec, { preset: { nihRoot: args['nih-root'], chexpertRoot: args['chexpert-root'], muraRoot: args['mura-root'] } });
     const dbPath = resolve(args.db ?? `${spec.name}.db`);
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
-    const db = new ResultsDb(dbPath);
+    // A dry run reads an existing database (to show statuses) and never creates one.
+    const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);
     try {
       if (args['dry-run']) {
         const plan = planExperiment(spec, doneLookup(db), pairedP);
@@ -59,10 +61,15 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       }
       db.acquireWriter();
       const runner = await resolveArmRunner();
+      // First Ctrl-C: stop after telling the runner (the current run restarts on resume); second: exit now.
       const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const onSignal = () => {
+        if (abort.signal.aborted) process.exit(130);
+        console.error('Stopping (Ctrl-C again to quit at once); rerun the same command to resume.');
+        abort.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       try {
         const s = await runExperiment(spec, { db, runner, pairedP, checkpointDir, shard, signal: abort.signal, log: (l) => console.error(l) });
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);

@@ -141,6 +141,7 @@ export class ResultsDb {
     });
     take.immediate();
     this.locked = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
       try {
         this.db.prepare('UPDATE writer_lock SET heartbeat = ? WHERE id = 1 AND pid = ?').run(Date.now(), process.pid);

@@ -55,12 +55,18 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
         '</section>'
       );
     });
+    const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
+    const sources = r.sources.length
+      ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
+          .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${s.n ?? 'all'}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
+          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : ''}</section>`
+      : '';
     const prov =
       `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>` +
       Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
       `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
       `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`;
-    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${winners}${blocks.join('')}${prov}</section>`;
+    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${winners}${blocks.join('')}${sources}${prov}</section>`;
   });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>torchxfer report</title>

@@ -49,6 +49,15 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
       }
       runFigures.set(`${r.spec.name}/${group}/${target}`, runs);
     }
+    const sourceFigs: Figure[] = [];
+    for (const run of r.sources) {
+      const epochs = db.epochs(run.key);
+      if (!epochs.length) continue;
+      const rf = runFigure(run, epochs, `source task ${run.data_name} (${JSON.parse(run.arm_json).arch})`);
+      sourceFigs.push(rf);
+      await save(rf, `${slug(r.spec.name)}-${rf.id}`);
+    }
+    runFigures.set(`${r.spec.name}/sources`, sourceFigs);
   }
   const html = join(outDir, 'report.html');
   writeFileSync(html, renderHtml(reports, figures, runFigures));
