@@ -1,5 +1,5 @@
 // Spec validation, grid expansion, stage-wise winner selection, sharding, merge, lock and export.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { planExperiment, planJobs } from '../src/experiments/plan.js';
 import { doneLookup, runExperiment } from '../src/experiments/run.js';
 import { loadSpec, validateSpec } from '../src/experiments/spec.js';
 import type { ArmRunner, ExperimentSpec } from '../src/experiments/types.js';
+import { writeReport } from '../src/report/index.js';
 import { comparableRecords, tempDir, writeFakeRunner } from './experiments-helpers.js';
 
 let fake: ArmRunner;
@@ -107,6 +108,16 @@ describe('planning', () => {
     // Keys are deterministic: same spec, same keys.
     expect(planJobs(planExperiment(validateSpec(gridRaw(), {}), () => undefined, pairedP)).map((j) => j.key)).toEqual(jobs.map((j) => j.key));
   });
+  it('keys ignore where the data sits (root) but not what it is', () => {
+    const at = (root: string, label = 'Emphysema') => {
+      const raw = gridRaw();
+      raw.targets[0] = { ...raw.targets[0]!, label, root } as never;
+      return planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
+    };
+    expect(at('/mnt/a')).toEqual(at('/data/b'));
+    expect(at('/mnt/a')).not.toEqual(at('/mnt/a', 'Hernia'));
+  });
+
   it('shards are stable and balanced', () => {
     const keys = planJobs(planExperiment(validateSpec({ ...gridRaw(), seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }, {}), () => undefined, pairedP)).map((j) => j.key);
     const counts = [0, 1, 2, 3].map((i) => keys.filter((k) => shardOf(k, 4) === i).length);
@@ -279,6 +290,22 @@ describe('running', () => {
     });
     expect(JSON.parse(json.runs[0]!.arm_json as string).arch).toBe('densenet121');
     expect((json.runs[1]!.epochs as unknown[]).length).toBe(2);
+    db.close();
+  });
+
+  it('report of a grid: one AUC figure per target, per-label AUCs of a multi-label target', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    await runExperiment(validateSpec(gridRaw(), {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const files = await writeReport(db, join(dir, 'out'), { png: false });
+    const html = readFileSync(files.html, 'utf8');
+    expect((html.match(/<figure class="auc-figure"/g) ?? []).length).toBe(2);
+    expect(html).toMatch(/<table class="per-label">.*<th>Hernia<\/th><th>Mass<\/th>/s);
+    const t2 = db.runs().filter((r) => r.data_name === 't2' && r.n === 200 && JSON.parse(r.arm_json).source === 'imagenet');
+    expect(t2.length).toBe(2);
+    const mass = t2.map((r) => JSON.parse(r.per_label_json!).auc.Mass as number);
+    expect(html).toContain(((mass[0]! + mass[1]!) / 2).toFixed(4));
+    expect(html).not.toMatch(/data-target="t1"[^]*?<table class="per-label">[^]*?data-target="t2"/);
     db.close();
   });
 });

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 
 import { version } from '../version.js';
-import { canonicalJson, hashConfig } from './keys.js';
+import { canonicalJson, hashConfig, withoutRoots } from './keys.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -170,7 +170,7 @@ export class ResultsDb {
   /** Records the spec; a different spec under the same experiment name is refused. */
   saveExperiment(spec: ExperimentSpec): void {
     const specJson = canonicalJson(spec);
-    const hash = hashConfig(spec);
+    const hash = hashConfig(withoutRoots(spec));
     const row = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(spec.name) as { spec_hash: string } | undefined;
     if (row && row.spec_hash !== hash) {
       throw new Error(

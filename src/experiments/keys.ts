@@ -37,3 +37,18 @@ export function parseShard(value: string): { index: number; count: number } {
   if (!m || count < 1 || index >= count) return { index: -1, count: -1 };
   return { index, count };
 }
+
+/**
+ * A config with the `root` of every dataset spec removed: where the data sits differs between machines, what it
+ * is does not, so keys and spec hashes ignore it (the full config is still recorded).
+ */
+export function withoutRoots<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutRoots) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    const isDataset = 'dataset' in value;
+    for (const [k, v] of Object.entries(value)) if (!(isDataset && k === 'root')) out[k] = withoutRoots(v);
+    return out as T;
+  }
+  return value;
+}

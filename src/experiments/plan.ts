@@ -4,7 +4,7 @@
  * that the arms naming them depend on.
  */
 import { jobConfig } from './db.js';
-import { hashConfig } from './keys.js';
+import { hashConfig, withoutRoots } from './keys.js';
 import { selectWinner, type PairedP, type WinnerDecision } from './winner.js';
 import type { Arch, ArmConfig, DatasetSpec, ExperimentSpec, RunJob, SourceSpec, StageSpec } from './types.js';
 
@@ -39,7 +39,7 @@ export interface Plan {
 export type LookupDone = (key: string) => { testAuc: number | null; testAucTta: number | null } | undefined;
 
 function withKey(job: Omit<RunJob, 'key'>): RunJob {
-  return { ...job, key: hashConfig(jobConfig(job as RunJob)) };
+  return { ...job, key: hashConfig(withoutRoots(jobConfig(job as RunJob))) };
 }
 
 export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch): RunJob {

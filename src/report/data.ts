@@ -22,6 +22,8 @@ export interface ArmSummary {
   done: number[];
   runs: RunRow[];
   armJson: string;
+  /** Per-label test AUC (TTA when stored) at the largest N with done runs, averaged over seeds. */
+  perLabel?: { n: number; labels: string[]; auc: number[] };
 }
 
 export interface PairTest {
@@ -73,6 +75,7 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
       done: spec.nGrid.map((n) => at(n).length),
       runs: rows,
       armJson: JSON.stringify(a.arm),
+      perLabel: perLabelAt(done),
     };
   });
   const tests: PairTest[] = [];
@@ -105,4 +108,19 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), versions, counts };
+}
+
+function perLabelAt(done: RunRow[]): ArmSummary['perLabel'] {
+  const withLabels = done.filter((r) => r.per_label_json && r.n !== null);
+  if (!withLabels.length) return undefined;
+  const n = Math.max(...withLabels.map((r) => r.n!));
+  const maps = withLabels
+    .filter((r) => r.n === n)
+    .map((r) => {
+      const p = JSON.parse(r.per_label_json!) as { auc: Record<string, number | null> | null; aucTta: Record<string, number | null> | null };
+      return p.aucTta ?? p.auc ?? {};
+    });
+  const labels = [...new Set(maps.flatMap((m) => Object.keys(m)))];
+  if (labels.length < 2) return undefined;
+  return { n, labels, auc: labels.map((l) => meanOf(maps.map((m) => m[l] ?? null))) };
 }

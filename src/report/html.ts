@@ -27,6 +27,14 @@ function aucTable(r: ExperimentReport, group: string, target: string, metric: 'a
   return `<table class="auc" data-group="${esc(group)}" data-target="${esc(target)}" data-metric="${metric}"><caption>Test AUC ${metric === 'aucTta' ? 'with' : 'without'} TTA</caption>${head}${rows.join('')}</table>`;
 }
 
+function perLabelTable(r: ExperimentReport, group: string, target: string): string {
+  const arms = r.arms.filter((a) => a.group === group && a.target === target && a.perLabel);
+  if (!arms.length) return '';
+  const labels = arms[0]!.perLabel!.labels;
+  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${a.perLabel!.n})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
+  return `<table class="per-label"><caption>Per-label test AUC at the largest N (– = one class only, no AUC)</caption><tr><th>arm</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.join('')}</table>`;
+}
+
 function testsTable(r: ExperimentReport, group: string, target: string): string {
   const tests = r.tests.filter((t) => t.group === group && t.target === target);
   if (!tests.length) return '';
@@ -50,6 +58,7 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
         (fig ? `<figure class="auc-figure" id="${esc(fig.id)}">${fig.svg}</figure>` : '') +
         aucTable(r, group, target, 'aucTta') +
         aucTable(r, group, target, 'auc') +
+        perLabelTable(r, group, target) +
         testsTable(r, group, target) +
         (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : '') +
         '</section>'
