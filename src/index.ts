@@ -29,3 +29,6 @@ export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMetadat
 export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord, RADIOMIC_FEATURE_COUNT, type RadiomicOptions } from './radiomics/features.js';
 export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type RadiomicsBaseline } from './radiomics/baseline.js';
+export * from './experiments/index.js';
+export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, type MarkerSpec, type SeriesSpec } from './plot/index.js';
+export { writeReport, type ReportFiles } from './report/index.js';

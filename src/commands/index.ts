@@ -15,3 +15,8 @@ import { featuresCommand } from './features.js';
 import { radiomicsCommand } from './radiomics.js';
 
 export const commands: CommandModule<any, any>[] = [infoCommand, featuresCommand, radiomicsCommand];
+import { experimentCommand } from './experiment.js';
+import { reportCommand } from './report.js';
+import { resultsCommand } from './results.js';
+
+export const commands: CommandModule<any, any>[] = [infoCommand, experimentCommand, resultsCommand, reportCommand];

@@ -1,0 +1,87 @@
+/** `torchxfer experiment SPEC`: runs (or resumes) an experiment into a results database. */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+import type { CommandModule } from 'yargs';
+
+import { OptionError } from '../errors.js';
+import { ResultsDb } from '../experiments/db.js';
+import { parseShard, shardOf } from '../experiments/keys.js';
+import { pairedP } from '../experiments/paired.js';
+import { planExperiment, planJobs } from '../experiments/plan.js';
+import { doneLookup, runExperiment } from '../experiments/run.js';
+import { resolveArmRunner } from '../experiments/runners.js';
+import { loadSpec } from '../experiments/spec.js';
+
+interface ExperimentArgs {
+  spec: string;
+  db?: string;
+  shard?: string;
+  'dry-run': boolean;
+  checkpoints?: string;
+  'nih-root'?: string;
+  'chexpert-root'?: string;
+  'mura-root'?: string;
+}
+
+export const experimentCommand: CommandModule<object, ExperimentArgs> = {
+  command: 'experiment <spec>',
+  describe: 'Run an experiment (targets x arms x N grid x seeds) into a resumable results database',
+  builder: (y) =>
+    y
+      .positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (.yaml, .json) or preset name (paper, demo)' })
+      .option('db', { type: 'string', describe: 'Results database (SQLite); default <experiment name>.db' })
+      .option('shard', { type: 'string', describe: 'Run only shard i of n ("i/n": the jobs whose key hash mod n == i)' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the jobs and their status without running them' })
+      .option('checkpoints', { type: 'string', describe: 'Folder for source-task checkpoints (shared by shards); default <db>.checkpoints' })
+      .option('nih-root', { type: 'string', describe: 'NIH ChestX-ray14 root for the paper preset (else NIH_ROOT)' })
+      .option('chexpert-root', { type: 'string', describe: 'CheXpert root for the paper preset (else CHEXPERT_ROOT)' })
+      .option('mura-root', { type: 'string', describe: 'MURA root for the paper preset (else MURA_ROOT)' })
+      .example('$0 experiment demo --db demo.db', 'Run the phantom demo (resumes if demo.db exists)')
+      .example('$0 experiment spec.yaml --db shard3.db --shard 3/8', 'Run one shard of eight') as never,
+  handler: async (args) => {
+    const shard = args.shard === undefined ? undefined : parseShard(args.shard);
+    if (shard && shard.index < 0) throw new OptionError('--shard', "'i/n' with 0 <= i < n", args.shard);
+    const spec = loadSpec(args.spec, { preset: { nihRoot: args['nih-root'], chexpertRoot: args['chexpert-root'], muraRoot: args['mura-root'] } });
+    const dbPath = resolve(args.db ?? `${spec.name}.db`);
+    const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
+    // A dry run reads an existing database (to show statuses) and never creates one.
+    const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);
+    try {
+      if (args['dry-run']) {
+        const plan = planExperiment(spec, doneLookup(db), pairedP);
+        const jobs = planJobs(plan).filter((j) => !shard || shardOf(j.key, shard.count) === shard.index);
+        for (const j of jobs) {
+          const a = j.arm;
+          console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${j.kind} ${j.data.name} n=${j.n} seed=${j.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`);
+        }
+        const blocked = plan.outcomes.filter((o) => !o.decision).map((o) => `${o.stage}/${o.target}`);
+        console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`);
+        return;
+      }
+      db.acquireWriter();
+      const runner = await resolveArmRunner();
+      // First Ctrl-C: stop after telling the runner (the current run restarts on resume); second: exit now.
+      const abort = new AbortController();
+      const onSignal = () => {
+        if (abort.signal.aborted) process.exit(130);
+        console.error('Stopping (Ctrl-C again to quit at once); rerun the same command to resume.');
+        abort.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const s = await runExperiment(spec, { db, runner, pairedP, checkpointDir, shard, signal: abort.signal, log: (l) => console.error(l) });
+        for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
+        console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
+        if (s.blockedStages.length) console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);
+        if (s.failed.length) throw new Error(`${s.failed.length} run(s) failed (first: ${s.failed[0]!.error}); rerun the command to retry them`);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    } finally {
+      db.close();
+    }
+  },
+};

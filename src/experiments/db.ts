@@ -1,0 +1,287 @@
+/**
+ * The results database (SQLite, WAL): experiments, runs keyed by their deterministic job key, and
+ * per-epoch metrics. One writer at a time, enforced by a lock row (pid + host, with a stale check).
+ */
+import { hostname } from 'node:os';
+
+import Database from 'better-sqlite3';
+
+import { version } from '../version.js';
+import { canonicalJson, hashConfig, withoutRoots } from './keys.js';
+import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
+
+export type RunStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface RunRow {
+  key: string;
+  experiment: string;
+  kind: 'source' | 'target';
+  data_name: string;
+  n: number | null;
+  seed: number;
+  arm_json: string;
+  config_json: string;
+  status: RunStatus;
+  attempts: number;
+  sample_ids_hash: string | null;
+  test_auc: number | null;
+  test_auc_tta: number | null;
+  per_label_json: string | null;
+  val_loss: number | null;
+  checkpoint: string | null;
+  timings_json: string | null;
+  result_json: string | null;
+  versions_json: string | null;
+  host: string | null;
+  pid: number | null;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+}
+
+export interface EpochRow {
+  run_key: string;
+  epoch: number;
+  train_loss: number | null;
+  val_loss: number | null;
+  val_auc: number | null;
+  lr: number | null;
+  metrics_json: string;
+}
+
+export interface ExperimentRow {
+  name: string;
+  spec_json: string;
+  spec_hash: string;
+  created_at: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS writer_lock (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL, heartbeat INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS experiments (name TEXT PRIMARY KEY, spec_json TEXT NOT NULL, spec_hash TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  key TEXT PRIMARY KEY, experiment TEXT NOT NULL, kind TEXT NOT NULL, data_name TEXT NOT NULL, n INTEGER, seed INTEGER NOT NULL,
+  arm_json TEXT NOT NULL, config_json TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','running','done','failed')), attempts INTEGER NOT NULL DEFAULT 0,
+  sample_ids_hash TEXT, test_auc REAL, test_auc_tta REAL, per_label_json TEXT, val_loss REAL, checkpoint TEXT,
+  timings_json TEXT, result_json TEXT, versions_json TEXT, host TEXT, pid INTEGER, started_at TEXT, finished_at TEXT, error TEXT);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment, status);
+CREATE TABLE IF NOT EXISTS epochs (
+  run_key TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+  train_loss REAL, val_loss REAL, val_auc REAL, lr REAL, metrics_json TEXT NOT NULL, PRIMARY KEY (run_key, epoch));
+`;
+
+export const SCHEMA_VERSION = '1';
+/** A lock whose holder on another host has not beaten its heart for this long is stale. */
+const STALE_MS = 10 * 60_000;
+const HEARTBEAT_MS = 30_000;
+
+export class DbLockedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DbLockedError';
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class ResultsDb {
+  readonly db: Database.Database;
+  private heartbeat?: NodeJS.Timeout;
+  private locked = false;
+
+  /** Opens (creating when missing) the database. `readonly` opens an existing file without locking. */
+  constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
+    try {
+      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 10_000 });
+    } catch (err) {
+      throw new Error(`Cannot open the results database ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    try {
+      if (!opts.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('foreign_keys = ON');
+        this.db.exec(SCHEMA);
+        this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
+      } else {
+        this.db.prepare('SELECT 1 FROM runs LIMIT 1').all();
+      }
+    } catch (err) {
+      this.db.close();
+      throw new Error(`${path} is not a torchxfer results database: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /**
+   * Takes the writer lock, or throws DbLockedError naming the holder. A lock held by a dead process on
+   * this host, or not refreshed for 10 minutes from another host, is stale and taken over.
+   */
+  acquireWriter(): void {
+    const host = hostname();
+    const take = this.db.transaction(() => {
+      const row = this.db.prepare('SELECT pid, host, since, heartbeat FROM writer_lock WHERE id = 1').get() as { pid: number; host: string; since: string; heartbeat: number } | undefined;
+      if (row && !(row.pid === process.pid && row.host === host)) {
+        const stale = row.host === host ? !processAlive(row.pid) : Date.now() - row.heartbeat > STALE_MS;
+        if (!stale) {
+          throw new DbLockedError(
+            `The results database ${this.path} is in use by another writer (pid ${row.pid} on ${row.host} since ${row.since}). ` +
+              'Use a different --db per concurrent process (e.g. one per shard) and combine them with `torchxfer results merge`.',
+          );
+        }
+      }
+      this.db.prepare('INSERT OR REPLACE INTO writer_lock (id, pid, host, since, heartbeat) VALUES (1, ?, ?, ?, ?)').run(process.pid, host, new Date().toISOString(), Date.now());
+    });
+    take.immediate();
+    this.locked = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      try {
+        this.db.prepare('UPDATE writer_lock SET heartbeat = ? WHERE id = 1 AND pid = ?').run(Date.now(), process.pid);
+      } catch {
+        // A busy database delays the heartbeat; the next tick retries.
+      }
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  close(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.locked) {
+      this.db.prepare('DELETE FROM writer_lock WHERE id = 1 AND pid = ? AND host = ?').run(process.pid, hostname());
+      // Leave one self-contained file (no -wal/-shm) that can be copied and read on shared storage.
+      try {
+        this.db.pragma('journal_mode = DELETE');
+      } catch {
+        // Another connection is open: it keeps WAL mode, which is fine.
+      }
+    }
+    this.locked = false;
+    this.db.close();
+  }
+
+  /** Records the spec; a different spec under the same experiment name is refused. */
+  saveExperiment(spec: ExperimentSpec): void {
+    const specJson = canonicalJson(spec);
+    const hash = hashConfig(withoutRoots(spec));
+    const row = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(spec.name) as { spec_hash: string } | undefined;
+    if (row && row.spec_hash !== hash) {
+      throw new Error(
+        `The results database ${this.path} already holds an experiment named '${spec.name}' with a different spec. ` +
+          'Rename the experiment (name:) or use another --db.',
+      );
+    }
+    if (!row) this.db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (?, ?, ?, ?)').run(spec.name, specJson, hash, new Date().toISOString());
+  }
+
+  experiments(): ExperimentRow[] {
+    return this.db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[];
+  }
+
+  run(key: string): RunRow | undefined {
+    return this.db.prepare('SELECT * FROM runs WHERE key = ?').get(key) as RunRow | undefined;
+  }
+
+  runs(experiment?: string): RunRow[] {
+    return (experiment === undefined
+      ? this.db.prepare('SELECT * FROM runs ORDER BY experiment, key').all()
+      : this.db.prepare('SELECT * FROM runs WHERE experiment = ? ORDER BY key').all(experiment)) as RunRow[];
+  }
+
+  epochs(key: string): EpochRow[] {
+    return this.db.prepare('SELECT * FROM epochs WHERE run_key = ? ORDER BY epoch').all(key) as EpochRow[];
+  }
+
+  /** Marks a job running (a fresh attempt): its earlier partial epochs are removed. */
+  markRunning(job: RunJob): void {
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(job.key);
+      this.db
+        .prepare(
+          `INSERT INTO runs (key, experiment, kind, data_name, n, seed, arm_json, config_json, status, attempts, host, pid, started_at)
+           VALUES (@key, @experiment, @kind, @data_name, @n, @seed, @arm_json, @config_json, 'running', 1, @host, @pid, @now)
+           ON CONFLICT(key) DO UPDATE SET status = 'running', attempts = attempts + 1, host = @host, pid = @pid, started_at = @now,
+             finished_at = NULL, error = NULL`,
+        )
+        .run({
+          key: job.key,
+          experiment: job.experiment,
+          kind: job.kind,
+          data_name: job.data.name,
+          n: job.n === 'all' ? null : job.n,
+          seed: job.seed,
+          arm_json: canonicalJson(job.arm),
+          config_json: canonicalJson(jobConfig(job)),
+          host: hostname(),
+          pid: process.pid,
+          now,
+        });
+    })();
+  }
+
+  addEpoch(key: string, m: EpochMetrics): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(key, m.epoch, num(m.trainLoss), num(m.valLoss), num(m.valAuc), num(m.lr), canonicalJson(m));
+  }
+
+  markDone(key: string, r: RunResult): void {
+    const { epochs: _epochs, ...rest } = r;
+    this.db
+      .prepare(
+        `UPDATE runs SET status = 'done', sample_ids_hash = ?, test_auc = ?, test_auc_tta = ?, per_label_json = ?, val_loss = ?, checkpoint = ?,
+           timings_json = ?, result_json = ?, versions_json = ?, finished_at = ?, error = NULL WHERE key = ?`,
+      )
+      .run(
+        r.sampleIdsHash,
+        num(r.testAuc),
+        num(r.testAucTta),
+        canonicalJson({ auc: r.perLabelAuc ?? null, aucTta: r.perLabelAucTta ?? null }),
+        num(r.valLoss),
+        r.checkpoint ?? null,
+        canonicalJson(r.timings),
+        canonicalJson(rest),
+        canonicalJson({ torchxfer: version, node: process.version, ...(r.versions ?? {}) }),
+        new Date().toISOString(),
+        key,
+      );
+  }
+
+  markFailed(key: string, error: string): void {
+    this.db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE key = ?").run(error, new Date().toISOString(), key);
+  }
+
+  /** Inserts or replaces a whole run with its epochs (used by merge). */
+  putRun(row: RunRow, epochs: EpochRow[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(row.key);
+      const cols = Object.keys(row);
+      this.db.prepare(`INSERT OR REPLACE INTO runs (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(row);
+      const ins = this.db.prepare('INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)');
+      for (const e of epochs) ins.run(e);
+    })();
+  }
+
+  putExperiment(row: ExperimentRow): void {
+    const have = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(row.name) as { spec_hash: string } | undefined;
+    if (have && have.spec_hash !== row.spec_hash) throw new Error(`Experiment '${row.name}' has different specs in the databases being merged; rename one of them.`);
+    if (!have) this.db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (@name, @spec_json, @spec_hash, @created_at)').run(row);
+  }
+}
+
+/** The config recorded with a run: everything its key is computed from. */
+export function jobConfig(job: RunJob): Record<string, unknown> {
+  return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn };
+}
+
+function num(v: number | null | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}

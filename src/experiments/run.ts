@@ -1,0 +1,119 @@
+/**
+ * Runs an experiment against the results database: skips done runs, restarts runs left `running`
+ * (their partial epochs replaced), runs only this shard's jobs, and keeps going stage by stage.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ResultsDb } from './db.js';
+import { shardOf } from './keys.js';
+import { planExperiment, planJobs, type Plan } from './plan.js';
+import type { ArmRunner, ExperimentSpec, RunJob } from './types.js';
+import type { PairedP } from './winner.js';
+
+export interface RunExperimentOptions {
+  db: ResultsDb;
+  runner: ArmRunner;
+  pairedP: PairedP;
+  /** Where source tasks write their checkpoints (shared between shards). */
+  checkpointDir: string;
+  shard?: { index: number; count: number };
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+export interface RunSummary {
+  ran: number;
+  done: number;
+  failed: { key: string; error: string }[];
+  skippedDone: number;
+  /** Jobs of this shard waiting for a source checkpoint another shard produces. */
+  waiting: number;
+  /** Jobs of this shard not known yet (a stage needs results of other shards first). */
+  blockedStages: string[];
+  plan: Plan;
+}
+
+/** A lookup of done runs for the planner. */
+export function doneLookup(db: ResultsDb) {
+  return (key: string) => {
+    const r = db.run(key);
+    return r && r.status === 'done' ? { testAuc: r.test_auc, testAucTta: r.test_auc_tta } : undefined;
+  };
+}
+
+export function sourceCheckpointPath(checkpointDir: string, sourceKey: string): string {
+  return join(checkpointDir, `source-${sourceKey.slice(0, 16)}.pt`);
+}
+
+function describeJob(job: RunJob): string {
+  const a = job.arm;
+  return `${job.kind} ${job.data.name} n=${job.n} seed=${job.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`;
+}
+
+export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOptions): Promise<RunSummary> {
+  const { db, runner } = opts;
+  const log = opts.log ?? (() => {});
+  const mine = (key: string) => !opts.shard || shardOf(key, opts.shard.count) === opts.shard.index;
+  db.saveExperiment(spec);
+  mkdirSync(opts.checkpointDir, { recursive: true });
+  const attempted = new Set<string>();
+  const summary: RunSummary = { ran: 0, done: 0, failed: [], skippedDone: 0, waiting: 0, blockedStages: [], plan: { arms: [], sources: [], outcomes: [] } };
+  const sourceCheckpoint = (key: string): string | undefined => {
+    const row = db.run(key);
+    if (row?.status === 'done' && row.checkpoint && existsSync(row.checkpoint)) return row.checkpoint;
+    const shared = sourceCheckpointPath(opts.checkpointDir, key);
+    return existsSync(shared) ? shared : undefined;
+  };
+  // Each pass may unlock the next stage; stop when a pass has nothing left to run.
+  for (;;) {
+    const plan = planExperiment(spec, doneLookup(db), opts.pairedP);
+    summary.plan = plan;
+    const todo = planJobs(plan).filter((j) => mine(j.key) && !attempted.has(j.key));
+    let ranThisPass = 0;
+    summary.waiting = 0;
+    for (const job of todo) {
+      if (opts.signal?.aborted) throw new Error('Experiment interrupted; rerun the same command to resume.');
+      const row = db.run(job.key);
+      if (row?.status === 'done') {
+        attempted.add(job.key);
+        summary.skippedDone++;
+        continue;
+      }
+      if (job.dependsOn) {
+        const ckpt = sourceCheckpoint(job.dependsOn);
+        if (!ckpt) {
+          summary.waiting++;
+          continue;
+        }
+        job.initCheckpoint = ckpt;
+      }
+      if (job.kind === 'source') job.checkpointOut = sourceCheckpointPath(opts.checkpointDir, job.key);
+      attempted.add(job.key);
+      log(`${row?.status === 'running' ? 'restart' : 'run'} ${job.key.slice(0, 10)} ${describeJob(job)}`);
+      db.markRunning(job);
+      summary.ran++;
+      ranThisPass++;
+      try {
+        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => db.addEpoch(job.key, m) });
+        if (job.kind === 'source' && !result.checkpoint) throw new Error('the runner returned no checkpoint for a source task');
+        db.markDone(job.key, result);
+        summary.done++;
+        log(`done ${job.key.slice(0, 10)} test AUC ${fmt(result.testAuc)} (TTA ${fmt(result.testAucTta)})`);
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        const message = err instanceof Error ? err.message : String(err);
+        db.markFailed(job.key, message);
+        summary.failed.push({ key: job.key, error: message });
+        log(`failed ${job.key.slice(0, 10)}: ${message}`);
+      }
+    }
+    if (ranThisPass === 0) break;
+  }
+  summary.blockedStages = [...new Set(summary.plan.outcomes.filter((o) => !o.decision).map((o) => o.stage))];
+  return summary;
+}
+
+function fmt(v: number | null): string {
+  return v === null ? 'n/a' : v.toFixed(4);
+}

@@ -1,0 +1,262 @@
+/**
+ * Reads and validates experiment specs (YAML, JSON or a preset name). Every error names the path in
+ * the spec: "Expected a positive integer for stages[1].arms[0].epochs but received -1".
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+
+import { parse as parseYaml } from 'yaml';
+
+import { OptionError } from '../errors.js';
+import { expectBoolean, expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
+import {
+  ARCHS,
+  INITS,
+  OPTIMIZERS,
+  POLICIES,
+  STRATEGIES,
+  VARIABLE_OPTIONS,
+  type ArmConfig,
+  type DatasetSpec,
+  type ExperimentSpec,
+  type GridArm,
+  type SourceSpec,
+  type StageSpec,
+  type VariableOption,
+  type WinnerRule,
+} from './types.js';
+
+export const DEFAULT_ARM: ArmConfig = {
+  arch: 'densenet121',
+  policy: 'onecycle',
+  strategy: 'gradual',
+  source: 'imagenet',
+  init: 'pretrained',
+  optimizer: 'adam',
+  epochs: 20,
+  maxLr: 'find',
+  batchSize: 16,
+  tta: true,
+  options: {},
+};
+
+const ARM_KEYS = Object.keys(DEFAULT_ARM) as (keyof ArmConfig)[];
+
+type Obj = Record<string, unknown>;
+
+function expectObject(value: unknown, path: string): Obj {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OptionError(path, 'an object', value);
+  return value as Obj;
+}
+
+function expectArray(value: unknown, path: string, minLength = 1): unknown[] {
+  if (!Array.isArray(value) || value.length < minLength) throw new OptionError(path, `an array of at least ${minLength} item${minLength === 1 ? '' : 's'}`, value);
+  return value;
+}
+
+function expectPositiveInt(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new OptionError(path, 'a positive integer', value);
+  return value;
+}
+
+function rejectUnknownKeys(obj: Obj, allowed: readonly string[], path: string): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) throw new OptionError(`${path}${path ? '.' : ''}${k}`, `one of the keys ${allowed.join(', ')}`, k);
+  }
+}
+
+function uniqueNames(items: { name: string }[], path: string): void {
+  const seen = new Set<string>();
+  items.forEach((it, i) => {
+    if (seen.has(it.name)) throw new OptionError(`${path}[${i}].name`, 'a name not used before in the list', it.name);
+    seen.add(it.name);
+  });
+}
+
+/** Replaces ${VAR} in strings from env; an unset variable is an error naming the path. */
+function expandEnv(value: string, path: string, env: NodeJS.ProcessEnv): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') throw new OptionError(path, `the environment variable ${name} to be set (it is used by the spec)`, value);
+    return v;
+  });
+}
+
+/** Validates one arm option's value; `path` is where it sits in the spec. */
+export function parseArmOption<K extends keyof ArmConfig>(key: K, value: unknown, path: string): ArmConfig[K] {
+  const v = ((): unknown => {
+    switch (key) {
+      case 'arch': return expectOneOf(value, path, ARCHS);
+      case 'policy': return expectOneOf(value, path, POLICIES);
+      case 'strategy': return expectOneOf(value, path, STRATEGIES);
+      case 'source': return expectString(value, path);
+      case 'init': return expectOneOf(value, path, INITS);
+      case 'optimizer': return expectOneOf(value, path, OPTIMIZERS);
+      case 'epochs': case 'batchSize': return expectPositiveInt(value, path);
+      case 'maxLr': return value === 'find' ? 'find' : expectNumber(value, path, 0, 10, { exclusiveMin: true });
+      case 'tta': return expectBoolean(value, path);
+      default: return expectObject(value, path);
+    }
+  })();
+  return v as ArmConfig[K];
+}
+
+/** Validates the arm fields present in `raw` (all optional), returning the partial arm. */
+export function parseArmFields(raw: Obj, path: string, allowName = false): Partial<ArmConfig> {
+  rejectUnknownKeys(raw, allowName ? ['name', ...ARM_KEYS] : ARM_KEYS, path);
+  const out: Record<string, unknown> = {};
+  for (const k of ARM_KEYS) if (raw[k] !== undefined) out[k] = parseArmOption(k, raw[k], `${path}${path ? '.' : ''}${k}`);
+  return out as Partial<ArmConfig>;
+}
+
+function parseDataset(raw: unknown, path: string, env: NodeJS.ProcessEnv, extraKeys: string[] = []): DatasetSpec {
+  const o = expectObject(raw, path);
+  rejectUnknownKeys(o, ['name', 'dataset', 'root', 'labels', 'label', 'options', ...extraKeys], path);
+  const name = expectString(o.name, `${path}.name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new OptionError(`${path}.name`, 'a name of letters, digits, ".", "_" or "-"', name);
+  const ds: DatasetSpec = { name, dataset: expectString(o.dataset, `${path}.dataset`), options: {} };
+  if (o.root !== undefined) ds.root = expandEnv(expectString(o.root, `${path}.root`), `${path}.root`, env);
+  if (o.label !== undefined && o.labels !== undefined) throw new OptionError(`${path}.label`, 'either label or labels, not both', o.label);
+  if (o.label !== undefined) ds.labels = [expectString(o.label, `${path}.label`)];
+  if (o.labels !== undefined) ds.labels = expectArray(o.labels, `${path}.labels`).map((l, i) => expectString(l, `${path}.labels[${i}]`));
+  if (o.options !== undefined) ds.options = expectObject(o.options, `${path}.options`);
+  return ds;
+}
+
+function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv): SourceSpec {
+  const ds = parseDataset(raw, path, env, ['n', 'seed', 'train']);
+  const o = raw as Obj;
+  const n = o.n === undefined || o.n === 'all' ? 'all' : expectPositiveInt(o.n, `${path}.n`);
+  const seed = o.seed === undefined ? 0 : expectInteger(o.seed, `${path}.seed`, 0);
+  const train = o.train === undefined ? {} : parseArmFields(expectObject(o.train, `${path}.train`), `${path}.train`);
+  if (train.arch !== undefined) throw new OptionError(`${path}.train.arch`, 'no arch (a source task is trained once per architecture of the arms that use it)', train.arch);
+  if (train.source !== undefined && train.source !== 'imagenet' && train.source !== 'none') {
+    throw new OptionError(`${path}.train.source`, "'imagenet' or 'none' (source tasks do not chain)", train.source);
+  }
+  return { ...ds, n, seed, train };
+}
+
+function parseWinner(raw: unknown, path: string, values: (string | number)[]): WinnerRule {
+  const o = raw === undefined ? { rule: 'mean-auc' } : expectObject(raw, path);
+  rejectUnknownKeys(o, ['rule', 'metric', 'alpha', 'simpler'], path);
+  const rule = expectOneOf(o.rule, `${path}.rule`, ['mean-auc', 'paired-t'] as const);
+  const metric = o.metric === undefined ? 'testAucTta' : expectOneOf(o.metric, `${path}.metric`, ['testAuc', 'testAucTta'] as const);
+  if (rule === 'mean-auc') return { rule, metric };
+  const alpha = o.alpha === undefined ? 0.05 : expectNumber(o.alpha, `${path}.alpha`, 0, 1, { exclusiveMin: true });
+  const simpler = o.simpler === undefined ? String(values[0]) : String(o.simpler);
+  if (!values.map(String).includes(simpler)) throw new OptionError(`${path}.simpler`, `one of the stage's values (${values.join(', ')})`, o.simpler);
+  return { rule, metric, alpha, simpler };
+}
+
+function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceNames: Set<string>): StageSpec {
+  const o = expectObject(raw, path);
+  rejectUnknownKeys(o, ['name', 'vary', 'values', 'arms', 'buildsOn', 'base', 'winner', 'winnerScope'], path);
+  const name = expectString(o.name, `${path}.name`);
+  let vary: VariableOption;
+  let values: (string | number)[];
+  if (o.arms !== undefined) {
+    // Arms form: each arm sets exactly one option, the same one for all.
+    if (o.vary !== undefined || o.values !== undefined) throw new OptionError(`${path}.arms`, 'either arms or vary+values, not both', o.arms);
+    const arms = expectArray(o.arms, `${path}.arms`, 2);
+    const fields = arms.map((a, i) => parseArmFields(expectObject(a, `${path}.arms[${i}]`), `${path}.arms[${i}]`, true));
+    const keys = fields.map((f) => Object.keys(f));
+    keys.forEach((k, i) => {
+      if (k.length !== 1) throw new OptionError(`${path}.arms[${i}]`, 'exactly one option (a stage varies one option)', `${k.length} options (${k.join(', ')})`);
+    });
+    vary = expectOneOf(keys[0]![0], `${path}.arms[0]`, VARIABLE_OPTIONS);
+    keys.forEach((k, i) => {
+      if (k[0] !== vary) throw new OptionError(`${path}.arms[${i}]`, `the option ${vary} like arms[0]`, k[0]);
+    });
+    values = fields.map((f) => f[vary] as string | number);
+  } else {
+    vary = expectOneOf(o.vary, `${path}.vary`, VARIABLE_OPTIONS);
+    values = expectArray(o.values, `${path}.values`, 2).map((v, i) => parseArmOption(vary, v, `${path}.values[${i}]`) as string | number);
+  }
+  values.forEach((v, i) => {
+    if (values.indexOf(v) !== i) throw new OptionError(`${path}.values[${i}]`, 'a value not listed before in the stage', v);
+    if (vary === 'source' && v !== 'none' && v !== 'imagenet' && !sourceNames.has(String(v))) {
+      throw new OptionError(`${path}.values[${i}]`, `'none', 'imagenet' or a source task name (${[...sourceNames].join(', ') || 'none defined'})`, v);
+    }
+  });
+  let buildsOn: string | undefined;
+  if (o.buildsOn !== undefined) {
+    buildsOn = expectString(o.buildsOn, `${path}.buildsOn`);
+    if (!earlier.some((s) => s.name === buildsOn)) throw new OptionError(`${path}.buildsOn`, `the name of an earlier stage (${earlier.map((s) => s.name).join(', ') || 'none'})`, buildsOn);
+  } else if (earlier.length > 0) buildsOn = earlier[earlier.length - 1]!.name;
+  const base = o.base === undefined ? {} : parseArmFields(expectObject(o.base, `${path}.base`), `${path}.base`);
+  const winner = parseWinner(o.winner, `${path}.winner`, values);
+  const winnerScope = o.winnerScope === undefined ? 'target' : expectOneOf(o.winnerScope, `${path}.winnerScope`, ['target', 'all'] as const);
+  return { name, vary, values, buildsOn, base, winner, winnerScope };
+}
+
+/** Validates a parsed spec object. `env` expands ${VAR} in roots. */
+export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env): ExperimentSpec {
+  const o = expectObject(raw, 'spec');
+  rejectUnknownKeys(o, ['name', 'mode', 'nGrid', 'seeds', 'targets', 'sources', 'base', 'arms', 'stages'], '');
+  const name = expectString(o.name, 'name');
+  const mode = expectOneOf(o.mode, 'mode', ['grid', 'stagewise'] as const);
+  const nGrid = expectArray(o.nGrid, 'nGrid').map((n, i) => expectPositiveInt(n, `nGrid[${i}]`));
+  nGrid.forEach((n, i) => {
+    if (i > 0 && n <= nGrid[i - 1]!) throw new OptionError(`nGrid[${i}]`, `a size larger than nGrid[${i - 1}] (${nGrid[i - 1]})`, n);
+  });
+  const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => expectInteger(s, `seeds[${i}]`, 0));
+  const targets = expectArray(o.targets, 'targets').map((t, i) => parseDataset(t, `targets[${i}]`, env));
+  uniqueNames(targets, 'targets');
+  const sources = (o.sources === undefined ? [] : expectArray(o.sources, 'sources', 0)).map((s, i) => parseSource(s, `sources[${i}]`, env));
+  uniqueNames(sources, 'sources');
+  const sourceNames = new Set(sources.map((s) => s.name));
+  const base: ArmConfig = { ...DEFAULT_ARM, ...(o.base === undefined ? {} : parseArmFields(expectObject(o.base, 'base'), 'base')) };
+  const checkSource = (src: string | undefined, path: string) => {
+    if (src !== undefined && src !== 'none' && src !== 'imagenet' && !sourceNames.has(src)) {
+      throw new OptionError(path, `'none', 'imagenet' or a source task name (${[...sourceNames].join(', ') || 'none defined'})`, src);
+    }
+  };
+  checkSource(base.source, 'base.source');
+  let arms: GridArm[] = [];
+  let stages: StageSpec[] = [];
+  if (mode === 'grid') {
+    if (o.stages !== undefined) throw new OptionError('stages', 'no stages in mode grid (use arms)', o.stages);
+    arms = expectArray(o.arms, 'arms').map((a, i) => {
+      const ao = expectObject(a, `arms[${i}]`);
+      const fields = parseArmFields(ao, `arms[${i}]`, true);
+      checkSource(fields.source, `arms[${i}].source`);
+      return { name: expectString(ao.name, `arms[${i}].name`), arm: { ...base, ...fields } };
+    });
+    uniqueNames(arms, 'arms');
+  } else {
+    if (o.arms !== undefined) throw new OptionError('arms', 'no top-level arms in mode stagewise (put them in stages)', o.arms);
+    const list = expectArray(o.stages, 'stages');
+    list.forEach((s, i) => {
+      const stage = parseStage(s, `stages[${i}]`, stages, sourceNames);
+      checkSource(stage.base.source, `stages[${i}].base.source`);
+      stages.push(stage);
+    });
+    uniqueNames(stages, 'stages');
+  }
+  return { name, mode, nGrid, seeds, targets, sources, base, arms, stages };
+}
+
+/**
+ * Loads a spec from a file (.yaml, .yml, .json) or a preset name. Parse errors name the file and line.
+ */
+export function loadSpec(ref: string, opts: { env?: NodeJS.ProcessEnv; preset?: PresetOptions } = {}): ExperimentSpec {
+  const env = opts.env ?? process.env;
+  if (!existsSync(ref)) {
+    if (presetNames.includes(ref)) return validateSpec(presetSpec(ref, opts.preset ?? {}, env), env);
+    throw new OptionError('SPEC', `a spec file (.yaml, .yml, .json) or a preset name (${presetNames.join(', ')})`, ref);
+  }
+  const text = readFileSync(ref, 'utf8');
+  let raw: unknown;
+  try {
+    raw = extname(ref).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Error(`Cannot parse the spec ${ref}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return validateSpec(raw, env);
+  } catch (err) {
+    if (err instanceof OptionError) err.message = `${ref}: ${err.message}`;
+    throw err;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The experiment contract: a spec (targets x arms x N grid x seeds, grid or stage-wise) expands into
+ * RunJobs; an injected ArmRunner trains one job and returns a RunResult; the results database keeps
+ * every job by its deterministic key so runs resume, shard and merge.
+ */
+
+export const POLICIES = ['onecycle', 'regular'] as const;
+export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual'] as const;
+export const INITS = ['default', 'moments', 'pretrained'] as const;
+export const ARCHS = ['densenet121', 'resnet50'] as const;
+export const OPTIMIZERS = ['adam', 'sgd'] as const;
+/** Options a stage may vary (one per stage). */
+export const VARIABLE_OPTIONS = ['policy', 'strategy', 'source', 'init', 'arch', 'optimizer', 'epochs', 'maxLr'] as const;
+
+export type Policy = (typeof POLICIES)[number];
+export type Strategy = (typeof STRATEGIES)[number];
+export type Init = (typeof INITS)[number];
+export type Arch = (typeof ARCHS)[number];
+export type Optimizer = (typeof OPTIMIZERS)[number];
+export type VariableOption = (typeof VARIABLE_OPTIONS)[number];
+
+/** One training recipe. `source`: 'none', 'imagenet' or the name of a source task of the spec. */
+export interface ArmConfig {
+  arch: Arch;
+  policy: Policy;
+  strategy: Strategy;
+  source: string;
+  init: Init;
+  optimizer: Optimizer;
+  epochs: number;
+  /** A number, or 'find' to run the learning-rate finder first. */
+  maxLr: number | 'find';
+  batchSize: number;
+  tta: boolean;
+  /** Free-form trainer options (passed through, part of the run key). */
+  options: Record<string, unknown>;
+}
+
+/** A dataset to train on: a target of the experiment or a source task. */
+export interface DatasetSpec {
+  name: string;
+  /** Reader name: 'nih', 'chexpert', 'mura', 'phantom-chest', 'phantom-msk', 'csv'... */
+  dataset: string;
+  root?: string;
+  /** Labels to train on (a binary target has one); default: all of the dataset's. */
+  labels?: string[];
+  /** Free-form reader/splitting options (passed through, part of the run key). */
+  options: Record<string, unknown>;
+}
+
+/** A source task: trained once per architecture, its checkpoint initialises the arms that name it. */
+export interface SourceSpec extends DatasetSpec {
+  /** Training-set size; 'all' uses the whole training split. */
+  n: number | 'all';
+  seed: number;
+  /** Overrides of the base arm for training the source (arch always follows the arm that uses it). */
+  train: Partial<ArmConfig>;
+}
+
+export type WinnerRule =
+  | { rule: 'mean-auc'; metric: 'testAuc' | 'testAucTta' }
+  | { rule: 'paired-t'; metric: 'testAuc' | 'testAucTta'; alpha: number; simpler: string };
+
+export interface StageSpec {
+  name: string;
+  /** The one option the arms of this stage differ in. */
+  vary: VariableOption;
+  values: (string | number)[];
+  /** Name of the stage whose winner this stage builds on; default the stage before (or the base). */
+  buildsOn?: string;
+  /** Overrides applied on top of the carried winner (e.g. arch: resnet50 to repeat a stage). */
+  base: Partial<ArmConfig>;
+  winner: WinnerRule;
+  /** 'target': each target carries its own winner; 'all': one winner from the mean over targets. */
+  winnerScope: 'target' | 'all';
+}
+
+export interface GridArm {
+  name: string;
+  arm: ArmConfig;
+}
+
+export interface ExperimentSpec {
+  name: string;
+  mode: 'grid' | 'stagewise';
+  nGrid: number[];
+  seeds: number[];
+  targets: DatasetSpec[];
+  sources: SourceSpec[];
+  base: ArmConfig;
+  /** mode grid: the arms. */
+  arms: GridArm[];
+  /** mode stagewise: the stages, in order. */
+  stages: StageSpec[];
+}
+
+export interface RunJob {
+  /** Deterministic: hash of the canonical config below. */
+  key: string;
+  experiment: string;
+  kind: 'source' | 'target';
+  /** What to train on. */
+  data: DatasetSpec;
+  arm: ArmConfig;
+  /** Training-set size ('all' for source tasks that use everything). */
+  n: number | 'all';
+  seed: number;
+  /** Key of the source job whose checkpoint initialises this one. */
+  dependsOn?: string;
+  /** Checkpoint to initialise from (the source job's), set when the job runs. */
+  initCheckpoint?: string;
+  /** Where a source job writes its checkpoint. */
+  checkpointOut?: string;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  valAuc?: number | null;
+  lr?: number;
+  seconds?: number;
+  [extra: string]: unknown;
+}
+
+export interface RunResult {
+  testAuc: number | null;
+  testAucTta: number | null;
+  /** 95% bootstrap CI of testAuc over the test set (drawn as the band of AUC-vs-N figures). */
+  testAucCi?: [number, number];
+  perLabelAuc?: Record<string, number | null>;
+  perLabelAucTta?: Record<string, number | null>;
+  valLoss: number;
+  bestEpoch?: number;
+  epochs: EpochMetrics[];
+  timings: Record<string, number>;
+  /** Hash of the training/validation/test sample ids used (provenance). */
+  sampleIdsHash: string;
+  /** The checkpoint written (source jobs must set it). */
+  checkpoint?: string;
+  /** Learning-rate finder curve, when one ran. */
+  lrFinder?: { lr: number[]; loss: number[]; chosen?: number };
+  /** Learning rate per optimiser step (or a subsample), for the schedule plot. */
+  schedule?: { step: number[]; lr: number[] };
+  /** Library versions used (torch, torchxfer...). */
+  versions?: Record<string, string>;
+}
+
+export interface RunContext {
+  signal: AbortSignal;
+  onEpoch(metrics: EpochMetrics): void;
+}
+
+/** Trains one job. Injected: tests use a deterministic fake, production the trainer. */
+export interface ArmRunner {
+  run(job: RunJob, ctx: RunContext): Promise<RunResult>;
+}

@@ -1,0 +1,126 @@
+/**
+ * Gathers what a report shows from a results database: per experiment, the planned arms (stage,
+ * name, target) with their done runs, AUC per N, stage decisions and pairwise paired t-tests.
+ */
+import { pairedTTest } from '../stats/index.js';
+import type { ResultsDb, RunRow } from '../experiments/db.js';
+import { pairedP } from '../experiments/paired.js';
+import { planExperiment, type StageOutcome } from '../experiments/plan.js';
+import { doneLookup } from '../experiments/run.js';
+import type { ExperimentSpec, RunResult } from '../experiments/types.js';
+
+export interface ArmSummary {
+  /** Stage name, or 'grid'. */
+  group: string;
+  name: string;
+  target: string;
+  nGrid: number[];
+  /** Mean over done seeds per N (NaN where none done / no AUC). */
+  auc: number[];
+  aucTta: number[];
+  /** Number of done runs per N. */
+  done: number[];
+  runs: RunRow[];
+  armJson: string;
+  /** Per-label test AUC (TTA when stored) at the largest N with done runs, averaged over seeds. */
+  perLabel?: { n: number; labels: string[]; auc: number[] };
+}
+
+export interface PairTest {
+  group: string;
+  target: string;
+  a: string;
+  b: string;
+  metric: 'testAucTta';
+  meanDiff: number;
+  p: number;
+  pairs: number;
+}
+
+export interface ExperimentReport {
+  spec: ExperimentSpec;
+  arms: ArmSummary[];
+  outcomes: StageOutcome[];
+  tests: PairTest[];
+  sources: RunRow[];
+  versions: Record<string, string[]>;
+  counts: Record<string, number>;
+}
+
+function meanOf(xs: (number | null)[]): number {
+  const v = xs.filter((x): x is number => typeof x === 'number');
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+}
+
+export function runResult(row: RunRow): Partial<RunResult> {
+  return row.result_json ? (JSON.parse(row.result_json) as Partial<RunResult>) : {};
+}
+
+export function experimentReport(db: ResultsDb, name: string): ExperimentReport {
+  const row = db.experiments().find((e) => e.name === name);
+  if (!row) throw new Error(`No experiment named '${name}' in ${db.path}`);
+  const spec = JSON.parse(row.spec_json) as ExperimentSpec;
+  const plan = planExperiment(spec, doneLookup(db), pairedP);
+  const arms: ArmSummary[] = plan.arms.map((a) => {
+    const rows = a.jobs.map((j) => db.run(j.key)).filter((r): r is RunRow => r !== undefined);
+    const done = rows.filter((r) => r.status === 'done');
+    const at = (n: number) => done.filter((r) => r.n === n);
+    return {
+      group: a.stage ?? 'grid',
+      name: a.name,
+      target: a.target,
+      nGrid: spec.nGrid,
+      auc: spec.nGrid.map((n) => meanOf(at(n).map((r) => r.test_auc))),
+      aucTta: spec.nGrid.map((n) => meanOf(at(n).map((r) => r.test_auc_tta ?? r.test_auc))),
+      done: spec.nGrid.map((n) => at(n).length),
+      runs: rows,
+      armJson: JSON.stringify(a.arm),
+      perLabel: perLabelAt(done),
+    };
+  });
+  const tests: PairTest[] = [];
+  for (const key of new Set(arms.map((a) => `${a.group}\u0000${a.target}`))) {
+    const [group, target] = key.split('\u0000') as [string, string];
+    const mine = arms.filter((a) => a.group === group && a.target === target);
+    for (let i = 0; i < mine.length; i++) {
+      for (let j = i + 1; j < mine.length; j++) {
+        const x: number[] = [];
+        const y: number[] = [];
+        mine[i]!.aucTta.forEach((v, k) => {
+          const w = mine[j]!.aucTta[k]!;
+          if (Number.isFinite(v) && Number.isFinite(w)) {
+            x.push(v);
+            y.push(w);
+          }
+        });
+        const t = x.length >= 2 ? pairedTTest(x, y) : { p: NaN, meanDiff: NaN };
+        tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length });
+      }
+    }
+  }
+  const runs = db.runs(name);
+  const versions: Record<string, string[]> = {};
+  for (const r of runs) {
+    for (const [k, v] of Object.entries(r.versions_json ? (JSON.parse(r.versions_json) as Record<string, string>) : {})) {
+      versions[k] = [...new Set([...(versions[k] ?? []), v])];
+    }
+  }
+  const counts: Record<string, number> = {};
+  for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), versions, counts };
+}
+
+function perLabelAt(done: RunRow[]): ArmSummary['perLabel'] {
+  const withLabels = done.filter((r) => r.per_label_json && r.n !== null);
+  if (!withLabels.length) return undefined;
+  const n = Math.max(...withLabels.map((r) => r.n!));
+  const maps = withLabels
+    .filter((r) => r.n === n)
+    .map((r) => {
+      const p = JSON.parse(r.per_label_json!) as { auc: Record<string, number | null> | null; aucTta: Record<string, number | null> | null };
+      return p.aucTta ?? p.auc ?? {};
+    });
+  const labels = [...new Set(maps.flatMap((m) => Object.keys(m)))];
+  if (labels.length < 2) return undefined;
+  return { n, labels, auc: labels.map((l) => meanOf(maps.map((m) => m[l] ?? null))) };
+}

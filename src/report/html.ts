@@ -1,0 +1,91 @@
+/** The self-contained HTML report: inline SVG figures, AUC tables, paired t-tests, stage winners, provenance. */
+import { version } from '../version.js';
+import type { ExperimentReport } from './data.js';
+import type { Figure } from './figures.js';
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function fmt(v: number, digits = 4): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : '–';
+}
+
+function fmtP(p: number): string {
+  return Number.isFinite(p) ? (p < 1e-4 ? p.toExponential(2) : p.toFixed(4)) : '–';
+}
+
+function aucTable(r: ExperimentReport, group: string, target: string, metric: 'auc' | 'aucTta'): string {
+  const arms = r.arms.filter((a) => a.group === group && a.target === target);
+  const head = `<tr><th>arm</th>${r.spec.nGrid.map((n) => `<th>N=${n}</th>`).join('')}<th>mean</th></tr>`;
+  const rows = arms.map((a) => {
+    const v = a[metric];
+    const fin = v.filter(Number.isFinite);
+    const m = fin.length ? fin.reduce((s, x) => s + x, 0) / fin.length : NaN;
+    return `<tr data-arm="${esc(a.name)}"><th>${esc(a.name)}</th>${v.map((x) => `<td>${fmt(x)}</td>`).join('')}<td class="mean">${fmt(m)}</td></tr>`;
+  });
+  return `<table class="auc" data-group="${esc(group)}" data-target="${esc(target)}" data-metric="${metric}"><caption>Test AUC ${metric === 'aucTta' ? 'with' : 'without'} TTA</caption>${head}${rows.join('')}</table>`;
+}
+
+function perLabelTable(r: ExperimentReport, group: string, target: string): string {
+  const arms = r.arms.filter((a) => a.group === group && a.target === target && a.perLabel);
+  if (!arms.length) return '';
+  const labels = arms[0]!.perLabel!.labels;
+  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${a.perLabel!.n})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
+  return `<table class="per-label"><caption>Per-label test AUC at the largest N (– = one class only, no AUC)</caption><tr><th>arm</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.join('')}</table>`;
+}
+
+function testsTable(r: ExperimentReport, group: string, target: string): string {
+  const tests = r.tests.filter((t) => t.group === group && t.target === target);
+  if (!tests.length) return '';
+  const rows = tests.map((t) => `<tr><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${fmt(t.meanDiff)}</td><td>${t.pairs}</td><td class="p">${fmtP(t.p)}</td></tr>`);
+  return `<table class="ttest"><caption>Paired two-sided t-tests over the N grid (test AUC with TTA)</caption><tr><th>arm A</th><th>arm B</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
+}
+
+export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, Figure[]>): string {
+  const sections = reports.map((r) => {
+    const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
+    const winners = r.outcomes.length
+      ? `<h3>Stage winners</h3><table class="winners"><tr><th>stage</th><th>target</th><th>winner</th><th>why</th></tr>${r.outcomes
+          .map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? o.waitingOn + ' run(s)' : 'an earlier stage'}`}</td></tr>`)
+          .join('')}</table>`
+      : '';
+    const blocks = groups.map(([group, target]) => {
+      const fig = figures.get(`${r.spec.name}/${group}/${target}`);
+      const runs = runFigures.get(`${r.spec.name}/${group}/${target}`) ?? [];
+      return (
+        `<section class="group" data-group="${esc(group)}" data-target="${esc(target)}"><h3>${esc(group === 'grid' ? 'Arms' : `Stage ${group}`)}: ${esc(target)}</h3>` +
+        (fig ? `<figure class="auc-figure" id="${esc(fig.id)}">${fig.svg}</figure>` : '') +
+        aucTable(r, group, target, 'aucTta') +
+        aucTable(r, group, target, 'auc') +
+        perLabelTable(r, group, target) +
+        testsTable(r, group, target) +
+        (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : '') +
+        '</section>'
+      );
+    });
+    const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
+    const sources = r.sources.length
+      ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
+          .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${s.n ?? 'all'}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
+          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : ''}</section>`
+      : '';
+    const prov =
+      `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>` +
+      Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
+      `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
+      `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`;
+    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${winners}${blocks.join('')}${sources}${prov}</section>`;
+  });
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>torchxfer report</title>
+<style>
+body{font-family:DejaVu Sans,Arial,sans-serif;margin:2em;max-width:1400px;color:#222}
+table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+caption{text-align:left;font-weight:bold;padding:4px 0}td.winner{font-weight:bold;text-align:left}
+figure{margin:0.5em 0}figure svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0.8em}
+</style></head><body><h1>torchxfer report</h1>
+${sections.join('\n')}
+</body></html>
+`;
+}

@@ -1,0 +1,65 @@
+/** `writeReport(db, dir)`: the HTML page plus every figure as SVG and PNG. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { toPng } from '../plot/index.js';
+import type { ResultsDb } from '../experiments/db.js';
+import { experimentReport, type ExperimentReport } from './data.js';
+import { aucFigure, runFigure, slug, type Figure } from './figures.js';
+import { renderHtml } from './html.js';
+
+export interface ReportFiles {
+  html: string;
+  figures: string[];
+  reports: ExperimentReport[];
+}
+
+export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: boolean } = {}): Promise<ReportFiles> {
+  mkdirSync(join(outDir, 'figures'), { recursive: true });
+  const reports = db.experiments().map((e) => experimentReport(db, e.name));
+  const figures = new Map<string, Figure>();
+  const runFigures = new Map<string, Figure[]>();
+  const files: string[] = [];
+  const save = async (f: Figure, stem: string) => {
+    const svgPath = join(outDir, 'figures', `${stem}.svg`);
+    writeFileSync(svgPath, f.svg);
+    files.push(svgPath);
+    if (opts.png !== false) {
+      const pngPath = join(outDir, 'figures', `${stem}.png`);
+      await toPng(f.svg, pngPath);
+      files.push(pngPath);
+    }
+  };
+  for (const r of reports) {
+    for (const key of new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))) {
+      const [group, target] = key.split('\u0000') as [string, string];
+      const arms = r.arms.filter((a) => a.group === group && a.target === target);
+      const fig = aucFigure(group, target, arms);
+      figures.set(`${r.spec.name}/${group}/${target}`, fig);
+      await save(fig, `${slug(r.spec.name)}-${fig.id}`);
+      const runs: Figure[] = [];
+      for (const a of arms) {
+        for (const run of a.runs) {
+          const epochs = db.epochs(run.key);
+          if (!epochs.length) continue;
+          const rf = runFigure(run, epochs, `${a.name} on ${target}, N=${run.n}, seed ${run.seed}`);
+          runs.push(rf);
+          await save(rf, `${slug(r.spec.name)}-${rf.id}`);
+        }
+      }
+      runFigures.set(`${r.spec.name}/${group}/${target}`, runs);
+    }
+    const sourceFigs: Figure[] = [];
+    for (const run of r.sources) {
+      const epochs = db.epochs(run.key);
+      if (!epochs.length) continue;
+      const rf = runFigure(run, epochs, `source task ${run.data_name} (${JSON.parse(run.arm_json).arch})`);
+      sourceFigs.push(rf);
+      await save(rf, `${slug(r.spec.name)}-${rf.id}`);
+    }
+    runFigures.set(`${r.spec.name}/sources`, sourceFigs);
+  }
+  const html = join(outDir, 'report.html');
+  writeFileSync(html, renderHtml(reports, figures, runFigures));
+  return { html, figures: files, reports };
+}

@@ -1,0 +1,88 @@
+// Shared by the experiments tests: the deterministic fake ArmRunner (written as a module so the CLI
+// child process can load it through TORCHXFER_TEST_ARM_RUNNER), CLI spawning and record comparison.
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+
+import { packageRoot } from '../src/native.js';
+
+/**
+ * AUC rises with N; one-cycle, gradual unfreezing and the same-anatomy source help; tiny noise from
+ * the job key. Source jobs write their checkpoint; dependent jobs check theirs exists. FAKE_DELAY_MS
+ * slows every epoch (for the kill test); FAKE_FAIL_DATA makes jobs on that dataset throw.
+ */
+export const FAKE_RUNNER_SOURCE = `
+import { createHash } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+const h = (s) => createHash('sha256').update(s).digest('hex');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export function fakeAuc(job) {
+  const n = job.n === 'all' ? 1000 : job.n;
+  const a = job.arm;
+  const bonus = (a.policy === 'onecycle' ? 0.04 : 0) + (a.strategy === 'gradual' ? 0.02 : 0)
+    + (a.source === 'chest-source' ? 0.05 : a.source === 'msk-source' ? 0.01 : 0);
+  const noise = (parseInt(h(job.key).slice(0, 6), 16) / 0xffffff - 0.5) * 0.004;
+  return Math.min(0.99, 0.55 + 0.3 * (1 - Math.exp(-n / 150)) + bonus + noise);
+}
+export default {
+  async run(job, ctx) {
+    if (process.env.FAKE_FAIL_DATA === job.data.name) throw new Error('fake failure on ' + job.data.name);
+    if (job.dependsOn && !(job.initCheckpoint && existsSync(job.initCheckpoint))) throw new Error('source checkpoint missing: ' + job.initCheckpoint);
+    const auc = fakeAuc(job);
+    const delay = Number(process.env.FAKE_DELAY_MS || 0);
+    const epochs = [];
+    for (let e = 1; e <= job.arm.epochs; e++) {
+      if (delay) await sleep(delay);
+      const m = { epoch: e, trainLoss: 1 / e, valLoss: 1 / e + 0.1, valAuc: auc * (0.9 + 0.1 * e / job.arm.epochs), lr: 0.001 / e };
+      epochs.push(m);
+      ctx.onEpoch(m);
+    }
+    let checkpoint;
+    if (job.kind === 'source') { writeFileSync(job.checkpointOut, 'fake weights ' + job.key); checkpoint = job.checkpointOut; }
+    const labels = job.data.labels ?? ['y'];
+    return {
+      testAuc: auc, testAucTta: job.arm.tta ? Math.min(0.995, auc + 0.01) : null, testAucCi: [auc - 0.03, Math.min(1, auc + 0.03)],
+      perLabelAuc: Object.fromEntries(labels.map((l, i) => [l, auc - 0.001 * i])),
+      valLoss: 0.1 + 1 / job.arm.epochs, bestEpoch: job.arm.epochs, epochs,
+      timings: { trainS: 1.5, evalS: 0.25 }, sampleIdsHash: h(job.data.name + ':' + job.n + ':' + job.seed),
+      checkpoint, schedule: { step: [0, 1, 2, 3], lr: [0.0001, 0.001, 0.0005, 0.00001] },
+      lrFinder: job.kind === 'target' && job.n === 50 ? { lr: [1e-6, 1e-4, 1e-2, 1], loss: [0.7, 0.6, 0.4, 2], chosen: 1e-2 } : undefined,
+      versions: { torch: 'fake' },
+    };
+  },
+};
+`;
+
+export function tempDir(prefix = 'txexp-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes the fake runner module into `dir`, returns its path. */
+export function writeFakeRunner(dir: string): string {
+  const path = join(dir, 'fake-runner.mjs');
+  writeFileSync(path, FAKE_RUNNER_SOURCE);
+  return path;
+}
+
+export const CLI = join(packageRoot, 'bin', 'torchxfer.js');
+
+export function runCli(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+}
+
+export function spawnCli(args: string[], env: Record<string, string> = {}) {
+  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Export JSON minus what legitimately differs between runs of the same job (times, attempts, paths). */
+export function comparableRecords(exported: string): unknown {
+  const j = JSON.parse(exported) as { experiments: Record<string, unknown>[]; runs: Record<string, unknown>[] };
+  return {
+    experiments: j.experiments.map(({ created_at: _c, ...e }) => e),
+    runs: j.runs.map(({ started_at: _s, finished_at: _f, attempts: _a, host: _h, ...r }) => ({
+      ...r,
+      checkpoint: r.checkpoint ? basename(r.checkpoint as string) : null,
+    })),
+  };
+}

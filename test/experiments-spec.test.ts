@@ -1,0 +1,311 @@
+// Spec validation, grid expansion, stage-wise winner selection, sharding, merge, lock and export.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { DbLockedError, ResultsDb } from '../src/experiments/db.js';
+import { exportCsv, exportJson, parseCsv, RUN_COLUMNS } from '../src/experiments/export.js';
+import { shardOf } from '../src/experiments/keys.js';
+import { mergeDatabases } from '../src/experiments/merge.js';
+import { pairedP } from '../src/experiments/paired.js';
+import { planExperiment, planJobs } from '../src/experiments/plan.js';
+import { doneLookup, runExperiment } from '../src/experiments/run.js';
+import { loadSpec, validateSpec } from '../src/experiments/spec.js';
+import type { ArmRunner, ExperimentSpec } from '../src/experiments/types.js';
+import { writeReport } from '../src/report/index.js';
+import { comparableRecords, tempDir, writeFakeRunner } from './experiments-helpers.js';
+
+let fake: ArmRunner;
+beforeAll(async () => {
+  fake = ((await import(writeFakeRunner(tempDir()))) as { default: ArmRunner }).default;
+});
+
+const gridRaw = () => ({
+  name: 'g',
+  mode: 'grid',
+  nGrid: [50, 100, 200],
+  seeds: [0, 1],
+  targets: [
+    { name: 't1', dataset: 'phantom-chest', label: 'Emphysema' },
+    { name: 't2', dataset: 'phantom-chest', labels: ['Hernia', 'Mass'] },
+  ],
+  sources: [{ name: 'chest-source', dataset: 'phantom-chest', n: 300 }],
+  base: { epochs: 2, maxLr: 0.001 },
+  arms: [
+    { name: 'plain', source: 'none', init: 'default' },
+    { name: 'onecycle', policy: 'onecycle' },
+    { name: 'chest', source: 'chest-source' },
+  ],
+});
+
+const stageRaw = () => ({
+  name: 's',
+  mode: 'stagewise',
+  nGrid: [50, 100, 200, 400],
+  seeds: [0],
+  targets: [{ name: 'chest', dataset: 'phantom-chest', label: 'Emphysema' }],
+  sources: [
+    { name: 'chest-source', dataset: 'phantom-chest', n: 300, train: { epochs: 1 } },
+    { name: 'msk-source', dataset: 'phantom-msk', n: 300, train: { epochs: 1 } },
+  ],
+  base: { policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', epochs: 2, maxLr: 0.001 },
+  stages: [
+    { name: 'policy', vary: 'policy', values: ['regular', 'onecycle'] },
+    { name: 'source', arms: [{ source: 'none' }, { source: 'chest-source' }, { source: 'msk-source' }], base: { init: 'pretrained' } },
+    { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'fine-tune' } },
+  ],
+});
+
+describe('spec validation', () => {
+  const bad = (mutate: (s: ReturnType<typeof stageRaw>) => void, message: RegExp) => {
+    const s = stageRaw();
+    mutate(s);
+    expect(() => validateSpec(s, {})).toThrow(message);
+  };
+  it('names the path of a bad value', () => {
+    bad((s) => ((s.stages[1]!.arms![0] as Record<string, unknown>).epochs = -1), /Expected a positive integer for stages\[1\]\.arms\[0\]\.epochs but received -1/);
+    bad((s) => (s.nGrid[2] = 100), /for nGrid\[2\] but received 100/);
+    bad((s) => ((s.stages[0] as Record<string, unknown>).vary = 'colour'), /Expected one of 'policy'.* for stages\[0\]\.vary but received 'colour'/);
+    bad((s) => ((s.stages[1]!.arms![2] as Record<string, unknown>).source = 'imagenett'), /stages\[1\]\.values\[2\] but received 'imagenett'/);
+    bad((s) => ((s.stages[1]!.arms![1] as Record<string, unknown>).policy = 'regular'), /Expected exactly one option .* for stages\[1\]\.arms\[1\]/);
+    bad((s) => ((s.stages[2]!.winner as Record<string, unknown>).simpler = 'none'), /for stages\[2\]\.winner\.simpler but received 'none'/);
+    bad((s) => ((s.targets[0] as Record<string, unknown>).lable = 'x'), /for targets\[0\]\.lable/);
+    bad((s) => ((s as Record<string, unknown>).mode = 'sweep'), /Expected one of 'grid', 'stagewise' for mode but received 'sweep'/);
+    bad((s) => (s.sources[1]!.name = 'chest-source'), /for sources\[1\]\.name but received 'chest-source'/);
+  });
+  it('expands ${VAR} in roots and names a missing variable', () => {
+    const s = stageRaw();
+    (s.targets[0] as Record<string, unknown>).root = '${MY_ROOT}/nih';
+    expect(validateSpec(s, { MY_ROOT: '/data' }).targets[0]!.root).toBe('/data/nih');
+    expect(() => validateSpec(s, {})).toThrow(/environment variable MY_ROOT .* for targets\[0\]\.root/);
+  });
+  it('reads YAML and JSON files, naming the file on errors; presets validate', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), 'name: y\nmode: grid\nnGrid: [50]\ntargets: [{name: t, dataset: phantom-chest}]\narms: [{name: a, epochs: 0}]\n');
+    expect(() => loadSpec(join(dir, 'a.yaml'))).toThrow(/a\.yaml: Expected a positive integer for arms\[0\]\.epochs but received 0/);
+    writeFileSync(join(dir, 'b.json'), '{"name": "j", "mode": "grid", ');
+    expect(() => loadSpec(join(dir, 'b.json'))).toThrow(/Cannot parse the spec .*b\.json/);
+    expect(() => loadSpec('nonesuch')).toThrow(/preset name \(paper, demo\) for SPEC but received 'nonesuch'/);
+    expect(loadSpec('demo').stages.map((s) => s.vary)).toEqual(['policy', 'source']);
+    expect(() => loadSpec('paper', { env: {} })).toThrow(/NIH_ROOT/);
+    const paper = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
+    expect(paper.nGrid).toEqual([50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000]);
+  });
+});
+
+describe('planning', () => {
+  it('grid: targets x arms x N x seeds, plus one source job per architecture used', () => {
+    const spec = validateSpec(gridRaw(), {});
+    const plan = planExperiment(spec, () => undefined, pairedP);
+    expect(plan.arms.length).toBe(2 * 3);
+    expect(plan.arms.flatMap((a) => a.jobs).length).toBe(2 * 3 * 3 * 2);
+    expect(plan.sources.length).toBe(1);
+    const jobs = planJobs(plan);
+    expect(jobs.length).toBe(36 + 1);
+    expect(jobs[0]!.kind).toBe('source');
+    expect(new Set(jobs.map((j) => j.key)).size).toBe(jobs.length);
+    // Keys are deterministic: same spec, same keys.
+    expect(planJobs(planExperiment(validateSpec(gridRaw(), {}), () => undefined, pairedP)).map((j) => j.key)).toEqual(jobs.map((j) => j.key));
+  });
+  it('keys ignore where the data sits (root) but not what it is', () => {
+    const at = (root: string, label = 'Emphysema') => {
+      const raw = gridRaw();
+      raw.targets[0] = { ...raw.targets[0]!, label, root } as never;
+      return planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
+    };
+    expect(at('/mnt/a')).toEqual(at('/data/b'));
+    expect(at('/mnt/a')).not.toEqual(at('/mnt/a', 'Hernia'));
+  });
+
+  it('shards are stable and balanced', () => {
+    const keys = planJobs(planExperiment(validateSpec({ ...gridRaw(), seeds: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] }, {}), () => undefined, pairedP)).map((j) => j.key);
+    const counts = [0, 1, 2, 3].map((i) => keys.filter((k) => shardOf(k, 4) === i).length);
+    expect(counts.reduce((a, b) => a + b)).toBe(keys.length);
+    for (const c of counts) expect(Math.abs(c - keys.length / 4)).toBeLessThan(keys.length / 4 / 2);
+  });
+});
+
+describe('running', () => {
+  it('stage-wise: each stage builds on the winner of the one before', async () => {
+    const spec = validateSpec(stageRaw(), {});
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    db.acquireWriter();
+    const before = planExperiment(spec, doneLookup(db), pairedP);
+    expect(before.arms.map((a) => a.stage)).toEqual(['policy', 'policy']); // later stages unknown yet
+    const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(s.failed).toEqual([]);
+    const o = Object.fromEntries(s.plan.outcomes.map((x) => [x.stage, x.decision!]));
+    expect(o.policy!.winner).toBe('onecycle');
+    expect(o.source!.winner).toBe('chest-source');
+    // Stage 3's options only differ by 0.02 AUC over 4 pairs with tiny noise: the t-test decides.
+    expect(o.strategy!.pValue).toBeLessThan(0.05);
+    expect(o.strategy!.winner).toBe('gradual');
+    const stage2 = s.plan.arms.filter((a) => a.stage === 'source');
+    expect(stage2.every((a) => a.arm.policy === 'onecycle')).toBe(true);
+    const stage3 = s.plan.arms.filter((a) => a.stage === 'strategy');
+    expect(stage3.every((a) => a.arm.source === 'chest-source' && a.arm.policy === 'onecycle')).toBe(true);
+    // Same config in two stages is one run: 2 + 3 + 2 arms x 4 N, minus 2 shared arms, plus 2 sources.
+    expect(db.runs().filter((r) => r.status === 'done').length).toBe((2 + 3 + 2 - 2) * 4 + 2);
+    expect(db.epochs(db.runs()[0]!.key).length).toBeGreaterThan(0);
+    // A second pass runs nothing.
+    const again = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(again.ran).toBe(0);
+    db.close();
+  });
+
+  it('the paired-t rule keeps the simpler option without a significant gain', async () => {
+    const raw = stageRaw();
+    raw.stages = [{ name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner: { rule: 'paired-t', alpha: 1e-30, simpler: 'fine-tune' } }] as never;
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(s.plan.outcomes[0]!.decision!.winner).toBe('fine-tune');
+    expect(s.plan.outcomes[0]!.decision!.means[1]).toBeGreaterThan(s.plan.outcomes[0]!.decision!.means[0]!);
+    db.close();
+  });
+
+  it("winnerScope 'all' picks one winner from every target's results and carries it to each", async () => {
+    const raw = stageRaw();
+    raw.targets.push({ name: 'chest2', dataset: 'phantom-chest', label: 'Hernia' });
+    (raw.stages[0] as Record<string, unknown>).winnerScope = 'all';
+    raw.stages = raw.stages.slice(0, 2);
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const policy = s.plan.outcomes.filter((o) => o.stage === 'policy');
+    expect(policy.map((o) => o.target)).toEqual(['*']);
+    expect(policy[0]!.decision!.winner).toBe('onecycle');
+    expect(s.plan.outcomes.filter((o) => o.stage === 'source').map((o) => o.target)).toEqual(['chest', 'chest2']);
+    expect(s.plan.arms.filter((a) => a.stage === 'source').every((a) => a.arm.policy === 'onecycle')).toBe(true);
+    db.close();
+  });
+
+  it('a spec changed under the same experiment name is refused, in runs and merges', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'a.db'));
+    db.saveExperiment(validateSpec(gridRaw(), {}));
+    expect(() => db.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}))).toThrow(/already holds an experiment named 'g' with a different spec/);
+    db.close();
+    const other = new ResultsDb(join(dir, 'b.db'));
+    other.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}));
+    other.close();
+    expect(() => mergeDatabases(join(dir, 'a.db'), [join(dir, 'b.db')])).toThrow(/Experiment 'g' has different specs/);
+  });
+
+  it('failed runs are recorded and retried on the next run', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const spec = validateSpec(gridRaw(), {});
+    process.env.FAKE_FAIL_DATA = 't2';
+    const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    delete process.env.FAKE_FAIL_DATA;
+    expect(s.failed.length).toBe(18);
+    expect(db.runs().filter((r) => r.status === 'failed')[0]!.error).toMatch(/fake failure on t2/);
+    const s2 = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(s2.ran).toBe(18);
+    expect(db.runs().every((r) => r.status === 'done')).toBe(true);
+    db.close();
+  });
+
+  it('shards merged equal the unsharded grid; merging again changes nothing', async () => {
+    const dir = tempDir();
+    const spec: ExperimentSpec = validateSpec(gridRaw(), {});
+    const ck = join(dir, 'ck');
+    const whole = new ResultsDb(join(dir, 'whole.db'));
+    await runExperiment(spec, { db: whole, runner: fake, pairedP, checkpointDir: ck });
+    const shardPaths: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = join(dir, `shard${i}.db`);
+      shardPaths.push(p);
+      const db = new ResultsDb(p);
+      // Shards share the checkpoint folder; shard order matters only for who trains the source.
+      await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: ck, shard: { index: i, count: 3 } });
+      expect(db.runs().every((r) => shardOf(r.key, 3) === i)).toBe(true);
+      db.close();
+    }
+    const out = join(dir, 'merged.db');
+    expect(mergeDatabases(out, shardPaths).added).toBe(37);
+    const again = mergeDatabases(out, shardPaths);
+    expect(again).toEqual({ added: 0, replaced: 0, kept: 37 });
+    const merged = new ResultsDb(out, { readonly: true });
+    expect(comparableRecords(exportJson(merged))).toEqual(comparableRecords(exportJson(whole)));
+    merged.close();
+    whole.close();
+  });
+
+  it('merge: a done run replaces a failed or running one with the same key', async () => {
+    const dir = tempDir();
+    const spec = validateSpec(gridRaw(), {});
+    const a = new ResultsDb(join(dir, 'a.db'));
+    process.env.FAKE_FAIL_DATA = 't1';
+    await runExperiment(spec, { db: a, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    delete process.env.FAKE_FAIL_DATA;
+    a.close();
+    const b = new ResultsDb(join(dir, 'b.db'));
+    await runExperiment(spec, { db: b, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    b.close();
+    const s = mergeDatabases(join(dir, 'a.db'), [join(dir, 'b.db')]);
+    expect(s.replaced).toBe(18);
+    const m = new ResultsDb(join(dir, 'a.db'), { readonly: true });
+    expect(m.runs().every((r) => r.status === 'done')).toBe(true);
+    expect(m.epochs(m.runs()[0]!.key).length).toBe(2);
+    m.close();
+  });
+
+  it('a second writer is refused, naming the holder; a dead holder is taken over', () => {
+    const dir = tempDir();
+    const a = new ResultsDb(join(dir, 'r.db'));
+    a.acquireWriter();
+    // Pretend the lock belongs to another live process on this host (our parent).
+    a.db.prepare('UPDATE writer_lock SET pid = ?').run(process.ppid);
+    const b = new ResultsDb(join(dir, 'r.db'));
+    expect(() => b.acquireWriter()).toThrow(DbLockedError);
+    expect(() => b.acquireWriter()).toThrow(new RegExp(`in use by another writer \\(pid ${process.ppid} on`));
+    // A pid that does not exist is stale.
+    a.db.prepare('UPDATE writer_lock SET pid = ?').run(2 ** 22 + 12345);
+    expect(() => b.acquireWriter()).not.toThrow();
+    // Held from another host: refused while its heartbeat is fresh, taken over once it is 10 minutes old.
+    b.db.prepare('UPDATE writer_lock SET host = ?, heartbeat = ?').run('node-elsewhere', Date.now());
+    expect(() => a.acquireWriter()).toThrow(/on node-elsewhere/);
+    b.db.prepare('UPDATE writer_lock SET heartbeat = ?').run(Date.now() - 11 * 60_000);
+    expect(() => a.acquireWriter()).not.toThrow();
+    b.close();
+    a.close();
+  });
+
+  it('export: CSV and JSON carry the same runs (round trip)', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    await runExperiment(validateSpec(gridRaw(), {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const json = JSON.parse(exportJson(db)) as { runs: Record<string, unknown>[] };
+    const rows = parseCsv(exportCsv(db));
+    expect(rows[0]).toEqual(RUN_COLUMNS);
+    expect(rows.length - 1).toBe(json.runs.length);
+    rows.slice(1).forEach((row, i) => {
+      const fromCsv = Object.fromEntries(RUN_COLUMNS.map((c, j) => [c, row[j]]));
+      const fromJson = Object.fromEntries(RUN_COLUMNS.map((c) => [c, json.runs[i]![c] === null ? '' : String(json.runs[i]![c])]));
+      expect(fromCsv).toEqual(fromJson);
+    });
+    expect(JSON.parse(json.runs[0]!.arm_json as string).arch).toBe('densenet121');
+    expect((json.runs[1]!.epochs as unknown[]).length).toBe(2);
+    db.close();
+  });
+
+  it('report of a grid: one AUC figure per target, per-label AUCs of a multi-label target', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    await runExperiment(validateSpec(gridRaw(), {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const files = await writeReport(db, join(dir, 'out'), { png: false });
+    const html = readFileSync(files.html, 'utf8');
+    expect((html.match(/<figure class="auc-figure"/g) ?? []).length).toBe(2);
+    expect(html).toMatch(/<table class="per-label">.*<th>Hernia<\/th><th>Mass<\/th>/s);
+    const t2 = db.runs().filter((r) => r.data_name === 't2' && r.n === 200 && JSON.parse(r.arm_json).source === 'imagenet');
+    expect(t2.length).toBe(2);
+    const mass = t2.map((r) => JSON.parse(r.per_label_json!).auc.Mass as number);
+    expect(html).toContain(((mass[0]! + mass[1]!) / 2).toFixed(4));
+    expect(html).not.toMatch(/data-target="t1"[^]*?<table class="per-label">[^]*?data-target="t2"/);
+    db.close();
+  });
+});
