@@ -26,9 +26,7 @@ export { readStateDict, readSafetensors, writeSafetensors, inspectWeights, tenso
 export { loadManifest, getWeightsEntry, assertPreprocessingMatches, ManifestError, type WeightsEntry, type Preprocessing } from './weights/manifest.js';
 export { fetchWeights, importWeights, resolveWeights, weightsCacheDir, ChecksumError, type FetchOptions, type FetchResult } from './weights/fetch.js';
 export { saveCheckpoint, loadCheckpoint, CheckpointError, type CheckpointMetadata } from './checkpoint.js';
-export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord, RADIOMIC_FEATURE_COUNT, type RadiomicOptions } from './radiomics/features.js';
 export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type RadiomicsBaseline } from './radiomics/baseline.js';
 export * from './experiments/index.js';
-export { lineChart, panels, saveChart, toPng, type AxisSpec, type ChartSpec, type MarkerSpec, type SeriesSpec } from './plot/index.js';
 export { writeReport, type ReportFiles } from './report/index.js';

@@ -4,6 +4,8 @@ import type { Argv, CommandModule } from 'yargs';
 import { synthesize, type PhantomKind } from '../data/phantom/index.js';
 import { SIMULATED_NOTICE } from '../data/phantom/writers.js';
 import { Progress } from '../progress.js';
+import { dataCacheCommand } from './data-cache.js';
+import { dataInspectCommand } from './data-inspect.js';
 
 interface SynthArgs {
   kind: PhantomKind;
@@ -47,13 +49,13 @@ export const dataSynthCommand: CommandModule<object, SynthArgs> = {
   },
 };
 
-/** Subcommands of `data`. The lead attaches `dataInspectCommand` (src/commands/data-inspect.ts) here. */
+/** Subcommands of `data`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const dataSubcommands: CommandModule<any, any>[] = [dataSynthCommand];
+export const dataSubcommands: CommandModule<any, any>[] = [dataSynthCommand, dataInspectCommand, dataCacheCommand];
 
 export const dataCommand: CommandModule = {
   command: 'data <command>',
-  describe: 'Dataset tools: synthesize phantom data',
+  describe: 'Dataset tools: synthesize phantom data, inspect a dataset, build its image cache',
   builder: (y) => y.command(dataSubcommands).demandCommand(1, 'Give a data subcommand; see the list above.'),
   handler: () => {},
 };

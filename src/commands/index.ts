@@ -2,21 +2,24 @@
 import type { CommandModule } from 'yargs';
 
 import { dataCommand } from './data.js';
-import { infoCommand } from './info.js';
-import { scheduleCommand } from './schedule.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand, scheduleCommand];
-export const commands: CommandModule<any, any>[] = [infoCommand, dataCommand];
-import { weightsCommand } from './weights.js';
-
-export const commands: CommandModule<any, any>[] = [infoCommand, weightsCommand];
-import { featuresCommand } from './features.js';
-import { radiomicsCommand } from './radiomics.js';
-
-export const commands: CommandModule<any, any>[] = [infoCommand, featuresCommand, radiomicsCommand];
 import { experimentCommand } from './experiment.js';
+import { featuresCommand } from './features.js';
+import { infoCommand } from './info.js';
+import { radiomicsCommand } from './radiomics.js';
 import { reportCommand } from './report.js';
 import { resultsCommand } from './results.js';
+import { scheduleCommand } from './schedule.js';
+import { weightsCommand } from './weights.js';
 
-export const commands: CommandModule<any, any>[] = [infoCommand, experimentCommand, resultsCommand, reportCommand];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [
+  infoCommand,
+  dataCommand,
+  weightsCommand,
+  scheduleCommand,
+  featuresCommand,
+  radiomicsCommand,
+  experimentCommand,
+  resultsCommand,
+  reportCommand,
+];
