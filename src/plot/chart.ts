@@ -177,7 +177,11 @@ function renderChart(spec: ChartSpec, index: number): string {
     const color = m.color ?? '#d62728';
     plot.push(el('line', { class: 'marker', x1: x, x2: x, y1: T, y2: B, stroke: color, 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
     // Labels step down so that markers close together stay readable.
-    if (m.label) plot.push(el('text', { class: 'marker-label', x: x + 3, y: T + 14 + 13 * (labelled++ % 4), 'font-size': 11, fill: color }, esc(m.label)));
+    const nearRight = x > L + 0.8 * (R - L); // keep the label inside the frame
+    if (m.label) {
+      const a = { class: 'marker-label', x: nearRight ? x - 3 : x + 3, y: T + 14 + 13 * (labelled++ % 4), 'text-anchor': nearRight ? 'end' : undefined, 'font-size': 11, fill: color };
+      plot.push(el('text', a, esc(m.label)));
+    }
   }
   out.push(`<g clip-path="url(#${clip})">${plot.join('')}</g>`);
   out.push(el('rect', { x: L, y: T, width: R - L, height: B - T, fill: 'none', stroke: '#333', 'stroke-width': 1 }));
