@@ -1,0 +1,169 @@
+/**
+ * The options of one training run (`torchxfer train` and `train()`), their defaults and validation.
+ * Defaults follow SPEC.md; every one can be changed.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+
+import YAML from 'yaml';
+
+import { DATASET_FORMATS, type DatasetFormat } from '../data/datasets/index.js';
+import { OptionError } from '../errors.js';
+import { ARCHS, FROZEN_BATCHNORM, GREY_MODES, type Arch, type FrozenBatchNormPolicy, type GreyMode } from '../model.js';
+import { ONE_CYCLE_CONVENTIONS, STRATEGIES, type OneCycleConvention, type Strategy } from '../schedule/index.js';
+import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+
+export const POLICIES = ['one-cycle', 'regular'] as const;
+export type Policy = (typeof POLICIES)[number];
+export const OPTIMIZERS = ['adam', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const SPLIT_MODES = ['official', 'random'] as const;
+
+export interface TrainConfig {
+  /** Dataset root; absent: the built-in phantom chest set (generated once into the cache). */
+  data?: string;
+  format: DatasetFormat;
+  /** Label(s) to learn; one label = a binary task (balanced val/test, N-subsets 50/50). Absent: all. */
+  task?: string[];
+  /** Training-set size (binary: balanced subset; multi-label: first N of one seeded shuffle). Absent: all. */
+  n?: number;
+  split: (typeof SPLIT_MODES)[number];
+  arch: Arch;
+  /** 'none' (torchvision's init), 'imagenet', 'moments' (of ImageNet), a registry name, or a weights/checkpoint file. */
+  init: string;
+  strategy: Strategy;
+  policy: Policy;
+  optimizer: OptimizerName;
+  epochs: number;
+  batchSize: number;
+  /** A number, or 'auto' to run the LR finder first (the paper: the loss minimum). */
+  maxLr: number | 'auto';
+  /** one-cycle: final LR = maxLr / finalDiv (SPEC: 25000; the authors' code 250000). */
+  finalDiv: number;
+  divFactor: number;
+  convention: OneCycleConvention;
+  momentum: [number, number];
+  weightDecay: number;
+  nesterov: boolean;
+  /** Image side stored in the cache (SPEC: 250) and the training crop (SPEC: 236). */
+  imageSize: number;
+  crop: number;
+  inChannels: 1 | 3;
+  greyMode: GreyMode;
+  dropout: number;
+  frozenBatchNorm: FrozenBatchNormPolicy;
+  /** TTA copies added to the centre crop at test time (SPEC: 4). */
+  tta: number;
+  seed: number;
+  device: string;
+  /** 'auto': on where it is faster (CUDA, and CPU for these models). */
+  channelsLast: boolean | 'auto';
+  threads?: number;
+  out: string;
+  resume: boolean;
+  /** Cache root for images and phantoms (default $TORCHXFER_CACHE or ~/.cache/torchxfer). */
+  cacheDir?: string;
+  /** Stop after this many optimiser steps in total (tests, quick looks); absent: all epochs. */
+  maxSteps?: number;
+}
+
+export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
+  format: 'nih',
+  split: 'official',
+  arch: 'densenet121',
+  init: 'imagenet',
+  strategy: 'gradual-unfreeze',
+  policy: 'one-cycle',
+  optimizer: 'adam',
+  epochs: 20,
+  batchSize: 16,
+  maxLr: 'auto',
+  finalDiv: 25000,
+  divFactor: 25,
+  convention: 'paper',
+  momentum: [0.95, 0.85],
+  weightDecay: 0,
+  nesterov: false,
+  imageSize: 250,
+  crop: 236,
+  inChannels: 1,
+  greyMode: 'sum',
+  dropout: 0,
+  frozenBatchNorm: 'update-stats',
+  tta: 4,
+  seed: 0,
+  device: 'auto',
+  channelsLast: 'auto',
+  resume: false,
+};
+
+/** Reads a JSON or YAML config file (the same keys as TrainConfig / the CLI's long options). */
+export function readConfigFile(path: string): Partial<TrainConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new OptionError('config', 'a readable JSON or YAML file', `${path} (${(err as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw new OptionError('config', 'valid JSON or YAML', `${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new OptionError('config', 'a mapping of options', path);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(parsed)) out[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out as Partial<TrainConfig>;
+}
+
+/** Defaults applied and every option checked; throws OptionError naming the first bad one. */
+export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }): TrainConfig {
+  if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
+  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps']);
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
+  }
+  const c = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as TrainConfig;
+  if (c.data !== undefined) expectString(c.data, 'data');
+  expectOneOf(c.format, 'format', DATASET_FORMATS);
+  if (c.task !== undefined) {
+    if (typeof c.task === 'string') c.task = (c.task as string).split(',').map((s) => s.trim()).filter(Boolean);
+    if (!Array.isArray(c.task) || c.task.length === 0) throw new OptionError('task', 'one or more label names', c.task);
+    c.task.forEach((t, i) => expectString(t, `task[${i}]`));
+  }
+  if (c.n !== undefined) expectInteger(c.n, 'n', 2);
+  expectOneOf(c.split, 'split', SPLIT_MODES);
+  expectOneOf(c.arch, 'arch', ARCHS);
+  expectString(c.init, 'init');
+  expectOneOf(c.strategy, 'strategy', STRATEGIES);
+  expectOneOf(c.policy, 'policy', POLICIES);
+  expectOneOf(c.optimizer, 'optimizer', OPTIMIZERS);
+  expectInteger(c.epochs, 'epochs', 1, 100000);
+  expectInteger(c.batchSize, 'batchSize', 1, 4096);
+  if (c.maxLr !== 'auto') expectNumber(c.maxLr, 'maxLr', 0, 100, { exclusiveMin: true });
+  expectNumber(c.finalDiv, 'finalDiv', 1);
+  expectNumber(c.divFactor, 'divFactor', 1);
+  expectOneOf(c.convention, 'convention', ONE_CYCLE_CONVENTIONS);
+  if (!Array.isArray(c.momentum) || c.momentum.length !== 2) throw new OptionError('momentum', 'two numbers [high, low], e.g. [0.95, 0.85]', c.momentum);
+  c.momentum.forEach((m, i) => expectNumber(m, `momentum[${i}]`, 0, 0.999999));
+  expectNumber(c.weightDecay, 'weightDecay', 0, 1);
+  expectBoolean(c.nesterov, 'nesterov');
+  if (c.nesterov && c.optimizer !== 'sgd') throw new OptionError('nesterov', "false unless optimizer is 'sgd'", c.nesterov);
+  expectInteger(c.imageSize, 'imageSize', 32, 4096);
+  expectInteger(c.crop, 'crop', 32, c.imageSize);
+  if (c.inChannels !== 1 && c.inChannels !== 3) throw new OptionError('inChannels', '1 or 3', c.inChannels);
+  expectOneOf(c.greyMode, 'greyMode', GREY_MODES);
+  expectNumber(c.dropout, 'dropout', 0, 0.99);
+  expectOneOf(c.frozenBatchNorm, 'frozenBatchNorm', FROZEN_BATCHNORM);
+  expectInteger(c.tta, 'tta', 0, 64);
+  expectInteger(c.seed, 'seed', 0, 2 ** 32 - 1);
+  expectDevice(c.device);
+  if (c.channelsLast !== 'auto') expectBoolean(c.channelsLast, 'channelsLast');
+  if (c.threads !== undefined) expectInteger(c.threads, 'threads', 1, 4096);
+  expectString(c.out, 'out');
+  expectBoolean(c.resume, 'resume');
+  if (c.cacheDir !== undefined) expectString(c.cacheDir, 'cacheDir');
+  if (c.maxSteps !== undefined) expectInteger(c.maxSteps, 'maxSteps', 1);
+  return c;
+}

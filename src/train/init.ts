@@ -1,0 +1,133 @@
+/**
+ * Model initialisation for a run (SPEC "Initialisation"): torchvision's default init ('none'),
+ * ImageNet weights ('imagenet'), their "moments" (Raghu et al.), a registry weight set, or a file
+ * (a torchxfer checkpoint or any state_dict). The input normalisation travels with the weights.
+ */
+import { existsSync } from 'node:fs';
+
+import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
+import { OptionError } from '../errors.js';
+import { loadModel, type LoadReport, type Model } from '../model.js';
+import type { NativeTensor } from '../native.js';
+import { readStateDict } from '../weights/io.js';
+import { getWeightsEntry, loadManifest, type Preprocessing, type WeightsEntry } from '../weights/manifest.js';
+import { resolveWeights } from '../weights/fetch.js';
+import type { TrainConfig } from './config.js';
+
+/** ImageNet normalisation on [0, 1] pixels (torchvision). */
+export const IMAGENET_PREPROCESSING: Preprocessing = { channels: 3, valueRange: [0, 1], inputSize: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/** What the trainer applies to [0, 1] pixels: (x - mean) / std per channel. */
+export interface InputNormalisation {
+  mean: number[];
+  std: number[];
+}
+
+export interface InitResult {
+  model: Model;
+  /** The weights' preprocessing (recorded in checkpoints; checked against later use). */
+  preprocessing: Preprocessing;
+  normalisation: InputNormalisation;
+  /** e.g. "imagenet (densenet121-imagenet)", "none (torchvision init)". */
+  description: string;
+  report?: LoadReport;
+  /** When starting from a torchxfer checkpoint. */
+  checkpoint?: StoredCheckpointMetadata;
+}
+
+/**
+ * Maps a weight set's preprocessing (value range, mean, std) to the trainer's form on [0, 1] pixels,
+ * for the model's input channels: a 3-channel set used by a 1-channel model averages its channels.
+ */
+export function inputNormalisation(p: Preprocessing, inChannels: 1 | 3): InputNormalisation {
+  const [lo, hi] = p.valueRange;
+  const span = hi - lo;
+  let mean = p.mean.map((m) => (m - lo) / span);
+  let std = p.std.map((s) => s / span);
+  const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  if (inChannels === 1 && mean.length > 1) {
+    mean = [avg(mean)];
+    std = [avg(std)];
+  }
+  if (inChannels === 3 && mean.length === 1) {
+    mean = [mean[0]!, mean[0]!, mean[0]!];
+    std = [std[0]!, std[0]!, std[0]!];
+  }
+  return { mean, std };
+}
+
+function imagenetEntry(arch: TrainConfig['arch']): WeightsEntry {
+  const manifest = loadManifest();
+  for (const entry of manifest.entries.values()) {
+    if (entry.architecture === arch && /imagenet/i.test(entry.name)) return entry;
+  }
+  throw new OptionError('init', `'imagenet' weights for ${arch} in weights/manifest.json`, 'imagenet');
+}
+
+async function readWeightsFile(path: string): Promise<{ tensors: Record<string, NativeTensor>; checkpoint?: StoredCheckpointMetadata }> {
+  if (/\.safetensors$/i.test(path)) {
+    try {
+      const ck = await loadCheckpoint(path);
+      return { tensors: ck.tensors, checkpoint: ck.metadata };
+    } catch {
+      // A plain safetensors file (not a torchxfer checkpoint): read it as weights below.
+    }
+  }
+  return { tensors: await readStateDict(path) };
+}
+
+async function fetchOrExplain(name: string): Promise<string> {
+  try {
+    return await resolveWeights(name);
+  } catch (err) {
+    throw new Error(
+      `weights '${name}' are not in the cache and could not be downloaded (${(err as Error).message}). ` +
+        `On a machine with internet: \`torchxfer weights fetch ${name}\`; or copy the file here and \`torchxfer weights import FILE --name ${name}\`; or use --init none.`,
+    );
+  }
+}
+
+export async function initModel(config: TrainConfig, labels: string[]): Promise<InitResult> {
+  const base = { arch: config.arch, numClasses: labels.length, inChannels: config.inChannels, greyMode: config.greyMode, dropout: config.dropout };
+  const init = config.init;
+
+  if (init === 'none') {
+    const model = await loadModel(base);
+    return { model, preprocessing: IMAGENET_PREPROCESSING, normalisation: inputNormalisation(IMAGENET_PREPROCESSING, config.inChannels), description: 'none (torchvision default init)' };
+  }
+
+  let entry: WeightsEntry | undefined;
+  let path: string;
+  if (init === 'imagenet' || init === 'moments') {
+    entry = imagenetEntry(config.arch);
+    path = await fetchOrExplain(entry.name);
+  } else if (existsSync(init)) {
+    path = init;
+  } else {
+    try {
+      entry = getWeightsEntry(init);
+    } catch {
+      throw new OptionError('init', "'none', 'imagenet', 'moments', a registry name (torchxfer weights list) or an existing weights file", init);
+    }
+    if (entry.architecture !== config.arch) throw new OptionError('init', `weights for ${config.arch} (${init} is a ${entry.architecture})`, init);
+    if (entry.container === 'pickled-module') {
+      throw new OptionError('init', 'a state_dict weight set', `${init} (a pickled module the safe reader refuses: export its state_dict to safetensors and pass the file)`);
+    }
+    path = await fetchOrExplain(init);
+  }
+
+  const { tensors, checkpoint } = await readWeightsFile(path);
+  let preprocessing = entry?.preprocessing ?? IMAGENET_PREPROCESSING;
+  if (checkpoint) {
+    if (checkpoint.architecture && checkpoint.architecture !== config.arch) {
+      throw new OptionError('init', `a ${config.arch} checkpoint`, `${path} (architecture ${checkpoint.architecture})`);
+    }
+    if (checkpoint.preprocessing) preprocessing = checkpoint.preprocessing;
+  }
+  const model = await loadModel({ ...base, weights: tensors, strict: true });
+  for (const t of Object.values(tensors)) t.dispose();
+  if (init === 'moments') model.reinitMoments('all', config.seed);
+  const description =
+    init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : `file ${path}`;
+  return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint };
+}

@@ -1,0 +1,121 @@
+/**
+ * The resumable state of a run, in OUT/resume/: model and optimiser tensors (safetensors, atomic) and
+ * a JSON file with the loop's position, history and a hash of the config it belongs to. Written at
+ * every epoch end and on interruption; `--resume` continues from it to the same result.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+import type { NativeTensor } from '../native.js';
+import { readSafetensors, writeSafetensors } from '../weights/io.js';
+import type { TrainConfig } from './config.js';
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  valAuc: number | null;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface LoopPosition {
+  /** Epoch being trained and the next batch within it. */
+  epoch: number;
+  batch: number;
+  /** Optimiser steps done. */
+  step: number;
+  /** Sum and count of training losses in the current epoch so far. */
+  epochLossSum: number;
+  epochLossCount: number;
+  history: EpochRecord[];
+  bestValLoss: number | null;
+  bestEpoch: number | null;
+  /** The max_lr used (after the LR finder when 'auto'). */
+  maxLr: number;
+  lrFinder?: { lrs: number[]; losses: number[]; suggestion: number };
+  done: boolean;
+}
+
+interface StateFile {
+  configHash: string;
+  position: LoopPosition;
+  stamp: string;
+  tensorsFile: string;
+}
+
+/** Options that change the result; out/resume/threads/device placement do not. */
+export function configHash(config: TrainConfig): string {
+  const { out: _o, resume: _r, threads: _t, cacheDir: _c, ...rest } = config;
+  const canonical = JSON.stringify(rest, Object.keys(rest).sort());
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export function writeJsonAtomic(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export class ResumeState {
+  readonly dir: string;
+  constructor(out: string) {
+    this.dir = join(out, 'resume');
+  }
+  get jsonPath(): string {
+    return join(this.dir, 'state.json');
+  }
+  exists(): boolean {
+    return existsSync(this.jsonPath);
+  }
+
+  /**
+   * Tensors to a new file first, then the JSON that names it, then the old tensors go: a crash at any
+   * point leaves a consistent pair.
+   */
+  async save(config: TrainConfig, position: LoopPosition, model: Record<string, NativeTensor>, optimizer: Record<string, NativeTensor>): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    const tensors: Record<string, NativeTensor> = {};
+    for (const [k, v] of Object.entries(model)) tensors[`model.${k}`] = v;
+    for (const [k, v] of Object.entries(optimizer)) tensors[`optim.${k}`] = v;
+    const stamp = `${position.epoch}-${position.batch}-${position.step}`;
+    const tensorsFile = `state-${stamp}.safetensors`;
+    await writeSafetensors(join(this.dir, tensorsFile), tensors, { stamp });
+    const file: StateFile = { configHash: configHash(config), position, stamp, tensorsFile };
+    writeJsonAtomic(this.jsonPath, file);
+    for (const f of readdirSync(this.dir)) {
+      if (f.startsWith('state-') && f !== tensorsFile) rmSync(join(this.dir, f), { force: true });
+    }
+  }
+
+  async load(config: TrainConfig): Promise<{ position: LoopPosition; model: Record<string, NativeTensor>; optimizer: Record<string, NativeTensor> }> {
+    let file: StateFile;
+    try {
+      file = JSON.parse(readFileSync(this.jsonPath, 'utf8')) as StateFile;
+    } catch (err) {
+      throw new Error(`cannot resume: ${this.jsonPath} is unreadable (${(err as Error).message})`);
+    }
+    if (file.configHash !== configHash(config)) {
+      throw new Error(`cannot resume: ${this.dir} belongs to a run with different options (start without --resume, or use another --out)`);
+    }
+    const tensorsPath = join(this.dir, file.tensorsFile);
+    const { tensors, metadata } = await readSafetensors(tensorsPath);
+    if (metadata.stamp !== file.stamp) throw new Error(`cannot resume: ${tensorsPath} does not match ${this.jsonPath}; start again without --resume`);
+    const model: Record<string, NativeTensor> = {};
+    const optimizer: Record<string, NativeTensor> = {};
+    for (const [k, v] of Object.entries(tensors)) {
+      if (k.startsWith('model.')) model[k.slice(6)] = v;
+      else if (k.startsWith('optim.')) optimizer[k.slice(6)] = v;
+    }
+    return { position: file.position, model, optimizer };
+  }
+}
