@@ -1,6 +1,8 @@
 /** Every CLI command, in the order --help lists them. Add new commands here. */
 import type { CommandModule } from 'yargs';
 
+import { registerTrainRunner } from '../experiments/train-runner.js';
+
 import { dataCommand } from './data.js';
 import { evalCommand, predictCommand } from './eval.js';
 import { experimentCommand } from './experiment.js';
@@ -13,6 +15,9 @@ import { resultsCommand } from './results.js';
 import { scheduleCommand } from './schedule.js';
 import { trainCommand } from './train.js';
 import { weightsCommand } from './weights.js';
+
+// `torchxfer experiment` trains for real through the training loop.
+registerTrainRunner();
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [

@@ -65,6 +65,16 @@ export interface TrainConfig {
   cacheDir?: string;
   /** Stop after this many optimiser steps in total (tests, quick looks); absent: all epochs. */
   maxSteps?: number;
+  /** Cap the validation / test sets at this many images (a seeded prefix; quick experiments). */
+  valLimit?: number;
+  testLimit?: number;
+  /** After loading --init weights, replace them by their "moments" (Raghu et al.). */
+  initMoments?: boolean;
+  /**
+   * ChestX-ray13-style source: drop every image of the binary experiment on this label (same seed and
+   * split) and every image positive for it, and learn the other labels (SPEC "Sources for transfer").
+   */
+  excludeExperiment?: string;
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
@@ -120,7 +130,7 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
 /** Defaults applied and every option checked; throws OptionError naming the first bad one. */
 export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
-  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps']);
+  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
   }
@@ -165,5 +175,9 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   expectBoolean(c.resume, 'resume');
   if (c.cacheDir !== undefined) expectString(c.cacheDir, 'cacheDir');
   if (c.maxSteps !== undefined) expectInteger(c.maxSteps, 'maxSteps', 1);
+  if (c.valLimit !== undefined) expectInteger(c.valLimit, 'valLimit', 2);
+  if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);
+  if (c.initMoments !== undefined) expectBoolean(c.initMoments, 'initMoments');
+  if (c.excludeExperiment !== undefined) expectString(c.excludeExperiment, 'excludeExperiment');
   return c;
 }

@@ -8,7 +8,7 @@ import { openCache, type ImageCache } from '../data/cache.js';
 import { loadDataset } from '../data/datasets/index.js';
 import { DEFAULT_PHANTOMS, defaultCacheDir, ensureDefaultPhantoms } from '../data/phantom/index.js';
 import { hashIds } from '../data/random.js';
-import { binaryExperiment, binarySplits, multiLabelExperiment, multiLabelSplits, sampleIds, splitByPatient } from '../data/sampling.js';
+import { binaryExperiment, binarySplits, chestXray13, multiLabelExperiment, multiLabelSplits, sampleIds, splitByPatient } from '../data/sampling.js';
 import type { Dataset, Sample, Splits } from '../data/types.js';
 import { OptionError } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -83,8 +83,17 @@ function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined
 
 export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PreparedData> {
   const source = await resolveSource(config, hooks);
-  const full = loadDataset(source.format, source.root);
+  let full = loadDataset(source.format, source.root);
+  if (config.excludeExperiment) {
+    // The same split and seed as the target experiment, so its images are exactly the ones removed.
+    const mode = config.split === 'official' && !full.officialSplits?.test ? 'random' : config.split;
+    const exp = binaryExperiment(full, config.excludeExperiment, splitByPatient(full, { mode, seed: config.seed }), config.seed);
+    const reduced = chestXray13(full, exp);
+    full = { ...reduced, officialSplits: full.officialSplits };
+  }
   const splits = makeSplits(full, config, source.task);
+  if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);
+  if (config.testLimit !== undefined) splits.test = splits.test.slice(0, config.testLimit);
 
   // Cache only what this run reads (a whole NIH set is 112k images).
   const needed = new Map<string, Sample>();

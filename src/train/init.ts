@@ -126,8 +126,8 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
   }
   const model = await loadModel({ ...base, weights: tensors, strict: true });
   for (const t of Object.values(tensors)) t.dispose();
-  if (init === 'moments') model.reinitMoments('all', config.seed);
+  if (init === 'moments' || config.initMoments) model.reinitMoments('all', config.seed);
   const description =
-    init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : `file ${path}`;
+    config.initMoments ? `moments of ${init}` : init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : `file ${path}`;
   return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint };
 }

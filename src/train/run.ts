@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 
 import { saveCheckpoint } from '../checkpoint.js';
 import { deriveSeed, mulberry32 } from '../data/random.js';
+import { bootstrapMacroAucCi } from '../metrics/index.js';
 import { trainingCurvesChart } from '../plot/index.js';
 import { toPng } from '../plot/index.js';
 import { formatDuration, formatNumber, Progress } from '../progress.js';
@@ -31,6 +32,8 @@ export interface TrainResult {
   labels: string[];
   testAuc: number | null;
   testAucTta: number | null;
+  /** 95% bootstrap interval of the TTA test AUC (macro over labels). */
+  testAucCi: [number, number] | null;
   perLabelAuc: Record<string, number | null>;
   perLabelAucTta: Record<string, number | null>;
   bestEpoch: number | null;
@@ -347,12 +350,14 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
 
   const perLabel = (auc: typeof test.auc) => Object.fromEntries(data.labels.map((l, j) => [l, auc?.perLabel[j] ?? null]));
   const finiteOrNull = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
+  const ci = bootstrapMacroAucCi({ data: data.splits.test.targets, cols: L }, { data: testTta.probabilities, cols: L }, undefined, { seed: config.seed });
   const result: TrainResult = {
     out,
     checkpoint: checkpointPath,
     labels: data.labels,
     testAuc: finiteOrNull(test.auc?.mean),
     testAucTta: finiteOrNull(testTta.auc?.mean),
+    testAucCi: Number.isFinite(ci.lo) && Number.isFinite(ci.hi) ? [ci.lo, ci.hi] : null,
     perLabelAuc: perLabel(test.auc),
     perLabelAucTta: perLabel(testTta.auc),
     bestEpoch: position.bestEpoch,

@@ -1,0 +1,120 @@
+/**
+ * The production ArmRunner: turns an experiment job (target or source task, arm, N, seed) into a
+ * `train()` run and its result into a RunResult for the results database.
+ */
+import { join, resolve } from 'node:path';
+
+import { ensureDefaultPhantoms } from '../data/phantom/index.js';
+import type { DatasetFormat } from '../data/datasets/index.js';
+import { runtimeInfo } from '../runtime.js';
+import type { TrainConfig } from '../train/config.js';
+import { train } from '../train/run.js';
+import { version } from '../version.js';
+import { registerArmRunner } from './runners.js';
+import type { ArmRunner, DatasetSpec, RunJob, RunResult } from './types.js';
+
+export interface TrainRunnerOptions {
+  /** Where each run's folder goes (default runs/experiments). */
+  runsDir?: string;
+  cacheDir?: string;
+  device?: string;
+  progress?: NodeJS.WritableStream | null;
+}
+
+/** Dataset name of a spec -> (root, reader format). Phantom sets are generated once into the cache. */
+async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root: string; format: DatasetFormat }> {
+  if (spec.dataset === 'phantom-chest' || spec.dataset === 'phantom-msk') {
+    const p = await ensureDefaultPhantoms({ cacheDir });
+    return spec.dataset === 'phantom-chest' ? { root: p.chest, format: 'nih' } : { root: p.msk, format: 'mura' };
+  }
+  if (!spec.root) throw new Error(`dataset '${spec.name}' (${spec.dataset}) has no root folder: set it in the spec or its environment variable`);
+  return { root: spec.root, format: spec.dataset as DatasetFormat };
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+
+/** The TrainConfig a job stands for. Exported for tests and `--dry-run` explanations. */
+export async function jobConfig(job: RunJob, opts: TrainRunnerOptions = {}): Promise<Partial<TrainConfig> & { out: string }> {
+  const { root, format } = await resolveData(job.data, opts.cacheDir);
+  const a = job.arm;
+  const o = { ...job.data.options, ...a.options } as Record<string, unknown>;
+  const imageSize = num(o.imageSize) ?? 250;
+  const pretrained = a.init !== 'default';
+  let init: string;
+  if (a.source === 'none') init = 'none';
+  else if (a.source === 'imagenet') init = a.init === 'moments' ? 'moments' : pretrained ? 'imagenet' : 'none';
+  else if (!pretrained) init = 'none';
+  else if (!job.initCheckpoint) throw new Error(`job ${job.key}: source task '${a.source}' has no checkpoint yet (its job must run first)`);
+  else init = job.initCheckpoint;
+  const labels = (job.data as DatasetSpec & { label?: string }).label ? [(job.data as DatasetSpec & { label?: string }).label!] : job.data.labels;
+  return {
+    data: root,
+    format,
+    task: labels,
+    n: job.n === 'all' ? undefined : job.n,
+    split: o.split === 'random' ? 'random' : 'official',
+    arch: a.arch,
+    init,
+    initMoments: a.init === 'moments' && a.source !== 'imagenet' && a.source !== 'none' ? true : undefined,
+    strategy: a.strategy === 'gradual' ? 'gradual-unfreeze' : a.strategy,
+    policy: a.policy === 'onecycle' ? 'one-cycle' : 'regular',
+    optimizer: a.optimizer,
+    epochs: a.epochs,
+    batchSize: a.batchSize,
+    maxLr: a.maxLr === 'find' ? 'auto' : a.maxLr,
+    tta: a.tta ? 4 : 0,
+    seed: job.seed,
+    imageSize,
+    crop: Math.min(imageSize, Math.round((imageSize * 236) / 250)),
+    valLimit: num(o.valSize),
+    testLimit: num(o.testSize),
+    excludeExperiment: typeof o.negativeFor === 'string' ? o.negativeFor : undefined,
+    device: opts.device ?? 'auto',
+    cacheDir: opts.cacheDir,
+    out: resolve(opts.runsDir ?? 'runs/experiments', job.experiment, job.key),
+    resume: false,
+  };
+}
+
+export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
+  return {
+    async run(job: RunJob, ctx): Promise<RunResult> {
+      const config = await jobConfig(job, opts);
+      // A job restarted after a crash starts its folder afresh (the database already forgot the partial run).
+      const { rmSync } = await import('node:fs');
+      rmSync(join(config.out, 'resume'), { recursive: true, force: true });
+      const run = train(config, { signal: ctx.signal, progress: opts.progress });
+      run.on('epoch', (e) => ctx.onEpoch({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds }));
+      const r = await run;
+      let checkpoint = r.checkpoint;
+      if (job.kind === 'source' && job.checkpointOut) {
+        // Shards on other machines find source checkpoints at the shared path.
+        const { copyFileSync, mkdirSync, renameSync } = await import('node:fs');
+        const { dirname } = await import('node:path');
+        mkdirSync(dirname(job.checkpointOut), { recursive: true });
+        copyFileSync(r.checkpoint, `${job.checkpointOut}.tmp-${process.pid}`);
+        renameSync(`${job.checkpointOut}.tmp-${process.pid}`, job.checkpointOut);
+        checkpoint = job.checkpointOut;
+      }
+      return {
+        testAuc: r.testAuc,
+        testAucTta: r.testAucTta,
+        testAucCi: r.testAucCi ?? undefined,
+        perLabelAuc: r.perLabelAuc,
+        perLabelAucTta: r.perLabelAucTta,
+        valLoss: r.bestValLoss ?? NaN,
+        bestEpoch: r.bestEpoch ?? undefined,
+        epochs: r.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds })),
+        timings: { seconds: r.seconds },
+        sampleIdsHash: r.sampleIdsHash,
+        checkpoint,
+        versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
+      };
+    },
+  };
+}
+
+/** Makes `torchxfer experiment` train for real. */
+export function registerTrainRunner(opts: TrainRunnerOptions = {}): void {
+  registerArmRunner(() => trainArmRunner(opts));
+}
