@@ -105,7 +105,7 @@ export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {})
     progress: hooks.progress,
   });
 
-  const dropped = [...full.skipped.map((s) => ({ id: '', ...s })), ...cache.skipped];
+  const dropped = cache.skipped;
   const build = (samples: Sample[], name: SplitName): SplitData => {
     const kept = samples.filter((s) => cache.rowOf(s.id) !== undefined);
     if (kept.length === 0) throw new OptionError(`${name} split`, 'at least one readable image', `${samples.length} samples, none readable`);
