@@ -105,7 +105,7 @@ describe('binary experiments', () => {
 
   it('a split with one class is a clear error', () => {
     const none = { ...ds, samples: ds.samples.map((s) => ({ ...s, targets: s.targets.map((t, j) => (j === 13 && !ds.officialSplits!.test!.has(s.id) ? 0 : t)) })) };
-    expect(() => binaryExperiment(none, 'Hernia', splitByPatient(none, { seed: 1 }), 1)).toThrow(/the validation split has only one class for Hernia \(0 positive, \d+ negative\)/);
+    expect(() => binaryExperiment(none, 'Hernia', splitByPatient(none, { seed: 1 }), 1)).toThrow(/^nih: the validation split has only one class for Hernia \(0 positive, \d+ negative\)/);
     expect(() => binaryExperiment(ds, 'Nope', split, 1)).toThrow(/for label but received 'Nope'/);
   });
 
