@@ -263,6 +263,7 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   writeFileSync(tmpIndex, JSON.stringify(index));
   renameSync(tmpBin, binPath);
   renameSync(tmpIndex, indexPath);
+  hashed.set(hashKey(binPath), index.sha256);
   const cache = new ImageCache(binPath, index, true, inMemoryBytes, ds);
   cache.reused = reused;
   return cache;
@@ -313,7 +314,24 @@ function alive(pid: number): boolean {
   }
 }
 
-function sha256File(path: string): Promise<string> {
+/** Checksums already computed in this process, by path, size and mtime: an experiment runner opens
+ * the same (possibly multi-GB) cache once per run and should hash it once. */
+const hashed = new Map<string, string>();
+
+function hashKey(path: string): string {
+  const st = statSync(path);
+  return `${path}\u0000${st.size}\u0000${st.mtimeMs}\u0000${st.ino}`;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const known = hashed.get(hashKey(path));
+  if (known) return known;
+  const hex = await hashStream(path);
+  hashed.set(hashKey(path), hex);
+  return hex;
+}
+
+function hashStream(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path, { highWaterMark: 4 << 20 })
