@@ -123,6 +123,21 @@ describe('image cache', () => {
     back.close();
   });
 
+  it('datasets read from one root share a cache; another root with the same name does not', async () => {
+    const { ds, dir } = await fixture();
+    const cdir = join(dir, 'cache');
+    const nih: Dataset = { ...ds, name: 'nih', root: join(dir, 'img') };
+    (await openCache(nih, { dir: cdir, geometry, progress: null })).close();
+    const view = await openCache({ ...nih, name: 'nih-without-Emphysema', samples: nih.samples.slice(0, 2), skipped: [] }, { dir: cdir, geometry, progress: null });
+    expect(view.built).toBe(false);
+    expect(view.report()).toMatch(/^nih-without-Emphysema: 2 images cached/);
+    view.close();
+    const other = await openCache({ ...nih, root: join(dir, 'elsewhere') }, { dir: cdir, geometry, progress: null });
+    expect(other.built).toBe(true);
+    expect(other.reused).toBe(0);
+    other.close();
+  });
+
   it('an interrupted build (pixels without index) is never opened as a cache', async () => {
     const { ds, dir } = await fixture();
     const cdir = join(dir, 'cache');

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { OptionError } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -120,7 +120,7 @@ export class ImageCache {
   rowsOf(samples: Sample[]): number[] {
     return samples.map((s) => {
       const r = this.rowById.get(s.id);
-      if (r === undefined) throw new DataError(s.path, `sample '${s.id}' has no image in the cache (skipped or not in dataset ${this.index.dataset})`);
+      if (r === undefined) throw new DataError(s.path, `sample '${s.id}' has no image in the cache (skipped, or not in dataset ${this.requested.name})`);
       return r;
     });
   }
@@ -142,7 +142,7 @@ export class ImageCache {
   /** Human-readable summary: counts and every skipped file with its reason. */
   report(): string {
     const skipped = this.skipped;
-    const lines = [`${this.index.dataset}: ${this.stored} images cached at ${this.geometry.width}x${this.geometry.height} (${this.binPath}), ${skipped.length} skipped`];
+    const lines = [`${this.requested.name}: ${this.stored} images cached at ${this.geometry.width}x${this.geometry.height} (${this.binPath}), ${skipped.length} skipped`];
     for (const s of skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
     return lines.join('\n');
   }
@@ -165,8 +165,12 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   const concurrency = opts.concurrency === undefined ? availableParallelism() : expectInteger(opts.concurrency, 'concurrency', 1, 256);
   const inMemoryBytes = opts.inMemoryBytes === undefined ? 512 * 2 ** 20 : expectInteger(opts.inMemoryBytes, 'inMemoryBytes', 0);
   mkdirSync(dir, { recursive: true });
-  const key = createHash('sha256').update(JSON.stringify([ds.name, geometry.width, geometry.height, version, decode.window])).digest('hex').slice(0, 12);
-  const stem = join(dir, `${ds.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60)}-${geometry.width}x${geometry.height}-${key}`);
+  // Pixels depend only on the files, so datasets read from one root share a cache (NIH and its
+  // ChestX-ray13 view, CheXpert under any uncertainty policy); without a root the name keys it.
+  const source = ds.root ?? ds.name;
+  const key = createHash('sha256').update(JSON.stringify([source, geometry.width, geometry.height, version, decode.window])).digest('hex').slice(0, 12);
+  const readable = (ds.root ? basename(ds.root) : ds.name).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60);
+  const stem = join(dir, `${readable}-${geometry.width}x${geometry.height}-${key}`);
   const binPath = `${stem}.u8`;
   const indexPath = `${stem}.json`;
   const stamps = ds.samples.map(stampOf);

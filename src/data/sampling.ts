@@ -181,7 +181,7 @@ export function chestXray13(ds: Dataset, exp: BinaryExperiment): Dataset {
   const samples = ds.samples
     .filter((s) => s.targets[j] === 0 && !used.has(s.id))
     .map((s) => ({ ...s, targets: keep.map((i) => s.targets[i]) }));
-  return { name: `${ds.name}-without-${exp.label}`, labels: keep.map((i) => ds.labels[i]), samples, skipped: [] };
+  return { name: `${ds.name}-without-${exp.label}`, root: ds.root, labels: keep.map((i) => ds.labels[i]), samples, skipped: [] };
 }
 
 /** Ids of a sample list, deduplicated, for recording with results (see hashIds). */
