@@ -3,7 +3,7 @@
  * mediastinum, spine, ribs, clavicles, diaphragm domes, vessel markings), patient-to-patient variation,
  * and the findings of findings.ts drawn on top. Image left is the patient's right (PA convention).
  */
-import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
+import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, blurWide, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
 import { adjustForFinding, drawFinding, type FindingInstance } from './findings.js';
 import type { Finding } from './labels.js';
 import { Rng } from './prng.js';
@@ -165,14 +165,15 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   const torso = polygonMask(width, H, torsoOutline(g));
   blur(torso, width, H, 0.008 * S);
   const yAbd = Math.max(g.yD[0], g.yD[1]);
+  const across = scratch(width);
+  for (let x = 0; x < width; x++) {
+    const u = (x + 0.5 - cx) / (1.3 * hw);
+    across[x] = 0.55 + 0.45 * Math.sqrt(Math.max(0, 1 - u * u));
+  }
   for (let y = 0; y < H; y++) {
     const abd = 0.2 / (1 + Math.exp(-(y - yAbd - 0.03 * S) / (0.02 * S)));
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (torso[i]! < 0.001) continue;
-      const u = (x + 0.5 - cx) / (1.3 * hw);
-      d[i]! += torso[i]! * g.tissue * (0.55 + 0.45 * Math.sqrt(Math.max(0, 1 - u * u)) + abd);
-    }
+    const row = y * width;
+    for (let x = 0; x < width; x++) d[row + x]! += torso[row + x]! * g.tissue * (across[x]! + abd);
   }
   // Arms at the edges of the film.
   for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 1.42 * hw, cy: S * 0.6, rx: 0.14 * hw, ry: S * 0.6 }, 0.5 * g.tissue, 'dome', 3);
@@ -181,7 +182,7 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   // Aerated lungs remove density: a sharp edge plus a thickness that tapers towards the margins.
   const broad = scratch(sc.lungs.length);
   broad.set(sc.lungs);
-  blur(broad, width, H, 0.03 * S);
+  blurWide(broad, width, H, 0.03 * S);
   const sharp = scratch(sc.lungs.length);
   sharp.set(sc.lungs);
   blur(sharp, width, H, 0.6 * (S / 256));
@@ -216,10 +217,10 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
     const roots = Math.max(2, Math.round(6 * g.markings));
     for (let k = 0; k < roots; k++) {
       const th = -1.25 + (2.5 * (k + rng.uniform(0.2, 0.8))) / roots;
-      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.08 * S * rng.uniform(0.8, 1.2), 0.008 * S, 1, 5, rng);
+      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.09 * S * rng.uniform(0.8, 1.2), 0.008 * S, 1, 4, rng);
     }
   }
-  addScaled(d, vessels.data, 0.13 * Math.min(1, g.markings + 0.2), sc.aerated);
+  addScaled(d, vessels.data, 0.17 * Math.min(1, g.markings + 0.2), sc.aerated);
 
   // Mediastinum, trachea (air column), aortic knob, spine.
   ellipse(density, { cx: mid + 0.02 * hw, cy: yA + 0.2 * S, rx: 0.2 * hw, ry: 0.28 * S }, 0.22, 'dome', 3);
@@ -302,7 +303,7 @@ export function expose(c: Canvas, rng: Rng, exposure: number, gamma: number, noi
   // Attenuation, window and gamma go through a lookup table over density; noise comes from a shared table.
   const bins = 4096;
   const dmax = 4;
-  const lut = new Float32Array(bins + 1);
+  const lut = scratch(bins + 1);
   const lo = 0.04;
   const hi = 1 - Math.exp(-white * exposure);
   for (let k = 0; k <= bins; k++) {
