@@ -344,12 +344,16 @@ function normalTable(): Float32Array {
 export function renderChest(seed: number, plan: ChestImagePlan, size: number): Uint8Array {
   const rng = new Rng(seed, 'chest-image', plan.index);
   const g = geometry(plan, size, rng);
+  const pose = { angle: rng.normal(0, 0.03), dx: rng.normal(0, 0.015 * size), dy: rng.normal(0, 0.015 * size) };
+  const film = { exposure: rng.uniform(0.85, 1.2), gamma: rng.uniform(0.8, 1.25), noise: rng.uniform(0.006, 0.02) };
+  // Findings draw from their own stream, so the same image without a finding differs only by the finding.
+  const fRng = new Rng(seed, 'chest-findings', plan.index);
   const findings: FindingInstance[] = plan.labels.map((name) => ({
     name,
-    severity: 0.15 + 0.85 * Math.pow(rng.next(), 0.8),
-    side: rng.chance(0.5) ? 0 : 1,
+    severity: 0.15 + 0.85 * Math.pow(fRng.next(), 0.8),
+    side: fRng.chance(0.5) ? 0 : 1,
   }));
-  for (const f of findings) adjustForFinding(g, f, rng);
+  for (const f of findings) adjustForFinding(g, f, fRng);
 
   const outline: [Point[], Point[]] = [lungOutline(g, 0), lungOutline(g, 1)];
   const lung: [Float32Array, Float32Array] = [polygonMask(size, size, outline[0]), polygonMask(size, size, outline[1])];
@@ -368,11 +372,11 @@ export function renderChest(seed: number, plan: ChestImagePlan, size: number): U
   })) as [Point, Point];
   const scene: ChestScene = { g, density: new Canvas(size, size), lungs, lung, outline, aerated, hila, air: lungs };
   drawAnatomy(scene, rng);
-  for (const f of findings) drawFinding(scene, f, rng);
+  for (const f of findings) drawFinding(scene, f, fRng);
 
-  const placed = reposition(scene.density, rng.normal(0, 0.03), rng.normal(0, 0.015 * size), rng.normal(0, 0.015 * size));
+  const placed = reposition(scene.density, pose.angle, pose.dx, pose.dy);
   blur(placed.data, size, size, 0.5 * (size / 256) + 0.2);
-  const image = expose(placed, rng, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25), rng.uniform(0.006, 0.02));
+  const image = expose(placed, rng, film.exposure, film.gamma, film.noise);
   releaseScratch();
   return image;
 }
