@@ -75,9 +75,9 @@ describe('chest phantoms: NIH ChestX-ray14 layout', () => {
     const img = await readGrey(first);
     expect([img.width, img.height, img.channels]).toEqual([64, 64, 1]);
     const sum = img.data.reduce((s, v) => s + v, 0);
-    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; from skimage import io; a = io.imread(sys.argv[1]); print(a.dtype, a.shape, int(a.astype(np.int64).sum()))', first], { encoding: 'utf8' });
+    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; from PIL import Image; im = Image.open(sys.argv[1]); a = np.asarray(im); print(im.mode, a.dtype, a.shape, int(a.astype(np.int64).sum()))', first], { encoding: 'utf8' });
     expect(py.stderr).toBe('');
-    expect(py.stdout.trim()).toBe(`uint8 (64, 64) ${sum}`);
+    expect(py.stdout.trim()).toBe(`L uint8 (64, 64) ${sum}`);
   });
 
   it('labels the folder as simulated', async () => {
