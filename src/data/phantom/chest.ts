@@ -146,13 +146,17 @@ function torsoOutline(g: ChestGeometry): Point[] {
 
 /** Vessels branch out from the hilum, tapering, as projected tubes. */
 function vesselTree(layer: Canvas, from: Point, angle: number, len: number, r: number, value: number, depth: number, rng: Rng): void {
-  const to = { x: from.x + Math.cos(angle) * len, y: from.y + Math.sin(angle) * len };
-  segmentMax(layer, from, to, r, r * 0.8, value, true);
+  // Two slightly bent halves, so branches curve instead of running as straight spokes.
+  const bend = angle + rng.normal(0, 0.2);
+  const mid = { x: from.x + Math.cos(angle) * len * 0.5, y: from.y + Math.sin(angle) * len * 0.5 };
+  const to = { x: mid.x + Math.cos(bend) * len * 0.5, y: mid.y + Math.sin(bend) * len * 0.5 };
+  segmentMax(layer, from, mid, r, r * 0.9, value, true);
+  segmentMax(layer, mid, to, r * 0.9, r * 0.8, value * 0.9, true);
   if (depth === 0) return;
-  const spread = rng.uniform(0.25, 0.55);
-  const r1 = Math.max(0.35, r * 0.72);
-  vesselTree(layer, to, angle - spread * rng.uniform(0.5, 1), len * rng.uniform(0.65, 0.85), r1, value * 0.8, depth - 1, rng);
-  vesselTree(layer, to, angle + spread * rng.uniform(0.5, 1), len * rng.uniform(0.65, 0.85), r1, value * 0.8, depth - 1, rng);
+  const spread = rng.uniform(0.3, 0.6);
+  const r1 = Math.max(0.3, r * 0.7);
+  vesselTree(layer, to, bend - spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
+  vesselTree(layer, to, bend + spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
 }
 
 function drawAnatomy(sc: ChestScene, rng: Rng): void {
@@ -198,11 +202,19 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   const rx = g.ctr * g.lateral[1] * hw;
   const ry = 0.07 * S + 0.35 * rx;
   const heart = density.blank();
-  ellipse(heart, { cx: mid + 0.28 * rx, cy: g.yD[1] + 0.03 * S - ry * 0.6, rx, ry, angle: -0.25 }, 1, 'flat', 0.006 * S);
+  const base = g.yD[1] + 0.03 * S;
+  // Left ventricle (the convex left border, image right) and right atrium (image left), spanning 2 rx:
+  // about a third of the heart lies right of the midline.
+  ellipse(heart, { cx: mid + 0.5 * rx, cy: base - ry * 0.6, rx: 0.84 * rx, ry, angle: -0.3 }, 1, 'flat', 0.008 * S);
+  ellipse(heart, { cx: mid - 0.28 * rx, cy: base - ry * 0.75, rx: 0.38 * rx, ry: ry * 0.75 }, 1, 'flat', 0.008 * S);
+  ellipse(heart, { cx: mid + 0.1 * rx, cy: base - ry * 1.3, rx: 0.45 * rx, ry: ry * 0.6 }, 1, 'flat', 0.012 * S);
   for (let i = 0; i < d.length; i++) {
-    d[i]! += heart.data[i]! * (g.lungAir * airGone[i]! + 0.06);
-    airGone[i]! *= 1 - heart.data[i]!;
+    const h = Math.min(1, heart.data[i]!);
+    d[i]! += h * (g.lungAir * airGone[i]! + 0.06);
+    airGone[i]! *= 1 - h;
   }
+  // Gastric air bubble under the left dome.
+  if (rng.chance(0.75)) ellipse(density, { cx: cx + 0.45 * hw, cy: g.yD[1] + 0.07 * S, rx: 0.13 * hw, ry: 0.03 * S }, -0.22, 'flat', 0.01 * S);
   sc.air = airGone;
 
   // Parenchyma: faint mottling inside the lungs.
@@ -217,10 +229,10 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
     const roots = Math.max(2, Math.round(6 * g.markings));
     for (let k = 0; k < roots; k++) {
       const th = -1.25 + (2.5 * (k + rng.uniform(0.2, 0.8))) / roots;
-      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.09 * S * rng.uniform(0.8, 1.2), 0.008 * S, 1, 4, rng);
+      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.075 * S * rng.uniform(0.8, 1.2), 0.009 * S, 1, 4, rng);
     }
   }
-  addScaled(d, vessels.data, 0.17 * Math.min(1, g.markings + 0.2), sc.aerated);
+  addScaled(d, vessels.data, 0.2 * Math.min(1, g.markings + 0.2), sc.aerated);
 
   // Mediastinum, trachea (air column), aortic knob, spine.
   ellipse(density, { cx: mid + 0.02 * hw, cy: yA + 0.2 * S, rx: 0.2 * hw, ry: 0.28 * S }, 0.22, 'dome', 3);
@@ -254,7 +266,7 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
       }
     }
   }
-  addScaled(d, ribs.data, 0.14 * g.bone);
+  addScaled(d, ribs.data, 0.12 * g.bone);
   addScaled(d, front.data, 0.05 * g.bone);
 
   // Clavicles and humeral heads.
