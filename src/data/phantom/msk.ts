@@ -3,7 +3,7 @@
  * small bones, soft tissue; abnormal studies carry a fracture (with displacement), a lytic or sclerotic
  * lesion, or orthopaedic hardware.
  */
-import { Canvas, addScaled, blur, ellipse, releaseScratch, segmentMax, type Point } from './canvas.js';
+import { Canvas, addScaled, blur, ellipse, releaseScratch, segmentMax, valueNoise, type Point } from './canvas.js';
 import { expose } from './chest.js';
 import { Rng } from './prng.js';
 
@@ -231,7 +231,7 @@ export function renderMsk(seed: number, plan: MskImagePlan): Uint8Array {
     const a = map(b.a);
     const z = map(b.b);
     segmentMax(outer, a, z, b.r * unit, b.r * unit, 1, true);
-    if (b.hollow) segmentMax(inner, a, z, b.r * unit * 0.6, b.r * unit * 0.6, 1, true);
+    if (b.hollow) segmentMax(inner, a, z, b.r * unit * 0.62, b.r * unit * 0.62, 1, true);
     ellipse(c, { cx: a.x, cy: a.y, rx: b.endA * unit, ry: b.endA * unit * 0.8, angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x) }, 0.28, 'dome', 1.5);
     ellipse(c, { cx: z.x, cy: z.y, rx: b.endB * unit, ry: b.endB * unit * 0.8, angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x) }, 0.28, 'dome', 1.5);
   }
@@ -239,8 +239,12 @@ export function renderMsk(seed: number, plan: MskImagePlan): Uint8Array {
     const p = map(bl.c);
     ellipse(c, { cx: p.x, cy: p.y, rx: bl.rx * unit, ry: bl.ry * unit, angle: bl.angle + angle }, 0.35, 'dome', 1.5);
   }
+  // Cancellous bone: a fine mottled texture wherever there is bone.
+  const trabeculae = valueNoise(W, H, Math.max(1.5, 0.012 * H), rng);
+  for (let i = 0; i < trabeculae.length; i++) trabeculae[i]! *= outer.data[i]!;
+  addScaled(c.data, trabeculae, 0.07);
   addScaled(c.data, outer.data, 0.6);
-  addScaled(c.data, inner.data, -0.32);
+  addScaled(c.data, inner.data, -0.4);
   extra(c, map, unit);
   blur(c.data, W, H, 0.5 * (H / 256) + 0.2);
   const image = expose(c, rng, rng.uniform(1, 1.4), rng.uniform(0.8, 1.2), rng.uniform(0.006, 0.018), 2.6);
