@@ -43,6 +43,7 @@ describe('chest phantoms: NIH ChestX-ray14 layout', () => {
       const names = labels!.split('|');
       if (names.includes('No Finding')) expect(names).toEqual(['No Finding']);
       else for (const f of names) expect(NIH_FINDINGS as readonly string[]).toContain(f);
+      expect(names).toEqual([...names].sort());
       expect(Number.isInteger(Number(age))).toBe(true);
       expect(['M', 'F']).toContain(gender);
       expect(['PA', 'AP']).toContain(view);
