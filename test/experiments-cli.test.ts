@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ResultsDb } from '../src/experiments/db.js';
-import { comparableRecords, runCli, spawnCli, tempDir, writeFakeRunner } from './experiments-helpers.js';
+import { comparableRecords, runCli, spawnCli, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
 
 const SPEC = `
 name: cli
@@ -29,6 +29,7 @@ let dir: string;
 let env: Record<string, string>;
 let specPath: string;
 
+afterAll(removeTempDirs);
 beforeAll(() => {
   dir = tempDir('txexp-cli-');
   env = { TORCHXFER_TEST_ARM_RUNNER: writeFakeRunner(dir) };
@@ -109,6 +110,10 @@ describe('torchxfer experiment (CLI)', () => {
     expect(r.status, r.stderr).toBe(0);
     // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.
     expect(r.stdout).toMatch(/14 job\(s\); stage winners not decided yet .*: policy\/chest, source\/chest/);
+    writeFileSync(join(dir, 'junk.db'), 'not a database, just text '.repeat(200));
+    r = runCli(['results', 'export', join(dir, 'junk.db')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/junk\.db is not a torchxfer results database/);
     r = runCli(['results', 'export', join(dir, 'nope.db')]);
     expect(r.stderr).toMatch(/Expected an existing results database file for DB but received '.*nope\.db'/);
   });

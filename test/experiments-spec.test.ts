@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DbLockedError, ResultsDb } from '../src/experiments/db.js';
 import { exportCsv, exportJson, parseCsv, RUN_COLUMNS } from '../src/experiments/export.js';
@@ -14,9 +14,10 @@ import { doneLookup, runExperiment } from '../src/experiments/run.js';
 import { loadSpec, validateSpec } from '../src/experiments/spec.js';
 import type { ArmRunner, ExperimentSpec } from '../src/experiments/types.js';
 import { writeReport } from '../src/report/index.js';
-import { comparableRecords, tempDir, writeFakeRunner } from './experiments-helpers.js';
+import { comparableRecords, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
 
 let fake: ArmRunner;
+afterAll(removeTempDirs);
 beforeAll(async () => {
   fake = ((await import(writeFakeRunner(tempDir()))) as { default: ArmRunner }).default;
 });
