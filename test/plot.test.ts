@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
-import { lineChart, panels, toPng } from '../src/plot/index.js';
+import { aucVsNChart, lineChart, panels, toPng, trainingCurvesChart } from '../src/plot/index.js';
 import { linearTicks, logTicks, niceDomain } from '../src/plot/ticks.js';
 
 /** The [x, y] vertices of an SVG path made of M/L commands. */
@@ -80,7 +80,19 @@ describe('lineChart', () => {
     expect(Math.min(...ticks)).toBe(0.5);
     expect(Math.max(...ticks)).toBe(1);
     expect(() => lineChart({ x: {}, y: {}, series: [{ name: 'a', x: [1, 2], y: [1] }] })).toThrow(/Expected an array as long as x \(2\) for charts\[0\]\.series\[0\]\.y/);
+    expect(() => lineChart({ x: {}, y: { min: 1, max: 0 }, series: [] })).toThrow(/Expected a number above min \(1\) for charts\[0\]\.y\.max but received 0/);
+    expect(() => lineChart({ x: { log: true, min: 0 }, y: {}, series: [] })).toThrow(/Expected a number > 0 \(log axis\) for charts\[0\]\.x\.min/);
     expect(() => panels([])).toThrow(/Expected a non-empty array of chart specs for charts/);
+  });
+
+  it('draws a staircase for step series and gives a constant series a sensible range', () => {
+    const s = lineChart({ x: {}, y: {}, series: [{ name: 'lr', x: [0, 1, 2], y: [0.9, 0.9, 0.9], step: true }] });
+    const v = vertices(pathsOf(s, 'series')[0].d);
+    expect(v).toHaveLength(5);
+    expect(v[1]).toEqual([v[2][0], v[0][1]]); // horizontal first, then vertical
+    const ticks = textsOf(s, 'tick y-tick').map(Number);
+    expect(Math.min(...ticks)).toBeGreaterThanOrEqual(0.8);
+    expect(Math.max(...ticks)).toBeLessThanOrEqual(1);
   });
 
   it('lays out several panels in a grid', () => {
@@ -89,6 +101,32 @@ describe('lineChart', () => {
     expect(s.match(/<g class="panel"/g)).toHaveLength(3);
     expect(s).toMatch(/<svg[^>]* width="600" height="430"/);
     expect(textsOf(s, 'suptitle')).toEqual(['Three']);
+    // Clip ids differ between documents (SVGs inlined into one page) and match within one.
+    const ids = (svg: string) => [...new Set([...svg.matchAll(/tx-clip-[\w-]+/g)].map((m) => m[0]))];
+    expect(ids(s)).toHaveLength(3);
+    expect(ids(lineChart(one))).not.toEqual(ids(lineChart({ ...one, title: 'other' })));
+  });
+});
+
+describe('figures', () => {
+  it('AUC vs N: a panel per target, per arm a line with one dot per N and a CI band', () => {
+    const n = [50, 100, 200, 400];
+    const arm = (name: string, b: number) => ({ name, n, auc: n.map(() => b), lo: n.map(() => b - 0.05), hi: n.map(() => b + 0.05) });
+    const svg = aucVsNChart([{ title: 'Emphysema', arms: [arm('ImageNet', 0.7), arm('MURA', 0.65)] }, { title: 'Hernia', arms: [arm('ImageNet', 0.3)] }]);
+    expect(svg.match(/<g class="panel"/g)).toHaveLength(2);
+    expect(pathsOf(svg, 'series').map((p) => p.name)).toEqual(['ImageNet', 'MURA', 'ImageNet']);
+    expect(pathsOf(svg, 'band')).toHaveLength(3);
+    expect(svg.match(/<circle class="point"/g)).toHaveLength(12);
+    expect(textsOf(svg, 'title')).toEqual(['Emphysema', 'Hernia']);
+    // The Hernia panel reaches below 0.5 to show an AUC of 0.3, whose band starts at 0.25.
+    expect(svg).toMatch(/>0\.2</);
+  });
+
+  it('training curves: loss panel and AUC panel with the best epoch marked', () => {
+    const x = [1, 2, 3, 4];
+    const svg = trainingCurvesChart({ x, trainLoss: [1, 0.8, 0.7, 0.6], valLoss: [1, 0.9, 0.95, 1], valAuc: [0.6, 0.7, 0.72, 0.71], best: 2 });
+    expect(pathsOf(svg, 'series').map((p) => p.name)).toEqual(['train loss', 'validation loss', 'validation AUC']);
+    expect(svg.match(/<line class="marker"/g)).toHaveLength(2);
   });
 });
 

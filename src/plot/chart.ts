@@ -5,7 +5,7 @@
  */
 import { OptionError } from '../errors.js';
 import { el, esc, FONT, PALETTE, px } from './svg.js';
-import { formatTick, makeScale, type Scale } from './ticks.js';
+import { formatTicks, makeScale, type Scale } from './ticks.js';
 
 export interface AxisSpec {
   label?: string;
@@ -26,6 +26,8 @@ export interface SeriesSpec {
   color?: string;
   /** Draw a dot at every point (for short series such as AUC vs N). */
   points?: boolean;
+  /** Hold each value until the next x (a staircase), e.g. a learning rate set per step or epoch. */
+  step?: boolean;
   width?: number;
 }
 
@@ -73,9 +75,12 @@ export function panels(charts: ChartSpec[], opts: PanelsOptions = {}): string {
   const top = opts.title ? 30 : 0;
   const W = cellW * columns;
   const H = cellH * rows + top;
-  const body = charts
+  let body = charts
     .map((c, i) => `<g class="panel" transform="translate(${(i % columns) * cellW},${top + Math.floor(i / columns) * cellH})">${renderChart(c, i)}</g>`)
     .join('');
+  // Clip-path ids unique per document (a content hash), so SVGs inlined into one HTML page do not clash.
+  const id = fnv1a(body + (opts.title ?? ''));
+  body = body.replace(/tx-clip-(\d+)/g, `tx-clip-${id}-$1`);
   const title = opts.title ? el('text', { class: 'suptitle', x: W / 2, y: 21, 'text-anchor': 'middle', 'font-size': 17, 'font-weight': 'bold' }, esc(opts.title)) : '';
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}">` +
@@ -87,6 +92,13 @@ function validate(spec: ChartSpec, i: number): void {
   const name = `charts[${i}]`;
   if (!spec || typeof spec !== 'object') throw new OptionError(name, 'a chart spec object', spec);
   if (!spec.x || !spec.y) throw new OptionError(`${name}.x/y`, 'axis specs', spec.x ?? spec.y);
+  for (const ax of ['x', 'y'] as const) {
+    const { min, max, log } = spec[ax];
+    for (const [k, v] of [['min', min], ['max', max]] as const) {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || (log && v <= 0))) throw new OptionError(`${name}.${ax}.${k}`, log ? 'a number > 0 (log axis)' : 'a finite number', v);
+    }
+    if (min !== undefined && max !== undefined && !(max > min)) throw new OptionError(`${name}.${ax}.max`, `a number above min (${min})`, max);
+  }
   if (!Array.isArray(spec.series)) throw new OptionError(`${name}.series`, 'an array of series', spec.series);
   spec.series.forEach((s, k) => {
     const sn = `${name}.series[${k}]`;
@@ -115,7 +127,15 @@ function extent(values: number[], axis: AxisSpec): [number, number] {
     if (v > hi) hi = v;
   }
   if (lo > hi) [lo, hi] = axis.log ? [1, 10] : [0, 1];
-  return [axis.min ?? lo, axis.max ?? hi];
+  lo = axis.min ?? lo;
+  hi = axis.max ?? hi;
+  // One fixed limit beyond all the data: give the other side some room instead of a reversed axis.
+  if (hi <= lo && (axis.min !== undefined || axis.max !== undefined)) {
+    const room = axis.log ? lo * 9 : Math.abs(lo) || 1;
+    if (axis.max === undefined) hi = lo + room;
+    else lo = axis.log ? hi / 10 : hi - (Math.abs(hi) || 1);
+  }
+  return [lo, hi];
 }
 
 function renderChart(spec: ChartSpec, index: number): string {
@@ -150,12 +170,18 @@ function renderChart(spec: ChartSpec, index: number): string {
     if (s.band) plot.push(bandPath(s, xs_, ys_, color));
   });
   spec.series.forEach((s, k) => plot.push(seriesPath(s, xs_, ys_, s.color ?? PALETTE[k % PALETTE.length])));
+  let labelled = 0;
   for (const m of spec.markers ?? []) {
     if (!usable(m.x, xs_.log)) continue;
     const x = xs_.map(m.x);
     const color = m.color ?? '#d62728';
     plot.push(el('line', { class: 'marker', x1: x, x2: x, y1: T, y2: B, stroke: color, 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
-    if (m.label) plot.push(el('text', { class: 'marker-label', x: x + 3, y: T + 14, 'font-size': 11, fill: color }, esc(m.label)));
+    // Labels step down so that markers close together stay readable.
+    const nearRight = x > L + 0.8 * (R - L); // keep the label inside the frame
+    if (m.label) {
+      const a = { class: 'marker-label', x: nearRight ? x - 3 : x + 3, y: T + 14 + 13 * (labelled++ % 4), 'text-anchor': nearRight ? 'end' : undefined, 'font-size': 11, fill: color };
+      plot.push(el('text', a, esc(m.label)));
+    }
   }
   out.push(`<g clip-path="url(#${clip})">${plot.join('')}</g>`);
   out.push(el('rect', { x: L, y: T, width: R - L, height: B - T, fill: 'none', stroke: '#333', 'stroke-width': 1 }));
@@ -171,18 +197,20 @@ function renderChart(spec: ChartSpec, index: number): string {
 
 function axes(x: Scale, y: Scale, L: number, R: number, T: number, B: number): string {
   const out: string[] = [];
-  for (const t of x.ticks) {
+  const xl = formatTicks(x.ticks, x.log);
+  const yl = formatTicks(y.ticks, y.log);
+  x.ticks.forEach((t, k) => {
     const p = x.map(t);
     out.push(el('line', { class: 'grid', x1: p, x2: p, y1: T, y2: B, stroke: '#e6e6e6' }));
     out.push(el('line', { x1: p, x2: p, y1: B, y2: B + 5, stroke: '#333' }));
-    out.push(el('text', { class: 'tick x-tick', x: p, y: B + 18, 'text-anchor': 'middle', 'font-size': 11 }, esc(formatTick(t, x.log))));
-  }
-  for (const t of y.ticks) {
+    out.push(el('text', { class: 'tick x-tick', x: p, y: B + 18, 'text-anchor': 'middle', 'font-size': 11 }, esc(xl[k])));
+  });
+  y.ticks.forEach((t, k) => {
     const p = y.map(t);
     out.push(el('line', { class: 'grid', x1: L, x2: R, y1: p, y2: p, stroke: '#e6e6e6' }));
     out.push(el('line', { x1: L - 5, x2: L, y1: p, y2: p, stroke: '#333' }));
-    out.push(el('text', { class: 'tick y-tick', x: L - 8, y: p + 4, 'text-anchor': 'end', 'font-size': 11 }, esc(formatTick(t, y.log))));
-  }
+    out.push(el('text', { class: 'tick y-tick', x: L - 8, y: p + 4, 'text-anchor': 'end', 'font-size': 11 }, esc(yl[k])));
+  });
   return out.join('');
 }
 
@@ -207,6 +235,7 @@ function seriesPath(s: SeriesSpec, x: Scale, y: Scale, color: string): string {
   let dots = '';
   for (const [a, b] of runs(s.x.length, ok)) {
     for (let k = a; k < b; k++) {
+      if (s.step && k > a) d += `L${px(x.map(s.x[k]))},${px(y.map(s.y[k - 1]))}`;
       d += `${k === a ? 'M' : 'L'}${px(x.map(s.x[k]))},${px(y.map(s.y[k]))}`;
       if (s.points) dots += el('circle', { class: 'point', cx: x.map(s.x[k]), cy: y.map(s.y[k]), r: 2.8, fill: color });
     }
@@ -250,4 +279,10 @@ function legend(spec: ChartSpec, L: number, R: number, T: number, B: number): st
     );
   });
   return `<g class="legend">${el('rect', { x, y, width: w, height: h, fill: 'white', 'fill-opacity': 0.85, stroke: '#bbb' })}${rows.join('')}</g>`;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }

@@ -14,7 +14,8 @@ export function niceStep(span: number, count = 5): number {
   const raw = span / Math.max(1, count);
   const mag = 10 ** Math.floor(Math.log10(raw));
   const r = raw / mag;
-  return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
+  const tol = 1 + 1e-9; // float noise such as 2.0000000000000004
+  return (r <= tol ? 1 : r <= 2 * tol ? 2 : r <= 5 * tol ? 5 : 10) * mag;
 }
 
 /** Widens [lo, hi] to multiples of a nice step (a degenerate range gets a unit of room around it). */
@@ -72,14 +73,22 @@ export function makeScale(lo: number, hi: number, pixLo: number, pixHi: number, 
   return { map: (v) => pixLo + ((v - lo) / (hi - lo)) * (pixHi - pixLo), ticks: linearTicks(lo, hi), domain: [lo, hi], log };
 }
 
-/** Short tick labels: 0.001 -> "1e-3" on log axes, plain decimals otherwise. */
-export function formatTick(v: number, log: boolean): string {
+/**
+ * Tick labels for one axis, in one notation: exponents ("1e-3", "2.5e-4") on log axes and when the
+ * ticks are tiny or huge, plain decimals otherwise.
+ */
+export function formatTicks(ticks: number[], log: boolean): string[] {
+  const big = Math.max(...ticks.map(Math.abs));
+  const exp = log || big >= 1e5 || (big > 0 && big < 1e-2);
+  return ticks.map((v) => formatTick(v, exp));
+}
+
+export function formatTick(v: number, exponent: boolean): string {
   if (v === 0) return '0';
   const abs = Math.abs(v);
-  if (log || abs >= 1e5 || abs < 1e-3) {
+  if (exponent && !(abs >= 1 && abs <= 1e4 && Number.isInteger(v))) {
     const e = Math.floor(Math.log10(abs) + 1e-9);
     const m = Number((v / 10 ** e).toPrecision(3));
-    if (e >= 0 && e <= 4 && Number.isInteger(v)) return String(v);
     return m === 1 ? `1e${e}` : `${m}e${e}`;
   }
   return String(Number(v.toPrecision(6)));
