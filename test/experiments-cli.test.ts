@@ -178,6 +178,9 @@ describe('torchxfer experiment (CLI)', () => {
     expect(runs.length).toBe(4 * 3 * 2);
     expect((dom.match(/class="run-figure"/g) ?? []).length).toBe((2 + 3) * 3 * 2);
     expect((dom.match(/class="run-figure source-figure"/g) ?? []).length).toBe(2);
+    // The stored schedule of every run (and sources), the LR-finder curve of the runs that had one (N=50).
+    expect((dom.match(/>Learning rate applied</g) ?? []).length).toBe((2 + 3) * 3 * 2 + 2);
+    expect((dom.match(/>Learning-rate finder</g) ?? []).length).toBe((2 + 3) * 2);
     expect(dom).toMatch(/<table class="sources">.*chest-source.*msk-source/s);
     expect(existsSync(join(out, 'figures', 'cli-auc-policy-chest.png'))).toBe(true);
   });

@@ -1,7 +1,7 @@
 /** The self-contained HTML report: inline SVG figures, AUC tables, paired t-tests, stage winners, provenance. */
 import { version } from '../version.js';
 import type { ExperimentReport } from './data.js';
-import type { Figure } from './figures.js';
+import type { Figure, RunFigure } from './figures.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -42,7 +42,7 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
   return `<table class="ttest"><caption>Paired two-sided t-tests over the N grid (test AUC with TTA)</caption><tr><th>arm A</th><th>arm B</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
-export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, Figure[]>): string {
+export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>): string {
   const sections = reports.map((r) => {
     const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
     const winners = r.outcomes.length
@@ -60,7 +60,7 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
         aucTable(r, group, target, 'auc') +
         perLabelTable(r, group, target) +
         testsTable(r, group, target) +
-        (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : '') +
+        (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '') +
         '</section>'
       );
     });
@@ -68,7 +68,7 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
     const sources = r.sources.length
       ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
           .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${s.n ?? 'all'}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
-          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : ''}</section>`
+          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : ''}</section>`
       : '';
     const prov =
       `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>` +
