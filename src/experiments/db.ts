@@ -108,6 +108,8 @@ export class ResultsDb {
     try {
       if (!opts.readonly) {
         this.db.pragma('journal_mode = WAL');
+        // WAL + NORMAL: a killed process loses nothing committed; only a power cut may drop the last commits.
+        this.db.pragma('synchronous = NORMAL');
         this.db.pragma('foreign_keys = ON');
         this.db.exec(SCHEMA);
         this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
