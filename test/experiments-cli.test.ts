@@ -28,6 +28,7 @@ stages:
 let dir: string;
 let env: Record<string, string>;
 let specPath: string;
+let wholeRun: ReturnType<typeof runCli>;
 
 afterAll(removeTempDirs);
 beforeAll(() => {
@@ -35,6 +36,8 @@ beforeAll(() => {
   env = { TORCHXFER_TEST_ARM_RUNNER: writeFakeRunner(dir) };
   specPath = join(dir, 'spec.yaml');
   writeFileSync(specPath, SPEC);
+  // The uninterrupted reference run the other tests compare with.
+  wholeRun = runCli(['experiment', specPath, '--db', join(dir, 'whole.db')], env);
 });
 
 function doneCount(db: string): number {
@@ -58,7 +61,7 @@ function exported(db: string): string {
 describe('torchxfer experiment (CLI)', () => {
   it('killed with SIGKILL mid-way and resumed, ends with the same records as an uninterrupted run', async () => {
     const whole = join(dir, 'whole.db');
-    const r = runCli(['experiment', specPath, '--db', whole], env);
+    const r = wholeRun;
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/stage policy \(chest\): onecycle/);
     expect(r.stdout).toMatch(/stage source \(chest\): chest-source/);
@@ -147,6 +150,8 @@ describe('torchxfer experiment (CLI)', () => {
     const r = runCli(['report', join(dir, 'whole.db'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const html = join(out, 'report.html');
+    // Self-contained: no external scripts, styles, images or fonts.
+    expect(readFileSync(html, 'utf8')).not.toMatch(/<(script|link|img)\b|url\((?!#)|(src|href)=/i);
     const profile = tempDir('txexp-chrome-');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
     const dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
