@@ -42,6 +42,9 @@ for c in inp:
     expect(oc.lr(30)).toBe(1);
     expect(oc.momentum(30)).toBeCloseTo(0.85, 15);
     expect(oc.lr(100)).toBeCloseTo(1 / 25000, 15);
+    // Past the end (a miscounted loop) the values hold instead of cycling back up.
+    expect(oc.lr(180)).toBe(oc.lr(100));
+    expect(oc.momentum(180)).toBe(oc.momentum(100));
   });
 
   it('validates its options by name', () => {

@@ -1,7 +1,7 @@
 // Statistics against scipy: the paired t-test, the Student t CDF and the incomplete beta it rests on.
 import { describe, expect, it } from 'vitest';
 
-import { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance } from '../src/stats/index.js';
+import { compareOverGrid, mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance } from '../src/stats/index.js';
 import { incompleteBeta } from '../src/stats/special.js';
 import { close, python } from './stats-reference.js';
 
@@ -74,6 +74,22 @@ out = [[float(r.statistic), float(r.pvalue)] for r in (stats.ttest_rel(c[0], c[1
     });
     expect(() => pairedTTest([1, 2], [1])).toThrow(/Expected an array of 2 finite numbers \(as long as a\) for b but received an array of length 1/);
     expect(() => pairedTTest([1, NaN], [1, 2])).toThrow(/for a /);
+  });
+});
+
+describe('compareOverGrid', () => {
+  it('pairs the arms by N, ignoring sizes only one arm has, and tests as ttest_rel on the pairs', () => {
+    const a = { n: [400, 50, 100, 200, 3000], value: [0.8, 0.6, 0.7, 0.74, 0.9] };
+    const b = { n: [50, 100, 200, 400, 600], value: [0.55, 0.69, 0.7, 0.71, 0.75] };
+    const r = compareOverGrid(a, b);
+    expect(r.pairedN).toEqual([50, 100, 200, 400]);
+    expect(r.unpairedN).toEqual([600, 3000]);
+    const ref = python<number[]>(`from scipy import stats
+r = stats.ttest_rel([0.6, 0.7, 0.74, 0.8], [0.55, 0.69, 0.7, 0.71])
+out = [float(r.statistic), float(r.pvalue)]`, null);
+    expect(close(r.t, ref[0], 1e-10)).toBe(true);
+    expect(close(r.p, ref[1], 1e-10)).toBe(true);
+    expect(() => compareOverGrid({ n: [50, 50], value: [1, 2] }, b)).toThrow(/Expected distinct sizes for a\.n/);
   });
 });
 

@@ -52,16 +52,17 @@ export function oneCycle(opts: OneCycleOptions): OneCycle {
   if (convention === 'paper') {
     const cut = Math.ceil(pctStart * steps);
     const rest = steps - cut;
-    return {
-      steps,
-      lr: phases([{ steps: cut, schedule: cosine(lo, maxLr, cut) }, { steps: rest, schedule: cosine(maxLr, end, rest) }]),
-      momentum: phases([{ steps: cut, schedule: cosine(maxM, minM, cut) }, { steps: rest, schedule: cosine(minM, maxM, rest) }]),
-    };
+    const lr = phases([{ steps: cut, schedule: cosine(lo, maxLr, cut) }, { steps: rest, schedule: cosine(maxLr, end, rest) }]);
+    const momentum = phases([{ steps: cut, schedule: cosine(maxM, minM, cut) }, { steps: rest, schedule: cosine(minM, maxM, rest) }]);
+    // Past the end the cosine would climb again: hold the final values instead.
+    const clamp = (i: number) => Math.min(Math.max(i, 0), steps);
+    return { steps, lr: (i) => lr(clamp(i)), momentum: (i) => momentum(clamp(i)) };
   }
   // PyTorch's phases are in fractional steps: the peak at pctStart*steps - 1 (possibly < 0).
   const peak = pctStart * steps - 1;
   const last = steps - 1;
-  const torchPhase = (a: number, b: number, c: number): Schedule => (i) => {
+  const torchPhase = (a: number, b: number, c: number): Schedule => (step) => {
+    const i = Math.min(Math.max(step, 0), last);
     const [s0, s1, v0, v1] = i <= peak ? [0, peak, a, b] : [peak, last, b, c];
     const pct = s1 > s0 ? (i - s0) / (s1 - s0) : 1; // PyTorch divides by zero here; we take the phase end
     return cosine(v0, v1, 1)(pct);

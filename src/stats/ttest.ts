@@ -36,3 +36,23 @@ function isNumbers(v: unknown): v is ArrayLike<number> {
   for (let i = 0; i < arr.length; i++) if (typeof arr[i] !== 'number' || !Number.isFinite(arr[i] as number)) return false;
   return true;
 }
+
+/**
+ * The paper's method comparison: a paired t-test over the N grid, pairing the two arms' results at
+ * the same N (N present in only one arm are left out and listed).
+ */
+export function compareOverGrid(
+  a: { n: number[]; value: number[] },
+  b: { n: number[]; value: number[] },
+): TTestResult & { pairedN: number[]; unpairedN: number[] } {
+  for (const [arm, name] of [[a, 'a'], [b, 'b']] as const) {
+    if (!arm || !Array.isArray(arm.n) || !Array.isArray(arm.value) || arm.n.length !== arm.value.length) throw new OptionError(name, '{ n, value } arrays of equal length', arm);
+    if (new Set(arm.n).size !== arm.n.length) throw new OptionError(`${name}.n`, 'distinct sizes', arm.n);
+  }
+  const bAt = new Map(b.n.map((n, i) => [n, b.value[i]]));
+  const pairedN = a.n.filter((n) => bAt.has(n)).sort((x, y) => x - y);
+  const aAt = new Map(a.n.map((n, i) => [n, a.value[i]]));
+  const unpairedN = [...a.n, ...b.n].filter((n) => !(aAt.has(n) && bAt.has(n))).sort((x, y) => x - y);
+  const r = pairedTTest(pairedN.map((n) => aAt.get(n)!), pairedN.map((n) => bAt.get(n)!));
+  return { ...r, pairedN, unpairedN };
+}

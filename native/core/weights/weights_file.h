@@ -1,0 +1,33 @@
+// The readers behind state_dict.h, one per format, over a file already read into memory.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "state_dict.h"
+
+namespace torchxfer {
+
+// "torch-zip", "torch-legacy", "safetensors", or "" when the bytes are none of these.
+std::string sniff_weights_format(const std::vector<uint8_t>& bytes);
+
+struct WeightsFile {
+  std::string format;  // as sniff_weights_format
+  StateDict tensors;   // file order; a checkpoint's nested state_dict, "module." stripped
+  std::map<std::string, std::string> metadata;  // safetensors only
+};
+WeightsFile read_weights_file(const std::string& path);
+
+std::vector<uint8_t> read_file_bytes(const std::string& path);
+// Writes `bytes` pieces to `path` atomically: temp file in the same directory, fsync, rename.
+void write_file_atomic(const std::string& path, const std::vector<std::pair<const void*, size_t>>& pieces);
+
+StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& path);
+StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string& path);
+SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& path);
+
+// Torch's dtype names as JS and safetensors users know them: "float32", "float16", "bfloat16", ...
+std::string weights_dtype_name(torch::ScalarType t);
+
+}  // namespace torchxfer

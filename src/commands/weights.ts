@@ -1,0 +1,95 @@
+/** `torchxfer weights list | fetch NAME | import FILE --name N | inspect FILE [--json]`. */
+import type { Argv, CommandModule } from 'yargs';
+
+import { inspectWeights } from '../weights/io.js';
+import { fetchWeights, importWeights } from '../weights/fetch.js';
+import { loadManifest } from '../weights/manifest.js';
+
+interface CommonArgs {
+  manifest?: string;
+  'cache-dir'?: string;
+}
+
+const common = (y: Argv): Argv<CommonArgs> =>
+  y
+    .option('manifest', { type: 'string', describe: 'Weights manifest (default: the package one)' })
+    .option('cache-dir', { type: 'string', describe: 'Cache directory (default $TORCHXFER_CACHE/weights or ~/.cache/torchxfer/weights)' }) as never;
+
+function checksumNote(verified: boolean, sha256: string): string {
+  return verified ? `sha256 ${sha256} (verified)` : `sha256 ${sha256} (NOT verified: no published hash)`;
+}
+
+const list: CommandModule<object, CommonArgs & { json: boolean }> = {
+  command: 'list',
+  describe: 'List the named weight sets',
+  builder: (y) => common(y).option('json', { type: 'boolean', default: false }) as never,
+  handler: (args) => {
+    const entries = [...loadManifest(args.manifest).entries.values()];
+    if (args.json) {
+      console.log(JSON.stringify(entries, null, 2));
+      return;
+    }
+    for (const e of entries) {
+      const check = e.sha256 ? 'sha256' : e.sha256Prefix ? `sha256 prefix ${e.sha256Prefix}` : 'no published hash';
+      const pre = e.preprocessing;
+      console.log(`${e.name.padEnd(28)} ${e.architecture.padEnd(12)} ${String(e.outputs).padStart(4)} outputs  ${pre.channels}ch ${pre.inputSize}px [${pre.valueRange.join(', ')}]  ${check}${e.container === 'pickled-module' ? '  (pickled module)' : ''}`);
+    }
+  },
+};
+
+const fetch: CommandModule<object, CommonArgs & { name: string }> = {
+  command: 'fetch <name>',
+  describe: 'Download named weights into the cache (resumable, checksum-verified)',
+  builder: (y) => common(y).positional('name', { type: 'string', demandOption: true }) as never,
+  handler: async (args) => {
+    const r = await fetchWeights(args.name, { cacheDir: args['cache-dir'], manifestPath: args.manifest });
+    console.log(`${r.name}: ${r.downloaded ? 'downloaded to' : 'already in'} ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
+    const entry = loadManifest(args.manifest).entries.get(r.name);
+    if (entry?.container === 'pickled-module') console.log(`note: ${String(entry.containerNote ?? 'this file pickles a whole module, which torchxfer refuses to unpickle')}`);
+  },
+};
+
+const importCmd: CommandModule<object, CommonArgs & { file: string; name: string }> = {
+  command: 'import <file>',
+  describe: 'Copy a local weights file into the cache under a registry name, after verifying its checksum',
+  builder: (y) => common(y).positional('file', { type: 'string', demandOption: true }).option('name', { type: 'string', demandOption: true, describe: 'Registry name' }) as never,
+  handler: async (args) => {
+    const r = await importWeights(args.file, args.name, { cacheDir: args['cache-dir'], manifestPath: args.manifest });
+    console.log(`${r.name}: imported to ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
+  },
+};
+
+const inspect: CommandModule<object, { file: string; json: boolean; keys: number }> = {
+  command: 'inspect <file>',
+  describe: 'Show the format, tensors, parameters and dtypes of a weights file',
+  builder: (y) =>
+    y.positional('file', { type: 'string', demandOption: true })
+      .option('json', { type: 'boolean', default: false })
+      .option('keys', { type: 'number', default: 10, describe: 'How many keys to list' }) as never,
+  handler: async (args) => {
+    const info = await inspectWeights(args.file);
+    const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+    const parameters = info.tensors.reduce((n, t) => n + numel(t.shape), 0);
+    const dtypes: Record<string, number> = {};
+    for (const t of info.tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+    if (args.json) {
+      console.log(JSON.stringify({ file: args.file, format: info.format, tensors: info.tensors.length, parameters, dtypes, entries: info.tensors, metadata: info.metadata }, null, 2));
+      return;
+    }
+    console.log(`file        ${args.file}`);
+    console.log(`format      ${info.format}`);
+    console.log(`tensors     ${info.tensors.length}`);
+    console.log(`parameters  ${parameters.toLocaleString('en-US')}`);
+    console.log(`dtypes      ${Object.entries(dtypes).map(([d, n]) => `${d} (${n})`).join(', ')}`);
+    if (Object.keys(info.metadata).length) console.log(`metadata    ${Object.keys(info.metadata).join(', ')}`);
+    for (const t of info.tensors.slice(0, Math.max(0, args.keys))) console.log(`  ${t.name}  ${t.dtype} [${t.shape.join(', ')}]`);
+    if (info.tensors.length > args.keys) console.log(`  ... ${info.tensors.length - args.keys} more`);
+  },
+};
+
+export const weightsCommand: CommandModule<object, object> = {
+  command: 'weights <command>',
+  describe: 'Weight registry and weight files: list, fetch, import, inspect',
+  builder: (y) => y.command(list).command(fetch).command(importCmd).command(inspect).demandCommand(1) as never,
+  handler: () => {},
+};

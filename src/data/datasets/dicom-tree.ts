@@ -1,0 +1,77 @@
+/**
+ * A DICOM tree: every .dcm/.dicom file under a root, labels from a CSV keyed by the file (path relative
+ * to the root, or its bare name) or by a DICOM tag (e.g. SOPInstanceUID, AccessionNumber). The patient
+ * is the file's PatientID tag. Files absent from the label table are skipped and listed.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+
+import dcmjs from 'dcmjs';
+
+import { readCsv } from '../csv.js';
+import type { Dataset, Sample } from '../types.js';
+import { listImages, relativeId, requireDir } from './common.js';
+
+export interface DicomTreeOptions {
+  /** CSV of labels: a key column and 0/1 label columns (blank = unknown). */
+  labels: string;
+  /** 'file' (default) or a DICOM keyword whose value keys the CSV rows. */
+  key?: string;
+  /** The CSV's key column (default 'file' for key 'file', else the keyword itself). */
+  keyColumn?: string;
+  /** Label columns (default every other column). */
+  labelColumns?: string[];
+}
+
+/** The DICOM header (no pixel data) as a naturalized dataset. */
+export function readDicomHeader(path: string): Record<string, unknown> {
+  const b = readFileSync(path);
+  const dict = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, { untilTag: '7FE00010', includeUntilTagValue: false });
+  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+}
+
+export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
+  requireDir(root, 'DICOM directory');
+  const key = opts.key ?? 'file';
+  const table = readCsv(opts.labels);
+  const keyName = opts.keyColumn ?? key;
+  const keyCol = table.column(keyName);
+  const labels = opts.labelColumns ?? table.header.filter((h) => h !== keyName);
+  const cols = labels.map((l) => table.column(l));
+  const targetsOf = new Map<string, number[]>();
+  for (const row of table.rows) {
+    const k = row.cells[keyCol].trim();
+    if (targetsOf.has(k)) throw table.error(row, keyName, `duplicate key '${k}'`);
+    targetsOf.set(
+      k,
+      labels.map((label, j) => {
+        const c = row.cells[cols[j]].trim();
+        if (c === '') return NaN;
+        if (c === '1' || c === '1.0') return 1;
+        if (c === '0' || c === '0.0') return 0;
+        throw table.error(row, label, `expected 0 or 1 (or blank) but found '${c}'`);
+      }),
+    );
+  }
+  const samples: Sample[] = [];
+  const skipped: Dataset['skipped'] = [];
+  for (const path of listImages(root, ['.dcm', '.dicom'])) {
+    const id = relativeId(root, path);
+    let header: Record<string, unknown>;
+    try {
+      header = readDicomHeader(path);
+    } catch (err) {
+      skipped.push({ path, reason: `unreadable DICOM (${(err as Error).message})` });
+      continue;
+    }
+    const k = key === 'file' ? (targetsOf.has(id) ? id : basename(path)) : String(header[key] ?? '').trim();
+    const targets = targetsOf.get(k);
+    if (!targets) {
+      skipped.push({ path, reason: key === 'file' ? `not in ${opts.labels}` : `${key} '${k}' not in ${opts.labels}` });
+      continue;
+    }
+    const patientId = String(header.PatientID ?? '').trim() || id;
+    samples.push({ id, path, patientId, targets });
+  }
+  return { name: `dicom:${root}`, labels, samples, skipped };
+}

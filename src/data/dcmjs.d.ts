@@ -1,0 +1,19 @@
+// dcmjs ships no types; only the few calls the DICOM decoder and the tests use are declared.
+declare module 'dcmjs' {
+  interface DicomDict {
+    meta: Record<string, { vr: string; Value: unknown[] }>;
+    dict: Record<string, { vr: string; Value: unknown[] }>;
+    write(options?: Record<string, unknown>): ArrayBuffer;
+  }
+  const dcmjs: {
+    data: {
+      DicomMessage: { readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): DicomDict };
+      DicomMetaDictionary: {
+        naturalizeDataset(dict: DicomDict['dict']): Record<string, unknown>;
+        denaturalizeDataset(ds: Record<string, unknown>): DicomDict['dict'];
+      };
+      DicomDict: new (meta: DicomDict['meta']) => DicomDict;
+    };
+  };
+  export default dcmjs;
+}

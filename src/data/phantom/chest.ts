@@ -1,0 +1,377 @@
+/**
+ * Frontal chest radiograph phantoms: anatomy in density units (soft tissue, aerated lungs, heart and
+ * mediastinum, spine, ribs, clavicles, diaphragm domes, vessel markings), patient-to-patient variation,
+ * and the findings of findings.ts drawn on top. Image left is the patient's right (PA convention).
+ */
+import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
+import { adjustForFinding, drawFinding, type FindingInstance } from './findings.js';
+import type { Finding } from './labels.js';
+import { Rng } from './prng.js';
+
+/** Who the patient is: fixed across their follow-up images. */
+export interface ChestPatient {
+  /** 1-based NIH patient id. */
+  id: number;
+  age: number;
+  gender: 'M' | 'F';
+  /** Body build: thoracic half-width as a fraction of the image. */
+  build: number;
+  /** Soft-tissue thickness factor (habitus). */
+  tissue: number;
+  /** Inspiration depth: diaphragm dome level as a fraction of the image. */
+  inspiration: number;
+  /** Normal heart: cardiothoracic ratio. */
+  ctr: number;
+  boneDensity: number;
+}
+
+export interface ChestImagePlan {
+  /** 0-based index of the image in the dataset; keys its random stream. */
+  index: number;
+  patient: ChestPatient;
+  followUp: number;
+  view: 'PA' | 'AP';
+  labels: Finding[];
+}
+
+/** Geometry of one image in pixels; findings adjust it before anything is drawn. Sides: 0 image-left, 1 image-right. */
+export interface ChestGeometry {
+  S: number;
+  cx: number;
+  /** Half-width of the thoracic cage. */
+  hw: number;
+  /** Lung apex level. */
+  yA: number;
+  /** Dome apex level per side. */
+  yD: [number, number];
+  /** Depth of the costophrenic recess below the dome apex (flat diaphragm: small). */
+  domeDepth: [number, number];
+  /** Lateral lung margin as a fraction of hw. */
+  lateral: [number, number];
+  ctr: number;
+  lungAir: number;
+  tissue: number;
+  bone: number;
+  /** Scales the number and contrast of vessel markings. */
+  markings: number;
+  female: boolean;
+  /** Pneumothorax: the lung edge pulled in by this fraction on this side. */
+  collapse?: { side: 0 | 1; frac: number };
+  /** Mediastinal shift in pixels (volume loss pulls towards, tension pushes away). */
+  shift: number;
+}
+
+/** Everything a finding needs to draw itself. */
+export interface ChestScene {
+  g: ChestGeometry;
+  density: Canvas;
+  /** Union of both lungs (0/1) and each lung alone. */
+  lungs: Float32Array;
+  lung: [Float32Array, Float32Array];
+  outline: [Point[], Point[]];
+  /** Where aerated lung still has markings (lungs minus any pneumothorax gap). */
+  aerated: Float32Array;
+  hila: [Point, Point];
+  /** How much aerated lung each pixel still holds (0..1): disease that fills airspaces replaces this. */
+  air: Float32Array;
+}
+
+const side = (i: 0 | 1) => (i === 0 ? -1 : 1);
+
+function geometry(plan: ChestImagePlan, S: number, rng: Rng): ChestGeometry {
+  const p = plan.patient;
+  const hw = S * p.build * rng.uniform(0.98, 1.02);
+  const yD = S * p.inspiration * rng.uniform(0.98, 1.02);
+  const ap = plan.view === 'AP';
+  return {
+    S,
+    cx: S * 0.5 + rng.normal(0, 0.012 * S),
+    hw,
+    yA: S * rng.uniform(0.13, 0.17),
+    yD: [yD - 0.02 * S, yD],
+    domeDepth: [0.075 * S, 0.075 * S],
+    lateral: [0.93, 0.93],
+    // AP films magnify the heart a little, as in real portable films.
+    ctr: p.ctr * (ap ? 1.05 : 1),
+    lungAir: 0.6,
+    tissue: p.tissue,
+    bone: p.boneDensity,
+    markings: 1,
+    female: p.gender === 'F',
+    shift: 0,
+  };
+}
+
+/** Outline of one lung: rounded apex, lateral margin down to the costophrenic angle, dome, medial border. */
+export function lungOutline(g: ChestGeometry, i: 0 | 1, pull = 0): Point[] {
+  const s = side(i);
+  const { cx, hw, yA, S } = g;
+  const lat = g.lateral[i] * (1 - pull);
+  const yTop = g.yD[i];
+  const depth = g.domeDepth[i];
+  const yCP = yTop + depth;
+  const mid = cx + g.shift;
+  const pts: Point[] = [];
+  const apexX = 0.4 + pull * 0.1;
+  const yApex = yA + pull * 0.25 * (yTop - yA);
+  for (let k = 0; k <= 16; k++) {
+    const t = k / 16;
+    pts.push({ x: cx + s * hw * (apexX + (lat - apexX) * Math.pow(Math.sin((Math.PI / 2) * t), 0.5)), y: yApex + (yCP - yApex) * Math.pow(t, 1.2) });
+  }
+  const medial = 0.1;
+  for (let k = 1; k <= 14; k++) {
+    const u = k / 14;
+    pts.push({ x: mid + s * hw * (lat + (medial - lat) * u), y: yTop + depth * (1 - Math.sin(Math.PI * (0.05 + 0.9 * u))) });
+  }
+  pts.push({ x: mid + s * hw * 0.12, y: yA + 0.12 * S }, { x: mid + s * hw * 0.25, y: yApex + 0.025 * S });
+  return pts;
+}
+
+function torsoOutline(g: ChestGeometry): Point[] {
+  const { cx, hw, yA, S } = g;
+  const half: Point[] = [
+    { x: 0.3, y: -0.01 * S },
+    { x: 0.32, y: yA - 0.08 * S },
+    { x: 0.7, y: yA - 0.07 * S },
+    { x: 1.15, y: yA - 0.06 * S },
+    { x: 1.32, y: yA + 0.04 * S },
+    { x: 1.2, y: yA + 0.15 * S },
+    { x: 1.14, y: g.yD[0] },
+    { x: 1.18, y: S * 1.01 },
+  ];
+  const right = half.map((p) => ({ x: cx + p.x * hw, y: p.y }));
+  const left = half.map((p) => ({ x: cx - p.x * hw, y: p.y })).reverse();
+  return [...right, ...left];
+}
+
+/** Vessels branch out from the hilum, tapering, as projected tubes. */
+function vesselTree(layer: Canvas, from: Point, angle: number, len: number, r: number, value: number, depth: number, rng: Rng): void {
+  const to = { x: from.x + Math.cos(angle) * len, y: from.y + Math.sin(angle) * len };
+  segmentMax(layer, from, to, r, r * 0.8, value, true);
+  if (depth === 0) return;
+  const spread = rng.uniform(0.25, 0.55);
+  const r1 = Math.max(0.35, r * 0.72);
+  vesselTree(layer, to, angle - spread * rng.uniform(0.5, 1), len * rng.uniform(0.65, 0.85), r1, value * 0.8, depth - 1, rng);
+  vesselTree(layer, to, angle + spread * rng.uniform(0.5, 1), len * rng.uniform(0.65, 0.85), r1, value * 0.8, depth - 1, rng);
+}
+
+function drawAnatomy(sc: ChestScene, rng: Rng): void {
+  const { g, density } = sc;
+  const { S, cx, hw, yA, width } = { ...g, width: density.width };
+  const d = density.data;
+  const H = density.height;
+
+  // Soft tissue: a rounded slab, thicker in the middle; the abdomen below the domes is thicker still.
+  const torso = polygonMask(width, H, torsoOutline(g));
+  blur(torso, width, H, 0.008 * S);
+  const yAbd = Math.max(g.yD[0], g.yD[1]);
+  for (let y = 0; y < H; y++) {
+    const abd = 0.2 / (1 + Math.exp(-(y - yAbd - 0.03 * S) / (0.02 * S)));
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      if (torso[i]! < 0.001) continue;
+      const u = (x + 0.5 - cx) / (1.3 * hw);
+      d[i]! += torso[i]! * g.tissue * (0.55 + 0.45 * Math.sqrt(Math.max(0, 1 - u * u)) + abd);
+    }
+  }
+  // Arms at the edges of the film.
+  for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 1.42 * hw, cy: S * 0.6, rx: 0.14 * hw, ry: S * 0.6 }, 0.5 * g.tissue, 'dome', 3);
+  if (g.female) for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 0.62 * hw, cy: g.yD[1] + 0.02 * S, rx: 0.42 * hw, ry: 0.12 * S }, 0.12, 'dome', 6);
+
+  // Aerated lungs remove density: a sharp edge plus a thickness that tapers towards the margins.
+  const broad = scratch(sc.lungs.length);
+  broad.set(sc.lungs);
+  blur(broad, width, H, 0.03 * S);
+  const sharp = scratch(sc.lungs.length);
+  sharp.set(sc.lungs);
+  blur(sharp, width, H, 0.6 * (S / 256));
+  for (let i = 0; i < d.length; i++) {
+    sharp[i] = 0.45 * sharp[i]! + 0.55 * broad[i]! * sharp[i]!;
+    d[i]! -= g.lungAir * sharp[i]!;
+  }
+  const airGone = sharp;
+
+  // Heart: cardiothoracic ratio = heart width / thoracic width; the bulk lies to the patient's left.
+  // It displaces aerated lung, so its silhouette has soft-tissue density like the mediastinum.
+  const mid = cx + g.shift;
+  const rx = g.ctr * g.lateral[1] * hw;
+  const ry = 0.07 * S + 0.35 * rx;
+  const heart = density.blank();
+  ellipse(heart, { cx: mid + 0.28 * rx, cy: g.yD[1] + 0.03 * S - ry * 0.6, rx, ry, angle: -0.25 }, 1, 'flat', 0.006 * S);
+  for (let i = 0; i < d.length; i++) {
+    d[i]! += heart.data[i]! * (g.lungAir * airGone[i]! + 0.06);
+    airGone[i]! *= 1 - heart.data[i]!;
+  }
+  sc.air = airGone;
+
+  // Parenchyma: faint mottling inside the lungs.
+  const n1 = valueNoise(width, H, 0.03 * S, rng);
+  const n2 = valueNoise(width, H, 0.012 * S, rng);
+  for (let i = 0; i < d.length; i++) d[i]! += sc.aerated[i]! * (0.02 * n1[i]! + 0.012 * n2[i]!);
+
+  // Vessel markings from each hilum, only where the lung is aerated.
+  const vessels = density.blank();
+  for (const i of [0, 1] as const) {
+    const s = side(i);
+    const roots = Math.max(2, Math.round(6 * g.markings));
+    for (let k = 0; k < roots; k++) {
+      const th = -1.25 + (2.5 * (k + rng.uniform(0.2, 0.8))) / roots;
+      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.08 * S * rng.uniform(0.8, 1.2), 0.008 * S, 1, 5, rng);
+    }
+  }
+  addScaled(d, vessels.data, 0.13 * Math.min(1, g.markings + 0.2), sc.aerated);
+
+  // Mediastinum, trachea (air column), aortic knob, spine.
+  ellipse(density, { cx: mid + 0.02 * hw, cy: yA + 0.2 * S, rx: 0.2 * hw, ry: 0.28 * S }, 0.22, 'dome', 3);
+  ellipse(density, { cx: mid, cy: yA + 0.02 * S, rx: 0.045 * hw, ry: 0.16 * S }, -0.16, 'dome', 2);
+  ellipse(density, { cx: mid + 0.2 * hw, cy: yA + 0.17 * S, rx: 0.1 * hw, ry: 0.035 * S }, 0.25, 'dome', 2);
+  const spine = density.blank();
+  segmentMax(spine, { x: cx, y: -2 }, { x: cx, y: H + 2 }, 0.075 * hw, 0.085 * hw, 1, true);
+  addScaled(d, spine.data, 0.16 * g.bone);
+  for (let y = yA - 0.1 * S, k = 0; y < H; y += 0.058 * S, k++) {
+    ellipse(density, { cx: cx - 0.075 * hw, cy: y, rx: 0.025 * hw, ry: 0.015 * S }, 0.1 * g.bone, 'dome', 1);
+    ellipse(density, { cx: cx + 0.075 * hw, cy: y, rx: 0.025 * hw, ry: 0.015 * S }, 0.1 * g.bone, 'dome', 1);
+  }
+
+  // Ribs: posterior arcs sweep out and down from the spine, anterior ones are fainter and run medially down.
+  const ribs = density.blank();
+  const front = density.blank();
+  const ribR = 0.011 * S;
+  const gap = (Math.min(g.yD[0], g.yD[1]) - yA) / 8.3;
+  for (const i of [0, 1] as const) {
+    const s = side(i);
+    for (let k = 0; k < 11; k++) {
+      const y0 = yA - 0.06 * S + k * gap;
+      const reach = Math.min(1.05, 0.8 + 0.06 * k);
+      const a = { x: cx + s * 0.08 * hw, y: y0 };
+      const b = { x: cx + s * reach * hw, y: y0 + 0.15 * S };
+      polylineMax(ribs, bezier(a, { x: cx + s * 0.75 * hw, y: y0 - 0.04 * S }, b, 12), ribR * 0.9, ribR * 1.1, 1, true);
+      if (k > 0 && k < 8) {
+        const c0 = { x: cx + s * reach * hw, y: y0 + 0.15 * S };
+        const c1 = { x: cx + s * 0.3 * hw, y: y0 + 0.26 * S };
+        polylineMax(front, bezier(c0, { x: cx + s * 0.75 * hw, y: y0 + 0.15 * S }, c1, 8), ribR * 1.1, ribR * 0.9, 1, false);
+      }
+    }
+  }
+  addScaled(d, ribs.data, 0.14 * g.bone);
+  addScaled(d, front.data, 0.05 * g.bone);
+
+  // Clavicles and humeral heads.
+  const bones = density.blank();
+  for (const s of [-1, 1]) {
+    const a = { x: cx + s * 0.1 * hw, y: yA + 0.035 * S };
+    const b = { x: cx + s * 0.95 * hw, y: yA - 0.045 * S };
+    polylineMax(bones, bezier(a, { x: cx + s * 0.5 * hw, y: yA + 0.03 * S }, b, 10), 0.017 * S, 0.014 * S, 1, true);
+    ellipse(bones, { cx: cx + s * 1.22 * hw, cy: yA - 0.02 * S, rx: 0.13 * hw, ry: 0.07 * S }, 0.8, 'dome', 2);
+  }
+  addScaled(d, bones.data, 0.3 * g.bone);
+}
+
+/** Resamples the density with a small rotation and shift (patient positioning). */
+export function reposition(c: Canvas, angle: number, dx: number, dy: number): Canvas {
+  const out = c.blank();
+  const src = c.data;
+  const dst = out.data;
+  const { width: w, height: h } = c;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const cxx = w / 2;
+  const cyy = h / 2;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const ux = x - cxx - dx;
+      const uy = y - cyy - dy;
+      const sx = cos * ux + sin * uy + cxx;
+      const sy = -sin * ux + cos * uy + cyy;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      if (x0 < 0 || y0 < 0 || x0 >= w - 1 || y0 >= h - 1) continue;
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const i = y0 * w + x0;
+      const top = src[i]! + (src[i + 1]! - src[i]!) * fx;
+      const bot = src[i + w]! + (src[i + w + 1]! - src[i + w]!) * fx;
+      dst[y * w + x] = top + (bot - top) * fy;
+    }
+  }
+  return out;
+}
+
+/** Density to an 8-bit radiograph: exponential attenuation, exposure and contrast, quantum noise. */
+export function expose(c: Canvas, rng: Rng, exposure: number, gamma: number, noise: number, white = 2.6): Uint8Array {
+  // Attenuation, window and gamma go through a lookup table over density; noise comes from a shared table.
+  const bins = 4096;
+  const dmax = 4;
+  const lut = new Float32Array(bins + 1);
+  const lo = 0.04;
+  const hi = 1 - Math.exp(-white * exposure);
+  for (let k = 0; k <= bins; k++) {
+    const att = 1 - Math.exp((-exposure * k * dmax) / bins);
+    const v = (att - lo) / (hi - lo);
+    lut[k] = 255 * (v <= 0 ? 0 : Math.pow(Math.min(v, 1), gamma));
+  }
+  const table = normalTable();
+  const mask = table.length - 1;
+  let j = rng.int(0, mask);
+  const stride = 2 * rng.int(0, 20000) + 1;
+  const amp = 255 * noise;
+  const out = new Uint8Array(c.data.length);
+  const d = c.data;
+  const scale = bins / dmax;
+  for (let i = 0; i < out.length; i++) {
+    const x = d[i]! * scale;
+    const k = x <= 0 ? 0 : x >= bins ? bins : x | 0;
+    const v = lut[k]! + amp * table[j]!;
+    j = (j + stride) & mask;
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : v + 0.5;
+  }
+  return out;
+}
+
+let normals: Float32Array | undefined;
+/** 2^16 standard normal values, the same in every process (seeded). */
+function normalTable(): Float32Array {
+  if (!normals) {
+    const rng = new Rng(0x5eed, 'noise-table');
+    normals = new Float32Array(1 << 16);
+    for (let i = 0; i < normals.length; i++) normals[i] = rng.normal();
+  }
+  return normals;
+}
+
+/** Draws one chest image (size x size, 8-bit grey), fully determined by (seed, plan, size). */
+export function renderChest(seed: number, plan: ChestImagePlan, size: number): Uint8Array {
+  const rng = new Rng(seed, 'chest-image', plan.index);
+  const g = geometry(plan, size, rng);
+  const findings: FindingInstance[] = plan.labels.map((name) => ({
+    name,
+    severity: 0.15 + 0.85 * Math.pow(rng.next(), 0.8),
+    side: rng.chance(0.5) ? 0 : 1,
+  }));
+  for (const f of findings) adjustForFinding(g, f, rng);
+
+  const outline: [Point[], Point[]] = [lungOutline(g, 0), lungOutline(g, 1)];
+  const lung: [Float32Array, Float32Array] = [polygonMask(size, size, outline[0]), polygonMask(size, size, outline[1])];
+  const lungs = scratch(size * size);
+  for (let i = 0; i < lungs.length; i++) lungs[i] = Math.max(lung[0][i]!, lung[1][i]!);
+  let aerated = lungs;
+  if (g.collapse) {
+    const inner = polygonMask(size, size, lungOutline(g, g.collapse.side, g.collapse.frac));
+    const other = lung[g.collapse.side === 0 ? 1 : 0];
+    aerated = scratch(lungs.length);
+    for (let i = 0; i < aerated.length; i++) aerated[i] = Math.max(inner[i]!, other[i]!);
+  }
+  const hila: [Point, Point] = [0, 1].map((i) => ({
+    x: g.cx + g.shift + side(i as 0 | 1) * 0.28 * g.hw,
+    y: g.yA + 0.42 * (g.yD[i]! - g.yA),
+  })) as [Point, Point];
+  const scene: ChestScene = { g, density: new Canvas(size, size), lungs, lung, outline, aerated, hila, air: lungs };
+  drawAnatomy(scene, rng);
+  for (const f of findings) drawFinding(scene, f, rng);
+
+  const placed = reposition(scene.density, rng.normal(0, 0.03), rng.normal(0, 0.015 * size), rng.normal(0, 0.015 * size));
+  blur(placed.data, size, size, 0.5 * (size / 256) + 0.2);
+  const image = expose(placed, rng, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25), rng.uniform(0.006, 0.02));
+  releaseScratch();
+  return image;
+}

@@ -1,0 +1,66 @@
+/**
+ * Weight files through the native readers: torch.save (zip and legacy) and safetensors. Nothing in a
+ * file is ever executed: the native unpickler knows only the globals a state_dict needs.
+ */
+import { native, type NativeTensor } from '../native.js';
+import { OptionError } from '../errors.js';
+import { expectString } from '../validate.js';
+
+export type WeightsFormat = 'torch-zip' | 'torch-legacy' | 'safetensors';
+
+export interface WeightsEntryInfo {
+  name: string;
+  /** Torch's names: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool. */
+  dtype: string;
+  shape: number[];
+}
+
+export interface WeightsInspection {
+  format: WeightsFormat;
+  tensors: WeightsEntryInfo[];
+  metadata: Record<string, string>;
+}
+
+export interface RawTensorBytes {
+  dtype: string;
+  shape: number[];
+  bytes: Buffer;
+}
+
+interface WeightsAddon {
+  readStateDict(path: string): Promise<Record<string, NativeTensor>>;
+  readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
+  writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata: Record<string, string>): Promise<void>;
+  inspectWeights(path: string): Promise<WeightsInspection>;
+  tensorBytes(t: NativeTensor): RawTensorBytes;
+}
+
+const addon = (): WeightsAddon => native() as unknown as WeightsAddon;
+
+/** The tensors of a weights file (format recognised by content), keys in file order; a checkpoint's nested state_dict, "module." stripped. */
+export function readStateDict(path: string): Promise<Record<string, NativeTensor>> {
+  return addon().readStateDict(expectString(path, 'path'));
+}
+
+export function readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }> {
+  return addon().readSafetensors(expectString(path, 'path'));
+}
+
+/** Writes a safetensors file atomically (temp file in the same directory, fsync, rename). */
+export function writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata: Record<string, string> = {}): Promise<void> {
+  expectString(path, 'path');
+  if (typeof tensors !== 'object' || tensors === null || Array.isArray(tensors)) throw new OptionError('tensors', 'an object of tensors', tensors);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new OptionError('metadata', 'an object of strings', metadata);
+  for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') throw new OptionError(`metadata['${k}']`, 'a string', v);
+  return addon().writeSafetensors(path, tensors, metadata);
+}
+
+/** Format, tensor names, dtypes and shapes of a weights file. */
+export function inspectWeights(path: string): Promise<WeightsInspection> {
+  return addon().inspectWeights(expectString(path, 'path'));
+}
+
+/** A copy of a tensor's bytes (any dtype, half and bfloat16 included), row-major, little-endian. */
+export function tensorBytes(t: NativeTensor): RawTensorBytes {
+  return addon().tensorBytes(t);
+}
