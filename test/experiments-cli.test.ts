@@ -179,6 +179,12 @@ describe('torchxfer experiment (CLI)', () => {
     }
     expect(dom).toMatch(/<td>policy<\/td><td>chest<\/td><td class="winner">onecycle<\/td>/);
     expect(dom).toMatch(/Paired two-sided t-tests/);
+    // The p-value of regular vs one-cycle over the N grid matches scipy's ttest_rel on the same means.
+    const series = (pol: string) => [50, 100, 200].map((n) => mean(at(n, pol).map((x) => x.test_auc_tta!)));
+    const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))', JSON.stringify([series('regular'), series('onecycle')])], { encoding: 'utf8' });
+    const p = Number(py.trim());
+    expect(dom).toContain(`<td>regular</td><td>onecycle</td>`);
+    expect(dom).toContain(`<td class="p">${p < 1e-4 ? p.toExponential(2) : p.toFixed(4)}</td>`);
     // Training curves: one per run of each stage (the run shared by both stages is shown in both).
     expect(runs.length).toBe(4 * 3 * 2);
     expect((dom.match(/class="run-figure"/g) ?? []).length).toBe((2 + 3) * 3 * 2);
