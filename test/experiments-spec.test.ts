@@ -309,4 +309,27 @@ describe('running', () => {
     expect(html).not.toMatch(/data-target="t1"[^]*?<table class="per-label">[^]*?data-target="t2"/);
     db.close();
   });
+
+  it('the paper preset runs end to end with the fake runner, each stage chaining on its winner', async () => {
+    const spec = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    expect(planJobs(planExperiment(spec, doneLookup(db), pairedP)).length).toBe(4 * 2 * 12 + 3 * 2);
+    const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(s.failed).toEqual([]);
+    expect(s.plan.outcomes.length).toBe(5 * 4);
+    expect(s.plan.outcomes.every((o) => o.decision)).toBe(true);
+    for (const t of spec.targets) {
+      const won = (stage: string) => s.plan.outcomes.find((o) => o.stage === stage && o.target === t.name)!.decision!.winner;
+      expect(won('training-policy')).toBe('onecycle');
+      expect(won('transfer-method')).toBe('gradual');
+      const arms = (stage: string) => s.plan.arms.filter((a) => a.stage === stage && a.target === t.name);
+      expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === 'gradual' && a.arm.policy === 'onecycle')).toBe(true);
+      expect(arms('initialisation').every((a) => a.arm.arch === 'densenet121' && a.arm.source === won('source-data'))).toBe(true);
+    }
+    // Arms that transfer from a source task depend on that task trained with the same architecture.
+    const chexpert = s.plan.arms.filter((a) => a.arm.source === 'chexpert').flatMap((a) => a.jobs);
+    expect(new Set(chexpert.map((j) => `${j.arm.arch}:${j.dependsOn}`)).size).toBe(2);
+    db.close();
+  });
 });
