@@ -188,6 +188,15 @@ describe('running', () => {
     const db = new ResultsDb(join(dir, 'a.db'));
     db.saveExperiment(validateSpec(gridRaw(), {}));
     expect(() => db.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}))).toThrow(/already holds an experiment named 'g' with a different spec/);
+    // Allowed on request: a longer N grid keeps the finished runs of the old grid.
+    const spec = validateSpec(gridRaw(), {});
+    const first = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const longer = validateSpec({ ...gridRaw(), nGrid: [50, 100, 200, 400] }, {});
+    await expect(runExperiment(longer, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') })).rejects.toThrow(/--allow-spec-change/);
+    const more = await runExperiment(longer, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck'), allowSpecChange: true });
+    expect(first.done).toBe(37);
+    expect(more.done).toBe(2 * 3 * 2);
+    expect(JSON.parse(db.experiments()[0]!.spec_json).nGrid).toEqual([50, 100, 200, 400]);
     db.close();
     const other = new ResultsDb(join(dir, 'b.db'));
     other.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}));
