@@ -194,5 +194,8 @@ describe('torchxfer experiment (CLI)', () => {
     expect((dom.match(/>Learning-rate finder</g) ?? []).length).toBe((2 + 3) * 2);
     expect(dom).toMatch(/<table class="sources">.*chest-source.*msk-source/s);
     expect(existsSync(join(out, 'figures', 'cli-auc-policy-chest.png'))).toBe(true);
+    // Provenance: every run listed once with its key.
+    expect((dom.match(/<tr data-key="/g) ?? []).length).toBe(runs.length + 2);
+    expect(dom).toContain(`data-key="${runs[0]!.key}"`);
   });
 });

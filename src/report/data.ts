@@ -43,6 +43,8 @@ export interface ExperimentReport {
   outcomes: StageOutcome[];
   tests: PairTest[];
   sources: RunRow[];
+  /** Every run of the experiment (provenance table). */
+  runs: RunRow[];
   versions: Record<string, string[]>;
   counts: Record<string, number>;
 }
@@ -104,7 +106,7 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
   }
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), versions, counts };
+  return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), runs, versions, counts };
 }
 
 function perLabelAt(done: RunRow[]): ArmSummary['perLabel'] {
