@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DbLockedError, ResultsDb } from '../src/experiments/db.js';
+import { packageRoot } from '../src/native.js';
 import { exportCsv, exportJson, parseCsv, RUN_COLUMNS } from '../src/experiments/export.js';
 import { shardOf } from '../src/experiments/keys.js';
 import { mergeDatabases } from '../src/experiments/merge.js';
@@ -75,6 +76,20 @@ describe('spec validation', () => {
     bad((s) => ((s as Record<string, unknown>).mode = 'sweep'), /Expected one of 'grid', 'stagewise' for mode but received 'sweep'/);
     bad((s) => (s.sources[1]!.name = 'chest-source'), /for sources\[1\]\.name but received 'chest-source'/);
   });
+  it('the documented example (docs/experiment-spec.md) is a valid spec', () => {
+    const md = readFileSync(join(packageRoot, 'docs', 'experiment-spec.md'), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(md)![1]!;
+    const dir = tempDir();
+    writeFileSync(join(dir, 'example.yaml'), yaml);
+    const spec = loadSpec(join(dir, 'example.yaml'), { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c' } });
+    expect(spec.stages.map((st) => [st.name, st.vary, st.buildsOn])).toEqual([
+      ['policy', 'policy', undefined],
+      ['source', 'source', 'policy'],
+      ['source-resnet50', 'source', 'policy'],
+    ]);
+    expect(spec.sources[0]!.root).toBe('/c');
+  });
+
   it('expands ${VAR} in roots and names a missing variable', () => {
     const s = stageRaw();
     (s.targets[0] as Record<string, unknown>).root = '${MY_ROOT}/nih';
