@@ -123,8 +123,19 @@ export function lungOutline(g: ChestGeometry, i: 0 | 1, pull = 0): Point[] {
     const u = k / 14;
     pts.push({ x: mid + s * hw * (lat + (medial - lat) * u), y: yTop + depth * (1 - Math.sin(Math.PI * (0.05 + 0.9 * u))) });
   }
-  pts.push({ x: mid + s * hw * 0.12, y: yA + 0.12 * S }, { x: mid + s * hw * 0.25, y: yApex + 0.025 * S });
-  return pts;
+  pts.push({ x: mid + s * hw * 0.12, y: yA + 0.12 * S }, { x: mid + s * hw * 0.22, y: yApex + 0.03 * S });
+  return roundCorners(roundCorners(pts));
+}
+
+/** Chaikin corner cutting on a closed polygon: rounds the apex and the other joints. */
+function roundCorners(pts: Point[]): Point[] {
+  const out: Point[] = [];
+  for (let i = 0; i < pts.length; i++) {
+    const a = pts[i]!;
+    const b = pts[(i + 1) % pts.length]!;
+    out.push({ x: 0.75 * a.x + 0.25 * b.x, y: 0.75 * a.y + 0.25 * b.y }, { x: 0.25 * a.x + 0.75 * b.x, y: 0.25 * a.y + 0.75 * b.y });
+  }
+  return out;
 }
 
 function torsoOutline(g: ChestGeometry): Point[] {
@@ -167,7 +178,7 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
 
   // Soft tissue: a rounded slab, thicker in the middle; the abdomen below the domes is thicker still.
   const torso = polygonMask(width, H, torsoOutline(g));
-  blur(torso, width, H, 0.008 * S);
+  blur(torso, width, H, 0.007 * S);
   const yAbd = Math.max(g.yD[0], g.yD[1]);
   const across = scratch(width);
   for (let x = 0; x < width; x++) {
