@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ResultsDb } from '../src/experiments/db.js';
-import { comparableRecords, runCli, spawnCli, tempDir, writeFakeRunner } from './experiments-helpers.js';
+import { comparableRecords, runCli, spawnCli, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
 
 const SPEC = `
 name: cli
@@ -28,12 +28,16 @@ stages:
 let dir: string;
 let env: Record<string, string>;
 let specPath: string;
+let wholeRun: ReturnType<typeof runCli>;
 
+afterAll(removeTempDirs);
 beforeAll(() => {
   dir = tempDir('txexp-cli-');
   env = { TORCHXFER_TEST_ARM_RUNNER: writeFakeRunner(dir) };
   specPath = join(dir, 'spec.yaml');
   writeFileSync(specPath, SPEC);
+  // The uninterrupted reference run the other tests compare with.
+  wholeRun = runCli(['experiment', specPath, '--db', join(dir, 'whole.db')], env);
 });
 
 function doneCount(db: string): number {
@@ -57,7 +61,7 @@ function exported(db: string): string {
 describe('torchxfer experiment (CLI)', () => {
   it('killed with SIGKILL mid-way and resumed, ends with the same records as an uninterrupted run', async () => {
     const whole = join(dir, 'whole.db');
-    const r = runCli(['experiment', specPath, '--db', whole], env);
+    const r = wholeRun;
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/stage policy \(chest\): onecycle/);
     expect(r.stdout).toMatch(/stage source \(chest\): chest-source/);
@@ -109,6 +113,10 @@ describe('torchxfer experiment (CLI)', () => {
     expect(r.status, r.stderr).toBe(0);
     // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.
     expect(r.stdout).toMatch(/14 job\(s\); stage winners not decided yet .*: policy\/chest, source\/chest/);
+    writeFileSync(join(dir, 'junk.db'), 'not a database, just text '.repeat(200));
+    r = runCli(['results', 'export', join(dir, 'junk.db')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/junk\.db is not a torchxfer results database/);
     r = runCli(['results', 'export', join(dir, 'nope.db')]);
     expect(r.stderr).toMatch(/Expected an existing results database file for DB but received '.*nope\.db'/);
   });
@@ -142,6 +150,8 @@ describe('torchxfer experiment (CLI)', () => {
     const r = runCli(['report', join(dir, 'whole.db'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const html = join(out, 'report.html');
+    // Self-contained: no external scripts, styles, images or fonts.
+    expect(readFileSync(html, 'utf8')).not.toMatch(/<(script|link|img)\b|url\((?!#)|(src|href)=/i);
     const profile = tempDir('txexp-chrome-');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
     const dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -169,11 +179,23 @@ describe('torchxfer experiment (CLI)', () => {
     }
     expect(dom).toMatch(/<td>policy<\/td><td>chest<\/td><td class="winner">onecycle<\/td>/);
     expect(dom).toMatch(/Paired two-sided t-tests/);
+    // The p-value of regular vs one-cycle over the N grid matches scipy's ttest_rel on the same means.
+    const series = (pol: string) => [50, 100, 200].map((n) => mean(at(n, pol).map((x) => x.test_auc_tta!)));
+    const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))', JSON.stringify([series('regular'), series('onecycle')])], { encoding: 'utf8' });
+    const p = Number(py.trim());
+    expect(dom).toContain(`<td>regular</td><td>onecycle</td>`);
+    expect(dom).toContain(`<td class="p">${p < 1e-4 ? p.toExponential(2) : p.toFixed(4)}</td>`);
     // Training curves: one per run of each stage (the run shared by both stages is shown in both).
     expect(runs.length).toBe(4 * 3 * 2);
     expect((dom.match(/class="run-figure"/g) ?? []).length).toBe((2 + 3) * 3 * 2);
     expect((dom.match(/class="run-figure source-figure"/g) ?? []).length).toBe(2);
+    // The stored schedule of every run (and sources), the LR-finder curve of the runs that had one (N=50).
+    expect((dom.match(/>Learning rate applied</g) ?? []).length).toBe((2 + 3) * 3 * 2 + 2);
+    expect((dom.match(/>Learning-rate finder</g) ?? []).length).toBe((2 + 3) * 2);
     expect(dom).toMatch(/<table class="sources">.*chest-source.*msk-source/s);
     expect(existsSync(join(out, 'figures', 'cli-auc-policy-chest.png'))).toBe(true);
+    // Provenance: every run listed once with its key.
+    expect((dom.match(/<tr data-key="/g) ?? []).length).toBe(runs.length + 2);
+    expect(dom).toContain(`data-key="${runs[0]!.key}"`);
   });
 });

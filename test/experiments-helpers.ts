@@ -1,7 +1,7 @@
 // Shared by the experiments tests: the deterministic fake ArmRunner (written as a module so the CLI
 // child process can load it through TORCHXFER_TEST_ARM_RUNNER), CLI spawning and record comparison.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -54,8 +54,17 @@ export default {
 };
 `;
 
+const made: string[] = [];
+
 export function tempDir(prefix = 'txexp-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder tempDir made (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Writes the fake runner module into `dir`, returns its path. */

@@ -2,9 +2,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DbLockedError, ResultsDb } from '../src/experiments/db.js';
+import { packageRoot } from '../src/native.js';
 import { exportCsv, exportJson, parseCsv, RUN_COLUMNS } from '../src/experiments/export.js';
 import { shardOf } from '../src/experiments/keys.js';
 import { mergeDatabases } from '../src/experiments/merge.js';
@@ -14,9 +15,10 @@ import { doneLookup, runExperiment } from '../src/experiments/run.js';
 import { loadSpec, validateSpec } from '../src/experiments/spec.js';
 import type { ArmRunner, ExperimentSpec } from '../src/experiments/types.js';
 import { writeReport } from '../src/report/index.js';
-import { comparableRecords, tempDir, writeFakeRunner } from './experiments-helpers.js';
+import { comparableRecords, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
 
 let fake: ArmRunner;
+afterAll(removeTempDirs);
 beforeAll(async () => {
   fake = ((await import(writeFakeRunner(tempDir()))) as { default: ArmRunner }).default;
 });
@@ -74,6 +76,20 @@ describe('spec validation', () => {
     bad((s) => ((s as Record<string, unknown>).mode = 'sweep'), /Expected one of 'grid', 'stagewise' for mode but received 'sweep'/);
     bad((s) => (s.sources[1]!.name = 'chest-source'), /for sources\[1\]\.name but received 'chest-source'/);
   });
+  it('the documented example (docs/experiment-spec.md) is a valid spec', () => {
+    const md = readFileSync(join(packageRoot, 'docs', 'experiment-spec.md'), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(md)![1]!;
+    const dir = tempDir();
+    writeFileSync(join(dir, 'example.yaml'), yaml);
+    const spec = loadSpec(join(dir, 'example.yaml'), { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c' } });
+    expect(spec.stages.map((st) => [st.name, st.vary, st.buildsOn])).toEqual([
+      ['policy', 'policy', undefined],
+      ['source', 'source', 'policy'],
+      ['source-resnet50', 'source', 'policy'],
+    ]);
+    expect(spec.sources[0]!.root).toBe('/c');
+  });
+
   it('expands ${VAR} in roots and names a missing variable', () => {
     const s = stageRaw();
     (s.targets[0] as Record<string, unknown>).root = '${MY_ROOT}/nih';
@@ -187,6 +203,15 @@ describe('running', () => {
     const db = new ResultsDb(join(dir, 'a.db'));
     db.saveExperiment(validateSpec(gridRaw(), {}));
     expect(() => db.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}))).toThrow(/already holds an experiment named 'g' with a different spec/);
+    // Allowed on request: a longer N grid keeps the finished runs of the old grid.
+    const spec = validateSpec(gridRaw(), {});
+    const first = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const longer = validateSpec({ ...gridRaw(), nGrid: [50, 100, 200, 400] }, {});
+    await expect(runExperiment(longer, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') })).rejects.toThrow(/--allow-spec-change/);
+    const more = await runExperiment(longer, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck'), allowSpecChange: true });
+    expect(first.done).toBe(37);
+    expect(more.done).toBe(2 * 3 * 2);
+    expect(JSON.parse(db.experiments()[0]!.spec_json).nGrid).toEqual([50, 100, 200, 400]);
     db.close();
     const other = new ResultsDb(join(dir, 'b.db'));
     other.saveExperiment(validateSpec({ ...gridRaw(), nGrid: [50, 100] }, {}));
@@ -306,6 +331,29 @@ describe('running', () => {
     const mass = t2.map((r) => JSON.parse(r.per_label_json!).auc.Mass as number);
     expect(html).toContain(((mass[0]! + mass[1]!) / 2).toFixed(4));
     expect(html).not.toMatch(/data-target="t1"[^]*?<table class="per-label">[^]*?data-target="t2"/);
+    db.close();
+  });
+
+  it('the paper preset runs end to end with the fake runner, each stage chaining on its winner', async () => {
+    const spec = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    expect(planJobs(planExperiment(spec, doneLookup(db), pairedP)).length).toBe(4 * 2 * 12 + 3 * 2);
+    const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(s.failed).toEqual([]);
+    expect(s.plan.outcomes.length).toBe(5 * 4);
+    expect(s.plan.outcomes.every((o) => o.decision)).toBe(true);
+    for (const t of spec.targets) {
+      const won = (stage: string) => s.plan.outcomes.find((o) => o.stage === stage && o.target === t.name)!.decision!.winner;
+      expect(won('training-policy')).toBe('onecycle');
+      expect(won('transfer-method')).toBe('gradual');
+      const arms = (stage: string) => s.plan.arms.filter((a) => a.stage === stage && a.target === t.name);
+      expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === 'gradual' && a.arm.policy === 'onecycle')).toBe(true);
+      expect(arms('initialisation').every((a) => a.arm.arch === 'densenet121' && a.arm.source === won('source-data'))).toBe(true);
+    }
+    // Arms that transfer from a source task depend on that task trained with the same architecture.
+    const chexpert = s.plan.arms.filter((a) => a.arm.source === 'chexpert').flatMap((a) => a.jobs);
+    expect(new Set(chexpert.map((j) => `${j.arm.arch}:${j.dependsOn}`)).size).toBe(2);
     db.close();
   });
 });

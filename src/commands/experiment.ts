@@ -18,6 +18,7 @@ interface ExperimentArgs {
   db?: string;
   shard?: string;
   'dry-run': boolean;
+  'allow-spec-change': boolean;
   checkpoints?: string;
   'nih-root'?: string;
   'chexpert-root'?: string;
@@ -33,7 +34,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('db', { type: 'string', describe: 'Results database (SQLite); default <experiment name>.db' })
       .option('shard', { type: 'string', describe: 'Run only shard i of n ("i/n": the jobs whose key hash mod n == i)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Print the jobs and their status without running them' })
-      .option('checkpoints', { type: 'string', describe: 'Folder for source-task checkpoints (shared by shards); default <db>.checkpoints' })
+      .option('allow-spec-change', { type: 'boolean', default: false, describe: 'Accept a changed spec for an experiment already in the database (finished runs of unchanged jobs are kept)' })
+      .option('checkpoints', { type: 'string', describe: 'Folder for source-task checkpoints (shared by shards); default <experiment name>.checkpoints beside the database' })
       .option('nih-root', { type: 'string', describe: 'NIH ChestX-ray14 root for the paper preset (else NIH_ROOT)' })
       .option('chexpert-root', { type: 'string', describe: 'CheXpert root for the paper preset (else CHEXPERT_ROOT)' })
       .option('mura-root', { type: 'string', describe: 'MURA root for the paper preset (else MURA_ROOT)' })
@@ -45,6 +47,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     const spec = loadSpec(args.spec, { preset: { nihRoot: args['nih-root'], chexpertRoot: args['chexpert-root'], muraRoot: args['mura-root'] } });
     const dbPath = resolve(args.db ?? `${spec.name}.db`);
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
+    const runner = args['dry-run'] ? undefined : await resolveArmRunner();
     // A dry run reads an existing database (to show statuses) and never creates one.
     const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);
     try {
@@ -60,7 +63,6 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         return;
       }
       db.acquireWriter();
-      const runner = await resolveArmRunner();
       // First Ctrl-C: stop after telling the runner (the current run restarts on resume); second: exit now.
       const abort = new AbortController();
       const onSignal = () => {
@@ -71,7 +73,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const s = await runExperiment(spec, { db, runner, pairedP, checkpointDir, shard, signal: abort.signal, log: (l) => console.error(l) });
+        const s = await runExperiment(spec, { db, runner: runner!, pairedP, checkpointDir, shard, allowSpecChange: args['allow-spec-change'], signal: abort.signal, log: (l) => console.error(l) });
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
         if (s.blockedStages.length) console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);

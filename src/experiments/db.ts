@@ -108,6 +108,8 @@ export class ResultsDb {
     try {
       if (!opts.readonly) {
         this.db.pragma('journal_mode = WAL');
+        // WAL + NORMAL: a killed process loses nothing committed; only a power cut may drop the last commits.
+        this.db.pragma('synchronous = NORMAL');
         this.db.pragma('foreign_keys = ON');
         this.db.exec(SCHEMA);
         this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
@@ -167,18 +169,22 @@ export class ResultsDb {
     this.db.close();
   }
 
-  /** Records the spec; a different spec under the same experiment name is refused. */
-  saveExperiment(spec: ExperimentSpec): void {
+  /**
+   * Records the spec. A different spec under the same name is refused unless `allowChange` (e.g. a
+   * longer N grid or more seeds): runs are keyed by their own config, so unchanged jobs stay done.
+   */
+  saveExperiment(spec: ExperimentSpec, allowChange = false): void {
     const specJson = canonicalJson(spec);
     const hash = hashConfig(withoutRoots(spec));
     const row = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(spec.name) as { spec_hash: string } | undefined;
-    if (row && row.spec_hash !== hash) {
+    if (row && row.spec_hash !== hash && !allowChange) {
       throw new Error(
         `The results database ${this.path} already holds an experiment named '${spec.name}' with a different spec. ` +
-          'Rename the experiment (name:) or use another --db.',
+          'Pass --allow-spec-change to update it (finished runs of unchanged jobs are kept), rename the experiment (name:) or use another --db.',
       );
     }
     if (!row) this.db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (?, ?, ?, ?)').run(spec.name, specJson, hash, new Date().toISOString());
+    else if (row.spec_hash !== hash) this.db.prepare('UPDATE experiments SET spec_json = ?, spec_hash = ? WHERE name = ?').run(specJson, hash, spec.name);
   }
 
   experiments(): ExperimentRow[] {

@@ -7,6 +7,6 @@ export { runExperiment, type RunExperimentOptions, type RunSummary } from './run
 export { registerArmRunner } from './runners.js';
 export { ResultsDb, DbLockedError, type RunRow, type EpochRow } from './db.js';
 export { mergeDatabases } from './merge.js';
-export { exportCsv, exportJson, parseCsv } from './export.js';
+export { exportCsv, exportJson } from './export.js';
 export { canonicalJson, hashConfig, shardOf } from './keys.js';
 export { presetNames } from './presets/index.js';

@@ -20,6 +20,8 @@ export interface RunExperimentOptions {
   shard?: { index: number; count: number };
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Accept a changed spec under an existing experiment name (see ResultsDb.saveExperiment). */
+  allowSpecChange?: boolean;
 }
 
 export interface RunSummary {
@@ -55,7 +57,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
   const { db, runner } = opts;
   const log = opts.log ?? (() => {});
   const mine = (key: string) => !opts.shard || shardOf(key, opts.shard.count) === opts.shard.index;
-  db.saveExperiment(spec);
+  db.saveExperiment(spec, opts.allowSpecChange);
   mkdirSync(opts.checkpointDir, { recursive: true });
   const attempted = new Set<string>();
   const summary: RunSummary = { ran: 0, done: 0, failed: [], skippedDone: 0, waiting: 0, blockedStages: [], plan: { arms: [], sources: [], outcomes: [] } };

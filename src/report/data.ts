@@ -2,7 +2,7 @@
  * Gathers what a report shows from a results database: per experiment, the planned arms (stage,
  * name, target) with their done runs, AUC per N, stage decisions and pairwise paired t-tests.
  */
-import { pairedTTest } from '../stats/index.js';
+import { compareOverGrid } from '../stats/index.js';
 import type { ResultsDb, RunRow } from '../experiments/db.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, type StageOutcome } from '../experiments/plan.js';
@@ -43,6 +43,8 @@ export interface ExperimentReport {
   outcomes: StageOutcome[];
   tests: PairTest[];
   sources: RunRow[];
+  /** Every run of the experiment (provenance table). */
+  runs: RunRow[];
   versions: Record<string, string[]>;
   counts: Record<string, number>;
 }
@@ -84,16 +86,13 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
     const mine = arms.filter((a) => a.group === group && a.target === target);
     for (let i = 0; i < mine.length; i++) {
       for (let j = i + 1; j < mine.length; j++) {
-        const x: number[] = [];
-        const y: number[] = [];
-        mine[i]!.aucTta.forEach((v, k) => {
-          const w = mine[j]!.aucTta[k]!;
-          if (Number.isFinite(v) && Number.isFinite(w)) {
-            x.push(v);
-            y.push(w);
-          }
-        });
-        const t = x.length >= 2 ? pairedTTest(x, y) : { p: NaN, meanDiff: NaN };
+        const finite = (a: ArmSummary) => {
+          const k = a.nGrid.map((_, i) => i).filter((i) => Number.isFinite(a.aucTta[i]));
+          return { n: k.map((i) => a.nGrid[i]!), value: k.map((i) => a.aucTta[i]!) };
+        };
+        const c = compareOverGrid(finite(mine[i]!), finite(mine[j]!));
+        const t = { p: c.p, meanDiff: c.meanDiff };
+        const x = c.pairedN;
         tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length });
       }
     }
@@ -107,7 +106,7 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
   }
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), versions, counts };
+  return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), runs, versions, counts };
 }
 
 function perLabelAt(done: RunRow[]): ArmSummary['perLabel'] {

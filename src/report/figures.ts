@@ -1,5 +1,10 @@
-/** The report's figures (through src/plot): AUC vs N per arm (the paper's Figs 3-8), training curves, schedule, LR finder. */
-import { lineChart, panels, type ChartSpec, type SeriesSpec } from '../plot/index.js';
+/**
+ * The report's figures, drawn by the shared figure functions: AUC vs N per arm (aucVsNChart, the
+ * paper's Figs 3-8), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
+ * learning-rate schedule actually applied (lineChart).
+ */
+import { aucVsNChart, lineChart, trainingCurvesChart, type Arm } from '../plot/index.js';
+import { analyseLrFinder, lrFinderChart } from '../train/lr-finder-analysis.js';
 import type { EpochRow, RunRow } from '../experiments/db.js';
 import { runResult, type ArmSummary } from './data.js';
 
@@ -10,69 +15,67 @@ export interface Figure {
   svg: string;
 }
 
+/** The figures of one run: training curves, then schedule and LR finder when stored. */
+export interface RunFigure {
+  id: string;
+  title: string;
+  parts: Figure[];
+}
+
 /** One figure per stage (or grid) x target: test AUC with TTA vs N, one series per arm. */
 export function aucFigure(group: string, target: string, arms: ArmSummary[]): Figure {
-  const series: SeriesSpec[] = arms.map((a) => {
-    const band = ciBand(a);
-    return { name: a.name, x: a.nGrid, y: a.aucTta, points: true, ...(band ? { band } : {}) };
-  });
   const title = `${group === 'grid' ? 'Arms' : `Stage ${group}`}: ${target}`;
-  const spec: ChartSpec = { title, x: { label: 'Training images (N)' }, y: { label: 'Test AUC (TTA)' }, series, legend: 'bottom-right' };
-  return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: lineChart(spec) };
+  const series: Arm[] = arms.map((a) => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) }));
+  return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: aucVsNChart([{ title, arms: series }]) };
 }
 
 /**
  * A 95% band per N when the runs carry one: the runner's bootstrap CI of the test AUC (testAucCi),
- * averaged over seeds. None when any N lacks it.
+ * averaged over seeds; NaN where an N lacks it.
  */
-function ciBand(a: ArmSummary): { lo: number[]; hi: number[] } | undefined {
-  const lo: number[] = [];
-  const hi: number[] = [];
-  for (const n of a.nGrid) {
-    const cis = a.runs
+function ciBand(a: ArmSummary): { lo?: number[]; hi?: number[] } {
+  const cis = a.nGrid.map((n) =>
+    a.runs
       .filter((r) => r.status === 'done' && r.n === n)
       .map((r) => (runResult(r) as { testAucCi?: [number, number] }).testAucCi)
-      .filter((c): c is [number, number] => Array.isArray(c));
-    if (!cis.length) return undefined;
-    lo.push(cis.reduce((s, c) => s + c[0], 0) / cis.length);
-    hi.push(cis.reduce((s, c) => s + c[1], 0) / cis.length);
-  }
-  return { lo, hi };
+      .filter((c): c is [number, number] => Array.isArray(c)),
+  );
+  if (cis.every((c) => c.length === 0)) return {};
+  const avg = (c: [number, number][], k: 0 | 1) => (c.length ? c.reduce((s, x) => s + x[k], 0) / c.length : NaN);
+  return { lo: cis.map((c) => avg(c, 0)), hi: cis.map((c) => avg(c, 1)) };
 }
 
-/** Training curves of one run (train/val loss per epoch), with its schedule and LR-finder curve when stored. */
-export function runFigure(run: RunRow, epochs: EpochRow[], label: string): Figure {
-  const e = epochs.map((x) => x.epoch);
-  const charts: ChartSpec[] = [
+export function runFigure(run: RunRow, epochs: EpochRow[], label: string): RunFigure {
+  const id = `run-${run.key.slice(0, 12)}`;
+  const r = runResult(run);
+  const num = (v: number | null) => (v === null ? NaN : v);
+  const parts: Figure[] = [
     {
-      title: 'Loss per epoch',
-      x: { label: 'Epoch' },
-      y: { label: 'Loss' },
-      series: [
-        { name: 'train', x: e, y: epochs.map((x) => x.train_loss ?? NaN), points: true },
-        { name: 'validation', x: e, y: epochs.map((x) => x.val_loss ?? NaN), points: true },
-      ],
-      width: 420,
-      height: 300,
+      id,
+      title: label,
+      svg: trainingCurvesChart(
+        {
+          x: epochs.map((e) => e.epoch),
+          trainLoss: epochs.map((e) => num(e.train_loss)),
+          valLoss: epochs.map((e) => num(e.val_loss)),
+          ...(epochs.some((e) => e.val_auc !== null) ? { valAuc: epochs.map((e) => num(e.val_auc)) } : {}),
+          ...(r.bestEpoch !== undefined ? { best: r.bestEpoch } : {}),
+        },
+        { title: label },
+      ),
     },
   ];
-  const r = runResult(run);
   if (r.schedule && r.schedule.step.length) {
-    charts.push({ title: 'Learning-rate schedule', x: { label: 'Step' }, y: { label: 'LR', log: true }, series: [{ name: 'lr', x: r.schedule.step, y: r.schedule.lr }], legend: 'none', width: 420, height: 300 });
-  }
-  if (r.lrFinder && r.lrFinder.lr.length) {
-    charts.push({
-      title: 'LR finder',
-      x: { label: 'Learning rate', log: true },
-      y: { label: 'Loss' },
-      series: [{ name: 'loss', x: r.lrFinder.lr, y: r.lrFinder.loss }],
-      markers: r.lrFinder.chosen ? [{ x: r.lrFinder.chosen, label: 'chosen' }] : [],
-      legend: 'none',
-      width: 420,
-      height: 300,
+    parts.push({
+      id: `${id}-schedule`,
+      title: `${label}: schedule`,
+      svg: lineChart({ title: 'Learning rate applied', x: { label: 'optimiser step' }, y: { label: 'learning rate', log: true }, series: [{ name: 'lr', x: r.schedule.step, y: r.schedule.lr }], legend: 'none' }),
     });
   }
-  return { id: `run-${run.key.slice(0, 12)}`, title: label, svg: panels(charts, { title: label }) };
+  if (r.lrFinder && r.lrFinder.lr.length) {
+    parts.push({ id: `${id}-lr-finder`, title: `${label}: LR finder`, svg: lrFinderChart(analyseLrFinder(r.lrFinder.lr, r.lrFinder.loss), 'Learning-rate finder') });
+  }
+  return { id, title: label, parts };
 }
 
 export function slug(s: string): string {

@@ -1,7 +1,7 @@
 /** The self-contained HTML report: inline SVG figures, AUC tables, paired t-tests, stage winners, provenance. */
 import { version } from '../version.js';
 import type { ExperimentReport } from './data.js';
-import type { Figure } from './figures.js';
+import type { Figure, RunFigure } from './figures.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -42,7 +42,25 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
   return `<table class="ttest"><caption>Paired two-sided t-tests over the N grid (test AUC with TTA)</caption><tr><th>arm A</th><th>arm B</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
-export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, Figure[]>): string {
+/** Every run with what identifies and reproduces it: config, sample-ids hash, host, timings, error. */
+function runsTable(r: ExperimentReport): string {
+  const rows = r.runs.map((x) => {
+    const arm = JSON.parse(x.arm_json) as Record<string, unknown>;
+    const armText = ['arch', 'policy', 'strategy', 'source', 'init', 'epochs', 'maxLr'].map((k) => String(arm[k])).join(' ');
+    const timings = x.timings_json ? Object.entries(JSON.parse(x.timings_json) as Record<string, number>).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ') : '';
+    return (
+      `<tr data-key="${esc(x.key)}"><td>${esc(x.key.slice(0, 10))}</td><td>${esc(x.kind)}</td><td>${esc(x.data_name)}</td><td>${esc(armText)}</td><td>${x.n ?? 'all'}</td><td>${x.seed}</td>` +
+      `<td>${esc(x.status)}</td><td>${fmt(x.test_auc ?? NaN)}</td><td>${fmt(x.test_auc_tta ?? NaN)}</td><td>${fmt(x.val_loss ?? NaN)}</td>` +
+      `<td>${esc((x.sample_ids_hash ?? '').slice(0, 12))}</td><td>${esc(x.host ?? '')}</td><td>${esc(timings)}</td><td>${esc(x.error ?? '')}</td></tr>`
+    );
+  });
+  return (
+    `<details><summary>All runs (${r.runs.length})</summary><table class="runs"><tr><th>key</th><th>kind</th><th>data</th><th>arch policy strategy source init epochs maxLr</th>` +
+    `<th>N</th><th>seed</th><th>status</th><th>AUC</th><th>AUC TTA</th><th>val loss</th><th>sample ids</th><th>host</th><th>timings (s)</th><th>error</th></tr>${rows.join('')}</table></details>`
+  );
+}
+
+export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>): string {
   const sections = reports.map((r) => {
     const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
     const winners = r.outcomes.length
@@ -60,7 +78,7 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
         aucTable(r, group, target, 'auc') +
         perLabelTable(r, group, target) +
         testsTable(r, group, target) +
-        (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : '') +
+        (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '') +
         '</section>'
       );
     });
@@ -68,12 +86,13 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
     const sources = r.sources.length
       ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
           .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${s.n ?? 'all'}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
-          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.svg}</figure>`).join('')}</details>` : ''}</section>`
+          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : ''}</section>`
       : '';
     const prov =
       `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>` +
       Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
       `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
+      runsTable(r) +
       `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`;
     return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${winners}${blocks.join('')}${sources}${prov}</section>`;
   });

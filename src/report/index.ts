@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { toPng } from '../plot/index.js';
 import type { ResultsDb } from '../experiments/db.js';
 import { experimentReport, type ExperimentReport } from './data.js';
-import { aucFigure, runFigure, slug, type Figure } from './figures.js';
+import { aucFigure, runFigure, slug, type Figure, type RunFigure } from './figures.js';
 import { renderHtml } from './html.js';
 
 export interface ReportFiles {
@@ -18,7 +18,7 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   const reports = db.experiments().map((e) => experimentReport(db, e.name));
   const figures = new Map<string, Figure>();
-  const runFigures = new Map<string, Figure[]>();
+  const runFigures = new Map<string, RunFigure[]>();
   const files: string[] = [];
   const save = async (f: Figure, stem: string) => {
     const svgPath = join(outDir, 'figures', `${stem}.svg`);
@@ -37,25 +37,25 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
       const fig = aucFigure(group, target, arms);
       figures.set(`${r.spec.name}/${group}/${target}`, fig);
       await save(fig, `${slug(r.spec.name)}-${fig.id}`);
-      const runs: Figure[] = [];
+      const runs: RunFigure[] = [];
       for (const a of arms) {
         for (const run of a.runs) {
           const epochs = db.epochs(run.key);
           if (!epochs.length) continue;
           const rf = runFigure(run, epochs, `${a.name} on ${target}, N=${run.n}, seed ${run.seed}`);
           runs.push(rf);
-          await save(rf, `${slug(r.spec.name)}-${rf.id}`);
+          for (const part of rf.parts) await save(part, `${slug(r.spec.name)}-${part.id}`);
         }
       }
       runFigures.set(`${r.spec.name}/${group}/${target}`, runs);
     }
-    const sourceFigs: Figure[] = [];
+    const sourceFigs: RunFigure[] = [];
     for (const run of r.sources) {
       const epochs = db.epochs(run.key);
       if (!epochs.length) continue;
       const rf = runFigure(run, epochs, `source task ${run.data_name} (${JSON.parse(run.arm_json).arch})`);
       sourceFigs.push(rf);
-      await save(rf, `${slug(r.spec.name)}-${rf.id}`);
+      for (const part of rf.parts) await save(part, `${slug(r.spec.name)}-${part.id}`);
     }
     runFigures.set(`${r.spec.name}/sources`, sourceFigs);
   }

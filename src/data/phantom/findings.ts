@@ -23,15 +23,15 @@ export function adjustForFinding(g: ChestGeometry, f: FindingInstance, rng: Rng)
   const s = f.severity;
   switch (f.name) {
     case 'Cardiomegaly':
-      // Normal CTR is below 0.5; enlargement from borderline to gross.
-      g.ctr = Math.max(g.ctr, 0.53 + 0.17 * s + rng.uniform(0, 0.02));
+      // Normal CTR is below 0.5; enlargement from borderline (overlapping large normal hearts) to gross.
+      g.ctr = Math.max(g.ctr, 0.47 + 0.2 * s + rng.uniform(0, 0.02));
       break;
     case 'Emphysema':
       // Hyperinflation: low flat domes, wider lungs, more air, fewer markings.
-      g.yD = [g.yD[0] + (0.04 + 0.05 * s) * g.S, g.yD[1] + (0.04 + 0.05 * s) * g.S];
+      g.yD = [g.yD[0] + (0.01 + 0.08 * s) * g.S, g.yD[1] + (0.01 + 0.08 * s) * g.S];
       g.domeDepth = [g.domeDepth[0] * (1 - 0.7 * s), g.domeDepth[1] * (1 - 0.7 * s)];
       g.lateral = [Math.min(0.97, g.lateral[0] + 0.03 * s), Math.min(0.97, g.lateral[1] + 0.03 * s)];
-      g.lungAir *= 1 + 0.35 * s;
+      g.lungAir *= 1 + 0.3 * s;
       g.markings *= 1 - 0.6 * s;
       break;
     case 'Atelectasis':
@@ -154,7 +154,7 @@ export function drawFinding(sc: ChestScene, f: FindingInstance, rng: Rng): void 
       const i = f.side;
       const gap = sc.lung[i];
       // Beyond the visceral pleural line: no lung tissue at all, so darker and without markings.
-      for (let k = 0; k < gap.length; k++) if (gap[k] === 1 && sc.aerated[k] === 0) density.data[k]! -= 0.1;
+      for (let k = 0; k < gap.length; k++) if (gap[k] === 1 && sc.aerated[k] === 0) density.data[k]! -= 0.14;
       const edge = lungOutline(g, i, g.collapse?.frac ?? 0.2).slice(0, 20);
       const line = new Canvas(w, h);
       polylineMax(line, edge, 0.0035 * S, 0.0035 * S, 1);

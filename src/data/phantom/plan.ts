@@ -35,7 +35,7 @@ export function planChest(seed: number, n: number, prevalenceFloor = 0): ChestRo
       build: rng.uniform(0.33, 0.41) * (male ? 1.02 : 0.97),
       tissue: rng.uniform(0.85, 1.2),
       inspiration: rng.uniform(0.62, 0.72),
-      ctr: rng.uniform(0.38, 0.47),
+      ctr: rng.uniform(0.38, 0.49),
       boneDensity: rng.uniform(0.8, 1.15),
     };
     // Follow-ups: most patients have one image, a few many (NIH's long tail, kept short here).

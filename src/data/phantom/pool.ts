@@ -12,7 +12,7 @@ import { runTasks, type RenderTask } from './render.js';
 const CHUNK = 8;
 
 export interface RenderOptions {
-  /** Worker threads; 0 renders in this thread. Default: the number of cores, at most 8. */
+  /** Worker threads; 0 renders in this thread. Default: the number of cores (at most 8), or 0 below 256 images. */
   threads?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -32,7 +32,8 @@ export async function renderAll(tasks: RenderTask[], opts: RenderOptions = {}): 
     opts.onProgress?.(done, tasks.length);
   };
   const script = workerScript();
-  const threads = Math.min(opts.threads ?? Math.min(8, availableParallelism()), chunks.length);
+  // Each worker compiles the drawing code anew (about a second of CPU): not worth it for small sets.
+  const threads = Math.min(opts.threads ?? (tasks.length < 256 ? 0 : Math.min(8, availableParallelism())), chunks.length);
   if (!script || threads <= 0) {
     for (const c of chunks) {
       await runTasks(c);
