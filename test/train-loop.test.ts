@@ -1,0 +1,140 @@
+// The training loop end to end on a small phantom set: outputs, resume equals an uninterrupted run,
+// divergence handling, and the train / eval / predict CLI.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import { synthesize } from '../src/data/phantom/index.js';
+import { packageRoot } from '../src/native.js';
+import { tensorBytes, readSafetensors } from '../src/weights/io.js';
+import type { TrainConfig } from '../src/train/config.js';
+import { train } from '../src/train/run.js';
+
+let root: string;
+let cacheDir: string;
+
+// Small and fast: 64-px images, ResNet50, a handful of steps.
+const base = (): Partial<TrainConfig> => ({
+  data: root,
+  format: 'nih',
+  task: ['Cardiomegaly'],
+  n: 24,
+  arch: 'resnet50',
+  init: 'none',
+  strategy: 'gradual-unfreeze',
+  policy: 'one-cycle',
+  epochs: 2,
+  batchSize: 8,
+  maxLr: 1e-3,
+  imageSize: 64,
+  crop: 56,
+  tta: 2,
+  valLimit: 16,
+  testLimit: 16,
+  seed: 3,
+  device: 'cpu',
+  cacheDir,
+});
+
+async function finalWeights(out: string): Promise<Map<string, Buffer>> {
+  const dir = join(out, 'resume');
+  const file = readdirSync(dir).find((f) => f.startsWith('state-'))!;
+  const { tensors } = await readSafetensors(join(dir, file));
+  const m = new Map<string, Buffer>();
+  for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) m.set(k, Buffer.from(tensorBytes(t).bytes));
+  return m;
+}
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'torchxfer-train-'));
+  root = join(dir, 'chest');
+  cacheDir = join(dir, 'cache');
+  await synthesize({ kind: 'chest', out: root, n: 240, seed: 5, size: 64, prevalenceBoost: 0.25, threads: 0 });
+}, 300_000);
+
+describe('train()', () => {
+  it('writes the checkpoint, metrics and plots, and emits epoch events', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'torchxfer-run-'));
+    const epochs: number[] = [];
+    const run = train({ ...base(), out }, { progress: null });
+    run.on('epoch', (e) => epochs.push(e.epoch));
+    const r = await run;
+    expect(epochs).toEqual([0, 1]);
+    expect(r.epochs).toHaveLength(2);
+    for (const f of ['best.safetensors', 'metrics.json', 'training-curves.svg', 'training-curves.png', 'schedule.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.labels).toEqual(['Cardiomegaly']);
+    expect(metrics.samples.train).toHaveLength(24);
+    expect(metrics.samples.test.length).toBeLessThanOrEqual(16);
+    expect(r.testAuc === null || (r.testAuc >= 0 && r.testAuc <= 1)).toBe(true);
+    expect(r.bestEpoch).not.toBeNull();
+    // The test split never shares a patient with training.
+    const patient = (id: string) => id.split('_')[0];
+    const trainPatients = new Set(metrics.samples.train.map(patient));
+    expect(metrics.samples.test.some((id: string) => trainPatients.has(patient(id)))).toBe(false);
+  });
+
+  it('an interrupted run resumed with --resume ends with the same weights as an uninterrupted one', async () => {
+    const whole = mkdtempSync(join(tmpdir(), 'torchxfer-whole-'));
+    await train({ ...base(), out: whole }, { progress: null });
+
+    const split = mkdtempSync(join(tmpdir(), 'torchxfer-split-'));
+    const controller = new AbortController();
+    const first = train({ ...base(), out: split }, { progress: null, signal: controller.signal });
+    first.on('step', (s) => {
+      if (s.step === 4) controller.abort(); // mid-epoch 2 of 3 batches per epoch
+    });
+    await expect(first).rejects.toThrow();
+    expect(existsSync(join(split, 'resume', 'state.json'))).toBe(true);
+    // Without --resume the folder is refused rather than overwritten.
+    await expect(train({ ...base(), out: split }, { progress: null })).rejects.toThrow(/--resume/);
+    await train({ ...base(), out: split, resume: true }, { progress: null });
+
+    const a = await finalWeights(whole);
+    const b = await finalWeights(split);
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    const differing = [...a.keys()].filter((k) => !a.get(k)!.equals(b.get(k)!));
+    expect(differing).toEqual([]);
+  });
+
+  it('a diverging run stops with a clear message instead of crashing', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'torchxfer-nan-'));
+    const outcome = await train({ ...base(), optimizer: 'sgd', maxLr: 1e8, epochs: 3, out }, { progress: null }).then(
+      (r) => ({ ok: r.stoppedEarly ?? 'finished' }),
+      (e: Error) => ({ error: e.message }),
+    );
+    if ('error' in outcome) expect(outcome.error).toMatch(/no finite validation loss|lower --max-lr/);
+    else expect(['diverged', 'finished']).toContain(outcome.ok);
+  });
+
+  it('refuses bad options naming them', () => {
+    expect(() => train({ ...base(), epochs: 0, out: 'x' }).result).not.toThrow(); // validated asynchronously
+    return expect(train({ ...base(), epochs: 0, out: 'x' })).rejects.toThrow(/Expected an integer between 1 and 100000 for epochs but received 0/);
+  });
+});
+
+describe('torchxfer train / eval / predict (CLI)', () => {
+  const cli = join(packageRoot, 'bin', 'torchxfer.js');
+  it('trains, evaluates the checkpoint with TTA and predicts image files', () => {
+    const out = mkdtempSync(join(tmpdir(), 'torchxfer-cli-'));
+    const args = ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '2', '--device', 'cpu', '--cache-dir', cacheDir, '--out', out];
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/test AUC/);
+    const ck = join(out, 'best.safetensors');
+    const ev = JSON.parse(execFileSync(process.execPath, [cli, 'eval', '--checkpoint', ck, '--tta', '--json'], { encoding: 'utf8', env: { ...process.env, TORCHXFER_CACHE: cacheDir } }));
+    expect(ev.split).toBe('test');
+    expect(ev.tta).toBe(4);
+    const images = readdirSync(join(root, 'images')).slice(0, 2).map((f) => join(root, 'images', f));
+    const pred = JSON.parse(execFileSync(process.execPath, [cli, 'predict', '--checkpoint', ck, '--format', 'json', ...images, join(root, 'missing.png')], { encoding: 'utf8' }));
+    expect(pred).toHaveLength(3);
+    for (const p of pred.slice(0, 2)) expect(p.probabilities.Cardiomegaly).toBeGreaterThanOrEqual(0);
+    expect(pred[2].error).toMatch(/missing\.png/);
+    const bad = spawnSync(process.execPath, [cli, 'train', '--data', root, '--arch', 'vgg16', '--out', out], { encoding: 'utf8' });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/vgg16/);
+  });
+});
