@@ -144,7 +144,8 @@ describe('errors', () => {
 
   it('the native layer checks too, whatever TypeScript lets through', async () => {
     const raw = native() as unknown as { radiomicFeatures: (...a: unknown[]) => Promise<Float64Array> };
-    await expect(raw.radiomicFeatures(new Uint8Array(12), [2, 3, 4], {})).rejects.toThrow(/shape \[2, 3, 4\] holds 24 pixels but the data has 12/);
+    await expect(raw.radiomicFeatures(new Uint8Array(12), [2, 3, 4], {})).rejects.toThrow(/shape \[2, 3, 4\] does not match the data's 12 pixels/);
+    await expect(raw.radiomicFeatures(new Uint8Array(5), [0, 2, 2], {})).rejects.toThrow(/shape \[0, 2, 2\] does not match the data's 5 pixels/);
     await expect(raw.radiomicFeatures(new Uint8Array(12), [1, 0, 12], {})).rejects.toThrow(/height, width >= 1/);
     expect(() => raw.radiomicFeatures(new Int8Array(12), [1, 3, 4], {})).toThrow(/Expected a Uint8Array for images/);
     expect(() => raw.radiomicFeatures(new Uint8Array(12), [3, 4], {})).toThrow(/Expected an array \[n, height, width\] for shape/);
