@@ -9,3 +9,4 @@ export { mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, va
 export { bce, bceWithLogits, bootstrapAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord, RADIOMIC_FEATURE_COUNT, type RadiomicOptions } from './radiomics/features.js';
 export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type RadiomicsBaseline } from './radiomics/baseline.js';
+export { featuresOfFiles, type FileFeatures } from './radiomics/files.js';
