@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../src/native.js';
+import { getNumThreads, setNumThreads } from '../src/runtime.js';
 import { RADIOMIC_FEATURE_COUNT, radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord } from '../src/radiomics/features.js';
 import { seededRng } from '../src/radiomics/rng.js';
 
@@ -107,6 +108,20 @@ describe('radiomic features equal scikit-image and scipy', () => {
     }
     const want = reference([{ name: 'last', h: 20, w: 30, data: data.slice(8 * 600) }], false)[0]!;
     Array.from(batch.subarray(8 * 79)).forEach((v, j) => expectClose(v, want[j]!, 65025, `batch ${radiomicFeatureNames()[j]}`));
+  });
+
+  it('gives the same values on 1 and 3 threads (each image on one thread, whatever the count)', async () => {
+    const rng = seededRng(12);
+    const data = Uint8Array.from({ length: 7 * 16 * 16 }, () => Math.floor(rng() * 256));
+    const before = getNumThreads();
+    try {
+      setNumThreads(1);
+      const one = await radiomicFeatures(data, [7, 16, 16]);
+      setNumThreads(3);
+      expect(Array.from(await radiomicFeatures(data, [7, 16, 16]))).toEqual(Array.from(one));
+    } finally {
+      setNumThreads(before);
+    }
   });
 
   it('honours the 45-degree offsets of skimage: distance 2 at 45 degrees is the offset (1, 1), as distance 1', async () => {
