@@ -34,10 +34,11 @@ function positivesOf(idx: number[], y: ArrayLike<number>): number {
  * typed-array sorts) and merged, evaluating a threshold between each pair of distinct values.
  * Gini: minimise sum over children of n_c * gini_c, i.e. maximise sum of (pos^2 + neg^2) / n_c.
  */
-function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: number, minLeaf: number): { score: number; threshold: number } {
+function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: number, minLeaf: number, scratch: Float64Array): { score: number; threshold: number } {
   const n = idx.length;
-  const posVals = new Float64Array(pos);
-  const negVals = new Float64Array(n - pos);
+  // Views on one buffer per fit: no allocation of value arrays per node and feature.
+  const posVals = scratch.subarray(0, pos);
+  const negVals = scratch.subarray(pos, n);
   let a = 0;
   let b = 0;
   for (const i of idx) {
@@ -65,7 +66,7 @@ function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: 
   return best;
 }
 
-function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Rng): Node {
+function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Rng, scratch: Float64Array): Node {
   const n = idx.length;
   const pos = positivesOf(idx, y);
   if (pos === 0 || pos === n || n < 2 * opts.minSamplesLeaf || (opts.maxDepth !== null && depth >= opts.maxDepth)) return { leaf: true, value: pos / n };
@@ -74,7 +75,7 @@ function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], dep
   const features = shuffle(Array.from({ length: p }, (_, j) => j), rng).slice(0, tries);
   let best = { score: (pos * pos + (n - pos) * (n - pos)) / n + 1e-12, feature: -1, threshold: 0 }; // must beat no split
   for (const f of features) {
-    const s = bestSplit(cols[f]!, y, idx, pos, opts.minSamplesLeaf);
+    const s = bestSplit(cols[f]!, y, idx, pos, opts.minSamplesLeaf, scratch);
     if (s.score > best.score) best = { ...s, feature: f };
   }
   if (best.feature < 0) return { leaf: true, value: pos / n };
@@ -85,8 +86,8 @@ function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], dep
     leaf: false,
     feature: best.feature,
     threshold: best.threshold,
-    left: growTree(cols, y, left, depth + 1, opts, rng),
-    right: growTree(cols, y, right, depth + 1, opts, rng),
+    left: growTree(cols, y, left, depth + 1, opts, rng, scratch),
+    right: growTree(cols, y, right, depth + 1, opts, rng, scratch),
   };
 }
 
@@ -101,9 +102,10 @@ export function fitForest(X: Matrix, y: ArrayLike<number>, options: ForestOption
   const trees: Node[] = [];
   const p = n ? X[0]!.length : 0;
   const cols = Array.from({ length: p }, (_, j) => Float64Array.from(X, (row) => row[j]!)); // column-major for splits
+  const scratch = new Float64Array(n);
   for (let t = 0; t < options.nTrees; t++) {
     const sample = Array.from({ length: n }, () => randInt(rng, n));
-    trees.push(growTree(cols, y, sample, 0, options, rng));
+    trees.push(growTree(cols, y, sample, 0, options, rng, scratch));
   }
   return {
     kind: 'forest',
