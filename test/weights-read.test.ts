@@ -38,6 +38,7 @@ describe('torch.save files, values equal to Python', () => {
     ['zoo.pth', 'zoo'],
     ['zoo-legacy.pth', 'zoo'],
     ['checkpoint.pth', 'checkpoint'],
+    ['old-style.pth', 'old-style'],
   ] as const) {
     it(`${file}: names in file order, dtypes, shapes and bytes match torch`, async () => {
       const sd = await readStateDict(join(dir, file));

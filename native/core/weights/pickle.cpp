@@ -119,8 +119,8 @@ Ref reduce(const Ref& callable, const Ref& args, Reader& r) {
     auto d = Value::make(K::Dict);
     if (!a.empty()) {
       if (!a[0]->is(K::List) && !a[0]->is(K::Tuple)) r.fail("OrderedDict argument is not a list of pairs");
-      for (auto& pair : a[0]->items) {
-        if (!pair->is(K::Tuple) || pair->items.size() != 2) r.fail("OrderedDict argument is not a list of pairs");
+      for (auto& pair : a[0]->items) {  // (k, v) tuples; Python 2 pickled [k, v] lists
+        if ((!pair->is(K::Tuple) && !pair->is(K::List)) || pair->items.size() != 2) r.fail("OrderedDict argument is not a list of pairs");
         d->dict.emplace_back(pair->items[0], pair->items[1]);
       }
     }
