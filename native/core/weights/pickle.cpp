@@ -307,7 +307,11 @@ Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_
           name = n->s;
         }
         std::string full = module + "." + name;
-        if (!known_global(full)) r.fail("refusing pickle global " + full + " (a weights file needs only OrderedDict, tensors and storages)");
+        if (!known_global(full)) {
+          bool model_class = full.rfind("torch.nn.", 0) == 0 || full.find("models") != std::string::npos;
+          r.fail("refusing pickle global " + full + (model_class ? " (the file pickles a whole model object: save its state_dict() instead)"
+                                                                 : " (a weights file needs only OrderedDict, tensors and storages)"));
+        }
         stack.push_back(make_str(K::Global, full));
         break;
       }
