@@ -39,6 +39,7 @@ describe('torch.save files, values equal to Python', () => {
     ['zoo-legacy.pth', 'zoo'],
     ['checkpoint.pth', 'checkpoint'],
     ['old-style.pth', 'old-style'],
+    ['exported.safetensors', 'exported'],
   ] as const) {
     it(`${file}: names in file order, dtypes, shapes and bytes match torch`, async () => {
       const sd = await readStateDict(join(dir, file));
@@ -66,6 +67,9 @@ describe('refusals', () => {
   it('a pickle calling os.system is refused, naming the global, and nothing runs', async () => {
     await expect(readStateDict(join(dir, 'evil.pth'))).rejects.toThrow(/evil\.pth.*refusing pickle global os\.system/);
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
+  });
+  it('a pickled whole model is refused with a hint to save its state_dict', async () => {
+    await expect(readStateDict(join(dir, 'whole-model.pt'))).rejects.toThrow(/whole-model\.pt.*refusing pickle global torch\.nn\.modules\..* save its state_dict\(\) instead/);
   });
   it('an unknown storage type is refused by name', async () => {
     await expect(readStateDict(join(dir, 'complex.pth'))).rejects.toThrow(/ComplexFloatStorage/);

@@ -76,6 +76,14 @@ def make(out):
         z.writestr('old-style/version', '3\n')
     ref['old-style'] = describe(torch.load(os.path.join(out, 'old-style.pth')))  # torch itself reads it
 
+    # A whole pickled model (refused), and its state_dict exported by scripts/export-state-dict.py.
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
+    torch.save(model, os.path.join(out, 'whole-model.pt'), _use_new_zipfile_serialization=False)
+    script = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'export-state-dict.py')
+    import subprocess
+    subprocess.run([sys.executable, script, os.path.join(out, 'whole-model.pt'), os.path.join(out, 'exported.safetensors')], check=True, stdout=subprocess.DEVNULL)
+    ref['exported'] = describe(model.state_dict())
+
     # safetensors written by hand (struct + json), as the reference format describes it.
     st = OrderedDict([('a', torch.randn(2, 3)), ('b', torch.arange(4, dtype=torch.int64)), ('c', torch.randn(3).half())])
     header, blobs, off = {'__metadata__': {'source': 'python', 'n': '3'}}, [], 0
