@@ -65,11 +65,11 @@ def make(out):
     torch.save({'epoch': 3, 'best': 0.5, 'state_dict': inner, 'arch': 'x'}, os.path.join(out, 'checkpoint.pth'))
     ref['checkpoint'] = [[k[len('module.'):], *rest] for k, *rest in describe(inner)]
 
-    # An older pickle style, by hand: Python 2's OrderedDict reduce ([k, v] lists) and _rebuild_tensor (v1).
+    # An older pickle style, by hand: Python 2's OrderedDict reduce ([k, v] lists), _rebuild_tensor (v1), torch.Size.
     t = torch.randn(6)
     pkl = (b'\x80\x02ccollections\nOrderedDict\n](](X\x01\x00\x00\x00a'
            b'ctorch._utils\n_rebuild_tensor\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000'
-           b'X\x03\x00\x00\x00cpuK\x06tQK\x00K\x02K\x03\x86K\x03K\x01\x86tRee\x85R.')
+           b'X\x03\x00\x00\x00cpuK\x06tQK\x00ctorch\nSize\nK\x02K\x03\x86\x85RK\x03K\x01\x86tRee\x85R.')
     with zipfile.ZipFile(os.path.join(out, 'old-style.pth'), 'w', zipfile.ZIP_STORED) as z:
         z.writestr('old-style/data.pkl', pkl)
         z.writestr('old-style/data/0', t.numpy().tobytes())

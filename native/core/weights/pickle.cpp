@@ -57,7 +57,7 @@ int depth_of(const Ref& v, const std::unordered_map<const Value*, int>& depths) 
 bool known_global(const std::string& name) {
   static const char* kAllowed[] = {
       "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
-      "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+      "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch.Size",
   };
   for (const char* a : kAllowed)
     if (name == a) return true;
@@ -127,6 +127,10 @@ Ref reduce(const Ref& callable, const Ref& args, Reader& r) {
     return d;
   }
   if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") return rebuild_tensor(a, r);
+  if (name == "torch.Size") {  // older files pickle sizes as torch.Size((2, 3)): the tuple itself
+    if (a.size() != 1 || !a[0]->is(K::Tuple)) r.fail("torch.Size without a tuple argument");
+    return a[0];
+  }
   if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
     if (a.empty() || !a[0]->is(K::Tensor)) r.fail(name + " without a tensor argument");
     return a[0];  // a Parameter's data; requires_grad and hooks do not matter for weights
