@@ -104,7 +104,7 @@ describe('refusals', () => {
       const original = readFileSync(join(dir, file));
       const target = join(dir, `mutant-${file}`);
       let refused = 0;
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < 120; i++) {  // each native call costs ~40 ms on a loaded 2-core machine
         const bytes = Buffer.from(original);
         for (let k = 0; k < 1 + (i % 3); k++) bytes[Math.floor(rnd() * span)] = Math.floor(rnd() * 256);
         writeFileSync(target, bytes);
@@ -115,7 +115,7 @@ describe('refusals', () => {
           expect((err as Error).message.startsWith(target)).toBe(true);
         }
       }
-      expect(refused).toBeGreaterThan(100);
+      expect(refused).toBeGreaterThan(40);
     }
   });
 

@@ -3,7 +3,7 @@
 usage: weights_fixtures.py make OUTDIR        -> files in OUTDIR and OUTDIR/reference.json
        weights_fixtures.py read-safetensors F -> JSON {name: [dtype, shape, sha256]} parsed with struct+json
 """
-import hashlib, json, os, pickle, pickletools, struct, sys, zipfile
+import hashlib, importlib.util, json, os, pickle, pickletools, struct, sys, zipfile
 from collections import OrderedDict
 
 import torch
@@ -80,8 +80,10 @@ def make(out):
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
     torch.save(model, os.path.join(out, 'whole-model.pt'), _use_new_zipfile_serialization=False)
     script = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'export-state-dict.py')
-    import subprocess
-    subprocess.run([sys.executable, script, os.path.join(out, 'whole-model.pt'), os.path.join(out, 'exported.safetensors')], check=True, stdout=subprocess.DEVNULL)
+    spec = importlib.util.spec_from_file_location('export_state_dict', script)  # in-process: one torch import is slow enough
+    exporter = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exporter)
+    exporter.export(os.path.join(out, 'whole-model.pt'), os.path.join(out, 'exported.safetensors'))
     ref['exported'] = describe(model.state_dict())
 
     # safetensors written by hand (struct + json), as the reference format describes it.
