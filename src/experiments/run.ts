@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { describe } from '../errors.js';
+import { expectInteger } from '../validate.js';
 import { ResultsDb } from './db.js';
 import { shardOf } from './keys.js';
 import { planExperiment, planJobs, type Plan } from './plan.js';
@@ -97,7 +99,12 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       summary.ran++;
       ranThisPass++;
       try {
-        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => db.addEpoch(job.key, m) });
+        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => {
+            expectInteger(m?.epoch, 'metrics.epoch (from the runner)', 0);
+            db.addEpoch(job.key, m);
+          },
+        });
+        if (!result || typeof result !== 'object') throw new Error(`the runner returned ${describe(result)} instead of a RunResult`);
         if (job.kind === 'source' && !result.checkpoint) throw new Error('the runner returned no checkpoint for a source task');
         db.markDone(job.key, result);
         summary.done++;
