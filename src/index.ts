@@ -30,3 +30,4 @@ export { radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord, RADIOMIC
 export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type RadiomicsBaseline } from './radiomics/baseline.js';
 export * from './experiments/index.js';
 export { writeReport, type ReportFiles } from './report/index.js';
+export { loadModel, Model, ARCHS, type Arch, type ModelOptions, type LoadReport, type LayerGroup, type FrozenBatchNormPolicy } from './model.js';

@@ -97,6 +97,47 @@ describe('image cache', () => {
     expect(readdirSync(cdir).filter((f) => f.endsWith('.json')).length).toBe(2);
   });
 
+  it('grows: a subset reuses the cache as is, a superset decodes only the new images and keeps the old rows', async () => {
+    const { ds, dir } = await fixture();
+    const cdir = join(dir, 'cache');
+    const part = (ids: string[]): Dataset => ({ ...ds, samples: ds.samples.filter((s) => ids.includes(s.id)), skipped: [] });
+    const first = await openCache(part(['0.png', '1.png', '2.png']), { dir: cdir, geometry, progress: null });
+    expect(first.built).toBe(true);
+    expect(first.skipped.map((s) => s.id)).toEqual(['2.png']);
+    first.close();
+    const subset = await openCache(part(['1.png']), { dir: cdir, geometry, progress: null });
+    expect(subset.built).toBe(false);
+    expect(subset.skipped).toEqual([]); // 2.png is not asked for
+    expect(subset.report()).toMatch(/toy: 1 images cached/);
+    subset.close();
+    const other = await openCache(part(['3.png', '4.png']), { dir: cdir, geometry, progress: null });
+    expect(other.built).toBe(true);
+    expect(other.reused).toBe(2); // 0.png and 1.png carried over, 3.png and 4.png decoded
+    expect(other.rowOf('0.png')).toBeDefined();
+    other.close();
+    const back = await openCache(part(['0.png', '1.png', '3.png']), { dir: cdir, geometry, progress: null });
+    expect(back.built).toBe(false);
+    const rows = back.rowsOf(part(['0.png', '1.png', '3.png']).samples);
+    const expected = await Promise.all(['0.png', '1.png', '3.png'].map((id) => decodeGrey(join(dir, 'img', id), geometry)));
+    expect(Array.from(back.readBatch(rows))).toEqual(expected.flatMap((e) => Array.from(e.data)));
+    back.close();
+  });
+
+  it('datasets read from one root share a cache; another root with the same name does not', async () => {
+    const { ds, dir } = await fixture();
+    const cdir = join(dir, 'cache');
+    const nih: Dataset = { ...ds, name: 'nih', root: join(dir, 'img') };
+    (await openCache(nih, { dir: cdir, geometry, progress: null })).close();
+    const view = await openCache({ ...nih, name: 'nih-without-Emphysema', samples: nih.samples.slice(0, 2), skipped: [] }, { dir: cdir, geometry, progress: null });
+    expect(view.built).toBe(false);
+    expect(view.report()).toMatch(/^nih-without-Emphysema: 2 images cached/);
+    view.close();
+    const other = await openCache({ ...nih, root: join(dir, 'elsewhere') }, { dir: cdir, geometry, progress: null });
+    expect(other.built).toBe(true);
+    expect(other.reused).toBe(0);
+    other.close();
+  });
+
   it('an interrupted build (pixels without index) is never opened as a cache', async () => {
     const { ds, dir } = await fixture();
     const cdir = join(dir, 'cache');

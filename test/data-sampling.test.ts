@@ -103,9 +103,18 @@ describe('binary experiments', () => {
     expect(s.val).toBe(exp.val);
   });
 
+  it('unknown (NaN) targets, e.g. CheXpert uncertain with "ignore", are left out of binary sets', () => {
+    const e = ds.labels.indexOf('Emphysema');
+    const withNaN = { ...ds, samples: ds.samples.map((s, i) => (i % 3 === 0 ? { ...s, targets: s.targets.map((t, j) => (j === e ? NaN : t)) } : s)) };
+    const x = binaryExperiment(withNaN, 'Emphysema', splitByPatient(withNaN, { seed: 1 }), 11);
+    const all = [...x.positives, ...x.negatives, ...x.val, ...x.test];
+    expect(all.every((s) => s.targets[0] === 0 || s.targets[0] === 1)).toBe(true);
+    expect(x.positives.length + x.negatives.length).toBeLessThan(split.train.length);
+  });
+
   it('a split with one class is a clear error', () => {
     const none = { ...ds, samples: ds.samples.map((s) => ({ ...s, targets: s.targets.map((t, j) => (j === 13 && !ds.officialSplits!.test!.has(s.id) ? 0 : t)) })) };
-    expect(() => binaryExperiment(none, 'Hernia', splitByPatient(none, { seed: 1 }), 1)).toThrow(/the validation split has only one class for Hernia \(0 positive, \d+ negative\)/);
+    expect(() => binaryExperiment(none, 'Hernia', splitByPatient(none, { seed: 1 }), 1)).toThrow(/^nih: the validation split has only one class for Hernia \(0 positive, \d+ negative\)/);
     expect(() => binaryExperiment(ds, 'Nope', split, 1)).toThrow(/for label but received 'Nope'/);
   });
 

@@ -92,6 +92,28 @@ describe('refusals', () => {
     writeFileSync(join(dir, 'cut2.safetensors'), bytes.subarray(0, 20));
     await expect(readSafetensors(join(dir, 'cut2.safetensors'))).rejects.toThrow(/cut2\.safetensors: truncated safetensors file/);
   });
+  it('corrupted pickles and headers (seeded mutations) are read or refused with an error naming the file, never a crash', async () => {
+    let seed = 12345;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const [file, span] of [['zoo-legacy.pth', 1600], ['python.safetensors', 250]] as const) {
+      const original = readFileSync(join(dir, file));
+      const target = join(dir, `mutant-${file}`);
+      let refused = 0;
+      for (let i = 0; i < 300; i++) {
+        const bytes = Buffer.from(original);
+        for (let k = 0; k < 1 + (i % 3); k++) bytes[Math.floor(rnd() * span)] = Math.floor(rnd() * 256);
+        writeFileSync(target, bytes);
+        try {
+          await readStateDict(target);
+        } catch (err) {
+          refused++;
+          expect((err as Error).message.startsWith(target)).toBe(true);
+        }
+      }
+      expect(refused).toBeGreaterThan(100);
+    }
+  });
+
   it('options are validated before crossing to native', () => {
     expect(() => readStateDict(3 as never)).toThrow(/Expected a non-empty string for path but received 3/);
     expect(() => writeSafetensors(join(dir, 'x.safetensors'), {}, { a: 1 } as never)).toThrow(/Expected a string for metadata\['a'\]/);

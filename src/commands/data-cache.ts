@@ -40,8 +40,7 @@ export const dataCacheCommand: CommandModule<object, CacheArgs> = {
     });
     try {
       if (args.json) {
-        const stored = cache.index.ids.filter((x) => x !== null).length;
-        console.log(JSON.stringify({ file: cache.binPath, built: cache.built, reused: cache.reused, stored, geometry: cache.geometry, skipped: cache.skipped }, null, 2));
+        console.log(JSON.stringify({ file: cache.binPath, built: cache.built, reused: cache.reused, stored: cache.stored, geometry: cache.geometry, skipped: cache.skipped }, null, 2));
       } else {
         console.log(`${cache.built ? 'built' : 'up to date'}: ${cache.report()}`);
       }

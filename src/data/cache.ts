@@ -1,8 +1,10 @@
 /**
  * The preprocessing cache: every image of a dataset decoded once per (dataset, geometry, preprocessing
- * version) into `<key>.u8` (uint8, row i = sample i, height x width each) plus `<key>.json` (ids,
- * sources with size and mtime, geometry, skipped files with reasons, a sha256 of the pixels).
- * Reused while its sources are unchanged, rebuilt when they change; written to temp files and renamed
+ * version) into `<key>.u8` (uint8 rows of height x width) plus `<key>.json` (row ids, sources with size
+ * and mtime, geometry, skipped files with reasons, a sha256 of the pixels).
+ * The cache grows: opening it for samples it already holds (same files, same size and mtime) reuses it
+ * as is, even for a subset (one experiment's splits); new or changed samples trigger a rebuild that
+ * copies every still-valid row and decodes only the rest. Builds write temp files and rename them
  * (pixels first, index last) so an interrupted build never leaves a cache that opens. Unreadable
  * images are skipped and listed, never fatal: their rows stay zero and are marked null in `ids`.
  */
@@ -10,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { OptionError } from '../errors.js';
 import { Progress } from '../progress.js';
@@ -71,14 +73,19 @@ export class ImageCache {
   /** Rows copied from the previous build instead of decoded (0 unless rebuilt after a change). */
   reused = 0;
 
+  private readonly requested: Dataset;
+
   constructor(
     readonly binPath: string,
     readonly index: CacheIndex,
-    /** True when this open decoded the images (false: reused). */
+    /** True when this open decoded images (false: reused as is). */
     readonly built: boolean,
     inMemoryBytes: number,
+    /** The dataset this cache was opened for (skipped files and the report are about its samples). */
+    requested?: Dataset,
   ) {
     index.ids.forEach((id, i) => id !== null && this.rowById.set(id, i));
+    this.requested = requested ?? { name: index.dataset, labels: [], samples: index.sources.map((s) => ({ id: s.id, path: s.path, patientId: '', targets: [] })), skipped: [] };
     this.frameBytes = index.geometry.width * index.geometry.height;
     if (index.bytes <= inMemoryBytes) this.memory = new Uint8Array(readFileSync(binPath));
     else this.fd = openSync(binPath, 'r');
@@ -93,8 +100,15 @@ export class ImageCache {
     return this.index.ids.length;
   }
 
+  /** Samples of the requested dataset that have an image in the cache. */
+  get stored(): number {
+    return this.requested.samples.filter((s) => this.rowById.has(s.id)).length;
+  }
+
+  /** Files of the requested dataset that have no image: dropped by its reader (id '') or undecodable. */
   get skipped(): CacheIndex['skipped'] {
-    return this.index.skipped;
+    const ids = new Set(this.requested.samples.map((s) => s.id));
+    return [...this.requested.skipped.map((s) => ({ id: '', path: s.path, reason: s.reason })), ...this.index.skipped.filter((s) => ids.has(s.id))];
   }
 
   /** Row of a sample id; undefined when the sample was skipped or is not in this cache. */
@@ -106,7 +120,7 @@ export class ImageCache {
   rowsOf(samples: Sample[]): number[] {
     return samples.map((s) => {
       const r = this.rowById.get(s.id);
-      if (r === undefined) throw new DataError(s.path, `sample '${s.id}' has no image in the cache (skipped or not in dataset ${this.index.dataset})`);
+      if (r === undefined) throw new DataError(s.path, `sample '${s.id}' has no image in the cache (skipped, or not in dataset ${this.requested.name})`);
       return r;
     });
   }
@@ -127,9 +141,9 @@ export class ImageCache {
 
   /** Human-readable summary: counts and every skipped file with its reason. */
   report(): string {
-    const stored = this.index.ids.filter((x) => x !== null).length;
-    const lines = [`${this.index.dataset}: ${stored} images cached at ${this.geometry.width}x${this.geometry.height} (${this.binPath}), ${this.skipped.length} skipped`];
-    for (const s of this.skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
+    const skipped = this.skipped;
+    const lines = [`${this.requested.name}: ${this.stored} images cached at ${this.geometry.width}x${this.geometry.height} (${this.binPath}), ${skipped.length} skipped`];
+    for (const s of skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
     return lines.join('\n');
   }
 
@@ -151,41 +165,60 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   const concurrency = opts.concurrency === undefined ? availableParallelism() : expectInteger(opts.concurrency, 'concurrency', 1, 256);
   const inMemoryBytes = opts.inMemoryBytes === undefined ? 512 * 2 ** 20 : expectInteger(opts.inMemoryBytes, 'inMemoryBytes', 0);
   mkdirSync(dir, { recursive: true });
-  const key = createHash('sha256').update(JSON.stringify([ds.name, geometry.width, geometry.height, version, decode.window])).digest('hex').slice(0, 12);
-  const stem = join(dir, `${ds.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60)}-${geometry.width}x${geometry.height}-${key}`);
+  // Pixels depend only on the files, so datasets read from one root share a cache (NIH and its
+  // ChestX-ray13 view, CheXpert under any uncertainty policy); without a root the name keys it.
+  const source = ds.root ?? ds.name;
+  const key = createHash('sha256').update(JSON.stringify([source, geometry.width, geometry.height, version, decode.window])).digest('hex').slice(0, 12);
+  const readable = (ds.root ? basename(ds.root) : ds.name).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60);
+  const stem = join(dir, `${readable}-${geometry.width}x${geometry.height}-${key}`);
   const binPath = `${stem}.u8`;
   const indexPath = `${stem}.json`;
   const stamps = ds.samples.map(stampOf);
 
-  // Reuse the cache when its sources are unchanged; when some changed, still copy the rows of the
-  // unchanged ones (after checking the old pixels' checksum) instead of decoding everything again.
+  // Reuse the cache when it holds every requested sample unchanged; else rebuild it as the union of
+  // its still-valid rows (copied, after checking the old pixels' checksum) and the new samples.
   const prior = readIndex(indexPath, binPath);
-  const same = prior !== undefined && sourcesMatch(prior.sources, stamps);
-  const intact = prior !== undefined && ((same && opts.verify === false) || (await sha256File(binPath)) === prior.sha256);
-  if (same && intact) return new ImageCache(binPath, prior, false, inMemoryBytes);
+  const priorRows = new Map<string, { row: number; stamp: SourceStamp }>();
+  prior?.sources.forEach((stamp, row) => priorRows.set(stamp.id, { row, stamp }));
+  const covered = prior !== undefined && stamps.every((st) => {
+    const p = priorRows.get(st.id);
+    return p !== undefined && sameStamp(p.stamp, st);
+  });
+  const intact = prior !== undefined && ((covered && opts.verify === false) || (await sha256File(binPath)) === prior.sha256);
+  if (covered && intact) return new ImageCache(binPath, prior, false, inMemoryBytes, ds);
   const reuse = new Map<string, { row: number; stamp: SourceStamp }>();
-  if (prior && intact) prior.ids.forEach((id, row) => id !== null && reuse.set(id, { row, stamp: prior.sources[row] }));
+  const rows = stamps.slice();
+  if (prior && intact) {
+    for (const [id, p] of priorRows) if (prior.ids[p.row] !== null) reuse.set(id, p);
+    // Keep the rows of samples not requested now (other experiments' images) while their files are unchanged.
+    const requested = new Set(stamps.map((st) => st.id));
+    for (const [id, p] of priorRows) {
+      if (requested.has(id)) continue;
+      const now = stampOf({ id, path: p.stamp.path, patientId: '', targets: [] });
+      if (sameStamp(now, p.stamp)) rows.push(now);
+    }
+  }
   removeStaleTemps(dir, [binPath, indexPath]);
 
   const frame = geometry.width * geometry.height;
   const tmpBin = `${binPath}.tmp-${process.pid}`;
   const tmpIndex = `${indexPath}.tmp-${process.pid}`;
   const skipped: CacheIndex['skipped'] = [];
-  const ids: (string | null)[] = ds.samples.map((s) => s.id);
-  const progress = new Progress({ total: ds.samples.length, label: `cache ${ds.name}`, unit: 'img', stream: opts.progress });
+  const ids: (string | null)[] = rows.map((s) => s.id);
+  const progress = new Progress({ total: rows.length, label: `cache ${ds.name}`, unit: 'img', stream: opts.progress });
   const fh = await open(tmpBin, 'w');
   const old = reuse.size > 0 ? await open(binPath, 'r') : undefined;
   let reused = 0;
   try {
-    await fh.truncate(ds.samples.length * frame);
+    await fh.truncate(rows.length * frame);
     let next = 0;
     let failed = false;
     const worker = async () => {
-      for (let i = next++; i < ds.samples.length && !failed; i = next++) {
-        const s = ds.samples[i];
+      for (let i = next++; i < rows.length && !failed; i = next++) {
+        const s = rows[i];
         try {
           const before = reuse.get(s.id);
-          if (old && before && sameStamp(before.stamp, stamps[i])) {
+          if (old && before && sameStamp(before.stamp, s)) {
             const buf = new Uint8Array(frame);
             await old.read(buf, 0, frame, before.row * frame);
             await fh.write(buf, 0, frame, i * frame);
@@ -205,7 +238,7 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
         progress.tick(1, { skipped: skipped.length });
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, ds.samples.length)) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, rows.length)) }, worker));
     await fh.sync();
   } catch (err) {
     await fh.close();
@@ -218,8 +251,6 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   const notes = [reused ? `${reused} reused from the previous cache` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
   progress.finish(notes.length ? notes.join('; ') : undefined);
   skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
-  // Files the reader already dropped (missing...) are listed too, so one report has everything.
-  skipped.unshift(...ds.skipped.map((s) => ({ id: '', path: s.path, reason: s.reason })));
   const index: CacheIndex = {
     format: INDEX_FORMAT,
     dataset: ds.name,
@@ -227,16 +258,17 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
     geometry: { width: geometry.width, height: geometry.height },
     window: decode.window,
     ids,
-    sources: stamps,
+    sources: rows,
     skipped,
     sha256: await sha256File(tmpBin),
-    bytes: ds.samples.length * frame,
+    bytes: rows.length * frame,
     createdAt: new Date().toISOString(),
   };
   writeFileSync(tmpIndex, JSON.stringify(index));
   renameSync(tmpBin, binPath);
   renameSync(tmpIndex, indexPath);
-  const cache = new ImageCache(binPath, index, true, inMemoryBytes);
+  hashed.set(hashKey(binPath), index.sha256);
+  const cache = new ImageCache(binPath, index, true, inMemoryBytes, ds);
   cache.reused = reused;
   return cache;
 }
@@ -266,10 +298,6 @@ function sameStamp(a: SourceStamp, b: SourceStamp): boolean {
   return a.id === b.id && a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
 
-function sourcesMatch(a: SourceStamp[], b: SourceStamp[]): boolean {
-  return a.length === b.length && a.every((x, i) => sameStamp(x, b[i]));
-}
-
 /** Temp files of builds whose process is gone (killed mid-build) are removed. */
 function removeStaleTemps(dir: string, finals: string[]): void {
   for (const f of readdirSync(dir)) {
@@ -290,7 +318,24 @@ function alive(pid: number): boolean {
   }
 }
 
-function sha256File(path: string): Promise<string> {
+/** Checksums already computed in this process, by path, size and mtime: an experiment runner opens
+ * the same (possibly multi-GB) cache once per run and should hash it once. */
+const hashed = new Map<string, string>();
+
+function hashKey(path: string): string {
+  const st = statSync(path);
+  return `${path}\u0000${st.size}\u0000${st.mtimeMs}\u0000${st.ino}`;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const known = hashed.get(hashKey(path));
+  if (known) return known;
+  const hex = await hashStream(path);
+  hashed.set(hashKey(path), hex);
+  return hex;
+}
+
+function hashStream(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
     createReadStream(path, { highWaterMark: 4 << 20 })

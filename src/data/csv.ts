@@ -42,90 +42,74 @@ export class CsvTable {
   }
 }
 
+const QUOTE = 34;
+const COMMA = 44;
+const LF = 10;
+const CR = 13;
+
 /** Parses CSV text; `path` only names the file in errors. */
 export function parseCsv(text: string, path: string, opts: ParseOptions = {}): CsvTable {
   const header = opts.header ?? true;
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const records: CsvRow[] = [];
-  let cells: string[] = [];
-  let field = '';
-  let line = 1;
-  let recordLine = 1;
-  let i = 0;
-  let quoted = false; // current field started with a quote
-  let fieldStarted = false;
   const n = text.length;
-  const endRecord = () => {
-    cells.push(field);
-    // Skip blank lines (a lone empty field) rather than making empty records.
-    if (!(cells.length === 1 && cells[0] === '' && !quoted)) records.push({ line: recordLine, cells });
-    cells = [];
-    field = '';
-    quoted = false;
-    fieldStarted = false;
-  };
+  let i = 0;
+  let line = 1;
+  // Fields are sliced between delimiters (no per-character concatenation): NIH's 112k rows parse fast.
   while (i < n) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i += 2;
-          continue;
+    const recordLine = line;
+    const cells: string[] = [];
+    let quotedOnly = false;
+    for (;;) {
+      let field: string;
+      if (text.charCodeAt(i) === QUOTE) {
+        const fieldLine = line;
+        field = '';
+        let j = i + 1;
+        for (;;) {
+          const q = text.indexOf('"', j);
+          if (q < 0) throw new TableError(path, fieldLine, cells.length + 1, 'bad quoting: a quoted field is never closed');
+          const part = text.slice(j, q);
+          for (let k = part.indexOf('\n'); k >= 0; k = part.indexOf('\n', k + 1)) line++;
+          field += part;
+          if (text.charCodeAt(q + 1) === QUOTE) {
+            field += '"';
+            j = q + 2;
+            continue;
+          }
+          i = q + 1;
+          break;
         }
-        // Closing quote: only a separator, a line end or the end may follow.
-        const next = text[i + 1];
-        if (next !== undefined && next !== ',' && next !== '\n' && next !== '\r') {
-          throw new TableError(path, line, cells.length + 1, `bad quoting: unexpected character '${next}' after a closing quote`);
+        const c = text.charCodeAt(i);
+        if (i < n && c !== COMMA && c !== LF && c !== CR) {
+          throw new TableError(path, line, cells.length + 1, `bad quoting: unexpected character '${text[i]}' after a closing quote`);
         }
-        quoted = false;
-        fieldStarted = true;
+        quotedOnly = cells.length === 0;
+      } else {
+        let j = i;
+        for (; j < n; j++) {
+          const c = text.charCodeAt(j);
+          if (c === COMMA || c === LF || c === CR) break;
+          if (c === QUOTE) throw new TableError(path, line, cells.length + 1, 'bad quoting: a quote inside an unquoted field (quote the whole field and double inner quotes)');
+        }
+        field = text.slice(i, j);
+        i = j;
+      }
+      cells.push(field);
+      if (i < n && text.charCodeAt(i) === COMMA) {
         i++;
-        // Mark that this field was quoted so an empty quoted field is still a field.
-        if (next === undefined || next === '\n' || next === '\r') {
-          cells.push(field);
-          records.push({ line: recordLine, cells });
-          cells = [];
-          field = '';
-          fieldStarted = false;
-          if (next === '\r') i++;
-          if (text[i] === '\n') i++;
-          line++;
-          recordLine = line;
-        }
         continue;
       }
-      if (ch === '\n') line++;
-      field += ch;
-      i++;
-      continue;
+      if (i < n) {
+        if (text.charCodeAt(i) === CR && text.charCodeAt(i + 1) === LF) i++;
+        i++;
+        line++;
+      }
+      break;
     }
-    if (ch === '"') {
-      if (field.length > 0 || fieldStarted) throw new TableError(path, line, cells.length + 1, 'bad quoting: a quote inside an unquoted field (quote the whole field and double inner quotes)');
-      quoted = true;
-      i++;
-      continue;
-    }
-    if (ch === ',') {
-      cells.push(field);
-      field = '';
-      fieldStarted = false;
-      i++;
-      continue;
-    }
-    if (ch === '\r' || ch === '\n') {
-      endRecord();
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      i++;
-      line++;
-      recordLine = line;
-      continue;
-    }
-    field += ch;
-    i++;
+    // Blank lines are skipped rather than made into empty records.
+    if (!(cells.length === 1 && cells[0] === '' && !quotedOnly)) records.push({ line: recordLine, cells });
   }
-  if (quoted) throw new TableError(path, recordLine, cells.length + 1, 'bad quoting: a quoted field is never closed');
-  if (field.length > 0 || cells.length > 0 || fieldStarted) endRecord();
   if (records.length === 0) throw new DataError(path, 'empty CSV file (no header)');
   const head = header ? records.shift()!.cells.map((h) => h.trim()) : [];
   const width = header ? head.length : records[0].cells.length;

@@ -108,24 +108,24 @@ function byClass(samples: Sample[], j: number): { pos: Sample[]; neg: Sample[] }
 }
 
 /** All positives plus as many negatives (seeded); an error when a class is absent. */
-function balanced(samples: Sample[], j: number, label: string, split: string, rand: () => number): Sample[] {
+function balanced(ds: Dataset, samples: Sample[], j: number, label: string, split: string, rand: () => number): Sample[] {
   const { pos, neg } = byClass(samples, j);
-  requireBothClasses(pos.length, neg.length, label, split);
+  requireBothClasses(ds, pos.length, neg.length, label, split);
   return shuffled([...pos, ...sampleWithout(neg, Math.min(pos.length, neg.length), rand)], rand);
 }
 
-function requireBothClasses(pos: number, neg: number, label: string, split: string): void {
-  if (pos === 0 || neg === 0) throw new DataError(split, `the ${split} split has only one class for ${label} (${pos} positive, ${neg} negative); use more data or another split`);
+function requireBothClasses(ds: Dataset, pos: number, neg: number, label: string, split: string): void {
+  if (pos === 0 || neg === 0) throw new DataError(ds.name, `the ${split} split has only one class for ${label} (${pos} positive, ${neg} negative); use more data or another split`);
 }
 
 export function binaryExperiment(ds: Dataset, label: string, split: PatientSplit, seed = 0): BinaryExperiment {
   expectInteger(seed, 'seed', 0, 2 ** 32 - 1);
   const j = labelIndex(ds, label);
   const rand = mulberry32(deriveSeed('binary-eval', ds.name, label, seed));
-  const val = balanced(split.val, j, label, 'validation', rand);
-  const test = balanced(split.test, j, label, 'test', rand);
+  const val = balanced(ds, split.val, j, label, 'validation', rand);
+  const test = balanced(ds, split.test, j, label, 'test', rand);
   const { pos, neg } = byClass(split.train, j);
-  requireBothClasses(pos.length, neg.length, label, 'training');
+  requireBothClasses(ds, pos.length, neg.length, label, 'training');
   return { label, labelIndex: j, seed, positives: pos, negatives: neg, val, test };
 }
 
@@ -181,7 +181,7 @@ export function chestXray13(ds: Dataset, exp: BinaryExperiment): Dataset {
   const samples = ds.samples
     .filter((s) => s.targets[j] === 0 && !used.has(s.id))
     .map((s) => ({ ...s, targets: keep.map((i) => s.targets[i]) }));
-  return { name: `${ds.name}-without-${exp.label}`, labels: keep.map((i) => ds.labels[i]), samples, skipped: [] };
+  return { name: `${ds.name}-without-${exp.label}`, root: ds.root, labels: keep.map((i) => ds.labels[i]), samples, skipped: [] };
 }
 
 /** Ids of a sample list, deduplicated, for recording with results (see hashIds). */

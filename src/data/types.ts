@@ -29,6 +29,11 @@ export interface Dataset {
   officialSplits?: { trainVal?: Set<string>; test?: Set<string> };
   /** Files that could not be used, with why (missing, unreadable); reported, never fatal. */
   skipped: { path: string; reason: string }[];
+  /**
+   * Where the dataset was read from (directory, or the CSV file). Part of the image cache's key, so two
+   * copies of one layout (the real NIH and the phantom, both named "nih") never share a cache.
+   */
+  root?: string;
 }
 
 /** The splits one experiment uses; `train` is the size-N subset (may repeat positives when scarce). */

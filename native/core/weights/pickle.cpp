@@ -1,6 +1,7 @@
 #include "pickle.h"
 
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -32,6 +33,11 @@ struct Reader {
     return v;
   }
   std::string str(size_t k) { const uint8_t* b = take(k); return std::string(reinterpret_cast<const char*>(b), k); }
+  int64_t decimal_line() {  // the argument of the text opcodes PUT and GET
+    std::string s = line();
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) fail("bad memo key '" + s.substr(0, 20) + "'");
+    return std::stoll(s);
+  }
   std::string line() {
     size_t start = pos;
     while (pos < n && p[pos] != '\n') ++pos;
@@ -64,7 +70,7 @@ bool known_global(const std::string& name) {
 }
 
 std::vector<int64_t> int_tuple(const Ref& v, const char* field, Reader& r) {
-  if (!v->is(K::Tuple) && !v->is(K::List)) r.fail(std::string("tensor ") + field + " is a " + kind_name(v->kind) + ", expected a tuple of ints");
+  if (!v->is(K::Tuple) && !v->is(K::List)) r.fail(std::string("tensor ") + field + " is of type " + kind_name(v->kind) + ", expected a tuple of ints");
   std::vector<int64_t> out;
   for (auto& e : v->items) {
     if (!e->is(K::Int)) r.fail(std::string("tensor ") + field + " holds a " + kind_name(e->kind) + ", expected ints");
@@ -84,11 +90,17 @@ Ref rebuild_tensor(const std::vector<Ref>& args, Reader& r) {
   auto stride = int_tuple(args[3], "stride", r);
   if (size.size() != stride.size()) r.fail("tensor size and stride have different lengths");
   const torch::Tensor& st = storage->tensor;
+  // Checked arithmetic: a corrupt size or stride must not wrap around the bounds check below.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   int64_t last = offset, numel = 1;
   for (size_t d = 0; d < size.size(); ++d) {
     if (size[d] < 0 || stride[d] < 0) r.fail("negative tensor size or stride");
+    if (size[d] > 0 && numel > kMax / size[d]) r.fail("tensor size overflows");
     numel *= size[d];
-    if (size[d] > 0) last += (size[d] - 1) * stride[d];
+    if (size[d] > 1) {
+      if (stride[d] > (kMax - last) / (size[d] - 1)) r.fail("tensor stride overflows");
+      last += (size[d] - 1) * stride[d];
+    }
   }
   if (offset < 0 || (numel > 0 && last >= st.numel()))
     r.fail("tensor view (offset " + std::to_string(offset) + ", last element " + std::to_string(last) + ") lies outside its storage of " +
@@ -272,9 +284,9 @@ Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_
       case 'q': memo[static_cast<int64_t>(r.le(1))] = top(); break;  // BINPUT
       case 'r': memo[static_cast<int64_t>(r.le(4))] = top(); break;  // LONG_BINPUT
       case 0x94: { int64_t id = static_cast<int64_t>(memo.size()); memo[id] = top(); break; }  // MEMOIZE
-      case 'p': memo[std::stoll(r.line())] = top(); break;           // PUT
+      case 'p': memo[r.decimal_line()] = top(); break;           // PUT
       case 'h': case 'j': case 'g': {                                // BINGET, LONG_BINGET, GET
-        int64_t id = op == 'h' ? static_cast<int64_t>(r.le(1)) : op == 'j' ? static_cast<int64_t>(r.le(4)) : std::stoll(r.line());
+        int64_t id = op == 'h' ? static_cast<int64_t>(r.le(1)) : op == 'j' ? static_cast<int64_t>(r.le(4)) : r.decimal_line();
         auto it = memo.find(id);
         if (it == memo.end()) r.fail("pickle memo key " + std::to_string(id) + " is missing");
         stack.push_back(it->second);

@@ -66,6 +66,7 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
     int64_t numel = 1;
     for (auto& d : shape->items) {
       dims.push_back(as_int(&d, path, "a dimension of '" + name + "'"));
+      if (dims.back() > 0 && numel > static_cast<int64_t>(data_len) / dims.back()) fail(path, "tensor '" + name + "' is larger than the file (truncated?)");
       numel *= dims.back();
     }
     uint64_t begin = as_int(&offsets->items[0], path, "data_offsets of '" + name + "'");

@@ -127,6 +127,8 @@ StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string
     StorageId id = parse_storage_id(pid, path);
     auto it = roots.find(id.key);
     if (it == roots.end()) {
+      if (static_cast<uint64_t>(id.numel) > bytes.size() / c10::elementSize(id.dtype))
+        fail(path, "storage " + id.key + " claims " + std::to_string(id.numel) + " elements, more than the file holds (corrupt?)");
       it = roots.emplace(id.key, storage_value(torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype)))).first;
       root_types[id.key] = id.dtype;
     }

@@ -4,7 +4,7 @@
  * views only; the 5 competition labels; uncertain (-1) mapped per label by a policy; blank = 0.
  */
 import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import { OptionError } from '../../errors.js';
 import { readCsv } from '../csv.js';
@@ -85,6 +85,7 @@ export function loadChexpert(root: string, opts: ChexpertOptions = {}): Dataset 
   if (found === 0) throw new DataError(join(root, 'train.csv'), `file not found (nor valid.csv; is ${basename(root)} the CheXpert directory?)`);
   return {
     name: 'chexpert',
+    root: resolve(root),
     labels: [...CHEXPERT_LABELS],
     samples: opts.keepMissing ? samples : dropMissing(samples, skipped),
     officialSplits: official,

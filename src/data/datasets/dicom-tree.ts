@@ -4,7 +4,7 @@
  * is the file's PatientID tag. Files absent from the label table are skipped and listed.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 
 import dcmjs from 'dcmjs';
 
@@ -73,5 +73,5 @@ export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
     const patientId = String(header.PatientID ?? '').trim() || id;
     samples.push({ id, path, patientId, targets });
   }
-  return { name: `dicom:${root}`, labels, samples, skipped };
+  return { name: `dicom:${root}`, root: resolve(root), labels, samples, skipped };
 }

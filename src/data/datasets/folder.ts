@@ -4,7 +4,7 @@
  * more give one-vs-rest labels in sorted class order.
  */
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { OptionError } from '../../errors.js';
 import { DataError } from '../errors.js';
@@ -56,7 +56,7 @@ export function loadFolder(root: string, opts: FolderOptions = {}): Dataset {
       samples.push({ id, path, patientId, targets });
     }
   }
-  return { name: `folder:${root}`, labels, samples, skipped };
+  return { name: `folder:${root}`, root: resolve(root), labels, samples, skipped };
 }
 
 function compile(src: string): RegExp {

@@ -4,7 +4,7 @@
  * parent of MURA-v1.1; each image takes its study's label; the patient comes from the path.
  */
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { readCsv } from '../csv.js';
 import { DataError } from '../errors.js';
@@ -54,6 +54,7 @@ export function loadMura(dir: string, opts: MuraOptions = {}): Dataset {
   if (found === 0) throw new DataError(join(root, 'train_image_paths.csv'), 'file not found (nor valid_image_paths.csv)');
   return {
     name: 'mura',
+    root: resolve(root),
     labels: ['Abnormal'],
     samples: opts.keepMissing ? samples : dropMissing(samples, skipped),
     officialSplits: official,

@@ -4,7 +4,7 @@
  * official train_val_list.txt / test_list.txt.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { readCsv } from '../csv.js';
 import { DataError } from '../errors.js';
@@ -64,6 +64,7 @@ export function loadNih(root: string, opts: NihOptions = {}): Dataset {
   const test = readList(join(root, 'test_list.txt'));
   return {
     name: 'nih',
+    root: resolve(root),
     labels: [...NIH_LABELS],
     samples,
     officialSplits: trainVal || test ? { trainVal, test } : undefined,

@@ -64,6 +64,7 @@ export function loadUserCsv(csvPath: string, opts: UserCsvOptions = {}): Dataset
   const skipped: Dataset['skipped'] = [];
   return {
     name: `csv:${resolve(csvPath)}`,
+    root: resolve(csvPath),
     labels,
     samples: opts.keepMissing ? samples : dropMissing(samples, skipped),
     officialSplits: splitCol >= 0 ? official : undefined,

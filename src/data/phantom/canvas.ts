@@ -297,11 +297,11 @@ function boxColumns(src: Float32Array, dst: Float32Array, w: number, h: number, 
 export function valueNoise(width: number, height: number, cell: number, rng: Rng): Float32Array {
   const gw = Math.ceil(width / cell) + 2;
   const gh = Math.ceil(height / cell) + 2;
-  const grid = new Float32Array(gw * gh);
+  const grid = scratch(gw * gh);
   for (let i = 0; i < grid.length; i++) grid[i] = rng.next() * 2 - 1;
   const out = scratch(width * height);
-  const fx = new Float32Array(width);
-  const ix = new Int32Array(width);
+  const fx = scratch(width);
+  const ix = scratch(width);
   for (let x = 0; x < width; x++) {
     const g = x / cell;
     ix[x] = Math.floor(g);
@@ -324,6 +324,38 @@ export function valueNoise(width: number, height: number, cell: number, rng: Rng
     }
   }
   return out;
+}
+
+/**
+ * Gaussian blur for wide sigmas (>= 4 px): blurs a copy reduced by 4 and enlarges it back bilinearly.
+ * The result is smooth anyway, so the reduction loses nothing visible and saves most of the work.
+ */
+export function blurWide(data: Float32Array, width: number, height: number, sigma: number): void {
+  const f = 4;
+  if (sigma < f) return blur(data, width, height, sigma);
+  const w = Math.ceil(width / f);
+  const h = Math.ceil(height / f);
+  const small = scratch(w * h);
+  for (let y = 0; y < height; y++) {
+    const sy = ((y / f) | 0) * w;
+    for (let x = 0; x < width; x++) small[sy + ((x / f) | 0)]! += data[y * width + x]!;
+  }
+  for (let i = 0; i < small.length; i++) small[i]! /= f * f;
+  blur(small, w, h, sigma / f);
+  for (let y = 0; y < height; y++) {
+    const gy = Math.min(h - 1, Math.max(0, (y + 0.5) / f - 0.5));
+    const y0 = Math.min(h - 2, gy | 0);
+    const ty = gy - y0;
+    for (let x = 0; x < width; x++) {
+      const gx = Math.min(w - 1, Math.max(0, (x + 0.5) / f - 0.5));
+      const x0 = Math.min(w - 2, gx | 0);
+      const tx = gx - x0;
+      const i = y0 * w + x0;
+      const top = small[i]! + (small[i + 1]! - small[i]!) * tx;
+      const bot = small[i + w]! + (small[i + w + 1]! - small[i + w]!) * tx;
+      data[y * width + x] = top + (bot - top) * ty;
+    }
+  }
 }
 
 /** Rotates points about a centre (radians). */

@@ -3,7 +3,7 @@
  * mediastinum, spine, ribs, clavicles, diaphragm domes, vessel markings), patient-to-patient variation,
  * and the findings of findings.ts drawn on top. Image left is the patient's right (PA convention).
  */
-import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
+import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, blurWide, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
 import { adjustForFinding, drawFinding, type FindingInstance } from './findings.js';
 import type { Finding } from './labels.js';
 import { Rng } from './prng.js';
@@ -146,13 +146,17 @@ function torsoOutline(g: ChestGeometry): Point[] {
 
 /** Vessels branch out from the hilum, tapering, as projected tubes. */
 function vesselTree(layer: Canvas, from: Point, angle: number, len: number, r: number, value: number, depth: number, rng: Rng): void {
-  const to = { x: from.x + Math.cos(angle) * len, y: from.y + Math.sin(angle) * len };
-  segmentMax(layer, from, to, r, r * 0.8, value, true);
+  // Two slightly bent halves, so branches curve instead of running as straight spokes.
+  const bend = angle + rng.normal(0, 0.2);
+  const mid = { x: from.x + Math.cos(angle) * len * 0.5, y: from.y + Math.sin(angle) * len * 0.5 };
+  const to = { x: mid.x + Math.cos(bend) * len * 0.5, y: mid.y + Math.sin(bend) * len * 0.5 };
+  segmentMax(layer, from, mid, r, r * 0.9, value, true);
+  segmentMax(layer, mid, to, r * 0.9, r * 0.8, value * 0.9, true);
   if (depth === 0) return;
-  const spread = rng.uniform(0.25, 0.55);
-  const r1 = Math.max(0.35, r * 0.72);
-  vesselTree(layer, to, angle - spread * rng.uniform(0.5, 1), len * rng.uniform(0.65, 0.85), r1, value * 0.8, depth - 1, rng);
-  vesselTree(layer, to, angle + spread * rng.uniform(0.5, 1), len * rng.uniform(0.65, 0.85), r1, value * 0.8, depth - 1, rng);
+  const spread = rng.uniform(0.3, 0.6);
+  const r1 = Math.max(0.3, r * 0.7);
+  vesselTree(layer, to, bend - spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
+  vesselTree(layer, to, bend + spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
 }
 
 function drawAnatomy(sc: ChestScene, rng: Rng): void {
@@ -165,14 +169,15 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   const torso = polygonMask(width, H, torsoOutline(g));
   blur(torso, width, H, 0.008 * S);
   const yAbd = Math.max(g.yD[0], g.yD[1]);
+  const across = scratch(width);
+  for (let x = 0; x < width; x++) {
+    const u = (x + 0.5 - cx) / (1.3 * hw);
+    across[x] = 0.55 + 0.45 * Math.sqrt(Math.max(0, 1 - u * u));
+  }
   for (let y = 0; y < H; y++) {
     const abd = 0.2 / (1 + Math.exp(-(y - yAbd - 0.03 * S) / (0.02 * S)));
-    for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      if (torso[i]! < 0.001) continue;
-      const u = (x + 0.5 - cx) / (1.3 * hw);
-      d[i]! += torso[i]! * g.tissue * (0.55 + 0.45 * Math.sqrt(Math.max(0, 1 - u * u)) + abd);
-    }
+    const row = y * width;
+    for (let x = 0; x < width; x++) d[row + x]! += torso[row + x]! * g.tissue * (across[x]! + abd);
   }
   // Arms at the edges of the film.
   for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 1.42 * hw, cy: S * 0.6, rx: 0.14 * hw, ry: S * 0.6 }, 0.5 * g.tissue, 'dome', 3);
@@ -181,7 +186,7 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   // Aerated lungs remove density: a sharp edge plus a thickness that tapers towards the margins.
   const broad = scratch(sc.lungs.length);
   broad.set(sc.lungs);
-  blur(broad, width, H, 0.03 * S);
+  blurWide(broad, width, H, 0.03 * S);
   const sharp = scratch(sc.lungs.length);
   sharp.set(sc.lungs);
   blur(sharp, width, H, 0.6 * (S / 256));
@@ -197,11 +202,19 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   const rx = g.ctr * g.lateral[1] * hw;
   const ry = 0.07 * S + 0.35 * rx;
   const heart = density.blank();
-  ellipse(heart, { cx: mid + 0.28 * rx, cy: g.yD[1] + 0.03 * S - ry * 0.6, rx, ry, angle: -0.25 }, 1, 'flat', 0.006 * S);
+  const base = g.yD[1] + 0.03 * S;
+  // Left ventricle (the convex left border, image right) and right atrium (image left), spanning 2 rx:
+  // about a third of the heart lies right of the midline.
+  ellipse(heart, { cx: mid + 0.5 * rx, cy: base - ry * 0.6, rx: 0.84 * rx, ry, angle: -0.3 }, 1, 'flat', 0.008 * S);
+  ellipse(heart, { cx: mid - 0.28 * rx, cy: base - ry * 0.75, rx: 0.38 * rx, ry: ry * 0.75 }, 1, 'flat', 0.008 * S);
+  ellipse(heart, { cx: mid + 0.1 * rx, cy: base - ry * 1.3, rx: 0.45 * rx, ry: ry * 0.6 }, 1, 'flat', 0.012 * S);
   for (let i = 0; i < d.length; i++) {
-    d[i]! += heart.data[i]! * (g.lungAir * airGone[i]! + 0.06);
-    airGone[i]! *= 1 - heart.data[i]!;
+    const h = Math.min(1, heart.data[i]!);
+    d[i]! += h * (g.lungAir * airGone[i]! + 0.06);
+    airGone[i]! *= 1 - h;
   }
+  // Gastric air bubble under the left dome.
+  if (rng.chance(0.75)) ellipse(density, { cx: cx + 0.45 * hw, cy: g.yD[1] + 0.07 * S, rx: 0.13 * hw, ry: 0.03 * S }, -0.22, 'flat', 0.01 * S);
   sc.air = airGone;
 
   // Parenchyma: faint mottling inside the lungs.
@@ -216,10 +229,10 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
     const roots = Math.max(2, Math.round(6 * g.markings));
     for (let k = 0; k < roots; k++) {
       const th = -1.25 + (2.5 * (k + rng.uniform(0.2, 0.8))) / roots;
-      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.08 * S * rng.uniform(0.8, 1.2), 0.008 * S, 1, 5, rng);
+      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.075 * S * rng.uniform(0.8, 1.2), 0.009 * S, 1, 4, rng);
     }
   }
-  addScaled(d, vessels.data, 0.13 * Math.min(1, g.markings + 0.2), sc.aerated);
+  addScaled(d, vessels.data, 0.2 * Math.min(1, g.markings + 0.2), sc.aerated);
 
   // Mediastinum, trachea (air column), aortic knob, spine.
   ellipse(density, { cx: mid + 0.02 * hw, cy: yA + 0.2 * S, rx: 0.2 * hw, ry: 0.28 * S }, 0.22, 'dome', 3);
@@ -253,7 +266,7 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
       }
     }
   }
-  addScaled(d, ribs.data, 0.14 * g.bone);
+  addScaled(d, ribs.data, 0.12 * g.bone);
   addScaled(d, front.data, 0.05 * g.bone);
 
   // Clavicles and humeral heads.
@@ -267,22 +280,26 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   addScaled(d, bones.data, 0.3 * g.bone);
 }
 
-/** Resamples the density with a small rotation and shift (patient positioning). */
-export function reposition(c: Canvas, angle: number, dx: number, dy: number): Canvas {
-  const out = c.blank();
+/**
+ * Resamples the density onto the output grid (size x size) with a small rotation and shift (patient
+ * positioning); the anatomy may have been drawn on a coarser grid, which this enlarges bilinearly.
+ */
+export function reposition(c: Canvas, angle: number, dx: number, dy: number, size = c.width): Canvas {
+  const out = new Canvas(size, size);
   const src = c.data;
   const dst = out.data;
-  const { width: w, height: h } = c;
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  const cxx = w / 2;
-  const cyy = h / 2;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const ux = x - cxx - dx;
-      const uy = y - cyy - dy;
-      const sx = cos * ux + sin * uy + cxx;
-      const sy = -sin * ux + cos * uy + cyy;
+  const w = c.width;
+  const h = c.height;
+  const scale = w / size;
+  const cos = Math.cos(angle) * scale;
+  const sin = Math.sin(angle) * scale;
+  const half = size / 2;
+  for (let y = 0; y < size; y++) {
+    const uy = y + 0.5 - half - dy;
+    for (let x = 0; x < size; x++) {
+      const ux = x + 0.5 - half - dx;
+      const sx = cos * ux + sin * uy + w / 2 - 0.5;
+      const sy = -sin * ux + cos * uy + h / 2 - 0.5;
       const x0 = Math.floor(sx);
       const y0 = Math.floor(sy);
       if (x0 < 0 || y0 < 0 || x0 >= w - 1 || y0 >= h - 1) continue;
@@ -291,7 +308,7 @@ export function reposition(c: Canvas, angle: number, dx: number, dy: number): Ca
       const i = y0 * w + x0;
       const top = src[i]! + (src[i + 1]! - src[i]!) * fx;
       const bot = src[i + w]! + (src[i + w + 1]! - src[i + w]!) * fx;
-      dst[y * w + x] = top + (bot - top) * fy;
+      dst[y * size + x] = top + (bot - top) * fy;
     }
   }
   return out;
@@ -302,7 +319,7 @@ export function expose(c: Canvas, rng: Rng, exposure: number, gamma: number, noi
   // Attenuation, window and gamma go through a lookup table over density; noise comes from a shared table.
   const bins = 4096;
   const dmax = 4;
-  const lut = new Float32Array(bins + 1);
+  const lut = scratch(bins + 1);
   const lo = 0.04;
   const hi = 1 - Math.exp(-white * exposure);
   for (let k = 0; k <= bins; k++) {
@@ -342,13 +359,20 @@ function normalTable(): Float32Array {
 /** Draws one chest image (size x size, 8-bit grey), fully determined by (seed, plan, size). */
 export function renderChest(seed: number, plan: ChestImagePlan, size: number): Uint8Array {
   const rng = new Rng(seed, 'chest-image', plan.index);
+  // The smooth anatomy is drawn at half resolution (at least 128 px) and enlarged once: four times less work.
+  const output = size;
+  size = Math.min(output, Math.max(128, Math.ceil(output / 2)));
   const g = geometry(plan, size, rng);
+  const pose = { angle: rng.normal(0, 0.03), dx: rng.normal(0, 0.015 * output), dy: rng.normal(0, 0.015 * output) };
+  const film = { exposure: rng.uniform(0.85, 1.2), gamma: rng.uniform(0.8, 1.25), noise: rng.uniform(0.006, 0.02) };
+  // Findings draw from their own stream, so the same image without a finding differs only by the finding.
+  const fRng = new Rng(seed, 'chest-findings', plan.index);
   const findings: FindingInstance[] = plan.labels.map((name) => ({
     name,
-    severity: 0.15 + 0.85 * Math.pow(rng.next(), 0.8),
-    side: rng.chance(0.5) ? 0 : 1,
+    severity: 0.15 + 0.85 * Math.pow(fRng.next(), 0.8),
+    side: fRng.chance(0.5) ? 0 : 1,
   }));
-  for (const f of findings) adjustForFinding(g, f, rng);
+  for (const f of findings) adjustForFinding(g, f, fRng);
 
   const outline: [Point[], Point[]] = [lungOutline(g, 0), lungOutline(g, 1)];
   const lung: [Float32Array, Float32Array] = [polygonMask(size, size, outline[0]), polygonMask(size, size, outline[1])];
@@ -367,11 +391,11 @@ export function renderChest(seed: number, plan: ChestImagePlan, size: number): U
   })) as [Point, Point];
   const scene: ChestScene = { g, density: new Canvas(size, size), lungs, lung, outline, aerated, hila, air: lungs };
   drawAnatomy(scene, rng);
-  for (const f of findings) drawFinding(scene, f, rng);
+  for (const f of findings) drawFinding(scene, f, fRng);
 
-  const placed = reposition(scene.density, rng.normal(0, 0.03), rng.normal(0, 0.015 * size), rng.normal(0, 0.015 * size));
-  blur(placed.data, size, size, 0.5 * (size / 256) + 0.2);
-  const image = expose(placed, rng, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25), rng.uniform(0.006, 0.02));
+  const placed = reposition(scene.density, pose.angle, pose.dx, pose.dy, output);
+  blur(placed.data, output, output, 0.35 * (output / 256) + 0.2);
+  const image = expose(placed, rng, film.exposure, film.gamma, film.noise);
   releaseScratch();
   return image;
 }

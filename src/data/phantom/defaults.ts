@@ -40,6 +40,8 @@ export interface EnsureDefaultOptions {
   /** torchxfer's cache root; default $TORCHXFER_CACHE or ~/.cache/torchxfer. */
   cacheDir?: string;
   seed?: number;
+  /** Image counts instead of DEFAULT_PHANTOMS' (quick demos, tests); cached under their own folder. */
+  images?: { chest: number; msk: number };
   onProgress?: (stage: 'chest' | 'msk', done: number, total: number) => void;
 }
 
@@ -58,7 +60,13 @@ export async function ensureDefaultPhantoms(options: EnsureDefaultOptions = {}):
   const cache = options.cacheDir === undefined ? defaultCacheDir() : expectString(options.cacheDir, 'cacheDir');
   const seed = expectInteger(options.seed ?? DEFAULT_PHANTOMS.seed, 'seed', 0, 2 ** 32 - 1);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError('onProgress', 'a function', options.onProgress);
-  const dir = join(cache, 'phantoms', `${PHANTOM_VERSION}-${seed}`);
+  const images = options.images;
+  if (images !== undefined) {
+    if (typeof images !== 'object' || images === null) throw new OptionError('images', 'an object { chest, msk }', images);
+    expectInteger(images.chest, 'images.chest', 1, 1_000_000);
+    expectInteger(images.msk, 'images.msk', 1, 1_000_000);
+  }
+  const dir = join(cache, 'phantoms', `${PHANTOM_VERSION}-${seed}${images ? `-c${images.chest}-m${images.msk}` : ''}`);
   const paths = (generated: boolean): DefaultPhantoms => ({ dir, chest: join(dir, 'chest'), msk: join(dir, 'msk', 'MURA-v1.1'), generated });
   if (await exists(dir)) return paths(false);
 
@@ -67,8 +75,8 @@ export async function ensureDefaultPhantoms(options: EnsureDefaultOptions = {}):
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
     const { chest, msk } = DEFAULT_PHANTOMS;
-    await synthesize({ kind: 'chest', out: join(tmp, 'chest'), seed, ...chest, onProgress: (d, t) => options.onProgress?.('chest', d, t) });
-    await synthesize({ kind: 'msk', out: join(tmp, 'msk'), seed, ...msk, onProgress: (d, t) => options.onProgress?.('msk', d, t) });
+    await synthesize({ kind: 'chest', out: join(tmp, 'chest'), seed, ...chest, n: images?.chest ?? chest.n, onProgress: (d, t) => options.onProgress?.('chest', d, t) });
+    await synthesize({ kind: 'msk', out: join(tmp, 'msk'), seed, ...msk, n: images?.msk ?? msk.n, onProgress: (d, t) => options.onProgress?.('msk', d, t) });
     try {
       await rename(tmp, dir);
     } catch (err) {

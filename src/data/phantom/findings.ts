@@ -154,7 +154,7 @@ export function drawFinding(sc: ChestScene, f: FindingInstance, rng: Rng): void 
       const i = f.side;
       const gap = sc.lung[i];
       // Beyond the visceral pleural line: no lung tissue at all, so darker and without markings.
-      for (let k = 0; k < gap.length; k++) if (gap[k] === 1 && sc.aerated[k] === 0) density.data[k]! -= 0.1;
+      for (let k = 0; k < gap.length; k++) if (gap[k] === 1 && sc.aerated[k] === 0) density.data[k]! -= 0.14;
       const edge = lungOutline(g, i, g.collapse?.frac ?? 0.2).slice(0, 20);
       const line = new Canvas(w, h);
       polylineMax(line, edge, 0.0035 * S, 0.0035 * S, 1);

@@ -3,7 +3,7 @@
  * small bones, soft tissue; abnormal studies carry a fracture (with displacement), a lytic or sclerotic
  * lesion, or orthopaedic hardware.
  */
-import { Canvas, addScaled, blur, ellipse, releaseScratch, segmentMax, type Point } from './canvas.js';
+import { Canvas, addScaled, blur, ellipse, releaseScratch, segmentMax, valueNoise, type Point } from './canvas.js';
 import { expose } from './chest.js';
 import { Rng } from './prng.js';
 
@@ -150,6 +150,7 @@ function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map:
   const dir = Math.atan2(target.b.y - target.a.y, target.b.x - target.a.x);
   const sev = rng.uniform(0.2, 1);
   if (kind === 'fracture') {
+    // Displacement from a hairline crack (subtle) to a fragment shifted by more than the bone's width.
     // Split the bone; the distal fragment shifts sideways and angulates.
     const shift = target.r * (0.3 + 1.2 * sev) * (rng.chance(0.5) ? 1 : -1);
     const ang = rng.uniform(-0.25, 0.25) * sev;
@@ -167,8 +168,16 @@ function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map:
   return (c, map, unit) => {
     const p = map(at);
     const r = target.r * unit;
-    if (kind === 'lytic') ellipse(c, { cx: p.x, cy: p.y, rx: r * (0.6 + 0.3 * sev), ry: r * (0.9 + 0.8 * sev) }, -0.22, 'dome', 1.5);
-    else if (kind === 'sclerotic') ellipse(c, { cx: p.x, cy: p.y, rx: r * (0.6 + 0.3 * sev), ry: r * (0.9 + 0.8 * sev) }, 0.3, 'dome', 1.5);
+    const lesion = { cx: p.x, cy: p.y, rx: r * (0.55 + 0.35 * sev), ry: r * (0.9 + 0.9 * sev), angle: rng.uniform(0, Math.PI) };
+    if (kind === 'lytic') {
+      // A punched-out lucency inside the bone with a thin sclerotic margin.
+      ellipse(c, { ...lesion, rx: lesion.rx * 1.15, ry: lesion.ry * 1.1 }, 0.12, 'flat', 1);
+      ellipse(c, lesion, -0.12 - 0.2 * sev - 0.12, 'flat', 1);
+    } else if (kind === 'sclerotic') {
+      // Dense, slightly lobulated bone-forming lesion.
+      ellipse(c, lesion, 0.2 + 0.2 * sev, 'flat', 1);
+      ellipse(c, { ...lesion, cx: p.x + rng.normal(0, r * 0.3), cy: p.y + rng.normal(0, r * 0.3), rx: lesion.rx * 0.6, ry: lesion.ry * 0.6 }, 0.15, 'flat', 1);
+    }
     else {
       // A plate with screws (metal: far denser than bone).
       const metal = c.blank();
@@ -180,12 +189,12 @@ function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map:
       const mp = map(at);
       const a0 = P(mp.x - (ux * len) / 2 + ox, mp.y - (uy * len) / 2 + oy);
       const a1 = P(mp.x + (ux * len) / 2 + ox, mp.y + (uy * len) / 2 + oy);
-      segmentMax(metal, a0, a1, r * 0.22, r * 0.22, 1);
+      segmentMax(metal, a0, a1, Math.max(1.2, r * 0.22), Math.max(1.2, r * 0.22), 1);
       const screws = 3 + Math.floor(sev * 3);
       for (let k = 0; k < screws; k++) {
         const f = (k + 0.5) / screws - 0.5;
         const s0 = P(mp.x + ux * len * f + ox, mp.y + uy * len * f + oy);
-        segmentMax(metal, s0, P(s0.x - ox * 2.1, s0.y - oy * 2.1), r * 0.1, r * 0.1, 1);
+        segmentMax(metal, s0, P(s0.x - ox * 2.1, s0.y - oy * 2.1), Math.max(0.8, r * 0.1), Math.max(0.8, r * 0.1), 1);
       }
       addScaled(c.data, metal.data, 2.5);
     }
@@ -222,7 +231,7 @@ export function renderMsk(seed: number, plan: MskImagePlan): Uint8Array {
     const a = map(b.a);
     const z = map(b.b);
     segmentMax(outer, a, z, b.r * unit, b.r * unit, 1, true);
-    if (b.hollow) segmentMax(inner, a, z, b.r * unit * 0.6, b.r * unit * 0.6, 1, true);
+    if (b.hollow) segmentMax(inner, a, z, b.r * unit * 0.62, b.r * unit * 0.62, 1, true);
     ellipse(c, { cx: a.x, cy: a.y, rx: b.endA * unit, ry: b.endA * unit * 0.8, angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x) }, 0.28, 'dome', 1.5);
     ellipse(c, { cx: z.x, cy: z.y, rx: b.endB * unit, ry: b.endB * unit * 0.8, angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x) }, 0.28, 'dome', 1.5);
   }
@@ -230,8 +239,12 @@ export function renderMsk(seed: number, plan: MskImagePlan): Uint8Array {
     const p = map(bl.c);
     ellipse(c, { cx: p.x, cy: p.y, rx: bl.rx * unit, ry: bl.ry * unit, angle: bl.angle + angle }, 0.35, 'dome', 1.5);
   }
+  // Cancellous bone: a fine mottled texture wherever there is bone.
+  const trabeculae = valueNoise(W, H, Math.max(1.5, 0.012 * H), rng);
+  for (let i = 0; i < trabeculae.length; i++) trabeculae[i]! *= outer.data[i]!;
+  addScaled(c.data, trabeculae, 0.07);
   addScaled(c.data, outer.data, 0.6);
-  addScaled(c.data, inner.data, -0.32);
+  addScaled(c.data, inner.data, -0.4);
   extra(c, map, unit);
   blur(c.data, W, H, 0.5 * (H / 256) + 0.2);
   const image = expose(c, rng, rng.uniform(1, 1.4), rng.uniform(0.8, 1.2), rng.uniform(0.006, 0.018), 2.6);

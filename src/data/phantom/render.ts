@@ -13,7 +13,8 @@ export type RenderTask =
 /** 8-bit grey PNG; the same pixels always give the same bytes. */
 export function encodePng(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
   return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 1 } })
-    .png({ compressionLevel: 6, adaptiveFiltering: false })
+    .toColourspace('b-w')
+    .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
 }
 

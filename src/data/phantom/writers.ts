@@ -31,7 +31,8 @@ export function nihCsv(rows: ChestRow[]): string {
   const lines = [NIH_HEADER];
   for (const r of rows) {
     const p = r.plan;
-    const labels = p.labels.length ? NIH_FINDINGS.filter((f) => p.labels.includes(f)).join('|') : 'No Finding';
+    // NIH joins co-occurring findings in alphabetical order.
+    const labels = p.labels.length ? [...p.labels].sort().join('|') : 'No Finding';
     lines.push([r.file, labels, p.followUp, p.patient.id, p.patient.age, p.patient.gender, p.view, r.width, r.height, r.spacing, r.spacing, ''].join(','));
   }
   return lines.join('\n') + '\n';
