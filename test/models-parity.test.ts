@@ -116,6 +116,9 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     expect(Object.keys(model.stateDict()).sort()).toEqual([...reference(arch).names].sort());
     await expectParity(model, arch, 'rgb-64');
     await expectParity(model, arch, 'rgb-224');
+    await model.to('cpu', true);  // channels-last memory format: same logits
+    await expectParity(model, arch, 'rgb-64');
+    expect(model.device).toBe('cpu');
     model.dispose();
   });
 
