@@ -41,6 +41,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# `npx torchxfer` from the checkout runs this package's own CLI (npx looks in node_modules/.bin first).
+mkdir -p node_modules/.bin && ln -sf ../../bin/torchxfer.js node_modules/.bin/torchxfer
+
 echo "setup: building the native addon (cmake-js) and the TypeScript"
 npm run --silent build:native >/tmp/torchxfer-build-native.log 2>&1 || { tail -40 /tmp/torchxfer-build-native.log >&2; echo "setup: native build failed (full log: /tmp/torchxfer-build-native.log)" >&2; exit 1; }
 npm run --silent build:ts

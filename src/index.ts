@@ -31,3 +31,4 @@ export { trainRadiomicsBaseline, type BaselineOptions, type BaselineParams, type
 export * from './experiments/index.js';
 export { writeReport, type ReportFiles } from './report/index.js';
 export { loadModel, Model, ARCHS, type Arch, type ModelOptions, type LoadReport, type LayerGroup, type FrozenBatchNormPolicy } from './model.js';
+export { featuresOfFiles, type FileFeatures } from './radiomics/files.js';

@@ -219,6 +219,24 @@ describe('running', () => {
     expect(() => mergeDatabases(join(dir, 'a.db'), [join(dir, 'b.db')])).toThrow(/Experiment 'g' has different specs/);
   });
 
+  it('a misbehaving runner fails its run with a clear error, never the experiment', async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const raw = { ...gridRaw(), sources: [], targets: [gridRaw().targets[0]!], arms: [{ name: 'plain', source: 'none' }], seeds: [0], nGrid: [50, 100] };
+    const bad: ArmRunner = {
+      run: async (job, ctx) => {
+        if (job.n === 50) ctx.onEpoch({ epoch: -1 } as never);
+        return undefined as never;
+      },
+    };
+    const s = await runExperiment(validateSpec(raw, {}), { db, runner: bad, pairedP, checkpointDir: join(dir, 'ck') });
+    expect(s.failed.map((f) => f.error).sort()).toEqual([
+      'Expected an integer >= 0 for metrics.epoch (from the runner) but received -1',
+      'the runner returned undefined instead of a RunResult',
+    ]);
+    db.close();
+  });
+
   it('failed runs are recorded and retried on the next run', async () => {
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../src/native.js';
+import { getNumThreads, setNumThreads } from '../src/runtime.js';
 import { RADIOMIC_FEATURE_COUNT, radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord } from '../src/radiomics/features.js';
 import { seededRng } from '../src/radiomics/rng.js';
 
@@ -109,6 +110,20 @@ describe('radiomic features equal scikit-image and scipy', () => {
     Array.from(batch.subarray(8 * 79)).forEach((v, j) => expectClose(v, want[j]!, 65025, `batch ${radiomicFeatureNames()[j]}`));
   });
 
+  it('gives the same values on 1 and 3 threads (each image on one thread, whatever the count)', async () => {
+    const rng = seededRng(12);
+    const data = Uint8Array.from({ length: 7 * 16 * 16 }, () => Math.floor(rng() * 256));
+    const before = getNumThreads();
+    try {
+      setNumThreads(1);
+      const one = await radiomicFeatures(data, [7, 16, 16]);
+      setNumThreads(3);
+      expect(Array.from(await radiomicFeatures(data, [7, 16, 16]))).toEqual(Array.from(one));
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
   it('honours the 45-degree offsets of skimage: distance 2 at 45 degrees is the offset (1, 1), as distance 1', async () => {
     const rng = seededRng(3);
     const data = Uint8Array.from({ length: 40 * 40 }, () => Math.floor(rng() * 256));
@@ -144,7 +159,8 @@ describe('errors', () => {
 
   it('the native layer checks too, whatever TypeScript lets through', async () => {
     const raw = native() as unknown as { radiomicFeatures: (...a: unknown[]) => Promise<Float64Array> };
-    await expect(raw.radiomicFeatures(new Uint8Array(12), [2, 3, 4], {})).rejects.toThrow(/shape \[2, 3, 4\] holds 24 pixels but the data has 12/);
+    await expect(raw.radiomicFeatures(new Uint8Array(12), [2, 3, 4], {})).rejects.toThrow(/shape \[2, 3, 4\] does not match the data's 12 pixels/);
+    await expect(raw.radiomicFeatures(new Uint8Array(5), [0, 2, 2], {})).rejects.toThrow(/shape \[0, 2, 2\] does not match the data's 5 pixels/);
     await expect(raw.radiomicFeatures(new Uint8Array(12), [1, 0, 12], {})).rejects.toThrow(/height, width >= 1/);
     expect(() => raw.radiomicFeatures(new Int8Array(12), [1, 3, 4], {})).toThrow(/Expected a Uint8Array for images/);
     expect(() => raw.radiomicFeatures(new Uint8Array(12), [3, 4], {})).toThrow(/Expected an array \[n, height, width\] for shape/);

@@ -129,6 +129,21 @@ describe('fetchWeights', () => {
     expect(none).toMatchObject({ verified: false, sha256: sha });
   });
 
+  it('concurrent fetches share one download; a live foreign lock refuses, a stale one is taken over', async () => {
+    const dir = cache();
+    const before = hits.good ?? 0;
+    const [a, b] = await Promise.all([fetchWeights(entry('good'), { cacheDir: dir, ...quiet }), fetchWeights(entry('good'), { cacheDir: dir, ...quiet })]);
+    expect(a).toEqual(b);
+    expect(hits.good! - before).toBe(1);
+    expect(files(dir)).toEqual(['good.pth']);
+    const lock = join(dir, 'locked.pth.lock');
+    writeFileSync(lock, String(process.ppid));  // our parent: certainly alive
+    await expect(fetchWeights(entry('locked', { url: 'good' }), { cacheDir: dir, ...quiet })).rejects.toThrow(/locked: another process \(pid \d+\) is downloading it/);
+    writeFileSync(lock, '2147483646');  // no such process
+    expect((await fetchWeights(entry('locked', { url: 'good' }), { cacheDir: dir, ...quiet })).verified).toBe(true);
+    expect(files(dir)).toEqual(['good.pth', 'locked.pth']);
+  });
+
   it('follows redirects and reports HTTP errors', async () => {
     const dir = cache();
     expect((await fetchWeights(entry('redir', { url: 'redirect' }), { cacheDir: dir, ...quiet })).sha256).toBe(sha);
@@ -159,6 +174,18 @@ describe('importWeights', () => {
     writeFileSync(src, randomBytes(10));
     await expect(importWeights(src, entry('imp'), { cacheDir: dir2 })).rejects.toThrow(ChecksumError);
     expect(files(dir2)).toEqual([]);
+  });
+
+  it('without a name, finds the entry by file name', async () => {
+    const dir = cache();
+    const manifest = join(work, 'manifest-import.json');
+    const { name: _n, ...raw } = entry('byfile');
+    writeFileSync(manifest, JSON.stringify({ version: 1, weights: { byfile: raw } }));
+    const src = join(mkdtempSync(join(work, 'src-')), 'byfile.pth');
+    writeFileSync(src, data);
+    expect((await importWeights(src, undefined, { cacheDir: dir, manifestPath: manifest })).name).toBe('byfile');
+    writeFileSync(join(work, 'other.pth'), data);
+    await expect(importWeights(join(work, 'other.pth'), undefined, { cacheDir: dir, manifestPath: manifest })).rejects.toThrow(/no registry entry has this file name/);
   });
 });
 

@@ -38,6 +38,8 @@ describe('torch.save files, values equal to Python', () => {
     ['zoo.pth', 'zoo'],
     ['zoo-legacy.pth', 'zoo'],
     ['checkpoint.pth', 'checkpoint'],
+    ['old-style.pth', 'old-style'],
+    ['exported.safetensors', 'exported'],
   ] as const) {
     it(`${file}: names in file order, dtypes, shapes and bytes match torch`, async () => {
       const sd = await readStateDict(join(dir, file));
@@ -65,6 +67,9 @@ describe('refusals', () => {
   it('a pickle calling os.system is refused, naming the global, and nothing runs', async () => {
     await expect(readStateDict(join(dir, 'evil.pth'))).rejects.toThrow(/evil\.pth.*refusing pickle global os\.system/);
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
+  });
+  it('a pickled whole model is refused with a hint to save its state_dict', async () => {
+    await expect(readStateDict(join(dir, 'whole-model.pt'))).rejects.toThrow(/whole-model\.pt.*refusing pickle global torch\.nn\.modules\..* save its state_dict\(\) instead/);
   });
   it('an unknown storage type is refused by name', async () => {
     await expect(readStateDict(join(dir, 'complex.pth'))).rejects.toThrow(/ComplexFloatStorage/);
@@ -99,7 +104,7 @@ describe('refusals', () => {
       const original = readFileSync(join(dir, file));
       const target = join(dir, `mutant-${file}`);
       let refused = 0;
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < 120; i++) {  // each native call costs ~40 ms on a loaded 2-core machine
         const bytes = Buffer.from(original);
         for (let k = 0; k < 1 + (i % 3); k++) bytes[Math.floor(rnd() * span)] = Math.floor(rnd() * 256);
         writeFileSync(target, bytes);
@@ -110,7 +115,7 @@ describe('refusals', () => {
           expect((err as Error).message.startsWith(target)).toBe(true);
         }
       }
-      expect(refused).toBeGreaterThan(100);
+      expect(refused).toBeGreaterThan(40);
     }
   });
 

@@ -192,13 +192,14 @@ void radiomic_features_one(const uint8_t* image, int64_t height, int64_t width, 
 
 std::vector<double> radiomic_features(const uint8_t* images, size_t length, int64_t n, int64_t height, int64_t width,
                                       const RadiomicOptions& options) {
-  if (n < 0 || height < 1 || width < 1)
+  if (n < 0 || height < 1 || width < 1 || height > INT32_MAX || width > INT32_MAX)  // bounded: no overflow below
     throw std::invalid_argument("radiomic features need a shape [n, height, width] with n >= 0 and height, width >= 1, got [" +
                                 std::to_string(n) + ", " + std::to_string(height) + ", " + std::to_string(width) + "]");
   const int64_t pixels = height * width;
-  if (static_cast<uint64_t>(n) * static_cast<uint64_t>(pixels) != length)
+  const uint64_t px = static_cast<uint64_t>(pixels);  // < 2^62: height and width are bounded above
+  if (length % px != 0 || length / px != static_cast<uint64_t>(n))
     throw std::invalid_argument("shape [" + std::to_string(n) + ", " + std::to_string(height) + ", " + std::to_string(width) +
-                                "] holds " + std::to_string(n * pixels) + " pixels but the data has " + std::to_string(length));
+                                "] does not match the data's " + std::to_string(length) + " pixels (n * height * width must equal it)");
   std::vector<double> out(static_cast<size_t>(n) * kRadiomicFeatureCount);
   // Threads take the next image from a shared counter: a thread slowed by a busy machine delays
   // only its current image (static halves, as at::parallel_for splits, made 2 threads slower than 1).

@@ -27,6 +27,8 @@ std::string dtype_name(torch::Dtype dtype) {
     case torch::kInt8: return "int8";
     case torch::kInt16: return "int16";
     case torch::kBool: return "bool";
+    case torch::kFloat16: return "float16";   // read from weight files; copied out as Float32Array
+    case torch::kBFloat16: return "bfloat16";
     default: throw std::invalid_argument(std::string("tensor dtype ") + c10::toString(dtype) + " has no JS TypedArray counterpart");
   }
 }

@@ -109,6 +109,8 @@ torch::Tensor tensor_from_typed_array(const Napi::Value& v, const std::vector<in
 
 Napi::Value typed_array_from_tensor(Napi::Env env, const torch::Tensor& t) {
   auto host = to_host_contiguous(t);
+  // JS has no 16-bit float arrays (Node 20): half and bfloat16 come out widened to float32.
+  if (host.scalar_type() == torch::kFloat16 || host.scalar_type() == torch::kBFloat16) host = host.to(torch::kFloat32);
   size_t n = static_cast<size_t>(host.numel());
   size_t bytes = host.nbytes();
   auto buffer = Napi::ArrayBuffer::New(env, bytes);

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 
 import { OptionError } from '../errors.js';
+import { Progress } from '../progress.js';
 import { ResultsDb } from '../experiments/db.js';
 import { parseShard, shardOf } from '../experiments/keys.js';
 import { pairedP } from '../experiments/paired.js';
@@ -73,7 +74,33 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        const s = await runExperiment(spec, { db, runner: runner!, pairedP, checkpointDir, shard, allowSpecChange: args['allow-spec-change'], signal: abort.signal, log: (l) => console.error(l) });
+        // A bar per pass on a terminal; plain lines (one per run) in logs.
+        const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+        let bar: Progress | undefined;
+        let pass = 0;
+        const onPass = (jobs: number) => {
+          bar?.finish();
+          bar = jobs > 0 ? new Progress({ total: jobs, label: `pass ${++pass}`, unit: 'run', stream: tty ? process.stderr : null }) : undefined;
+        };
+        const onJob = (_job: unknown, outcome: string, auc?: number | null) => bar?.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
+        // On a terminal only failures interrupt the bar; logs get every run.
+        const log = (line: string) => {
+          if (!tty) console.error(line);
+          else if (line.startsWith('failed')) console.error(`\n${line}`);
+        };
+        const s = await runExperiment(spec, {
+          db,
+          runner: runner!,
+          pairedP,
+          checkpointDir,
+          shard,
+          allowSpecChange: args['allow-spec-change'],
+          signal: abort.signal,
+          log,
+          onPass,
+          onJob,
+        });
+        bar?.finish();
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
         if (s.blockedStages.length) console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);

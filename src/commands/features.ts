@@ -3,8 +3,8 @@ import { writeFileSync } from 'node:fs';
 
 import type { CommandModule } from 'yargs';
 
-import { decodeGrey } from '../data/decode.js';
-import { radiomicFeatureNames, radiomicFeatures } from '../radiomics/features.js';
+import { radiomicFeatureNames } from '../radiomics/features.js';
+import { featuresOfFiles, type FileFeatures } from '../radiomics/files.js';
 import { expectInteger } from '../validate.js';
 
 interface FeaturesArgs {
@@ -14,34 +14,6 @@ interface FeaturesArgs {
   width: number;
   height: number;
   out?: string;
-}
-
-/** One image's result: its features, or why it could not be read (never a crash). */
-export interface FileFeatures {
-  file: string;
-  features?: Record<string, number>;
-  error?: string;
-}
-
-/** Decodes and featurises files, a few at a time; unreadable ones get an `error`. */
-export async function featuresOfFiles(files: string[], opts: { width: number; height: number; symmetric: boolean }): Promise<FileFeatures[]> {
-  const names = radiomicFeatureNames();
-  const results: FileFeatures[] = new Array(files.length);
-  let next = 0;
-  const worker = async () => {
-    for (let k = next++; k < files.length; k = next++) {
-      const file = files[k]!;
-      try {
-        const img = await decodeGrey(file, { width: opts.width, height: opts.height });
-        const values = await radiomicFeatures(img.data, [1, img.height, img.width], { symmetric: opts.symmetric });
-        results[k] = { file, features: Object.fromEntries(names.map((n, j) => [n, values[j]!])) };
-      } catch (err) {
-        results[k] = { file, error: err instanceof Error ? err.message : String(err) };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, files.length) }, worker));
-  return results;
 }
 
 const csvCell = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);

@@ -49,10 +49,10 @@ const fetch: CommandModule<object, CommonArgs & { name: string }> = {
   },
 };
 
-const importCmd: CommandModule<object, CommonArgs & { file: string; name: string }> = {
+const importCmd: CommandModule<object, CommonArgs & { file: string; name?: string }> = {
   command: 'import <file>',
   describe: 'Copy a local weights file into the cache under a registry name, after verifying its checksum',
-  builder: (y) => common(y).positional('file', { type: 'string', demandOption: true }).option('name', { type: 'string', demandOption: true, describe: 'Registry name' }) as never,
+  builder: (y) => common(y).positional('file', { type: 'string', demandOption: true }).option('name', { type: 'string', describe: 'Registry name (default: the entry with this file name)' }) as never,
   handler: async (args) => {
     const r = await importWeights(args.file, args.name, { cacheDir: args['cache-dir'], manifestPath: args.manifest });
     console.log(`${r.name}: imported to ${r.path}\n${checksumNote(r.verified, r.sha256)}`);

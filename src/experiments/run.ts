@@ -5,6 +5,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { describe } from '../errors.js';
+import { expectInteger } from '../validate.js';
 import { ResultsDb } from './db.js';
 import { shardOf } from './keys.js';
 import { planExperiment, planJobs, type Plan } from './plan.js';
@@ -20,6 +22,9 @@ export interface RunExperimentOptions {
   shard?: { index: number; count: number };
   signal?: AbortSignal;
   log?: (line: string) => void;
+  /** Progress: called with the number of jobs at the start of each pass, then once per job handled. */
+  onPass?: (jobs: number) => void;
+  onJob?: (job: RunJob, outcome: 'done' | 'skipped' | 'failed' | 'waiting', testAuc?: number | null) => void;
   /** Accept a changed spec under an existing experiment name (see ResultsDb.saveExperiment). */
   allowSpecChange?: boolean;
 }
@@ -73,6 +78,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
     summary.plan = plan;
     const todo = planJobs(plan).filter((j) => mine(j.key) && !attempted.has(j.key));
     let ranThisPass = 0;
+    opts.onPass?.(todo.length);
     summary.waiting = 0;
     for (const job of todo) {
       if (opts.signal?.aborted) throw new Error('Experiment interrupted; rerun the same command to resume.');
@@ -80,12 +86,14 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       if (row?.status === 'done') {
         attempted.add(job.key);
         summary.skippedDone++;
+        opts.onJob?.(job, 'skipped');
         continue;
       }
       if (job.dependsOn) {
         const ckpt = sourceCheckpoint(job.dependsOn);
         if (!ckpt) {
           summary.waiting++;
+          opts.onJob?.(job, 'waiting');
           continue;
         }
         job.initCheckpoint = ckpt;
@@ -97,16 +105,23 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       summary.ran++;
       ranThisPass++;
       try {
-        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => db.addEpoch(job.key, m) });
+        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => {
+            expectInteger(m?.epoch, 'metrics.epoch (from the runner)', 0);
+            db.addEpoch(job.key, m);
+          },
+        });
+        if (!result || typeof result !== 'object') throw new Error(`the runner returned ${describe(result)} instead of a RunResult`);
         if (job.kind === 'source' && !result.checkpoint) throw new Error('the runner returned no checkpoint for a source task');
         db.markDone(job.key, result);
         summary.done++;
+        opts.onJob?.(job, 'done', result.testAucTta ?? result.testAuc);
         log(`done ${job.key.slice(0, 10)} test AUC ${fmt(result.testAuc)} (TTA ${fmt(result.testAucTta)})`);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         const message = err instanceof Error ? err.message : String(err);
         db.markFailed(job.key, message);
         summary.failed.push({ key: job.key, error: message });
+        opts.onJob?.(job, 'failed');
         log(`failed ${job.key.slice(0, 10)}: ${message}`);
       }
     }

@@ -29,39 +29,65 @@ function positivesOf(idx: number[], y: ArrayLike<number>): number {
   return c;
 }
 
-function growTree(X: Matrix, y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Rng): Node {
+/**
+ * Best Gini split of one feature: the node's positive and negative values are sorted separately (native
+ * typed-array sorts) and merged, evaluating a threshold between each pair of distinct values.
+ * Gini: minimise sum over children of n_c * gini_c, i.e. maximise sum of (pos^2 + neg^2) / n_c.
+ */
+function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: number, minLeaf: number, scratch: Float64Array): { score: number; threshold: number } {
+  const n = idx.length;
+  // Views on one buffer per fit: no allocation of value arrays per node and feature.
+  const posVals = scratch.subarray(0, pos);
+  const negVals = scratch.subarray(pos, n);
+  let a = 0;
+  let b = 0;
+  for (const i of idx) {
+    if (y[i] === 1) posVals[a++] = col[i]!;
+    else negVals[b++] = col[i]!;
+  }
+  posVals.sort();
+  negVals.sort();
+  let best = { score: -Infinity, threshold: 0 };
+  let i = 0;
+  let j = 0;
+  while (i < posVals.length || j < negVals.length) {
+    const v = Math.min(i < posVals.length ? posVals[i]! : Infinity, j < negVals.length ? negVals[j]! : Infinity);
+    while (i < posVals.length && posVals[i] === v) i++;
+    while (j < negVals.length && negVals[j] === v) j++;
+    const nl = i + j;
+    const nr = n - nl;
+    if (nr === 0) break;
+    if (nl < minLeaf || nr < minLeaf) continue;
+    const next = Math.min(i < posVals.length ? posVals[i]! : Infinity, j < negVals.length ? negVals[j]! : Infinity);
+    const rp = pos - i;
+    const score = (i * i + j * j) / nl + (rp * rp + (nr - rp) * (nr - rp)) / nr;
+    if (score > best.score) best = { score, threshold: v + (next - v) / 2 };
+  }
+  return best;
+}
+
+function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Rng, scratch: Float64Array): Node {
   const n = idx.length;
   const pos = positivesOf(idx, y);
   if (pos === 0 || pos === n || n < 2 * opts.minSamplesLeaf || (opts.maxDepth !== null && depth >= opts.maxDepth)) return { leaf: true, value: pos / n };
-  const p = X[0]!.length;
+  const p = cols.length;
   const tries = Math.max(1, Math.floor(Math.sqrt(p)));
   const features = shuffle(Array.from({ length: p }, (_, j) => j), rng).slice(0, tries);
-  // Gini: minimise sum over children of n_c * gini_c, i.e. maximise sum of (pos^2 + neg^2) / n_c.
-  let best = { score: (pos * pos + (n - pos) * (n - pos)) / n + 1e-12, feature: -1, threshold: 0 };
+  let best = { score: (pos * pos + (n - pos) * (n - pos)) / n + 1e-12, feature: -1, threshold: 0 }; // must beat no split
   for (const f of features) {
-    const sorted = idx.slice().sort((a, b) => X[a]![f]! - X[b]![f]!);
-    let leftPos = 0;
-    for (let k = 0; k < n - 1; k++) {
-      leftPos += y[sorted[k]!]!;
-      const nl = k + 1;
-      const nr = n - nl;
-      const lo = X[sorted[k]!]![f]!;
-      const hi = X[sorted[k + 1]!]![f]!;
-      if (lo === hi || nl < opts.minSamplesLeaf || nr < opts.minSamplesLeaf) continue;
-      const rightPos = pos - leftPos;
-      const score = (leftPos ** 2 + (nl - leftPos) ** 2) / nl + (rightPos ** 2 + (nr - rightPos) ** 2) / nr;
-      if (score > best.score) best = { score, feature: f, threshold: lo + (hi - lo) / 2 };
-    }
+    const s = bestSplit(cols[f]!, y, idx, pos, opts.minSamplesLeaf, scratch);
+    if (s.score > best.score) best = { ...s, feature: f };
   }
   if (best.feature < 0) return { leaf: true, value: pos / n };
-  const left = idx.filter((i) => X[i]![best.feature]! <= best.threshold);
-  const right = idx.filter((i) => X[i]![best.feature]! > best.threshold);
+  const col = cols[best.feature]!;
+  const left = idx.filter((i) => col[i]! <= best.threshold);
+  const right = idx.filter((i) => col[i]! > best.threshold);
   return {
     leaf: false,
     feature: best.feature,
     threshold: best.threshold,
-    left: growTree(X, y, left, depth + 1, opts, rng),
-    right: growTree(X, y, right, depth + 1, opts, rng),
+    left: growTree(cols, y, left, depth + 1, opts, rng, scratch),
+    right: growTree(cols, y, right, depth + 1, opts, rng, scratch),
   };
 }
 
@@ -74,9 +100,12 @@ export function fitForest(X: Matrix, y: ArrayLike<number>, options: ForestOption
   const rng = seededRng(options.seed);
   const n = X.length;
   const trees: Node[] = [];
+  const p = n ? X[0]!.length : 0;
+  const cols = Array.from({ length: p }, (_, j) => Float64Array.from(X, (row) => row[j]!)); // column-major for splits
+  const scratch = new Float64Array(n);
   for (let t = 0; t < options.nTrees; t++) {
     const sample = Array.from({ length: n }, () => randInt(rng, n));
-    trees.push(growTree(X, y, sample, 0, options, rng));
+    trees.push(growTree(cols, y, sample, 0, options, rng, scratch));
   }
   return {
     kind: 'forest',

@@ -4,11 +4,11 @@
  * renamed into place. A checksum mismatch deletes the download and is an error.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync, copyFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 
 import { packageRoot } from '../native.js';
 import { Progress } from '../progress.js';
@@ -146,16 +146,60 @@ function fsyncFile(path: string): void {
   }
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** NAME.lock holding our pid, so two processes never write one NAME.partial; a dead owner's lock is taken over. */
+function acquireLock(lock: string, name: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(lock, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new Error(`${name}: another process (pid ${pid}) is downloading it; wait for it, or delete ${lock} if that is wrong`);
+      rmSync(lock, { force: true });
+    }
+  }
+  throw new Error(`${name}: cannot lock ${lock}`);
+}
+
+const inFlight = new Map<string, Promise<FetchResult>>();
+
 /**
  * Downloads registry weights (by name, or an entry object) into the cache unless already there and
- * verified; returns where they are.
+ * verified; returns where they are. Concurrent calls for one file share one download.
  */
-export async function fetchWeights(nameOrEntry: string | WeightsEntry, opts: FetchOptions = {}): Promise<FetchResult> {
+export function fetchWeights(nameOrEntry: string | WeightsEntry, opts: FetchOptions = {}): Promise<FetchResult> {
   const entry = resolveEntry(nameOrEntry, opts.manifestPath);
   const retries = opts.retries === undefined ? 3 : expectInteger(opts.retries, 'retries', 0, 100);
   const dir = weightsCacheDir(opts.cacheDir);
-  mkdirSync(dir, { recursive: true });
   const final = join(dir, entry.fileName);
+  const pending = inFlight.get(final);
+  if (pending) return pending;
+  const run = (async () => {
+    mkdirSync(dir, { recursive: true });
+    const release = acquireLock(`${final}.lock`, entry.name);
+    try {
+      return await fetchLocked(entry, final, retries, opts);
+    } finally {
+      release();
+    }
+  })().finally(() => inFlight.delete(final));
+  inFlight.set(final, run);
+  return run;
+}
+
+async function fetchLocked(entry: WeightsEntry, final: string, retries: number, opts: FetchOptions): Promise<FetchResult> {
   const partial = `${final}.partial`;
   if (existsSync(final)) {
     const digest = await sha256File(final);
@@ -194,11 +238,21 @@ export async function fetchWeights(nameOrEntry: string | WeightsEntry, opts: Fet
   }
 }
 
-/** Copies a local file into the cache under a registry name after verifying its checksum. */
-export async function importWeights(file: string, name: string, opts: Pick<FetchOptions, 'cacheDir' | 'manifestPath'> = {}): Promise<FetchResult> {
-  const entry = resolveEntry(name, opts.manifestPath);
+/**
+ * Copies a local file into the cache under a registry name after verifying its checksum. Without a
+ * name, the entry whose fileName is the file's name is used.
+ */
+export async function importWeights(file: string, name?: string | WeightsEntry, opts: Pick<FetchOptions, 'cacheDir' | 'manifestPath'> = {}): Promise<FetchResult> {
   const source = resolve(expectString(file, 'file'));
   if (!existsSync(source)) throw new Error(`${source}: no such file`);
+  let entry: WeightsEntry;
+  if (name === undefined) {
+    const found = [...loadManifest(opts.manifestPath).entries.values()].find((e) => e.fileName === basename(source));
+    if (!found) throw new Error(`${source}: no registry entry has this file name; give the registry name (--name)`);
+    entry = found;
+  } else {
+    entry = resolveEntry(name, opts.manifestPath);
+  }
   const digest = await sha256File(source);
   const verified = checkDigest(entry, digest, source);
   const dir = weightsCacheDir(opts.cacheDir);

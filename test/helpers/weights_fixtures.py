@@ -3,7 +3,7 @@
 usage: weights_fixtures.py make OUTDIR        -> files in OUTDIR and OUTDIR/reference.json
        weights_fixtures.py read-safetensors F -> JSON {name: [dtype, shape, sha256]} parsed with struct+json
 """
-import hashlib, json, os, pickle, pickletools, struct, sys, zipfile
+import hashlib, importlib.util, json, os, pickle, pickletools, struct, sys, zipfile
 from collections import OrderedDict
 
 import torch
@@ -64,6 +64,27 @@ def make(out):
     inner = OrderedDict([('module.fc.weight', torch.randn(2, 3)), ('module.fc.bias', torch.randn(2))])
     torch.save({'epoch': 3, 'best': 0.5, 'state_dict': inner, 'arch': 'x'}, os.path.join(out, 'checkpoint.pth'))
     ref['checkpoint'] = [[k[len('module.'):], *rest] for k, *rest in describe(inner)]
+
+    # An older pickle style, by hand: Python 2's OrderedDict reduce ([k, v] lists), _rebuild_tensor (v1), torch.Size.
+    t = torch.randn(6)
+    pkl = (b'\x80\x02ccollections\nOrderedDict\n](](X\x01\x00\x00\x00a'
+           b'ctorch._utils\n_rebuild_tensor\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000'
+           b'X\x03\x00\x00\x00cpuK\x06tQK\x00ctorch\nSize\nK\x02K\x03\x86\x85RK\x03K\x01\x86tRee\x85R.')
+    with zipfile.ZipFile(os.path.join(out, 'old-style.pth'), 'w', zipfile.ZIP_STORED) as z:
+        z.writestr('old-style/data.pkl', pkl)
+        z.writestr('old-style/data/0', t.numpy().tobytes())
+        z.writestr('old-style/version', '3\n')
+    ref['old-style'] = describe(torch.load(os.path.join(out, 'old-style.pth')))  # torch itself reads it
+
+    # A whole pickled model (refused), and its state_dict exported by scripts/export-state-dict.py.
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
+    torch.save(model, os.path.join(out, 'whole-model.pt'), _use_new_zipfile_serialization=False)
+    script = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'export-state-dict.py')
+    spec = importlib.util.spec_from_file_location('export_state_dict', script)  # in-process: one torch import is slow enough
+    exporter = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exporter)
+    exporter.export(os.path.join(out, 'whole-model.pt'), os.path.join(out, 'exported.safetensors'))
+    ref['exported'] = describe(model.state_dict())
 
     # safetensors written by hand (struct + json), as the reference format describes it.
     st = OrderedDict([('a', torch.randn(2, 3)), ('b', torch.arange(4, dtype=torch.int64)), ('c', torch.randn(3).half())])

@@ -57,7 +57,7 @@ int depth_of(const Ref& v, const std::unordered_map<const Value*, int>& depths) 
 bool known_global(const std::string& name) {
   static const char* kAllowed[] = {
       "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
-      "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+      "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch.Size",
   };
   for (const char* a : kAllowed)
     if (name == a) return true;
@@ -119,14 +119,18 @@ Ref reduce(const Ref& callable, const Ref& args, Reader& r) {
     auto d = Value::make(K::Dict);
     if (!a.empty()) {
       if (!a[0]->is(K::List) && !a[0]->is(K::Tuple)) r.fail("OrderedDict argument is not a list of pairs");
-      for (auto& pair : a[0]->items) {
-        if (!pair->is(K::Tuple) || pair->items.size() != 2) r.fail("OrderedDict argument is not a list of pairs");
+      for (auto& pair : a[0]->items) {  // (k, v) tuples; Python 2 pickled [k, v] lists
+        if ((!pair->is(K::Tuple) && !pair->is(K::List)) || pair->items.size() != 2) r.fail("OrderedDict argument is not a list of pairs");
         d->dict.emplace_back(pair->items[0], pair->items[1]);
       }
     }
     return d;
   }
   if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") return rebuild_tensor(a, r);
+  if (name == "torch.Size") {  // older files pickle sizes as torch.Size((2, 3)): the tuple itself
+    if (a.size() != 1 || !a[0]->is(K::Tuple)) r.fail("torch.Size without a tuple argument");
+    return a[0];
+  }
   if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
     if (a.empty() || !a[0]->is(K::Tensor)) r.fail(name + " without a tensor argument");
     return a[0];  // a Parameter's data; requires_grad and hooks do not matter for weights
@@ -307,7 +311,11 @@ Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_
           name = n->s;
         }
         std::string full = module + "." + name;
-        if (!known_global(full)) r.fail("refusing pickle global " + full + " (a weights file needs only OrderedDict, tensors and storages)");
+        if (!known_global(full)) {
+          bool model_class = full.rfind("torch.nn.", 0) == 0 || full.find("models") != std::string::npos;
+          r.fail("refusing pickle global " + full + (model_class ? " (the file pickles a whole model object: save its state_dict() instead)"
+                                                                 : " (a weights file needs only OrderedDict, tensors and storages)"));
+        }
         stack.push_back(make_str(K::Global, full));
         break;
       }
