@@ -1,0 +1,201 @@
+/**
+ * DenseNet121 / ResNet50 classifiers with torchvision's parameter names and SPEC.md's head, three layer
+ * groups for freezing, and reported state_dict loading. The heavy work runs in the native addon.
+ */
+import { OptionError } from './errors.js';
+import { native, type NativeTensor } from './native.js';
+import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf } from './validate.js';
+
+export const ARCHS = ['densenet121', 'resnet50'] as const;
+export type Arch = (typeof ARCHS)[number];
+export const GREY_MODES = ['sum', 'replicate'] as const;
+export type GreyMode = (typeof GREY_MODES)[number];
+export const FROZEN_BATCHNORM = ['update-stats', 'frozen', 'trainable'] as const;
+/** BatchNorm in frozen groups: statistics keep updating (default, the authors), fixed, or affine params train. */
+export type FrozenBatchNormPolicy = (typeof FROZEN_BATCHNORM)[number];
+export type LayerGroupIndex = 0 | 1 | 2;
+
+export interface ModelOptions {
+  arch: Arch;
+  /** Outputs of the new Linear head (default 1: binary). */
+  numClasses?: number;
+  /** 1 (grey) or 3 (default). */
+  inChannels?: 1 | 3;
+  /** How grey input meets RGB weights: sum the first conv over RGB (default) or replicate the image. */
+  greyMode?: GreyMode;
+  /** Dropout before the head, in [0, 1) (default 0). */
+  dropout?: number;
+  /** 'cpu' (default), 'cuda', 'cuda:N' or 'auto'. */
+  device?: string;
+  channelsLast?: boolean;
+  /** A torchvision-named state_dict loaded before moving to the device. */
+  weights?: Record<string, NativeTensor>;
+  /** With weights: refuse missing/unexpected/mismatched backbone keys (default true). */
+  strict?: boolean;
+}
+
+export interface LoadReport {
+  missing: string[];
+  unexpected: string[];
+  /** "name: file [a, b] vs model [c, d]" */
+  mismatched: string[];
+  /** Head keys left at their fresh init because the label count differs. */
+  replaced: string[];
+  /** A 3-channel first conv was summed over RGB for 1-channel input. */
+  firstConvAdapted: boolean;
+}
+
+export interface LayerGroup {
+  index: LayerGroupIndex;
+  prefixes: string[];
+  parameterNames: string[];
+  /** Parameter elements in the group, and how many of them require gradients. */
+  numParameters: number;
+  numTrainable: number;
+  trainable: boolean;
+  /** BatchNorm modules of the group currently in train mode. */
+  batchNormTraining: number;
+}
+
+export interface ModelConfig {
+  arch: Arch;
+  numClasses: number;
+  inChannels: 1 | 3;
+  greyMode: GreyMode;
+  dropout: number;
+}
+
+/** The addon's Model class (native/napi/model.cpp). */
+export interface NativeModel {
+  loadStateDict(tensors: Record<string, NativeTensor>, options?: { strict?: boolean }): LoadReport;
+  stateDict(): Record<string, NativeTensor>;
+  predict(data: Float32Array, shape: number[]): Promise<Float32Array>;
+  freeze(groups: number[]): void;
+  unfreeze(groups: number[]): void;
+  setFrozenBatchNorm(policy: FrozenBatchNormPolicy): void;
+  setTraining(on: boolean): void;
+  to(device: string, channelsLast?: boolean): Promise<void>;
+  reinitMoments(which: 'all' | 'conv', seed: number): void;
+  readonly groups: LayerGroup[];
+  readonly numParameters: number;
+  readonly config: ModelConfig;
+  readonly device: string;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+type NativeModelClass = new (config: Omit<ModelConfig, 'dropout'> & { dropout: number }) => NativeModel;
+
+function expectGroups(value: unknown, name: string): LayerGroupIndex[] {
+  if (!Array.isArray(value)) throw new OptionError(name, 'an array of layer groups (0, 1, 2)', value);
+  value.forEach((g, i) => expectInteger(g, `${name}[${i}]`, 0, 2));
+  return value as LayerGroupIndex[];
+}
+
+function expectWeights(value: unknown, name: string): Record<string, NativeTensor> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw new OptionError(name, 'an object of named Tensors', value);
+  }
+  return value as Record<string, NativeTensor>;
+}
+
+export class Model {
+  /** Use loadModel(). `handle` is the native Model other native classes (e.g. a Trainer) accept. */
+  constructor(readonly handle: NativeModel) {}
+
+  /** What loading `weights` in loadModel() found (undefined without weights). */
+  loadReport?: LoadReport;
+
+  get config(): ModelConfig {
+    return this.handle.config;
+  }
+  get groups(): LayerGroup[] {
+    return this.handle.groups;
+  }
+  get numParameters(): number {
+    return this.handle.numParameters;
+  }
+  get device(): string {
+    return this.handle.device;
+  }
+  get disposed(): boolean {
+    return this.handle.disposed;
+  }
+
+  /** Eval-mode logits [n, numClasses] (row-major) for normalised input [n, c, h, w]; no gradients. */
+  predict(input: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
+    if (!(input instanceof Float32Array)) throw new OptionError('input', 'a Float32Array', input);
+    if (!Array.isArray(shape) || shape.length !== 4) throw new OptionError('shape', 'an array [n, c, h, w]', shape);
+    const [n, c, h, w] = shape;
+    expectInteger(n, 'shape[0]', 1);
+    const channels = this.config.inChannels;
+    if (c !== channels) throw new OptionError('shape[1]', `${channels} (the model's inChannels)`, c);
+    expectInteger(h, 'shape[2]', 32);
+    expectInteger(w, 'shape[3]', 32);
+    if (n * c * h * w !== input.length) throw new OptionError('shape', `dimensions whose product is ${input.length}`, `[${shape.join(', ')}]`);
+    return this.handle.predict(input, shape);
+  }
+
+  freeze(groups: number[]): void {
+    this.handle.freeze(expectGroups(groups, 'groups'));
+  }
+  unfreeze(groups: number[]): void {
+    this.handle.unfreeze(expectGroups(groups, 'groups'));
+  }
+  setFrozenBatchNorm(policy: FrozenBatchNormPolicy): void {
+    this.handle.setFrozenBatchNorm(expectOneOf(policy, 'frozenBatchNorm', FROZEN_BATCHNORM));
+  }
+  /** Train mode (honouring the frozen-BatchNorm policy) or eval mode. */
+  setTraining(on: boolean): void {
+    this.handle.setTraining(expectBoolean(on, 'training'));
+  }
+
+  /** A snapshot of parameters and buffers (CPU copies) under torchvision's names. */
+  stateDict(): Record<string, NativeTensor> {
+    return this.handle.stateDict();
+  }
+  loadStateDict(tensors: Record<string, NativeTensor>, options: { strict?: boolean } = {}): LoadReport {
+    const strict = options.strict === undefined ? true : expectBoolean(options.strict, 'strict');
+    return this.handle.loadStateDict(expectWeights(tensors, 'tensors'), { strict });
+  }
+
+  to(device: string, channelsLast = false): Promise<void> {
+    return this.handle.to(expectDevice(device), expectBoolean(channelsLast, 'channelsLast'));
+  }
+
+  /** Raghu et al. "moments": every (conv) weight tensor becomes N(its mean, its std) noise. */
+  reinitMoments(which: 'all' | 'conv', seed: number): void {
+    this.handle.reinitMoments(expectOneOf(which, 'which', ['all', 'conv'] as const), expectInteger(seed, 'seed', 0, Number.MAX_SAFE_INTEGER));
+  }
+
+  /** Frees the native model now (idempotent); later calls throw "Model has been disposed". */
+  dispose(): void {
+    this.handle.dispose();
+  }
+}
+
+/** Builds a model (torchvision's init unless `weights` are given) and moves it to `device`. */
+export async function loadModel(options: ModelOptions): Promise<Model> {
+  if (typeof options !== 'object' || options === null) throw new OptionError('options', 'an options object', options);
+  const arch = expectOneOf(options.arch, 'arch', ARCHS);
+  const numClasses = options.numClasses === undefined ? 1 : expectInteger(options.numClasses, 'numClasses', 1, 100000);
+  const inChannels = options.inChannels === undefined ? 3 : options.inChannels;
+  if (inChannels !== 1 && inChannels !== 3) throw new OptionError('inChannels', '1 or 3', inChannels);
+  const greyMode = options.greyMode === undefined ? 'sum' : expectOneOf(options.greyMode, 'greyMode', GREY_MODES);
+  const dropout = options.dropout === undefined ? 0 : expectNumber(options.dropout, 'dropout', 0, 0.999999);
+  const device = options.device === undefined ? 'cpu' : expectDevice(options.device);
+  const channelsLast = options.channelsLast === undefined ? false : expectBoolean(options.channelsLast, 'channelsLast');
+  const strict = options.strict === undefined ? true : expectBoolean(options.strict, 'strict');
+  const weights = options.weights === undefined ? undefined : expectWeights(options.weights, 'weights');
+
+  const Native = native().Model as NativeModelClass;
+  const model = new Model(new Native({ arch, numClasses, inChannels, greyMode, dropout }));
+  try {
+    if (weights) model.loadReport = model.loadStateDict(weights, { strict });
+    if (device !== 'cpu' || channelsLast) await model.to(device, channelsLast);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}
