@@ -3,6 +3,7 @@
  * augmentation, optimiser state for resume. Every option is validated here before reaching native.
  */
 import { OptionError } from '../errors.js';
+import { Model, type NativeModel } from '../model.js';
 import { native, type NativeTensor } from '../native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
 
@@ -146,17 +147,16 @@ export function validateTrainerOptions(options: TrainerOptions): TrainerOptions 
   return o;
 }
 
-/** The native handle behind a JS model: a torchxfer Model, or a wrapper exposing it as `.native`. */
-function nativeModel(model: unknown): unknown {
-  if (model && typeof model === 'object' && 'native' in model) return (model as { native: unknown }).native;
-  return model;
+/** The native handle behind a JS Model (the addon's Model itself is accepted too). */
+function nativeModel(model: Model | NativeModel): NativeModel {
+  return model instanceof Model ? model.handle : model;
 }
 
 export class Trainer {
   readonly #native: NativeTrainer;
 
   /** Binds an optimiser and augmentation to `model` (moved to `options.device` if given). */
-  constructor(model: unknown, options: TrainerOptions = {}) {
+  constructor(model: Model | NativeModel, options: TrainerOptions = {}) {
     const Native = native().Trainer as NativeTrainerClass;
     this.#native = new Native(nativeModel(model), validateTrainerOptions(options));
   }

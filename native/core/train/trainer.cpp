@@ -75,7 +75,9 @@ std::vector<NamedParameters> named_groups(Classifier& model) {
 torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::Tensor& targets) {
   auto mask = torch::logical_not(torch::isnan(targets));
   auto safe_targets = torch::where(mask, targets, torch::zeros_like(targets));
-  auto per_entry = torch::binary_cross_entropy_with_logits(logits.to(torch::kFloat32), safe_targets, {}, {}, at::Reduction::None);
+  // Half-precision logits (autocast) are promoted; float64 stays float64.
+  torch::Tensor l = logits.scalar_type() == torch::kFloat64 ? logits : logits.to(torch::kFloat32);
+  auto per_entry = torch::binary_cross_entropy_with_logits(l, safe_targets.to(l.scalar_type()), {}, {}, at::Reduction::None);
   return torch::where(mask, per_entry, torch::zeros_like(per_entry)).sum() / mask.sum().to(torch::kFloat32);
 }
 
@@ -120,11 +122,18 @@ StepResult Trainer::step(const torch::Tensor& images, const torch::Tensor& targe
   torch::Tensor x = prepare(images, config_.train_augmentation, mix_seed(config_.seed, static_cast<uint64_t>(step_index)));
   optimizer_->zero_grad();
   model_->set_training(true);
+  // The forward pass updates BatchNorm running statistics: keep a copy (small) to undo a bad batch.
+  std::vector<torch::Tensor> buffers = model_->module().buffers(), saved;
+  for (const auto& b : buffers) saved.push_back(b.detach().clone());
   torch::Tensor loss = masked_bce_with_logits(forward(x), targets.to(device_, torch::kFloat32));
   StepResult result;
   result.loss = loss.item<double>();
   result.finite = std::isfinite(result.loss);
-  if (!result.finite) return result;  // no backward, no update: the weights stay as they were
+  if (!result.finite) {  // no backward, no update: weights and statistics stay as they were
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(saved[i]);
+    return result;
+  }
   loss.backward();
   optimizer_->step(lrs, momenta);
   optimizer_->zero_grad();
@@ -142,7 +151,7 @@ EvalResult Trainer::evaluate(const torch::Tensor& images, const std::optional<to
   // Copy 0 is the centre-cropped original; copy k >= 1 a training augmentation seeded by (seed, k).
   auto pass = [&](int64_t k) {
     torch::Tensor x = prepare(images, k > 0, mix_seed(options.seed, static_cast<uint64_t>(k)));
-    return forward(x).to(torch::kFloat32);
+    return forward(x);
   };
   EvalResult result;
   torch::Tensor logits;
@@ -164,7 +173,7 @@ EvalResult Trainer::evaluate(const torch::Tensor& images, const std::optional<to
       result.loss = (torch::where(mask, per, torch::zeros_like(per)).sum() / mask.sum().to(torch::kFloat32)).item<double>();
     }
   }
-  result.output = result.output.to(torch::kCPU).contiguous();
+  result.output = result.output.to(torch::kCPU, torch::kFloat32).contiguous();
   return result;
 }
 
