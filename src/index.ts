@@ -32,3 +32,4 @@ export * from './experiments/index.js';
 export { writeReport, type ReportFiles } from './report/index.js';
 export { loadModel, Model, ARCHS, type Arch, type ModelOptions, type LoadReport, type LayerGroup, type FrozenBatchNormPolicy } from './model.js';
 export { featuresOfFiles, type FileFeatures } from './radiomics/files.js';
+export { Trainer, augmentBatch, augmentDraws, type TrainerOptions, type StepBatch, type StepResult, type EvaluateBatch, type EvaluateResult, type AugmentOptions } from './train/trainer.js';

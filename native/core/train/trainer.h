@@ -1,0 +1,74 @@
+// One training step and evaluation (with test-time augmentation) of a Classifier: augmentation on
+// the model's device, BCE with logits over unmasked labels, a GroupOptimizer step with per-group
+// learning rates and momenta. Plain C++, no napi.h. Callers hold Classifier::mutex() (see trainer.cpp).
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "../models/classifier.h"
+#include "augment.h"
+#include "optimizer.h"
+
+namespace torchxfer {
+
+struct TrainerConfig {
+  OptimizerConfig optimizer;
+  AugmentConfig augment;        // augment.channels is taken from the model
+  bool train_augmentation = true;  // false: training batches are centre-cropped only (parity checks)
+  uint64_t seed = 0;            // augmentation of step i uses mix_seed(seed, i)
+  std::string device;           // "" keeps the model where it is
+  bool channels_last = false;
+  std::string autocast = "none";  // CUDA only: "none" | "bf16" | "fp16"
+  bool cudnn_benchmark = true;    // CUDA only
+};
+
+struct StepResult {
+  double loss = 0;
+  bool finite = true;  // false: the loss was NaN/inf (or no label was unmasked) and no update was made
+};
+
+struct EvalResult {
+  torch::Tensor output;  // [N, L] float32 CPU: probabilities (TTA-averaged) or logits
+  std::optional<double> loss;  // mean BCE over unmasked targets, when targets were given
+};
+
+struct EvalOptions {
+  int64_t tta = 0;       // augmented copies added to the centre-cropped original
+  uint64_t seed = 0;     // copy k >= 1 uses mix_seed(seed, k)
+  int64_t only_copy = -1;  // >= 0: just that copy (0 = centre crop), for checks of the average
+  bool logits = false;   // raw logits instead of probabilities (single pass only)
+};
+
+class Trainer {
+ public:
+  Trainer(std::shared_ptr<Classifier> model, TrainerConfig config);
+
+  // images uint8 [N,C,H,W] (any device), targets float [N,L] with NaN = masked.
+  StepResult step(const torch::Tensor& images, const torch::Tensor& targets, const std::vector<double>& lrs,
+                  const std::vector<double>& momenta, int64_t step_index);
+  EvalResult evaluate(const torch::Tensor& images, const std::optional<torch::Tensor>& targets, const EvalOptions& options);
+
+  StateDict optimizer_state() const { return optimizer_->state(); }
+  void load_optimizer_state(const StateDict& state) { optimizer_->load_state(state); }
+
+  Classifier& model() { return *model_; }
+  const TrainerConfig& config() const { return config_; }
+
+ private:
+  torch::Tensor prepare(const torch::Tensor& images, bool train, uint64_t seed) const;
+  torch::Tensor forward(const torch::Tensor& x);
+
+  std::shared_ptr<Classifier> model_;
+  TrainerConfig config_;
+  torch::Device device_;
+  std::unique_ptr<GroupOptimizer> optimizer_;
+};
+
+// Mean BCE with logits over the entries whose target is not NaN (NaN when none is).
+torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::Tensor& targets);
+
+}  // namespace torchxfer

@@ -1,0 +1,26 @@
+// Option readers shared by the training exports (Trainer, augmentBatch): each names its option.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "../core/train/augment.h"
+
+namespace torchxfer::napi {
+
+// o[key], or undefined when absent.
+Napi::Value option_of(const Napi::Object& o, const char* key);
+Napi::Object get_object(const Napi::Value& v, const std::string& name);
+double get_number_in(const Napi::Value& v, const std::string& name, double lo, double hi, bool open_lo = false);
+std::vector<double> get_numbers(const Napi::Value& v, const std::string& name, size_t min_len, size_t max_len, double lo, double hi, bool open_lo);
+// Augmentation options: crop, flipP, maxRotation, mean, std.
+void read_augment(const Napi::Object& o, AugmentConfig& a);
+// o.images (Uint8Array) with o.shape [n, c, h, w]: a uint8 CPU tensor.
+torch::Tensor read_images(const Napi::Object& o);
+uint64_t get_seed(const Napi::Value& v, const std::string& name);
+
+}  // namespace torchxfer::napi

@@ -1,0 +1,198 @@
+// JS class `Trainer`: training steps, evaluation with TTA, optimiser state.
+// Work runs on libuv workers holding the model's mutex; options are checked here with their names.
+#include "../core/train/trainer.h"
+
+#include <cmath>
+#include <memory>
+
+#include "async.h"
+#include "convert.h"
+#include "errors.h"
+#include "model.h"
+#include "registry.h"
+#include "train_options.h"
+#include "tensor.h"
+
+namespace torchxfer::napi {
+namespace {
+
+Napi::Object state_to_js(Napi::Env env, const StateDict& state) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, tensor] : state) out.Set(name, TensorWrap::Wrap(env, tensor));
+  return out;
+}
+
+class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    Napi::Function cls = DefineClass(env, "Trainer", {
+        InstanceMethod<&TrainerWrap::Step>("step"),
+        InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
+        InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
+        InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
+        InstanceMethod<&TrainerWrap::Dispose>("dispose"),
+        InstanceAccessor<&TrainerWrap::Disposed>("disposed"),
+    });
+    addon_data(env).constructors["Trainer"] = Napi::Persistent(cls);
+    return cls;
+  }
+
+  explicit TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+    Napi::Env env = info.Env();
+    std::shared_ptr<Classifier> model = ModelWrap::FromValue(info[0], "model");
+    Napi::Object o = info.Length() > 1 && !info[1].IsUndefined() ? get_object(info[1], "options") : Napi::Object::New(env);
+    TrainerConfig c;
+    if (Napi::Value v = option_of(o, "optimizer"); !v.IsUndefined()) {
+      c.optimizer.kind = get_string(v, "optimizer");
+      if (c.optimizer.kind != "adam" && c.optimizer.kind != "sgd") throw_expected(env, "'adam' or 'sgd'", "optimizer", v);
+    }
+    if (Napi::Value v = option_of(o, "nesterov"); !v.IsUndefined()) c.optimizer.nesterov = get_bool(v, "nesterov");
+    if (Napi::Value v = option_of(o, "weightDecay"); !v.IsUndefined()) c.optimizer.weight_decay = get_number_in(v, "weightDecay", 0, 1);
+    if (Napi::Value v = option_of(o, "beta2"); !v.IsUndefined()) c.optimizer.beta2 = get_number_in(v, "beta2", 0, 0.999999999);
+    if (Napi::Value v = option_of(o, "eps"); !v.IsUndefined()) c.optimizer.eps = get_number_in(v, "eps", 0, 1, true);
+    read_augment(o, c.augment);
+    if (Napi::Value v = option_of(o, "augment"); !v.IsUndefined()) c.train_augmentation = get_bool(v, "augment");
+    if (Napi::Value v = option_of(o, "seed"); !v.IsUndefined()) c.seed = get_seed(v, "seed");
+    if (Napi::Value v = option_of(o, "device"); !v.IsUndefined()) c.device = get_string(v, "device");
+    if (Napi::Value v = option_of(o, "channelsLast"); !v.IsUndefined()) c.channels_last = get_bool(v, "channelsLast");
+    if (Napi::Value v = option_of(o, "autocast"); !v.IsUndefined()) {
+      c.autocast = get_string(v, "autocast");
+      if (c.autocast != "none" && c.autocast != "bf16" && c.autocast != "fp16") throw_expected(env, "'none', 'bf16' or 'fp16'", "autocast", v);
+    }
+    if (Napi::Value v = option_of(o, "cudnnBenchmark"); !v.IsUndefined()) c.cudnn_benchmark = get_bool(v, "cudnnBenchmark");
+    if (c.optimizer.nesterov && c.optimizer.kind != "sgd") throw_expected(env, "false unless optimizer is 'sgd'", "nesterov", option_of(o, "nesterov"));
+    // The constructor may move the model to its device: quick, but it holds the model's mutex.
+    guard(env, [&]() -> Napi::Value { trainer_ = std::make_shared<Trainer>(model, c); return env.Undefined(); });
+  }
+
+ private:
+  std::shared_ptr<Trainer> Get(Napi::Env env) const {
+    if (!trainer_) throw Napi::Error::New(env, "Trainer has been disposed");
+    return trainer_;
+  }
+
+  // step({images, shape, targets, lrs, momenta, step}) -> Promise<{loss, finite}>
+  Napi::Value Step(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto trainer = Get(env);
+    Napi::Object o = get_object(info[0], "batch");
+    torch::Tensor images = read_images(o);
+    const int64_t labels = trainer->model().config().num_classes;
+    torch::Tensor targets = read_targets(o, images.size(0), labels, true);
+    auto lrs = get_numbers(option_of(o, "lrs"), "lrs", Classifier::kNumGroups, Classifier::kNumGroups, 0, 1e3, false);
+    auto momenta = get_numbers(option_of(o, "momenta"), "momenta", Classifier::kNumGroups, Classifier::kNumGroups, 0, 0.999999999, false);
+    int64_t step = get_int(option_of(o, "step"), "step");
+    if (step < 0) throw_expected(env, "an integer >= 0", "step", option_of(o, "step"));
+    return run_async<StepResult>(
+        env,
+        [trainer, images, targets, lrs, momenta, step]() {
+          std::lock_guard<std::mutex> lock(trainer->model().mutex());
+          return trainer->step(images, targets, lrs, momenta, step);
+        },
+        [](Napi::Env env, StepResult& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("loss", r.loss);
+          out.Set("finite", r.finite);
+          return out;
+        });
+  }
+
+  // evaluate({images, shape, targets?, tta?, seed?, copy?, output?}) -> Promise<{output: Float32Array, loss?}>
+  Napi::Value Evaluate(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto trainer = Get(env);
+    Napi::Object o = get_object(info[0], "batch");
+    torch::Tensor images = read_images(o);
+    const int64_t labels = trainer->model().config().num_classes;
+    std::optional<torch::Tensor> targets;
+    if (!option_of(o, "targets").IsUndefined()) targets = read_targets(o, images.size(0), labels, false);
+    EvalOptions e;
+    if (Napi::Value v = option_of(o, "tta"); !v.IsUndefined()) {
+      e.tta = get_int(v, "tta");
+      if (e.tta < 0 || e.tta > 64) throw_expected(env, "an integer between 0 and 64", "tta", v);
+    }
+    if (Napi::Value v = option_of(o, "seed"); !v.IsUndefined()) e.seed = get_seed(v, "seed");
+    if (Napi::Value v = option_of(o, "copy"); !v.IsUndefined()) {
+      e.only_copy = get_int(v, "copy");
+      if (e.only_copy < 0 || e.only_copy > 64) throw_expected(env, "an integer between 0 and 64", "copy", v);
+    }
+    if (Napi::Value v = option_of(o, "output"); !v.IsUndefined()) {
+      std::string out = get_string(v, "output");
+      if (out != "probabilities" && out != "logits") throw_expected(env, "'probabilities' or 'logits'", "output", v);
+      e.logits = out == "logits";
+      if (e.logits && e.tta > 0) throw_expected(env, "'probabilities' when tta > 0", "output", v);
+    }
+    return run_async<EvalResult>(
+        env,
+        [trainer, images, targets, e]() {
+          std::lock_guard<std::mutex> lock(trainer->model().mutex());
+          return trainer->evaluate(images, targets, e);
+        },
+        [](Napi::Env env, EvalResult& r) -> Napi::Value {
+          Napi::Object out = Napi::Object::New(env);
+          out.Set("output", typed_array_from_tensor(env, r.output));
+          if (r.loss) out.Set("loss", *r.loss);
+          return out;
+        });
+  }
+
+  // targets: Float32Array of n * labels (NaN = masked).
+  static torch::Tensor read_targets(const Napi::Object& o, int64_t n, int64_t labels, bool required) {
+    Napi::Value v = option_of(o, "targets");
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength()) != n * labels)
+      throw_expected(o.Env(), "a Float32Array of " + std::to_string(n * labels) + " values (" + std::to_string(n) + " images x " + std::to_string(labels) + " labels)",
+                     "targets", v);
+    (void)required;
+    return tensor_from_typed_array(v, {n, labels}, "targets");
+  }
+
+  Napi::Value OptimizerState(const Napi::CallbackInfo& info) {
+    auto trainer = Get(info.Env());
+    return run_async<StateDict>(
+        info.Env(),
+        [trainer]() {
+          std::lock_guard<std::mutex> lock(trainer->model().mutex());
+          return trainer->optimizer_state();
+        },
+        [](Napi::Env env, StateDict& s) -> Napi::Value { return state_to_js(env, s); });
+  }
+
+  Napi::Value LoadOptimizerState(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto trainer = Get(env);
+    Napi::Object o = get_object(info[0], "state");
+    StateDict state;
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+      state.emplace_back(key, TensorWrap::FromValue(o.Get(key), "state['" + key + "']"));
+    }
+    return run_async<bool>(
+        env,
+        [trainer, state]() {
+          std::lock_guard<std::mutex> lock(trainer->model().mutex());
+          trainer->load_optimizer_state(state);
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // Frees the optimiser state; in-flight work keeps its own reference until it finishes.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    trainer_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !trainer_); }
+
+  std::shared_ptr<Trainer> trainer_;
+};
+
+}  // namespace
+
+TORCHXFER_EXPORTS(Trainer) {
+  exports.Set("Trainer", TrainerWrap::Define(env));
+}
+
+}  // namespace torchxfer::napi

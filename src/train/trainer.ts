@@ -1,0 +1,245 @@
+/**
+ * The native training engine: one optimiser step on an augmented batch, evaluation with test-time
+ * augmentation, optimiser state for resume. Every option is validated here before reaching native.
+ */
+import { OptionError } from '../errors.js';
+import { Model, type NativeModel } from '../model.js';
+import { native, type NativeTensor } from '../native.js';
+import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
+
+/** Augmentation of training batches (and of TTA copies); evaluation uses the centre crop. */
+export interface AugmentOptions {
+  /** Output side in pixels (default 236). */
+  crop?: number;
+  /** Horizontal flip probability (default 0.5). */
+  flipP?: number;
+  /** Rotation uniform in +-maxRotation degrees, reflected border (default 10). */
+  maxRotation?: number;
+  /** Per-channel normalisation on [0,1] pixels (default ImageNet's). One value or one per channel. */
+  mean?: number[];
+  std?: number[];
+}
+
+export interface TrainerOptions extends AugmentOptions {
+  optimizer?: 'adam' | 'sgd';
+  /** SGD only. */
+  nesterov?: boolean;
+  /** Decoupled (AdamW-style) weight decay; never applied to biases and BatchNorm parameters. */
+  weightDecay?: number;
+  /** Adam's beta2 (default 0.999 as PyTorch; fastai uses 0.99). */
+  beta2?: number;
+  eps?: number;
+  /** false: training batches are only centre-cropped (default true). */
+  augment?: boolean;
+  /** Augmentation of step i is seeded by (seed, i): deterministic on CPU and across resumes. */
+  seed?: number;
+  device?: string;
+  channelsLast?: boolean;
+  /** CUDA only. */
+  autocast?: 'none' | 'bf16' | 'fp16';
+  cudnnBenchmark?: boolean;
+}
+
+export type ImageShape = [number, number, number, number];
+
+export interface StepBatch {
+  /** uint8 pixels, [n, channels, height, width]. */
+  images: Uint8Array;
+  shape: ImageShape;
+  /** n x labels, NaN = label unknown (masked). */
+  targets: Float32Array;
+  /** Learning rate and momentum (SGD momentum / Adam beta1) of each of the 3 layer groups. */
+  lrs: number[];
+  momenta: number[];
+  /** Optimiser step index, from 0 (seeds the augmentation). */
+  step: number;
+}
+
+export interface StepResult {
+  loss: number;
+  /** false: the loss was not finite (or every label was masked) and the weights were left unchanged. */
+  finite: boolean;
+}
+
+export interface EvaluateBatch {
+  images: Uint8Array;
+  shape: ImageShape;
+  targets?: Float32Array;
+  /** Augmented copies added to the centre-cropped original, probabilities averaged (default 0). */
+  tta?: number;
+  seed?: number;
+  /** Evaluate only copy k of the TTA set (0 = centre crop). */
+  copy?: number;
+  output?: 'probabilities' | 'logits';
+}
+
+export interface EvaluateResult {
+  /** n x labels. */
+  output: Float32Array;
+  /** Mean BCE over unmasked targets, when targets were given. */
+  loss?: number;
+}
+
+interface NativeTrainer {
+  step(batch: StepBatch): Promise<StepResult>;
+  evaluate(batch: EvaluateBatch): Promise<EvaluateResult>;
+  optimizerState(): Promise<Record<string, NativeTensor>>;
+  loadOptimizerState(state: Record<string, NativeTensor>): Promise<void>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+type NativeTrainerClass = new (model: unknown, options: TrainerOptions) => NativeTrainer;
+
+const SEED_MAX = Number.MAX_SAFE_INTEGER;
+
+function validateAugment(o: AugmentOptions): void {
+  if (o.crop !== undefined) expectInteger(o.crop, 'crop', 1);
+  if (o.flipP !== undefined) expectNumber(o.flipP, 'flipP', 0, 1);
+  if (o.maxRotation !== undefined) expectNumber(o.maxRotation, 'maxRotation', 0, 180);
+  for (const key of ['mean', 'std'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.length < 1 || v.length > 3) throw new OptionError(key, 'an array of 1 to 3 numbers', v);
+    v.forEach((x, i) => expectNumber(x, `${key}[${i}]`, key === 'std' ? 0 : -1e6, 1e6, { exclusiveMin: key === 'std' }));
+  }
+}
+
+function validateImages(images: unknown, shape: unknown): ImageShape {
+  if (!(images instanceof Uint8Array)) throw new OptionError('images', 'a Uint8Array', images);
+  const dims = expectShape(shape, 'shape');
+  if (dims.length !== 4) throw new OptionError('shape', 'a shape [n, channels, height, width]', shape);
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (count !== images.length) throw new OptionError('shape', `dimensions whose product is ${images.length}`, `[${dims.join(', ')}] (${count} elements)`);
+  return dims as ImageShape;
+}
+
+function validateTargets(targets: unknown, n: number): void {
+  if (!(targets instanceof Float32Array) || targets.length === 0 || targets.length % Math.max(n, 1) !== 0) {
+    throw new OptionError('targets', `a Float32Array of n x labels values (n = ${n})`, targets);
+  }
+}
+
+function validateGroupNumbers(v: unknown, name: string, max: number): void {
+  if (!Array.isArray(v) || v.length !== 3) throw new OptionError(name, 'an array of 3 numbers (one per layer group)', v);
+  v.forEach((x, i) => expectNumber(x, `${name}[${i}]`, 0, max));
+}
+
+/** Validated TrainerOptions (throws OptionError naming the option). */
+export function validateTrainerOptions(options: TrainerOptions): TrainerOptions {
+  if (typeof options !== 'object' || options === null) throw new OptionError('options', 'an object', options);
+  const o = options;
+  if (o.optimizer !== undefined) expectOneOf(o.optimizer, 'optimizer', ['adam', 'sgd'] as const);
+  if (o.nesterov !== undefined) {
+    expectBoolean(o.nesterov, 'nesterov');
+    if (o.nesterov && o.optimizer !== 'sgd') throw new OptionError('nesterov', "false unless optimizer is 'sgd'", o.nesterov);
+  }
+  if (o.weightDecay !== undefined) expectNumber(o.weightDecay, 'weightDecay', 0, 1);
+  if (o.beta2 !== undefined) expectNumber(o.beta2, 'beta2', 0, 0.999999999);
+  if (o.eps !== undefined) expectNumber(o.eps, 'eps', 0, 1, { exclusiveMin: true });
+  validateAugment(o);
+  if (o.augment !== undefined) expectBoolean(o.augment, 'augment');
+  if (o.seed !== undefined) expectInteger(o.seed, 'seed', 0, SEED_MAX);
+  if (o.device !== undefined) expectDevice(o.device);
+  if (o.channelsLast !== undefined) expectBoolean(o.channelsLast, 'channelsLast');
+  if (o.autocast !== undefined) expectOneOf(o.autocast, 'autocast', ['none', 'bf16', 'fp16'] as const);
+  if (o.cudnnBenchmark !== undefined) expectBoolean(o.cudnnBenchmark, 'cudnnBenchmark');
+  return o;
+}
+
+/** The native handle behind a JS Model (the addon's Model itself is accepted too). */
+function nativeModel(model: Model | NativeModel): NativeModel {
+  return model instanceof Model ? model.handle : model;
+}
+
+export class Trainer {
+  readonly #native: NativeTrainer;
+
+  /** Binds an optimiser and augmentation to `model` (moved to `options.device` if given). */
+  constructor(model: Model | NativeModel, options: TrainerOptions = {}) {
+    const Native = native().Trainer as NativeTrainerClass;
+    this.#native = new Native(nativeModel(model), validateTrainerOptions(options));
+  }
+
+  /** One optimiser step: augment, forward (train mode), masked BCE, backward, update. */
+  step(batch: StepBatch): Promise<StepResult> {
+    if (typeof batch !== 'object' || batch === null) throw new OptionError('batch', 'an object', batch);
+    const shape = validateImages(batch.images, batch.shape);
+    validateTargets(batch.targets, shape[0]);
+    validateGroupNumbers(batch.lrs, 'lrs', 1e3);
+    validateGroupNumbers(batch.momenta, 'momenta', 0.999999999);
+    expectInteger(batch.step, 'step', 0, SEED_MAX);
+    return this.#native.step(batch);
+  }
+
+  /** Probabilities (or logits) in eval mode, without gradients; TTA averages 1 + tta predictions. */
+  evaluate(batch: EvaluateBatch): Promise<EvaluateResult> {
+    if (typeof batch !== 'object' || batch === null) throw new OptionError('batch', 'an object', batch);
+    const shape = validateImages(batch.images, batch.shape);
+    if (batch.targets !== undefined) validateTargets(batch.targets, shape[0]);
+    if (batch.tta !== undefined) expectInteger(batch.tta, 'tta', 0, 64);
+    if (batch.seed !== undefined) expectInteger(batch.seed, 'seed', 0, SEED_MAX);
+    if (batch.copy !== undefined) expectInteger(batch.copy, 'copy', 0, 64);
+    if (batch.output !== undefined) {
+      expectOneOf(batch.output, 'output', ['probabilities', 'logits'] as const);
+      if (batch.output === 'logits' && (batch.tta ?? 0) > 0) throw new OptionError('output', "'probabilities' when tta > 0", batch.output);
+    }
+    return this.#native.evaluate(batch);
+  }
+
+  /** Per-parameter optimiser state ("<param>.exp_avg", ".exp_avg_sq", ".momentum_buffer", ".step"). */
+  optimizerState(): Promise<Record<string, NativeTensor>> {
+    return this.#native.optimizerState();
+  }
+
+  loadOptimizerState(state: Record<string, NativeTensor>): Promise<void> {
+    if (typeof state !== 'object' || state === null) throw new OptionError('state', 'an object of Tensors', state);
+    return this.#native.loadOptimizerState(state);
+  }
+
+  get disposed(): boolean {
+    return this.#native.disposed;
+  }
+
+  dispose(): void {
+    this.#native.dispose();
+  }
+}
+
+export interface AugmentBatchOptions extends AugmentOptions {
+  /** false: centre crop only (default true). */
+  train?: boolean;
+  /** Output channels: a 1-channel image is replicated to 3 (default 3). */
+  channels?: 1 | 3;
+  device?: string;
+}
+
+/** The training augmentation alone: uint8 [n,c,h,w] -> normalised float [n,channels,crop,crop]. */
+export function augmentBatch(images: Uint8Array, shape: ImageShape, options: AugmentBatchOptions = {}, seed = 0): Promise<NativeTensor> {
+  validateImages(images, shape);
+  validateAugment(options);
+  if (options.train !== undefined) expectBoolean(options.train, 'train');
+  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw new OptionError('channels', '1 or 3', options.channels);
+  if (options.device !== undefined) expectDevice(options.device);
+  expectInteger(seed, 'seed', 0, SEED_MAX);
+  const fn = native().augmentBatch as (i: Uint8Array, s: number[], o: AugmentBatchOptions, seed: number) => Promise<NativeTensor>;
+  return fn(images, shape, options, seed);
+}
+
+export interface AugmentDraws {
+  flip: boolean[];
+  angle: number[];
+  top: number[];
+  left: number[];
+}
+
+/** The per-image random draws augmentBatch makes for the same n, size, options and seed. */
+export function augmentDraws(n: number, height: number, width: number, options: AugmentOptions = {}, seed = 0): AugmentDraws {
+  expectInteger(n, 'n', 0);
+  expectInteger(height, 'height', 1);
+  expectInteger(width, 'width', 1);
+  validateAugment(options);
+  expectInteger(seed, 'seed', 0, SEED_MAX);
+  const fn = native().augmentDraws as (n: number, h: number, w: number, o: AugmentOptions, seed: number) => AugmentDraws;
+  return fn(n, height, width, options, seed);
+}
