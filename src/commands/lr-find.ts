@@ -20,7 +20,7 @@ export const lrFindCommand: CommandModule = {
       .option('json', { type: 'boolean', default: false, describe: 'Print the curve and suggestions as JSON' })
       .example('$0 lr-find --data /data/NIH --task Emphysema --n 400 --init imagenet', 'Pick max_lr for a run'),
   handler: async (args) => {
-    const a = args as Record<string, unknown> & { out: string; numIter: number; startLr: number; endLr: number; json: boolean };
+    const a = args as unknown as Record<string, unknown> & { out: string; numIter: number; startLr: number; endLr: number; json: boolean };
     const curve = await lrFind(configFromArgs(a), { numIter: a.numIter, start: a.startLr, end: a.endLr });
     const out = resolve(a.out);
     mkdirSync(out, { recursive: true });
