@@ -44,6 +44,7 @@ export interface NativeAddon {
   getNumThreads(): number;
   workerThreads(): Promise<number>;
   parseDevice(spec: string): string;
+  manualSeed(seed: number): void;
   Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
   [name: string]: unknown;
 }

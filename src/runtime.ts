@@ -21,3 +21,8 @@ export function getNumThreads(): number {
 export function resolveDevice(spec: string): string {
   return native().parseDevice(spec);
 }
+
+/** Seeds LibTorch's global generator (weight initialisation, dropout): same seed, same model. */
+export function manualSeed(seed: number): void {
+  native().manualSeed(expectInteger(seed, 'seed', 0, Number.MAX_SAFE_INTEGER));
+}

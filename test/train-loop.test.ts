@@ -102,7 +102,7 @@ describe('train()', () => {
 
   it('a diverging run stops with a clear message instead of crashing', async () => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-nan-'));
-    const outcome = await train({ ...base(), optimizer: 'sgd', maxLr: 1e8, epochs: 3, out }, { progress: null }).then(
+    const outcome = await train({ ...base(), optimizer: 'sgd', maxLr: 100, epochs: 3, out }, { progress: null }).then(
       (r) => ({ ok: r.stoppedEarly ?? 'finished' }),
       (e: Error) => ({ error: e.message }),
     );
@@ -111,7 +111,6 @@ describe('train()', () => {
   });
 
   it('refuses bad options naming them', () => {
-    expect(() => train({ ...base(), epochs: 0, out: 'x' }).result).not.toThrow(); // validated asynchronously
     return expect(train({ ...base(), epochs: 0, out: 'x' })).rejects.toThrow(/Expected an integer between 1 and 100000 for epochs but received 0/);
   });
 });

@@ -40,6 +40,13 @@ Napi::Value WorkerThreads(const Napi::CallbackInfo& info) {
                         [](Napi::Env env, int& n) -> Napi::Value { return Napi::Number::New(env, n); });
 }
 
+// Seeds LibTorch's global generator (weight init, dropout) so runs are reproducible.
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  int64_t seed = get_int(info[0], "seed");
+  if (seed < 0) throw_expected(info.Env(), "a non-negative integer", "seed", info[0]);
+  return guard(info.Env(), [&]() -> Napi::Value { torch::manual_seed(static_cast<uint64_t>(seed)); return info.Env().Undefined(); });
+}
+
 Napi::Value ParseDevice(const Napi::CallbackInfo& info) {
   std::string spec = get_string(info[0], "device");
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), parse_device(spec).str()); });
@@ -53,6 +60,7 @@ TORCHXFER_EXPORTS(Runtime) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("workerThreads", Napi::Function::New(env, WorkerThreads, "workerThreads"));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
   exports.Set("parseDevice", Napi::Function::New(env, ParseDevice, "parseDevice"));
 }
 

@@ -17,14 +17,15 @@ interface Loaded {
   model: Model;
   trainer: Trainer;
   meta: StoredCheckpointMetadata;
-  training: TrainConfig & { normalisation: InputNormalisation };
+  training: TrainConfig;
 }
 
 async function openCheckpoint(path: string, device: string): Promise<Loaded> {
   expectString(path, 'checkpoint');
   const ck = await loadCheckpoint(path);
-  const training = ck.metadata.training as (TrainConfig & { normalisation: InputNormalisation }) | undefined;
-  if (!training || !ck.metadata.labels || !training.normalisation) {
+  const training = ck.metadata.training as TrainConfig | undefined;
+  const normalisation = ck.metadata.normalisation as InputNormalisation | undefined;
+  if (!training || !ck.metadata.labels || !normalisation) {
     throw new OptionError('checkpoint', 'a checkpoint written by torchxfer train (with its training metadata)', path);
   }
   const model = await loadModel({
@@ -37,7 +38,7 @@ async function openCheckpoint(path: string, device: string): Promise<Loaded> {
   });
   for (const t of Object.values(ck.tensors)) t.dispose();
   model.setTraining(false);
-  const trainer = new Trainer(model, { crop: training.crop, mean: training.normalisation.mean, std: training.normalisation.std, seed: training.seed, device: expectDevice(device), channelsLast: training.channelsLast === true });
+  const trainer = new Trainer(model, { crop: training.crop, mean: normalisation.mean, std: normalisation.std, seed: training.seed, device: expectDevice(device), channelsLast: training.channelsLast === true });
   return { model, trainer, meta: ck.metadata, training };
 }
 

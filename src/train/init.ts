@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 
 import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
+import { deriveSeed } from '../data/random.js';
 import { OptionError } from '../errors.js';
+import { manualSeed } from '../runtime.js';
 import { loadModel, type LoadReport, type Model } from '../model.js';
 import type { NativeTensor } from '../native.js';
 import { readStateDict } from '../weights/io.js';
@@ -88,6 +90,8 @@ async function fetchOrExplain(name: string): Promise<string> {
 }
 
 export async function initModel(config: TrainConfig, labels: string[]): Promise<InitResult> {
+  // torchvision's init (and a replaced head) draw from LibTorch's global generator.
+  manualSeed(deriveSeed('model-init', config.seed));
   const base = { arch: config.arch, numClasses: labels.length, inChannels: config.inChannels, greyMode: config.greyMode, dropout: config.dropout };
   const init = config.init;
 

@@ -192,7 +192,8 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
     greyMode: config.greyMode,
     sourceWeights: config.init,
     groups: model.groups.map((g) => ({ index: g.index, prefixes: g.prefixes })),
-    training: { ...config, maxLr: position.maxLr, imageSize: config.imageSize, crop: config.crop, inChannels: config.inChannels, normalisation: init.normalisation },
+    training: { ...config, maxLr: position.maxLr },
+    normalisation: init.normalisation,
     metrics,
     data: { root: data.source.root, format: data.source.format, simulated: data.source.simulated, sampleIdsHash: data.sampleIdsHash },
   });
