@@ -49,6 +49,8 @@ export async function evaluateRows(trainer: Trainer, cache: ImageCache, rows: nu
     }
     opts.onBatch?.(cur.start + cur.n, rows.length);
   }
+  // Diverged weights give NaN outputs: no AUC and no loss exist then (the caller stops the run).
+  if (probabilities.some((p) => Number.isNaN(p))) return { probabilities, loss: NaN, auc: null };
   const auc = targets ? macroAuc({ data: targets, cols: L }, { data: probabilities, cols: L }) : null;
   return { probabilities, loss: lossCount ? lossSum / lossCount : NaN, auc };
 }

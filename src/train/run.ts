@@ -308,6 +308,11 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
           for (const t of Object.values(weights)) t.dispose();
         }
       }
+      if (!Number.isFinite(val.loss)) {
+        stoppedEarly = 'diverged';
+        log(`The validation loss is not finite after epoch ${epoch + 1}: the weights diverged; training stopped.` + (position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch + 1}) is kept.` : ' Try a lower --max-lr.'));
+        position.done = true;
+      }
       position.epoch++;
       position.batch = 0;
       position.epochLossSum = 0;
