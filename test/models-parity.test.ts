@@ -116,6 +116,9 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     expect(Object.keys(model.stateDict()).sort()).toEqual([...reference(arch).names].sort());
     await expectParity(model, arch, 'rgb-64');
     await expectParity(model, arch, 'rgb-224');
+    await model.to('cpu', true);  // channels-last memory format: same logits
+    await expectParity(model, arch, 'rgb-64');
+    expect(model.device).toBe('cpu');
     model.dispose();
   });
 
@@ -171,6 +174,23 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     expect(report.mismatched).toEqual([`${resized}: file [5] vs model [64]`]);
     expect(report.replaced).toEqual([]);
     expect(Array.from(values(model.stateDict()[FIRST_CONV[arch]]!))).not.toEqual(before);
+    model.dispose();
+  });
+
+  it("starts from torchvision's init without weights: kaiming_normal_ convs, BatchNorm 1/0", async () => {
+    const model = await loadModel({ arch, numClasses: 3 });
+    const sd = model.stateDict();
+    // std sqrt(2 / fan): DenseNet uses fan_in, ResNet fan_out; both convs are 1x1 with in != out channels.
+    const name = arch === 'densenet121' ? 'features.denseblock4.denselayer1.conv1.weight' : 'layer3.0.conv1.weight';
+    const [out, inp] = sd[name]!.shape as [number, number];
+    expect(out).not.toBe(inp);
+    const fan = arch === 'densenet121' ? inp : out;
+    const m = moments(values(sd[name]!));
+    expect(Math.abs(m.mean)).toBeLessThan(0.01 * m.std + 1e-3);
+    expect(m.std / Math.sqrt(2 / fan)).toBeCloseTo(1, 1);
+    const bn = arch === 'densenet121' ? 'features.norm5' : 'layer4.2.bn3';
+    expect(values(sd[`${bn}.weight`]!).every((v) => v === 1)).toBe(true);
+    expect(values(sd[`${bn}.bias`]!).every((v) => v === 0)).toBe(true);
     model.dispose();
   });
 

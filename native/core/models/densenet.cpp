@@ -1,5 +1,7 @@
 #include "densenet.h"
 
+#include "init.h"
+
 namespace torchxfer {
 namespace nn = torch::nn;
 
@@ -69,7 +71,7 @@ DenseNet121Impl::DenseNet121Impl(int64_t num_classes, int64_t in_channels, doubl
   torch::NoGradGuard no_grad;
   for (auto& m : modules(/*include_self=*/false)) {
     if (auto* c = m->as<nn::Conv2d>()) {
-      nn::init::kaiming_normal_(c->weight);
+      kaiming_normal(c->weight, /*fan_in=*/true);
     } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
       nn::init::ones_(bn->weight);
       nn::init::zeros_(bn->bias);

@@ -1,5 +1,7 @@
 #include "resnet.h"
 
+#include "init.h"
+
 namespace torchxfer {
 namespace nn = torch::nn;
 
@@ -43,7 +45,7 @@ ResNet50Impl::ResNet50Impl(int64_t num_classes, int64_t in_channels, double drop
   torch::NoGradGuard no_grad;
   for (auto& m : modules(/*include_self=*/false)) {
     if (auto* c = m->as<nn::Conv2d>()) {
-      nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+      kaiming_normal(c->weight, /*fan_in=*/false);
     } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
       nn::init::ones_(bn->weight);
       nn::init::zeros_(bn->bias);
