@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Times one DenseNet121 training step (augmentation, forward, BCE, backward, Adam) on the CPU,
 // NCHW and channels_last. Usage: node scripts/bench-train-step.mjs [--batch 16] [--size 224]
-// [--iters 3] [--arch densenet121] [--device cpu]. Needs `npx tsc -p tsconfig.json` (runs dist/).
+// [--iters 3] [--arch densenet121] [--device cpu] [--threads N]. Needs `npx tsc -p tsconfig.json` (runs dist/).
 import { performance } from 'node:perf_hooks';
 
 import { native } from '../dist/native.js';
@@ -16,6 +16,7 @@ const size = Number(arg('size', 224));
 const iters = Number(arg('iters', 3));
 const arch = arg('arch', 'densenet121');
 const device = arg('device', 'cpu');
+if (arg('threads')) native().setNumThreads(Number(arg('threads')));
 // Stored images are 250 wide; crop to `size` as training does (236 by default; 224 here for comparability).
 const stored = size + 14;
 const images = new Uint8Array(batch * stored * stored).map((_, i) => (i * 2654435761) >>> 24);

@@ -57,7 +57,7 @@ export interface StepBatch {
 
 export interface StepResult {
   loss: number;
-  /** false: the loss was not finite (or every label was masked) and the weights were left unchanged. */
+  /** false: the loss or a gradient was not finite (or every label was masked): weights and statistics unchanged. */
   finite: boolean;
 }
 

@@ -129,12 +129,25 @@ StepResult Trainer::step(const torch::Tensor& images, const torch::Tensor& targe
   StepResult result;
   result.loss = loss.item<double>();
   result.finite = std::isfinite(result.loss);
-  if (!result.finite) {  // no backward, no update: weights and statistics stay as they were
+  auto undo = [&]() {  // no update: weights and statistics stay as they were
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(saved[i]);
+    optimizer_->zero_grad();
     return result;
-  }
+  };
+  if (!result.finite) return undo();
   loss.backward();
+  // A finite loss can still overflow in backward: one sum over all gradients (inf/NaN propagate).
+  {
+    torch::NoGradGuard no_grad;
+    torch::Tensor total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    for (auto& p : model_->module().parameters())
+      if (p.grad().defined()) total += p.grad().sum().to(torch::kFloat64);
+    if (!std::isfinite(total.item<double>())) {
+      result.finite = false;
+      return undo();
+    }
+  }
   optimizer_->step(lrs, momenta);
   optimizer_->zero_grad();
   return result;

@@ -28,7 +28,7 @@ struct TrainerConfig {
 
 struct StepResult {
   double loss = 0;
-  bool finite = true;  // false: the loss was NaN/inf (or no label was unmasked) and no update was made
+  bool finite = true;  // false: the loss or a gradient was NaN/inf (or every label masked): nothing was updated
 };
 
 struct EvalResult {
