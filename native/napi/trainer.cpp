@@ -78,7 +78,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Object o = get_object(info[0], "batch");
     torch::Tensor images = read_images(o);
     const int64_t labels = trainer->model().config().num_classes;
-    torch::Tensor targets = read_targets(o, images.size(0), labels, true);
+    torch::Tensor targets = read_targets(o, images.size(0), labels);
     auto lrs = get_numbers(option_of(o, "lrs"), "lrs", Classifier::kNumGroups, Classifier::kNumGroups, 0, 1e3, false);
     auto momenta = get_numbers(option_of(o, "momenta"), "momenta", Classifier::kNumGroups, Classifier::kNumGroups, 0, 0.999999999, false);
     int64_t step = get_int(option_of(o, "step"), "step");
@@ -105,7 +105,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     torch::Tensor images = read_images(o);
     const int64_t labels = trainer->model().config().num_classes;
     std::optional<torch::Tensor> targets;
-    if (!option_of(o, "targets").IsUndefined()) targets = read_targets(o, images.size(0), labels, false);
+    if (!option_of(o, "targets").IsUndefined()) targets = read_targets(o, images.size(0), labels);
     EvalOptions e;
     if (Napi::Value v = option_of(o, "tta"); !v.IsUndefined()) {
       e.tta = get_int(v, "tta");
@@ -137,13 +137,12 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   }
 
   // targets: Float32Array of n * labels (NaN = masked).
-  static torch::Tensor read_targets(const Napi::Object& o, int64_t n, int64_t labels, bool required) {
+  static torch::Tensor read_targets(const Napi::Object& o, int64_t n, int64_t labels) {
     Napi::Value v = option_of(o, "targets");
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
         static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength()) != n * labels)
       throw_expected(o.Env(), "a Float32Array of " + std::to_string(n * labels) + " values (" + std::to_string(n) + " images x " + std::to_string(labels) + " labels)",
                      "targets", v);
-    (void)required;
     return tensor_from_typed_array(v, {n, labels}, "targets");
   }
 

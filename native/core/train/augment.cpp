@@ -59,7 +59,8 @@ torch::Tensor normalise(torch::Tensor x, const AugmentConfig& config) {
 }
 
 // Flip, rotate about the image centre with reflected border, and crop, in one grid_sample: each
-// output pixel's position in the rotated full image is mapped back to the input (see README maths).
+// output pixel at crop offset (left, top) is mapped to the full image, rotated about its centre, and
+// normalised: one affine map per image, equal to rotating the full image and then cropping.
 torch::Tensor rotate_and_crop(const torch::Tensor& x, const AugmentDraws& d, int64_t crop) {
   const int64_t n = x.size(0);
   const double h = static_cast<double>(x.size(2)), w = static_cast<double>(x.size(3)), c = static_cast<double>(crop);
