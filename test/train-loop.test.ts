@@ -1,6 +1,6 @@
 // The training loop end to end on a small phantom set: outputs, resume equals an uninterrupted run,
 // divergence handling, and the train / eval / predict CLI.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,35 @@ describe('train()', () => {
 
 describe('torchxfer train / eval / predict (CLI)', () => {
   const cli = join(packageRoot, 'bin', 'torchxfer.js');
+  const cliArgs = (out: string, epochs: number) => ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', String(epochs), '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--seed', '9', '--cache-dir', cacheDir, '--out', out];
+
+  it('killed with SIGKILL mid-run, --resume ends with the weights of an uninterrupted run; a second writer is refused', async () => {
+    const whole = mkdtempSync(join(tmpdir(), 'torchxfer-kill-whole-'));
+    expect(spawnSync(process.execPath, [cli, ...cliArgs(whole, 3)], { encoding: 'utf8' }).status).toBe(0);
+
+    const out = mkdtempSync(join(tmpdir(), 'torchxfer-kill-'));
+    const child = spawn(process.execPath, [cli, ...cliArgs(out, 3)], { stdio: 'ignore' });
+    const stateFile = join(out, 'resume', 'state.json');
+    // Kill once the first epoch's state is on disk, while the run goes on.
+    let refused = '';
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (existsSync(stateFile) && JSON.parse(readFileSync(stateFile, 'utf8')).position.epoch >= 1) {
+        refused = spawnSync(process.execPath, [cli, ...cliArgs(out, 3), '--resume'], { encoding: 'utf8' }).stderr;
+        child.kill('SIGKILL');
+        break;
+      }
+    }
+    await new Promise((r) => child.on('exit', r));
+    expect(refused).toMatch(/in use by another torchxfer run/);
+    const resumed = spawnSync(process.execPath, [cli, ...cliArgs(out, 3), '--resume'], { encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/Resumed from/);
+    const a = await finalWeights(whole);
+    const b = await finalWeights(out);
+    expect([...a.keys()].filter((k) => !a.get(k)!.equals(b.get(k)!))).toEqual([]);
+  });
+
   it('trains, evaluates the checkpoint with TTA and predicts image files', () => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-cli-'));
     const args = ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '2', '--device', 'cpu', '--cache-dir', cacheDir, '--out', out];

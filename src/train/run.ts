@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { saveCheckpoint } from '../checkpoint.js';
+import { acquirePidLock } from '../lockfile.js';
 import { deriveSeed, mulberry32 } from '../data/random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import { trainingCurvesChart } from '../plot/index.js';
@@ -103,6 +104,25 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
   const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
   const out = resolve(config.out);
   mkdirSync(out, { recursive: true });
+  // One writer per output folder: a second run (or resume) into it is refused while this one lives.
+  const release = acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`);
+  try {
+    return await trainLocked(config, options, run, out, started, log, device, channelsLast);
+  } finally {
+    release();
+  }
+}
+
+async function trainLocked(
+  config: TrainConfig,
+  options: TrainOptions,
+  run: TrainingRun,
+  out: string,
+  started: number,
+  log: (line: string) => void,
+  device: string,
+  channelsLast: boolean,
+): Promise<TrainResult> {
   const state = new ResumeState(out);
   if (!config.resume && state.exists()) {
     throw new Error(`${out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);

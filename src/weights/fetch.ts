@@ -4,12 +4,13 @@
  * renamed into place. A checksum mismatch deletes the download and is an error.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 
+import { acquirePidLock } from '../lockfile.js';
 import { packageRoot } from '../native.js';
 import { Progress } from '../progress.js';
 import { expectInteger, expectString } from '../validate.js';
@@ -146,32 +147,7 @@ function fsyncFile(path: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
-/** NAME.lock holding our pid, so two processes never write one NAME.partial; a dead owner's lock is taken over. */
-function acquireLock(lock: string, name: string): () => void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => rmSync(lock, { force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(lock, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) throw new Error(`${name}: another process (pid ${pid}) is downloading it; wait for it, or delete ${lock} if that is wrong`);
-      rmSync(lock, { force: true });
-    }
-  }
-  throw new Error(`${name}: cannot lock ${lock}`);
-}
 
 const inFlight = new Map<string, Promise<FetchResult>>();
 
@@ -188,7 +164,7 @@ export function fetchWeights(nameOrEntry: string | WeightsEntry, opts: FetchOpti
   if (pending) return pending;
   const run = (async () => {
     mkdirSync(dir, { recursive: true });
-    const release = acquireLock(`${final}.lock`, entry.name);
+    const release = acquirePidLock(`${final}.lock`, (pid) => `${entry.name}: another process (pid ${pid}) is downloading it; wait for it, or delete ${final}.lock if that is wrong`);
     try {
       return await fetchLocked(entry, final, retries, opts);
     } finally {
