@@ -45,6 +45,8 @@ export interface NativeAddon {
   workerThreads(): Promise<number>;
   parseDevice(spec: string): string;
   manualSeed(seed: number): void;
+  /** Tensors held by JS objects right now (leak checks). */
+  liveTensors(): number;
   Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
   [name: string]: unknown;
 }

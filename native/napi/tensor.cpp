@@ -1,5 +1,7 @@
 #include "tensor.h"
 
+#include <atomic>
+
 #include "../core/runtime.h"
 #include "../core/tensor_io.h"
 #include "async.h"
@@ -49,7 +51,7 @@ torch::Tensor TensorWrap::FromValue(const Napi::Value& v, const std::string& nam
 TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorWrap>(info) {
   Napi::Env env = info.Env();
   if (info.Length() == 2 && info[0].IsExternal() && info[1].IsString() && info[1].As<Napi::String>().Utf8Value() == kExternalTag) {
-    tensor_ = std::move(*info[0].As<Napi::External<torch::Tensor>>().Data());
+    Hold(env, std::move(*info[0].As<Napi::External<torch::Tensor>>().Data()));
     return;
   }
   auto shape = info.Length() > 1 ? get_shape(info[1], "shape") : std::vector<int64_t>{};
@@ -57,8 +59,33 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
     if (!info[0].IsTypedArray()) throw_expected(env, "a TypedArray", "data", info[0]);
     shape = {static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength())};
   }
-  tensor_ = tensor_from_typed_array(info[0], shape, "data");
+  Hold(env, tensor_from_typed_array(info[0], shape, "data"));
 }
+
+namespace {
+std::atomic<int64_t> g_live_tensors{0};
+}
+
+void TensorWrap::Hold(Napi::Env env, torch::Tensor t) {
+  Release();
+  env_ = env;
+  external_bytes_ = t.device().is_cpu() ? static_cast<int64_t>(t.nbytes()) : 0;
+  tensor_ = std::move(t);
+  ++g_live_tensors;
+  if (external_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, external_bytes_);
+}
+
+void TensorWrap::Release() {
+  if (!tensor_) return;
+  tensor_.reset();
+  --g_live_tensors;
+  if (external_bytes_ && env_) napi_adjust_external_memory(env_, -external_bytes_, nullptr);
+  external_bytes_ = 0;
+}
+
+TensorWrap::~TensorWrap() { Release(); }
+
+int64_t TensorWrap::live_count() { return g_live_tensors.load(); }
 
 const torch::Tensor& TensorWrap::Get(Napi::Env env) const {
   if (!tensor_) throw Napi::Error::New(env, "Tensor has been disposed");
@@ -104,10 +131,15 @@ Napi::Value TensorWrap::Matmul(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
-  tensor_.reset();  // idempotent; in-flight async work holds its own reference
+  Release();  // idempotent; in-flight async work holds its own reference
   return info.Env().Undefined();
 }
 
-TORCHXFER_EXPORTS(Tensor) { exports.Set("Tensor", TensorWrap::Define(env)); }
+TORCHXFER_EXPORTS(Tensor) {
+  exports.Set("Tensor", TensorWrap::Define(env));
+  exports.Set("liveTensors", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(TensorWrap::live_count()));
+  }, "liveTensors"));
+}
 
 }  // namespace torchxfer::napi

@@ -17,6 +17,10 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   static torch::Tensor FromValue(const Napi::Value& v, const std::string& name);
 
   explicit TensorWrap(const Napi::CallbackInfo& info);
+  ~TensorWrap() override;
+
+  // Tensors currently held by JS objects (not disposed, not yet garbage collected): leak checks.
+  static int64_t live_count();
 
  private:
   const torch::Tensor& Get(Napi::Env env) const;
@@ -32,7 +36,13 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap> {
   Napi::Value Matmul(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
+  // Takes ownership: counts the tensor and tells V8 its size, so GC pressure reflects native memory.
+  void Hold(Napi::Env env, torch::Tensor t);
+  void Release();
+
   std::optional<torch::Tensor> tensor_;
+  napi_env env_ = nullptr;
+  int64_t external_bytes_ = 0;
 };
 
 }  // namespace torchxfer::napi
