@@ -20,6 +20,7 @@ import { expectInteger, expectString } from '../validate.js';
 import { decodeGrey, validateDecodeOptions, type Window } from './decode.js';
 import { DataError } from './errors.js';
 import type { Dataset, ImageGeometry, Sample } from './types.js';
+import { isAlive } from '../lockfile.js';
 
 /** Bump when decoding changes what pixels come out, so old caches are rebuilt. */
 export const PREPROCESS_VERSION = '1';
@@ -305,18 +306,10 @@ function removeStaleTemps(dir: string, finals: string[]): void {
     const m = /\.tmp-(\d+)$/.exec(f);
     if (!m || !finals.some((p) => full.startsWith(`${p}.tmp-`))) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || !alive(pid)) rmSync(full, { force: true });
+    if (pid === process.pid || !isAlive(pid)) rmSync(full, { force: true });
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Checksums already computed in this process, by path, size and mtime: an experiment runner opens
  * the same (possibly multi-GB) cache once per run and should hash it once. */

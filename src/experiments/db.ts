@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { version } from '../version.js';
 import { canonicalJson, hashConfig, withoutRoots } from './keys.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
+import { isAlive } from '../lockfile.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -84,14 +85,6 @@ export class DbLockedError extends Error {
   }
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class ResultsDb {
   readonly db: Database.Database;
@@ -131,7 +124,7 @@ export class ResultsDb {
     const take = this.db.transaction(() => {
       const row = this.db.prepare('SELECT pid, host, since, heartbeat FROM writer_lock WHERE id = 1').get() as { pid: number; host: string; since: string; heartbeat: number } | undefined;
       if (row && !(row.pid === process.pid && row.host === host)) {
-        const stale = row.host === host ? !processAlive(row.pid) : Date.now() - row.heartbeat > STALE_MS;
+        const stale = row.host === host ? !isAlive(row.pid) : Date.now() - row.heartbeat > STALE_MS;
         if (!stale) {
           throw new DbLockedError(
             `The results database ${this.path} is in use by another writer (pid ${row.pid} on ${row.host} since ${row.since}). ` +

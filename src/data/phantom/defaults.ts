@@ -10,6 +10,7 @@ import { OptionError } from '../../errors.js';
 import { expectInteger, expectString } from '../../validate.js';
 import { synthesize } from './synthesize.js';
 import { PHANTOM_VERSION } from './writers.js';
+import { isAlive } from '../../lockfile.js';
 
 /**
  * Sizes of the default sets. Chest: 1500 images (~1000 patients) with every finding at >= 10% prevalence,
@@ -98,15 +99,7 @@ async function removeAbandoned(dir: string): Promise<void> {
   for (const name of await readdir(dirname(dir))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
