@@ -3,6 +3,7 @@
  * set in MURA layout) meant to finish in about 15 minutes on 2 CPU cores: one-cycle vs regular, then a
  * chest source task (same anatomy, images disjoint from the target's) vs a limb source task (other
  * anatomy) vs no transfer, on the chest Cardiomegaly target over N = 50, 100, 200, few epochs, small images.
+ * Sources train from torchvision's init (no ImageNet weights can be downloaded offline).
  * Datasets 'phantom-chest' / 'phantom-msk' name those default sets (the runner generates them if missing).
  */
 export function demoSpec(): unknown {
@@ -17,9 +18,9 @@ export function demoSpec(): unknown {
     sources: [
       {
         name: 'chest-source', dataset: 'phantom-chest', labels: ['Atelectasis', 'Effusion', 'Mass', 'Nodule'], n: 400,
-        options: { ...small, negativeFor: 'Cardiomegaly', disjointFromTarget: 'chest-cardiomegaly' }, train: { epochs: 3, policy: 'onecycle' },
+        options: { ...small, negativeFor: 'Cardiomegaly', disjointFromTarget: 'chest-cardiomegaly' }, train: { epochs: 3, policy: 'onecycle', source: 'none', init: 'default' },
       },
-      { name: 'msk-source', dataset: 'phantom-msk', n: 400, options: small, train: { epochs: 3, policy: 'onecycle' } },
+      { name: 'msk-source', dataset: 'phantom-msk', n: 400, options: small, train: { epochs: 3, policy: 'onecycle', source: 'none', init: 'default' } },
     ],
     base: { arch: 'resnet50', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 4, maxLr: 0.001, batchSize: 16, tta: true, options: { imageSize: 96 } },
     stages: [
