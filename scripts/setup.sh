@@ -45,6 +45,8 @@ fi
 mkdir -p node_modules/.bin && ln -sf ../../bin/torchxfer.js node_modules/.bin/torchxfer
 
 echo "setup: building the native addon (cmake-js) and the TypeScript"
+build_start=$SECONDS
 npm run --silent build:native >/tmp/torchxfer-build-native.log 2>&1 || { tail -40 /tmp/torchxfer-build-native.log >&2; echo "setup: native build failed (full log: /tmp/torchxfer-build-native.log)" >&2; exit 1; }
+echo "setup: native build took $((SECONDS - build_start)) s"
 npm run --silent build:ts
 node bin/torchxfer.js info
