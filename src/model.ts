@@ -29,7 +29,7 @@ export interface ModelOptions {
   device?: string;
   channelsLast?: boolean;
   /** A torchvision-named state_dict loaded before moving to the device. */
-  weights?: Record<string, NativeTensor>;
+  weights?: Record<string, NativeTensor> | string;
   /** With weights: refuse missing/unexpected/mismatched backbone keys (default true). */
   strict?: boolean;
 }
@@ -169,6 +169,20 @@ export class Model {
   }
 
   /** Frees the native model now (idempotent); later calls throw "Model has been disposed". */
+  /**
+   * Writes a torchxfer checkpoint (safetensors + JSON metadata, atomic): the weights, the architecture
+   * and input channels, and whatever `metadata` adds (labels, preprocessing...).
+   */
+  async save(path: string, metadata: Record<string, unknown> = {}): Promise<void> {
+    const { saveCheckpoint } = await import('./checkpoint.js');
+    const tensors = this.stateDict();
+    try {
+      await saveCheckpoint(path, tensors, { architecture: this.config.arch, greyMode: this.config.greyMode, groups: this.groups.map((g) => ({ index: g.index, prefixes: g.prefixes })), model: this.config, ...metadata });
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
+
   dispose(): void {
     this.handle.dispose();
   }
@@ -186,12 +200,20 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
   const device = options.device === undefined ? 'cpu' : expectDevice(options.device);
   const channelsLast = options.channelsLast === undefined ? false : expectBoolean(options.channelsLast, 'channelsLast');
   const strict = options.strict === undefined ? true : expectBoolean(options.strict, 'strict');
-  const weights = options.weights === undefined ? undefined : expectWeights(options.weights, 'weights');
+  // A string is a weights file (.pth, safetensors, torchxfer checkpoint) or a registry name (fetched into the cache).
+  let owned: Record<string, NativeTensor> | undefined;
+  if (typeof options.weights === 'string') {
+    const { resolveWeights } = await import('./weights/fetch.js');
+    const { readStateDict } = await import('./weights/io.js');
+    owned = await readStateDict(await resolveWeights(options.weights));
+  }
+  const weights = owned ?? (options.weights === undefined ? undefined : expectWeights(options.weights, 'weights'));
 
   const Native = native().Model as NativeModelClass;
   const model = new Model(new Native({ arch, numClasses, inChannels, greyMode, dropout }));
   try {
     if (weights) model.loadReport = model.loadStateDict(weights, { strict });
+    if (owned) for (const t of Object.values(owned)) t.dispose();
     if (device !== 'cpu' || channelsLast) await model.to(device, channelsLast);
   } catch (err) {
     model.dispose();
