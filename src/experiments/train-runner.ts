@@ -24,7 +24,9 @@ export interface TrainRunnerOptions {
 /** Dataset name of a spec -> (root, reader format). Phantom sets are generated once into the cache. */
 async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root: string; format: DatasetFormat }> {
   if (spec.dataset === 'phantom-chest' || spec.dataset === 'phantom-msk') {
-    const p = await ensureDefaultPhantoms({ cacheDir });
+    // options.phantomSeed: another simulated population (e.g. a source task disjoint from the target's patients).
+    const seed = typeof spec.options.phantomSeed === 'number' ? spec.options.phantomSeed : undefined;
+    const p = await ensureDefaultPhantoms({ cacheDir, seed });
     return spec.dataset === 'phantom-chest' ? { root: p.chest, format: 'nih' } : { root: p.msk, format: 'mura' };
   }
   if (!spec.root) throw new Error(`dataset '${spec.name}' (${spec.dataset}) has no root folder: set it in the spec or its environment variable`);
