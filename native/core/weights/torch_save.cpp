@@ -92,6 +92,9 @@ StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& p
     if (it != storages.end()) return it->second;
     uint64_t n = 0;
     const uint8_t* data = zip.member(prefix + "data/" + id.key, &n, true);
+    // Compared by division: numel * element size may overflow, and torch::empty must never see a huge numel.
+    if (static_cast<uint64_t>(id.numel) > n / c10::elementSize(id.dtype))
+      fail(path, "storage " + id.key + " holds " + std::to_string(n) + " bytes, fewer than its " + std::to_string(id.numel) + " elements need (truncated?)");
     uint64_t need = static_cast<uint64_t>(id.numel) * c10::elementSize(id.dtype);
     if (n < need) fail(path, "storage " + id.key + " holds " + std::to_string(n) + " bytes, " + std::to_string(need) + " expected (truncated?)");
     auto t = torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype));
@@ -127,6 +130,9 @@ StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string
     StorageId id = parse_storage_id(pid, path);
     auto it = roots.find(id.key);
     if (it == roots.end()) {
+      // The data follows the pickle, so a storage can be no larger than the file: refuse before allocating.
+      if (static_cast<uint64_t>(id.numel) > bytes.size() / c10::elementSize(id.dtype))
+        fail(path, "storage " + id.key + " declares " + std::to_string(id.numel) + " elements, more than the file holds (corrupt?)");
       it = roots.emplace(id.key, storage_value(torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype)))).first;
       root_types[id.key] = id.dtype;
     }
@@ -135,7 +141,7 @@ StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string
     if (!id.view->is(K::Tuple) || v.size() != 3 || !v[0]->is(K::Str) || !v[1]->is(K::Int) || !v[2]->is(K::Int)) fail(path, "malformed storage view");
     if (auto vit = views.find(v[0]->s); vit != views.end()) return vit->second;
     const auto& root = it->second->tensor;
-    if (v[1]->i < 0 || v[2]->i < 0 || v[1]->i + v[2]->i > root.numel()) fail(path, "storage view lies outside its storage");
+    if (v[1]->i < 0 || v[2]->i < 0 || v[1]->i > root.numel() - v[2]->i) fail(path, "storage view lies outside its storage");
     return views[v[0]->s] = storage_value(root.narrow(0, v[1]->i, v[2]->i));
   };
   Ref root = next(load, "object");
