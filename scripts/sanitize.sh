@@ -26,12 +26,12 @@ files=("$@")
 npx tsc -p tsconfig.json
 log=build-asan/sanitize.log
 set +e
-# The Python references spawned by the tests must not get libasan preloaded: vitest's workers are
-# node, so the preload is scoped through NODE_OPTIONS-free env only for node (see helpers: PYTHON is
-# exec'd with the same env, which ASan tolerates with verify_asan_link_order=0).
+# The preload and the addon path reach every child (the fuzzer's readers, the CLI, the Python references,
+# which run normally under it). UBSan halts on its first error so that a child's report is not lost:
+# the child then dies and the fuzzer or test names the case.
 TORCHXFER_ADDON="$addon" LD_PRELOAD="$libasan" \
   ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0:halt_on_error=0:print_summary=1" \
-  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=0" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   npx vitest run "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e

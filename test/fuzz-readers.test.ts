@@ -64,6 +64,7 @@ describe('hostile weight files (regressions)', () => {
     ['huge-broadcast.pth', /tensor of 1099511627776 elements over a storage of 4/],
     ['huge-storage-legacy.pth', /storage 0 declares 2147483648 elements, more than the file holds/],
     ['huge-storage-zip.pth', /storage 0 holds 16 bytes, fewer than its 4611686018427387904 elements need/],
+    ['storage-type.pth', /unsupported storage type collections\.OrderedDict/],
     ['shape-overflow.safetensors', /declares a shape larger than the file's data/],
     ['dim-too-big.safetensors', /a dimension of 'w' is not a non-negative integer/],
   ])('%s is refused with a message naming the file, before allocating', (file, why) => {

@@ -28,7 +28,7 @@ class Tensor:
 
 class Pickler(pickle.Pickler):
     def persistent_id(self, obj):
-        return ('storage', torch.FloatStorage, obj.key, 'cpu', obj.numel) if isinstance(obj, Storage) else None
+        return ('storage', getattr(obj, 'type', torch.FloatStorage), obj.key, 'cpu', obj.numel) if isinstance(obj, Storage) else None
 
 
 def dumps(obj):
@@ -83,6 +83,10 @@ for level in range(1, 200001):
     deep += b'j' + struct.pack('<I', level - 1) + b']\x94a0'
 deep += b'.'
 legacy('deep-chain.pth', None, [], 'deeply nested pickle', body=bytes(deep))
+# A storage whose type is an allowed global that is no storage (found by scripts/fuzz.mjs --seed 2).
+odd = Storage('0', 4)
+odd.type = OrderedDict
+legacy('storage-type.pth', OrderedDict(w=Tensor(odd, 0, [4], [1])), [('0', four)], 'storage type not a storage')
 # safetensors: 2^50 x 2^12 float32 is 2^64 bytes, 0 modulo 2^64: matches data_offsets [0, 0].
 safetensors('shape-overflow.safetensors', {'w': {'dtype': 'F32', 'shape': [2 ** 50, 2 ** 12], 'data_offsets': [0, 0]}}, b'', 'shape product overflow')
 # safetensors: a dimension past 2^63 (not an int64).

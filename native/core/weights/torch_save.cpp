@@ -29,8 +29,13 @@ StorageId parse_storage_id(const Ref& pid, const std::string& path) {
     fail(path, "unexpected persistent id in the pickle (expected a ('storage', ...) tuple)");
   if (!t[1]->is(K::Global)) fail(path, "storage type is not a torch.<Type>Storage global");
   if (!t[2]->is(K::Str) || !t[4]->is(K::Int) || t[4]->i < 0) fail(path, "malformed storage id");
-  StorageId id{pickle::storage_scalar_type(t[1]->s), t[2]->s, t[4]->i, t.size() > 5 ? t[5] : nullptr};
-  return id;
+  torch::ScalarType dtype;
+  try {
+    dtype = pickle::storage_scalar_type(t[1]->s);
+  } catch (const std::exception& e) {
+    fail(path, e.what());  // name the file: the global (an allowed one, but no storage) came from it
+  }
+  return StorageId{dtype, t[2]->s, t[4]->i, t.size() > 5 ? t[5] : nullptr};
 }
 
 Ref storage_value(torch::Tensor t) {
