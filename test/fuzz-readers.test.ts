@@ -7,7 +7,7 @@
  * Longer runs: node scripts/fuzz.mjs --seconds 600 --seed 7.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,34 @@ describe('hostile weight files (regressions)', () => {
     expect(r.signal, r.stderr).toBeNull();
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain(`rejected: ${join(dir, 'crafted', file)}`);
+    expect(r.stdout).toMatch(why);
+  });
+});
+
+describe('hostile DICOM files (regressions)', () => {
+  const decode = (file: string) => {
+    const script = `
+      const { decodeGrey } = await import(${JSON.stringify(join(root, 'dist', 'data', 'decode.js'))});
+      try { await decodeGrey(process.argv[1]); console.log('resolved'); } catch (e) { console.log('rejected: ' + e.message); }`;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { encoding: 'utf8', timeout: 60_000 });
+  };
+  const variant = (name: string, edit: (b: Buffer) => void) => {
+    const b = Buffer.from(readFileSync(join(dir, 'seeds', 'small16.dcm')));
+    edit(b);
+    writeFileSync(join(dir, name), b);
+    return join(dir, name);
+  };
+
+  // dcmjs trusted these lengths and grew an array until V8 aborted the process (scripts/fuzz.mjs --seed 3).
+  it.each([
+    ['a meta element declaring 2 GiB', 'meta-length.dcm', (b: Buffer) => { b.write('UN', 136, 'latin1'); b.writeUInt32LE(0x7fffffff, 140); }, /\(0002,0000\) at byte 132 declares 2147483647 bytes, past the end/],
+    ['a dataset element declaring 64 KiB', 'patient-length.dcm', (b: Buffer) => { const at = b.indexOf(Buffer.from([0x10, 0x00, 0x20, 0x00]), 132); b.writeUInt16LE(0xffff, at + 6); }, /\(0010,0020\) at byte \d+ declares 65535 bytes, past the end/],
+  ])('%s: refused naming the file and element, no crash', (_what, name, edit, why) => {
+    const path = variant(name, edit);
+    const r = decode(path);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`rejected: ${path}: DICOM element`);
     expect(r.stdout).toMatch(why);
   });
 });

@@ -170,7 +170,7 @@ const dicom = {
     const vr = b.subarray(at + 4, at + 6).toString('latin1');
     const v = r.pick(WORDS);
     if (['OB', 'OW', 'UN', 'SQ', 'UT', 'OF'].includes(vr)) put32(b, at + 8, v);
-    else if (/^[A-Z]{2}$/.test(vr)) b.writeUInt16LE(v & 0xffff, at + 6);
+    else if (/^[A-Z]{2}$/.test(vr)) { if (at + 8 <= b.length) b.writeUInt16LE(v & 0xffff, at + 6); }
     else put32(b, at + 4, v);  // implicit VR: a 32-bit length after the tag
     return [b, `dicom ${name} length=0x${v.toString(16)}`];
   },

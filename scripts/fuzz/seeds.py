@@ -37,12 +37,12 @@ with open(os.path.join(out, 'small.safetensors'), 'wb') as f:
 
 import pydicom
 from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 def dicom(name, bits, syntax, explicit):
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = '1.2.840.10008.5.1.4.1.1.1'
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.MediaStorageSOPInstanceUID = '1.2.826.0.1.3680043.8.498.' + str(bits)  # fixed: mutants reproduce byte for byte
     meta.TransferSyntaxUID = syntax
     path = os.path.join(out, name)
     ds = FileDataset(path, {}, file_meta=meta, preamble=b'\0' * 128)
