@@ -47,6 +47,8 @@ export const featuresCommand: CommandModule<object, FeaturesArgs> = {
     else process.stdout.write(text);
     const failed = results.filter((r) => r.error);
     for (const r of failed) console.error(`torchxfer features: skipped ${r.error}`);
+    // Some unreadable images are reported skips; none readable is a failure (exit code 1).
+    if (failed.length && failed.length === results.length) throw new Error(`features: none of the ${results.length} image(s) could be read`);
     if (failed.length) console.error(`torchxfer features: ${failed.length} of ${results.length} image(s) could not be read`);
   },
 };

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { inspectWeights } from '../weights/io.js';
 import { fetchWeights, importWeights } from '../weights/fetch.js';
 import { loadManifest } from '../weights/manifest.js';
+import { expectInteger } from '../validate.js';
 
 interface CommonArgs {
   manifest?: string;
@@ -67,6 +68,7 @@ const inspect: CommandModule<object, { file: string; json: boolean; keys: number
       .option('json', { type: 'boolean', default: false })
       .option('keys', { type: 'number', default: 10, describe: 'How many keys to list' }) as never,
   handler: async (args) => {
+    const keys = expectInteger(args.keys, 'keys', 0);
     const info = await inspectWeights(args.file);
     const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
     const parameters = info.tensors.reduce((n, t) => n + numel(t.shape), 0);
@@ -82,8 +84,8 @@ const inspect: CommandModule<object, { file: string; json: boolean; keys: number
     console.log(`parameters  ${parameters.toLocaleString('en-US')}`);
     console.log(`dtypes      ${Object.entries(dtypes).map(([d, n]) => `${d} (${n})`).join(', ')}`);
     if (Object.keys(info.metadata).length) console.log(`metadata    ${Object.keys(info.metadata).join(', ')}`);
-    for (const t of info.tensors.slice(0, Math.max(0, args.keys))) console.log(`  ${t.name}  ${t.dtype} [${t.shape.join(', ')}]`);
-    if (info.tensors.length > args.keys) console.log(`  ... ${info.tensors.length - args.keys} more`);
+    for (const t of info.tensors.slice(0, keys)) console.log(`  ${t.name}  ${t.dtype} [${t.shape.join(', ')}]`);
+    if (info.tensors.length > keys) console.log(`  ... ${info.tensors.length - keys} more`);
   },
 };
 

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 
 import { expectInteger, expectNumber } from '../validate.js';
 import { OptionError } from '../errors.js';
+import { checkDicomLengths } from './dicom-lengths.js';
 import { DataError } from './errors.js';
 
 /** How values of more than 8 bits become 0..255. */
@@ -204,6 +205,7 @@ function decodeDicomPixels(path: string, bytes: Buffer, opts: Required<DecodeOpt
   let ds: Record<string, unknown>;
   let syntax: string;
   try {
+    checkDicomLengths(path, bytes);  // before dcmjs, which trusts lengths past the end of the file
     const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const dict = dcmjs.data.DicomMessage.readFile(ab);
     syntax = String(dict.meta['00020010']?.Value?.[0] ?? '1.2.840.10008.1.2').replace(/\0/g, '').trim();

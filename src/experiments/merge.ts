@@ -14,6 +14,16 @@ export interface MergeSummary {
 }
 
 export function mergeDatabases(outPath: string, inputs: string[]): MergeSummary {
+  // Read every input before creating the output: a missing or corrupt input leaves no empty output behind.
+  for (const path of inputs) {
+    const src = new ResultsDb(path, { readonly: true });
+    try {
+      src.experiments();
+      src.runs();
+    } finally {
+      src.close();
+    }
+  }
   const out = new ResultsDb(outPath);
   const summary: MergeSummary = { added: 0, replaced: 0, kept: 0 };
   try {

@@ -1,5 +1,7 @@
 #include "pickle.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
@@ -33,10 +35,13 @@ struct Reader {
     return v;
   }
   std::string str(size_t k) { const uint8_t* b = take(k); return std::string(reinterpret_cast<const char*>(b), k); }
-  int64_t decimal_line() {  // the argument of the text opcodes PUT and GET
+  int64_t line_int() {  // PUT/GET's decimal memo key
     std::string s = line();
-    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) fail("bad memo key '" + s.substr(0, 20) + "'");
-    return std::stoll(s);
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || errno == ERANGE) fail("bad memo key '" + s.substr(0, 20) + "'");
+    return v;
   }
   std::string line() {
     size_t start = pos;
@@ -48,11 +53,6 @@ struct Reader {
 
 Ref make_str(K k, std::string s) { auto v = Value::make(k); v->s = std::move(s); return v; }
 Ref make_int(int64_t i) { auto v = Value::make(K::Int); v->i = i; return v; }
-
-int depth_of(const Ref& v, const std::unordered_map<const Value*, int>& depths) {
-  auto it = depths.find(v.get());
-  return it == depths.end() ? 0 : it->second;
-}
 
 bool known_global(const std::string& name) {
   static const char* kAllowed[] = {
@@ -90,19 +90,25 @@ Ref rebuild_tensor(const std::vector<Ref>& args, Reader& r) {
   auto stride = int_tuple(args[3], "stride", r);
   if (size.size() != stride.size()) r.fail("tensor size and stride have different lengths");
   const torch::Tensor& st = storage->tensor;
-  // Checked arithmetic: a corrupt size or stride must not wrap around the bounds check below.
+  if (offset < 0) r.fail("negative tensor storage offset");
+  // Overflow-checked: a corrupt size or stride must not wrap around into a view that looks in bounds.
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   int64_t last = offset, numel = 1;
+  bool zero = false;
   for (size_t d = 0; d < size.size(); ++d) {
     if (size[d] < 0 || stride[d] < 0) r.fail("negative tensor size or stride");
+    zero = zero || size[d] == 0;
+    if (size[d] > 1 && stride[d] > 0 && size[d] - 1 > (kMax - last) / stride[d]) r.fail("tensor size and stride overflow");
+    if (size[d] > 0) last += (size[d] - 1) * stride[d];
     if (size[d] > 0 && numel > kMax / size[d]) r.fail("tensor size overflows");
-    numel *= size[d];
-    if (size[d] > 1) {
-      if (stride[d] > (kMax - last) / (size[d] - 1)) r.fail("tensor stride overflows");
-      last += (size[d] - 1) * stride[d];
-    }
+    numel = size[d] > 0 ? numel * size[d] : numel;
   }
-  if (offset < 0 || (numel > 0 && last >= st.numel()))
+  if (zero) numel = 0;
+  // More elements than the storage only by overlapping strides (an expanded tensor), and then within
+  // reason: users copy tensors, and a huge declared size must be refused before anything allocates it.
+  if (numel > st.numel() && numel > (int64_t{1} << 26))
+    r.fail("tensor of " + std::to_string(numel) + " elements over a storage of " + std::to_string(st.numel()));
+  if (numel > 0 && last >= st.numel())
     r.fail("tensor view (offset " + std::to_string(offset) + ", last element " + std::to_string(last) + ") lies outside its storage of " +
            std::to_string(st.numel()) + " elements");
   auto v = Value::make(K::Tensor);
@@ -174,7 +180,6 @@ Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_
   std::vector<Ref> stack;
   std::vector<size_t> marks;
   std::unordered_map<int64_t, Ref> memo;
-  std::unordered_map<const Value*, int> depths;  // nesting depth of containers, bounded by kMaxDepth
 
   auto pop = [&]() {
     if (stack.empty() || (!marks.empty() && stack.size() <= marks.back())) r.fail("pickle stack underflow");
@@ -194,11 +199,16 @@ Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_
     stack.resize(m);
     return items;
   };
+  // Depth is computed bottom-up, so a container may not change once inside another: filling a chain of
+  // lists top-down would otherwise nest without bound (and overflow the stack when it is destroyed).
+  // torch.save's pickles fill every container before nesting it.
   auto contain = [&](const Ref& container, const std::vector<Ref>& children) {
-    int d = depth_of(container, depths);
-    for (auto& c : children) d = std::max(d, depth_of(c, depths) + 1);
+    if (container->nested) r.fail("pickle modifies a " + kind_name(container->kind) + " after nesting it (not a state_dict)");
+    int d = container->depth;
+    for (auto& c : children) d = std::max(d, c->depth + 1);
     if (d > kMaxDepth) r.fail("pickle nests deeper than " + std::to_string(kMaxDepth) + " levels");
-    if (d > 0) depths[container.get()] = d;
+    container->depth = d;
+    for (auto& c : children) c->nested = true;
   };
   auto make_tuple = [&](std::vector<Ref> items) {
     auto t = Value::make(K::Tuple);
@@ -288,9 +298,9 @@ Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_
       case 'q': memo[static_cast<int64_t>(r.le(1))] = top(); break;  // BINPUT
       case 'r': memo[static_cast<int64_t>(r.le(4))] = top(); break;  // LONG_BINPUT
       case 0x94: { int64_t id = static_cast<int64_t>(memo.size()); memo[id] = top(); break; }  // MEMOIZE
-      case 'p': memo[r.decimal_line()] = top(); break;           // PUT
+      case 'p': memo[r.line_int()] = top(); break;           // PUT
       case 'h': case 'j': case 'g': {                                // BINGET, LONG_BINGET, GET
-        int64_t id = op == 'h' ? static_cast<int64_t>(r.le(1)) : op == 'j' ? static_cast<int64_t>(r.le(4)) : r.decimal_line();
+        int64_t id = op == 'h' ? static_cast<int64_t>(r.le(1)) : op == 'j' ? static_cast<int64_t>(r.le(4)) : r.line_int();
         auto it = memo.find(id);
         if (it == memo.end()) r.fail("pickle memo key " + std::to_string(id) + " is missing");
         stack.push_back(it->second);

@@ -27,6 +27,8 @@ struct Value {
   std::vector<std::pair<Ref, Ref>> dict;   // Dict, in insertion order
   torch::Tensor tensor;                    // Tensor; also storages (1-D, contiguous)
   bool is_storage = false;
+  int depth = 0;        // containers nested below this one (bounded: deep graphs recurse in destructors)
+  bool nested = false;  // inside another container: then frozen, so `depth` stays true for its parents
 
   static Ref make(Kind k) { auto v = std::make_shared<Value>(); v->kind = k; return v; }
   bool is(Kind k) const { return kind == k; }

@@ -25,7 +25,9 @@ const char* safetensors_dtype(torch::ScalarType t) {
 }
 
 int64_t as_int(const json::Node* n, const std::string& path, const std::string& what) {
-  if (!n || n->kind != json::Node::Kind::Number || n->number < 0 || n->number != static_cast<double>(static_cast<int64_t>(n->number)))
+  // Bounded before the cast: a double past 2^63 does not fit int64_t (undefined behaviour), and past 2^53 is inexact.
+  if (!n || n->kind != json::Node::Kind::Number || !(n->number >= 0 && n->number <= 9007199254740992.0) ||
+      n->number != static_cast<double>(static_cast<int64_t>(n->number)))
     fail(path, "safetensors header: " + what + " is not a non-negative integer");
   return static_cast<int64_t>(n->number);
 }
@@ -63,16 +65,19 @@ SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::
     auto found = std::find_if(std::begin(kDtypes), std::end(kDtypes), [&](auto& d) { return dtype->str == d.first; });
     if (found == std::end(kDtypes)) fail(path, "tensor '" + name + "' has unsupported dtype " + dtype->str);
     std::vector<int64_t> dims;
-    int64_t numel = 1;
+    uint64_t numel = 1, nonzero = 1;  // the product of the non-zero dimensions is bounded by the file, before any allocation
+    const uint64_t max_elements = data_len / c10::elementSize(found->second);
     for (auto& d : shape->items) {
       dims.push_back(as_int(&d, path, "a dimension of '" + name + "'"));
-      if (dims.back() > 0 && numel > static_cast<int64_t>(data_len) / dims.back()) fail(path, "tensor '" + name + "' is larger than the file (truncated?)");
-      numel *= dims.back();
+      uint64_t k = static_cast<uint64_t>(dims.back());
+      if (k != 0 && nonzero > max_elements / k) fail(path, "tensor '" + name + "' declares a shape larger than the file's data (corrupt header?)");
+      if (k != 0) nonzero *= k;
+      numel *= k;
     }
     uint64_t begin = as_int(&offsets->items[0], path, "data_offsets of '" + name + "'");
     uint64_t end = as_int(&offsets->items[1], path, "data_offsets of '" + name + "'");
     if (begin > end || end > data_len) fail(path, "tensor '" + name + "' lies outside the file (truncated?)");
-    uint64_t nbytes = static_cast<uint64_t>(numel) * c10::elementSize(found->second);
+    uint64_t nbytes = numel * c10::elementSize(found->second);
     if (end - begin != nbytes) fail(path, "tensor '" + name + "' has " + std::to_string(end - begin) + " bytes for " + std::to_string(numel) + " elements of " + dtype->str);
     auto t = torch::empty(dims, torch::TensorOptions().dtype(found->second));
     if (nbytes) std::memcpy(t.data_ptr(), base + begin, nbytes);

@@ -29,8 +29,13 @@ StorageId parse_storage_id(const Ref& pid, const std::string& path) {
     fail(path, "unexpected persistent id in the pickle (expected a ('storage', ...) tuple)");
   if (!t[1]->is(K::Global)) fail(path, "storage type is not a torch.<Type>Storage global");
   if (!t[2]->is(K::Str) || !t[4]->is(K::Int) || t[4]->i < 0) fail(path, "malformed storage id");
-  StorageId id{pickle::storage_scalar_type(t[1]->s), t[2]->s, t[4]->i, t.size() > 5 ? t[5] : nullptr};
-  return id;
+  torch::ScalarType dtype;
+  try {
+    dtype = pickle::storage_scalar_type(t[1]->s);
+  } catch (const std::exception& e) {
+    fail(path, e.what());  // name the file: the global (an allowed one, but no storage) came from it
+  }
+  return StorageId{dtype, t[2]->s, t[4]->i, t.size() > 5 ? t[5] : nullptr};
 }
 
 Ref storage_value(torch::Tensor t) {
@@ -92,6 +97,9 @@ StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& p
     if (it != storages.end()) return it->second;
     uint64_t n = 0;
     const uint8_t* data = zip.member(prefix + "data/" + id.key, &n, true);
+    // Compared by division: numel * element size may overflow, and torch::empty must never see a huge numel.
+    if (static_cast<uint64_t>(id.numel) > n / c10::elementSize(id.dtype))
+      fail(path, "storage " + id.key + " holds " + std::to_string(n) + " bytes, fewer than its " + std::to_string(id.numel) + " elements need (truncated?)");
     uint64_t need = static_cast<uint64_t>(id.numel) * c10::elementSize(id.dtype);
     if (n < need) fail(path, "storage " + id.key + " holds " + std::to_string(n) + " bytes, " + std::to_string(need) + " expected (truncated?)");
     auto t = torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype));
@@ -127,8 +135,9 @@ StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string
     StorageId id = parse_storage_id(pid, path);
     auto it = roots.find(id.key);
     if (it == roots.end()) {
+      // The data follows the pickle, so a storage can be no larger than the file: refuse before allocating.
       if (static_cast<uint64_t>(id.numel) > bytes.size() / c10::elementSize(id.dtype))
-        fail(path, "storage " + id.key + " claims " + std::to_string(id.numel) + " elements, more than the file holds (corrupt?)");
+        fail(path, "storage " + id.key + " declares " + std::to_string(id.numel) + " elements, more than the file holds (corrupt?)");
       it = roots.emplace(id.key, storage_value(torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype)))).first;
       root_types[id.key] = id.dtype;
     }
@@ -137,7 +146,7 @@ StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string
     if (!id.view->is(K::Tuple) || v.size() != 3 || !v[0]->is(K::Str) || !v[1]->is(K::Int) || !v[2]->is(K::Int)) fail(path, "malformed storage view");
     if (auto vit = views.find(v[0]->s); vit != views.end()) return vit->second;
     const auto& root = it->second->tensor;
-    if (v[1]->i < 0 || v[2]->i < 0 || v[1]->i + v[2]->i > root.numel()) fail(path, "storage view lies outside its storage");
+    if (v[1]->i < 0 || v[2]->i < 0 || v[1]->i > root.numel() - v[2]->i) fail(path, "storage view lies outside its storage");
     return views[v[0]->s] = storage_value(root.narrow(0, v[1]->i, v[2]->i));
   };
   Ref root = next(load, "object");

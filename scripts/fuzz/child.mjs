@@ -1,0 +1,46 @@
+// Reads each case of a batch with torchxfer's readers and reports one line per case on stdout:
+//   B <i>                 before case i (so a crash or hang is pinned on it)
+//   E <i> ok|err|bad <detail>
+//   R <maxRSS KiB>        at the end
+// usage: node child.mjs CASES.json FIRST   (CASES: [{path, format}]); needs dist/ (npx tsc).
+import { readFileSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { readStateDict, readSafetensors, inspectWeights, tensorBytes } = await import(join(root, 'dist', 'weights', 'io.js'));
+const { decodeGrey } = await import(join(root, 'dist', 'data', 'decode.js'));
+const { native } = await import(join(root, 'dist', 'native.js'));
+// One intra-op thread: tiny files need no more, and LibTorch 1.13 rebuilds its thread pool on every
+// worker call when more are set (about 100 ms per call on a loaded machine).
+native().setNumThreads(1);
+
+const [casesFile, first] = process.argv.slice(2);
+const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
+const say = (line) => writeSync(1, line.replace(/\n/g, ' ') + '\n');  // synchronous: survives a crash right after
+
+async function readAll(c) {
+  if (c.format === 'dicom') {
+    const img = await decodeGrey(c.path, { width: 16, height: 16 });
+    return `${img.width}x${img.height}`;
+  }
+  const sd = await readStateDict(c.path);
+  let bytes = 0;
+  for (const t of Object.values(sd)) bytes += tensorBytes(t).bytes.length;  // touches every element
+  const info = await inspectWeights(c.path);
+  if (c.format === 'safetensors') await readSafetensors(c.path);
+  return `${info.tensors.length} tensors, ${bytes} bytes`;
+}
+
+for (let i = Number(first); i < cases.length; i++) {
+  say(`B ${i}`);
+  try {
+    say(`E ${i} ok ${await readAll(cases[i])}`);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : undefined;
+    if (typeof msg !== 'string' || msg.trim() === '') say(`E ${i} bad rejected with ${String(err)} (not an Error with a message)`);
+    else if (!msg.includes(basename(cases[i].path))) say(`E ${i} bad message does not name the file: ${msg.slice(0, 300)}`);
+    else say(`E ${i} err ${msg.slice(0, 300)}`);
+  }
+}
+say(`R ${process.resourceUsage().maxRSS}`);

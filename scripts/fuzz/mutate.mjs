@@ -1,0 +1,206 @@
+// Seeded mutators for the reader fuzzer. Every mutant is a pure function of (seed, case index,
+// seed file), so a failing case is reproduced from the three alone: see `mutant()`.
+import { crc32 } from 'node:zlib';
+
+/** mulberry32: small, fast and good enough to pick mutations. */
+export function rng(seed) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  next.int = (n) => Math.floor(next() * n);
+  next.pick = (xs) => xs[next.int(xs.length)];
+  return next;
+}
+
+const BYTES = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe];
+// Little-endian 32/64-bit values that break length and offset arithmetic.
+const WORDS = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, 0x10000000];
+const QWORDS = [2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 32n, 2n ** 40n, 2n ** 62n, 2n ** 61n + 1n];
+
+function put32(b, off, v) { if (off + 4 <= b.length) b.writeUInt32LE(v >>> 0, off); }
+function put64(b, off, v) { if (off + 8 <= b.length) b.writeBigUInt64LE(v, off); }
+
+// Generic mutations: any format.
+const generic = {
+  bitflip(b, r) {
+    const k = 1 + r.int(8);
+    for (let j = 0; j < k; j++) b[r.int(b.length)] ^= 1 << r.int(8);
+    return [b, `bitflip x${k}`];
+  },
+  byte(b, r) {
+    const off = r.int(b.length), v = r.pick(BYTES);
+    b[off] = v;
+    return [b, `byte @${off}=0x${v.toString(16)}`];
+  },
+  word(b, r) {
+    const off = r.int(b.length), v = r.pick(WORDS);
+    put32(b, off, v);
+    return [b, `u32 @${off}=0x${v.toString(16)}`];
+  },
+  qword(b, r) {
+    const off = r.int(b.length), v = r.pick(QWORDS);
+    put64(b, off, v);
+    return [b, `u64 @${off}=0x${v.toString(16)}`];
+  },
+  truncate(b, r) {
+    const n = r.int(b.length);
+    return [b.subarray(0, n), `truncate to ${n}`];
+  },
+  duplicate(b, r) {
+    const from = r.int(b.length), len = 1 + r.int(Math.min(256, b.length - from)), at = r.int(b.length + 1);
+    return [Buffer.concat([b.subarray(0, at), b.subarray(from, from + len), b.subarray(at)]), `duplicate [${from},+${len}) at ${at}`];
+  },
+  remove(b, r) {
+    const from = r.int(b.length), len = 1 + r.int(Math.min(256, b.length - from));
+    return [Buffer.concat([b.subarray(0, from), b.subarray(from + len)]), `remove [${from},+${len})`];
+  },
+};
+
+// zip (torch.save >= 1.6): the end-of-central-directory record and the central directory entries.
+function eocdOffset(b) {
+  for (let off = b.length - 22; off >= 0 && off > b.length - 22 - 65557; off--) if (b.readUInt32LE(off) === 0x06054b50) return off;
+  return -1;
+}
+
+function zipEntries(b) {
+  const e = eocdOffset(b);
+  if (e < 0) return [];
+  const out = [];
+  let p = b.readUInt32LE(e + 16);
+  if (e + 22 > b.length) return out;
+  for (let j = 0; j < b.readUInt16LE(e + 10) && p + 46 <= b.length && b.readUInt32LE(p) === 0x02014b50; j++) {
+    const nameLen = b.readUInt16LE(p + 28), extra = b.readUInt16LE(p + 30), comment = b.readUInt16LE(p + 32);
+    const local = b.readUInt32LE(p + 42);
+    if (p + 46 + nameLen > b.length || local + 30 > b.length) break;  // an earlier mutation broke it
+    const name = b.subarray(p + 46, p + 46 + nameLen).toString('latin1');
+    const data = local + 30 + b.readUInt16LE(local + 26) + b.readUInt16LE(local + 28);
+    out.push({ cd: p, name, local, data, size: b.readUInt32LE(p + 24) });
+    p += 46 + nameLen + extra + comment;
+  }
+  return out;
+}
+
+const zip = {
+  eocdField(b, r) {
+    const e = eocdOffset(b);
+    if (e < 0) return generic.word(b, r);
+    const [field, size] = r.pick([[8, 2], [10, 2], [12, 4], [16, 4]]);
+    const v = size === 2 ? r.pick([0, 1, 0xffff, 0x7fff]) : r.pick(WORDS);
+    if (size === 2) b.writeUInt16LE(v, e + field); else put32(b, e + field, v);
+    return [b, `zip EOCD +${field}=0x${v.toString(16)}`];
+  },
+  cdField(b, r) {
+    const entries = zipEntries(b);
+    if (!entries.length) return generic.word(b, r);
+    const ent = r.pick(entries);
+    const [field, size] = r.pick([[10, 2], [20, 4], [24, 4], [28, 2], [30, 2], [42, 4]]);
+    const v = size === 2 ? r.pick([0, 1, 8, 0xffff, 0x7fff]) : r.pick(WORDS);
+    if (size === 2) b.writeUInt16LE(v, ent.cd + field); else put32(b, ent.cd + field, v);
+    return [b, `zip central entry ${ent.name} +${field}=0x${v.toString(16)}`];
+  },
+  // Mutates a member's bytes (data.pkl most often) and fixes its CRC-32, so the unpickler sees it.
+  member(b, r) {
+    const entries = zipEntries(b);
+    if (!entries.length) return generic.bitflip(b, r);
+    const pkl = entries.find((x) => x.name.endsWith('data.pkl'));
+    const ent = pkl && r() < 0.7 ? pkl : r.pick(entries);
+    if (ent.size === 0 || ent.data + ent.size > b.length) return generic.bitflip(b, r);
+    const part = Buffer.from(b.subarray(ent.data, ent.data + ent.size));
+    const [m, what] = r.pick([generic.bitflip, generic.byte, generic.word, generic.qword])(part, r);
+    m.copy(b, ent.data);
+    const crc = crc32(m);
+    b.writeUInt32LE(crc, ent.cd + 16);
+    b.writeUInt32LE(crc, ent.local + 14);
+    return [b, `zip member ${ent.name}: ${what}, CRC fixed`];
+  },
+};
+
+// safetensors: the u64 header length, and numbers inside the JSON header (kept consistent).
+const safetensors = {
+  headerLength(b, r) {
+    if (b.length < 8) return generic.byte(b, r);
+    const n = b.readBigUInt64LE(0);
+    const v = r.pick([...QWORDS, n + 1n, n - 1n, 0n, 1n, BigInt(b.length), BigInt(b.length - 8)]);
+    b.writeBigUInt64LE(BigInt.asUintN(64, v), 0);
+    return [b, `safetensors header length=${BigInt.asUintN(64, v)}`];
+  },
+  headerNumber(b, r) {
+    if (b.length < 8) return generic.byte(b, r);
+    const n = Number(b.readBigUInt64LE(0));
+    if (n > b.length - 8) return generic.byte(b, r);
+    const text = b.subarray(8, 8 + n).toString('latin1');
+    const nums = [...text.matchAll(/-?\d+/g)];
+    if (!nums.length) return generic.byte(b, r);
+    const hit = r.pick(nums);
+    const v = r.pick(['-1', '0', '4294967296', '9223372036854775807', '18446744073709551616', '1e300', '1e400', '1.5', '65536', '3037000500', '-9223372036854775808']);
+    const header = Buffer.from(text.slice(0, hit.index) + v + text.slice(hit.index + hit[0].length), 'latin1');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    return [Buffer.concat([len, header, b.subarray(8 + n)]), `safetensors header number @${hit.index} ${hit[0]}->${v}`];
+  },
+};
+
+// DICOM: explicit-VR 32-bit lengths (OB/OW/UN/SQ/UT) and Rows/Columns/Bits values, found by their tags.
+function findTag(b, group, element) {
+  const t = Buffer.alloc(4);
+  t.writeUInt16LE(group, 0);
+  t.writeUInt16LE(element, 2);
+  return b.indexOf(t, 132);
+}
+
+const dicom = {
+  tagValue(b, r) {
+    const [g, e, name] = r.pick([[0x0028, 0x0010, 'Rows'], [0x0028, 0x0011, 'Columns'], [0x0028, 0x0100, 'BitsAllocated'], [0x0028, 0x0101, 'BitsStored'], [0x0028, 0x0002, 'SamplesPerPixel']]);
+    const at = findTag(b, g, e);
+    if (at < 0) return generic.word(b, r);
+    const v = r.pick([0, 1, 0x7fff, 0x8000, 0xffff, 3, 32]);
+    // US value: explicit VR puts it at +8, implicit at +8 too (4-byte length): both little-endian u16.
+    if (at + 10 <= b.length) b.writeUInt16LE(v, at + 8);
+    return [b, `dicom ${name}=${v}`];
+  },
+  length(b, r) {
+    const [g, e, name] = r.pick([[0x7fe0, 0x0010, 'PixelData'], [0x0002, 0x0000, 'group length'], [0x0002, 0x0010, 'TransferSyntaxUID'], [0x0010, 0x0020, 'PatientID']]);
+    const at = findTag(b, g, e);
+    if (at < 0) return generic.word(b, r);
+    const vr = b.subarray(at + 4, at + 6).toString('latin1');
+    const v = r.pick(WORDS);
+    if (['OB', 'OW', 'UN', 'SQ', 'UT', 'OF'].includes(vr)) put32(b, at + 8, v);
+    else if (/^[A-Z]{2}$/.test(vr)) { if (at + 8 <= b.length) b.writeUInt16LE(v & 0xffff, at + 6); }
+    else put32(b, at + 4, v);  // implicit VR: a 32-bit length after the tag
+    return [b, `dicom ${name} length=0x${v.toString(16)}`];
+  },
+};
+
+const BY_FORMAT = {
+  zip: { ...generic, ...zip, member2: zip.member },  // member mutations twice as likely: the CRC stops the rest
+  legacy: generic,
+  safetensors: { ...generic, ...safetensors },
+  dicom: { ...generic, ...dicom },
+};
+
+export function formatOf(file) {
+  if (file.endsWith('.safetensors')) return 'safetensors';
+  if (file.endsWith('.dcm')) return 'dicom';
+  return file.includes('legacy') ? 'legacy' : 'zip';
+}
+
+/** The mutant number `index` of `bytes` (a seed file of `format`) under `seed`: 1-3 stacked mutations. */
+export function mutant(bytes, format, seed, index) {
+  const r = rng((seed * 0x9e3779b1 + index * 0x85ebca6b) >>> 0);
+  const ops = BY_FORMAT[format];
+  const names = Object.keys(ops);
+  let b = Buffer.from(bytes);
+  const what = [];
+  const k = 1 + (r() < 0.3 ? r.int(3) : 0);
+  for (let j = 0; j < k && b.length > 0; j++) {
+    const [next, desc] = ops[r.pick(names)](b, r);
+    b = Buffer.from(next);
+    what.push(desc);
+  }
+  return { bytes: b, what: what.join('; ') };
+}
