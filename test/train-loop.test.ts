@@ -110,6 +110,19 @@ describe('train()', () => {
     else expect(['diverged', 'finished']).toContain(outcome.ok);
   });
 
+  it('two trainings in one process, and model calls while they run, all work', async () => {
+    const outs = [mkdtempSync(join(tmpdir(), 'torchxfer-two-a-')), mkdtempSync(join(tmpdir(), 'torchxfer-two-b-'))];
+    const { loadModel } = await import('../src/model.js');
+    const probe = await loadModel({ arch: 'resnet50', numClasses: 1, inChannels: 1 });
+    const runs = outs.map((out, k) => train({ ...base(), epochs: 1, seed: 20 + k, out }, { progress: null }));
+    const logits = await probe.predict(new Float32Array(2 * 64 * 64), [2, 1, 64, 64]);
+    const results = await Promise.all(runs);
+    expect(logits).toHaveLength(2);
+    expect(results.map((r) => r.epochs.length)).toEqual([1, 1]);
+    expect(results[0].sampleIdsHash).not.toBe(results[1].sampleIdsHash); // different seeds, different samples
+    probe.dispose();
+  });
+
   it('refuses bad options naming them', () => {
     return expect(train({ ...base(), epochs: 0, out: 'x' })).rejects.toThrow(/Expected an integer between 1 and 100000 for epochs but received 0/);
   });

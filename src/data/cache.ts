@@ -173,105 +173,108 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
   const readable = (ds.root ? basename(ds.root) : ds.name).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60);
   const stem = join(dir, `${readable}-${geometry.width}x${geometry.height}-${key}`);
   const binPath = `${stem}.u8`;
-  const indexPath = `${stem}.json`;
-  const stamps = ds.samples.map(stampOf);
+  // One build of a cache file at a time in this process (two runs opening one dataset would race on its temp file).
+  return withPathLock(binPath, async () => {
+    const indexPath = `${stem}.json`;
+    const stamps = ds.samples.map(stampOf);
 
-  // Reuse the cache when it holds every requested sample unchanged; else rebuild it as the union of
-  // its still-valid rows (copied, after checking the old pixels' checksum) and the new samples.
-  const prior = readIndex(indexPath, binPath);
-  const priorRows = new Map<string, { row: number; stamp: SourceStamp }>();
-  prior?.sources.forEach((stamp, row) => priorRows.set(stamp.id, { row, stamp }));
-  const covered = prior !== undefined && stamps.every((st) => {
-    const p = priorRows.get(st.id);
-    return p !== undefined && sameStamp(p.stamp, st);
-  });
-  const intact = prior !== undefined && ((covered && opts.verify === false) || (await sha256File(binPath)) === prior.sha256);
-  if (covered && intact) return new ImageCache(binPath, prior, false, inMemoryBytes, ds);
-  const reuse = new Map<string, { row: number; stamp: SourceStamp }>();
-  const rows = stamps.slice();
-  if (prior && intact) {
-    for (const [id, p] of priorRows) if (prior.ids[p.row] !== null) reuse.set(id, p);
-    // Keep the rows of samples not requested now (other experiments' images) while their files are unchanged.
-    const requested = new Set(stamps.map((st) => st.id));
-    for (const [id, p] of priorRows) {
-      if (requested.has(id)) continue;
-      const now = stampOf({ id, path: p.stamp.path, patientId: '', targets: [] });
-      if (sameStamp(now, p.stamp)) rows.push(now);
-    }
-  }
-  removeStaleTemps(dir, [binPath, indexPath]);
-
-  const frame = geometry.width * geometry.height;
-  const tmpBin = `${binPath}.tmp-${process.pid}`;
-  const tmpIndex = `${indexPath}.tmp-${process.pid}`;
-  const skipped: CacheIndex['skipped'] = [];
-  const ids: (string | null)[] = rows.map((s) => s.id);
-  const progress = new Progress({ total: rows.length, label: `cache ${ds.name}`, unit: 'img', stream: opts.progress });
-  const fh = await open(tmpBin, 'w');
-  const old = reuse.size > 0 ? await open(binPath, 'r') : undefined;
-  let reused = 0;
-  try {
-    await fh.truncate(rows.length * frame);
-    let next = 0;
-    let failed = false;
-    const worker = async () => {
-      for (let i = next++; i < rows.length && !failed; i = next++) {
-        const s = rows[i];
-        try {
-          const before = reuse.get(s.id);
-          if (old && before && sameStamp(before.stamp, s)) {
-            const buf = new Uint8Array(frame);
-            await old.read(buf, 0, frame, before.row * frame);
-            await fh.write(buf, 0, frame, i * frame);
-            reused++;
-          } else {
-            const img = await decodeGrey(s.path, decode);
-            await fh.write(img.data, 0, frame, i * frame);
-          }
-        } catch (err) {
-          if (!(err instanceof DataError)) {
-            failed = true;
-            throw err;
-          }
-          ids[i] = null;
-          skipped.push({ id: s.id, path: s.path, reason: err.message.startsWith(`${s.path}: `) ? err.message.slice(s.path.length + 2) : err.message });
-        }
-        progress.tick(1, { skipped: skipped.length });
+    // Reuse the cache when it holds every requested sample unchanged; else rebuild it as the union of
+    // its still-valid rows (copied, after checking the old pixels' checksum) and the new samples.
+    const prior = readIndex(indexPath, binPath);
+    const priorRows = new Map<string, { row: number; stamp: SourceStamp }>();
+    prior?.sources.forEach((stamp, row) => priorRows.set(stamp.id, { row, stamp }));
+    const covered = prior !== undefined && stamps.every((st) => {
+      const p = priorRows.get(st.id);
+      return p !== undefined && sameStamp(p.stamp, st);
+    });
+    const intact = prior !== undefined && ((covered && opts.verify === false) || (await sha256File(binPath)) === prior.sha256);
+    if (covered && intact) return new ImageCache(binPath, prior, false, inMemoryBytes, ds);
+    const reuse = new Map<string, { row: number; stamp: SourceStamp }>();
+    const rows = stamps.slice();
+    if (prior && intact) {
+      for (const [id, p] of priorRows) if (prior.ids[p.row] !== null) reuse.set(id, p);
+      // Keep the rows of samples not requested now (other experiments' images) while their files are unchanged.
+      const requested = new Set(stamps.map((st) => st.id));
+      for (const [id, p] of priorRows) {
+        if (requested.has(id)) continue;
+        const now = stampOf({ id, path: p.stamp.path, patientId: '', targets: [] });
+        if (sameStamp(now, p.stamp)) rows.push(now);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, rows.length)) }, worker));
-    await fh.sync();
-  } catch (err) {
+    }
+    removeStaleTemps(dir, [binPath, indexPath]);
+
+    const frame = geometry.width * geometry.height;
+    const tmpBin = `${binPath}.tmp-${process.pid}`;
+    const tmpIndex = `${indexPath}.tmp-${process.pid}`;
+    const skipped: CacheIndex['skipped'] = [];
+    const ids: (string | null)[] = rows.map((s) => s.id);
+    const progress = new Progress({ total: rows.length, label: `cache ${ds.name}`, unit: 'img', stream: opts.progress });
+    const fh = await open(tmpBin, 'w');
+    const old = reuse.size > 0 ? await open(binPath, 'r') : undefined;
+    let reused = 0;
+    try {
+      await fh.truncate(rows.length * frame);
+      let next = 0;
+      let failed = false;
+      const worker = async () => {
+        for (let i = next++; i < rows.length && !failed; i = next++) {
+          const s = rows[i];
+          try {
+            const before = reuse.get(s.id);
+            if (old && before && sameStamp(before.stamp, s)) {
+              const buf = new Uint8Array(frame);
+              await old.read(buf, 0, frame, before.row * frame);
+              await fh.write(buf, 0, frame, i * frame);
+              reused++;
+            } else {
+              const img = await decodeGrey(s.path, decode);
+              await fh.write(img.data, 0, frame, i * frame);
+            }
+          } catch (err) {
+            if (!(err instanceof DataError)) {
+              failed = true;
+              throw err;
+            }
+            ids[i] = null;
+            skipped.push({ id: s.id, path: s.path, reason: err.message.startsWith(`${s.path}: `) ? err.message.slice(s.path.length + 2) : err.message });
+          }
+          progress.tick(1, { skipped: skipped.length });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, rows.length)) }, worker));
+      await fh.sync();
+    } catch (err) {
+      await fh.close();
+      await old?.close();
+      rmSync(tmpBin, { force: true });
+      throw err;
+    }
     await fh.close();
     await old?.close();
-    rmSync(tmpBin, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await old?.close();
-  const notes = [reused ? `${reused} reused from the previous cache` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
-  progress.finish(notes.length ? notes.join('; ') : undefined);
-  skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
-  const index: CacheIndex = {
-    format: INDEX_FORMAT,
-    dataset: ds.name,
-    version,
-    geometry: { width: geometry.width, height: geometry.height },
-    window: decode.window,
-    ids,
-    sources: rows,
-    skipped,
-    sha256: await sha256File(tmpBin),
-    bytes: rows.length * frame,
-    createdAt: new Date().toISOString(),
-  };
-  writeFileSync(tmpIndex, JSON.stringify(index));
-  renameSync(tmpBin, binPath);
-  renameSync(tmpIndex, indexPath);
-  hashed.set(hashKey(binPath), index.sha256);
-  const cache = new ImageCache(binPath, index, true, inMemoryBytes, ds);
-  cache.reused = reused;
-  return cache;
+    const notes = [reused ? `${reused} reused from the previous cache` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
+    progress.finish(notes.length ? notes.join('; ') : undefined);
+    skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
+    const index: CacheIndex = {
+      format: INDEX_FORMAT,
+      dataset: ds.name,
+      version,
+      geometry: { width: geometry.width, height: geometry.height },
+      window: decode.window,
+      ids,
+      sources: rows,
+      skipped,
+      sha256: await sha256File(tmpBin),
+      bytes: rows.length * frame,
+      createdAt: new Date().toISOString(),
+    };
+    writeFileSync(tmpIndex, JSON.stringify(index));
+    renameSync(tmpBin, binPath);
+    renameSync(tmpIndex, indexPath);
+    hashed.set(hashKey(binPath), index.sha256);
+    const cache = new ImageCache(binPath, index, true, inMemoryBytes, ds);
+    cache.reused = reused;
+    return cache;
+  });
 }
 
 function stampOf(s: Sample): SourceStamp {
@@ -336,4 +339,18 @@ function hashStream(path: string): Promise<string> {
       .on('error', reject)
       .on('end', () => resolve(h.digest('hex')));
   });
+}
+
+const pathLocks = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after every earlier call for the same path has settled. */
+async function withPathLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const previous = pathLocks.get(path) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(fn);
+  pathLocks.set(path, mine);
+  try {
+    return await mine;
+  } finally {
+    if (pathLocks.get(path) === mine) pathLocks.delete(path);
+  }
 }
