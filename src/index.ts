@@ -33,3 +33,4 @@ export { writeReport, type ReportFiles } from './report/index.js';
 export { loadModel, Model, ARCHS, type Arch, type ModelOptions, type LoadReport, type LayerGroup, type FrozenBatchNormPolicy } from './model.js';
 export { featuresOfFiles, type FileFeatures } from './radiomics/files.js';
 export { Trainer, augmentBatch, augmentDraws, type TrainerOptions, type StepBatch, type StepResult, type EvaluateBatch, type EvaluateResult, type AugmentOptions } from './train/trainer.js';
+export { DistributedContext, distributedAvailable, distributedFromEnv, type DistributedOptions } from './distributed.js';
