@@ -20,9 +20,9 @@ const worker = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'distrib
 const dir = mkdtempSync(join(tmpdir(), 'torchxfer-dist-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const base = { steps: 3, batch: 8, side: 36, crop: 32 };
+const base = { steps: 2, batch: 8, side: 36, crop: 32 };
 
-function runWorker(cfg: Record<string, unknown>): Promise<{ rank: number; losses: number[]; msPerStep: number | null }> {
+function runWorker(cfg: Record<string, unknown>): Promise<{ rank: number; losses: number[]; headMoved: number; msPerStep: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [worker, JSON.stringify({ ...base, ...cfg })], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -67,22 +67,25 @@ describe('DataParallel over Gloo', () => {
   });
 
   it('two ranks with a global batch of 8 reach the weights one process reaches on the same batches', async () => {
-    const [r0, r1] = await twoRanks({ seed: 1 }, 'dp');
     // Reference: one process, the batch as 2 slices with their own BatchNorm statistics (each rank
     // normalises its 4 images by their own statistics, as PyTorch DDP without SyncBatchNorm).
-    const ref = await runWorker({ seed: 1, slices: 2, out: join(dir, 'ref.safetensors') });
-    const other = await runWorker({ seed: 2, slices: 2, out: join(dir, 'seed2.safetensors') });
+    const [[r0, r1], ref, other] = await Promise.all([
+      twoRanks({ seed: 1 }, 'dp'),
+      runWorker({ seed: 1, slices: 2, out: join(dir, 'ref.safetensors') }),
+      runWorker({ seed: 2, slices: 2, out: join(dir, 'seed2.safetensors') }),
+    ]);
     const [w0, w1, wr, ws] = await Promise.all(['dp-rank0', 'dp-rank1', 'ref', 'seed2'].map(weights));
     const isParam = (k: string) => !/running_|num_batches/.test(k);
     // Every rank applies the same all-reduced gradients: identical parameters, bit for bit.
     expect(maxDiff(w0!, w1!, isParam)).toBe(0);
     expect(r0.losses).toEqual(r1.losses);
     // Against one process: the same sums in another order (per-rank partial sums, then the all-reduce).
-    // Float32 rounding of reordered sums is ~1e-7 relative per gradient entry; through 3 SGD steps at
-    // lr 0.05 and BatchNorm the weight differences stay below 1e-4, while a different augmentation seed
-    // moves weights by > 1e-3 (checked below, so the tolerance cannot hide a real difference).
+    // With 2 ranks the all-reduce adds the same two partial sums one process adds (exact, observed 0);
+    // with more ranks Gloo's ring may add them in another order: float32 rounding of ~1e-7 relative per
+    // gradient entry, through 2 SGD steps at lr 0.01, stays far below 1e-4, while a different
+    // augmentation seed moves weights by > 1e-3 (checked, so the tolerance cannot hide a real difference).
     const dp = maxDiff(w0!, wr!);
-    const seedDiff = maxDiff(wr!, ws!);
+    const seedDiff = maxDiff(wr!, ws!, isParam);
     console.log(`max |w(2 ranks) - w(1 process)| = ${dp.toExponential(2)}; other seed: ${seedDiff.toExponential(2)}; losses ${r0.losses.map((l) => l.toFixed(5))} vs ${ref.losses.map((l) => l.toFixed(5))}`);
     expect(dp).toBeLessThan(1e-4);
     expect(seedDiff).toBeGreaterThan(1e-3);
@@ -92,11 +95,13 @@ describe('DataParallel over Gloo', () => {
   }, 60000);
 
   it('with BatchNorm frozen (eval mode) two ranks compute what one process computes on the whole batch', async () => {
-    await twoRanks({ seed: 3, frozenBackbone: true }, 'frozen');
-    await runWorker({ seed: 3, frozenBackbone: true, out: join(dir, 'frozen-ref.safetensors') });
+    const [, ref] = await Promise.all([twoRanks({ seed: 3, frozenBackbone: true }, 'frozen'), runWorker({ seed: 3, frozenBackbone: true, out: join(dir, 'frozen-ref.safetensors') })]);
     const [w0, wr] = await Promise.all(['frozen-rank0', 'frozen-ref'].map(weights));
-    expect(maxDiff(w0!, wr!)).toBeLessThan(1e-5);
-    expect(maxDiff(w0!, wr!, (k) => k.startsWith('fc.'))).toBeLessThan(1e-5);
+    // Per-image forward passes: only the head's gradient sums are split (4 + 4 rows vs 8): rounding only.
+    const diff = maxDiff(w0!, wr!);
+    console.log(`frozen backbone: max |w(2 ranks) - w(1 process, whole batch)| = ${diff.toExponential(2)}`);
+    expect(diff).toBeLessThan(1e-5);
+    expect(ref.headMoved).toBeGreaterThan(1000 * Math.max(diff, 1e-9));  // the head did train
   }, 60000);
 
   it('a peer that never joins is a clear timeout error, not a hang', async () => {
@@ -139,10 +144,10 @@ describe('launch helpers', () => {
 describe('torchxfer train --nproc', () => {
   it('trains with 2 local ranks: rank 0 reports and writes, the others are prefixed', async () => {
     const root = join(dir, 'chest');
-    await synthesize({ kind: 'chest', out: root, n: 60, seed: 5, size: 48, prevalenceBoost: 0.25, threads: 0 });
+    await synthesize({ kind: 'chest', out: root, n: 60, seed: 5, size: 64, prevalenceBoost: 0.25, threads: 0 });
     const out = join(dir, 'run');
     const args = ['train', '--nproc', '2', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '16', '--arch', 'resnet50', '--init', 'none',
-      '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '48', '--crop', '40', '--tta', '0', '--device', 'cpu', '--cache-dir', join(dir, 'cache'), '--out', out];
+      '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--cache-dir', join(dir, 'cache'), '--out', out];
     const env = { ...process.env };
     for (const k of ['RANK', 'WORLD_SIZE', 'SLURM_PROCID', 'SLURM_NTASKS']) delete env[k];
     const r = spawnSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), ...args], { encoding: 'utf8', env });

@@ -19,6 +19,14 @@ const trainer = new Trainer(model, { optimizer: 'sgd', crop, mean: [0.5], std: [
 const ctx = worldSize > 1 ? await DistributedContext.join({ rank, worldSize, masterPort: port, timeoutMs: 60000 }) : null;
 if (ctx) await trainer.attachDistributed(ctx);
 
+const headWeight = async () => {
+  const state = model.stateDict();
+  const w = await state['fc.weight'].data();
+  for (const t of Object.values(state)) t.dispose();
+  return w;
+};
+const head0 = await headWeight();
+
 // The dataset: 2 * batch images, the global batch of step s is images [s*batch % 2batch, +batch).
 const rand = mulberry32(99);
 const images = Uint8Array.from({ length: 2 * batch * side * side }, () => Math.floor(rand() * 256));
@@ -32,13 +40,15 @@ for (let s = 0; s < steps; s++) {
     images: images.subarray((start + offset) * px, (start + offset + count) * px),
     shape: [count, 1, side, side],
     targets: targets.subarray((start + offset) * 2, (start + offset + count) * 2),
-    lrs: [0.05, 0.05, 0.05],
+    lrs: [0.01, 0.01, 0.01],
     momenta: [0.9, 0.9, 0.9],
     step: s,
     slice: { offset, total: batch },
   });
   losses.push(r.loss);
 }
+const head1 = await headWeight();
+const headMoved = Math.max(...head1.map((v, i) => Math.abs(v - head0[i])));
 const t0 = performance.now();
 const timed = cfg.timeSteps ?? 0;
 for (let s = 0; s < timed; s++) {
@@ -47,7 +57,7 @@ for (let s = 0; s < timed; s++) {
 }
 const msPerStep = timed ? (performance.now() - t0) / timed : null;
 await writeSafetensors(out, model.stateDict());
-process.stdout.write(JSON.stringify({ rank, losses, msPerStep }) + '\n');
+process.stdout.write(JSON.stringify({ rank, losses, headMoved, msPerStep }) + '\n');
 trainer.dispose();
 model.dispose();
 ctx?.dispose();

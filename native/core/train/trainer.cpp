@@ -151,10 +151,6 @@ StepResult Trainer::step(const torch::Tensor& images, const torch::Tensor& targe
     if (s == 0 && k > 1)
       for (const auto& b : buffers) after_first.push_back(b.detach().clone());
   }
-  if (!after_first.empty()) {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(after_first[i]);
-  }
   // Loss sum and unmasked count over all ranks, in one call; every rank then sees the same loss.
   const double local_count = static_cast<double>(torch::logical_not(torch::isnan(t)).sum().item<int64_t>());
   std::vector<torch::Tensor> stats{torch::tensor({local_sum.defined() ? local_sum.item<double>() : 0.0, local_count}, torch::kFloat64)};
@@ -173,6 +169,10 @@ StepResult Trainer::step(const torch::Tensor& images, const torch::Tensor& targe
   // Scaled so that the mean over ranks of the gradients is the gradient of the global mean loss.
   const double world = dp_ ? static_cast<double>(dp_->world_size()) : 1.0;
   if (local_sum.defined()) (local_sum * (world / global_count)).backward();
+  if (!after_first.empty()) {  // after backward: batch_norm saved the running statistics for it
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(after_first[i]);
+  }
   std::vector<torch::Tensor> params;
   for (auto& p : model_->module().parameters())
     if (p.requires_grad()) params.push_back(p);
