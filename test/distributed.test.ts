@@ -112,6 +112,13 @@ describe('DataParallel over Gloo', () => {
     await expect(DistributedContext.join({ rank: 1, worldSize: 2, masterPort: port, timeoutMs: 1500 })).rejects.toThrow(/rendezvous .* failed for rank 1 of 2/);
   }, 30000);
 
+  it('a peer that dies mid-training makes the next step fail with a clear error on the others', async () => {
+    const port = await freePort();
+    const [r0, r1] = await Promise.allSettled([0, 1].map((rank) => runWorker({ rank, worldSize: 2, port, seed: 1, dieAfterJoin: rank === 1, timeoutMs: 20000, out: join(dir, 'dead.safetensors') })));
+    expect(r1.status === 'rejected' && String(r1.reason)).toMatch(/exited 3/);
+    expect(r0.status === 'rejected' && String(r0.reason)).toMatch(/distributed all-reduce failed on rank 0 of 2 \(a peer may have stopped/);
+  }, 60000);
+
   it('validates options before joining', () => {
     return Promise.all([
       expect(DistributedContext.join({ rank: 0, worldSize: 0 })).rejects.toThrow(OptionError),

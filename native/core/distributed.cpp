@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
 #if defined(TORCHXFER_WITH_CUDA) && defined(USE_C10D_NCCL) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>)
 #define TORCHXFER_HAS_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -56,9 +57,16 @@ void check_config(const DataParallelConfig& c) {
 
 #ifdef TORCHXFER_HAS_C10D
 
+// LibTorch 2.x derives the Gloo and NCCL groups from c10d::Backend; 1.13 from c10d::ProcessGroup.
+#if TORCH_VERSION_MAJOR >= 2
+using GroupBase = c10d::Backend;
+#else
+using GroupBase = c10d::ProcessGroup;
+#endif
+
 struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<GroupBase> group;
 };
 
 DataParallel::DataParallel(DataParallelConfig config) : config_(std::move(config)), impl_(std::make_unique<Impl>()) {

@@ -18,6 +18,7 @@ if (frozenBackbone) {
 const trainer = new Trainer(model, { optimizer: 'sgd', crop, mean: [0.5], std: [0.25], seed, batchSlices: slices });
 const ctx = worldSize > 1 ? await DistributedContext.join({ rank, worldSize, masterPort: port, timeoutMs: 60000 }) : null;
 if (ctx) await trainer.attachDistributed(ctx);
+if (cfg.dieAfterJoin) process.exit(3);  // a peer that dies: the others' next collective must fail clearly
 
 const headWeight = async () => {
   const state = model.stateDict();
