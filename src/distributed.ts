@@ -21,6 +21,8 @@ export interface DistributedOptions {
   backend?: 'gloo' | 'nccl';
   /** Rendezvous and every collective fail with an Error after this long (default 60000). */
   timeoutMs?: number;
+  /** This process's index on its machine (LOCAL_RANK): its GPU with NCCL (default 0). */
+  localRank?: number;
 }
 
 interface NativeContext {
@@ -46,18 +48,21 @@ export function validateDistributedOptions(o: DistributedOptions): DistributedOp
   if (o.fileStore !== undefined) expectString(o.fileStore, 'fileStore');
   if (o.backend !== undefined) expectOneOf(o.backend, 'backend', ['gloo', 'nccl'] as const);
   if (o.timeoutMs !== undefined) expectInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+  if (o.localRank !== undefined) expectInteger(o.localRank, 'localRank', 0, 1023);
   return o;
 }
 
 export class DistributedContext {
   readonly rank: number;
   readonly worldSize: number;
+  readonly localRank: number;
   /** @internal the addon's object, for Trainer.attachDistributed */
   readonly handle: NativeContext;
 
   private constructor(options: DistributedOptions) {
-    const Native = native().DistributedContext as new (o: DistributedOptions) => NativeContext;
-    this.handle = new Native(options);
+    const Native = native().DistributedContext as new (o: DistributedOptions & { cudaDevice: number }) => NativeContext;
+    this.localRank = options.localRank ?? 0;
+    this.handle = new Native({ ...options, cudaDevice: this.localRank });
     this.rank = options.rank;
     this.worldSize = options.worldSize;
   }

@@ -137,12 +137,13 @@ std::map<std::string, std::vector<size_t>> buckets(const std::vector<torch::Tens
 }
 
 template <typename F>
-void over_flat_buffers(std::vector<torch::Tensor>& tensors, F&& f) {
+void over_flat_buffers(const DataParallelConfig& c, std::vector<torch::Tensor>& tensors, F&& f) {
   torch::NoGradGuard no_grad;
   for (const auto& [key, idx] : buckets(tensors)) {
     std::vector<torch::Tensor> parts;
     for (size_t i : idx) parts.push_back(tensors[i].reshape({-1}));
     torch::Tensor flat = torch::cat(parts);
+    if (c.backend == "nccl" && !flat.is_cuda()) flat = flat.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(c.cuda_device)));
     f(flat);
     int64_t offset = 0;
     for (size_t i : idx) {
@@ -156,7 +157,7 @@ void over_flat_buffers(std::vector<torch::Tensor>& tensors, F&& f) {
 }  // namespace
 
 void DataParallel::allreduce_sum(std::vector<torch::Tensor>& tensors) {
-  over_flat_buffers(tensors, [&](torch::Tensor& flat) {
+  over_flat_buffers(config_, tensors, [&](torch::Tensor& flat) {
     std::vector<torch::Tensor> one{flat};
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
@@ -165,7 +166,7 @@ void DataParallel::allreduce_sum(std::vector<torch::Tensor>& tensors) {
 }
 
 void DataParallel::allreduce_mean(std::vector<torch::Tensor>& tensors) {
-  over_flat_buffers(tensors, [&](torch::Tensor& flat) {
+  over_flat_buffers(config_, tensors, [&](torch::Tensor& flat) {
     std::vector<torch::Tensor> one{flat};
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
@@ -176,7 +177,7 @@ void DataParallel::allreduce_mean(std::vector<torch::Tensor>& tensors) {
 
 void DataParallel::broadcast(std::vector<torch::Tensor>& tensors, int64_t root) {
   if (root < 0 || root >= config_.world_size) throw std::invalid_argument("broadcast root must be a rank, got " + std::to_string(root));
-  over_flat_buffers(tensors, [&](torch::Tensor& flat) {
+  over_flat_buffers(config_, tensors, [&](torch::Tensor& flat) {
     std::vector<torch::Tensor> one{flat};
     c10d::BroadcastOptions o;
     o.rootRank = root;

@@ -19,6 +19,7 @@ struct DataParallelConfig {
   std::string file_store;                 // non-empty: rendezvous through this file instead of TCP
   std::string backend = "gloo";           // "gloo" | "nccl"
   int64_t timeout_ms = 60000;             // rendezvous and every collective
+  int64_t cuda_device = 0;                // nccl: CPU tensors are staged on this GPU (the local rank's)
 };
 
 // True when this build can create a DataParallel context (c10d with Gloo compiled in).

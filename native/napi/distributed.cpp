@@ -30,7 +30,7 @@ std::shared_ptr<DataParallel> DistributedWrap::FromValue(const Napi::Value& v, c
   return Napi::ObjectWrap<DistributedWrap>::Unwrap(v.As<Napi::Object>())->Get(env);
 }
 
-// new DistributedContext({rank, worldSize, masterAddr?, masterPort?, fileStore?, backend?, timeoutMs?})
+// new DistributedContext({rank, worldSize, masterAddr?, masterPort?, fileStore?, backend?, timeoutMs?, cudaDevice?})
 DistributedWrap::DistributedWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DistributedWrap>(info) {
   Napi::Env env = info.Env();
   Napi::Object o = get_object(info[0], "options");
@@ -48,6 +48,10 @@ DistributedWrap::DistributedWrap(const Napi::CallbackInfo& info) : Napi::ObjectW
   if (Napi::Value v = option_of(o, "backend"); !v.IsUndefined()) {
     config_.backend = get_string(v, "backend");
     if (config_.backend != "gloo" && config_.backend != "nccl") throw_expected(env, "'gloo' or 'nccl'", "backend", v);
+  }
+  if (Napi::Value v = option_of(o, "cudaDevice"); !v.IsUndefined()) {
+    config_.cuda_device = get_int(v, "cudaDevice");
+    if (config_.cuda_device < 0 || config_.cuda_device > 1023) throw_expected(env, "an integer between 0 and 1023", "cudaDevice", v);
   }
   if (Napi::Value v = option_of(o, "timeoutMs"); !v.IsUndefined()) {
     config_.timeout_ms = get_int(v, "timeoutMs");

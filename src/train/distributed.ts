@@ -18,7 +18,12 @@ export async function joinFromEnv(env: NodeJS.ProcessEnv = process.env): Promise
   if (!found || found.worldSize === 1) return null;
   const timeoutMs = env.TORCHXFER_DIST_TIMEOUT_MS ? Number(env.TORCHXFER_DIST_TIMEOUT_MS) : LOOP_TIMEOUT_MS;
   const backend = env.TORCHXFER_DIST_BACKEND === 'nccl' ? 'nccl' : 'gloo';
-  return DistributedContext.join({ rank: found.rank, worldSize: found.worldSize, masterAddr: found.masterAddr, masterPort: found.masterPort, backend, timeoutMs });
+  return DistributedContext.join({ rank: found.rank, worldSize: found.worldSize, localRank: found.localRank, masterAddr: found.masterAddr, masterPort: found.masterPort, backend, timeoutMs });
+}
+
+/** --device cuda or auto (resolved to a GPU) means this rank's own GPU, cuda:LOCAL_RANK, when data-parallel. */
+export function rankDevice(spec: string, resolved: string, ctx: DistributedContext | null): string {
+  return ctx && (spec === 'cuda' || spec === 'auto') && resolved.startsWith('cuda') ? `cuda:${ctx.localRank}` : resolved;
 }
 
 /** Rows [offset, offset + count) of a global batch of n for `rank` of `worldSize`: contiguous, in global order. */

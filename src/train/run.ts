@@ -26,7 +26,7 @@ import { runLrFinder } from './lr-find.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { Trainer } from './trainer.js';
 import type { DistributedContext } from '../distributed.js';
-import { joinFromEnv, rankSlice } from './distributed.js';
+import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
 
 export interface TrainResult {
   out: string;
@@ -109,7 +109,7 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
   const isMain = !dist || dist.rank === 0;
   const log = (line: string) => isMain && run.emit('log', line);
   if (!isMain) options = { ...options, progress: null };
-  const device = resolveDevice(config.device);
+  const device = rankDevice(config.device, resolveDevice(config.device), dist);
   const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
   const out = resolve(config.out);
   mkdirSync(out, { recursive: true });
