@@ -119,6 +119,16 @@ describe('DataParallel over Gloo', () => {
     expect(r0.status === 'rejected' && String(r0.reason)).toMatch(/distributed all-reduce failed on rank 0 of 2 \(a peer may have stopped/);
   }, 60000);
 
+  it('rendezvous through a shared file; small all-reduce and broadcast for the loop\'s decisions', async () => {
+    const file = join(dir, 'store');
+    const [a, b] = await Promise.all([0, 1].map((rank) => DistributedContext.join({ rank, worldSize: 2, fileStore: file, timeoutMs: 10000 })));
+    expect((await Promise.all([a!.allreduceSum([1, 2.5]), b!.allreduceSum([10, 20])])).map((x) => Array.from(x))).toEqual([[11, 22.5], [11, 22.5]]);
+    expect((await Promise.all([a!.broadcast([7]), b!.broadcast([NaN])])).map((x) => Array.from(x))).toEqual([[7], [7]]);
+    a!.dispose();
+    b!.dispose();
+    expect(() => a!.barrier()).toThrow(/has not joined its group .* or was disposed/);
+  });
+
   it('validates options before joining', () => {
     return Promise.all([
       expect(DistributedContext.join({ rank: 0, worldSize: 0 })).rejects.toThrow(OptionError),
