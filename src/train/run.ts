@@ -364,10 +364,12 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
     throw err;
   }
 
+  const leaveGroup = () => options.distributed === undefined && dist?.dispose();  // joined here: leave here
   if (!isMain) {  // rank 0 tests and reports; this rank's part is done
     trainer.dispose();
     model.dispose();
     data.cache.close();
+    leaveGroup();
     return { out, checkpoint: checkpointPath, labels: data.labels, testAuc: null, testAucTta: null, testAucCi: null, perLabelAuc: {}, perLabelAucTta: {}, bestEpoch: position.bestEpoch, bestValLoss: position.bestValLoss, epochs: position.history, maxLr: position.maxLr, sampleIdsHash: data.sampleIdsHash, stoppedEarly, seconds: (performance.now() - started) / 1000, simulated: data.source.simulated };
   }
   // Test: the best checkpoint, centre crop, then with TTA.
@@ -387,6 +389,7 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
   trainer.dispose();
   model.dispose();
   data.cache.close();
+  leaveGroup();
 
   const perLabel = (auc: typeof test.auc) => Object.fromEntries(data.labels.map((l, j) => [l, auc?.perLabel[j] ?? null]));
   const finiteOrNull = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
