@@ -1,9 +1,14 @@
 // One rank (or a lone process) of the data-parallel parity test: ResNet50 on tiny seeded grey images,
 // a few SGD steps over the same global batches, the final state_dict written to a safetensors file.
 // Runs dist/ (build it with `npx tsc -p tsconfig.json`). Argument: a JSON config (see distributed.test.ts).
-import { DistributedContext, loadModel, mulberry32, Trainer, writeSafetensors } from '../../dist/index.js';
-import { rankSlice } from '../../dist/train/distributed.js';
+// Single modules rather than dist/index.js: each worker starts faster.
+import { mulberry32 } from '../../dist/data/random.js';
+import { DistributedContext } from '../../dist/distributed.js';
+import { loadModel } from '../../dist/model.js';
 import { manualSeed, setNumThreads } from '../../dist/runtime.js';
+import { rankSlice } from '../../dist/train/distributed.js';
+import { Trainer } from '../../dist/train/trainer.js';
+import { writeSafetensors } from '../../dist/weights/io.js';
 
 const cfg = JSON.parse(process.argv[2]);
 const { rank = 0, worldSize = 1, port, seed, slices = 1, steps, batch, side, crop, frozenBackbone = false, out } = cfg;
