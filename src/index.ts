@@ -39,3 +39,4 @@ export { evaluate, predict, type EvaluateOptions, type EvaluationReport, type Pr
 export { lrFind } from './train/lr-find.js';
 export { registerTrainRunner, trainArmRunner } from './experiments/train-runner.js';
 export { manualSeed } from './runtime.js';
+export { DistributedContext, distributedAvailable, distributedFromEnv, type DistributedOptions } from './distributed.js';

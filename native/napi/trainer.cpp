@@ -7,6 +7,7 @@
 
 #include "async.h"
 #include "convert.h"
+#include "distributed.h"
 #include "errors.h"
 #include "model.h"
 #include "registry.h"
@@ -30,6 +31,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
         InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
         InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
         InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
+        InstanceMethod<&TrainerWrap::AttachDistributed>("attachDistributed"),
         InstanceMethod<&TrainerWrap::Dispose>("dispose"),
         InstanceAccessor<&TrainerWrap::Disposed>("disposed"),
     });
@@ -60,6 +62,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       if (c.autocast != "none" && c.autocast != "bf16" && c.autocast != "fp16") throw_expected(env, "'none', 'bf16' or 'fp16'", "autocast", v);
     }
     if (Napi::Value v = option_of(o, "cudnnBenchmark"); !v.IsUndefined()) c.cudnn_benchmark = get_bool(v, "cudnnBenchmark");
+    if (Napi::Value v = option_of(o, "batchSlices"); !v.IsUndefined()) {
+      c.batch_slices = get_int(v, "batchSlices");
+      if (c.batch_slices < 1 || c.batch_slices > 1024) throw_expected(env, "an integer between 1 and 1024", "batchSlices", v);
+    }
     if (c.optimizer.nesterov && c.optimizer.kind != "sgd") throw_expected(env, "false unless optimizer is 'sgd'", "nesterov", option_of(o, "nesterov"));
     // The constructor may move the model to its device: quick, but it holds the model's mutex.
     guard(env, [&]() -> Napi::Value { trainer_ = std::make_shared<Trainer>(model, c); return env.Undefined(); });
@@ -83,11 +89,19 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     auto momenta = get_numbers(option_of(o, "momenta"), "momenta", Classifier::kNumGroups, Classifier::kNumGroups, 0, 0.999999999, false);
     int64_t step = get_int(option_of(o, "step"), "step");
     if (step < 0) throw_expected(env, "an integer >= 0", "step", option_of(o, "step"));
+    BatchSlice slice;  // slice: {offset, total}: these images are rows offset.. of a global batch of total
+    if (Napi::Value v = option_of(o, "slice"); !v.IsUndefined()) {
+      Napi::Object so = get_object(v, "slice");
+      slice.total = get_int(option_of(so, "total"), "slice.total");
+      slice.offset = get_int(option_of(so, "offset"), "slice.offset");
+      if (slice.offset < 0 || slice.total < images.size(0) || slice.offset + images.size(0) > slice.total)
+        throw_expected(env, "{offset, total} with 0 <= offset and offset + " + std::to_string(images.size(0)) + " <= total", "slice", v);
+    }
     return run_async<StepResult>(
         env,
-        [trainer, images, targets, lrs, momenta, step]() {
+        [trainer, images, targets, lrs, momenta, step, slice]() {
           std::lock_guard<std::mutex> lock(trainer->model().mutex());
-          return trainer->step(images, targets, lrs, momenta, step);
+          return trainer->step(images, targets, lrs, momenta, step, slice);
         },
         [](Napi::Env env, StepResult& r) -> Napi::Value {
           Napi::Object out = Napi::Object::New(env);
@@ -172,6 +186,21 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
         [trainer, state]() {
           std::lock_guard<std::mutex> lock(trainer->model().mutex());
           trainer->load_optimizer_state(state);
+          return true;
+        },
+        [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
+  }
+
+  // attachDistributed(context) -> Promise: rank 0's weights are broadcast; later steps all-reduce.
+  Napi::Value AttachDistributed(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto trainer = Get(env);
+    std::shared_ptr<DataParallel> group = DistributedWrap::FromValue(info[0], "context");
+    return run_async<bool>(
+        env,
+        [trainer, group]() {
+          std::lock_guard<std::mutex> lock(trainer->model().mutex());
+          trainer->attach_distributed(group);
           return true;
         },
         [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });

@@ -5,7 +5,9 @@ import { DATASET_FORMATS } from '../data/datasets/index.js';
 import { ARCHS, FROZEN_BATCHNORM, GREY_MODES } from '../model.js';
 import { STRATEGIES } from '../schedule/index.js';
 import { OPTIMIZERS, POLICIES, readConfigFile, TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
+import { argsWithoutNproc, launchLocal } from '../train/distributed.js';
 import { train } from '../train/run.js';
+import { expectInteger } from '../validate.js';
 
 /** The options shared by train and the commands that take a training config. */
 export function trainOptions<T>(y: Argv<T>): Argv<T> {
@@ -76,11 +78,21 @@ export const trainCommand: CommandModule = {
     trainOptions(y)
       .option('out', { type: 'string', default: 'runs/train', describe: 'Output folder: best.safetensors, metrics.json, plots, resume/' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue the interrupted run in --out' })
+      .option('nproc', { type: 'number', describe: 'Data-parallel: N local worker processes (Gloo on 127.0.0.1), the global batch split between them' })
       .example('$0 train', 'The built-in demo: SIMULATED phantom chest X-rays, Cardiomegaly, N=200 (minutes on a laptop CPU)')
       .example('$0 train --data /data/NIH --format nih --task Emphysema --n 400 --init imagenet', 'The paper\'s recipe on NIH ChestX-ray14 Emphysema, N=400')
       .example('$0 train --data /data/NIH --task Hernia --init densenet121-res224-nih --strategy gradual-unfreeze --max-lr auto', 'Same-anatomy source weights, LR finder')
-      .example('$0 train --config run.yaml --resume', 'Continue an interrupted run'),
+      .example('$0 train --config run.yaml --resume', 'Continue an interrupted run')
+      .example('$0 train --nproc 2', 'Data-parallel over 2 local processes (torchrun/srun launches work too: see README)'),
   handler: async (args) => {
+    if (args.nproc !== undefined) {
+      const nproc = expectInteger(args.nproc, 'nproc', 1, 256);
+      if (process.env.RANK !== undefined) throw new Error('--nproc cannot be combined with an external launcher (RANK is already set)');
+      if (nproc > 1) {
+        process.exitCode = await launchLocal(nproc, argsWithoutNproc(process.argv.slice(2)));
+        return;
+      }
+    }
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {

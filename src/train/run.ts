@@ -26,6 +26,8 @@ import { lrFinderChart } from './lr-finder-analysis.js';
 import { runLrFinder } from './lr-find.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { Trainer } from './trainer.js';
+import type { DistributedContext } from '../distributed.js';
+import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
 
 export interface TrainResult {
   out: string;
@@ -59,6 +61,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Progress bars; null silences them (default stderr). */
   progress?: NodeJS.WritableStream | null;
+  /**
+   * Data-parallel group: by default joined from the environment (RANK/WORLD_SIZE as torchrun sets, or
+   * SLURM_PROCID/SLURM_NTASKS); null trains alone. Rank 0 alone logs, validates, tests and writes.
+   */
+  distributed?: DistributedContext | null;
 }
 
 /** A running training: a Promise of the result that also emits 'log', 'step' and 'epoch' events. */
@@ -98,37 +105,46 @@ function writeFigure(path: string, svg: string): Promise<void> {
 
 async function trainImpl(config: TrainConfig, options: TrainOptions, run: TrainingRun): Promise<TrainResult> {
   const started = performance.now();
-  const log = (line: string) => run.emit('log', line);
   if (config.threads) setNumThreads(config.threads);
-  const device = resolveDevice(config.device);
+  const dist = options.distributed === undefined ? await joinFromEnv() : options.distributed;
+  const isMain = !dist || dist.rank === 0;
+  const log = (line: string) => isMain && run.emit('log', line);
+  if (!isMain) options = { ...options, progress: null };
+  const device = rankDevice(config.device, resolveDevice(config.device), dist);
   const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
   const out = resolve(config.out);
   mkdirSync(out, { recursive: true });
   // One writer per output folder: a second run (or resume) into it is refused while this one lives.
-  const release = acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`);
+  // Ranks of one data-parallel run share the folder; rank 0 holds the lock.
+  const release = isMain ? acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`) : () => undefined;
   try {
-    return await trainLocked(config, options, run, out, started, log, device, channelsLast);
+    return await trainLocked(config, options, run, { out, started, log, device, channelsLast, dist, isMain });
   } finally {
     release();
   }
 }
 
-async function trainLocked(
-  config: TrainConfig,
-  options: TrainOptions,
-  run: TrainingRun,
-  out: string,
-  started: number,
-  log: (line: string) => void,
-  device: string,
-  channelsLast: boolean,
-): Promise<TrainResult> {
+interface RunContext {
+  out: string;
+  started: number;
+  log: (line: string) => void;
+  device: string;
+  channelsLast: boolean;
+  dist: Awaited<ReturnType<typeof joinFromEnv>> | undefined;
+  isMain: boolean;
+}
+
+async function trainLocked(config: TrainConfig, options: TrainOptions, run: TrainingRun, ctx: RunContext): Promise<TrainResult> {
+  const { out, started, log, device, channelsLast, dist, isMain } = ctx;
   const state = new ResumeState(out);
-  if (!config.resume && state.exists()) {
+  if (isMain && !config.resume && state.exists()) {
     throw new Error(`${out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
   }
 
+  // Rank 0 builds the image cache first; the others then open it.
+  if (dist && !isMain) await dist.barrier();
   const data: PreparedData = await prepareData(config, { log, progress: options.progress });
+  if (dist && isMain) await dist.barrier();
   const L = data.labels.length;
   const train = data.splits.train;
   log(
@@ -170,7 +186,7 @@ async function trainLocked(
   } else {
     let maxLr = typeof config.maxLr === 'number' ? config.maxLr : NaN;
     let lrFinder: LoopPosition['lrFinder'];
-    if (config.maxLr === 'auto') {
+    if (config.maxLr === 'auto' && isMain) {
       const first = planFor(config, config.epochs * stepsPerEpoch, 1, new RegularPolicy({ maxLr: 1, maxEpochs: config.epochs })).at(0);
       const finder = new Trainer(model, trainerOptions);
       const bar = new Progress({ total: 100, label: 'lr-find', unit: 'step', stream: options.progress });
@@ -195,6 +211,7 @@ async function trainLocked(
         finder.dispose();
       }
     }
+    if (config.maxLr === 'auto' && dist) maxLr = (await dist.broadcast([maxLr]))[0]!;  // rank 0's finding
     position = { epoch: 0, batch: 0, step: 0, epochLossSum: 0, epochLossCount: 0, history: [], bestValLoss: null, bestEpoch: null, maxLr, lrFinder, done: false };
   }
 
@@ -202,7 +219,11 @@ async function trainLocked(
   const regular = config.policy === 'regular' ? new RegularPolicy({ maxLr: position.maxLr, maxEpochs: config.epochs }) : undefined;
   for (const h of position.history) regular?.report(h.valLoss);
   const plan = planFor(config, config.epochs * stepsPerEpoch, position.maxLr, regular);
-  await writeFigure(join(out, 'schedule.svg'), scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`));
+  if (dist) {
+    await trainer.attachDistributed(dist);  // rank 0's weights everywhere; gradients averaged from now on
+    log(`Data-parallel: ${dist.worldSize} ranks, global batch ${config.batchSize} split into contiguous per-rank slices.`);
+  }
+  if (isMain) await writeFigure(join(out, 'schedule.svg'), scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`));
 
   const checkpointPath = join(out, 'best.safetensors');
   const metadata = (metrics: Record<string, unknown>) => ({
@@ -219,6 +240,7 @@ async function trainLocked(
   });
 
   const saveState = async () => {
+    if (!isMain) return;
     const weights = model.stateDict();
     const optim = await trainer.optimizerState();
     try {
@@ -254,10 +276,12 @@ async function trainLocked(
       const bar = new Progress({ total: stepsPerEpoch, label: `epoch ${epoch + 1}/${config.epochs}`, unit: 'step', stream: options.progress });
       bar.tick(position.batch);
       const batchAt = (b: number) => {
-        const idx = order.slice(b * config.batchSize, (b + 1) * config.batchSize);
+        const all = order.slice(b * config.batchSize, (b + 1) * config.batchSize);
+        const slice = rankSlice(all.length, dist?.rank ?? 0, dist?.worldSize ?? 1);
+        const idx = all.slice(slice.offset, slice.offset + slice.count);
         const t = new Float32Array(idx.length * L);
         idx.forEach((p, k) => t.set(train.targets.subarray(p * L, (p + 1) * L), k * L));
-        return { n: idx.length, images: data.cache.readBatch(idx.map((p) => train.rows[p]!)), targets: t };
+        return { n: idx.length, images: data.cache.readBatch(idx.map((p) => train.rows[p]!)), targets: t, slice: { offset: slice.offset, total: all.length } };
       };
       let next = position.batch < stepsPerEpoch ? batchAt(position.batch) : undefined;
       let imagesDone = 0;
@@ -273,6 +297,7 @@ async function trainLocked(
           lrs: states.map((s) => s.lr),
           momenta: states.map((s) => s.momentum),
           step: position.step,
+          slice: cur.slice,
         });
         // Prepare the next batch while the native step runs.
         next = position.batch + 1 < stepsPerEpoch ? batchAt(position.batch + 1) : undefined;
@@ -287,15 +312,18 @@ async function trainLocked(
         position.step++;
         position.epochLossSum += res.loss;
         position.epochLossCount++;
-        imagesDone += cur.n;
+        imagesDone += cur.slice.total;
         const ips = imagesDone / ((performance.now() - epochStart) / 1000);
         bar.tick(1, { loss: position.epochLossSum / position.epochLossCount, lr: states[2].lr, 'img/s': ips });
         run.emit('step', { step: position.step, epoch, loss: res.loss, lr: states[2].lr, imagesPerSecond: ips });
-        if (options.signal?.aborted) {
+        // Every rank stops at the same step when any was interrupted.
+        const aborted = dist ? (await dist.allreduceSum([options.signal?.aborted ? 1 : 0]))[0]! > 0 : options.signal?.aborted;
+        if (aborted) {
           bar.finish('interrupted');
           await saveState();
           log(`Interrupted: state saved to ${state.dir}; continue with --resume.`);
-          options.signal.throwIfAborted();
+          options.signal?.throwIfAborted();
+          throw new Error(`rank ${dist?.rank}: another rank was interrupted`);
         }
       }
       bar.finish();
@@ -304,7 +332,10 @@ async function trainLocked(
 
       // Validation (centre crop) at the end of every epoch.
       model.setTraining(false);
-      const val = await evaluateRows(trainer, data.cache, data.splits.val.rows, data.splits.val.targets, { batchSize: Math.max(config.batchSize, 32), labels: L, tta: 0, seed: config.seed, signal: options.signal });
+      const val = isMain
+        ? await evaluateRows(trainer, data.cache, data.splits.val.rows, data.splits.val.targets, { batchSize: Math.max(config.batchSize, 32), labels: L, tta: 0, seed: config.seed, signal: options.signal })
+        : { loss: NaN, auc: null };
+      if (dist) val.loss = (await dist.broadcast([val.loss]))[0]!;  // the other ranks follow rank 0's decisions
       const seconds = (performance.now() - epochStart) / 1000;
       const record: EpochRecord = {
         epoch,
@@ -318,7 +349,7 @@ async function trainLocked(
       position.history.push(record);
       run.emit('epoch', record);
       log(`epoch ${epoch + 1}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`);
-      if (Number.isFinite(val.loss) && (position.bestValLoss === null || val.loss < position.bestValLoss)) {
+      if (isMain && Number.isFinite(val.loss) && (position.bestValLoss === null || val.loss < position.bestValLoss)) {
         position.bestValLoss = val.loss;
         position.bestEpoch = epoch;
         const weights = model.stateDict();
@@ -356,6 +387,14 @@ async function trainLocked(
     throw err;
   }
 
+  const leaveGroup = () => options.distributed === undefined && dist?.dispose();  // joined here: leave here
+  if (!isMain) {  // rank 0 tests and reports; this rank's part is done
+    trainer.dispose();
+    model.dispose();
+    data.cache.close();
+    leaveGroup();
+    return { out, checkpoint: checkpointPath, labels: data.labels, testAuc: null, testAucTta: null, testAucCi: null, perLabelAuc: {}, perLabelAucTta: {}, bestEpoch: position.bestEpoch, bestValLoss: position.bestValLoss, epochs: position.history, maxLr: position.maxLr, sampleIdsHash: data.sampleIdsHash, stoppedEarly, seconds: (performance.now() - started) / 1000, simulated: data.source.simulated };
+  }
   // Test: the best checkpoint, centre crop, then with TTA.
   if (position.bestEpoch === null) {
     trainer.dispose();
@@ -373,6 +412,7 @@ async function trainLocked(
   trainer.dispose();
   model.dispose();
   data.cache.close();
+  leaveGroup();
 
   const perLabel = (auc: typeof test.auc) => Object.fromEntries(data.labels.map((l, j) => [l, auc?.perLabel[j] ?? null]));
   const finiteOrNull = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);

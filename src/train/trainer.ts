@@ -3,6 +3,7 @@
  * augmentation, optimiser state for resume. Every option is validated here before reaching native.
  */
 import { OptionError } from '../errors.js';
+import { DistributedContext } from '../distributed.js';
 import { Model, type NativeModel } from '../model.js';
 import { native, type NativeTensor } from '../native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
@@ -38,6 +39,11 @@ export interface TrainerOptions extends AugmentOptions {
   /** CUDA only. */
   autocast?: 'none' | 'bf16' | 'fp16';
   cudnnBenchmark?: boolean;
+  /**
+   * Runs each batch as this many contiguous slices with their own BatchNorm batch statistics, gradients
+   * summed (default 1): one process then computes what that many data-parallel ranks would.
+   */
+  batchSlices?: number;
 }
 
 export type ImageShape = [number, number, number, number];
@@ -53,6 +59,8 @@ export interface StepBatch {
   momenta: number[];
   /** Optimiser step index, from 0 (seeds the augmentation). */
   step: number;
+  /** Data-parallel: these images are rows offset..offset+n of a global batch of `total` (its augmentation draws). */
+  slice?: { offset: number; total: number };
 }
 
 export interface StepResult {
@@ -85,6 +93,7 @@ interface NativeTrainer {
   evaluate(batch: EvaluateBatch): Promise<EvaluateResult>;
   optimizerState(): Promise<Record<string, NativeTensor>>;
   loadOptimizerState(state: Record<string, NativeTensor>): Promise<void>;
+  attachDistributed(context: unknown): Promise<void>;
   dispose(): void;
   readonly disposed: boolean;
 }
@@ -144,6 +153,7 @@ export function validateTrainerOptions(options: TrainerOptions): TrainerOptions 
   if (o.channelsLast !== undefined) expectBoolean(o.channelsLast, 'channelsLast');
   if (o.autocast !== undefined) expectOneOf(o.autocast, 'autocast', ['none', 'bf16', 'fp16'] as const);
   if (o.cudnnBenchmark !== undefined) expectBoolean(o.cudnnBenchmark, 'cudnnBenchmark');
+  if (o.batchSlices !== undefined) expectInteger(o.batchSlices, 'batchSlices', 1, 1024);
   return o;
 }
 
@@ -169,6 +179,11 @@ export class Trainer {
     validateGroupNumbers(batch.lrs, 'lrs', 1e3);
     validateGroupNumbers(batch.momenta, 'momenta', 0.999999999);
     expectInteger(batch.step, 'step', 0, SEED_MAX);
+    if (batch.slice !== undefined) {
+      if (typeof batch.slice !== 'object' || batch.slice === null) throw new OptionError('slice', 'an object {offset, total}', batch.slice);
+      expectInteger(batch.slice.total, 'slice.total', shape[0]);
+      expectInteger(batch.slice.offset, 'slice.offset', 0, batch.slice.total - shape[0]);
+    }
     return this.#native.step(batch);
   }
 
@@ -195,6 +210,15 @@ export class Trainer {
   loadOptimizerState(state: Record<string, NativeTensor>): Promise<void> {
     if (typeof state !== 'object' || state === null) throw new OptionError('state', 'an object of Tensors', state);
     return this.#native.loadOptimizerState(state);
+  }
+
+  /**
+   * Joins data-parallel training: rank 0's weights and BatchNorm statistics are copied to every rank,
+   * and each later step averages the gradients over ranks (every rank must step every global batch).
+   */
+  attachDistributed(context: DistributedContext): Promise<void> {
+    if (!(context instanceof DistributedContext)) throw new OptionError('context', 'a DistributedContext', context);
+    return this.#native.attachDistributed(context.handle);
   }
 
   get disposed(): boolean {

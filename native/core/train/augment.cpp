@@ -89,7 +89,8 @@ torch::Tensor crop_each(const torch::Tensor& x, const std::vector<int64_t>& top,
 
 }  // namespace
 
-torch::Tensor augment_batch(const torch::Tensor& images, const AugmentConfig& config, bool train, uint64_t seed) {
+torch::Tensor augment_batch(const torch::Tensor& images, const AugmentConfig& config, bool train, uint64_t seed, int64_t draw_offset,
+                            int64_t draw_total) {
   check_augment(config, images.sizes());
   torch::NoGradGuard no_grad;
   const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
@@ -101,7 +102,18 @@ torch::Tensor augment_batch(const torch::Tensor& images, const AugmentConfig& co
     const int64_t left = static_cast<int64_t>(std::nearbyint((w - config.crop) / 2.0));
     return normalise(x.narrow(2, top, config.crop).narrow(3, left, config.crop), config);
   }
-  AugmentDraws d = draw_augmentations(n, h, w, config, seed);
+  if (draw_total < 0) draw_total = n;
+  if (draw_offset < 0 || draw_offset + n > draw_total)
+    throw std::invalid_argument("a batch slice must lie within its batch: rows " + std::to_string(draw_offset) + ".." +
+                                std::to_string(draw_offset + n) + " of " + std::to_string(draw_total));
+  AugmentDraws d = draw_augmentations(draw_total, h, w, config, seed);
+  if (draw_offset > 0 || n < draw_total) {
+    auto keep = [&](auto& v) { v = std::vector<typename std::decay_t<decltype(v)>::value_type>(v.begin() + draw_offset, v.begin() + draw_offset + n); };
+    keep(d.flip);
+    keep(d.angle_deg);
+    keep(d.top);
+    keep(d.left);
+  }
   std::vector<uint8_t> flip_bytes(d.flip.begin(), d.flip.end());
   auto flip = torch::tensor(flip_bytes).to(torch::kBool).to(x.device()).view({n, 1, 1, 1});
   x = torch::where(flip, x.flip({3}), x);  // exact mirror images

@@ -31,7 +31,10 @@ struct AugmentDraws {
 AugmentDraws draw_augmentations(int64_t n, int64_t height, int64_t width, const AugmentConfig& config, uint64_t seed);
 
 // train = true: random augmentation from `seed`; false: centre crop only. Output float32.
-torch::Tensor augment_batch(const torch::Tensor& images, const AugmentConfig& config, bool train, uint64_t seed);
+// draw_total >= 0: the images are rows [draw_offset, draw_offset + N) of a batch of draw_total, and get
+// that batch's draws (a data-parallel rank augments its slice as one process would the whole batch).
+torch::Tensor augment_batch(const torch::Tensor& images, const AugmentConfig& config, bool train, uint64_t seed,
+                            int64_t draw_offset = 0, int64_t draw_total = -1);
 
 // Checks sizes, channels and mean/std against an input shape; throws std::invalid_argument.
 void check_augment(const AugmentConfig& config, c10::IntArrayRef shape);

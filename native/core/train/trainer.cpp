@@ -72,19 +72,24 @@ std::vector<NamedParameters> named_groups(Classifier& model) {
 
 }  // namespace
 
-torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::Tensor& targets) {
+torch::Tensor masked_bce_sum(const torch::Tensor& logits, const torch::Tensor& targets) {
   auto mask = torch::logical_not(torch::isnan(targets));
   auto safe_targets = torch::where(mask, targets, torch::zeros_like(targets));
   // Half-precision logits (autocast) are promoted; float64 stays float64.
   torch::Tensor l = logits.scalar_type() == torch::kFloat64 ? logits : logits.to(torch::kFloat32);
   auto per_entry = torch::binary_cross_entropy_with_logits(l, safe_targets.to(l.scalar_type()), {}, {}, at::Reduction::None);
-  return torch::where(mask, per_entry, torch::zeros_like(per_entry)).sum() / mask.sum().to(torch::kFloat32);
+  return torch::where(mask, per_entry, torch::zeros_like(per_entry)).sum();
+}
+
+torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return masked_bce_sum(logits, targets) / torch::logical_not(torch::isnan(targets)).sum().to(torch::kFloat32);
 }
 
 Trainer::Trainer(std::shared_ptr<Classifier> model, TrainerConfig config)
     : model_(std::move(model)), config_(std::move(config)), device_(torch::kCPU) {
   if (!model_) throw std::invalid_argument("Trainer needs a model");
   config_.augment.channels = model_->config().in_channels;
+  if (config_.batch_slices < 1) throw std::invalid_argument("batch_slices must be >= 1");
   if (config_.autocast != "none" && config_.autocast != "bf16" && config_.autocast != "fp16")
     throw std::invalid_argument("autocast must be 'none', 'bf16' or 'fp16', got '" + config_.autocast + "'");
   std::lock_guard<std::mutex> lock(model_->mutex());
@@ -96,9 +101,18 @@ Trainer::Trainer(std::shared_ptr<Classifier> model, TrainerConfig config)
   optimizer_ = std::make_unique<GroupOptimizer>(named_groups(*model_), config_.optimizer);
 }
 
-torch::Tensor Trainer::prepare(const torch::Tensor& images, bool train, uint64_t seed) const {
+void Trainer::attach_distributed(std::shared_ptr<DataParallel> group) {
+  if (!group) throw std::invalid_argument("attach_distributed needs a DataParallel context");
+  std::vector<torch::Tensor> state;
+  for (auto& p : model_->module().parameters()) state.push_back(p.detach());
+  for (auto& b : model_->module().buffers()) state.push_back(b.detach());
+  group->broadcast(state, 0);  // identical starting weights (and BatchNorm statistics) on every rank
+  dp_ = std::move(group);
+}
+
+torch::Tensor Trainer::prepare(const torch::Tensor& images, bool train, uint64_t seed, const BatchSlice& slice) const {
   if (images.scalar_type() != torch::kUInt8) throw std::invalid_argument("images must be uint8");
-  torch::Tensor x = augment_batch(images.to(device_), config_.augment, train, seed);
+  torch::Tensor x = augment_batch(images.to(device_), config_.augment, train, seed, slice.offset, slice.total);
   return config_.channels_last ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
 }
 
@@ -113,21 +127,37 @@ torch::Tensor Trainer::forward(const torch::Tensor& x) {
 }
 
 StepResult Trainer::step(const torch::Tensor& images, const torch::Tensor& targets, const std::vector<double>& lrs,
-                         const std::vector<double>& momenta, int64_t step_index) {
+                         const std::vector<double>& momenta, int64_t step_index, const BatchSlice& slice) {
   const int64_t labels = model_->config().num_classes;
   if (images.dim() != 4 || targets.dim() != 2 || targets.size(0) != images.size(0) || targets.size(1) != labels)
     throw std::invalid_argument("targets must have shape [" + std::to_string(images.dim() ? images.size(0) : 0) + ", " + std::to_string(labels) +
                                 "], got " + c10::str(targets.sizes()));
   if (step_index < 0) throw std::invalid_argument("step must be >= 0");
-  torch::Tensor x = prepare(images, config_.train_augmentation, mix_seed(config_.seed, static_cast<uint64_t>(step_index)));
+  const int64_t n = images.size(0);
+  torch::Tensor x = n > 0 ? prepare(images, config_.train_augmentation, mix_seed(config_.seed, static_cast<uint64_t>(step_index)), slice) : torch::Tensor();
+  torch::Tensor t = targets.to(device_, torch::kFloat32);
   optimizer_->zero_grad();
   model_->set_training(true);
   // The forward pass updates BatchNorm running statistics: keep a copy (small) to undo a bad batch.
-  std::vector<torch::Tensor> buffers = model_->module().buffers(), saved;
+  std::vector<torch::Tensor> buffers = model_->module().buffers(), saved, after_first;
   for (const auto& b : buffers) saved.push_back(b.detach().clone());
-  torch::Tensor loss = masked_bce_with_logits(forward(x), targets.to(device_, torch::kFloat32));
+  // Contiguous slices, each normalised by its own batch statistics like a separate rank.
+  const int64_t k = std::max<int64_t>(1, std::min(config_.batch_slices, n));
+  torch::Tensor local_sum;
+  for (int64_t s = 0; s < k && n > 0; ++s) {
+    const int64_t lo = s * n / k, hi = (s + 1) * n / k;
+    torch::Tensor part = masked_bce_sum(forward(x.narrow(0, lo, hi - lo)), t.narrow(0, lo, hi - lo));
+    local_sum = local_sum.defined() ? local_sum + part : part;
+    if (s == 0 && k > 1)
+      for (const auto& b : buffers) after_first.push_back(b.detach().clone());
+  }
+  // Loss sum and unmasked count over all ranks, in one call; every rank then sees the same loss.
+  const double local_count = static_cast<double>(torch::logical_not(torch::isnan(t)).sum().item<int64_t>());
+  std::vector<torch::Tensor> stats{torch::tensor({local_sum.defined() ? local_sum.item<double>() : 0.0, local_count}, torch::kFloat64)};
+  if (dp_) dp_->allreduce_sum(stats);
+  const double global_sum = stats[0][0].item<double>(), global_count = stats[0][1].item<double>();
   StepResult result;
-  result.loss = loss.item<double>();
+  result.loss = global_sum / global_count;
   result.finite = std::isfinite(result.loss);
   auto undo = [&]() {  // no update: weights and statistics stay as they were
     torch::NoGradGuard no_grad;
@@ -136,12 +166,30 @@ StepResult Trainer::step(const torch::Tensor& images, const torch::Tensor& targe
     return result;
   };
   if (!result.finite) return undo();
-  loss.backward();
-  // A finite loss can still overflow in backward: one sum over all gradients (inf/NaN propagate).
+  // Scaled so that the mean over ranks of the gradients is the gradient of the global mean loss.
+  const double world = dp_ ? static_cast<double>(dp_->world_size()) : 1.0;
+  if (local_sum.defined()) (local_sum * (world / global_count)).backward();
+  if (!after_first.empty()) {  // after backward: batch_norm saved the running statistics for it
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(after_first[i]);
+  }
+  std::vector<torch::Tensor> params;
+  for (auto& p : model_->module().parameters())
+    if (p.requires_grad()) params.push_back(p);
+  if (dp_) {
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);  // unused here, maybe not on a peer
+      grads.push_back(p.grad());
+    }
+    dp_->allreduce_mean(grads);
+  }
+  // A finite loss can still overflow in backward: one sum over all gradients (inf/NaN propagate;
+  // after the all-reduce every rank sees the same values, so all skip together).
   {
     torch::NoGradGuard no_grad;
     torch::Tensor total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-    for (auto& p : model_->module().parameters())
+    for (auto& p : params)
       if (p.grad().defined()) total += p.grad().sum().to(torch::kFloat64);
     if (!std::isfinite(total.item<double>())) {
       result.finite = false;

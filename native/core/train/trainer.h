@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include "../distributed.h"
 #include "../models/classifier.h"
 #include "augment.h"
 #include "optimizer.h"
@@ -24,6 +25,16 @@ struct TrainerConfig {
   bool channels_last = false;
   std::string autocast = "none";  // CUDA only: "none" | "bf16" | "fp16"
   bool cudnn_benchmark = true;    // CUDA only
+  // The batch runs as this many contiguous slices, each with its own BatchNorm batch statistics and
+  // gradients summed: one process reproduces that many data-parallel ranks (running statistics are
+  // kept from slice 0, as rank 0's are saved).
+  int64_t batch_slices = 1;
+};
+
+// Which rows of the global batch a step's images are (data-parallel ranks each hold a slice).
+struct BatchSlice {
+  int64_t offset = 0;
+  int64_t total = -1;  // < 0: the images are the whole batch
 };
 
 struct StepResult {
@@ -48,27 +59,36 @@ class Trainer {
   Trainer(std::shared_ptr<Classifier> model, TrainerConfig config);
 
   // images uint8 [N,C,H,W] (any device), targets float [N,L] with NaN = masked.
+  // With a DataParallel context attached, gradients (trainable parameters), the loss and the
+  // non-finite decision are agreed over all ranks: every rank calls step for every global batch.
   StepResult step(const torch::Tensor& images, const torch::Tensor& targets, const std::vector<double>& lrs,
-                  const std::vector<double>& momenta, int64_t step_index);
+                  const std::vector<double>& momenta, int64_t step_index, const BatchSlice& slice = {});
   EvalResult evaluate(const torch::Tensor& images, const std::optional<torch::Tensor>& targets, const EvalOptions& options);
 
   StateDict optimizer_state() const { return optimizer_->state(); }
   void load_optimizer_state(const StateDict& state) { optimizer_->load_state(state); }
 
+  // Joins data-parallel training: rank 0's parameters and buffers are broadcast to every rank.
+  void attach_distributed(std::shared_ptr<DataParallel> group);
+  std::shared_ptr<DataParallel> distributed() const { return dp_; }
+
   Classifier& model() { return *model_; }
   const TrainerConfig& config() const { return config_; }
 
  private:
-  torch::Tensor prepare(const torch::Tensor& images, bool train, uint64_t seed) const;
+  torch::Tensor prepare(const torch::Tensor& images, bool train, uint64_t seed, const BatchSlice& slice = {}) const;
   torch::Tensor forward(const torch::Tensor& x);
 
   std::shared_ptr<Classifier> model_;
   TrainerConfig config_;
   torch::Device device_;
   std::unique_ptr<GroupOptimizer> optimizer_;
+  std::shared_ptr<DataParallel> dp_;
 };
 
 // Mean BCE with logits over the entries whose target is not NaN (NaN when none is).
 torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::Tensor& targets);
+// The sum of those BCE terms (0 when every target is masked).
+torch::Tensor masked_bce_sum(const torch::Tensor& logits, const torch::Tensor& targets);
 
 }  // namespace torchxfer
