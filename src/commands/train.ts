@@ -76,7 +76,7 @@ export const trainCommand: CommandModule = {
   describe: 'Train a model (one-cycle, transfer strategies, TTA); no --data: the built-in phantom demo',
   builder: (y) =>
     trainOptions(y)
-      .option('out', { type: 'string', default: 'runs/train', describe: 'Output folder: best.safetensors, metrics.json, plots, resume/' })
+      .option('out', { type: 'string', describe: 'Output folder: best.safetensors, metrics.json, plots, resume/ (default: runs/train-<date>-<time>, a new one each run)' })
       .option('resume', { type: 'boolean', default: false, describe: 'Continue the interrupted run in --out' })
       .option('nproc', { type: 'number', describe: 'Data-parallel: N local worker processes (Gloo on 127.0.0.1), the global batch split between them' })
       .example('$0 train', 'The built-in demo: SIMULATED phantom chest X-rays, Cardiomegaly, N=200 (minutes on a laptop CPU)')
@@ -104,7 +104,12 @@ export const trainCommand: CommandModule = {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     try {
-      const run = train(configFromArgs(args as Record<string, unknown>), { signal: controller.signal });
+      const config = configFromArgs(args as Record<string, unknown>);
+      if (!config.out) {
+        if (config.resume) throw new Error('--resume needs the --out folder of the run to continue');
+        config.out = `runs/train-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+      }
+      const run = train(config, { signal: controller.signal });
       run.on('log', (line) => console.error(line));
       const result = await run;
       const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
