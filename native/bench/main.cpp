@@ -11,6 +11,7 @@
 int main(int argc, char** argv) {
   try {
     torchxfer::set_num_threads(torchxfer::default_num_threads());
+    torchxfer::tune_allocator();
     std::string cmd = argc > 1 ? argv[1] : "info";
     if (cmd == "info") {
       auto r = torchxfer::runtime_info();

@@ -4,6 +4,11 @@
 #include <ATen/Version.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <stdexcept>
 #include <thread>
 
@@ -26,6 +31,16 @@ void set_num_threads(int n) {
 int num_threads() {
   int n = g_num_threads.load();
   return n > 0 ? n : default_num_threads();
+}
+
+void tune_allocator() {
+#if defined(__GLIBC__)
+  const char* mode = std::getenv("TORCHXFER_MALLOC");
+  if (mode && std::strcmp(mode, "default") == 0) return;
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+#endif
 }
 
 void prepare_worker_thread() {

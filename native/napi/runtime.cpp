@@ -56,6 +56,7 @@ Napi::Value ParseDevice(const Napi::CallbackInfo& info) {
 
 TORCHXFER_EXPORTS(Runtime) {
   set_num_threads(default_num_threads());  // LibTorch's own default here is 1
+  tune_allocator();
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
