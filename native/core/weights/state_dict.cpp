@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "../tensor_io.h"
 #include "weights_file.h"
 #include "zip_archive.h"
 
@@ -99,18 +100,11 @@ void write_file_atomic(const std::string& path, const std::vector<std::pair<cons
 }
 
 std::string weights_dtype_name(torch::ScalarType t) {
-  switch (t) {
-    case torch::kFloat: return "float32";
-    case torch::kDouble: return "float64";
-    case torch::kHalf: return "float16";
-    case torch::kBFloat16: return "bfloat16";
-    case torch::kLong: return "int64";
-    case torch::kInt: return "int32";
-    case torch::kShort: return "int16";
-    case torch::kChar: return "int8";
-    case torch::kByte: return "uint8";
-    case torch::kBool: return "bool";
-    default: return c10::toString(t);
+  // The JS names of tensor_io; types JS has no name for (inspect only) keep LibTorch's.
+  try {
+    return dtype_name(t);
+  } catch (const std::invalid_argument&) {
+    return c10::toString(t);
   }
 }
 
