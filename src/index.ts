@@ -2,7 +2,7 @@
 export { OptionError } from './errors.js';
 export { NativeLoadError, native } from './native.js';
 export { tensor, toDevice, type Tensor, type TypedArrayLike } from './tensor.js';
-export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, type RuntimeInfo } from './runtime.js';
+export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, cpuCacheStats, releaseCpuCache, type RuntimeInfo, type CpuCacheStats } from './runtime.js';
 export { version } from './version.js';
 export { aucVsNChart, lineChart, panels, saveChart, toPng, trainingCurvesChart, type Arm, type AucPanel, type AxisSpec, type ChartSpec, type History, type MarkerSpec, type SeriesSpec } from './plot/index.js';
 export { compareOverGrid, mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';

@@ -22,6 +22,16 @@ export interface NativeRuntimeInfo {
   parallelInfo: string;
 }
 
+/** The caching CPU allocator (native/core/cpu_cache.h): blocks of 64 KiB and more are reused. */
+export interface NativeCpuCacheStats {
+  installed: boolean;
+  cachedBytes: number;
+  inUseBytes: number;
+  limitBytes: number;
+  hits: number;
+  misses: number;
+}
+
 export type TypedArrayLike = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
 export interface NativeTensor {
@@ -43,6 +53,8 @@ export interface NativeAddon {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   workerThreads(): Promise<number>;
+  cpuCache(): NativeCpuCacheStats;
+  releaseCpuCache(): void;
   parseDevice(spec: string): string;
   manualSeed(seed: number): void;
   /** Tensors held by JS objects right now (leak checks). */

@@ -1,8 +1,9 @@
 /** Runtime facts and settings: LibTorch version, CUDA, threads. */
-import { native, type NativeRuntimeInfo } from './native.js';
+import { native, type NativeCpuCacheStats, type NativeRuntimeInfo } from './native.js';
 import { expectInteger } from './validate.js';
 
 export type RuntimeInfo = NativeRuntimeInfo;
+export type CpuCacheStats = NativeCpuCacheStats;
 
 export function runtimeInfo(): RuntimeInfo {
   return native().info();
@@ -25,4 +26,18 @@ export function resolveDevice(spec: string): string {
 /** Seeds LibTorch's global generator (weight initialisation, dropout): same seed, same model. */
 export function manualSeed(seed: number): void {
   native().manualSeed(expectInteger(seed, 'seed', 0, Number.MAX_SAFE_INTEGER));
+}
+
+/**
+ * The caching CPU allocator's counters. Freed tensor memory of 64 KiB and more is kept for the next
+ * tensor of its size class (up to limitBytes: TORCHXFER_CPU_CACHE_MB, default a quarter of RAM;
+ * TORCHXFER_CPU_CACHE=off disables it), so repeated training steps stop page-faulting.
+ */
+export function cpuCacheStats(): CpuCacheStats {
+  return native().cpuCache();
+}
+
+/** Gives the cached free CPU memory back to the system (e.g. between runs of different shapes). */
+export function releaseCpuCache(): void {
+  native().releaseCpuCache();
 }

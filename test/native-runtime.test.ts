@@ -1,13 +1,14 @@
 // Foundation contract of the native boundary: tensors, errors, threads, async, dispose, loading.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { explainLoadFailure, native, packageRoot } from '../src/native.js';
-import { getNumThreads, runtimeInfo, setNumThreads } from '../src/runtime.js';
+import { cpuCacheStats, getNumThreads, releaseCpuCache, runtimeInfo, setNumThreads } from '../src/runtime.js';
 import { tensor } from '../src/tensor.js';
 
 describe('tensor round trips', () => {
@@ -73,7 +74,7 @@ describe('errors from LibTorch', () => {
 });
 
 describe('threads and async work', () => {
-  it('defaults to the machine cores and uses them inside libuv workers', async () => {
+  it('defaults to the machine cores and uses them on the compute thread', async () => {
     const info = runtimeInfo();
     expect(getNumThreads()).toBe(info.hardwareThreads);
     expect(await native().workerThreads()).toBe(info.hardwareThreads);
@@ -101,6 +102,61 @@ describe('threads and async work', () => {
     expect(elapsed).toBeGreaterThan(20);
     expect(ticks).toBeGreaterThan(Math.min(10, elapsed / 10));
   });
+});
+
+describe('the compute thread', () => {
+  it('runs LibTorch work in submission order, off the libuv pool: file reads are not held up by queued compute', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'torchxfer-compute-'));
+    const file = join(dir, 'small.txt');
+    writeFileSync(file, 'hello');
+    const n = 1024;
+    const a = tensor(new Float32Array(n * n).fill(0.25), [n, n]);
+    const done: string[] = [];
+    // More jobs than libuv has pool threads (4): on the pool they would occupy every thread.
+    const jobs = Array.from({ length: 6 }, (_, i) => a.matmul(a).then(() => done.push(`matmul ${i}`)));
+    const read = readFile(file, 'utf8').then((text) => done.push(`read ${text}`));
+    await Promise.all([...jobs, read]);
+    expect(done[0]).toBe('read hello');
+    expect(done.slice(1)).toEqual(Array.from({ length: 6 }, (_, i) => `matmul ${i}`));
+  });
+});
+
+describe('the caching CPU allocator', () => {
+  const script = join(packageRoot, 'test', 'helpers', 'train-steps.mjs');
+  const run = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { losses: number[]; probs: number[]; cache: ReturnType<typeof cpuCacheStats> };
+  };
+
+  it('reuses freed blocks of a size class and gives them back on request', async () => {
+    expect(cpuCacheStats().installed).toBe(true);
+    const n = 256; // 256 KiB per float32 tensor: above the 64 KiB floor
+    const before = cpuCacheStats();
+    for (let i = 0; i < 5; i++) (await tensor(new Float32Array(n * n).fill(1), [n, n]).matmul(tensor(new Float32Array(n * n), [n, n]))).dispose();
+    const after = cpuCacheStats();
+    expect(after.hits).toBeGreaterThan(before.hits);
+    expect(after.cachedBytes).toBeGreaterThan(0);
+    releaseCpuCache();
+    expect(cpuCacheStats().cachedBytes).toBe(0);
+  });
+
+  it('changes no result: training and TTA evaluation are bit-identical with and without it', () => {
+    const withCache = run({});
+    const without = run({ TORCHXFER_CPU_CACHE: 'off' });
+    expect(withCache.cache.installed).toBe(true);
+    expect(withCache.cache.hits).toBeGreaterThan(withCache.cache.misses); // steps 2 and 3 reuse step 1's blocks
+    expect(without.cache.installed).toBe(false);
+    expect(withCache.losses).toEqual(without.losses);
+    expect(withCache.probs).toEqual(without.probs);
+  }, 120000);
+
+  it('keeps nothing beyond TORCHXFER_CPU_CACHE_MB', () => {
+    const capped = run({ TORCHXFER_CPU_CACHE_MB: '0' });
+    expect(capped.cache.limitBytes).toBe(0);
+    expect(capped.cache.cachedBytes).toBe(0);
+    expect(capped.cache.hits).toBe(0);
+  }, 120000);
 });
 
 describe('dispose', () => {

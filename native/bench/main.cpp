@@ -1,17 +1,21 @@
 // torchxfer_bench: links the plain C++ core (no Node) so machines without Node can measure it.
-// Usage: torchxfer_bench [info|matmul N ITERS]
+// Usage: torchxfer_bench [info|matmul N ITERS [DEVICE]|train ARCH BATCH SIZE ITERS [nchw|cl] [DEVICE] [phases]]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
+#include "../core/cpu_cache.h"
 #include "../core/runtime.h"
+#include "train_bench.h"
 
 int main(int argc, char** argv) {
   try {
     torchxfer::set_num_threads(torchxfer::default_num_threads());
     torchxfer::tune_allocator();
+    torchxfer::install_cpu_cache();
     std::string cmd = argc > 1 ? argv[1] : "info";
     if (cmd == "info") {
       auto r = torchxfer::runtime_info();
@@ -36,7 +40,8 @@ int main(int argc, char** argv) {
       std::cout << "{\"op\":\"matmul\",\"n\":" << n << ",\"device\":\"" << device.str() << "\",\"msPerIter\":" << ms << ",\"gflops\":" << gflops << "}" << std::endl;
       return 0;
     }
-    std::cerr << "unknown command '" << cmd << "' (expected info or matmul)" << std::endl;
+    if (cmd == "train") return torchxfer::bench::train_command(std::vector<std::string>(argv + 2, argv + argc));
+    std::cerr << "unknown command '" << cmd << "' (expected info, matmul or train)" << std::endl;
     return 2;
   } catch (const c10::Error& e) {
     std::cerr << "error: " << e.what_without_backtrace() << std::endl;

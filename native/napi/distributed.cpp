@@ -70,7 +70,7 @@ Napi::Value DistributedWrap::Join(const Napi::CallbackInfo& info) {
   slot_->joining = true;
   auto slot = slot_;
   DataParallelConfig c = config_;
-  return run_async<std::shared_ptr<DataParallel>>(
+  return run_async_on_pool<std::shared_ptr<DataParallel>>(
       env, [c]() { return std::make_shared<DataParallel>(c); },
       [slot](Napi::Env env, std::shared_ptr<DataParallel>& group) -> Napi::Value {
         slot->group = group;
@@ -81,7 +81,7 @@ Napi::Value DistributedWrap::Join(const Napi::CallbackInfo& info) {
 
 Napi::Value DistributedWrap::Barrier(const Napi::CallbackInfo& info) {
   auto group = Get(info.Env());
-  return run_async<bool>(
+  return run_async_on_pool<bool>(
       info.Env(), [group]() { group->barrier(); return true; }, [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
 }
 
@@ -93,7 +93,7 @@ Napi::Value DistributedWrap::AllreduceSum(const Napi::CallbackInfo& info) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw_expected(env, "a Float64Array", "values", v);
   const int64_t n = static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength());
   torch::Tensor t = tensor_from_typed_array(v, {n}, "values").clone();
-  return run_async<torch::Tensor>(
+  return run_async_on_pool<torch::Tensor>(
       env, [group, t]() { std::vector<torch::Tensor> one{t}; group->allreduce_sum(one); return t; },
       [](Napi::Env env, torch::Tensor& r) -> Napi::Value { return typed_array_from_tensor(env, r); });
 }
@@ -108,7 +108,7 @@ Napi::Value DistributedWrap::Broadcast(const Napi::CallbackInfo& info) {
   if (root < 0 || root >= group->world_size()) throw_expected(env, "a rank in [0, worldSize - 1]", "root", info[1]);
   const int64_t n = static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength());
   torch::Tensor t = tensor_from_typed_array(v, {n}, "values").clone();
-  return run_async<torch::Tensor>(
+  return run_async_on_pool<torch::Tensor>(
       env, [group, t, root]() { std::vector<torch::Tensor> one{t}; group->broadcast(one, root); return t; },
       [](Napi::Env env, torch::Tensor& r) -> Napi::Value { return typed_array_from_tensor(env, r); });
 }

@@ -1,4 +1,5 @@
-// Exports: info(), setNumThreads(n), getNumThreads(), workerThreads() (async).
+// Exports: info(), setNumThreads(n), getNumThreads(), workerThreads() (async), cpuCache(), releaseCpuCache().
+#include "../core/cpu_cache.h"
 #include "../core/runtime.h"
 
 #include "async.h"
@@ -26,6 +27,23 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value CpuCache(const Napi::CallbackInfo& info) {
+  CpuCacheStats c = cpu_cache_stats();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("installed", c.installed);
+  o.Set("cachedBytes", static_cast<double>(c.cached_bytes));
+  o.Set("inUseBytes", static_cast<double>(c.in_use_bytes));
+  o.Set("limitBytes", static_cast<double>(c.limit_bytes));
+  o.Set("hits", static_cast<double>(c.hits));
+  o.Set("misses", static_cast<double>(c.misses));
+  return o;
+}
+
+Napi::Value ReleaseCpuCache(const Napi::CallbackInfo& info) {
+  release_cpu_cache();
+  return info.Env().Undefined();
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = get_int(info[0], "threads");
   if (n < 1 || n > 4096) throw_expected(info.Env(), "an integer between 1 and 4096", "threads", info[0]);
@@ -34,7 +52,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
 
-// The intra-op thread count as seen from inside a libuv worker (proves prepare_worker_thread works).
+// The intra-op thread count as seen from the compute thread (proves prepare_worker_thread works).
 Napi::Value WorkerThreads(const Napi::CallbackInfo& info) {
   return run_async<int>(info.Env(), []() { return at::get_num_threads(); },
                         [](Napi::Env env, int& n) -> Napi::Value { return Napi::Number::New(env, n); });
@@ -57,9 +75,12 @@ Napi::Value ParseDevice(const Napi::CallbackInfo& info) {
 TORCHXFER_EXPORTS(Runtime) {
   set_num_threads(default_num_threads());  // LibTorch's own default here is 1
   tune_allocator();
+  install_cpu_cache();
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
+  exports.Set("cpuCache", Napi::Function::New(env, CpuCache, "cpuCache"));
+  exports.Set("releaseCpuCache", Napi::Function::New(env, ReleaseCpuCache, "releaseCpuCache"));
   exports.Set("workerThreads", Napi::Function::New(env, WorkerThreads, "workerThreads"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
   exports.Set("parseDevice", Napi::Function::New(env, ParseDevice, "parseDevice"));

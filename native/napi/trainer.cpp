@@ -196,7 +196,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Env env = info.Env();
     auto trainer = Get(env);
     std::shared_ptr<DataParallel> group = DistributedWrap::FromValue(info[0], "context");
-    return run_async<bool>(
+    // On the pool: the broadcast waits for every rank, and ranks may share this process.
+    return run_async_on_pool<bool>(
         env,
         [trainer, group]() {
           std::lock_guard<std::mutex> lock(trainer->model().mutex());
