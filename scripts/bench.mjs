@@ -18,17 +18,42 @@ import { runtimeInfo } from '../dist/runtime.js';
 import { Trainer } from '../dist/train/trainer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({
-  options: {
-    device: { type: 'string', default: 'cpu' },
-    cases: { type: 'string' },
-    full: { type: 'boolean', default: false },
-    quick: { type: 'boolean', default: false },
-    'skip-others': { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench-results.json' },
-    python: { type: 'string', default: process.env.TORCHXFER_PYTHON || (deviceIsCuda() ? 'python3' : '/usr/bin/python3') },
-  },
-});
+const usage = `Usage: npm run bench -- [options]
+  --device cpu|cuda   where both sides run (default cpu)
+  --cases a,b         cases ARCH:train|eval:bBATCH:sSIZE:nchw|cl (default: both models, both modes, b16, 224 and 128 px)
+  --full              batch 64 and 236 px too
+  --quick             1 warm-up and 3 repeats instead of 2 and 5
+  --skip-others       only the model cases (no data, weights or radiomics benchmarks)
+  --out FILE          JSON results (default bench-results.json)
+  --python PATH       the Python with torch/torchvision (default /usr/bin/python3 on CPU, python3 on CUDA)`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      device: { type: 'string', default: 'cpu' },
+      cases: { type: 'string' },
+      full: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      'skip-others': { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-results.json' },
+      python: { type: 'string', default: process.env.TORCHXFER_PYTHON || (deviceIsCuda() ? 'python3' : '/usr/bin/python3') },
+    },
+  });
+} catch (err) {
+  console.error(`bench: ${err.message}\n\n${usage}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const badCase = (values.cases ?? '').split(',').filter(Boolean).find((c) => !/^(densenet121|resnet50):(train|eval):b\d+:s\d+:(nchw|cl)(:amp)?$/.test(c));
+if (badCase) {
+  console.error(`bench: Expected cases like densenet121:train:b16:s224:cl for --cases but received '${badCase}'`);
+  process.exit(2);
+}
 function deviceIsCuda() {
   return process.argv.includes('--device') && process.argv[process.argv.indexOf('--device') + 1]?.startsWith('cuda');
 }

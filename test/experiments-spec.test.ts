@@ -124,6 +124,23 @@ describe('planning', () => {
     // Keys are deterministic: same spec, same keys.
     expect(planJobs(planExperiment(validateSpec(gridRaw(), {}), () => undefined, pairedP)).map((j) => j.key)).toEqual(jobs.map((j) => j.key));
   });
+  it("accepts the train command's spellings (one-cycle, gradual-unfreeze) as the same arms, with the same keys", () => {
+    const keys = (raw: ReturnType<typeof stageRaw>) => planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
+    const trainNames = stageRaw();
+    trainNames.stages[0]!.values = ['regular', 'one-cycle'];
+    trainNames.stages[2] = { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual-unfreeze'], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'gradual-unfreeze' } };
+    const spec = validateSpec(trainNames, {});
+    expect(spec.stages![0]!.values).toEqual(['regular', 'onecycle']);
+    expect(spec.stages![2]!.values).toEqual(['fine-tune', 'gradual']);
+    expect(spec.stages![2]!.winner).toMatchObject({ simpler: 'gradual' });
+    const original = stageRaw();
+    original.stages[2]!.winner = { rule: 'paired-t', alpha: 0.05, simpler: 'gradual' };
+    expect(keys(trainNames)).toEqual(keys(original));
+    const bad = stageRaw();
+    bad.stages[0]!.values = ['regular', 'one_cycle'];
+    expect(() => validateSpec(bad, {})).toThrow(/for stages\[0\]\.values\[1\] but received 'one_cycle'|stages\[0\]\.values\[1\]/);
+  });
+
   it('keys ignore where the data sits (root) but not what it is', () => {
     const at = (root: string, label = 'Emphysema') => {
       const raw = gridRaw();

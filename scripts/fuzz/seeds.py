@@ -3,11 +3,14 @@
 usage: seeds.py OUTDIR   -> small files in OUTDIR; prints their names as JSON
 Kept small (a few KiB) so thousands of mutants read in seconds.
 """
-import json, os, struct, sys
+import json, os, sys
 from collections import OrderedDict
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'helpers'))
+from weights_fixtures import write_safetensors  # noqa: E402  (one hand-written safetensors writer)
 
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
@@ -24,16 +27,8 @@ torch.save(sd, os.path.join(out, 'small.pth'))
 torch.save(sd, os.path.join(out, 'small-legacy.pth'), _use_new_zipfile_serialization=False)
 torch.save({'epoch': 2, 'state_dict': OrderedDict((('module.' + k, v) for k, v in list(sd.items())[:2]))}, os.path.join(out, 'checkpoint.pth'))
 
-header, blobs, off = {'__metadata__': {'source': 'fuzz'}}, [], 0
-for name, t, code in (('a', torch.randn(2, 3), 'F32'), ('b', torch.arange(4), 'I64'), ('c', torch.randn(3).half(), 'F16')):
-    b = t.contiguous().view(-1).view(torch.uint8).numpy().tobytes()
-    header[name] = {'dtype': code, 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
-    blobs.append(b)
-    off += len(b)
-h = json.dumps(header).encode()
-h += b' ' * ((8 - len(h) % 8) % 8)
-with open(os.path.join(out, 'small.safetensors'), 'wb') as f:
-    f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+write_safetensors(os.path.join(out, 'small.safetensors'),
+                  OrderedDict((('a', torch.randn(2, 3)), ('b', torch.arange(4)), ('c', torch.randn(3).half()))), {'source': 'fuzz'})
 
 import pydicom
 from pydicom.dataset import FileDataset, FileMetaDataset

@@ -12,6 +12,7 @@ import { expectBoolean, expectInteger, expectNumber, expectOneOf, expectString }
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import {
   ARCHS,
+  ARM_VALUE_ALIASES,
   INITS,
   OPTIMIZERS,
   POLICIES,
@@ -84,7 +85,8 @@ function expandEnv(value: string, path: string, env: NodeJS.ProcessEnv): string 
 }
 
 /** Validates one arm option's value; `path` is where it sits in the spec. */
-export function parseArmOption<K extends keyof ArmConfig>(key: K, value: unknown, path: string): ArmConfig[K] {
+export function parseArmOption<K extends keyof ArmConfig>(key: K, raw: unknown, path: string): ArmConfig[K] {
+  const value = typeof raw === 'string' ? (ARM_VALUE_ALIASES[key]?.[raw] ?? raw) : raw;
   const v = ((): unknown => {
     switch (key) {
       case 'arch': return expectOneOf(value, path, ARCHS);
@@ -137,14 +139,14 @@ function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv): Source
   return { ...ds, n, seed, train };
 }
 
-function parseWinner(raw: unknown, path: string, values: (string | number)[]): WinnerRule {
+function parseWinner(raw: unknown, path: string, vary: VariableOption, values: (string | number)[]): WinnerRule {
   const o = raw === undefined ? { rule: 'mean-auc' } : expectObject(raw, path);
   rejectUnknownKeys(o, ['rule', 'metric', 'alpha', 'simpler'], path);
   const rule = expectOneOf(o.rule, `${path}.rule`, ['mean-auc', 'paired-t'] as const);
   const metric = o.metric === undefined ? 'testAucTta' : expectOneOf(o.metric, `${path}.metric`, ['testAuc', 'testAucTta'] as const);
   if (rule === 'mean-auc') return { rule, metric };
   const alpha = o.alpha === undefined ? 0.05 : expectNumber(o.alpha, `${path}.alpha`, 0, 1, { exclusiveMin: true });
-  const simpler = o.simpler === undefined ? String(values[0]) : String(o.simpler);
+  const simpler = o.simpler === undefined ? String(values[0]) : (ARM_VALUE_ALIASES[vary]?.[String(o.simpler)] ?? String(o.simpler));
   if (!values.map(String).includes(simpler)) throw new OptionError(`${path}.simpler`, `one of the stage's values (${values.join(', ')})`, o.simpler);
   return { rule, metric, alpha, simpler };
 }
@@ -185,7 +187,7 @@ function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceName
     if (!earlier.some((s) => s.name === buildsOn)) throw new OptionError(`${path}.buildsOn`, `the name of an earlier stage (${earlier.map((s) => s.name).join(', ') || 'none'})`, buildsOn);
   } else if (earlier.length > 0) buildsOn = earlier[earlier.length - 1]!.name;
   const base = o.base === undefined ? {} : parseArmFields(expectObject(o.base, `${path}.base`), `${path}.base`);
-  const winner = parseWinner(o.winner, `${path}.winner`, values);
+  const winner = parseWinner(o.winner, `${path}.winner`, vary, values);
   const winnerScope = o.winnerScope === undefined ? 'target' : expectOneOf(o.winnerScope, `${path}.winnerScope`, ['target', 'all'] as const);
   return { name, vary, values, buildsOn, base, winner, winnerScope };
 }

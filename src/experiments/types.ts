@@ -6,6 +6,15 @@
 
 export const POLICIES = ['onecycle', 'regular'] as const;
 export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual'] as const;
+/**
+ * The `train` command's spellings of the same values, accepted anywhere a spec names a policy or
+ * strategy. Specs store the short names above: they are part of every run's key, so results
+ * databases made before the aliases keep resuming.
+ */
+export const ARM_VALUE_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  policy: { 'one-cycle': 'onecycle' },
+  strategy: { 'gradual-unfreeze': 'gradual' },
+};
 export const INITS = ['default', 'moments', 'pretrained'] as const;
 export const ARCHS = ['densenet121', 'resnet50'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;

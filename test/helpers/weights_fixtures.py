@@ -23,6 +23,21 @@ def describe(sd):
     return [[k, DT[v.dtype], list(v.shape), digest(v)] for k, v in sd.items()]
 
 
+def write_safetensors(path, tensors, metadata):
+    """safetensors written by hand (struct + json), as the format's description says; also used by scripts/fuzz/seeds.py."""
+    header, blobs, off = {'__metadata__': metadata}, [], 0
+    code = {v: k for k, v in ST.items()}
+    for k, v in tensors.items():
+        b = v.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+        header[k] = {'dtype': code[DT[v.dtype]], 'shape': list(v.shape), 'data_offsets': [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+
 def save_both(obj, out, stem):
     torch.save(obj, os.path.join(out, stem + '.pth'))
     torch.save(obj, os.path.join(out, stem + '-legacy.pth'), _use_new_zipfile_serialization=False)
@@ -88,19 +103,10 @@ def make(out):
 
     # safetensors written by hand (struct + json), as the reference format describes it.
     st = OrderedDict([('a', torch.randn(2, 3)), ('b', torch.arange(4, dtype=torch.int64)), ('c', torch.randn(3).half())])
-    header, blobs, off = {'__metadata__': {'source': 'python', 'n': '3'}}, [], 0
-    code = {v: k for k, v in ST.items()}
-    for k, v in st.items():
-        b = v.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
-        header[k] = {'dtype': code[DT[v.dtype]], 'shape': list(v.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(os.path.join(out, 'python.safetensors'), 'wb') as f:
-        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+    meta = {'source': 'python', 'n': '3'}
+    write_safetensors(os.path.join(out, 'python.safetensors'), st, meta)
     ref['python.safetensors'] = describe(st)
-    ref['python.safetensors.metadata'] = header['__metadata__']
+    ref['python.safetensors.metadata'] = meta
     # ...and one with a dtype torchxfer does not read.
     h = json.dumps({'x': {'dtype': 'F8_E4M3', 'shape': [2], 'data_offsets': [0, 2]}}).encode()
     with open(os.path.join(out, 'f8.safetensors'), 'wb') as f:
