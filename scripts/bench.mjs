@@ -68,6 +68,8 @@ for (const arch of ['densenet121', 'resnet50'])
     for (const b of batches)
       for (const s of sizes)
         for (const layout of ['nchw', 'cl']) defaultCases.push(`${arch}:${mode}:b${b}:s${s}:${layout}`);
+// On a GPU, the issue's targets: DenseNet121 training against PyTorch eager fp32 and against AMP (bf16) + channels_last.
+if (values.device.startsWith('cuda')) for (const b of [16, 64]) defaultCases.push(`densenet121:train:b${b}:s224:cl:amp`, `resnet50:train:b${b}:s224:cl:amp`);
 const cases = values.cases ? values.cases.split(',') : defaultCases;
 
 const median = (xs) => {
@@ -76,12 +78,13 @@ const median = (xs) => {
 };
 
 async function timeTorchxfer(c) {
-  const [arch, mode, b, s, layout] = c.split(':');
+  const [arch, mode, b, s, layout, precision] = c.split(':');
+  const autocast = precision === 'amp' ? 'bf16' : 'none';
   const batch = Number(b.slice(1));
   const size = Number(s.slice(1));
   const channelsLast = layout === 'cl';
   const model = await loadModel({ arch, numClasses: 1, inChannels: 3, device: values.device, channelsLast });
-  const trainer = new Trainer(model, { crop: size, augment: false, device: values.device, channelsLast, autocast: 'none', seed: 0 });
+  const trainer = new Trainer(model, { crop: size, augment: false, device: values.device, channelsLast, autocast, seed: 0 });
   const images = new Uint8Array(batch * 3 * size * size).map((_, i) => (i * 2654435761) % 251);
   const targets = new Float32Array(batch).map((_, i) => i % 2);
   const input = new Float32Array(batch * 3 * size * size).map((_, i) => ((i * 2654435761) % 1000) / 500 - 1);

@@ -1,5 +1,5 @@
 /** `torchxfer experiment SPEC`: runs (or resumes) an experiment into a results database. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 import type { CommandModule } from 'yargs';
@@ -7,6 +7,8 @@ import type { CommandModule } from 'yargs';
 import { OptionError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { ResultsDb } from '../experiments/db.js';
+import { printEstimate } from '../experiments/estimate-report.js';
+import { estimateExperiment, parseSizeTable, type SizeTable } from '../experiments/estimate.js';
 import { parseShard, shardOf } from '../experiments/keys.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, planJobs } from '../experiments/plan.js';
@@ -24,6 +26,10 @@ interface ExperimentArgs {
   'nih-root'?: string;
   'chexpert-root'?: string;
   'mura-root'?: string;
+  estimate: boolean;
+  sizes?: string;
+  device: string;
+  json: boolean;
 }
 
 export const experimentCommand: CommandModule<object, ExperimentArgs> = {
@@ -40,14 +46,46 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .option('nih-root', { type: 'string', describe: 'NIH ChestX-ray14 root for the paper preset (else NIH_ROOT)' })
       .option('chexpert-root', { type: 'string', describe: 'CheXpert root for the paper preset (else CHEXPERT_ROOT)' })
       .option('mura-root', { type: 'string', describe: 'MURA root for the paper preset (else MURA_ROOT)' })
+      .option('estimate', { type: 'boolean', default: false, describe: 'Measure step times on --device and estimate how long every job of every stage takes (nothing is trained)' })
+      .option('sizes', { type: 'string', describe: 'With --estimate: JSON file {dataset: {train, val, test}} for datasets not on this machine' })
+      .option('device', { type: 'string', default: 'auto', describe: 'With --estimate: where step times are measured (cpu, cuda, cuda:N, auto)' })
+      .option('json', { type: 'boolean', default: false, describe: 'With --estimate: print the estimate as JSON' })
       .example('$0 experiment demo --db demo.db', 'Run the phantom demo (resumes if demo.db exists)')
+      .example('$0 experiment paper --estimate --device cuda', "Estimate the paper protocol's GPU-hours")
       .example('$0 experiment spec.yaml --db shard3.db --shard 3/8', 'Run one shard of eight') as never,
   handler: async (args) => {
     const shard = args.shard === undefined ? undefined : parseShard(args.shard);
     if (shard && shard.index < 0) throw new OptionError('--shard', "'i/n' with 0 <= i < n", args.shard);
-    const spec = loadSpec(args.spec, { preset: { nihRoot: args['nih-root'], chexpertRoot: args['chexpert-root'], muraRoot: args['mura-root'] } });
+    // An estimate needs no data: unset roots stand as placeholders and those datasets are sized from the table.
+    const root = (given: string | undefined, env: string) => given ?? (args.estimate && !process.env[env] ? `<${env} not set>` : undefined);
+    const spec = loadSpec(args.spec, { preset: { nihRoot: root(args['nih-root'], 'NIH_ROOT'), chexpertRoot: root(args['chexpert-root'], 'CHEXPERT_ROOT'), muraRoot: root(args['mura-root'], 'MURA_ROOT') } });
     const dbPath = resolve(args.db ?? `${spec.name}.db`);
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
+    if (args.estimate) {
+      let sizes: SizeTable | undefined;
+      if (args.sizes) {
+        let raw: unknown;
+        try {
+          raw = JSON.parse(readFileSync(args.sizes, 'utf8'));
+        } catch (err) {
+          throw new OptionError('--sizes', 'a readable JSON file', `${args.sizes} (${(err as Error).message})`);
+        }
+        sizes = parseSizeTable(raw, '--sizes');
+      }
+      const measured = existsSync(dbPath) ? new ResultsDb(dbPath, { readonly: true }) : undefined;
+      try {
+        const estimate = await estimateExperiment(spec, { sizes, device: args.device, done: measured ? doneLookup(measured) : undefined, onMeasure: (what) => console.error(`measuring ${what}`) });
+        const measuredSeconds = (key: string): number | undefined => {
+          const row = measured?.run(key);
+          const seconds = row?.status === 'done' && row.timings_json ? (JSON.parse(row.timings_json) as { seconds?: unknown }).seconds : undefined;
+          return typeof seconds === 'number' ? seconds : undefined;
+        };
+        printEstimate(estimate, { json: args.json, measuredSeconds });
+      } finally {
+        measured?.close();
+      }
+      return;
+    }
     const runner = args['dry-run'] ? undefined : await resolveArmRunner();
     // A dry run reads an existing database (to show statuses) and never creates one.
     const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);

@@ -81,7 +81,15 @@ function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined
   return { labels, train: all.train.map(project), val: all.val.map(project), test: all.test.map(project) };
 }
 
-export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PreparedData> {
+/** What a run would read, before any image is decoded: the source, the dataset listing and the splits. */
+export interface PlannedSplits {
+  source: { root: string; format: TrainConfig['format']; simulated: boolean };
+  dataset: Dataset;
+  splits: Splits;
+}
+
+/** The splits a run with `config` trains, validates and tests on (reads only the dataset's listing). */
+export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PlannedSplits> {
   const source = await resolveSource(config, hooks);
   let full = loadDataset(source.format, source.root);
   if (config.excludeExperiment) {
@@ -94,6 +102,11 @@ export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {})
   const splits = makeSplits(full, config, source.task);
   if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);
   if (config.testLimit !== undefined) splits.test = splits.test.slice(0, config.testLimit);
+  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits };
+}
+
+export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PreparedData> {
+  const { source, dataset: full, splits } = await planSplits(config, hooks);
 
   // Cache only what this run reads (a whole NIH set is 112k images).
   const needed = new Map<string, Sample>();
