@@ -68,7 +68,7 @@ describe('experiment estimate', () => {
       expect(w.steps).toEqual({ head: count(false, false), upper: count(false, true), all: count(true, true) });
       expect(w.steps.head + w.steps.upper + w.steps.all).toBe(steps);
       expect(w.finder).toEqual({ steps: 100, part: strategy === 'fine-tune' ? 'all' : 'head' });
-      expect(w.evalImages).toBe(7 * 40 + 60 * (1 + 5)); // validation each epoch; test plain and with 4 TTA copies + original
+      expect(w.evalImages).toBe(7 * 40 + 60 * 5); // validation each epoch; the test set as the original + 4 TTA copies
       const e = estimateJob(w, { headMs: 10, upperMs: 20, allMs: 30, evalMsPerImage: 2 });
       const doubled = estimateJob(w, { headMs: 20, upperMs: 40, allMs: 60, evalMsPerImage: 4 });
       expect(doubled.seconds.total).toBeCloseTo(2 * e.seconds.total, 9);

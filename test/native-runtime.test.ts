@@ -109,15 +109,16 @@ describe('the compute thread', () => {
     const dir = mkdtempSync(join(tmpdir(), 'torchxfer-compute-'));
     const file = join(dir, 'small.txt');
     writeFileSync(file, 'hello');
-    const n = 1024;
+    const n = 1536;
     const a = tensor(new Float32Array(n * n).fill(0.25), [n, n]);
     const done: string[] = [];
-    // More jobs than libuv has pool threads (4): on the pool they would occupy every thread.
-    const jobs = Array.from({ length: 6 }, (_, i) => a.matmul(a).then(() => done.push(`matmul ${i}`)));
+    // More jobs than libuv has pool threads (4): on the pool they would occupy every thread, and the
+    // read (open, stat, read, close: four pool round trips) would wait for several of them to finish.
+    const jobs = Array.from({ length: 8 }, (_, i) => a.matmul(a).then(() => done.push(`matmul ${i}`)));
     const read = readFile(file, 'utf8').then((text) => done.push(`read ${text}`));
     await Promise.all([...jobs, read]);
-    expect(done[0]).toBe('read hello');
-    expect(done.slice(1)).toEqual(Array.from({ length: 6 }, (_, i) => `matmul ${i}`));
+    expect(done.indexOf('read hello')).toBeLessThanOrEqual(2);
+    expect(done.filter((d) => d.startsWith('matmul'))).toEqual(Array.from({ length: 8 }, (_, i) => `matmul ${i}`));
   });
 });
 

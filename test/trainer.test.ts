@@ -298,6 +298,22 @@ describe('Trainer safety, evaluation and resume', () => {
     expect(plain.loss).toBeCloseTo((bce(o[0]!, 1) + bce(o[1]!, 0) + bce(o[3]!, 1)) / 3, 5);
   }, 60_000);
 
+  it('alsoPlain returns the centre crop alone from the same TTA passes, as tta 0 computes it', async () => {
+    const model = newModel('densenet121', 2);
+    const trainer = new Trainer(model, { crop: 32 });
+    const targets = new Float32Array([1, 0, NaN, 1]);
+    const both = await trainer.evaluate({ images, shape, targets, tta: 4, seed: 5, alsoPlain: true });
+    const tta = await trainer.evaluate({ images, shape, targets, tta: 4, seed: 5 });
+    const plain = await trainer.evaluate({ images, shape, targets });
+    expect(Array.from(both.output)).toEqual(Array.from(tta.output));
+    expect(both.loss).toBe(tta.loss);
+    expect(Array.from(both.plain!)).toEqual(Array.from(plain.output));
+    expect(both.plainLoss).toBe(plain.loss);
+    expect(tta.plain).toBeUndefined();
+    expect((await trainer.evaluate({ images, shape, alsoPlain: true })).plain).toBeUndefined(); // no TTA: output is already plain
+    expect(() => trainer.evaluate({ images, shape, tta: 2, alsoPlain: 1 as never })).toThrow(/Expected a boolean for alsoPlain but received 1/);
+  }, 60_000);
+
   it('optimiser state exported and loaded into a new trainer resumes exactly', async () => {
     const weightsAt = async (split: boolean) => {
       const model = newModel('resnet50', 1);

@@ -136,6 +136,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
       e.logits = out == "logits";
       if (e.logits && e.tta > 0) throw_expected(env, "'probabilities' when tta > 0", "output", v);
     }
+    if (Napi::Value v = option_of(o, "alsoPlain"); !v.IsUndefined()) {
+      if (!v.IsBoolean()) throw_expected(env, "a boolean", "alsoPlain", v);
+      e.with_plain = v.As<Napi::Boolean>().Value() && e.tta > 0 && e.only_copy < 0;
+    }
     return run_async<EvalResult>(
         env,
         [trainer, images, targets, e]() {
@@ -146,6 +150,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
           Napi::Object out = Napi::Object::New(env);
           out.Set("output", typed_array_from_tensor(env, r.output));
           if (r.loss) out.Set("loss", *r.loss);
+          if (r.plain.defined()) out.Set("plain", typed_array_from_tensor(env, r.plain));
+          if (r.plain_loss) out.Set("plainLoss", *r.plain_loss);
           return out;
         });
   }

@@ -63,7 +63,7 @@ export interface JobWork {
   steps: { head: number; upper: number; all: number };
   /** LR-finder steps (100, 0 with a fixed max LR), training what the plan's first step trains. */
   finder: { steps: number; part: 'head' | 'upper' | 'all' };
-  /** Images evaluated: validation each epoch, the test set once plain and once with TTA copies. */
+  /** Images evaluated: validation each epoch, the test set once per TTA copy (copy 0 is the plain result). */
   evalImages: number;
 }
 
@@ -140,7 +140,7 @@ export function jobWork(job: RunJob, stage: string | undefined, config: TrainCon
   const upperFrom = from(plan.trainsFrom[1]);
   const allFrom = Math.max(upperFrom, from(plan.trainsFrom[0]));
   const evalBatch = Math.max(config.batchSize, 32);
-  const testPasses = 1 + (config.tta > 0 ? config.tta + 1 : 0);
+  const testPasses = config.tta + 1; // the plain result is copy 0 of the TTA passes
   return {
     job,
     stage,

@@ -407,8 +407,9 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
   for (const t of Object.values(best.tensors)) t.dispose();
   model.setTraining(false);
   const testOpts = { batchSize: Math.max(config.batchSize, 32), labels: L, seed: config.seed, signal: options.signal };
-  const test = await evaluateRows(trainer, data.cache, data.splits.test.rows, data.splits.test.targets, { ...testOpts, tta: 0 });
-  const testTta = config.tta > 0 ? await evaluateRows(trainer, data.cache, data.splits.test.rows, data.splits.test.targets, { ...testOpts, tta: config.tta }) : test;
+  // With TTA, one pass over the test set gives both: copy 0 of the TTA set is the plain centre crop.
+  const testTta = await evaluateRows(trainer, data.cache, data.splits.test.rows, data.splits.test.targets, { ...testOpts, tta: config.tta, alsoPlain: true });
+  const test = testTta.plain ?? testTta;
   trainer.dispose();
   model.dispose();
   data.cache.close();

@@ -79,6 +79,8 @@ export interface EvaluateBatch {
   /** Evaluate only copy k of the TTA set (0 = centre crop). */
   copy?: number;
   output?: 'probabilities' | 'logits';
+  /** With tta > 0: also return the centre crop's own probabilities (`plain`, what tta 0 gives), at no extra cost. */
+  alsoPlain?: boolean;
 }
 
 export interface EvaluateResult {
@@ -86,6 +88,9 @@ export interface EvaluateResult {
   output: Float32Array;
   /** Mean BCE over unmasked targets, when targets were given. */
   loss?: number;
+  /** With alsoPlain and tta > 0: copy 0 (the centre crop) alone, and its loss. */
+  plain?: Float32Array;
+  plainLoss?: number;
 }
 
 interface NativeTrainer {
@@ -195,6 +200,7 @@ export class Trainer {
     if (batch.tta !== undefined) expectInteger(batch.tta, 'tta', 0, 64);
     if (batch.seed !== undefined) expectInteger(batch.seed, 'seed', 0, SEED_MAX);
     if (batch.copy !== undefined) expectInteger(batch.copy, 'copy', 0, 64);
+    if (batch.alsoPlain !== undefined && typeof batch.alsoPlain !== 'boolean') throw new OptionError('alsoPlain', 'a boolean', batch.alsoPlain);
     if (batch.output !== undefined) {
       expectOneOf(batch.output, 'output', ['probabilities', 'logits'] as const);
       if (batch.output === 'logits' && (batch.tta ?? 0) > 0) throw new OptionError('output', "'probabilities' when tta > 0", batch.output);

@@ -220,21 +220,29 @@ EvalResult Trainer::evaluate(const torch::Tensor& images, const std::optional<to
     logits = pass(std::max<int64_t>(options.only_copy, 0));
     result.output = options.logits ? logits : torch::sigmoid(logits);
   } else {
-    torch::Tensor sum = torch::sigmoid(pass(0));
+    torch::Tensor plain_logits = pass(0);
+    torch::Tensor sum = torch::sigmoid(plain_logits);
+    if (options.with_plain) {
+      result.plain = sum.clone();
+      logits = plain_logits;  // the plain loss, as tta 0 computes it
+    }
     for (int64_t k = 1; k <= options.tta; ++k) sum += torch::sigmoid(pass(k));
     result.output = sum / static_cast<double>(options.tta + 1);
   }
   if (targets) {
     torch::Tensor t = targets->to(device_, torch::kFloat32);
-    if (logits.defined()) {
+    const bool averaged = options.tta > 0 && options.only_copy < 0;
+    if (!averaged) {
       result.loss = masked_bce_with_logits(logits, t).item<double>();
     } else {  // averaged probabilities: BCE as torch.nn.BCELoss (log clamped at -100)
       auto mask = torch::logical_not(torch::isnan(t));
       auto per = torch::binary_cross_entropy(result.output, torch::where(mask, t, torch::zeros_like(t)), {}, at::Reduction::None);
       result.loss = (torch::where(mask, per, torch::zeros_like(per)).sum() / mask.sum().to(torch::kFloat32)).item<double>();
+      if (logits.defined()) result.plain_loss = masked_bce_with_logits(logits, t).item<double>();
     }
   }
   result.output = result.output.to(torch::kCPU, torch::kFloat32).contiguous();
+  if (result.plain.defined()) result.plain = result.plain.to(torch::kCPU, torch::kFloat32).contiguous();
   return result;
 }
 

@@ -45,6 +45,10 @@ struct StepResult {
 struct EvalResult {
   torch::Tensor output;  // [N, L] float32 CPU: probabilities (TTA-averaged) or logits
   std::optional<double> loss;  // mean BCE over unmasked targets, when targets were given
+  // With EvalOptions::with_plain and tta > 0: copy 0 alone (the centre crop, what tta 0 returns), free
+  // since the average computes it anyway.
+  torch::Tensor plain;
+  std::optional<double> plain_loss;
 };
 
 struct EvalOptions {
@@ -52,6 +56,7 @@ struct EvalOptions {
   uint64_t seed = 0;     // copy k >= 1 uses mix_seed(seed, k)
   int64_t only_copy = -1;  // >= 0: just that copy (0 = centre crop), for checks of the average
   bool logits = false;   // raw logits instead of probabilities (single pass only)
+  bool with_plain = false;  // tta > 0: also return copy 0's probabilities (EvalResult::plain)
 };
 
 class Trainer {
