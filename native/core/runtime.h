@@ -27,7 +27,7 @@ int default_num_threads();
 void set_num_threads(int n);
 int num_threads();
 
-// OpenMP's thread count is per OS thread: a libuv worker must initialise it before heavy work,
+// OpenMP's thread count is per OS thread: a worker thread (the compute thread, a libuv worker) must initialise it before heavy work,
 // otherwise LibTorch runs single-threaded there.
 void prepare_worker_thread();
 

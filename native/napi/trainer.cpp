@@ -1,5 +1,5 @@
 // JS class `Trainer`: training steps, evaluation with TTA, optimiser state.
-// Work runs on libuv workers holding the model's mutex; options are checked here with their names.
+// Work runs on the compute thread (async.h) holding the model's mutex; options are checked here with their names.
 #include "../core/train/trainer.h"
 
 #include <cmath>

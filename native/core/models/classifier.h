@@ -74,7 +74,7 @@ class Classifier {
   // Raghu et al. "moments": each weight replaced by N(mean, std) of itself; which = "all" | "conv".
   virtual void reinit_moments(const std::string& which, uint64_t seed) = 0;
 
-  // Serialises concurrent use from several libuv workers (training and predict on one model).
+  // Serialises concurrent use from several threads (the compute thread, distributed broadcasts on the pool).
   std::mutex& mutex() { return mutex_; }
 
  private:
