@@ -32,5 +32,5 @@ export TORCHXFER_ADDON="$PWD/build-gpu/torchxfer.node"
 node scripts/gpu/smoke.mjs | tee "$out/smoke.json"
 if [ -f scripts/bench.mjs ]; then node scripts/bench.mjs --device cuda --skip-others --out "$out/bench.json" || echo "bench failed"; fi
 # The paper protocol's GPU-hours from step times measured on this card (published dataset sizes).
-node dist/cli.js experiment paper --estimate --device cuda --json > "$out/paper-estimate.json" || echo "estimate failed"
+node bin/torchxfer.js experiment paper --estimate --device cuda --json > "$out/paper-estimate.json" || echo "estimate failed"
 node -e 'const e=require(process.argv[1]);console.log("paper protocol estimate:",(e.totalSeconds/3600).toFixed(2),"GPU-hours over",e.jobs.length,"jobs")' "$out/paper-estimate.json" || true
