@@ -69,10 +69,10 @@ describe('experiment estimate', () => {
       expect(w.steps.head + w.steps.upper + w.steps.all).toBe(steps);
       expect(w.finder).toEqual({ steps: 100, part: strategy === 'fine-tune' ? 'all' : 'head' });
       expect(w.evalImages).toBe(7 * 40 + 60 * 5); // validation each epoch; the test set as the original + 4 TTA copies
-      const e = estimateJob(w, { headMs: 10, upperMs: 20, allMs: 30, evalMsPerImage: 2 });
-      const doubled = estimateJob(w, { headMs: 20, upperMs: 40, allMs: 60, evalMsPerImage: 4 });
+      const e = estimateJob(w, { setupMs: 500, headMs: 10, upperMs: 20, allMs: 30, evalMsPerImage: 2 });
+      const doubled = estimateJob(w, { setupMs: 1000, headMs: 20, upperMs: 40, allMs: 60, evalMsPerImage: 4 });
       expect(doubled.seconds.total).toBeCloseTo(2 * e.seconds.total, 9);
-      expect(e.seconds.total).toBeCloseTo(e.seconds.train + e.seconds.finder + e.seconds.eval, 9);
+      expect(e.seconds.total).toBeCloseTo(e.seconds.setup + e.seconds.train + e.seconds.finder + e.seconds.eval, 9);
     }
   });
 

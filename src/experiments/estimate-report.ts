@@ -61,7 +61,7 @@ export function printEstimate(e: ExperimentEstimate, opts: PrintEstimateOptions 
   }
   write(`${'total'.padEnd(24)} ${String(e.jobs.length).padStart(5)} ${''.padStart(12)} ${''.padStart(14)} ${formatDuration(e.totalSeconds).padStart(10)} (${(e.totalSeconds / 3600).toFixed(2)} ${e.device.startsWith('cuda') ? 'GPU' : 'device'}-hours)`);
   write('\nMeasured step times (ms per step by trainable part; ms per evaluated image):');
-  for (const [key, r] of Object.entries(e.rates)) write(`  ${key}: all ${r.allMs.toFixed(1)}, groups 2-3 ${r.upperMs.toFixed(1)}, head ${r.headMs.toFixed(1)}, eval ${r.evalMsPerImage.toFixed(2)}/img`);
+  for (const [key, r] of Object.entries(e.rates)) write(`  ${key}: all ${r.allMs.toFixed(1)}, groups 2-3 ${r.upperMs.toFixed(1)}, head ${r.headMs.toFixed(1)}, eval ${r.evalMsPerImage.toFixed(2)}/img; per run setup ${(r.setupMs / 1000).toFixed(1)} s`);
   const notes = ['Regular-policy runs may stop early and the LR finder may stop before its 100 steps: the estimate is an upper bound for them.'];
   if (e.fromTable) notes.push(`${e.fromTable} job(s) sized from the size table (their data is not on this machine), not from the data.`);
   if (check && check.jobs) {

@@ -69,6 +69,8 @@ export interface JobWork {
 
 /** Measured on the device: ms per training step by trainable part, ms per evaluated image. */
 export interface StepRates {
+  /** Per run: creating the model and trainer, and the first step's extra time over a steady one. */
+  setupMs: number;
   headMs: number;
   upperMs: number;
   allMs: number;
@@ -158,14 +160,15 @@ export function jobWork(job: RunJob, stage: string | undefined, config: TrainCon
 }
 
 export interface JobEstimate extends JobWork {
-  seconds: { train: number; finder: number; eval: number; total: number };
+  seconds: { setup: number; train: number; finder: number; eval: number; total: number };
 }
 
 export function estimateJob(w: JobWork, r: StepRates): JobEstimate {
   const train = (w.steps.head * r.headMs + w.steps.upper * r.upperMs + w.steps.all * r.allMs) / 1000;
   const finder = (w.finder.steps * { head: r.headMs, upper: r.upperMs, all: r.allMs }[w.finder.part]) / 1000;
   const evalS = (w.evalImages * r.evalMsPerImage) / 1000;
-  return { ...w, seconds: { train, finder, eval: evalS, total: train + finder + evalS } };
+  const setup = r.setupMs / 1000;
+  return { ...w, seconds: { setup, train, finder, eval: evalS, total: setup + train + finder + evalS } };
 }
 
 export interface MeasureOptions {
@@ -184,13 +187,16 @@ export async function measureRates(w: Pick<JobWork, 'arch' | 'imageSize' | 'crop
   const warmup = opts.warmup ?? 2;
   const repeats = opts.repeats ?? 3;
   const channelsLast = true; // as train() runs by default
+  const created = performance.now();
   const model = await loadModel({ arch: w.arch as 'densenet121' | 'resnet50', numClasses: 1, inChannels: 1, device, channelsLast });
   const trainer = new Trainer(model, { crop: w.crop, mean: [0.449], std: [0.226], device, channelsLast, autocast: device.startsWith('cuda') ? 'bf16' : 'none', seed: 0 });
+  const createMs = performance.now() - created;
   try {
     const px = w.imageSize * w.imageSize;
     const images = new Uint8Array(w.batchSize * px).map((_, i) => (i * 2654435761) % 251);
     const targets = new Float32Array(w.batchSize).map((_, i) => i % 2);
     let step = 0;
+    let firstMs = 0;
     const timeSteps = async (frozen: number[]): Promise<number> => {
       model.unfreeze([0, 1, 2]);
       if (frozen.length) model.freeze(frozen);
@@ -198,12 +204,14 @@ export async function measureRates(w: Pick<JobWork, 'arch' | 'imageSize' | 'crop
       for (let i = 0; i < warmup + repeats; i++) {
         const t0 = performance.now();
         await trainer.step({ images, shape: [w.batchSize, 1, w.imageSize, w.imageSize], targets, lrs: [1e-5, 1e-5, 1e-5], momenta: [0.9, 0.9, 0.9], step: step++ });
+        if (step === 1) firstMs = performance.now() - t0;
         if (i >= warmup) samples.push(performance.now() - t0);
       }
       return median(samples);
     };
     opts.onMeasure?.(`${rateKey(w)} training, all groups`);
     const allMs = await timeSteps([]);
+    const setupMs = createMs + Math.max(0, firstMs - allMs);
     opts.onMeasure?.(`${rateKey(w)} training, groups 2-3`);
     const upperMs = await timeSteps([0]);
     opts.onMeasure?.(`${rateKey(w)} training, head only`);
@@ -217,7 +225,7 @@ export async function measureRates(w: Pick<JobWork, 'arch' | 'imageSize' | 'crop
       await trainer.evaluate({ images: evalImages, shape: [w.evalBatch, 1, w.imageSize, w.imageSize] });
       if (i >= warmup) evalSamples.push(performance.now() - t0);
     }
-    return { headMs, upperMs, allMs, evalMsPerImage: median(evalSamples) / w.evalBatch };
+    return { setupMs, headMs, upperMs, allMs, evalMsPerImage: median(evalSamples) / w.evalBatch };
   } finally {
     trainer.dispose();
     model.dispose();
