@@ -3,7 +3,7 @@
 usage: weights_fixtures.py make OUTDIR        -> files in OUTDIR and OUTDIR/reference.json
        weights_fixtures.py read-safetensors F -> JSON {name: [dtype, shape, sha256]} parsed with struct+json
 """
-import hashlib, importlib.util, json, os, pickle, pickletools, struct, sys, zipfile
+import hashlib, importlib.util, json, os, pickle, pickletools, random, struct, sys, zipfile
 from collections import OrderedDict
 
 import torch
@@ -125,7 +125,10 @@ def make(out):
     open(os.path.join(out, 'truncated.pth'), 'wb').write(data[: len(data) // 2])
     data = open(os.path.join(out, 'resnet18-part-legacy.pth'), 'rb').read()
     open(os.path.join(out, 'truncated-legacy.pth'), 'wb').write(data[: len(data) // 2])
-    open(os.path.join(out, 'random.bin'), 'wb').write(os.urandom(4096))
+    # Seeded noise that starts like no format (a '{' at byte 8 would read as a safetensors header: 1 in 256).
+    noise = bytearray(random.Random(1234).randbytes(4096))
+    noise[0], noise[8] = 0x17, 0x17  # not 'P' of a zip, 0x80 of a pickle, or '{'
+    open(os.path.join(out, 'random.bin'), 'wb').write(bytes(noise))
     with open(os.path.join(out, 'reference.json'), 'w') as f:
         json.dump(ref, f)
 
