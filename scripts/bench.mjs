@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 
 import { loadModel } from '../dist/model.js';
 import { runtimeInfo } from '../dist/runtime.js';
+import { median } from '../dist/stats/describe.js';
 import { Trainer } from '../dist/train/trainer.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,10 +73,6 @@ for (const arch of ['densenet121', 'resnet50'])
 if (values.device.startsWith('cuda')) for (const b of [16, 64]) defaultCases.push(`densenet121:train:b${b}:s224:cl:amp`, `resnet50:train:b${b}:s224:cl:amp`);
 const cases = values.cases ? values.cases.split(',') : defaultCases;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function timeTorchxfer(c) {
   const [arch, mode, b, s, layout, precision] = c.split(':');

@@ -90,6 +90,8 @@ describe('experiment estimate', () => {
     const awayConfig = resolveTrainConfig({ ...config, data: away.data.root! });
     expect(await splitSizes(away, awayConfig, { cardio: { train: 5000, val: 500, test: 900 } })).toEqual({ train: 100, val: 40, test: 60, from: 'table' });
     await expect(splitSizes(away, awayConfig, {})).rejects.toThrow(/cannot size dataset 'cardio'.*--sizes/);
+    // Data that is here but wrong is an error, not a silent fallback to the table.
+    await expect(splitSizes(target, resolveTrainConfig({ ...config, task: ['NoSuchFinding'] }), { cardio: { train: 5000, val: 500, test: 900 } })).rejects.toThrow(/NoSuchFinding/);
   });
 
   it('the CLI measures step times and prints every job with its time (JSON)', () => {

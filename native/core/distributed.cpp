@@ -156,22 +156,18 @@ void over_flat_buffers(const DataParallelConfig& c, std::vector<torch::Tensor>& 
 
 }  // namespace
 
-void DataParallel::allreduce_sum(std::vector<torch::Tensor>& tensors) {
-  over_flat_buffers(config_, tensors, [&](torch::Tensor& flat) {
-    std::vector<torch::Tensor> one{flat};
-    c10d::AllreduceOptions o;
-    o.reduceOp = c10d::ReduceOp::SUM;
-    collective(config_, "all-reduce", [&]() { return impl_->group->allreduce(one, o); });
-  });
-}
+void DataParallel::allreduce_sum(std::vector<torch::Tensor>& tensors) { allreduce_scaled(tensors, 1); }
 
-void DataParallel::allreduce_mean(std::vector<torch::Tensor>& tensors) {
+void DataParallel::allreduce_mean(std::vector<torch::Tensor>& tensors) { allreduce_scaled(tensors, config_.world_size); }
+
+// The sum over ranks, divided by `divisor` (1: left as the sum), one flat buffer at a time.
+void DataParallel::allreduce_scaled(std::vector<torch::Tensor>& tensors, int64_t divisor) {
   over_flat_buffers(config_, tensors, [&](torch::Tensor& flat) {
     std::vector<torch::Tensor> one{flat};
     c10d::AllreduceOptions o;
     o.reduceOp = c10d::ReduceOp::SUM;
     collective(config_, "all-reduce", [&]() { return impl_->group->allreduce(one, o); });
-    flat.div_(static_cast<double>(config_.world_size));
+    if (divisor != 1) flat.div_(static_cast<double>(divisor));
   });
 }
 
@@ -200,6 +196,7 @@ DataParallel::DataParallel(DataParallelConfig config) : config_(std::move(config
 DataParallel::~DataParallel() = default;
 void DataParallel::allreduce_sum(std::vector<torch::Tensor>&) {}
 void DataParallel::allreduce_mean(std::vector<torch::Tensor>&) {}
+void DataParallel::allreduce_scaled(std::vector<torch::Tensor>&, int64_t) {}
 void DataParallel::broadcast(std::vector<torch::Tensor>&, int64_t) {}
 void DataParallel::barrier() {}
 

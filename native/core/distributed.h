@@ -47,6 +47,7 @@ class DataParallel {
   void barrier();
 
  private:
+  void allreduce_scaled(std::vector<torch::Tensor>& tensors, int64_t divisor);
   struct Impl;
   DataParallelConfig config_;
   std::unique_ptr<Impl> impl_;

@@ -7,15 +7,19 @@
  *
  * Upper bound for the regular policy (it may stop early); the LR finder counts its full ramp.
  */
+import { existsSync } from 'node:fs';
+
 import { OptionError } from '../errors.js';
 import { loadModel } from '../model.js';
 import { resolveDevice } from '../runtime.js';
 import { trainingPlan } from '../schedule/strategy.js';
+import { median } from '../stats/describe.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { planSplits } from '../train/data.js';
 import { Trainer } from '../train/trainer.js';
 import { pairedP } from './paired.js';
 import { planExperiment, planJobs, type LookupDone } from './plan.js';
+import { PAPER_SIZES } from './presets/paper.js';
 import { jobConfig } from './train-runner.js';
 import type { ExperimentSpec, RunJob } from './types.js';
 
@@ -29,24 +33,6 @@ export interface SplitSizes {
 
 /** Per dataset name of the spec (a target or source name): sizes to use when its data is not on this machine. */
 export type SizeTable = Record<string, { train: number; val: number; test: number }>;
-
-/**
- * The paper preset's datasets, from the published sizes, split as SPEC.md says (official test list;
- * 10% of train_val by patient for validation; binary tasks balanced: all positives plus as many
- * negatives; source tasks train on the whole training split).
- * NIH ChestX-ray14: 112,120 images, test list 25,596, train_val 86,524 (Table I: Emphysema test 1,093
- * positives, train+val 1,423; Hernia 86 / 141; Pneumonia 555 / 876). CheXpert: 191,027 frontal training
- * images, validation 202 frontal (used as test). MURA: 36,808 training, 3,197 validation (used as test).
- */
-export const PAPER_SIZES: SizeTable = {
-  chestxray14: { train: 2000, val: 8652, test: 25596 },
-  pneumonia: { train: 2000, val: 2 * 88, test: 2 * 555 },
-  emphysema: { train: 2000, val: 2 * 142, test: 2 * 1093 },
-  hernia: { train: 2000, val: 2 * 14, test: 2 * 86 },
-  mura: { train: 33127, val: 3681, test: 3197 },
-  chexpert: { train: 171924, val: 19103, test: 202 },
-  chestxray13: { train: 75200, val: 8360, test: 25596 },
-};
 
 /** What one job costs, in images and steps. */
 export interface JobWork {
@@ -119,18 +105,20 @@ export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<Tr
   return resolveTrainConfig(partial);
 }
 
-/** Split sizes from the data when it is here, else from `table` (by the job's dataset name). */
+/**
+ * Split sizes from the data when its folder is here, else from `table` (by the job's dataset name).
+ * Data that is here but unreadable (bad labels, a malformed CSV) is an error, never a silent fallback.
+ */
 export async function splitSizes(job: RunJob, config: TrainConfig, table: SizeTable): Promise<SplitSizes> {
-  try {
+  if (!config.data || existsSync(config.data)) {
     const { splits } = await planSplits(config);
     return { train: splits.train.length, val: splits.val.length, test: splits.test.length, from: 'data' };
-  } catch (err) {
-    const row = table[job.data.name];
-    if (!row) throw new Error(`cannot size dataset '${job.data.name}': ${(err as Error).message.split('\n')[0]}; give its sizes with --sizes (JSON {"${job.data.name}": {"train": n, "val": n, "test": n}})`);
-    // A target's N is what it trains on (binary subsets draw positives with replacement when short).
-    const train = job.n === 'all' ? row.train : job.kind === 'target' ? job.n : Math.min(job.n, row.train);
-    return { train, val: Math.min(config.valLimit ?? Infinity, row.val), test: Math.min(config.testLimit ?? Infinity, row.test), from: 'table' };
   }
+  const row = table[job.data.name];
+  if (!row) throw new Error(`cannot size dataset '${job.data.name}': its folder ${config.data} is not on this machine; give its sizes with --sizes (JSON {"${job.data.name}": {"train": n, "val": n, "test": n}})`);
+  // A target's N is what it trains on (binary subsets draw positives with replacement when short).
+  const train = job.n === 'all' ? row.train : job.kind === 'target' ? job.n : Math.min(job.n, row.train);
+  return { train, val: Math.min(config.valLimit ?? Infinity, row.val), test: Math.min(config.testLimit ?? Infinity, row.test), from: 'table' };
 }
 
 export function jobWork(job: RunJob, stage: string | undefined, config: TrainConfig, sizes: SplitSizes): JobWork {
@@ -178,8 +166,6 @@ export interface MeasureOptions {
   /** Called before each measurement, e.g. for a progress line. */
   onMeasure?: (what: string) => void;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Times training steps (by trainable part) and evaluation for one (arch, sizes, batch) on the device. */
 export async function measureRates(w: Pick<JobWork, 'arch' | 'imageSize' | 'crop' | 'batchSize' | 'evalBatch'>, opts: MeasureOptions = {}): Promise<StepRates> {

@@ -4,6 +4,7 @@
  * targets over the N grid 50, 100, 200, 400, 600, ..., 2000. Roots come from the options or from
  * NIH_ROOT, CHEXPERT_ROOT and MURA_ROOT (an unset one is reported naming the variable).
  */
+import type { SizeTable } from '../estimate.js';
 import type { PresetOptions } from './index.js';
 
 const NIH_LABELS = [
@@ -49,3 +50,21 @@ export function paperSpec(opts: PresetOptions): unknown {
     ],
   };
 }
+
+/**
+ * The paper preset's datasets, from the published sizes, split as SPEC.md says (official test list;
+ * 10% of train_val by patient for validation; binary tasks balanced: all positives plus as many
+ * negatives; source tasks train on the whole training split).
+ * NIH ChestX-ray14: 112,120 images, test list 25,596, train_val 86,524 (Table I: Emphysema test 1,093
+ * positives, train+val 1,423; Hernia 86 / 141; Pneumonia 555 / 876). CheXpert: 191,027 frontal training
+ * images, validation 202 frontal (used as test). MURA: 36,808 training, 3,197 validation (used as test).
+ */
+export const PAPER_SIZES: SizeTable = {
+  chestxray14: { train: 2000, val: 8652, test: 25596 },
+  pneumonia: { train: 2000, val: 2 * 88, test: 2 * 555 },
+  emphysema: { train: 2000, val: 2 * 142, test: 2 * 1093 },
+  hernia: { train: 2000, val: 2 * 14, test: 2 * 86 },
+  mura: { train: 33127, val: 3681, test: 3197 },
+  chexpert: { train: 171924, val: 19103, test: 202 },
+  chestxray13: { train: 75200, val: 8360, test: 25596 },
+};
