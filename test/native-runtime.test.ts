@@ -158,6 +158,19 @@ describe('the caching CPU allocator', () => {
     expect(capped.cache.cachedBytes).toBe(0);
     expect(capped.cache.hits).toBe(0);
   }, 120000);
+
+  it('reports a malformed setting and keeps the default instead of failing to load', () => {
+    const r = spawnSync(process.execPath, ['-e', "import('" + join(packageRoot, 'dist', 'runtime.js') + "').then((m) => console.log(JSON.stringify(m.cpuCacheStats())))"], {
+      env: { ...process.env, TORCHXFER_CPU_CACHE_MB: '12abc', TORCHXFER_CPU_CACHE: 'yes' },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/ignoring TORCHXFER_CPU_CACHE='yes' \(expected 'off' or 'on'\)/);
+    expect(r.stderr).toMatch(/ignoring TORCHXFER_CPU_CACHE_MB='12abc' \(expected a whole number of megabytes\)/);
+    const stats = JSON.parse(r.stdout) as ReturnType<typeof cpuCacheStats>;
+    expect(stats.installed).toBe(true);
+    expect(stats.limitBytes).toBe(cpuCacheStats().limitBytes); // the default
+  });
 });
 
 describe('dispose', () => {

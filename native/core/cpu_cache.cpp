@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <mutex>
 #include <string>
 #include <unistd.h>
@@ -30,7 +31,9 @@ uint64_t default_limit() {
   if (const char* mb = std::getenv("TORCHXFER_CPU_CACHE_MB")) {
     char* end = nullptr;
     unsigned long long v = std::strtoull(mb, &end, 10);
-    if (end != mb && *end == '\0') return static_cast<uint64_t>(v) * 1024 * 1024;
+    if (end != mb && *end == '\0' && mb[0] != '-') return static_cast<uint64_t>(v) * 1024 * 1024;
+    // Read at load time, where throwing would leave no addon at all: say so and use the default.
+    std::cerr << "torchxfer: ignoring TORCHXFER_CPU_CACHE_MB='" << mb << "' (expected a whole number of megabytes); the CPU cache keeps up to a quarter of RAM\n";
   }
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   uint64_t physical = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : (uint64_t{4} << 30);
@@ -145,6 +148,8 @@ void install_cpu_cache() {
   if (g_cache) return;
   const char* mode = std::getenv("TORCHXFER_CPU_CACHE");
   if (mode && std::strcmp(mode, "off") == 0) return;
+  if (mode && *mode && std::strcmp(mode, "on") != 0)
+    std::cerr << "torchxfer: ignoring TORCHXFER_CPU_CACHE='" << mode << "' (expected 'off' or 'on'); the CPU cache stays on\n";
   g_cache = new CachingCpuAllocator();
   c10::SetCPUAllocator(g_cache, /*priority=*/1);
 }

@@ -20,7 +20,8 @@ struct CpuCacheStats {
 
 // Installs the allocator as LibTorch's CPU allocator (once; later calls do nothing). The cache is
 // capped at TORCHXFER_CPU_CACHE_MB megabytes (default: a quarter of physical memory);
-// TORCHXFER_CPU_CACHE=off leaves LibTorch's allocator in place. Call before worker threads start.
+// TORCHXFER_CPU_CACHE=off leaves LibTorch's allocator in place (a malformed value of either is reported
+// on stderr and the default used). Call before worker threads start.
 void install_cpu_cache();
 CpuCacheStats cpu_cache_stats();
 // Returns every cached free block to the system (live tensors are untouched).
