@@ -4,9 +4,10 @@
  * absent. TORCHXFER_REALDATA overrides the location (a git worktree elsewhere, a local copy).
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const projectRoot = resolve(import.meta.dirname, '..', '..');
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Absolute path of the real-data folder, or undefined when it is not on this machine. */
 export function realDataRoot(): string | undefined {
