@@ -18,7 +18,7 @@ done
 
 packages=(cmake g++ make libtorch-dev)
 if [ "$dev" = 1 ]; then
-  packages+=(python3-torch python3-torchvision python3-scipy python3-skimage python3-sklearn python3-pydicom chromium)
+  packages+=(python3-torch python3-torchvision python3-scipy python3-skimage python3-sklearn python3-pydicom python3-gdcm chromium)
 fi
 
 missing=()
