@@ -2,16 +2,71 @@
 import yargs from 'yargs';
 
 import { commands } from './commands/index.js';
+import { flagFor, optionsOfCurrentCommand, RENAMED } from './commands/options.js';
+import { describe, OptionError } from './errors.js';
 import { version } from './version.js';
 
+/** The closest flag of this command to a mistyped one (edit distance <= 2), or what a renamed flag is now. */
+function closestFlag(typed: string): string | undefined {
+  const dist = (a: string, b: string) => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length]![b.length]!;
+  };
+  let best: [string, number] | undefined;
+  for (const name of optionsOfCurrentCommand()) {
+    const k = dist(typed, name);
+    if (k <= 2 && (!best || k < best[1])) best = [name, k];
+  }
+  return best ? `${best[0].length > 1 ? '--' : '-'}${best[0]}` : RENAMED[typed];
+}
+
+/** yargs' own messages, with the command's help pointed to instead of printed in full. */
+const GROUPS = new Set(['data', 'weights', 'results']);
+
+function usageMessage(msg: string, argv: string[]): string {
+  const known = commands.some((c) => String(c.command).split(' ')[0] === argv[0]);
+  const command = !known ? '' : (GROUPS.has(argv[0]!) && argv[1] && !argv[1].startsWith('-') ? argv.slice(0, 2) : argv.slice(0, 1)).join(' ');
+  const kebab = (s: string) => s.replace(/^-+/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  // yargs names flags without dashes, and twice (kebab and camelCase): once, as typed.
+  const flags = (list: string) => [...new Set(list.split(', ').map(kebab))];
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  const missing = /^Missing required arguments?: (.+)$/.exec(msg);
+  let text = msg;
+  if (unknown) {
+    const names = flags(unknown[1]!);
+    const suggestions = names.map((n) => closestFlag(n)).filter(Boolean);
+    text = `Unknown ${names.length > 1 ? 'options' : 'option'}: ${names.map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}${suggestions.length ? ` (did you mean ${suggestions.join(', ')}?)` : ''}`;
+    const typedAsFlag = (n: string) => argv.some((a) => a.startsWith('-') && kebab(a.replace(/=.*$/, '')) === n);
+    if (!names.every(typedAsFlag)) text = `Unknown ${names.length > 1 ? 'arguments' : 'argument'}: ${names.join(', ')}`;
+  } else if (missing) {
+    text = `Missing required ${missing[1]!.includes(',') ? 'options' : 'option'}: ${flags(missing[1]!).map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}`;
+  }
+  return `torchxfer: ${text}\nSee: torchxfer ${command ? `${command} ` : ''}--help`;
+}
+
+/** An option error from the library names its key (maxLr, task[0]); the CLI user typed a flag (--max-lr). */
+function messageOf(err: unknown): string {
+  if (err instanceof OptionError && !err.option.startsWith('--')) {
+    const flag = flagFor(err.option);
+    if (flag) return `Expected ${err.expected} for ${flag} but received ${describe(err.received)}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A usage error yargs reported (unknown flag, missing argument): stops the command before its handler. */
+class UsageError extends Error {}
+
 export async function main(argv: string[]): Promise<number> {
-  let failure: string | undefined;
   const parser = yargs(argv)
     .scriptName('torchxfer')
     .usage('$0 <command> [options]\n\nTransfer learning for small medical imaging datasets (Romero et al. 2020).')
     .command(commands)
     .demandCommand(1, 'Give a command; see the list above.')
     .strict()
+    // Values reach the option table as typed, so errors can quote them.
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .version(version)
     .help()
     .alias('h', 'help')
@@ -19,15 +74,18 @@ export async function main(argv: string[]): Promise<number> {
     .exitProcess(false)
     .fail((msg, err, y) => {
       if (err) throw err;
-      failure = msg;
-      y.showHelp('error');
-      console.error(`\n${msg}`);
+      if (/^(Not enough non-option arguments|Give a)/.test(msg ?? '')) y.showHelp('error');
+      throw new UsageError(usageMessage(msg, argv));
     });
   try {
     await parser.parseAsync();
   } catch (err) {
-    console.error(`torchxfer: ${err instanceof Error ? err.message : String(err)}`);
+    if (err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    console.error(`torchxfer: ${messageOf(err)}`);
     return 1;
   }
-  return failure ? 2 : 0;
+  return 0;
 }

@@ -1,40 +1,38 @@
-/** Dataset options shared by the `data` commands (inspect, cache). */
-import type { Argv } from 'yargs';
-
+/** A dataset from the parsed dataset options (the same flags in every command: see options.ts). */
 import type { UncertaintyPolicy } from '../data/datasets/chexpert.js';
-import { DATASET_FORMATS, loadDataset, type DatasetFormat } from '../data/datasets/index.js';
+import { loadDataset, type DatasetFormat } from '../data/datasets/index.js';
+import { defaultCacheDir } from '../data/phantom/index.js';
 import type { Dataset } from '../data/types.js';
+import { OptionError } from '../errors.js';
 
 export interface DatasetArgs {
   data: string;
-  format: DatasetFormat;
+  format?: DatasetFormat;
   labels?: string;
+  labelColumns?: string[];
   key?: string;
-  'path-column'?: string;
-  'patient-column'?: string;
+  pathColumn?: string;
+  patientColumn?: string;
   positive?: string;
   uncertainty?: UncertaintyPolicy;
-}
-
-export function datasetOptions<T>(y: Argv<T>) {
-  return y
-    .option('data', { type: 'string', demandOption: true, describe: 'Dataset directory (for csv: the CSV file)' })
-    .option('format', { choices: DATASET_FORMATS, demandOption: true, describe: 'On-disk layout' })
-    .option('labels', { type: 'string', describe: 'dicom: CSV of labels' })
-    .option('key', { type: 'string', describe: "dicom: 'file' or a DICOM keyword keying the label CSV" })
-    .option('path-column', { type: 'string', describe: 'csv: image path column (default path)' })
-    .option('patient-column', { type: 'string', describe: 'csv: patient id column' })
-    .option('positive', { type: 'string', describe: 'folder: the positive class folder (binary)' })
-    .option('uncertainty', { choices: ['ones', 'zeros', 'ignore'] as const, describe: 'chexpert: one policy for all labels (default per SPEC.md)' });
+  cacheDir?: string;
 }
 
 export function loadFromArgs(args: DatasetArgs): Dataset {
+  if (!args.format) throw new OptionError('--format', 'the dataset layout (nih, chexpert, mura, csv, folder or dicom)', undefined);
+  if (args.format === 'dicom' && !args.labels) throw new OptionError('--labels', 'a label CSV for --format dicom', undefined);
   return loadDataset(args.format, args.data, {
     labels: args.labels,
+    labelColumns: args.labelColumns,
     key: args.key,
-    pathColumn: args['path-column'],
-    patientColumn: args['patient-column'],
+    pathColumn: args.pathColumn,
+    patientColumn: args.patientColumn,
     positive: args.positive,
     uncertainty: args.uncertainty,
   });
+}
+
+/** torchxfer's cache root (--cache-dir), and the folders in it. */
+export function cacheRoot(args: { cacheDir?: string }): string {
+  return args.cacheDir ?? defaultCacheDir();
 }

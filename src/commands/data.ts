@@ -1,43 +1,40 @@
 /** `torchxfer data <subcommand>`: dataset tools. `synth` writes a simulated phantom dataset. */
-import type { Argv, CommandModule } from 'yargs';
+import type { CommandModule } from 'yargs';
 
 import { synthesize, type PhantomKind } from '../data/phantom/index.js';
 import { SIMULATED_NOTICE } from '../data/phantom/writers.js';
 import { Progress } from '../progress.js';
 import { dataCacheCommand } from './data-cache.js';
 import { dataInspectCommand } from './data-inspect.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface SynthArgs {
   kind: PhantomKind;
   out: string;
-  n: number;
+  count: number;
   seed: number;
   size: number;
   prevalenceBoost?: number;
   threads?: number;
 }
 
-export const dataSynthCommand: CommandModule<object, SynthArgs> = {
+const SYNTH_OPTIONS: OptionList = [['kind', { required: true }], ['out', { required: true, note: 'a new or empty folder' }], ['count', { required: true }], ['seed', { required: true }], ['size', { default: true }], 'prevalence-boost', 'threads'];
+
+export const dataSynthCommand: CommandModule = {
   command: 'synth',
   describe: 'Write a SIMULATED phantom dataset (chest: NIH ChestX-ray14 layout; msk: MURA-v1.1 layout)',
   builder: (y) =>
-    y
-      .option('kind', { choices: ['chest', 'msk'] as const, demandOption: true, describe: 'chest radiographs (14 NIH findings) or upper-limb films (normal/abnormal)' })
-      .option('out', { type: 'string', demandOption: true, describe: 'New or empty output folder' })
-      .option('n', { type: 'number', demandOption: true, describe: 'Number of images' })
-      .option('seed', { type: 'number', demandOption: true, describe: 'Random seed (same seed: byte-identical files)' })
-      .option('size', { type: 'number', default: 256, describe: 'Image height in pixels (64..1024)' })
-      .option('prevalence-boost', { type: 'number', describe: 'chest: raise every finding to at least this prevalence (0..0.5)' })
-      .option('threads', { type: 'number', describe: 'Drawing threads (default: all cores); 0 draws in the main thread' })
-      .example('$0 data synth --kind chest --out phantoms/chest --n 500 --seed 1', '500 chest images, NIH layout')
-      .example('$0 data synth --kind msk --out phantoms/mura --n 300 --seed 1', '300 limb images, MURA layout') as unknown as Argv<SynthArgs>,
-  handler: async (args) => {
+    addOptions(y, SYNTH_OPTIONS)
+      .example('$0 data synth --kind chest --out phantoms/chest --count 500 --seed 1', '500 chest images, NIH layout')
+      .example('$0 data synth --kind msk --out phantoms/mura --count 300 --seed 1', '300 limb images, MURA layout'),
+  handler: async (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, SYNTH_OPTIONS) as unknown as SynthArgs;
     console.error(SIMULATED_NOTICE);
-    const bar = new Progress({ total: args.n, label: `synth ${args.kind}`, unit: 'img' });
+    const bar = new Progress({ total: args.count, label: `synth ${args.kind}`, unit: 'img' });
     const result = await synthesize({
       kind: args.kind,
       out: args.out,
-      n: args.n,
+      n: args.count,
       seed: args.seed,
       size: args.size,
       prevalenceBoost: args.prevalenceBoost,

@@ -1,60 +1,74 @@
-/** `torchxfer eval` and `torchxfer predict`: use a trained checkpoint. */
+/** `torchxfer eval` and `torchxfer predict`: use a trained checkpoint (it carries its data, labels and preprocessing). */
 import { writeFileSync } from 'node:fs';
 
 import type { CommandModule } from 'yargs';
 
 import { evaluate, predict } from '../train/inference.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
+
+const EVAL_OPTIONS: OptionList = [
+  ['checkpoint', { required: true }],
+  ['subset', { default: true }],
+  ['tta', { default: 0 }],
+  ['data', { note: 'eval: only if the data moved since training (the checkpoint records where it was)' }],
+  'cache-dir',
+  'device',
+  ['json', { default: true }],
+];
 
 export const evalCommand: CommandModule = {
   command: 'eval',
-  describe: "Score a checkpoint on its run's test (or val/train) split: AUC, optionally with TTA",
+  describe: "Score a checkpoint on its run's test (or val/train) images: AUC, optionally with TTA",
   builder: (y) =>
-    y
-      .option('checkpoint', { type: 'string', demandOption: true, describe: 'best.safetensors from torchxfer train' })
-      .option('split', { choices: ['test', 'val', 'train'] as const, default: 'test' as const })
-      .option('tta', { type: 'boolean', default: false, describe: 'Test-time augmentation: centre crop + 4 augmented copies, averaged' })
-      .option('tta-copies', { type: 'number', default: 4, describe: 'Augmented copies with --tta' })
-      .option('data', { type: 'string', describe: 'Where the data is now, if it moved since training' })
-      .option('device', { type: 'string', default: 'cpu' })
-      .option('json', { type: 'boolean', default: false })
-      .example('$0 eval --checkpoint runs/train/best.safetensors --tta', 'Test AUC with TTA'),
+    addOptions(y, EVAL_OPTIONS)
+      .example('$0 eval --checkpoint runs/train/best.safetensors --tta 4', 'Test AUC with 4 augmented copies per image')
+      .example('$0 eval --checkpoint best.safetensors --subset val --json', 'Validation AUC as JSON'),
   handler: async (args) => {
-    const a = args as unknown as { checkpoint: string; split: 'test' | 'val' | 'train'; tta: boolean; ttaCopies: number; data?: string; device: string; json: boolean };
-    const r = await evaluate({ checkpoint: a.checkpoint, split: a.split, tta: a.tta ? a.ttaCopies : 0, data: a.data, device: a.device });
+    const a = parseOptions(args as Record<string, unknown>, EVAL_OPTIONS) as unknown as { checkpoint: string; subset: 'test' | 'val' | 'train'; tta: number; data?: string; cacheDir?: string; device?: string; json: boolean };
+    const r = await evaluate({ checkpoint: a.checkpoint, split: a.subset, tta: a.tta, data: a.data, cacheDir: a.cacheDir, device: a.device ?? 'auto' });
     if (a.json) {
       console.log(JSON.stringify(r, null, 2));
       return;
     }
-    const per = Object.entries(r.perLabel).map(([l, v]) => `  ${l}: ${v === null ? 'missing (one class)' : v.toFixed(4)}`);
-    console.log(`${r.simulated ? '[SIMULATED] ' : ''}${r.split}: ${r.images} images, AUC ${r.auc === null ? 'n/a' : r.auc.toFixed(4)}${r.tta ? ` (TTA, ${r.tta} copies)` : ''}, loss ${r.loss.toFixed(4)}\n${per.join('\n')}`);
+    const per = Object.entries(r.perLabel).map(([l, v]) => `  ${l}: ${v === null ? 'n/a (one class only)' : v.toFixed(4)}`);
+    const tta = r.tta > 0 ? ` with TTA (${r.tta} copies)` : '';
+    console.log(`${r.simulated ? '[SIMULATED] ' : ''}${r.split}: ${r.images} images, AUC ${r.auc === null ? 'n/a' : r.auc.toFixed(4)}${tta}, loss ${r.loss.toFixed(4)}\n${per.join('\n')}`);
   },
 };
 
+const PREDICT_OPTIONS: OptionList = [
+  ['checkpoint', { required: true }],
+  ['tta', { default: 0 }],
+  ['out', { note: 'a file (default: stdout)' }],
+  'device',
+  ['json', { default: true }],
+];
+
 export const predictCommand: CommandModule = {
   command: 'predict <images..>',
-  describe: 'Probabilities per label for image files (PNG, JPEG, DICOM) from a checkpoint',
+  describe: 'Probabilities per label for image files (PNG, JPEG, DICOM) from a checkpoint; exits 1 when no image could be read',
   builder: (y) =>
-    y
-      .positional('images', { type: 'string', array: true, describe: 'Image files' })
-      .option('checkpoint', { type: 'string', demandOption: true })
-      .option('tta', { type: 'number', default: 0, describe: 'Augmented copies averaged with the centre crop' })
-      .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
-      .option('out', { type: 'string', describe: 'Write here instead of stdout' })
-      .option('device', { type: 'string', default: 'cpu' })
-      .example('$0 predict --checkpoint best.safetensors a.png b.dcm --format json', 'JSON probabilities'),
+    addOptions(y.positional('images', { type: 'string', array: true, describe: 'Image files' }), PREDICT_OPTIONS)
+      .example('$0 predict --checkpoint best.safetensors a.png b.dcm --json', 'JSON probabilities'),
   handler: async (args) => {
-    const a = args as unknown as { images: string[]; checkpoint: string; tta: number; format: 'csv' | 'json'; out?: string; device: string };
-    const preds = await predict({ checkpoint: a.checkpoint, images: a.images, tta: a.tta, device: a.device });
+    const a = parseOptions(args as Record<string, unknown>, PREDICT_OPTIONS) as unknown as { images: string[]; checkpoint: string; tta: number; json: boolean; out?: string; device?: string };
+    const preds = await predict({ checkpoint: a.checkpoint, images: a.images.map(String), tta: a.tta, device: a.device ?? 'auto' });
     let text: string;
-    if (a.format === 'json') text = JSON.stringify(preds, null, 2) + '\n';
+    if (a.json) text = JSON.stringify(preds, null, 2) + '\n';
     else {
       const labels = Object.keys(preds.find((p) => p.probabilities)?.probabilities ?? {});
       const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
       text = [['file', ...labels, 'error'].join(','), ...preds.map((p) => [q(p.file), ...labels.map((l) => (p.probabilities ? String(p.probabilities[l]) : '')), q(p.error ?? '')].join(','))].join('\n') + '\n';
     }
-    if (a.out) writeFileSync(a.out, text);
-    else process.stdout.write(text);
+    if (a.out) {
+      writeFileSync(a.out, text);
+      console.error(`Wrote ${a.out}`);
+    } else process.stdout.write(text);
     const failed = preds.filter((p) => p.error).length;
-    if (failed) console.error(`${failed} of ${preds.length} image(s) could not be read (see the error column).`);
+    if (failed) console.error(`${failed} of ${preds.length} image(s) could not be read (see the error ${a.json ? 'field' : 'column'}).`);
+    if (failed === preds.length) {
+      console.error('torchxfer: no image could be read; nothing was predicted.');
+      process.exitCode = 1;
+    }
   },
 };

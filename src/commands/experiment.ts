@@ -15,6 +15,7 @@ import { planExperiment, planJobs } from '../experiments/plan.js';
 import { doneLookup, runExperiment } from '../experiments/run.js';
 import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ExperimentArgs {
   spec: string;
@@ -28,32 +29,35 @@ interface ExperimentArgs {
   'mura-root'?: string;
   estimate: boolean;
   sizes?: string;
-  device: string;
+  device?: string;
   json: boolean;
 }
+
+const EXPERIMENT_OPTIONS: OptionList = [
+  'db',
+  'shard',
+  ['dry-run', { default: true }],
+  ['allow-spec-change', { default: true }],
+  'checkpoints',
+  'nih-root',
+  'chexpert-root',
+  'mura-root',
+  ['estimate', { default: true }],
+  'sizes',
+  ['device', { note: 'experiment: where --estimate measures step times' }],
+  ['json', { default: true, note: 'experiment: with --estimate' }],
+];
 
 export const experimentCommand: CommandModule<object, ExperimentArgs> = {
   command: 'experiment <spec>',
   describe: 'Run an experiment (targets x arms x N grid x seeds) into a resumable results database',
   builder: (y) =>
-    y
-      .positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (.yaml, .json) or preset name (paper, demo)' })
-      .option('db', { type: 'string', describe: 'Results database (SQLite); default <experiment name>.db' })
-      .option('shard', { type: 'string', describe: 'Run only shard i of n ("i/n": the jobs whose key hash mod n == i)' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the jobs and their status without running them' })
-      .option('allow-spec-change', { type: 'boolean', default: false, describe: 'Accept a changed spec for an experiment already in the database (finished runs of unchanged jobs are kept)' })
-      .option('checkpoints', { type: 'string', describe: 'Folder for source-task checkpoints (shared by shards); default <experiment name>.checkpoints beside the database' })
-      .option('nih-root', { type: 'string', describe: 'NIH ChestX-ray14 root for the paper preset (else NIH_ROOT)' })
-      .option('chexpert-root', { type: 'string', describe: 'CheXpert root for the paper preset (else CHEXPERT_ROOT)' })
-      .option('mura-root', { type: 'string', describe: 'MURA root for the paper preset (else MURA_ROOT)' })
-      .option('estimate', { type: 'boolean', default: false, describe: 'Measure step times on --device and estimate how long every job of every stage takes (nothing is trained)' })
-      .option('sizes', { type: 'string', describe: 'With --estimate: JSON file {dataset: {train, val, test}} for datasets not on this machine' })
-      .option('device', { type: 'string', default: 'auto', describe: 'With --estimate: where step times are measured (cpu, cuda, cuda:N, auto)' })
-      .option('json', { type: 'boolean', default: false, describe: 'With --estimate: print the estimate as JSON' })
+    addOptions(y.positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (.yaml, .json) or preset name (paper, demo)' }), EXPERIMENT_OPTIONS)
       .example('$0 experiment demo --db demo.db', 'Run the phantom demo (resumes if demo.db exists)')
       .example('$0 experiment paper --estimate --device cuda', "Estimate the paper protocol's GPU-hours")
       .example('$0 experiment spec.yaml --db shard3.db --shard 3/8', 'Run one shard of eight') as never,
-  handler: async (args) => {
+  handler: async (argv) => {
+    const args = parseOptions(argv as unknown as Record<string, unknown>, EXPERIMENT_OPTIONS) as unknown as ExperimentArgs;
     const shard = args.shard === undefined ? undefined : parseShard(args.shard);
     if (shard && shard.index < 0) throw new OptionError('--shard', "'i/n' with 0 <= i < n", args.shard);
     // An estimate needs no data: unset roots stand as placeholders and those datasets are sized from the table.
@@ -74,7 +78,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       }
       const measured = existsSync(dbPath) ? new ResultsDb(dbPath, { readonly: true }) : undefined;
       try {
-        const estimate = await estimateExperiment(spec, { sizes, device: args.device, done: measured ? doneLookup(measured) : undefined, onMeasure: (what) => console.error(`measuring ${what}`) });
+        const estimate = await estimateExperiment(spec, { sizes, device: args.device ?? 'auto', done: measured ? doneLookup(measured) : undefined, onMeasure: (what) => console.error(`measuring ${what}`) });
         const measuredSeconds = (key: string): number | undefined => {
           const row = measured?.run(key);
           const seconds = row?.status === 'done' && row.timings_json ? (JSON.parse(row.timings_json) as { seconds?: unknown }).seconds : undefined;

@@ -5,7 +5,7 @@ import type { CommandModule } from 'yargs';
 
 import { radiomicFeatureNames } from '../radiomics/features.js';
 import { featuresOfFiles, type FileFeatures } from '../radiomics/files.js';
-import { expectInteger } from '../validate.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface FeaturesArgs {
   images: string[];
@@ -25,22 +25,18 @@ export function featuresCsv(results: FileFeatures[]): string {
   return lines.join('\n') + '\n';
 }
 
-export const featuresCommand: CommandModule<object, FeaturesArgs> = {
+const FEATURES_OPTIONS: OptionList = [['json', { default: true, note: 'features: [{"file", "features": {...}}] (default: CSV, one row per image)' }], ['symmetric', { default: true }], ['width', { default: true }], ['height', { default: true }], ['out', { note: 'a file (default: stdout)' }]];
+
+export const featuresCommand: CommandModule = {
   command: 'features <images..>',
   describe: 'Radiomic features (79 per image: GLCM properties, moments, entropy) of PNG/JPEG/DICOM images',
   builder: (y) =>
-    y
-      .positional('images', { type: 'string', array: true, describe: 'Image files' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print [{"file", "features": {...}}] (default: CSV, one row per image)' })
-      .option('symmetric', { type: 'boolean', default: false, describe: 'Symmetric co-occurrence matrices (graycomatrix symmetric=True)' })
-      .option('width', { type: 'number', default: 250, describe: 'Resize to this width keeping the aspect ratio (0: keep)' })
-      .option('height', { type: 'number', default: 0, describe: 'Then centre-crop/zero-pad to this height (0: keep the resized height)' })
-      .option('out', { type: 'string', describe: 'Write to this file instead of stdout' })
+    addOptions(y.positional('images', { type: 'string', array: true, describe: 'Image files' }), FEATURES_OPTIONS)
       .example('$0 features a.png b.dcm --json', 'Features of two images as JSON')
       .example('$0 features images/*.png --out features.json --json', 'Save them for `torchxfer radiomics`') as never,
-  handler: async (args) => {
-    const width = expectInteger(args.width, 'width', 0, 65535);
-    const height = expectInteger(args.height, 'height', 0, 65535);
+  handler: async (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, FEATURES_OPTIONS) as unknown as FeaturesArgs;
+    const { width, height } = args;
     const results = await featuresOfFiles(args.images.map(String), { width, height, symmetric: args.symmetric });
     const text = args.json ? JSON.stringify(results, null, 2) + '\n' : featuresCsv(results);
     if (args.out) writeFileSync(args.out, text);

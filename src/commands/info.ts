@@ -3,15 +3,18 @@ import type { CommandModule } from 'yargs';
 
 import { runtimeInfo } from '../runtime.js';
 import { version } from '../version.js';
+import { addOptions, type OptionList } from './options.js';
 
 interface InfoArgs {
   json: boolean;
 }
 
+const INFO_OPTIONS: OptionList = [['json', { default: true }]];
+
 export const infoCommand: CommandModule<object, InfoArgs> = {
   command: 'info',
   describe: 'Show the LibTorch version, CUDA availability and thread count',
-  builder: (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as never,
+  builder: (y) => addOptions(y, INFO_OPTIONS) as never,
   handler: (args) => {
     const info = runtimeInfo();
     const out = { torchxfer: version, node: process.version, ...info };

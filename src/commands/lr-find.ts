@@ -5,23 +5,23 @@ import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 
 import { toPng } from '../plot/index.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 import { lrFind } from '../train/lr-find.js';
-import { configFromArgs, trainOptions } from './train.js';
+import { pickMaxLr, type MaxLrPick } from '../train/lr-finder-analysis.js';
+import { addOptions, parseOptions, RUN_OPTIONS, type OptionList } from './options.js';
+import { configFromArgs } from './train.js';
+
+const LR_FIND_OPTIONS: OptionList = [...RUN_OPTIONS, ['out', { default: 'runs/lr-find', note: 'a folder: lr-finder.svg/.png and lr-finder.json' }], 'num-iter', 'start-lr', 'end-lr', ['json', { default: true }]];
 
 export const lrFindCommand: CommandModule = {
   command: 'lr-find',
-  describe: 'Learning-rate finder: exponential ramp, smoothed loss, suggestions (min = the paper, valley = fastai)',
+  describe: 'Learning-rate finder: exponential ramp, smoothed loss, suggestions (valley = fastai, the default; minimum = the paper)',
   builder: (y) =>
-    trainOptions(y)
-      .option('out', { type: 'string', default: 'runs/lr-find', describe: 'Folder for lr-finder.svg/.png and lr-finder.json' })
-      .option('num-iter', { type: 'number', default: 100, describe: 'Ramp steps' })
-      .option('start-lr', { type: 'number', default: 1e-7 })
-      .option('end-lr', { type: 'number', default: 10 })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the curve and suggestions as JSON' })
+    addOptions(y, LR_FIND_OPTIONS)
       .example('$0 lr-find --data /data/NIH --task Emphysema --n 400 --init imagenet', 'Pick max_lr for a run'),
   handler: async (args) => {
-    const a = args as unknown as Record<string, unknown> & { out: string; numIter: number; startLr: number; endLr: number; json: boolean };
-    const curve = await lrFind(configFromArgs(a), { numIter: a.numIter, start: a.startLr, end: a.endLr });
+    const a = parseOptions(args as Record<string, unknown>, LR_FIND_OPTIONS) as Record<string, unknown> & { out: string; numIter?: number; startLr?: number; endLr?: number; json: boolean };
+    const curve = await lrFind(configFromArgs(a, LR_FIND_OPTIONS), { numIter: a.numIter ?? 100, start: a.startLr ?? 1e-7, end: a.endLr ?? 10 });
     const out = resolve(a.out);
     mkdirSync(out, { recursive: true });
     const { svg, ...rest } = curve;
@@ -33,7 +33,13 @@ export const lrFindCommand: CommandModule = {
       return;
     }
     const s = curve.suggestions;
-    console.log(s ? `suggested max_lr: ${s.min.lr.toPrecision(3)} (loss minimum, the paper); valley ${s.valley.lr.toPrecision(3)}; min/10 ${s.minDiv10.toPrecision(3)}` : 'no suggestion: the run was too short or diverged at once');
-    console.log(`curve: ${join(out, 'lr-finder.svg')} (${curve.steps} steps)`);
+    if (!s) {
+      console.log('no suggestion: the run was too short or diverged at once');
+    } else {
+      const pick = pickMaxLr(curve, (a.lrRule as MaxLrPick['rule'] | undefined) ?? TRAIN_DEFAULTS.lrRule);
+      console.log(`suggested max_lr: ${pick.lr.toPrecision(3)} (--lr-rule ${pick.rule}); valley ${s.valley.lr.toPrecision(3)}, loss minimum / 10 ${s.minDiv10.toPrecision(3)}, loss minimum (the paper) ${s.min.lr.toPrecision(3)}`);
+      if (pick.warning) console.error(`warning: ${pick.warning}`);
+    }
+    console.log(`curve (${curve.steps} steps): ${join(out, 'lr-finder.svg')}, ${join(out, 'lr-finder.png')}; data: ${join(out, 'lr-finder.json')}`);
   },
 };

@@ -14,13 +14,13 @@ import { DataError } from '../data/errors.js';
 import { trainRadiomicsBaseline } from '../radiomics/baseline.js';
 import { radiomicFeatureNames } from '../radiomics/features.js';
 import type { Matrix } from '../radiomics/standardize.js';
-import { expectInteger } from '../validate.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface RadiomicsArgs {
   train: string;
   labels: string;
   val?: string;
-  labelColumns?: string;
+  labelColumns?: string[];
   seed: number;
   searchIters: number;
   folds: number;
@@ -77,25 +77,19 @@ export function readFeatureRows(path: string, labels: Map<string, number[]>, ski
 
 const fmt = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? 'missing' : v.toFixed(4));
 
-export const radiomicsCommand: CommandModule<object, RadiomicsArgs> = {
+const RADIOMICS_OPTIONS: OptionList = [['train', { required: true }], ['labels', { required: true }], 'val', 'label-columns', ['seed', { note: 'radiomics: folds, search and forests' }], ['search-iters', { default: true }], ['folds', { default: true }], ['json', { default: true }]];
+
+export const radiomicsCommand: CommandModule = {
   command: 'radiomics',
   describe: 'Radiomics baseline: logistic regression (L1/L2/elastic-net) and random forest on radiomic features, tuned by CV AUC',
   builder: (y) =>
-    y
-      .option('train', { type: 'string', demandOption: true, describe: 'Training features (`torchxfer features --json` output)' })
-      .option('labels', { type: 'string', demandOption: true, describe: 'CSV with a `file` column and one 0/1 column per label' })
-      .option('val', { type: 'string', describe: 'Validation features, labelled from the same CSV: reports validation AUC' })
-      .option('label-columns', { type: 'string', describe: 'Comma-separated label columns (default: every column but `file`)' })
-      .option('seed', { type: 'number', default: 0, describe: 'Seed of folds, search and forests' })
-      .option('search-iters', { type: 'number', default: 20, describe: 'Random-search draws per label' })
-      .option('folds', { type: 'number', default: 5, describe: 'Stratified CV folds' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
+    addOptions(y, RADIOMICS_OPTIONS)
       .example('$0 features train/*.png --json --out train.json && $0 radiomics --train train.json --labels labels.csv', 'Tune and report the baseline') as never,
-  handler: (args) => {
-    const seed = expectInteger(args.seed, 'seed');
-    const searchIters = expectInteger(args.searchIters, 'search-iters', 1, 10000);
-    const folds = expectInteger(args.folds, 'folds', 2, 100);
-    const columns = args.labelColumns?.split(',').map((s) => s.trim()).filter(Boolean);
+  handler: (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, RADIOMICS_OPTIONS) as unknown as RadiomicsArgs;
+    const { searchIters, folds } = args;
+    const seed = args.seed ?? 0;
+    const columns = args.labelColumns;
     const { names, byFile } = readLabels(args.labels, columns);
     const skipped: string[] = [];
     const train = readFeatureRows(args.train, byFile, skipped);

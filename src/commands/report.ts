@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { OptionError } from '../errors.js';
 import { ResultsDb } from '../experiments/db.js';
 import { writeReport } from '../report/index.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ReportArgs {
   db: string;
@@ -13,16 +14,16 @@ interface ReportArgs {
   png: boolean;
 }
 
-export const reportCommand: CommandModule<object, ReportArgs> = {
+const REPORT_OPTIONS: OptionList = [['out', { required: true, note: 'a folder: report.html, figures/' }], ['png', { default: true }]];
+
+export const reportCommand: CommandModule = {
   command: 'report <db>',
   describe: 'Write an HTML report with AUC-vs-N figures, tables, t-tests and stage winners',
   builder: (y) =>
-    y
-      .positional('db', { type: 'string', demandOption: true, describe: 'Results database' })
-      .option('out', { type: 'string', demandOption: true, describe: 'Output folder (report.html, figures/)' })
-      .option('png', { type: 'boolean', default: true, describe: 'Also write PNG copies of the figures' })
+    addOptions(y.positional('db', { type: 'string', demandOption: true, describe: 'Results database' }), REPORT_OPTIONS)
       .example('$0 report demo.db --out demo-report', '') as never,
-  handler: async (args) => {
+  handler: async (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, REPORT_OPTIONS) as unknown as ReportArgs;
     if (!existsSync(args.db)) throw new OptionError('DB', 'an existing results database file', args.db);
     const db = new ResultsDb(args.db, { readonly: true });
     try {

@@ -7,6 +7,9 @@ import { OptionError } from '../errors.js';
 import { ResultsDb } from '../experiments/db.js';
 import { exportCsv, exportJson } from '../experiments/export.js';
 import { mergeDatabases } from '../experiments/merge.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
+
+const EXPORT_OPTIONS: OptionList = [['json', { default: true }], ['out', { note: 'a file (default: stdout)' }]];
 
 function mustExist(path: string, name: string): string {
   if (!existsSync(path)) throw new OptionError(name, 'an existing results database file', path);
@@ -27,19 +30,19 @@ export const resultsCommand: CommandModule = {
           console.log(`${a.out}: ${s.added} run(s) added, ${s.replaced} replaced by a done run, ${s.kept} kept`);
         },
       })
-      .command<{ db: string; format: string; out?: string }>({
+      .command<{ db: string; json: boolean; out?: string }>({
         command: 'export <db>',
-        describe: 'Export runs (CSV: one row per run; JSON: experiments, runs and epochs)',
-        builder: (b) =>
-          b
-            .option('format', { type: 'string', choices: ['csv', 'json'], default: 'csv' })
-            .option('out', { type: 'string', describe: 'Output file (default stdout)' }) as never,
-        handler: (a) => {
+        describe: 'Export runs (CSV: one row per run; --json: experiments, runs and epochs)',
+        builder: (b) => addOptions(b, EXPORT_OPTIONS) as never,
+        handler: (argv) => {
+          const a = parseOptions(argv, EXPORT_OPTIONS);
           const db = new ResultsDb(mustExist(a.db, 'DB'), { readonly: true });
           try {
-            const text = a.format === 'json' ? exportJson(db) : exportCsv(db);
-            if (a.out) writeFileSync(a.out, text);
-            else process.stdout.write(text);
+            const text = a.json ? exportJson(db) : exportCsv(db);
+            if (a.out) {
+              writeFileSync(a.out, text);
+              console.error(`Wrote ${a.out}`);
+            } else process.stdout.write(text);
           } finally {
             db.close();
           }

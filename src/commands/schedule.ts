@@ -2,65 +2,71 @@
 import type { CommandModule } from 'yargs';
 
 import { saveChart } from '../plot/png.js';
-import { constant, oneCycle, regularSchedule, scheduleChart, STRATEGIES, tabulate, trainingPlan, ONE_CYCLE_CONVENTIONS, type Strategy } from '../schedule/index.js';
-import { expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { constant, oneCycle, regularSchedule, scheduleChart, tabulate, trainingPlan, type Strategy } from '../schedule/index.js';
 import { OptionError } from '../errors.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ScheduleArgs {
-  policy: string;
+  policy?: 'one-cycle' | 'regular';
   iters: number;
-  'max-lr': number;
-  strategy: string;
+  'max-lr': number | 'auto';
+  strategy?: string;
   'final-div'?: number;
-  'div-factor': number;
-  'pct-start': number;
-  convention: string;
-  momentum: number;
-  'val-losses'?: string;
+  'div-factor'?: number;
+  'pct-start'?: number;
+  convention?: string;
+  momentum?: number;
+  'val-losses'?: string[];
   json: boolean;
   out: string;
 }
 
-export const scheduleCommand: CommandModule<object, ScheduleArgs> = {
+const SCHEDULE_OPTIONS: OptionList = [
+  'policy',
+  ['iters', { required: true }],
+  ['max-lr', { required: true }],
+  'strategy',
+  'final-div',
+  'div-factor',
+  'pct-start',
+  'convention',
+  'momentum',
+  'val-losses',
+  ['json', { default: true, note: 'schedule: {steps, groups: [{lr, momentum, trainable}]} (group 1 first)' }],
+  ['out', { default: 'schedule.svg', note: 'a plot file (.svg or .png)' }],
+];
+
+export const scheduleCommand: CommandModule = {
   command: 'schedule',
   describe: 'Show the learning-rate and momentum schedule of each layer group (JSON or a plot)',
   builder: (y) =>
-    y
-      .option('policy', { type: 'string', choices: ['one-cycle', 'regular'], default: 'one-cycle', describe: 'Learning-rate policy' })
-      .option('iters', { type: 'number', demandOption: true, describe: 'Total optimiser steps (epochs x batches per epoch)' })
-      .option('max-lr', { type: 'number', demandOption: true, describe: 'Peak (one-cycle) or starting (regular) learning rate' })
-      .option('strategy', { type: 'string', choices: [...STRATEGIES], default: 'gradual-unfreeze', describe: 'Transfer strategy over the 3 layer groups' })
-      .option('final-div', { type: 'number', describe: 'One-cycle final LR = max-lr / final-div (25000 paper; 250000 pytorch)' })
-      .option('div-factor', { type: 'number', default: 25, describe: 'One-cycle starting LR = max-lr / div-factor' })
-      .option('pct-start', { type: 'number', default: 0.3, describe: 'Fraction of steps spent warming up' })
-      .option('convention', { type: 'string', choices: [...ONE_CYCLE_CONVENTIONS], default: 'paper', describe: "'paper' (eq. 1) or 'pytorch' (OneCycleLR)" })
-      .option('momentum', { type: 'number', default: 0.9, describe: 'Momentum of the regular policy (constant)' })
-      .option('val-losses', { type: 'string', describe: 'Regular policy: comma-separated validation loss per epoch (iters / epochs steps each)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print {steps, groups: [{lr, momentum, trainable}]} (group 1 first)' })
-      .option('out', { type: 'string', default: 'schedule.svg', describe: 'Plot file (.svg or .png)' })
+    addOptions(y, SCHEDULE_OPTIONS)
       .example('$0 schedule --iters 500 --max-lr 1e-3 --out fig2.png', "The paper's Fig. 2")
       .example('$0 schedule --iters 100 --max-lr 0.01 --strategy fine-tune --json', 'The values per step')
       .example('$0 schedule --policy regular --iters 50 --max-lr 1e-3 --val-losses 0.9,0.8,0.85,0.7,0.72', 'Regular policy over 5 epochs') as never,
-  handler: async (args) => {
-    const policy = expectOneOf(args.policy, 'policy', ['one-cycle', 'regular'] as const);
-    const iters = expectInteger(args.iters, 'iters', 1, 1e7);
-    const maxLr = expectNumber(args['max-lr'], 'max-lr', 0, Infinity, { exclusiveMin: true });
-    const strategy = expectOneOf(args.strategy, 'strategy', STRATEGIES) as Strategy;
-    const out = expectString(args.out, 'out');
+  handler: async (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, SCHEDULE_OPTIONS) as unknown as ScheduleArgs;
+    const policy = args.policy ?? TRAIN_DEFAULTS.policy;
+    const iters = args.iters;
+    if (args['max-lr'] === 'auto') throw new OptionError('--max-lr', 'a number (schedule runs no LR finder)', 'auto');
+    const maxLr = args['max-lr'];
+    const strategy = (args.strategy ?? TRAIN_DEFAULTS.strategy) as Strategy;
+    const out = args.out;
     if (!/\.(svg|png)$/i.test(out)) throw new OptionError('out', 'a file name ending in .svg or .png', out);
     let lr;
     let momentum;
     let steps = iters;
-    if (args['val-losses'] !== undefined && policy !== 'regular') throw new OptionError('val-losses', "no value unless --policy is 'regular'", args['val-losses']);
+    if (args['val-losses'] !== undefined && policy !== 'regular') throw new OptionError('--val-losses', "no value unless --policy is 'regular'", args['val-losses'].join(','));
     if (policy === 'one-cycle') {
-      ({ lr, momentum } = oneCycle({ maxLr, steps: iters, finalDiv: args['final-div'], divFactor: args['div-factor'], pctStart: args['pct-start'], convention: args.convention as never }));
+      ({ lr, momentum } = oneCycle({ maxLr, steps: iters, finalDiv: args['final-div'], divFactor: args['div-factor'] ?? TRAIN_DEFAULTS.divFactor, pctStart: args['pct-start'] ?? 0.3, convention: (args.convention ?? TRAIN_DEFAULTS.convention) as never }));
     } else {
-      momentum = constant(expectNumber(args.momentum, 'momentum', 0, 1));
+      momentum = constant(args.momentum ?? 0.9);
       // Without validation losses the regular policy holds max-lr; RegularPolicy divides it in training.
       lr = constant(maxLr);
       if (args['val-losses'] !== undefined) {
         const losses = parseLosses(args['val-losses']);
-        if (iters % losses.length !== 0) throw new OptionError('iters', `a multiple of the number of epochs in --val-losses (${losses.length})`, iters);
+        if (iters % losses.length !== 0) throw new OptionError('--iters', `a multiple of the number of epochs in --val-losses (${losses.length})`, iters);
         const replay = regularSchedule({ maxLr, maxEpochs: losses.length }, losses, iters / losses.length);
         ({ lr, steps } = replay);
       }
@@ -76,11 +82,10 @@ export const scheduleCommand: CommandModule<object, ScheduleArgs> = {
   },
 };
 
-function parseLosses(text: string): number[] {
-  const parts = String(text).split(',');
-  return parts.map((p, i) => {
+function parseLosses(parts: string[]): number[] {
+  return parts.map((p) => {
     const v = Number(p.trim());
-    if (p.trim() === '' || Number.isNaN(v)) throw new OptionError(`val-losses[${i}]`, 'a number', p);
+    if (p.trim() === '' || !Number.isFinite(v)) throw new OptionError('--val-losses', 'comma-separated numbers', p);
     return v;
   });
 }

@@ -1,57 +1,20 @@
 /** `torchxfer train`: one run of the paper's method (defaults: SPEC.md), on your data or the phantoms. */
-import type { Argv, CommandModule } from 'yargs';
+import { join, resolve } from 'node:path';
 
-import { DATASET_FORMATS } from '../data/datasets/index.js';
-import { ARCHS, FROZEN_BATCHNORM, GREY_MODES } from '../model.js';
-import { STRATEGIES } from '../schedule/index.js';
-import { OPTIMIZERS, POLICIES, readConfigFile, TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
+import type { CommandModule } from 'yargs';
+
+import { readConfigFile, resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { argsWithoutNproc, launchLocal } from '../train/distributed.js';
-import { train } from '../train/run.js';
-import { expectInteger } from '../validate.js';
+import { train, type TrainResult } from '../train/run.js';
+import { RESUME_FREE_KEYS, ResumeState } from '../train/state.js';
+import { addOptions, parseOptions, RUN_OPTIONS, type OptionList } from './options.js';
 
-/** The options shared by train and the commands that take a training config. */
-export function trainOptions<T>(y: Argv<T>): Argv<T> {
-  const d = TRAIN_DEFAULTS;
-  return y
-    .option('config', { type: 'string', describe: 'JSON or YAML file with any of these options (command-line flags win)' })
-    .option('data', { type: 'string', describe: 'Dataset root; omit for the built-in SIMULATED phantom chest set' })
-    .option('format', { choices: DATASET_FORMATS, describe: `Dataset layout (default ${d.format})` })
-    .option('task', { type: 'string', describe: 'Label(s) to learn, comma-separated; one label = binary task (phantom default: Cardiomegaly; else all labels)' })
-    .option('n', { type: 'number', describe: 'Training-set size (binary: balanced 50/50; multi-label: first N of a seeded shuffle); default all' })
-    .option('split', { choices: ['official', 'random'] as const, describe: `Test split: the dataset's official list, or random 70/10/20 by patient (default ${d.split})` })
-    .option('arch', { choices: ARCHS, describe: `Architecture (default ${d.arch})` })
-    .option('init', { type: 'string', describe: `none | imagenet | moments | <registry name> | <weights or checkpoint file> (default ${d.init}; phantom default none)` })
-    .option('strategy', { choices: STRATEGIES, describe: `Transfer strategy (default ${d.strategy})` })
-    .option('policy', { choices: POLICIES, describe: `Learning-rate policy (default ${d.policy})` })
-    .option('optimizer', { choices: OPTIMIZERS, describe: `Optimiser (default ${d.optimizer})` })
-    .option('epochs', { type: 'number', describe: `Epochs (default ${d.epochs})` })
-    .option('batch-size', { type: 'number', describe: `Batch size (default ${d.batchSize})` })
-    .option('max-lr', { type: 'string', describe: `max_lr, or auto to run the LR finder (the loss minimum) first (default ${d.maxLr})` })
-    .option('final-div', { type: 'number', describe: `one-cycle final LR = max_lr / final-div (default ${d.finalDiv}; the authors' code used 250000)` })
-    .option('weight-decay', { type: 'number', describe: 'Decoupled weight decay, none on biases and BatchNorm (default 0)' })
-    .option('nesterov', { type: 'boolean', describe: 'Nesterov momentum (SGD only)' })
-    .option('image-size', { type: 'number', describe: `Stored image side (default ${d.imageSize})` })
-    .option('crop', { type: 'number', describe: `Training crop side (default ${d.crop})` })
-    .option('in-channels', { type: 'number', choices: [1, 3], describe: `Model input channels (default ${d.inChannels})` })
-    .option('grey-mode', { choices: GREY_MODES, describe: `1-channel input with RGB weights: sum the first conv, or replicate the image (default ${d.greyMode})` })
-    .option('dropout', { type: 'number', describe: 'Dropout before the head (default 0)' })
-    .option('frozen-batch-norm', { choices: FROZEN_BATCHNORM, describe: `BatchNorm in frozen groups (default ${d.frozenBatchNorm}, as the authors)` })
-    .option('tta', { type: 'number', describe: `Test-time augmented copies added to the centre crop (default ${d.tta})` })
-    .option('seed', { type: 'number', describe: `Seed (default ${d.seed})` })
-    .option('device', { type: 'string', describe: 'cpu | cuda | cuda:N | auto (default auto)' })
-    .option('channels-last', { type: 'boolean', describe: 'channels_last memory format (default: on)' })
-    .option('threads', { type: 'number', describe: 'CPU threads (default: all cores)' })
-    .option('max-steps', { type: 'number', describe: 'Stop after this many optimiser steps (quick looks)' })
-    .option('cache-dir', { type: 'string', describe: 'Cache root for images and phantoms (default $TORCHXFER_CACHE or ~/.cache/torchxfer)' }) as Argv<T>;
-}
+const TRAIN_OPTIONS: OptionList = [...RUN_OPTIONS, 'tta', 'out', 'resume', 'keep-resume', 'nproc'];
 
-const CLI_KEYS: Record<string, keyof TrainConfig> = {
-  data: 'data', format: 'format', task: 'task', n: 'n', split: 'split', arch: 'arch', init: 'init', strategy: 'strategy', policy: 'policy',
-  optimizer: 'optimizer', epochs: 'epochs', batchSize: 'batchSize', maxLr: 'maxLr', finalDiv: 'finalDiv', weightDecay: 'weightDecay',
-  nesterov: 'nesterov', imageSize: 'imageSize', crop: 'crop', inChannels: 'inChannels', greyMode: 'greyMode', dropout: 'dropout',
-  frozenBatchNorm: 'frozenBatchNorm', tta: 'tta', seed: 'seed', device: 'device', channelsLast: 'channelsLast', threads: 'threads',
-  maxSteps: 'maxSteps', cacheDir: 'cacheDir', out: 'out', resume: 'resume',
-};
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** Flags that are not training-config keys. */
+const NOT_CONFIG = new Set(['config', 'nproc', 'json', 'num-iter', 'start-lr', 'end-lr']);
 
 /**
  * The built-in default (no --data): the paper's best recipe that runs offline here, sized to finish in
@@ -60,33 +23,66 @@ const CLI_KEYS: Record<string, keyof TrainConfig> = {
  */
 export const PHANTOM_DEFAULTS: Partial<TrainConfig> = { init: 'none', strategy: 'fine-tune', n: 200, epochs: 6, imageSize: 128, crop: 118, maxLr: 3e-3, tta: 4 };
 
-/** CLI arguments (+ config file) -> TrainConfig input; flags given on the command line win. */
-export function configFromArgs(args: Record<string, unknown>): Partial<TrainConfig> & { out: string } {
+const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * --resume: the saved run's options, with what the command line (or --config) gives on top. Options that
+ * change the result must match the saved ones (listed if not); the others (threads, cache) may change.
+ */
+function withSavedOptions(given: Record<string, unknown>, out: string, log: (line: string) => void): Record<string, unknown> {
+  const saved = new ResumeState(resolve(out)).savedConfig();
+  if (!saved) return given;
+  const free = new Set<string>(RESUME_FREE_KEYS);
+  const differ = Object.keys(given).filter((k) => given[k] !== undefined && k in saved && show(given[k]) !== show((saved as unknown as Record<string, unknown>)[k]) && !['out', 'resume'].includes(k));
+  const line = (k: string) => `--${kebab(k)} ${show(given[k])} (the run used ${show((saved as unknown as Record<string, unknown>)[k])})`;
+  const blocking = differ.filter((k) => !free.has(k));
+  if (blocking.length) throw new Error(`cannot resume ${out} with different options: ${blocking.map(line).join(', ')}. Drop them to continue with the saved options, or start a new run without --resume.`);
+  if (differ.length) log(`Resuming with the saved options, except ${differ.map(line).join(', ')}.`);
+  else log(`Resuming with the saved options of ${out}.`);
+  return { ...saved, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+}
+
+/** Parsed CLI arguments (+ config file) -> TrainConfig input; flags given on the command line win. */
+export function configFromArgs(args: Record<string, unknown>, names: OptionList = RUN_OPTIONS, log: (line: string) => void = () => undefined): Partial<TrainConfig> & { out: string } {
   const fromFile = typeof args.config === 'string' ? readConfigFile(args.config) : {};
   const fromCli: Record<string, unknown> = {};
-  for (const [arg, key] of Object.entries(CLI_KEYS)) if (args[arg] !== undefined) fromCli[key] = args[arg];
-  if (typeof fromCli.maxLr === 'string') fromCli.maxLr = fromCli.maxLr === 'auto' ? 'auto' : Number(fromCli.maxLr);
-  const merged = { ...fromFile, ...fromCli } as Partial<TrainConfig> & { out: string };
-  if (merged.data === undefined) return { ...PHANTOM_DEFAULTS, ...merged };
-  return merged;
+  for (const n of names) {
+    const name = typeof n === 'string' ? n : n[0];
+    if (NOT_CONFIG.has(name)) continue;
+    if (args[name] !== undefined) fromCli[camel(name)] = args[name];
+  }
+  let merged: Record<string, unknown> = { ...fromFile, ...fromCli };
+  if (merged.resume === true && typeof merged.out === 'string') merged = withSavedOptions(merged, merged.out, log);
+  if (merged.data === undefined) return { ...PHANTOM_DEFAULTS, ...merged } as Partial<TrainConfig> & { out: string };
+  return merged as Partial<TrainConfig> & { out: string };
+}
+
+/** What the user reads at the end of a run: results, then where every artefact is. */
+export function summary(result: TrainResult, tta: number): string {
+  const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
+  const ci = result.testAucCi ? ` (95% CI ${fmt(result.testAucCi[0])}-${fmt(result.testAucCi[1])})` : '';
+  const auc = tta > 0 ? `test AUC ${fmt(result.testAuc)}; with TTA (${tta} copies) ${fmt(result.testAucTta)}${ci}` : `test AUC ${fmt(result.testAuc)}${ci}`;
+  const best = result.bestEpoch === null ? 'n/a' : String(result.bestEpoch + 1);
+  const files = ['best.safetensors (checkpoint)', 'metrics.json', 'training-curves.svg/.png', 'schedule.svg/.png'].map((f) => `  ${join(result.out, f)}`);
+  return `${result.simulated ? '[SIMULATED phantom data] ' : ''}${auc}, best epoch ${best} of ${result.epochs.length}, ${Math.round(result.seconds)} s.\nOutputs:\n${files.join('\n')}`;
 }
 
 export const trainCommand: CommandModule = {
   command: 'train',
   describe: 'Train a model (one-cycle, transfer strategies, TTA); no --data: the built-in phantom demo',
   builder: (y) =>
-    trainOptions(y)
-      .option('out', { type: 'string', describe: 'Output folder: best.safetensors, metrics.json, plots, resume/ (default: runs/train-<date>-<time>, a new one each run)' })
-      .option('resume', { type: 'boolean', default: false, describe: 'Continue the interrupted run in --out' })
-      .option('nproc', { type: 'number', describe: 'Data-parallel: N local worker processes (Gloo on 127.0.0.1), the global batch split between them' })
+    addOptions(y, TRAIN_OPTIONS.map((o) => (o === 'out' ? ['out', { note: 'a folder: best.safetensors, metrics.json, plots, resume/ (default: runs/train-<date>-<time>, a new one each run)' }] : o)))
       .example('$0 train', 'The built-in demo: SIMULATED phantom chest X-rays, Cardiomegaly, N=200 (minutes on a laptop CPU)')
       .example('$0 train --data /data/NIH --format nih --task Emphysema --n 400 --init imagenet', 'The paper\'s recipe on NIH ChestX-ray14 Emphysema, N=400')
       .example('$0 train --data /data/NIH --task Hernia --init densenet121-res224-nih --strategy gradual-unfreeze --max-lr auto', 'Same-anatomy source weights, LR finder')
-      .example('$0 train --config run.yaml --resume', 'Continue an interrupted run')
+      .example('$0 train --data scans/ --format dicom --labels labels.csv --key SOPInstanceUID --task Effusion', 'Your DICOM tree, labels from a CSV keyed by a DICOM tag')
+      .example('$0 train --data images/ --format folder --positive fracture', 'A folder per class')
+      .example('$0 train --out runs/a --resume', 'Continue an interrupted run with its saved options')
       .example('$0 train --nproc 2', 'Data-parallel over 2 local processes (torchrun/srun launches work too: see README)'),
-  handler: async (args) => {
+  handler: async (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, TRAIN_OPTIONS);
     if (args.nproc !== undefined) {
-      const nproc = expectInteger(args.nproc, 'nproc', 1, 256);
+      const nproc = args.nproc as number;
       if (process.env.RANK !== undefined) throw new Error('--nproc cannot be combined with an external launcher (RANK is already set)');
       if (nproc > 1) {
         process.exitCode = await launchLocal(nproc, argsWithoutNproc(process.argv.slice(2)));
@@ -103,8 +99,9 @@ export const trainCommand: CommandModule = {
     };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
+    let config: (Partial<TrainConfig> & { out: string }) | undefined;
     try {
-      const config = configFromArgs(args as Record<string, unknown>);
+      config = configFromArgs(args, TRAIN_OPTIONS, (line) => console.error(line));
       if (!config.out) {
         if (config.resume) throw new Error('--resume needs the --out folder of the run to continue');
         config.out = `runs/train-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
@@ -112,14 +109,10 @@ export const trainCommand: CommandModule = {
       const run = train(config, { signal: controller.signal });
       run.on('log', (line) => console.error(line));
       const result = await run;
-      const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
-      console.log(
-        `${result.simulated ? '[SIMULATED phantom data] ' : ''}test AUC ${fmt(result.testAuc)} (with TTA ${fmt(result.testAucTta)}), best epoch ${result.bestEpoch === null ? 'n/a' : result.bestEpoch + 1}, ` +
-          `${Math.round(result.seconds)} s.\nOutputs in ${result.out}: best.safetensors (checkpoint), metrics.json, training-curves.svg/.png, schedule.svg/.png`,
-      );
+      console.log(summary(result, resolveTrainConfig(config).tta));
     } catch (err) {
       if (controller.signal.aborted) {
-        console.error('Stopped. Resume with the same options plus --resume.');
+        console.error(`Stopped. Continue with: torchxfer train --out ${config?.out ?? '<out>'} --resume (the saved options are reused).`);
         process.exitCode = 130;
         return;
       }

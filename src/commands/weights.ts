@@ -1,20 +1,23 @@
 /** `torchxfer weights list | fetch NAME | import FILE --name N | inspect FILE [--json]`. */
+import { join } from 'node:path';
+
 import type { Argv, CommandModule } from 'yargs';
 
 import { inspectWeights } from '../weights/io.js';
 import { fetchWeights, importWeights } from '../weights/fetch.js';
 import { loadManifest } from '../weights/manifest.js';
-import { expectInteger } from '../validate.js';
+import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface CommonArgs {
   manifest?: string;
   'cache-dir'?: string;
 }
 
-const common = (y: Argv): Argv<CommonArgs> =>
-  y
-    .option('manifest', { type: 'string', describe: 'Weights manifest (default: the package one)' })
-    .option('cache-dir', { type: 'string', describe: 'Cache directory (default $TORCHXFER_CACHE/weights or ~/.cache/torchxfer/weights)' }) as never;
+const COMMON: OptionList = ['manifest', 'cache-dir'];
+const common = (y: Argv, more: OptionList = []): Argv<CommonArgs> => addOptions(y, [...COMMON, ...more]) as never;
+/** The weights folder in the --cache-dir root (undefined: the library's default, the same place). */
+const weightsDir = (args: CommonArgs) => (args['cache-dir'] === undefined ? undefined : join(args['cache-dir'], 'weights'));
+const parsed = <T>(args: T, more: OptionList = []): T => parseOptions(args as Record<string, unknown>, [...COMMON, ...more]) as T;
 
 function checksumNote(verified: boolean, sha256: string): string {
   return verified ? `sha256 ${sha256} (verified)` : `sha256 ${sha256} (NOT verified: no published hash)`;
@@ -23,8 +26,9 @@ function checksumNote(verified: boolean, sha256: string): string {
 const list: CommandModule<object, CommonArgs & { json: boolean }> = {
   command: 'list',
   describe: 'List the named weight sets',
-  builder: (y) => common(y).option('json', { type: 'boolean', default: false }) as never,
-  handler: (args) => {
+  builder: (y) => common(y, [['json', { default: true }]]) as never,
+  handler: (argv) => {
+    const args = parsed(argv, ['json']);
     const entries = [...loadManifest(args.manifest).entries.values()];
     if (args.json) {
       console.log(JSON.stringify(entries, null, 2));
@@ -42,8 +46,9 @@ const fetch: CommandModule<object, CommonArgs & { name: string }> = {
   command: 'fetch <name>',
   describe: 'Download named weights into the cache (resumable, checksum-verified)',
   builder: (y) => common(y).positional('name', { type: 'string', demandOption: true }) as never,
-  handler: async (args) => {
-    const r = await fetchWeights(args.name, { cacheDir: args['cache-dir'], manifestPath: args.manifest });
+  handler: async (argv) => {
+    const args = parsed(argv);
+    const r = await fetchWeights(args.name, { cacheDir: weightsDir(args), manifestPath: args.manifest });
     console.log(`${r.name}: ${r.downloaded ? 'downloaded to' : 'already in'} ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
     const entry = loadManifest(args.manifest).entries.get(r.name);
     if (entry?.container === 'pickled-module') console.log(`note: ${String(entry.containerNote ?? 'this file pickles a whole module, which torchxfer refuses to unpickle')}`);
@@ -53,22 +58,24 @@ const fetch: CommandModule<object, CommonArgs & { name: string }> = {
 const importCmd: CommandModule<object, CommonArgs & { file: string; name?: string }> = {
   command: 'import <file>',
   describe: 'Copy a local weights file into the cache under a registry name, after verifying its checksum',
-  builder: (y) => common(y).positional('file', { type: 'string', demandOption: true }).option('name', { type: 'string', describe: 'Registry name (default: the entry with this file name)' }) as never,
-  handler: async (args) => {
-    const r = await importWeights(args.file, args.name, { cacheDir: args['cache-dir'], manifestPath: args.manifest });
+  builder: (y) => common(y.positional('file', { type: 'string', demandOption: true }), ['name']) as never,
+  handler: async (argv) => {
+    const args = parsed(argv, ['name']);
+    const r = await importWeights(args.file, args.name, { cacheDir: weightsDir(args), manifestPath: args.manifest });
     console.log(`${r.name}: imported to ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
   },
 };
+
+const INSPECT_OPTIONS: OptionList = [['json', { default: true }], ['keys', { default: true }]];
 
 const inspect: CommandModule<object, { file: string; json: boolean; keys: number }> = {
   command: 'inspect <file>',
   describe: 'Show the format, tensors, parameters and dtypes of a weights file',
   builder: (y) =>
-    y.positional('file', { type: 'string', demandOption: true })
-      .option('json', { type: 'boolean', default: false })
-      .option('keys', { type: 'number', default: 10, describe: 'How many keys to list' }) as never,
-  handler: async (args) => {
-    const keys = expectInteger(args.keys, 'keys', 0);
+    addOptions(y.positional('file', { type: 'string', demandOption: true }), INSPECT_OPTIONS) as never,
+  handler: async (argv) => {
+    const args = parseOptions(argv as Record<string, unknown>, INSPECT_OPTIONS) as unknown as { file: string; json: boolean; keys: number };
+    const keys = args.keys;
     const info = await inspectWeights(args.file);
     const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
     const parameters = info.tensors.reduce((n, t) => n + numel(t.shape), 0);

@@ -3,7 +3,7 @@
  * Defaults follow SPEC.md; every one can be changed.
  */
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
 
 import YAML from 'yaml';
 
@@ -18,11 +18,29 @@ export type Policy = (typeof POLICIES)[number];
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 export const SPLIT_MODES = ['official', 'random'] as const;
+/** How `maxLr: 'auto'` picks from the LR finder's curve: fastai's valley, the loss minimum / 10, or the minimum (the paper). */
+export const LR_RULES = ['valley', 'min-div-10', 'minimum'] as const;
+export type LrRule = (typeof LR_RULES)[number];
+export const UNCERTAINTY_POLICIES = ['ones', 'zeros', 'ignore'] as const;
 
 export interface TrainConfig {
   /** Dataset root; absent: the built-in phantom chest set (generated once into the cache). */
   data?: string;
   format: DatasetFormat;
+  /** dicom (and radiomics): the label CSV, keyed by 'file' or a DICOM keyword (`key`). */
+  labels?: string;
+  /** csv/dicom: label columns to read (default: every column that is not a key, path, patient or split column). */
+  labelColumns?: string[];
+  /** dicom: 'file' (default) or a DICOM keyword keying the label CSV. */
+  key?: string;
+  /** csv: the image path column (default 'path'). */
+  pathColumn?: string;
+  /** csv: the patient id column (default 'patient' when present). */
+  patientColumn?: string;
+  /** folder: the positive class folder. */
+  positive?: string;
+  /** chexpert: one policy for all uncertain labels (default: per label, as the paper). */
+  uncertainty?: (typeof UNCERTAINTY_POLICIES)[number];
   /** Label(s) to learn; one label = a binary task (balanced val/test, N-subsets 50/50). Absent: all. */
   task?: string[];
   /** Training-set size (binary: balanced subset; multi-label: first N of one seeded shuffle). Absent: all. */
@@ -38,6 +56,8 @@ export interface TrainConfig {
   batchSize: number;
   /** A number, or 'auto' to run the LR finder first (the paper: the loss minimum). */
   maxLr: number | 'auto';
+  /** How 'auto' picks from the finder's curve (default 'valley'; the paper: 'minimum'). */
+  lrRule: LrRule;
   /** one-cycle: final LR = maxLr / finalDiv (SPEC: 25000; the authors' code 250000). */
   finalDiv: number;
   divFactor: number;
@@ -61,6 +81,8 @@ export interface TrainConfig {
   threads?: number;
   out: string;
   resume: boolean;
+  /** Keep OUT/resume after a finished run (default: removed). */
+  keepResume?: boolean;
   /** Cache root for images and phantoms (default $TORCHXFER_CACHE or ~/.cache/torchxfer). */
   cacheDir?: string;
   /** Stop after this many optimiser steps in total (tests, quick looks); absent: all epochs. */
@@ -88,6 +110,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
   epochs: 20,
   batchSize: 16,
   maxLr: 'auto',
+  lrRule: 'valley',
   finalDiv: 25000,
   divFactor: 25,
   convention: 'paper',
@@ -106,6 +129,9 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
   channelsLast: 'auto',
   resume: false,
 };
+
+/** The dataset options of a run (the same keys as the CLI's dataset flags and a spec's data entries). */
+export const DATASET_KEYS = ['labels', 'labelColumns', 'key', 'pathColumn', 'patientColumn', 'positive', 'uncertainty'] as const;
 
 /** Reads a JSON or YAML config file (the same keys as TrainConfig / the CLI's long options). */
 export function readConfigFile(path: string): Partial<TrainConfig> {
@@ -130,13 +156,24 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
 /** Defaults applied and every option checked; throws OptionError naming the first bad one. */
 export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
-  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment']);
+  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', ...DATASET_KEYS, 'keepResume']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
   }
   const c = { ...TRAIN_DEFAULTS, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as TrainConfig;
-  if (c.data !== undefined) expectString(c.data, 'data');
+  // Absolute paths, so the checkpoint's record of the run works from any folder.
+  if (c.data !== undefined) c.data = resolve(expectString(c.data, 'data'));
+  if (c.labels !== undefined) c.labels = resolve(expectString(c.labels, 'labels'));
+  if (c.cacheDir !== undefined) c.cacheDir = resolve(expectString(c.cacheDir, 'cacheDir'));
   expectOneOf(c.format, 'format', DATASET_FORMATS);
+  for (const k of ['labels', 'key', 'pathColumn', 'patientColumn', 'positive'] as const) if (c[k] !== undefined) expectString(c[k], k);
+  if (c.labelColumns !== undefined) {
+    if (typeof c.labelColumns === 'string') c.labelColumns = (c.labelColumns as string).split(',').map((s) => s.trim()).filter(Boolean);
+    if (!Array.isArray(c.labelColumns) || c.labelColumns.length === 0) throw new OptionError('labelColumns', 'one or more column names', c.labelColumns);
+    c.labelColumns.forEach((l) => expectString(l, 'labelColumns'));
+  }
+  if (c.uncertainty !== undefined) expectOneOf(c.uncertainty, 'uncertainty', UNCERTAINTY_POLICIES);
+  if (c.format === 'dicom' && c.data !== undefined && c.labels === undefined) throw new OptionError('labels', 'a label CSV for a dicom dataset', c.labels);
   if (c.task !== undefined) {
     if (typeof c.task === 'string') c.task = (c.task as string).split(',').map((s) => s.trim()).filter(Boolean);
     if (!Array.isArray(c.task) || c.task.length === 0) throw new OptionError('task', 'one or more label names', c.task);
@@ -152,6 +189,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   expectInteger(c.epochs, 'epochs', 1, 100000);
   expectInteger(c.batchSize, 'batchSize', 1, 4096);
   if (c.maxLr !== 'auto') expectNumber(c.maxLr, 'maxLr', 0, 100, { exclusiveMin: true });
+  expectOneOf(c.lrRule, 'lrRule', LR_RULES);
   expectNumber(c.finalDiv, 'finalDiv', 1);
   expectNumber(c.divFactor, 'divFactor', 1);
   expectOneOf(c.convention, 'convention', ONE_CYCLE_CONVENTIONS);
@@ -173,7 +211,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   if (c.threads !== undefined) expectInteger(c.threads, 'threads', 1, 4096);
   expectString(c.out, 'out');
   expectBoolean(c.resume, 'resume');
-  if (c.cacheDir !== undefined) expectString(c.cacheDir, 'cacheDir');
+  if (c.keepResume !== undefined) expectBoolean(c.keepResume, 'keepResume');
   if (c.maxSteps !== undefined) expectInteger(c.maxSteps, 'maxSteps', 1);
   if (c.valLimit !== undefined) expectInteger(c.valLimit, 'valLimit', 2);
   if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);

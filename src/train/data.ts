@@ -2,7 +2,7 @@
  * From a TrainConfig to what the loop consumes: the dataset (or the built-in phantoms), the splits of
  * SPEC.md, the image cache, and per-split cache rows and target matrices.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 import { openCache, type ImageCache } from '../data/cache.js';
 import { loadDataset } from '../data/datasets/index.js';
@@ -34,6 +34,9 @@ export interface PreparedData {
   sampleIdsHash: string;
   /** Samples dropped because their image could not be read (path + reason), reported to the user. */
   dropped: { id: string; path: string; reason: string }[];
+  /** The split actually used (see PlannedSplits) and the protocol warnings logged. */
+  splitMode: TrainConfig['split'];
+  warnings: string[];
 }
 
 export interface PrepareHooks {
@@ -43,7 +46,8 @@ export interface PrepareHooks {
 
 /** Resolves the data source: the user's, or the phantom chest set generated once into the cache. */
 async function resolveSource(config: TrainConfig, hooks: PrepareHooks): Promise<{ root: string; format: TrainConfig['format']; simulated: boolean; task?: string[] }> {
-  if (config.data) return { root: config.data, format: config.format, simulated: false, task: config.task };
+  // Absolute, so a checkpoint's record of it works from any folder.
+  if (config.data) return { root: resolve(config.data), format: config.format, simulated: false, task: config.task };
   let bar: Progress | undefined;
   const phantoms = await ensureDefaultPhantoms({
     cacheDir: config.cacheDir,
@@ -61,12 +65,11 @@ async function resolveSource(config: TrainConfig, hooks: PrepareHooks): Promise<
 }
 
 /** The splits of SPEC.md for the requested labels and N. */
-function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined): Splits {
-  const mode = config.split === 'official' && !ds.officialSplits?.test ? 'random' : config.split;
+function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined, mode: TrainConfig['split']): Splits {
   const split = splitByPatient(ds, { mode, seed: config.seed });
   const labels = task ?? ds.labels;
   for (const [i, l] of labels.entries()) {
-    if (!ds.labels.includes(l)) throw new OptionError(`task[${i}]`, `a label of ${ds.name} (${ds.labels.join(', ')})`, l);
+    if (!ds.labels.includes(l)) throw new OptionError(i === 0 && labels.length === 1 ? 'task' : `task[${i}]`, `a label of ${ds.name} (${ds.labels.join(', ')})`, l);
   }
   if (labels.length === 1) {
     const exp = binaryExperiment(ds, labels[0]!, split, config.seed);
@@ -81,32 +84,65 @@ function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined
   return { labels, train: all.train.map(project), val: all.val.map(project), test: all.test.map(project) };
 }
 
+/** The dataset options of a config, as loadDataset takes them. */
+export function datasetLoadOptions(config: Pick<TrainConfig, 'labels' | 'labelColumns' | 'key' | 'pathColumn' | 'patientColumn' | 'positive' | 'uncertainty'>) {
+  return { labels: config.labels, labelColumns: config.labelColumns, key: config.key, pathColumn: config.pathColumn, patientColumn: config.patientColumn, positive: config.positive, uncertainty: config.uncertainty };
+}
+
 /** What a run would read, before any image is decoded: the source, the dataset listing and the splits. */
 export interface PlannedSplits {
   source: { root: string; format: TrainConfig['format']; simulated: boolean };
   dataset: Dataset;
   splits: Splits;
+  /** The split actually used: 'random' where 'official' was asked of a dataset without an official test list. */
+  splitMode: TrainConfig['split'];
+  /** Where the protocol bends (resampling, random-split fallback, tiny evaluation sets), in words. */
+  warnings: string[];
+}
+
+/** Below this many positives or negatives, an AUC is coarse and its confidence interval wide. */
+const FEW_PER_CLASS = 10;
+
+/** What the user should know before trusting the numbers of a run on these splits. */
+export function protocolWarnings(splits: Splits, config: Pick<TrainConfig, 'split'>, splitMode: TrainConfig['split'], datasetName: string): string[] {
+  const out: string[] = [];
+  if (splitMode !== config.split) out.push(`${datasetName} has no official test list: a random 70/10/20 split by patient was used instead of '${config.split}' (recorded as split 'random').`);
+  const unique = new Set(splits.train.map((s) => s.id)).size;
+  if (unique < splits.train.length) out.push(`the training set of ${splits.train.length} is resampled with replacement from ${unique} unique image(s): fewer distinct images than N.`);
+  for (const [name, set] of [['validation', splits.val], ['test', splits.test]] as const) {
+    for (const [j, label] of splits.labels.entries()) {
+      const pos = set.filter((s) => s.targets[j] === 1).length;
+      const neg = set.filter((s) => s.targets[j] === 0).length;
+      if (pos < FEW_PER_CLASS || neg < FEW_PER_CLASS) {
+        out.push(`the ${name} set has ${pos} positive and ${neg} negative image(s) for ${label}: its AUC is coarse (${name === 'test' ? 'see the 95% CI width' : 'checkpoint choice is noisy'}).`);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** The splits a run with `config` trains, validates and tests on (reads only the dataset's listing). */
 export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PlannedSplits> {
   const source = await resolveSource(config, hooks);
-  let full = loadDataset(source.format, source.root);
+  let full = loadDataset(source.format, source.root, datasetLoadOptions(config));
+  const splitMode = config.split === 'official' && !full.officialSplits?.test ? 'random' : config.split;
   if (config.excludeExperiment) {
     // The same split and seed as the target experiment, so its images are exactly the ones removed.
-    const mode = config.split === 'official' && !full.officialSplits?.test ? 'random' : config.split;
-    const exp = binaryExperiment(full, config.excludeExperiment, splitByPatient(full, { mode, seed: config.seed }), config.seed);
+    const exp = binaryExperiment(full, config.excludeExperiment, splitByPatient(full, { mode: splitMode, seed: config.seed }), config.seed);
     const reduced = chestXray13(full, exp);
     full = { ...reduced, officialSplits: full.officialSplits };
   }
-  const splits = makeSplits(full, config, source.task);
+  const splits = makeSplits(full, config, source.task, splitMode);
   if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);
   if (config.testLimit !== undefined) splits.test = splits.test.slice(0, config.testLimit);
-  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits };
+  const warnings = protocolWarnings(splits, config, splitMode, full.name);
+  for (const w of warnings) hooks.log?.(`warning: ${w}`);
+  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings };
 }
 
 export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PreparedData> {
-  const { source, dataset: full, splits } = await planSplits(config, hooks);
+  const { source, dataset: full, splits, splitMode, warnings } = await planSplits(config, hooks);
 
   // Cache only what this run reads (a whole NIH set is 112k images).
   const needed = new Map<string, Sample>();
@@ -137,5 +173,7 @@ export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {})
     cache,
     sampleIdsHash: hashIds([...sampleIds(data.train.samples).map((id) => `train:${id}`), ...sampleIds(data.val.samples).map((id) => `val:${id}`), ...sampleIds(data.test.samples).map((id) => `test:${id}`)]),
     dropped,
+    splitMode,
+    warnings,
   };
 }

@@ -189,3 +189,31 @@ export function lrFinderChart(curve: LrFinderCurve, title = 'Learning-rate finde
     legend: 'top-left',
   });
 }
+
+/** max_lr from the finder by a rule: 'valley' (fastai), 'min-div-10' (loss minimum / 10), 'minimum' (the paper). */
+export interface MaxLrPick {
+  lr: number;
+  rule: 'valley' | 'min-div-10' | 'minimum';
+  /** Said to the user when the curve gives little to go on (flat, or the pick is far from the others). */
+  warning?: string;
+}
+
+/** Below this relative drop of the smoothed loss, the curve is flat: no rule can read it. */
+const FLAT_DROP = 0.05;
+
+export function pickMaxLr(curve: LrFinderCurve, rule: MaxLrPick['rule']): MaxLrPick {
+  const s = curve.suggestions;
+  if (!s) throw new Error('the LR finder could not suggest a learning rate (the loss diverged at once or the run was too short); give --max-lr');
+  const lr = rule === 'minimum' ? s.min.lr : rule === 'min-div-10' ? s.minDiv10 : s.valley.lr;
+  const finite = curve.smoothed.filter(Number.isFinite);
+  const start = finite[Math.floor(finite.length / 10)] ?? finite[0]!;
+  const drop = (start - s.min.loss) / Math.abs(start);
+  const fmt = (v: number) => v.toPrecision(3);
+  let warning: string | undefined;
+  if (!(drop > FLAT_DROP)) {
+    warning = `the LR finder's curve is flat (the loss fell ${(Math.max(0, drop) * 100).toFixed(1)}% over the ramp), so its pick ${fmt(lr)} means little; try a fixed --max-lr (1e-3 is a common start for Adam) or more images (--n)`;
+  } else if (rule === 'minimum') {
+    warning = `--lr-rule minimum (the paper) takes the loss minimum ${fmt(lr)}, at the edge of divergence; if training diverges try --lr-rule valley (${fmt(s.valley.lr)}) or min-div-10 (${fmt(s.minDiv10)})`;
+  }
+  return { lr, rule, warning };
+}

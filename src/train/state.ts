@@ -41,14 +41,20 @@ export interface LoopPosition {
 
 interface StateFile {
   configHash: string;
+  /** The run's options, so --resume can reuse them (absent in states of older versions). */
+  config?: TrainConfig;
   position: LoopPosition;
   stamp: string;
   tensorsFile: string;
 }
 
-/** Options that change the result; out/resume/threads/device placement do not. */
+/** Options that do not change the result: a resumed run may change them. */
+export const RESUME_FREE_KEYS = ['out', 'resume', 'keepResume', 'threads', 'cacheDir'] as const;
+
+/** A hash of the options that change the result. */
 export function configHash(config: TrainConfig): string {
-  const { out: _o, resume: _r, threads: _t, cacheDir: _c, ...rest } = config;
+  const rest: Record<string, unknown> = { ...config };
+  for (const k of RESUME_FREE_KEYS) delete rest[k];
   const canonical = JSON.stringify(rest, Object.keys(rest).sort());
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
@@ -90,10 +96,20 @@ export class ResumeState {
     const stamp = `${position.epoch}-${position.batch}-${position.step}`;
     const tensorsFile = `state-${stamp}.safetensors`;
     await writeSafetensors(join(this.dir, tensorsFile), tensors, { stamp });
-    const file: StateFile = { configHash: configHash(config), position, stamp, tensorsFile };
+    const file: StateFile = { configHash: configHash(config), config, position, stamp, tensorsFile };
     writeJsonAtomic(this.jsonPath, file);
     for (const f of readdirSync(this.dir)) {
       if (f.startsWith('state-') && f !== tensorsFile) rmSync(join(this.dir, f), { force: true });
+    }
+  }
+
+  /** The options the saved run was started with (undefined: no state, or one written before they were kept). */
+  savedConfig(): TrainConfig | undefined {
+    if (!this.exists()) return undefined;
+    try {
+      return (JSON.parse(readFileSync(this.jsonPath, 'utf8')) as StateFile).config;
+    } catch {
+      return undefined;
     }
   }
 

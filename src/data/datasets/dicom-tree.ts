@@ -9,6 +9,7 @@ import { basename, resolve } from 'node:path';
 import dcmjs from 'dcmjs';
 
 import { readCsv } from '../csv.js';
+import { withFileInLog } from '../dcmjs-log.js';
 import type { Dataset, Sample } from '../types.js';
 import { listImages, relativeId, requireDir } from './common.js';
 
@@ -26,8 +27,10 @@ export interface DicomTreeOptions {
 /** The DICOM header (no pixel data) as a naturalized dataset. */
 export function readDicomHeader(path: string): Record<string, unknown> {
   const b = readFileSync(path);
-  const dict = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, { untilTag: '7FE00010', includeUntilTagValue: false });
-  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+  return withFileInLog(path, () => {
+    const dict = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, { untilTag: '7FE00010', includeUntilTagValue: false });
+    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
+  });
 }
 
 export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
