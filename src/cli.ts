@@ -34,7 +34,11 @@ function usageMessage(msg: string, argv: string[]): string {
   const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
   const missing = /^Missing required arguments?: (.+)$/.exec(msg);
   let text = msg;
-  if (unknown) {
+  // `--shard -1/4`: yargs reads -1/4 as flags; the value must be attached.
+  const dashed = argv.findIndex((a, i) => i > 0 && /^-\d/.test(a) && argv[i - 1]!.startsWith('--'));
+  if (unknown && dashed > 0) {
+    text = `${argv[dashed]} after ${argv[dashed - 1]} reads as an option; give a value that starts with '-' as ${argv[dashed - 1]}=${argv[dashed]}`;
+  } else if (unknown) {
     const names = flags(unknown[1]!);
     const suggestions = names.map((n) => closestFlag(n)).filter(Boolean);
     text = `Unknown ${names.length > 1 ? 'options' : 'option'}: ${names.map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}${suggestions.length ? ` (did you mean ${suggestions.join(', ')}?)` : ''}`;

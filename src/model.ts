@@ -2,6 +2,8 @@
  * DenseNet121 / ResNet50 classifiers with torchvision's parameter names and SPEC.md's head, three layer
  * groups for freezing, and reported state_dict loading. The heavy work runs in the native addon.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
+
 import { OptionError } from './errors.js';
 import { native, type NativeTensor } from './native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf } from './validate.js';
@@ -16,7 +18,8 @@ export type FrozenBatchNormPolicy = (typeof FROZEN_BATCHNORM)[number];
 export type LayerGroupIndex = 0 | 1 | 2;
 
 export interface ModelOptions {
-  arch: Arch;
+  /** Required unless `weights` is a torchxfer checkpoint (which records it). */
+  arch?: Arch;
   /** Outputs of the new Linear head (default 1: binary). */
   numClasses?: number;
   /** 1 (grey) or 3 (default). */
@@ -28,7 +31,11 @@ export interface ModelOptions {
   /** 'cpu' (default), 'cuda', 'cuda:N' or 'auto'. */
   device?: string;
   channelsLast?: boolean;
-  /** A torchvision-named state_dict loaded before moving to the device. */
+  /**
+   * A torchvision-named state_dict loaded before moving to the device, or a file or registry name. A
+   * torchxfer checkpoint file also gives every other option (architecture, labels, input channels, grey
+   * mode, dropout) and the preprocessing (`model.checkpoint`); options given must agree with it.
+   */
   weights?: Record<string, NativeTensor> | string;
   /** With weights: refuse missing/unexpected/mismatched backbone keys (default true). */
   strict?: boolean;
@@ -99,12 +106,26 @@ function expectWeights(value: unknown, name: string): Record<string, NativeTenso
   return value as Record<string, NativeTensor>;
 }
 
+/** What a torchxfer checkpoint says about using its model. */
+export interface CheckpointInfo {
+  path: string;
+  /** Output i is the probability (after a sigmoid) of labels[i]. */
+  labels: string[];
+  /** Input: grey images resized to imageSize x imageSize, centre-cropped to crop, (x / 255 - mean) / std per channel. */
+  imageSize?: number;
+  crop?: number;
+  normalisation?: { mean: number[]; std: number[] };
+  metadata: Record<string, unknown>;
+}
+
 export class Model {
   /** Use loadModel(). `handle` is the native Model other native classes (e.g. a Trainer) accept. */
   constructor(readonly handle: NativeModel) {}
 
   /** What loading `weights` in loadModel() found (undefined without weights). */
   loadReport?: LoadReport;
+  /** Set when the model was loaded from a torchxfer checkpoint. */
+  checkpoint?: CheckpointInfo;
 
   get config(): ModelConfig {
     return this.handle.config;
@@ -191,6 +212,23 @@ export class Model {
 /** Builds a model (torchvision's init unless `weights` are given) and moves it to `device`. */
 export async function loadModel(options: ModelOptions): Promise<Model> {
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'an options object', options);
+  const fromCheckpoint = typeof options.weights === 'string' ? await readCheckpointOptions(options.weights) : undefined;
+  if (fromCheckpoint) {
+    const { tensors, defaults, info } = fromCheckpoint;
+    for (const key of ['arch', 'numClasses', 'inChannels', 'greyMode', 'dropout'] as const) {
+      if (options[key] !== undefined && defaults[key] !== undefined && options[key] !== defaults[key]) {
+        for (const t of Object.values(tensors)) t.dispose();
+        throw new OptionError(key, `${JSON.stringify(defaults[key])} (what the checkpoint ${info.path} was trained with) or nothing`, options[key]);
+      }
+    }
+    try {
+      const model = await loadModel({ ...defaults, ...options, weights: tensors });
+      model.checkpoint = info;
+      return model;
+    } finally {
+      for (const t of Object.values(tensors)) t.dispose();
+    }
+  }
   const arch = expectOneOf(options.arch, 'arch', ARCHS);
   const numClasses = options.numClasses === undefined ? 1 : expectInteger(options.numClasses, 'numClasses', 1, 100000);
   const inChannels = options.inChannels === undefined ? 3 : options.inChannels;
@@ -220,4 +258,51 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
     throw err;
   }
   return model;
+}
+
+/** A torchxfer checkpoint's tensors and the model options it records; undefined for any other weights. */
+async function readCheckpointOptions(path: string): Promise<{ tensors: Record<string, NativeTensor>; defaults: Partial<ModelOptions>; info: CheckpointInfo } | undefined> {
+  if (!hasTorchxferMetadata(path)) return undefined;
+  const { loadCheckpoint } = await import('./checkpoint.js');
+  const { tensors, metadata: meta } = await loadCheckpoint(path);  // verifies the checksum
+  const training = (meta.training ?? {}) as Record<string, unknown>;
+  const model = (meta.model ?? {}) as Record<string, unknown>;
+  const labels = Array.isArray(meta.labels) ? (meta.labels as string[]) : [];
+  const defaults: Partial<ModelOptions> = {
+    arch: (meta.architecture ?? model.arch) as Arch | undefined,
+    numClasses: labels.length || (model.numClasses as number | undefined),
+    inChannels: (training.inChannels ?? model.inChannels) as 1 | 3 | undefined,
+    greyMode: (meta.greyMode ?? model.greyMode) as GreyMode | undefined,
+    dropout: (training.dropout ?? model.dropout) as number | undefined,
+  };
+  for (const k of Object.keys(defaults) as (keyof ModelOptions)[]) if (defaults[k] === undefined) delete defaults[k];
+  const info: CheckpointInfo = {
+    path,
+    labels,
+    imageSize: training.imageSize as number | undefined,
+    crop: training.crop as number | undefined,
+    normalisation: meta.normalisation as CheckpointInfo['normalisation'],
+    metadata: meta,
+  };
+  return { tensors, defaults, info };
+}
+
+/** Whether `path` is a safetensors file whose header carries torchxfer's metadata (reads the header only). */
+function hasTorchxferMetadata(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const len = Buffer.alloc(8);
+    if (readSync(fd, len, 0, 8, 0) !== 8) return false;
+    const n = Number(len.readBigUInt64LE(0));
+    if (n < 2 || n > 100_000_000) return false;
+    const header = Buffer.alloc(n);
+    if (readSync(fd, header, 0, n, 8) !== n) return false;
+    const json = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, unknown> };
+    return typeof json.__metadata__?.torchxfer === 'string';
+  } catch {
+    return false;  // missing, a registry name, not safetensors: read as plain weights
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

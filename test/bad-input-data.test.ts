@@ -82,7 +82,7 @@ describe('data inspect: malformed tables name the file, line and column', () => 
 describe('data cache: unreadable images are reported skips', () => {
   it('truncated, text and empty images are named and skipped; the good ones are cached', async () => {
     const f = table('mixed.csv', 'path,a\nimg0.png,1\nimg1.png,0\ntruncated.png,1\ntext.png,0\nempty.png,1\n');
-    const r = await cli(['data', 'cache', '--data', f, '--format', 'csv', '--cache-dir', p('cache'), '--width', '16', '--height', '16', '--json']);
+    const r = await cli(['data', 'cache', '--data', f, '--format', 'csv', '--cache-dir', p('cache'), '--image-size', '32', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.signal).toBeNull();
     const all = r.stdout + r.stderr;
@@ -90,9 +90,9 @@ describe('data cache: unreadable images are reported skips', () => {
   });
 
   it.each([
-    [['--width', '-1'], /width/],
-    [['--height', 'tall'], /height/],
-    [['--concurrency', '0'], /concurrency/],
+    [['--image-size', '-1'], /for --image-size but received '-1'/],
+    [['--image-size', 'tall'], /for --image-size but received 'tall'/],
+    [['--concurrency', '0'], /for --concurrency but received '0'/],
   ])('options %j: an error naming the option', async (opts, why) => {
     const f = table('ok2.csv', 'path,a\nimg0.png,1\nimg1.png,0\n');
     expectCleanFailure(await cli(['data', 'cache', '--data', f, '--format', 'csv', '--cache-dir', p('cache2'), ...opts]), why);
@@ -107,8 +107,8 @@ describe('data cache: unreadable images are reported skips', () => {
 
 describe('data synth: bad options name the option and write nothing', () => {
   it.each([
-    [['-n', '0'], /\bn\b/],
-    [['-n', '2.5'], /\bn\b/],
+    [['--count', '0'], /for --count but received '0'/],
+    [['--count', '2.5'], /for --count but received '2.5'/],
     [['--seed', 'x'], /seed/],
     [['--size', '10'], /size/],
     [['--size', '5000'], /size/],
@@ -117,7 +117,7 @@ describe('data synth: bad options name the option and write nothing', () => {
   ])('%j', async (opts, why) => {
     const out = p(`synth-${opts.join('')}`);
     const base = ['data', 'synth', '--kind', 'chest', '--out', out];
-    const args = [...base, ...(opts.includes('-n') ? [] : ['-n', '2']), ...(opts.includes('--seed') ? [] : ['--seed', '1']), ...opts];
+    const args = [...base, ...(opts.includes('--count') ? [] : ['--count', '2']), ...(opts.includes('--seed') ? [] : ['--seed', '1']), ...opts];
     expectCleanFailure(await cli(args), why);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
@@ -126,12 +126,12 @@ describe('data synth: bad options name the option and write nothing', () => {
     const out = p('full');
     mkdirSync(out);
     writeFileSync(join(out, 'keep.txt'), 'mine');
-    expectCleanFailure(await cli(['data', 'synth', '--kind', 'msk', '--out', out, '-n', '2', '--seed', '1']), out);
+    expectCleanFailure(await cli(['data', 'synth', '--kind', 'msk', '--out', out, '--count', '2', '--seed', '1']), out);
     expect(readdirSync(out)).toEqual(['keep.txt']);
   });
 
   it('an output folder under a file: an error naming it', async () => {
     const out = join(p('a-file'), 'synth');
-    expectCleanFailure(await cli(['data', 'synth', '--kind', 'chest', '--out', out, '-n', '2', '--seed', '1']), p('a-file'));
+    expectCleanFailure(await cli(['data', 'synth', '--kind', 'chest', '--out', out, '--count', '2', '--seed', '1']), p('a-file'));
   });
 });

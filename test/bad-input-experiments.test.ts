@@ -76,7 +76,7 @@ describe('results merge and export: databases that are not databases', () => {
   });
 
   it('export --format xml names --format', async () => {
-    expectCleanFailure(await cli(['results', 'export', p('text.db'), '--format', 'xml']), /format/);
+    expectCleanFailure(await cli(['results', 'export', p('text.db'), '--format', 'xml']), /Unknown option: --format \(did you mean --json/);
   });
 
   it('merge of a corrupt input names it and leaves no output', async () => {

@@ -86,7 +86,7 @@ describe('weights import and fetch', () => {
     const cache = join(dir, 'cache-wrong');
     const r = await cli(['weights', 'import', join(fx, 'zoo.pth'), '--name', 'densenet121-imagenet', '--cache-dir', cache]);
     expectCleanFailure(r, /checksum mismatch for densenet121-imagenet/);
-    expect(existsSync(cache) ? readdirSync(cache) : []).toEqual([]);
+    expect(existsSync(join(cache, 'weights')) ? readdirSync(join(cache, 'weights')) : []).toEqual([]);
   });
 
   it('a malformed manifest is named', async () => {
@@ -108,7 +108,7 @@ describe('weights import and fetch', () => {
     const cache = join(dir, 'cache-unreachable');
     const r = await cli(['weights', 'fetch', 'densenet121-imagenet', '--manifest', manifest, '--cache-dir', cache], { timeoutMs: 90_000 });
     expectCleanFailure(r, /densenet121-imagenet|127\.0\.0\.1/);
-    expect(existsSync(join(cache, entry.fileName))).toBe(false);
+    expect(existsSync(join(cache, 'weights', entry.fileName))).toBe(false);
   }, 120_000);
 });
 

@@ -50,7 +50,7 @@ describe('data inspect', () => {
     const root = await makeNih([{ id: 'a.png', labels: 'Hernia', patient: '1' }]);
     writeFileSync(join(root, 'Data_Entry_2017.csv'), 'Image Index,Finding Labels,Patient ID\na.png,"Hernia,1\n');
     await expect(run(['inspect', '--data', root, '--format', 'nih'])).rejects.toThrow(`${join(root, 'Data_Entry_2017.csv')}: line 2, column 2: bad quoting: a quoted field is never closed`);
-    await expect(run(['inspect', '--data', root, '--format', 'png'])).rejects.toThrow(/Invalid values/);
+    await expect(run(['inspect', '--data', root, '--format', 'png'])).rejects.toThrow("Expected one of 'nih', 'chexpert', 'mura', 'csv', 'folder', 'dicom' for --format but received 'png'");
   });
 });
 
@@ -62,13 +62,13 @@ describe('data cache', () => {
       { id: 'c.png', labels: 'Mass', patient: '3', noImage: true },
     ]);
     const dir = tempDir('cache-cmd');
-    const args = ['cache', '--data', root, '--format', 'nih', '--cache-dir', dir, '--width', '32', '--height', '32'];
+    const args = ['cache', '--data', root, '--format', 'nih', '--cache-dir', dir, '--image-size', '32'];
     const first = JSON.parse(await run([...args, '--json']));
     expect(first).toMatchObject({ built: true, stored: 2, geometry: { width: 32, height: 32 } });
     expect(first.skipped).toEqual([{ id: '', path: join(root, 'images/c.png'), reason: 'file not found' }]);
     const second = await run(args);
     expect(second).toMatch(/^up to date: nih: 2 images cached at 32x32 .*, 1 skipped/);
     expect(second).toContain(`skipped ${join(root, 'images/c.png')}: file not found`);
-    await expect(run([...args.slice(0, -2), '--height', '2.5'])).rejects.toThrow('Expected an integer between 0 and 65535 for height but received 2.5');
+    await expect(run([...args.slice(0, -2), '--image-size', '2.5'])).rejects.toThrow('Expected an integer between 32 and 4096 for --image-size but received 2.5');
   });
 });

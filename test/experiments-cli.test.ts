@@ -53,7 +53,7 @@ function doneCount(db: string): number {
 }
 
 function exported(db: string): string {
-  const r = runCli(['results', 'export', db, '--format', 'json']);
+  const r = runCli(['results', 'export', db, '--json']);
   expect(r.status, r.stderr).toBe(0);
   return r.stdout;
 }

@@ -22,7 +22,7 @@ const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/torchxfer.j
 describe('torchxfer data synth', () => {
   it('writes a labelled simulated set with worker threads, byte-identical to the in-process library call', async () => {
     const out = join(root, 'cli-chest');
-    const r = cli('data', 'synth', '--kind', 'chest', '--out', out, '--n', '24', '--seed', '9', '--size', '64', '--threads', '2');
+    const r = cli('data', 'synth', '--kind', 'chest', '--out', out, '--count', '24', '--seed', '9', '--size', '64', '--threads', '2');
     expect(r.stderr).toContain('SIMULATED PHANTOM DATA');
     expect(r.stderr).toMatch(/synth chest 100% 24\/24/);
     expect(r.stdout).toMatch(/Wrote 24 SIMULATED NIH ChestX-ray14 phantom images/);
@@ -33,11 +33,11 @@ describe('torchxfer data synth', () => {
   });
 
   it('rejects bad options with a clear message and exit code', () => {
-    const r = cli('data', 'synth', '--kind', 'chest', '--out', join(root, 'bad'), '--n', '-3', '--seed', '1');
-    expect(r.stderr).toMatch(/Expected an integer between 1 and 1000000 for n but received -3/);
+    const r = cli('data', 'synth', '--kind', 'chest', '--out', join(root, 'bad'), '--count', '-3', '--seed', '1');
+    expect(r.stderr).toMatch(/Expected an integer between 1 and 1000000 for --count but received '-3'/);
     expect(r.status).toBe(1);
-    const k = cli('data', 'synth', '--kind', 'ct', '--out', join(root, 'bad'), '--n', '3', '--seed', '1');
-    expect(k.stderr).toMatch(/Invalid values/);
+    const k = cli('data', 'synth', '--kind', 'ct', '--out', join(root, 'bad'), '--count', '3', '--seed', '1');
+    expect(k.stderr).toMatch(/Expected one of 'chest', 'msk' for --kind but received 'ct'/);
     expect(k.status).not.toBe(0);
   });
 });

@@ -2,10 +2,13 @@
  * Using a trained checkpoint: `evaluate` re-creates the run's splits and scores one of them (AUC with
  * or without TTA); `predict` scores image files. Both read the preprocessing the checkpoint recorded.
  */
+import { existsSync } from 'node:fs';
+
 import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
 import { decodeGrey } from '../data/decode.js';
 import { OptionError } from '../errors.js';
 import { loadModel, type Model } from '../model.js';
+import { resolveDevice } from '../runtime.js';
 import { expectDevice, expectInteger, expectOneOf, expectString } from '../validate.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
 import { prepareData, type SplitName } from './data.js';
@@ -38,7 +41,7 @@ async function openCheckpoint(path: string, device: string): Promise<Loaded> {
   });
   for (const t of Object.values(ck.tensors)) t.dispose();
   model.setTraining(false);
-  const trainer = new Trainer(model, { crop: training.crop, mean: normalisation.mean, std: normalisation.std, seed: training.seed, device: expectDevice(device), channelsLast: training.channelsLast === true });
+  const trainer = new Trainer(model, { crop: training.crop, mean: normalisation.mean, std: normalisation.std, seed: training.seed, device: resolveDevice(expectDevice(device)), channelsLast: training.channelsLast === true });
   return { model, trainer, meta: ck.metadata, training };
 }
 
@@ -48,7 +51,7 @@ export interface EvaluateOptions {
   /** Augmented copies added to the centre crop (0: none; default 4 when tta is on). */
   tta?: number;
   device?: string;
-  /** Override where the data is (the checkpoint records the training run's). */
+  /** Override where the data is (the checkpoint records the training run's, as an absolute path). */
   data?: string;
   cacheDir?: string;
 }
@@ -68,9 +71,12 @@ export interface EvaluationReport {
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport> {
   const split = expectOneOf(opts.split ?? 'test', 'split', ['train', 'val', 'test'] as const);
   const tta = expectInteger(opts.tta ?? 0, 'tta', 0, 64);
-  const { model, trainer, meta, training } = await openCheckpoint(opts.checkpoint, opts.device ?? 'cpu');
+  const { model, trainer, meta, training } = await openCheckpoint(opts.checkpoint, opts.device ?? 'auto');
   try {
     const dataMeta = meta.data as { root?: string; simulated?: boolean } | undefined;
+    if (opts.data === undefined && !dataMeta?.simulated && typeof training.data === 'string' && !existsSync(training.data)) {
+      throw new OptionError('data', `where the dataset is now (the checkpoint's ${training.data} does not exist)`, undefined);
+    }
     const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir ?? training.cacheDir, out: training.out ?? '.', resume: false, maxLr: 1 } as TrainConfig);
     const data = await prepareData(config);
     const s = data.splits[split];
@@ -110,7 +116,7 @@ export interface Prediction {
 export async function predict(opts: PredictOptions): Promise<Prediction[]> {
   if (!Array.isArray(opts.images) || opts.images.length === 0) throw new OptionError('images', 'one or more image paths', opts.images);
   const tta = expectInteger(opts.tta ?? 0, 'tta', 0, 64);
-  const { model, trainer, meta, training } = await openCheckpoint(opts.checkpoint, opts.device ?? 'cpu');
+  const { model, trainer, meta, training } = await openCheckpoint(opts.checkpoint, opts.device ?? 'auto');
   const labels = meta.labels!;
   const size = training.imageSize;
   const out: Prediction[] = [];
