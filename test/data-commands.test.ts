@@ -1,6 +1,6 @@
 // `data inspect`: label counts, patients, official split sizes and skipped files, text and JSON;
 // a malformed table fails with file, line and column. `data cache`: builds, then reuses.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -34,7 +34,7 @@ describe('data inspect', () => {
       { id: 'd.png', labels: 'Mass', patient: '3', noImage: true },
     ]);
     const text = await run(['inspect', '--data', root, '--format', 'nih']);
-    expect(text).toContain('nih: 3 images, 2 patients');
+    expect(text).toContain('nih: 3 usable images, 2 patients');
     expect(text).toMatch(/Hernia\s+2\s+1\s+0/);
     expect(text).toMatch(/Mass\s+1\s+2\s+0/);
     expect(text).toContain('official split: 2 train_val, 1 test');
@@ -44,6 +44,37 @@ describe('data inspect', () => {
     expect(json.images).toBe(3);
     expect(json.labels.find((l: { label: string }) => l.label === 'Hernia')).toEqual({ label: 'Hernia', positive: 2, negative: 1, unknown: 0 });
     expect(json.officialSplits).toEqual({ trainVal: 2, test: 1 });
+  });
+
+  it('names empty and truncated images from their headers; --verify decodes every image', async () => {
+    const root = await makeNih([
+      { id: 'a.png', labels: 'Hernia', patient: '1' },
+      { id: 'b.png', labels: 'Mass', patient: '2' },
+      { id: 'c.png', labels: 'Mass', patient: '3' },
+      { id: 'd.png', labels: 'Hernia', patient: '4' },
+      { id: 'e.png', labels: 'Hernia', patient: '5' },
+    ]);
+    // makeNih puts odd rows under images_001/images.
+    const at = (id: string, k: number) => join(root, k % 2 ? 'images_001/images' : 'images', id);
+    writeFileSync(at('b.png', 1), '');
+    const whole = readFileSync(at('c.png', 2));
+    writeFileSync(at('c.png', 2), whole.subarray(0, Math.floor(whole.length / 2)));
+    // Whole ends, broken pixels: only decoding finds it.
+    const d = Buffer.from(readFileSync(at('d.png', 3)));
+    const idat = d.indexOf('IDAT');
+    d.fill(0xab, idat + 8, idat + 24);
+    writeFileSync(at('d.png', 3), d);
+    const headers = JSON.parse(await run(['inspect', '--data', root, '--format', 'nih', '--json']));
+    expect(headers.checked).toBe('headers');
+    expect(Object.fromEntries(headers.skipped.map((s: { path: string; reason: string }) => [s.path, s.reason]))).toEqual({
+      [at('b.png', 1)]: 'empty file (0 bytes)',
+      [at('c.png', 2)]: 'PNG truncated (no IEND chunk at the end)',
+    });
+    expect(headers.images).toBe(3);
+    const verified = JSON.parse(await run(['inspect', '--data', root, '--format', 'nih', '--json', '--verify']));
+    expect(verified.skipped.map((s: { path: string }) => s.path)).toEqual([at('b.png', 1), at('c.png', 2), at('d.png', 3)]);
+    expect(verified.skipped[2].reason).toMatch(/^cannot be decoded/);
+    expect(verified.images).toBe(2);
   });
 
   it('a malformed table fails naming file, line and column', async () => {

@@ -1,0 +1,110 @@
+/**
+ * The user's path end to end, kept tiny (64-px images, one epoch, tens of images): train from a DICOM tree
+ * with a labels CSV and from class folders with --positive, evaluate the checkpoint from another working
+ * directory, and load it in the library with no options but the file.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { loadCheckpoint } from '../src/checkpoint.js';
+import { loadModel } from '../src/model.js';
+import { tempDir, writePng } from './helpers/data-fixtures.js';
+import { python } from './helpers/python.js';
+
+const CLI = resolve('bin/torchxfer.js');
+const QUICK = ['--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--threads', '2'];
+
+let root: string;
+const cli = (args: string[], cwd = root) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000 });
+
+beforeAll(() => {
+  root = tempDir('cli-e2e');
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('train on your own data, use the checkpoint anywhere', () => {
+  let dicomRun: string;
+
+  it('trains from a DICOM tree with a labels CSV (keyed by file name)', () => {
+    const scans = join(root, 'scans');
+    mkdirSync(join(scans, 'a'), { recursive: true });
+    mkdirSync(join(scans, 'b'), { recursive: true });
+    const cases = Array.from({ length: 40 }, (_, i) => ({ name: `${i % 2 ? 'a' : 'b'}/im${i}`, rows: 64, cols: 64, bits: 8, patient: `P${i}`, seed: i }));
+    python('make_dicom.py', [scans], JSON.stringify(cases));
+    const labels = join(root, 'labels.csv');
+    writeFileSync(labels, ['file,Effusion', ...cases.map((c, i) => `${c.name}.dcm,${i % 4 < 2 ? 1 : 0}`)].join('\n') + '\n');
+    dicomRun = join(root, 'runs', 'dicom');
+    // Relative paths, as a user types them: the checkpoint must record them absolute.
+    const r = cli(['train', '--data', 'scans', '--format', 'dicom', '--labels', 'labels.csv', '--task', 'Effusion', '--out', 'runs/dicom', '--cache-dir', 'cache', ...QUICK]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Data: dicom at .*scans; labels Effusion/);
+    // No official test list: the fallback is said, and recorded.
+    expect(r.stderr).toMatch(/warning: .*no official test list: a random 70\/10\/20 split/);
+    expect(r.stdout).toContain(join(dicomRun, 'best.safetensors'));
+    expect(r.stdout).not.toMatch(/TTA/);
+    const metrics = JSON.parse(readFileSync(join(dicomRun, 'metrics.json'), 'utf8'));
+    expect(metrics.config.data).toBe(join(root, 'scans'));
+    expect(metrics.config.labels).toBe(labels);
+  });
+
+  it('evaluates the checkpoint from another working directory with nothing but --checkpoint', async () => {
+    const elsewhere = tempDir('cli-e2e-elsewhere');
+    try {
+      const r = cli(['eval', '--checkpoint', join(dicomRun, 'best.safetensors'), '--json'], elsewhere);
+      expect(r.status, r.stderr).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ split: 'test', labels: ['Effusion'], tta: 0 });
+      const metrics = JSON.parse(readFileSync(join(dicomRun, 'metrics.json'), 'utf8'));
+      expect(report.images).toBe(metrics.samples.test.length);
+      expect(report.auc).toBeCloseTo(metrics.testAuc, 6);
+      // Data moved: the error names --data and where the checkpoint looked.
+      const ck = await loadCheckpoint(join(dicomRun, 'best.safetensors'));
+      for (const t of Object.values(ck.tensors)) t.dispose();
+      expect((ck.metadata.training as { data: string }).data).toBe(join(root, 'scans'));
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it('loads the checkpoint in the library with no options but the file', async () => {
+    const path = join(dicomRun, 'best.safetensors');
+    const model = await loadModel({ weights: path });
+    const explicit = await loadModel({ arch: 'resnet50', numClasses: 1, inChannels: 1, greyMode: 'sum', weights: path });
+    try {
+      expect(model.config).toMatchObject({ arch: 'resnet50', numClasses: 1, inChannels: 1 });
+      expect(model.checkpoint).toMatchObject({ labels: ['Effusion'], imageSize: 64, crop: 56 });
+      expect(model.checkpoint!.normalisation!.mean).toHaveLength(1);
+      const x = new Float32Array(2 * 56 * 56).map((_, i) => Math.sin(i));
+      expect(Array.from(await model.predict(x, [2, 1, 56, 56]))).toEqual(Array.from(await explicit.predict(x, [2, 1, 56, 56])));
+      await expect(loadModel({ weights: path, arch: 'densenet121' })).rejects.toThrow(/Expected "resnet50" \(what the checkpoint .* was trained with\) or nothing for arch but received 'densenet121'/);
+    } finally {
+      model.dispose();
+      explicit.dispose();
+    }
+  });
+
+  it('trains from class folders with --positive, and predicts from the checkpoint', async () => {
+    const images = join(root, 'limbs');
+    for (let i = 0; i < 40; i++) await writePng(join(images, i % 2 ? 'fracture' : 'intact', `x${i}.png`), i, 64, 64);
+    const plain = cli(['train', '--data', images, '--format', 'folder', '--out', join(root, 'runs', 'nope'), ...QUICK]);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toMatch(/name the positive one/);
+    const out = join(root, 'runs', 'folder');
+    const r = cli(['train', '--data', images, '--format', 'folder', '--positive', 'fracture', '--out', out, '--cache-dir', join(root, 'cache'), '--keep-resume', ...QUICK]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/labels fracture/);
+    const p = cli(['predict', '--checkpoint', join(out, 'best.safetensors'), join(images, 'fracture', 'x1.png'), join(root, 'missing.png'), '--json']);
+    expect(p.status, p.stderr).toBe(0);
+    const preds = JSON.parse(p.stdout);
+    expect(preds[0].probabilities.fracture).toBeGreaterThan(0);
+    expect(preds[1].error).toBeDefined();
+    // Nothing readable: a failure, not an empty success.
+    const none = cli(['predict', '--checkpoint', join(out, 'best.safetensors'), join(root, 'missing.png')]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/no image could be read/);
+    expect(existsSync(join(out, 'resume'))).toBe(true);
+  });
+});
