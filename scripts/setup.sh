@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time setup of a fresh Debian 12 machine for torchxfer; idempotent, and runs without root when
 # everything is already installed.
-#   bash scripts/setup.sh          runtime: cmake, g++, LibTorch, npm packages, the native and TS builds
+#   bash scripts/setup.sh          runtime: cmake, g++, ninja, LibTorch, Gloo headers, npm packages, the
+#                                  native and TS builds
 #   bash scripts/setup.sh --dev    also the test references (Python torch/torchvision, scipy, scikit-image,
 #                                  scikit-learn, pydicom) and Chromium for the report test
 set -euo pipefail
@@ -11,12 +12,14 @@ dev=0
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
-    -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (expected --dev)" >&2; exit 2 ;;
   esac
 done
 
-packages=(cmake g++ make libtorch-dev)
+# libgloo-dev: without its headers the addon builds without multi-process (distributed) training.
+# ninja-build: cmake-js then compiles on every core (make would run one job).
+packages=(cmake g++ make ninja-build libtorch-dev libgloo-dev)
 if [ "$dev" = 1 ]; then
   packages+=(python3-torch python3-torchvision python3-scipy python3-skimage python3-sklearn python3-pydicom python3-gdcm chromium)
 fi
