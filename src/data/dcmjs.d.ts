@@ -14,6 +14,10 @@ declare module 'dcmjs' {
       DicomMetaDictionary: {
         naturalizeDataset(dict: DicomDict['dict']): Record<string, unknown>;
         denaturalizeDataset(ds: Record<string, unknown>): DicomDict['dict'];
+        /** Data dictionary by tag, '(0028,3010)': { vr: 'SQ', name: 'VOILUTSequence', ... }. */
+        dictionary: Record<string, { vr?: string; name?: string } | undefined>;
+        /** Data dictionary by keyword, 'PatientID': { tag: '(0010,0020)', vr: 'LO', ... }. */
+        nameMap: Record<string, { tag: string; vr?: string } | undefined>;
       };
       DicomDict: new (meta: DicomDict['meta']) => DicomDict;
     };

@@ -1,0 +1,73 @@
+/**
+ * Values of any depth to 8-bit grey: the windows (file VOI, full range, min-max, a linear
+ * center/width as in DICOM PS3.3 C.11.2.1.2) and MONOCHROME1 inversion. Shared by the decoders
+ * (the DICOM worker applies it before sending 8 bits back).
+ */
+/** How values of more than 8 bits become 0..255. */
+export type Window =
+  /** PNG/JPEG: the type's full range (0..65535 for 16 bit). DICOM: the file's VOI window, else min-max. */
+  | 'auto'
+  /** The full range of the stored type (DICOM: BitsStored, through the rescale). */
+  | 'full'
+  /** The image's own min..max. */
+  | 'minmax'
+  /** A DICOM-style linear window (PS3.3 C.11.2.1.2) in the image's (rescaled) units. */
+  | { center: number; width: number };
+
+/** Grey pixels at source depth before windowing. */
+export interface RawGrey {
+  values: ArrayLike<number>;
+  width: number;
+  height: number;
+  bitDepth: number;
+  /** The range 'full' maps to 0..255. */
+  fullRange: [number, number];
+  /** A window from the file (DICOM VOI), used by 'auto'. */
+  fileWindow?: { center: number; width: number };
+  /** MONOCHROME1: high values are dark; inverted after windowing. */
+  invert?: boolean;
+  /** For 'auto' without a file window: 'full' (PNG/JPEG) or 'minmax' (DICOM). */
+  autoMode: 'full' | 'minmax';
+  /** Already 8-bit at the requested width: only the height fit remains. */
+  final?: boolean;
+}
+
+/** Maps source values to 0..255 by the chosen window (DICOM PS3.3 C.11.2.1.2 for center/width). */
+export function applyWindow(img: { values: ArrayLike<number>; fullRange: [number, number]; fileWindow?: { center: number; width: number }; invert?: boolean; autoMode: 'full' | 'minmax' }, window: Window): Uint8Array {
+  const { values } = img;
+  const n = values.length;
+  const out = new Uint8Array(n);
+  let mode: Window = window === 'auto' ? (img.fileWindow ?? img.autoMode) : window;
+  if (mode === 'full' && img.fullRange[0] === 0 && img.fullRange[1] === 255 && !img.invert) {
+    for (let i = 0; i < n; i++) out[i] = values[i];
+    return out;
+  }
+  let lo: number;
+  let hi: number;
+  if (typeof mode === 'object') {
+    const c = mode.center - 0.5;
+    const w = mode.width - 1;
+    lo = c - w / 2;
+    hi = c + w / 2;
+  } else if (mode === 'full') {
+    [lo, hi] = img.fullRange;
+  } else {
+    lo = Infinity;
+    hi = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    mode = 'minmax';
+  }
+  const scale = hi > lo ? 255 / (hi - lo) : 0;
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    let y = v <= lo ? 0 : v > hi ? 255 : Math.round((v - lo) * scale);
+    if (img.invert) y = 255 - y;
+    out[i] = y;
+  }
+  return out;
+}
+
