@@ -4,8 +4,9 @@
 // then the 8-bit grey against the rule written in test/helpers/dicom_reference.py. Files: pydicom's
 // own test files, files GDCM converts here, HTJ2K codestreams encoded here with OpenJPH, and the real
 // DICOMs of the shared data folder (skipped, saying so, where it is absent).
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -13,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeGrey } from '../src/data/decode.js';
 import { decodeDicomFrame } from '../src/data/dicom-pixels.js';
-import { PYTHON, python } from './helpers/python.js';
+import { helpersDir, PYTHON, python } from './helpers/python.js';
 import { realDataFile, realDataSkipReason } from './helpers/realdata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'txf-dicom-'));
@@ -162,6 +163,25 @@ describe('frames, colour, and what cannot be decoded', () => {
     await expect(decodeGrey(pyd(name))).rejects.toThrow(new RegExp(`^${pyd(name).replace(/[.+]/g, '\\$&')}: `));
     await expect(decodeGrey(pyd(name))).rejects.toThrow(why);
   });
+});
+
+describe('torchxfer data inspect on a DICOM tree of mixed transfer syntaxes', () => {
+  it('decodes every file (on the worker, through dist/) and skips none', () => {
+    const tree = join(dir, 'tree');
+    const files = [...cases, ...real].map((c, i) => ({ from: c.file, to: join(tree, `s${i % 3}`, `${i}-${basename(c.file)}`) }));
+    for (const f of files) {
+      mkdirSync(join(f.to, '..'), { recursive: true });
+      copyFileSync(f.from, f.to);
+    }
+    writeFileSync(join(dir, 'labels.csv'), ['file,finding', ...files.map((f, i) => `${basename(f.to)},${i % 2}`)].join('\n'));
+    const cli = join(helpersDir, '..', '..', 'bin', 'torchxfer.js');
+    const r = spawnSync(process.execPath, [cli, 'data', 'inspect', '--data', tree, '--format', 'dicom', '--labels', join(dir, 'labels.csv'), '--verify', '--json'], { encoding: 'utf8', timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout) as { images: number; skipped: unknown[]; checked: string };
+    expect(info.skipped).toEqual([]);
+    expect(info.images).toBe(files.length);
+    expect(info.checked).toBe('decoded');
+  }, 300_000);
 });
 
 // The reference Python itself: the test is only as good as the files it could read.

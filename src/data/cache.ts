@@ -23,7 +23,7 @@ import type { Dataset, ImageGeometry, Sample } from './types.js';
 import { isAlive } from '../lockfile.js';
 
 /** Bump when decoding changes what pixels come out, so old caches are rebuilt. */
-export const PREPROCESS_VERSION = '1';
+export const PREPROCESS_VERSION = '2'; // 2: compressed DICOM decoded (was skipped)
 const INDEX_FORMAT = 1;
 
 export interface CacheOptions {

@@ -6,10 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
-import dcmjs from 'dcmjs';
-
 import { readCsv } from '../csv.js';
-import { withFileInLog } from '../dcmjs-log.js';
+import { dicomHeaderValues } from '../dicom-header.js';
+import { checkDicomLengths } from '../dicom-lengths.js';
 import type { Dataset, Sample } from '../types.js';
 import { listImages, relativeId, requireDir } from './common.js';
 
@@ -24,13 +23,9 @@ export interface DicomTreeOptions {
   labelColumns?: string[];
 }
 
-/** The DICOM header (no pixel data) as a naturalized dataset. */
+/** The DICOM header's top-level attributes by keyword, from the guard's walk of the whole file. */
 export function readDicomHeader(path: string): Record<string, unknown> {
-  const b = readFileSync(path);
-  return withFileInLog(path, () => {
-    const dict = dcmjs.data.DicomMessage.readFile(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, { untilTag: '7FE00010', includeUntilTagValue: false });
-    return dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
-  });
+  return dicomHeaderValues(checkDicomLengths(path, readFileSync(path)));
 }
 
 export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
@@ -64,7 +59,8 @@ export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
     try {
       header = readDicomHeader(path);
     } catch (err) {
-      skipped.push({ path, reason: `unreadable DICOM (${(err as Error).message})` });
+      const message = (err as Error).message;
+      skipped.push({ path, reason: `unreadable DICOM (${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message})` });
       continue;
     }
     const k = key === 'file' ? (targetsOf.has(id) ? id : basename(path)) : String(header[key] ?? '').trim();
