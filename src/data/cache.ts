@@ -212,6 +212,7 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
     const fh = await open(tmpBin, 'w');
     const old = reuse.size > 0 ? await open(binPath, 'r') : undefined;
     let reused = 0;
+    let multiFrame = 0;
     try {
       await fh.truncate(rows.length * frame);
       let next = 0;
@@ -228,6 +229,7 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
               reused++;
             } else {
               const img = await decodeGrey(s.path, decode);
+              if (img.frames) multiFrame++;
               await fh.write(img.data, 0, frame, i * frame);
             }
           } catch (err) {
@@ -251,7 +253,7 @@ export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageC
     }
     await fh.close();
     await old?.close();
-    const notes = [reused ? `${reused} reused from the previous cache` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
+    const notes = [reused ? `${reused} reused from the previous cache` : '', multiFrame ? `${multiFrame} multi-frame DICOM file(s): frame 1 used` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
     progress.finish(notes.length ? notes.join('; ') : undefined);
     skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
     const index: CacheIndex = {
