@@ -335,21 +335,25 @@ describe('running', () => {
     a.close();
   });
 
-  it('export: CSV and JSON carry the same runs (round trip)', async () => {
+  it('export: CSV and JSON carry the same flat runs (round trip), with the arm name and per-label columns', async () => {
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));
     await runExperiment(validateSpec(gridRaw(), {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     const json = JSON.parse(exportJson(db)) as { runs: Record<string, unknown>[] };
     const rows = parseCsv(exportCsv(db));
-    expect(rows[0]).toEqual(RUN_COLUMNS);
+    expect(rows[0]!.slice(0, RUN_COLUMNS.length)).toEqual([...RUN_COLUMNS]);
+    expect(rows[0]!.slice(RUN_COLUMNS.length).every((c) => /^auc(_tta)?:/.test(c))).toBe(true);
     expect(rows.length - 1).toBe(json.runs.length);
     rows.slice(1).forEach((row, i) => {
-      const fromCsv = Object.fromEntries(RUN_COLUMNS.map((c, j) => [c, row[j]]));
-      const fromJson = Object.fromEntries(RUN_COLUMNS.map((c) => [c, json.runs[i]![c] === null ? '' : String(json.runs[i]![c])]));
+      const fromCsv = Object.fromEntries(rows[0]!.map((c, j) => [c, row[j]]));
+      const fromJson = Object.fromEntries(rows[0]!.map((c) => [c, json.runs[i]![c] === null || json.runs[i]![c] === undefined ? '' : String(json.runs[i]![c])]));
       expect(fromCsv).toEqual(fromJson);
+      // Flat: no JSON inside a cell.
+      for (const cell of row) expect(cell.startsWith('{') || cell.startsWith('[')).toBe(false);
     });
-    expect(JSON.parse(json.runs[0]!.arm_json as string).arch).toBe('densenet121');
-    expect((json.runs[1]!.epochs as unknown[]).length).toBe(2);
+    expect(json.runs[0]!.arch).toBe('densenet121');
+    expect(json.runs[0]!.arm).toBe(`densenet121 ${json.runs[0]!.policy} ${json.runs[0]!.strategy} source=${json.runs[0]!.source} init=${json.runs[0]!.init}`);
+    expect((json.runs[1]!.history as unknown[]).length).toBe(2);
     db.close();
   });
 
