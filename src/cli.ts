@@ -81,8 +81,13 @@ export async function main(argv: string[]): Promise<number> {
       if (/^(Not enough non-option arguments|Give a)/.test(msg ?? '')) y.showHelp('error');
       throw new UsageError(usageMessage(msg, argv));
     });
+  // A handler may set process.exitCode (train: 130 when interrupted, a worker's code; predict: 1 when
+  // nothing could be read): that is the command's exit code.
+  const outer = process.exitCode;
+  process.exitCode = undefined;
   try {
     await parser.parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(err.message);
@@ -90,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(`torchxfer: ${messageOf(err)}`);
     return 1;
+  } finally {
+    process.exitCode = outer;
   }
-  return 0;
 }

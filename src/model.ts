@@ -33,8 +33,8 @@ export interface ModelOptions {
   channelsLast?: boolean;
   /**
    * A torchvision-named state_dict loaded before moving to the device, or a file or registry name. A
-   * torchxfer checkpoint file also gives every other option (architecture, labels, input channels, grey
-   * mode, dropout) and the preprocessing (`model.checkpoint`); options given must agree with it.
+   * torchxfer checkpoint file also gives the options not given (architecture, outputs, input channels, grey
+   * mode, dropout) and, when the head and input are its own, its labels and preprocessing (`model.checkpoint`).
    */
   weights?: Record<string, NativeTensor> | string;
   /** With weights: refuse missing/unexpected/mismatched backbone keys (default true). */
@@ -215,15 +215,15 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
   const fromCheckpoint = typeof options.weights === 'string' ? await readCheckpointOptions(options.weights) : undefined;
   if (fromCheckpoint) {
     const { tensors, defaults, info } = fromCheckpoint;
-    for (const key of ['arch', 'numClasses', 'inChannels', 'greyMode', 'dropout'] as const) {
-      if (options[key] !== undefined && defaults[key] !== undefined && options[key] !== defaults[key]) {
-        for (const t of Object.values(tensors)) t.dispose();
-        throw new OptionError(key, `${JSON.stringify(defaults[key])} (what the checkpoint ${info.path} was trained with) or nothing`, options[key]);
-      }
+    // Other options given win (a new head for other labels, 3-channel input: transfer from the checkpoint).
+    if (options.arch !== undefined && defaults.arch !== undefined && options.arch !== defaults.arch) {
+      for (const t of Object.values(tensors)) t.dispose();
+      throw new OptionError('arch', `${JSON.stringify(defaults.arch)} (what the checkpoint ${info.path} was trained with) or nothing`, options.arch);
     }
     try {
       const model = await loadModel({ ...defaults, ...options, weights: tensors });
-      model.checkpoint = info;
+      // Its labels and preprocessing describe this model only if the head and input are the checkpoint's.
+      if (model.config.numClasses === defaults.numClasses && model.config.inChannels === (defaults.inChannels ?? model.config.inChannels)) model.checkpoint = info;
       return model;
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
