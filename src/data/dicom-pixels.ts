@@ -6,7 +6,7 @@
 import { decodeCodestream, jpegFrameHeader, type CodecName, type DecodedFrame } from './dicom-codecs.js';
 import { checkDicomLengths, EXPLICIT_BE, PIXEL_DATA, SYNTAX_NAMES, type DicomLayout, type ElementRef } from './dicom-lengths.js';
 import { DataError } from './errors.js';
-import type { RawGrey } from './window.js';
+import type { RawGrey, VoiLut } from './window.js';
 
 const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99', EXPLICIT_BE]);
 const RLE = '1.2.840.10008.1.2.5';
@@ -64,6 +64,15 @@ class Header {
   numbers(tag: number, elements = this.layout.elements): number[] {
     return this.strings(tag, elements).map(Number).filter(Number.isFinite);
   }
+  /** 16-bit words of a US/SS/OW value (or UN in implicit VR files), in the file's byte order. */
+  words(tag: number, elements = this.layout.elements): number[] {
+    const e = elements.get(tag);
+    if (!e || e.length < 2) return [];
+    return Array.from({ length: e.length >> 1 }, (_, i) => this.view.getUint16(e.offset + 2 * i, this.layout.littleEndian));
+  }
+  firstItem(tag: number): Map<number, ElementRef> | undefined {
+    return this.layout.firstItems.get(tag);
+  }
   strings(tag: number, elements = this.layout.elements): string[] {
     const e = elements.get(tag);
     if (!e || e.length <= 0) return [];
@@ -85,6 +94,9 @@ const T = {
   width: 0x00281051,
   intercept: 0x00281052,
   slope: 0x00281053,
+  voiLutSequence: 0x00283010,
+  lutDescriptor: 0x00283002,
+  lutData: 0x00283006,
 };
 
 /** Guards, then decodes frame 1 to stored values. Throws DataErrors naming the file. */
@@ -244,6 +256,22 @@ function unpackBits(src: Uint8Array, dst: Uint8Array): void {
   }
 }
 
+/** The first item of the VOI LUT Sequence, when it is well formed (else the window or min-max apply). */
+function voiLut(h: Header, signed: boolean): VoiLut | undefined {
+  const item = h.firstItem(T.voiLutSequence);
+  if (!item) return undefined;
+  const d = h.words(T.lutDescriptor, item);
+  if (d.length < 3) return undefined;
+  const count = d[0] || 65536;
+  // The first mapped value is signed when the pixels are (PS3.3 C.11.2.1.1).
+  const first = signed ? (d[1]! << 16) >> 16 : d[1]!;
+  const bits = d[2]!;
+  const data = item.get(T.lutData);
+  if (!data || !(bits === 8 || (bits >= 10 && bits <= 16))) return undefined;
+  const entries = h.words(T.lutData, item);
+  return entries.length >= count ? { first, entries: entries.slice(0, count), bits } : undefined;
+}
+
 /** Stored values through the modality rescale, with the file's VOI window and the 'full' range. */
 export function dicomToRawGrey(f: DicomFrame): RawGrey {
   const h = new Header(f.layout);
@@ -263,6 +291,7 @@ export function dicomToRawGrey(f: DicomFrame): RawGrey {
     bitDepth: f.bitsAllocated,
     fullRange: [Math.min(...ends), Math.max(...ends)],
     fileWindow: center !== undefined && width !== undefined && width >= 1 ? { center, width } : undefined,
+    fileLut: voiLut(h, f.signed),
     invert: f.photometric === 'MONOCHROME1',
     autoMode: 'minmax',
   };

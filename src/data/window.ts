@@ -24,6 +24,8 @@ export interface RawGrey {
   fullRange: [number, number];
   /** A window from the file (DICOM VOI), used by 'auto'. */
   fileWindow?: { center: number; width: number };
+  /** A VOI LUT from the file (DICOM VOI LUT Sequence, first item), used by 'auto' before any window. */
+  fileLut?: VoiLut;
   /** MONOCHROME1: high values are dark; inverted after windowing. */
   invert?: boolean;
   /** For 'auto' without a file window: 'full' (PNG/JPEG) or 'minmax' (DICOM). */
@@ -32,11 +34,33 @@ export interface RawGrey {
   final?: boolean;
 }
 
-/** Maps source values to 0..255 by the chosen window (DICOM PS3.3 C.11.2.1.2 for center/width). */
-export function applyWindow(img: { values: ArrayLike<number>; fullRange: [number, number]; fileWindow?: { center: number; width: number }; invert?: boolean; autoMode: 'full' | 'minmax' }, window: Window): Uint8Array {
+/** A VOI LUT (PS3.3 C.11.2.1.1): values from `first` on index `entries`; outputs have `bits` bits. */
+export interface VoiLut {
+  first: number;
+  entries: ArrayLike<number>;
+  bits: number;
+}
+
+/**
+ * Maps source values to 0..255 by the chosen window (DICOM PS3.3 C.11.2.1.2 for center/width); 'auto'
+ * prefers the file's VOI LUT (as pydicom's apply_voi_lut does), then its window.
+ */
+export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWindow' | 'fileLut' | 'invert' | 'autoMode'>, window: Window): Uint8Array {
   const { values } = img;
   const n = values.length;
   const out = new Uint8Array(n);
+  if (window === 'auto' && img.fileLut) {
+    const { first, entries, bits } = img.fileLut;
+    const last = entries.length - 1;
+    const scale = 255 / (2 ** bits - 1);
+    for (let i = 0; i < n; i++) {
+      // Below the first mapped value: entry 0; past the table: its last entry.
+      const k = Math.min(last, Math.max(0, Math.trunc(values[i]! - first)));
+      const y = Math.min(255, Math.round(entries[k]! * scale));
+      out[i] = img.invert ? 255 - y : y;
+    }
+    return out;
+  }
   let mode: Window = window === 'auto' ? (img.fileWindow ?? img.autoMode) : window;
   if (mode === 'full' && img.fullRange[0] === 0 && img.fullRange[1] === 255 && !img.invert) {
     for (let i = 0; i < n; i++) out[i] = values[i];

@@ -10,15 +10,17 @@
       sign-extended, into OUTDIR/ref-I.f64; the expected 8-bit grey by the rule below into
       OUTDIR/ref-I.u8. Prints JSON: {FILE: {rows, cols, syntax, error}}.
 
-The 8-bit rule (the standard's arithmetic): modality rescale; the first VOI window (PS3.3 C.11.2.1.2)
-when the file has one, else the image's min..max; y = 0 at or below the window, 255 above it,
+The 8-bit rule (the standard's arithmetic): modality rescale; the first VOI LUT when the file has one
+(pydicom's apply_voi, its n-bit output scaled to 8 bits), else the first VOI window (PS3.3 C.11.2.1.2),
+else the image's min..max; y = 0 at or below the window, 255 above it,
 floor((v - lo) * (255 / (hi - lo)) + 0.5) within; MONOCHROME1 inverted (255 - y).
 """
 import io, json, os, sys, warnings
 import numpy as np
 import pydicom
 from pydicom.encaps import encapsulate, generate_pixel_data_frame
-from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.pixel_data_handlers.util import apply_voi
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 warnings.simplefilter("ignore")
@@ -77,6 +79,18 @@ def make(out):
     ds.PixelData = px.tobytes()
     ds.save_as(f"{out}/grey8.dcm", write_like_original=False)
     gdcm_convert(f"{out}/grey8.dcm", f"{out}/jpeg_baseline8.dcm", "1.2.840.10008.1.2.4.50")
+    # A VOI LUT (and a window, which the LUT takes precedence over), in explicit and implicit VR.
+    ds = pydicom.dcmread(ct)
+    lut = Dataset()
+    lut.LUTDescriptor = [1024, -200, 12]  # first mapped value signed: CT_small's pixels are
+    lut.LUTData = [int(4095 * (i / 1023) ** 0.6) for i in range(1024)]
+    lut["LUTDescriptor"].VR, lut["LUTData"].VR = "SS", "US"
+    ds.VOILUTSequence = [lut]
+    ds.WindowCenter, ds.WindowWidth = 40, 400
+    ds.save_as(f"{out}/voi_lut.dcm", write_like_original=False)
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2"
+    ds.is_implicit_VR = True
+    ds.save_as(f"{out}/voi_lut_implicit.dcm", write_like_original=False)
     for c in json.load(sys.stdin):
         ds = new_dataset(c["path"], c["syntax"], c["rows"], c["cols"], c["bits"], c["stored"])
         ds.WindowCenter, ds.WindowWidth = c.get("center", 2048), c.get("width", 3000)
@@ -106,6 +120,10 @@ def frame_one(ds):
 
 def eight_bit(ds, stored):
     v = stored.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+    if ds.get("VOILUTSequence"):  # pydicom's apply_voi on the (integer) rescaled values, then n bits to 8
+        bits = ds.VOILUTSequence[0].LUTDescriptor[2]
+        y = np.floor(apply_voi(v.astype(np.int64), ds).astype(np.float64) * (255 / (2**bits - 1)) + 0.5)
+        return (255 - y if ds.PhotometricInterpretation == "MONOCHROME1" else y).astype(np.uint8)
     center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
     first = lambda x: float(x[0]) if isinstance(x, pydicom.multival.MultiValue) else float(x)
     if center is not None and width is not None and first(width) >= 1:
