@@ -8,12 +8,12 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { saveCheckpoint } from '../checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { acquirePidLock } from '../lockfile.js';
-import { deriveSeed, mulberry32 } from '../data/random.js';
+import { deriveSeed, mulberry32, shuffled } from '../data/random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
-import { trainingCurvesChart } from '../plot/index.js';
-import { toPng } from '../plot/index.js';
+import type { Model } from '../model.js';
+import { toPng, trainingCurvesChart } from '../plot/index.js';
 import { formatDuration, formatNumber, Progress } from '../progress.js';
 import { resolveDevice, runtimeInfo, setNumThreads } from '../runtime.js';
 import { oneCycle, RegularPolicy, scheduleChart, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
@@ -25,9 +25,10 @@ import { initModel, type InitResult } from './init.js';
 import { lrFinderChart } from './lr-finder-analysis.js';
 import { runLrFinder } from './lr-find.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
-import { Trainer } from './trainer.js';
-import type { DistributedContext } from '../distributed.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
+import { withScope } from './scope.js';
+import { Trainer, type TrainerOptions } from './trainer.js';
+import type { DistributedContext } from '../distributed.js';
 
 export interface TrainResult {
   out: string;
@@ -103,25 +104,25 @@ function writeFigure(path: string, svg: string): Promise<void> {
   return toPng(svg, path.replace(/\.svg$/, '.png')).then(() => undefined);
 }
 
+/** Joins the process group and takes the output folder; both are released however the run ends. */
 async function trainImpl(config: TrainConfig, options: TrainOptions, run: TrainingRun): Promise<TrainResult> {
   const started = performance.now();
   if (config.threads) setNumThreads(config.threads);
-  const dist = options.distributed === undefined ? await joinFromEnv() : options.distributed;
-  const isMain = !dist || dist.rank === 0;
-  const log = (line: string) => isMain && run.emit('log', line);
-  if (!isMain) options = { ...options, progress: null };
-  const device = rankDevice(config.device, resolveDevice(config.device), dist);
-  const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
-  const out = resolve(config.out);
-  mkdirSync(out, { recursive: true });
-  // One writer per output folder: a second run (or resume) into it is refused while this one lives.
-  // Ranks of one data-parallel run share the folder; rank 0 holds the lock.
-  const release = isMain ? acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`) : () => undefined;
-  try {
-    return await trainLocked(config, options, run, { out, started, log, device, channelsLast, dist, isMain });
-  } finally {
-    release();
-  }
+  return withScope(async (scope) => {
+    // A group joined here is left here; a caller's group stays the caller's.
+    const dist = options.distributed === undefined ? scope.own(await joinFromEnv(), (d) => d?.dispose()) : options.distributed;
+    const isMain = !dist || dist.rank === 0;
+    const log = (line: string) => void (isMain && run.emit('log', line));
+    if (!isMain) options = { ...options, progress: null };
+    const device = rankDevice(config.device, resolveDevice(config.device), dist);
+    const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
+    const out = resolve(config.out);
+    mkdirSync(out, { recursive: true });
+    // One writer per output folder: a second run (or resume) into it is refused while this one lives.
+    // Ranks of one data-parallel run share the folder; rank 0 holds the lock.
+    if (isMain) scope.own(acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`), (release) => release());
+    return trainLocked(config, options, run, { out, started, log, device, channelsLast, dist, isMain });
+  });
 }
 
 interface RunContext {
@@ -130,35 +131,83 @@ interface RunContext {
   log: (line: string) => void;
   device: string;
   channelsLast: boolean;
-  dist: Awaited<ReturnType<typeof joinFromEnv>> | undefined;
+  dist: DistributedContext | null;
   isMain: boolean;
 }
 
-async function trainLocked(config: TrainConfig, options: TrainOptions, run: TrainingRun, ctx: RunContext): Promise<TrainResult> {
-  const { out, started, log, device, channelsLast, dist, isMain } = ctx;
-  const state = new ResumeState(out);
-  if (isMain && !config.resume && state.exists()) {
-    throw new Error(`${out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
-  }
+/** What one run holds while it trains; the native parts are owned by trainLocked's scope. */
+interface Session extends RunContext {
+  config: TrainConfig;
+  options: TrainOptions;
+  run: TrainingRun;
+  state: ResumeState;
+  data: PreparedData;
+  init: InitResult;
+  model: Model;
+  trainer: Trainer;
+  trainerOptions: TrainerOptions;
+  checkpointPath: string;
+  stepsPerEpoch: number;
+  totalSteps: number;
+}
 
-  // Rank 0 builds the image cache first; the others then open it.
+/** The epoch loop's state: where it is (saved for resume), its schedule and why it stopped early. */
+interface Loop {
+  position: LoopPosition;
+  plan: TrainingPlan;
+  regular: RegularPolicy | undefined;
+  freezer: GroupFreezer;
+  stoppedEarly: string | undefined;
+}
+
+/** Data, model, trainer: acquired in order, released in reverse on every path. */
+async function trainLocked(config: TrainConfig, options: TrainOptions, run: TrainingRun, ctx: RunContext): Promise<TrainResult> {
+  const state = new ResumeState(ctx.out);
+  if (ctx.isMain && !config.resume && state.exists()) {
+    throw new Error(`${ctx.out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
+  }
+  return withScope(async (scope) => {
+    const data = scope.own(await openData(config, options, ctx), (d) => d.cache.close());
+    const init = await initModel(config, data.labels);
+    const model = scope.own(init.model, (m) => m.dispose());
+    describeModel(config, init, data.labels.length, ctx);
+    model.setFrozenBatchNorm(config.frozenBatchNorm);
+    const trainerOptions = trainerOptionsFor(config, init, ctx);
+    const trainer = scope.own(new Trainer(model, trainerOptions), (t) => t.dispose());
+    const stepsPerEpoch = Math.ceil(data.splits.train.samples.length / config.batchSize);
+    const s: Session = {
+      ...ctx, config, options, run, state, data, init, model, trainer, trainerOptions, stepsPerEpoch,
+      checkpointPath: join(ctx.out, 'best.safetensors'),
+      totalSteps: Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity),
+    };
+    const loop = await prepareLoop(s, await startPosition(s));
+    await fitEpochs(s, loop);
+    return s.isMain ? testAndReport(s, loop) : rankResult(s, loop);
+  });
+}
+
+/** Rank 0 builds the image cache first; the others then open it. */
+async function openData(config: TrainConfig, options: TrainOptions, ctx: RunContext): Promise<PreparedData> {
+  const { dist, isMain, log } = ctx;
   if (dist && !isMain) await dist.barrier();
-  const data: PreparedData = await prepareData(config, { log, progress: options.progress });
+  const data = await prepareData(config, { log, progress: options.progress });
   if (dist && isMain) await dist.barrier();
-  const L = data.labels.length;
-  const train = data.splits.train;
+  const { train, val, test } = data.splits;
   log(
     `Data: ${data.source.simulated ? 'SIMULATED phantoms' : data.source.format} at ${data.source.root}; labels ${data.labels.join(', ')}; ` +
-      `train ${train.samples.length}, validation ${data.splits.val.samples.length}, test ${data.splits.test.samples.length}`,
+      `train ${train.samples.length}, validation ${val.samples.length}, test ${test.samples.length}`,
   );
+  return data;
+}
 
-  const init: InitResult = await initModel(config, data.labels);
-  const model = init.model;
-  if (init.report?.replaced.length) log(`Head replaced (${init.report.replaced.join(', ')}): ${L} output(s) instead of the file's.`);
-  log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${device}${channelsLast ? ', channels_last' : ''}`);
-  model.setFrozenBatchNorm(config.frozenBatchNorm);
+function describeModel(config: TrainConfig, init: InitResult, labels: number, ctx: RunContext): void {
+  const { model } = init;
+  if (init.report?.replaced.length) ctx.log(`Head replaced (${init.report.replaced.join(', ')}): ${labels} output(s) instead of the file's.`);
+  ctx.log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`);
+}
 
-  const trainerOptions = {
+function trainerOptionsFor(config: TrainConfig, init: InitResult, ctx: RunContext): TrainerOptions {
+  return {
     optimizer: config.optimizer,
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
@@ -166,284 +215,327 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
     mean: init.normalisation.mean,
     std: init.normalisation.std,
     seed: config.seed,
-    device,
-    channelsLast,
-    autocast: device.startsWith('cuda') ? ('bf16' as const) : ('none' as const),
+    device: ctx.device,
+    channelsLast: ctx.channelsLast,
+    autocast: ctx.device.startsWith('cuda') ? 'bf16' : 'none',
   };
-  const trainer = new Trainer(model, trainerOptions);
-  const { width, height } = data.cache.geometry;
-  const stepsPerEpoch = Math.ceil(train.samples.length / config.batchSize);
-  const totalSteps = Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity);
+}
 
-  let position: LoopPosition;
+/** Where the loop starts: the saved state with --resume, else epoch 0 with max_lr given or found. */
+async function startPosition(s: Session): Promise<LoopPosition> {
+  const { config, state, model, trainer, log } = s;
   if (config.resume && state.exists()) {
     const saved = await state.load(config);
-    model.loadStateDict(saved.model);
-    await trainer.loadOptimizerState(saved.optimizer);
-    for (const t of [...Object.values(saved.model), ...Object.values(saved.optimizer)]) t.dispose();
-    position = saved.position;
-    log(`Resumed from ${state.dir}: epoch ${position.epoch + 1}, step ${position.step}.`);
-  } else {
-    let maxLr = typeof config.maxLr === 'number' ? config.maxLr : NaN;
-    let lrFinder: LoopPosition['lrFinder'];
-    if (config.maxLr === 'auto' && isMain) {
-      const first = planFor(config, config.epochs * stepsPerEpoch, 1, new RegularPolicy({ maxLr: 1, maxEpochs: config.epochs })).at(0);
-      const finder = new Trainer(model, trainerOptions);
-      const bar = new Progress({ total: 100, label: 'lr-find', unit: 'step', stream: options.progress });
-      try {
-        const curve = await runLrFinder(model, finder, data.cache, train.rows, train.targets, {
-          batchSize: config.batchSize,
-          labels: L,
-          seed: config.seed,
-          divisors: [first[2].lr / first[0].lr, first[2].lr / first[1].lr, 1],
-          trainable: [first[0].trainable, first[1].trainable, first[2].trainable],
-          momentum: config.momentum[0],
-          onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),
-          signal: options.signal,
-        });
-        bar.finish();
-        if (!curve.suggestions) throw new Error('the LR finder could not suggest a learning rate (the loss diverged at once); give --max-lr');
-        maxLr = curve.suggestions.min.lr;
-        lrFinder = { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr };
-        await writeFigure(join(out, 'lr-finder.svg'), lrFinderChart(curve));
-        log(`LR finder: max_lr = ${formatNumber(maxLr)} (loss minimum; valley ${formatNumber(curve.suggestions.valley.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
-      } finally {
-        finder.dispose();
-      }
+    try {
+      model.loadStateDict(saved.model);
+      await trainer.loadOptimizerState(saved.optimizer);
+    } finally {
+      for (const t of [...Object.values(saved.model), ...Object.values(saved.optimizer)]) t.dispose();
     }
-    if (config.maxLr === 'auto' && dist) maxLr = (await dist.broadcast([maxLr]))[0]!;  // rank 0's finding
-    position = { epoch: 0, batch: 0, step: 0, epochLossSum: 0, epochLossCount: 0, history: [], bestValLoss: null, bestEpoch: null, maxLr, lrFinder, done: false };
+    log(`Resumed from ${state.dir}: epoch ${saved.position.epoch + 1}, step ${saved.position.step}.`);
+    return saved.position;
   }
+  let maxLr = typeof config.maxLr === 'number' ? config.maxLr : NaN;
+  let lrFinder: LoopPosition['lrFinder'];
+  if (config.maxLr === 'auto' && s.isMain) ({ maxLr, lrFinder } = await findMaxLr(s));
+  if (config.maxLr === 'auto' && s.dist) maxLr = (await s.dist.broadcast([maxLr]))[0]!;  // rank 0's finding
+  return { epoch: 0, batch: 0, step: 0, epochLossSum: 0, epochLossCount: 0, history: [], bestValLoss: null, bestEpoch: null, maxLr, lrFinder, done: false };
+}
 
-  // The regular policy is replayed over the recorded validation losses (deterministic on resume).
+/** The LR range test on a throwaway optimiser over the same model; its curve goes to lr-finder.svg. */
+async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNullable<LoopPosition['lrFinder']> }> {
+  const { config, data, model, out } = s;
+  const train = data.splits.train;
+  const first = planFor(config, config.epochs * s.stepsPerEpoch, 1, new RegularPolicy({ maxLr: 1, maxEpochs: config.epochs })).at(0);
+  const bar = new Progress({ total: 100, label: 'lr-find', unit: 'step', stream: s.options.progress });
+  const finder = new Trainer(model, s.trainerOptions);
+  let curve: Awaited<ReturnType<typeof runLrFinder>>;
+  try {
+    curve = await runLrFinder(model, finder, data.cache, train.rows, train.targets, {
+      batchSize: config.batchSize,
+      labels: data.labels.length,
+      seed: config.seed,
+      divisors: [first[2].lr / first[0].lr, first[2].lr / first[1].lr, 1],
+      trainable: [first[0].trainable, first[1].trainable, first[2].trainable],
+      momentum: config.momentum[0],
+      onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),
+      signal: s.options.signal,
+    });
+  } finally {
+    finder.dispose();
+  }
+  bar.finish();
+  if (!curve.suggestions) throw new Error('the LR finder could not suggest a learning rate (the loss diverged at once); give --max-lr');
+  const maxLr = curve.suggestions.min.lr;
+  await writeFigure(join(out, 'lr-finder.svg'), lrFinderChart(curve));
+  s.log(`LR finder: max_lr = ${formatNumber(maxLr)} (loss minimum; valley ${formatNumber(curve.suggestions.valley.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
+  return { maxLr, lrFinder: { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr } };
+}
+
+/** The schedule (regular policy replayed over the recorded validation losses), the group, the first freeze. */
+async function prepareLoop(s: Session, position: LoopPosition): Promise<Loop> {
+  const { config, dist } = s;
   const regular = config.policy === 'regular' ? new RegularPolicy({ maxLr: position.maxLr, maxEpochs: config.epochs }) : undefined;
   for (const h of position.history) regular?.report(h.valLoss);
-  const plan = planFor(config, config.epochs * stepsPerEpoch, position.maxLr, regular);
+  const plan = planFor(config, config.epochs * s.stepsPerEpoch, position.maxLr, regular);
   if (dist) {
-    await trainer.attachDistributed(dist);  // rank 0's weights everywhere; gradients averaged from now on
-    log(`Data-parallel: ${dist.worldSize} ranks, global batch ${config.batchSize} split into contiguous per-rank slices.`);
+    await s.trainer.attachDistributed(dist);  // rank 0's weights everywhere; gradients averaged from now on
+    s.log(`Data-parallel: ${dist.worldSize} ranks, global batch ${config.batchSize} split into contiguous per-rank slices.`);
   }
-  if (isMain) await writeFigure(join(out, 'schedule.svg'), scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`));
+  if (s.isMain) await writeFigure(join(s.out, 'schedule.svg'), scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`));
+  const freezer = new GroupFreezer(s.model);
+  freezer.apply(plan.at(Math.min(position.step, plan.steps - 1)).map((st) => st.trainable));
+  s.model.setTraining(true);
+  return { position, plan, regular, freezer, stoppedEarly: position.done ? 'resumed-finished' : undefined };
+}
 
-  const checkpointPath = join(out, 'best.safetensors');
-  const metadata = (metrics: Record<string, unknown>) => ({
+/** Freezes and unfreezes the three layer groups, touching the model only when the wanted set changes. */
+class GroupFreezer {
+  #trainable = [false, false, false];
+  constructor(readonly model: Model) {}
+  apply(wanted: boolean[]): void {
+    if (wanted.every((w, g) => w === this.#trainable[g])) return;
+    const on = [0, 1, 2].filter((g) => wanted[g]);
+    const off = [0, 1, 2].filter((g) => !wanted[g]);
+    if (on.length) this.model.unfreeze(on);
+    if (off.length) this.model.freeze(off);
+    this.#trainable = wanted.slice();
+  }
+}
+
+/** Epochs until done: fit, validate (keeping the best checkpoint), decide, save the state. */
+async function fitEpochs(s: Session, loop: Loop): Promise<void> {
+  const { position } = loop;
+  while (!position.done && position.epoch < s.config.epochs) {
+    const fit = await fitEpoch(s, loop);
+    if (position.done && loop.stoppedEarly === 'diverged') break;
+    if (position.step >= s.totalSteps && position.batch < s.stepsPerEpoch) loop.stoppedEarly = 'max-steps';
+    const valLoss = await validateAndCheckpoint(s, loop, fit);
+    closeEpoch(s, loop, valLoss);
+    await saveState(s, position);
+  }
+  position.done = true;
+  await saveState(s, position);
+}
+
+interface EpochFit {
+  started: number;
+  images: number;
+}
+
+/** A fixed, seeded order of the training set per epoch (the same on every rank and on resume). */
+function epochOrder(n: number, seed: number, epoch: number): number[] {
+  return shuffled(Array.from({ length: n }, (_, i) => i), mulberry32(deriveSeed('epoch-order', seed, epoch)));
+}
+
+/** The optimiser steps of the current epoch, from position.batch on; the next batch is read during each step. */
+async function fitEpoch(s: Session, loop: Loop): Promise<EpochFit> {
+  const { config } = s;
+  const { position } = loop;
+  const epoch = position.epoch;
+  const fit: EpochFit = { started: performance.now(), images: 0 };
+  const order = epochOrder(s.data.splits.train.samples.length, config.seed, epoch);
+  const bar = new Progress({ total: s.stepsPerEpoch, label: `epoch ${epoch + 1}/${config.epochs}`, unit: 'step', stream: s.options.progress });
+  bar.tick(position.batch);
+  let next = position.batch < s.stepsPerEpoch ? readBatch(s, order, position.batch) : undefined;
+  while (next && position.step < s.totalSteps) {
+    const cur = next;
+    const states = loop.plan.at(position.step);
+    loop.freezer.apply(states.map((st) => st.trainable));
+    s.model.setTraining(true);
+    const { height, width } = s.data.cache.geometry;
+    const pending = s.trainer.step({ images: cur.images, shape: [cur.n, 1, height, width], targets: cur.targets, lrs: states.map((st) => st.lr), momenta: states.map((st) => st.momentum), step: position.step, slice: cur.slice });
+    // Prepare the next batch while the native step runs.
+    next = position.batch + 1 < s.stepsPerEpoch ? readBatch(s, order, position.batch + 1) : undefined;
+    const res = await pending;
+    if (!res.finite) {
+      loop.stoppedEarly = 'diverged';
+      s.log(`The loss is not finite at step ${position.step} (epoch ${epoch + 1}): training stopped; the weights were not updated by that step.` + keptOrHint(position));
+      position.done = true;
+      break;
+    }
+    position.batch++;
+    position.step++;
+    position.epochLossSum += res.loss;
+    position.epochLossCount++;
+    fit.images += cur.slice.total;
+    const ips = fit.images / ((performance.now() - fit.started) / 1000);
+    bar.tick(1, { loss: position.epochLossSum / position.epochLossCount, lr: states[2].lr, 'img/s': ips });
+    s.run.emit('step', { step: position.step, epoch, loss: res.loss, lr: states[2].lr, imagesPerSecond: ips });
+    await stopIfInterrupted(s, position, bar);
+  }
+  bar.finish();
+  return fit;
+}
+
+/** Batch `b` of `order`: this rank's contiguous slice of it, pixels and targets. */
+function readBatch(s: Session, order: number[], b: number) {
+  const { config, dist, data } = s;
+  const train = data.splits.train;
+  const L = data.labels.length;
+  const all = order.slice(b * config.batchSize, (b + 1) * config.batchSize);
+  const slice = rankSlice(all.length, dist?.rank ?? 0, dist?.worldSize ?? 1);
+  const idx = all.slice(slice.offset, slice.offset + slice.count);
+  const targets = new Float32Array(idx.length * L);
+  idx.forEach((p, k) => targets.set(train.targets.subarray(p * L, (p + 1) * L), k * L));
+  return { n: idx.length, images: data.cache.readBatch(idx.map((p) => train.rows[p]!)), targets, slice: { offset: slice.offset, total: all.length } };
+}
+
+/** Every rank stops at the same step when any was interrupted; the state is saved first. */
+async function stopIfInterrupted(s: Session, position: LoopPosition, bar: Progress): Promise<void> {
+  const { dist, options } = s;
+  const aborted = dist ? (await dist.allreduceSum([options.signal?.aborted ? 1 : 0]))[0]! > 0 : options.signal?.aborted;
+  if (!aborted) return;
+  bar.finish('interrupted');
+  await saveState(s, position);
+  s.log(`Interrupted: state saved to ${s.state.dir}; continue with --resume.`);
+  options.signal?.throwIfAborted();
+  throw new Error(`rank ${dist?.rank}: another rank was interrupted`);
+}
+
+function keptOrHint(position: LoopPosition): string {
+  return position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch + 1}) is kept.` : ' Try a lower --max-lr.';
+}
+
+/** Validation (centre crop) at the end of the epoch; a new lowest loss writes best.safetensors. Returns the loss. */
+async function validateAndCheckpoint(s: Session, loop: Loop, fit: EpochFit): Promise<number> {
+  const { config, data } = s;
+  const { position } = loop;
+  const epoch = position.epoch;
+  s.model.setTraining(false);
+  const val = s.isMain
+    ? await evaluateRows(s.trainer, data.cache, data.splits.val.rows, data.splits.val.targets, { batchSize: Math.max(config.batchSize, 32), labels: data.labels.length, tta: 0, seed: config.seed, signal: s.options.signal })
+    : { loss: NaN, auc: null };
+  if (s.dist) val.loss = (await s.dist.broadcast([val.loss]))[0]!;  // the other ranks follow rank 0's decisions
+  const seconds = (performance.now() - fit.started) / 1000;
+  const record: EpochRecord = {
+    epoch,
+    trainLoss: position.epochLossCount ? position.epochLossSum / position.epochLossCount : NaN,
+    valLoss: val.loss,
+    valAuc: val.auc && Number.isFinite(val.auc.mean) ? val.auc.mean : null,
+    lr: loop.plan.at(Math.max(0, position.step - 1))[2].lr,
+    seconds,
+    imagesPerSecond: fit.images / seconds,
+  };
+  position.history.push(record);
+  s.run.emit('epoch', record);
+  s.log(`epoch ${epoch + 1}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`);
+  if (s.isMain && Number.isFinite(val.loss) && (position.bestValLoss === null || val.loss < position.bestValLoss)) {
+    position.bestValLoss = val.loss;
+    position.bestEpoch = epoch;
+    const weights = s.model.stateDict();
+    try {
+      await saveCheckpoint(s.checkpointPath, weights, checkpointMetadata(s, position, { epoch, valLoss: val.loss, valAuc: record.valAuc }));
+    } finally {
+      for (const t of Object.values(weights)) t.dispose();
+    }
+  }
+  return val.loss;
+}
+
+function checkpointMetadata(s: Session, position: LoopPosition, metrics: Record<string, unknown>) {
+  const { config, data, init } = s;
+  return {
     architecture: config.arch,
     labels: data.labels,
     preprocessing: init.preprocessing,
     greyMode: config.greyMode,
     sourceWeights: config.init,
-    groups: model.groups.map((g) => ({ index: g.index, prefixes: g.prefixes })),
+    groups: s.model.groups.map((g) => ({ index: g.index, prefixes: g.prefixes })),
     training: { ...config, maxLr: position.maxLr },
     normalisation: init.normalisation,
     metrics,
     data: { root: data.source.root, format: data.source.format, simulated: data.source.simulated, sampleIdsHash: data.sampleIdsHash },
-  });
-
-  const saveState = async () => {
-    if (!isMain) return;
-    const weights = model.stateDict();
-    const optim = await trainer.optimizerState();
-    try {
-      await state.save(config, position, weights, optim);
-    } finally {
-      for (const t of [...Object.values(weights), ...Object.values(optim)]) t.dispose();
-    }
   };
+}
 
-  let stoppedEarly: string | undefined = position.done ? 'resumed-finished' : undefined;
-  let trainable = [false, false, false];
-  const applyTrainable = (wanted: boolean[]) => {
-    if (wanted.every((w, g) => w === trainable[g])) return;
-    const on = [0, 1, 2].filter((g) => wanted[g]);
-    const off = [0, 1, 2].filter((g) => !wanted[g]);
-    if (on.length) model.unfreeze(on);
-    if (off.length) model.freeze(off);
-    trainable = wanted.slice();
-  };
-  applyTrainable(plan.at(Math.min(position.step, plan.steps - 1)).map((s) => s.trainable));
-  model.setTraining(true);
-
-  try {
-    while (!position.done && position.epoch < config.epochs) {
-      const epoch = position.epoch;
-      const epochStart = performance.now();
-      const order = Array.from({ length: train.samples.length }, (_, i) => i);
-      const rand = mulberry32(deriveSeed('epoch-order', config.seed, epoch));
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(rand() * (i + 1));
-        [order[i], order[j]] = [order[j]!, order[i]!];
-      }
-      const bar = new Progress({ total: stepsPerEpoch, label: `epoch ${epoch + 1}/${config.epochs}`, unit: 'step', stream: options.progress });
-      bar.tick(position.batch);
-      const batchAt = (b: number) => {
-        const all = order.slice(b * config.batchSize, (b + 1) * config.batchSize);
-        const slice = rankSlice(all.length, dist?.rank ?? 0, dist?.worldSize ?? 1);
-        const idx = all.slice(slice.offset, slice.offset + slice.count);
-        const t = new Float32Array(idx.length * L);
-        idx.forEach((p, k) => t.set(train.targets.subarray(p * L, (p + 1) * L), k * L));
-        return { n: idx.length, images: data.cache.readBatch(idx.map((p) => train.rows[p]!)), targets: t, slice: { offset: slice.offset, total: all.length } };
-      };
-      let next = position.batch < stepsPerEpoch ? batchAt(position.batch) : undefined;
-      let imagesDone = 0;
-      while (next && position.step < totalSteps) {
-        const cur = next;
-        const states = plan.at(position.step);
-        applyTrainable(states.map((s) => s.trainable));
-        model.setTraining(true);
-        const pending = trainer.step({
-          images: cur.images,
-          shape: [cur.n, 1, height, width],
-          targets: cur.targets,
-          lrs: states.map((s) => s.lr),
-          momenta: states.map((s) => s.momentum),
-          step: position.step,
-          slice: cur.slice,
-        });
-        // Prepare the next batch while the native step runs.
-        next = position.batch + 1 < stepsPerEpoch ? batchAt(position.batch + 1) : undefined;
-        const res = await pending;
-        if (!res.finite) {
-          stoppedEarly = 'diverged';
-          log(`The loss is not finite at step ${position.step} (epoch ${epoch + 1}): training stopped; the weights were not updated by that step.` + (position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch + 1}) is kept.` : ' Try a lower --max-lr.'));
-          position.done = true;
-          break;
-        }
-        position.batch++;
-        position.step++;
-        position.epochLossSum += res.loss;
-        position.epochLossCount++;
-        imagesDone += cur.slice.total;
-        const ips = imagesDone / ((performance.now() - epochStart) / 1000);
-        bar.tick(1, { loss: position.epochLossSum / position.epochLossCount, lr: states[2].lr, 'img/s': ips });
-        run.emit('step', { step: position.step, epoch, loss: res.loss, lr: states[2].lr, imagesPerSecond: ips });
-        // Every rank stops at the same step when any was interrupted.
-        const aborted = dist ? (await dist.allreduceSum([options.signal?.aborted ? 1 : 0]))[0]! > 0 : options.signal?.aborted;
-        if (aborted) {
-          bar.finish('interrupted');
-          await saveState();
-          log(`Interrupted: state saved to ${state.dir}; continue with --resume.`);
-          options.signal?.throwIfAborted();
-          throw new Error(`rank ${dist?.rank}: another rank was interrupted`);
-        }
-      }
-      bar.finish();
-      if (position.done && stoppedEarly === 'diverged') break;
-      if (position.step >= totalSteps && position.batch < stepsPerEpoch) stoppedEarly = 'max-steps';
-
-      // Validation (centre crop) at the end of every epoch.
-      model.setTraining(false);
-      const val = isMain
-        ? await evaluateRows(trainer, data.cache, data.splits.val.rows, data.splits.val.targets, { batchSize: Math.max(config.batchSize, 32), labels: L, tta: 0, seed: config.seed, signal: options.signal })
-        : { loss: NaN, auc: null };
-      if (dist) val.loss = (await dist.broadcast([val.loss]))[0]!;  // the other ranks follow rank 0's decisions
-      const seconds = (performance.now() - epochStart) / 1000;
-      const record: EpochRecord = {
-        epoch,
-        trainLoss: position.epochLossCount ? position.epochLossSum / position.epochLossCount : NaN,
-        valLoss: val.loss,
-        valAuc: val.auc && Number.isFinite(val.auc.mean) ? val.auc.mean : null,
-        lr: plan.at(Math.max(0, position.step - 1))[2].lr,
-        seconds,
-        imagesPerSecond: imagesDone / seconds,
-      };
-      position.history.push(record);
-      run.emit('epoch', record);
-      log(`epoch ${epoch + 1}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`);
-      if (isMain && Number.isFinite(val.loss) && (position.bestValLoss === null || val.loss < position.bestValLoss)) {
-        position.bestValLoss = val.loss;
-        position.bestEpoch = epoch;
-        const weights = model.stateDict();
-        try {
-          await saveCheckpoint(checkpointPath, weights, metadata({ epoch, valLoss: val.loss, valAuc: record.valAuc }));
-        } finally {
-          for (const t of Object.values(weights)) t.dispose();
-        }
-      }
-      if (!Number.isFinite(val.loss)) {
-        stoppedEarly = 'diverged';
-        log(`The validation loss is not finite after epoch ${epoch + 1}: the weights diverged; training stopped.` + (position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch + 1}) is kept.` : ' Try a lower --max-lr.'));
-        position.done = true;
-      }
-      position.epoch++;
-      position.batch = 0;
-      position.epochLossSum = 0;
-      position.epochLossCount = 0;
-      if (regular) {
-        const decision = regular.report(val.loss);
-        if (decision.stop === 'min-lr') {
-          stoppedEarly = 'regular-policy';
-          log(`Regular policy: the learning rate fell below its minimum; stopping after epoch ${epoch + 1}.`);
-          position.done = true;
-        }
-      }
-      if (stoppedEarly === 'max-steps') position.done = true;
-      await saveState();
-    }
+/** Moves to the next epoch and decides whether to stop (diverged, regular policy at its floor, max steps). */
+function closeEpoch(s: Session, loop: Loop, valLoss: number): void {
+  const { position } = loop;
+  const epoch = position.epoch;
+  if (!Number.isFinite(valLoss)) {
+    loop.stoppedEarly = 'diverged';
+    s.log(`The validation loss is not finite after epoch ${epoch + 1}: the weights diverged; training stopped.` + keptOrHint(position));
     position.done = true;
-    await saveState();
-  } catch (err) {
-    trainer.dispose();
-    model.dispose();
-    throw err;
   }
+  position.epoch++;
+  position.batch = 0;
+  position.epochLossSum = 0;
+  position.epochLossCount = 0;
+  if (loop.regular?.report(valLoss).stop === 'min-lr') {
+    loop.stoppedEarly = 'regular-policy';
+    s.log(`Regular policy: the learning rate fell below its minimum; stopping after epoch ${epoch + 1}.`);
+    position.done = true;
+  }
+  if (loop.stoppedEarly === 'max-steps') position.done = true;
+}
 
-  const leaveGroup = () => options.distributed === undefined && dist?.dispose();  // joined here: leave here
-  if (!isMain) {  // rank 0 tests and reports; this rank's part is done
-    trainer.dispose();
-    model.dispose();
-    data.cache.close();
-    leaveGroup();
-    return { out, checkpoint: checkpointPath, labels: data.labels, testAuc: null, testAucTta: null, testAucCi: null, perLabelAuc: {}, perLabelAucTta: {}, bestEpoch: position.bestEpoch, bestValLoss: position.bestValLoss, epochs: position.history, maxLr: position.maxLr, sampleIdsHash: data.sampleIdsHash, stoppedEarly, seconds: (performance.now() - started) / 1000, simulated: data.source.simulated };
+/** Rank 0 writes model and optimiser state to OUT/resume; other ranks hold the same. */
+async function saveState(s: Session, position: LoopPosition): Promise<void> {
+  if (!s.isMain) return;
+  const weights = s.model.stateDict();
+  const optim = await s.trainer.optimizerState();
+  try {
+    await s.state.save(s.config, position, weights, optim);
+  } finally {
+    for (const t of [...Object.values(weights), ...Object.values(optim)]) t.dispose();
   }
-  // Test: the best checkpoint, centre crop, then with TTA.
-  if (position.bestEpoch === null) {
-    trainer.dispose();
-    model.dispose();
-    throw new Error('training produced no finite validation loss, so no checkpoint was kept; try a lower --max-lr');
+}
+
+/** The result without test figures: what a rank other than 0 returns (rank 0 alone tests and reports). */
+function rankResult(s: Session, loop: Loop): TrainResult {
+  const { position } = loop;
+  return {
+    out: s.out, checkpoint: s.checkpointPath, labels: s.data.labels,
+    testAuc: null, testAucTta: null, testAucCi: null, perLabelAuc: {}, perLabelAucTta: {},
+    bestEpoch: position.bestEpoch, bestValLoss: position.bestValLoss, epochs: position.history, maxLr: position.maxLr,
+    sampleIdsHash: s.data.sampleIdsHash, stoppedEarly: loop.stoppedEarly,
+    seconds: (performance.now() - s.started) / 1000, simulated: s.data.source.simulated,
+  };
+}
+
+/** Test: the best checkpoint, centre crop and TTA, a bootstrap CI; then training-curves and metrics.json. */
+async function testAndReport(s: Session, loop: Loop): Promise<TrainResult> {
+  const { config, data } = s;
+  const { position } = loop;
+  const L = data.labels.length;
+  if (position.bestEpoch === null) throw new Error('training produced no finite validation loss, so no checkpoint was kept; try a lower --max-lr');
+  const best = await loadCheckpoint(s.checkpointPath);
+  try {
+    s.model.loadStateDict(best.tensors);
+  } finally {
+    for (const t of Object.values(best.tensors)) t.dispose();
   }
-  const { loadCheckpoint } = await import('../checkpoint.js');
-  const best = await loadCheckpoint(checkpointPath);
-  model.loadStateDict(best.tensors);
-  for (const t of Object.values(best.tensors)) t.dispose();
-  model.setTraining(false);
-  const testOpts = { batchSize: Math.max(config.batchSize, 32), labels: L, seed: config.seed, signal: options.signal };
+  s.model.setTraining(false);
+  const testOpts = { batchSize: Math.max(config.batchSize, 32), labels: L, seed: config.seed, signal: s.options.signal };
   // With TTA, one pass over the test set gives both: copy 0 of the TTA set is the plain centre crop.
-  const testTta = await evaluateRows(trainer, data.cache, data.splits.test.rows, data.splits.test.targets, { ...testOpts, tta: config.tta, alsoPlain: true });
+  const testTta = await evaluateRows(s.trainer, data.cache, data.splits.test.rows, data.splits.test.targets, { ...testOpts, tta: config.tta, alsoPlain: true });
   const test = testTta.plain ?? testTta;
-  trainer.dispose();
-  model.dispose();
-  data.cache.close();
-  leaveGroup();
 
   const perLabel = (auc: typeof test.auc) => Object.fromEntries(data.labels.map((l, j) => [l, auc?.perLabel[j] ?? null]));
   const finiteOrNull = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
   const ci = bootstrapMacroAucCi({ data: data.splits.test.targets, cols: L }, { data: testTta.probabilities, cols: L }, undefined, { seed: config.seed });
   const result: TrainResult = {
-    out,
-    checkpoint: checkpointPath,
-    labels: data.labels,
+    ...rankResult(s, loop),
     testAuc: finiteOrNull(test.auc?.mean),
     testAucTta: finiteOrNull(testTta.auc?.mean),
     testAucCi: Number.isFinite(ci.lo) && Number.isFinite(ci.hi) ? [ci.lo, ci.hi] : null,
     perLabelAuc: perLabel(test.auc),
     perLabelAucTta: perLabel(testTta.auc),
-    bestEpoch: position.bestEpoch,
-    bestValLoss: position.bestValLoss,
-    epochs: position.history,
-    maxLr: position.maxLr,
-    sampleIdsHash: data.sampleIdsHash,
-    stoppedEarly,
-    seconds: (performance.now() - started) / 1000,
-    simulated: data.source.simulated,
   };
-  const h = position.history;
-  await writeFigure(join(out, 'training-curves.svg'), trainingCurvesChart({ x: h.map((e) => e.epoch + 1), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: position.bestEpoch + 1 }, { title: `${config.arch} ${config.strategy} ${config.policy}` }));
-  writeJsonAtomic(join(out, 'metrics.json'), {
+  await writeReport(s, loop, result);
+  return result;
+}
+
+async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise<void> {
+  const { config, data } = s;
+  const h = loop.position.history;
+  await writeFigure(join(s.out, 'training-curves.svg'), trainingCurvesChart({ x: h.map((e) => e.epoch + 1), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: (loop.position.bestEpoch ?? 0) + 1 }, { title: `${config.arch} ${config.strategy} ${config.policy}` }));
+  writeJsonAtomic(join(s.out, 'metrics.json'), {
     ...result,
     config,
     versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
-    samples: { train: data.splits.train.samples.map((s) => s.id), val: data.splits.val.samples.map((s) => s.id), test: data.splits.test.samples.map((s) => s.id) },
+    samples: { train: data.splits.train.samples.map((x) => x.id), val: data.splits.val.samples.map((x) => x.id), test: data.splits.test.samples.map((x) => x.id) },
     dropped: data.dropped,
   });
-  return result;
 }
