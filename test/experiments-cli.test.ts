@@ -1,4 +1,4 @@
-// The CLI end to end with the fake runner (TORCHXFER_TEST_ARM_RUNNER): kill -9 mid-way and resume,
+// The CLI end to end with the fake runner (registered by a CLI entry, writeFakeCli): kill -9 mid-way and resume,
 // a second writer refused, merge/export, and the report rendered in headless Chromium.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ResultsDb } from '../src/experiments/db.js';
-import { comparableRecords, runCli, spawnCli, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
+import { comparableRecords, runCli, spawnCli, tempDir, removeTempDirs, writeFakeCli } from './experiments-helpers.js';
 
 const SPEC = `
 name: cli
@@ -26,18 +26,18 @@ stages:
 `;
 
 let dir: string;
-let env: Record<string, string>;
+let fakeCli: string;
 let specPath: string;
 let wholeRun: ReturnType<typeof runCli>;
 
 afterAll(removeTempDirs);
 beforeAll(() => {
   dir = tempDir('txexp-cli-');
-  env = { TORCHXFER_TEST_ARM_RUNNER: writeFakeRunner(dir) };
+  fakeCli = writeFakeCli(dir);
   specPath = join(dir, 'spec.yaml');
   writeFileSync(specPath, SPEC);
   // The uninterrupted reference run the other tests compare with.
-  wholeRun = runCli(['experiment', specPath, '--db', join(dir, 'whole.db')], env);
+  wholeRun = runCli(['experiment', specPath, '--db', join(dir, 'whole.db')], {}, fakeCli);
 });
 
 function doneCount(db: string): number {
@@ -69,7 +69,7 @@ describe('torchxfer experiment (CLI)', () => {
     expect(total).toBe((2 + 3 - 1) * 3 * 2 + 2);
 
     const killed = join(dir, 'killed.db');
-    const child = spawnCli(['experiment', specPath, '--db', killed], { ...env, FAKE_DELAY_MS: '25' });
+    const child = spawnCli(['experiment', specPath, '--db', killed], { FAKE_DELAY_MS: '25' }, fakeCli);
     const exit = new Promise<void>((res) => child.on('exit', () => res()));
     const t0 = Date.now();
     while (doneCount(killed) < 5 && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 50));
@@ -82,7 +82,7 @@ describe('torchxfer experiment (CLI)', () => {
     expect(statuses.filter((s) => s === 'done').length).toBeGreaterThanOrEqual(5);
     expect(statuses.filter((s) => s === 'done').length).toBeLessThan(total);
     // The killed process left its lock and a `running` run behind; the resume takes both over.
-    const resumed = runCli(['experiment', specPath, '--db', killed], env);
+    const resumed = runCli(['experiment', specPath, '--db', killed], {}, fakeCli);
     expect(resumed.status, resumed.stderr).toBe(0);
     // Every await of the runner happens with a run marked running, so the kill left one behind.
     expect(running).toBeDefined();
@@ -92,11 +92,11 @@ describe('torchxfer experiment (CLI)', () => {
 
   it('refuses a second writer on the same database with a clear message', async () => {
     const db = join(dir, 'busy.db');
-    const child = spawnCli(['experiment', specPath, '--db', db], { ...env, FAKE_DELAY_MS: '200' });
+    const child = spawnCli(['experiment', specPath, '--db', db], { FAKE_DELAY_MS: '200' }, fakeCli);
     const exit = new Promise<void>((res) => child.on('exit', () => res()));
     const t0 = Date.now();
     while (doneCount(db) < 1 && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 50));
-    const second = runCli(['experiment', specPath, '--db', db], env);
+    const second = runCli(['experiment', specPath, '--db', db], {}, fakeCli);
     child.kill('SIGKILL');
     await exit;
     expect(second.status).toBe(1);
@@ -104,12 +104,12 @@ describe('torchxfer experiment (CLI)', () => {
   });
 
   it('validates options and specs before running', () => {
-    let r = runCli(['experiment', specPath, '--shard', '3/3'], env);
+    let r = runCli(['experiment', specPath, '--shard', '3/3'], {}, fakeCli);
     expect(r.stderr).toMatch(/Expected 'i\/n' with 0 <= i < n for --shard but received '3\/3'/);
     writeFileSync(join(dir, 'bad.yaml'), SPEC.replace('epochs: 4', 'epochs: -1'));
-    r = runCli(['experiment', join(dir, 'bad.yaml')], env);
+    r = runCli(['experiment', join(dir, 'bad.yaml')], {}, fakeCli);
     expect(r.stderr).toMatch(/bad\.yaml: Expected a positive integer for base\.epochs but received -1/);
-    r = runCli(['experiment', specPath, '--db', join(dir, 'dry.db'), '--dry-run'], env);
+    r = runCli(['experiment', specPath, '--db', join(dir, 'dry.db'), '--dry-run'], {}, fakeCli);
     expect(r.status, r.stderr).toBe(0);
     // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.
     expect(r.stdout).toMatch(/14 job\(s\); stage winners not decided yet .*: policy\/chest, source\/chest/);
@@ -132,7 +132,7 @@ describe('torchxfer experiment (CLI)', () => {
         const p = join(dir, `pass${pass}-shard${i}.db`);
         // Each shard starts from everything finished so far (copying a WAL database with cp is unsafe).
         if (existsSync(merged)) expect(runCli(['results', 'merge', p, merged]).status).toBe(0);
-        const r = runCli(['experiment', specPath, '--db', p, '--shard', `${i}/2`, '--checkpoints', join(dir, 'ck')], env);
+        const r = runCli(['experiment', specPath, '--db', p, '--shard', `${i}/2`, '--checkpoints', join(dir, 'ck')], {}, fakeCli);
         expect(r.status, r.stderr).toBe(0);
         parts.push(p);
       }

@@ -1,9 +1,10 @@
-// Shared by the experiments tests: the deterministic fake ArmRunner (written as a module so the CLI
-// child process can load it through TORCHXFER_TEST_ARM_RUNNER), CLI spawning and record comparison.
+// Shared by the experiments tests: the deterministic fake ArmRunner (written as a module so a CLI
+// child process can register it through the library API), CLI spawning and record comparison.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { packageRoot } from '../src/native.js';
 
@@ -76,12 +77,32 @@ export function writeFakeRunner(dir: string): string {
 
 export const CLI = join(packageRoot, 'bin', 'torchxfer.js');
 
-export function runCli(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+/**
+ * Writes the fake runner and a CLI entry point into `dir` that registers it (registerArmRunner, as an
+ * embedding program would) before running the compiled CLI; returns the entry's path for runCli/spawnCli.
+ */
+export function writeFakeCli(dir: string): string {
+  const runner = writeFakeRunner(dir);
+  const path = join(dir, 'fake-cli.mjs');
+  const dist = (file: string) => JSON.stringify(pathToFileURL(join(packageRoot, 'dist', file)).href);
+  writeFileSync(
+    path,
+    `import { main } from ${dist('cli.js')};
+import { registerArmRunner } from ${dist('index.js')};
+import fake from ${JSON.stringify(pathToFileURL(runner).href)};
+registerArmRunner(() => fake);
+process.exitCode = await main(process.argv.slice(2));
+`,
+  );
+  return path;
 }
 
-export function spawnCli(args: string[], env: Record<string, string> = {}) {
-  return spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: string[], env: Record<string, string> = {}, cli = CLI): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+}
+
+export function spawnCli(args: string[], env: Record<string, string> = {}, cli = CLI) {
+  return spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Export JSON minus what legitimately differs between runs of the same job (times, attempts, paths). */
