@@ -5,7 +5,7 @@
  * (SLURM_PROCID, SLURM_NTASKS); `distributedFromEnv` reads either.
  */
 import { OptionError } from './errors.js';
-import { native } from './native.js';
+import { native, type NativeDistributedContext } from './native.js';
 import { expectInteger, expectOneOf, expectString } from './validate.js';
 
 export interface DistributedOptions {
@@ -25,18 +25,9 @@ export interface DistributedOptions {
   localRank?: number;
 }
 
-interface NativeContext {
-  join(): Promise<void>;
-  barrier(): Promise<void>;
-  allreduceSum(values: Float64Array): Promise<Float64Array>;
-  broadcast(values: Float64Array, root?: number): Promise<Float64Array>;
-  dispose(): void;
-  readonly joined: boolean;
-}
-
 /** What this build supports: Gloo needs LibTorch with c10d (and the Gloo headers at build time). */
 export function distributedAvailable(): { gloo: boolean; nccl: boolean } {
-  return (native().distributedAvailable as () => { gloo: boolean; nccl: boolean })();
+  return native().distributedAvailable();
 }
 
 export function validateDistributedOptions(o: DistributedOptions): DistributedOptions {
@@ -57,12 +48,11 @@ export class DistributedContext {
   readonly worldSize: number;
   readonly localRank: number;
   /** @internal the addon's object, for Trainer.attachDistributed */
-  readonly handle: NativeContext;
+  readonly handle: NativeDistributedContext;
 
   private constructor(options: DistributedOptions) {
-    const Native = native().DistributedContext as new (o: DistributedOptions & { cudaDevice: number }) => NativeContext;
     this.localRank = options.localRank ?? 0;
-    this.handle = new Native({ ...options, cudaDevice: this.localRank });
+    this.handle = new (native().DistributedContext)({ ...options, cudaDevice: this.localRank });
     this.rank = options.rank;
     this.worldSize = options.worldSize;
   }

@@ -5,7 +5,9 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
 import { OptionError } from './errors.js';
-import { native, type NativeTensor } from './native.js';
+import { native, type NativeModel, type NativeTensor } from './native.js';
+
+export type { NativeModel } from './native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf } from './validate.js';
 
 export const ARCHS = ['densenet121', 'resnet50'] as const;
@@ -71,27 +73,6 @@ export interface ModelConfig {
   greyMode: GreyMode;
   dropout: number;
 }
-
-/** The addon's Model class (native/napi/model.cpp). */
-export interface NativeModel {
-  loadStateDict(tensors: Record<string, NativeTensor>, options?: { strict?: boolean }): LoadReport;
-  stateDict(): Record<string, NativeTensor>;
-  predict(data: Float32Array, shape: number[]): Promise<Float32Array>;
-  freeze(groups: number[]): void;
-  unfreeze(groups: number[]): void;
-  setFrozenBatchNorm(policy: FrozenBatchNormPolicy): void;
-  setTraining(on: boolean): void;
-  to(device: string, channelsLast?: boolean): Promise<void>;
-  reinitMoments(which: 'all' | 'conv', seed: number): void;
-  readonly groups: LayerGroup[];
-  readonly numParameters: number;
-  readonly config: ModelConfig;
-  readonly device: string;
-  readonly disposed: boolean;
-  dispose(): void;
-}
-
-type NativeModelClass = new (config: Omit<ModelConfig, 'dropout'> & { dropout: number }) => NativeModel;
 
 function expectGroups(value: unknown, name: string): LayerGroupIndex[] {
   if (!Array.isArray(value)) throw new OptionError(name, 'an array of layer groups (0, 1, 2)', value);
@@ -247,8 +228,7 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
   }
   const weights = owned ?? (options.weights === undefined ? undefined : expectWeights(options.weights, 'weights'));
 
-  const Native = native().Model as NativeModelClass;
-  const model = new Model(new Native({ arch, numClasses, inChannels, greyMode, dropout }));
+  const model = new Model(new (native().Model)({ arch, numClasses, inChannels, greyMode, dropout }));
   try {
     if (weights) model.loadReport = model.loadStateDict(weights, { strict });
     if (owned) for (const t of Object.values(owned)) t.dispose();

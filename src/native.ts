@@ -7,6 +7,11 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { DistributedOptions } from './distributed.js';
+import type { FrozenBatchNormPolicy, LayerGroup, LoadReport, ModelConfig } from './model.js';
+import type { AugmentBatchOptions, AugmentDraws, AugmentOptions, EvaluateBatch, EvaluateResult, StepBatch, StepResult, TrainerOptions } from './train/trainer.js';
+import type { WeightsInspection } from './weights/io.js';
+
 /** Package root: two levels above dist/native.js or src/native.ts. */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,8 +52,59 @@ export interface NativeTensor {
   dispose(): void;
 }
 
-/** The raw addon surface. Other modules extend this interface as the addon grows. */
+/** The addon's Model class (native/napi/model.cpp); options arrive validated from src/model.ts. */
+export interface NativeModel {
+  loadStateDict(tensors: Record<string, NativeTensor>, options: { strict: boolean }): LoadReport;
+  stateDict(): Record<string, NativeTensor>;
+  predict(data: Float32Array, shape: number[]): Promise<Float32Array>;
+  freeze(groups: number[]): void;
+  unfreeze(groups: number[]): void;
+  setFrozenBatchNorm(policy: FrozenBatchNormPolicy): void;
+  setTraining(on: boolean): void;
+  to(device: string, channelsLast: boolean): Promise<void>;
+  reinitMoments(which: 'all' | 'conv', seed: number): void;
+  readonly groups: LayerGroup[];
+  readonly numParameters: number;
+  readonly config: ModelConfig;
+  readonly device: string;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+/** The addon's Trainer class (native/napi/trainer.cpp); batches arrive validated from src/train/trainer.ts. */
+export interface NativeTrainer {
+  step(batch: StepBatch): Promise<StepResult>;
+  evaluate(batch: EvaluateBatch): Promise<EvaluateResult>;
+  optimizerState(): Promise<Record<string, NativeTensor>>;
+  loadOptimizerState(state: Record<string, NativeTensor>): Promise<void>;
+  attachDistributed(context: NativeDistributedContext): Promise<void>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+/** The addon's DistributedContext class (native/napi/distributed.cpp). */
+export interface NativeDistributedContext {
+  join(): Promise<void>;
+  barrier(): Promise<void>;
+  allreduceSum(values: Float64Array): Promise<Float64Array>;
+  broadcast(values: Float64Array, root?: number): Promise<Float64Array>;
+  dispose(): void;
+  readonly joined: boolean;
+}
+
+/** Bytes of one tensor as stored (native/napi/weights.cpp). */
+export interface NativeTensorBytes {
+  dtype: string;
+  shape: number[];
+  bytes: Buffer;
+}
+
+/**
+ * The whole addon surface, one member per export of native/napi (TORCHXFER_EXPORTS). Callers in src/
+ * validate their arguments first (sharp-style messages); the addon only converts them.
+ */
 export interface NativeAddon {
+  // runtime.cpp
   info(): NativeRuntimeInfo;
   setNumThreads(n: number): void;
   getNumThreads(): number;
@@ -57,10 +113,27 @@ export interface NativeAddon {
   releaseCpuCache(): void;
   parseDevice(spec: string): string;
   manualSeed(seed: number): void;
+  // tensor.cpp
+  Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
   /** Tensors held by JS objects right now (leak checks). */
   liveTensors(): number;
-  Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
-  [name: string]: unknown;
+  // model.cpp, trainer.cpp, augment.cpp
+  Model: new (config: ModelConfig) => NativeModel;
+  Trainer: new (model: NativeModel, options: TrainerOptions) => NativeTrainer;
+  augmentBatch(images: Uint8Array, shape: number[], options: AugmentBatchOptions, seed: number): Promise<NativeTensor>;
+  augmentDraws(n: number, height: number, width: number, options: AugmentOptions, seed: number): AugmentDraws;
+  // distributed.cpp
+  DistributedContext: new (options: DistributedOptions & { cudaDevice: number }) => NativeDistributedContext;
+  distributedAvailable(): { gloo: boolean; nccl: boolean };
+  // weights.cpp
+  readStateDict(path: string): Promise<Record<string, NativeTensor>>;
+  readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
+  writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata: Record<string, string>): Promise<void>;
+  inspectWeights(path: string): Promise<WeightsInspection>;
+  tensorBytes(tensor: NativeTensor): NativeTensorBytes;
+  // radiomics.cpp
+  radiomicFeatures(images: Uint8Array, shape: number[], options: { symmetric: boolean }): Promise<Float64Array>;
+  radiomicFeatureNames(): string[];
 }
 
 export class NativeLoadError extends Error {

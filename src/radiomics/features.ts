@@ -16,12 +16,7 @@ export interface RadiomicOptions {
   symmetric?: boolean;
 }
 
-interface RadiomicsAddon {
-  radiomicFeatures(images: Uint8Array, shape: number[], options: { symmetric: boolean }): Promise<Float64Array>;
-  radiomicFeatureNames(): string[];
-}
-
-const addon = (): RadiomicsAddon => native() as unknown as RadiomicsAddon;
+const addon = native;
 
 /** The 79 feature names in output order. */
 export function radiomicFeatureNames(): string[] {

@@ -5,7 +5,7 @@
 import { OptionError } from '../errors.js';
 import { DistributedContext } from '../distributed.js';
 import { Model, type NativeModel } from '../model.js';
-import { native, type NativeTensor } from '../native.js';
+import { native, type NativeTensor, type NativeTrainer } from '../native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
 
 /** Augmentation of training batches (and of TTA copies); evaluation uses the centre crop. */
@@ -93,18 +93,6 @@ export interface EvaluateResult {
   plainLoss?: number;
 }
 
-interface NativeTrainer {
-  step(batch: StepBatch): Promise<StepResult>;
-  evaluate(batch: EvaluateBatch): Promise<EvaluateResult>;
-  optimizerState(): Promise<Record<string, NativeTensor>>;
-  loadOptimizerState(state: Record<string, NativeTensor>): Promise<void>;
-  attachDistributed(context: unknown): Promise<void>;
-  dispose(): void;
-  readonly disposed: boolean;
-}
-
-type NativeTrainerClass = new (model: unknown, options: TrainerOptions) => NativeTrainer;
-
 const SEED_MAX = Number.MAX_SAFE_INTEGER;
 
 function validateAugment(o: AugmentOptions): void {
@@ -172,8 +160,7 @@ export class Trainer {
 
   /** Binds an optimiser and augmentation to `model` (moved to `options.device` if given). */
   constructor(model: Model | NativeModel, options: TrainerOptions = {}) {
-    const Native = native().Trainer as NativeTrainerClass;
-    this.#native = new Native(nativeModel(model), validateTrainerOptions(options));
+    this.#native = new (native().Trainer)(nativeModel(model), validateTrainerOptions(options));
   }
 
   /** One optimiser step: augment, forward (train mode), masked BCE, backward, update. */
@@ -252,8 +239,7 @@ export function augmentBatch(images: Uint8Array, shape: ImageShape, options: Aug
   if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw new OptionError('channels', '1 or 3', options.channels);
   if (options.device !== undefined) expectDevice(options.device);
   expectInteger(seed, 'seed', 0, SEED_MAX);
-  const fn = native().augmentBatch as (i: Uint8Array, s: number[], o: AugmentBatchOptions, seed: number) => Promise<NativeTensor>;
-  return fn(images, shape, options, seed);
+  return native().augmentBatch(images, shape, options, seed);
 }
 
 export interface AugmentDraws {
@@ -270,6 +256,5 @@ export function augmentDraws(n: number, height: number, width: number, options: 
   expectInteger(width, 'width', 1);
   validateAugment(options);
   expectInteger(seed, 'seed', 0, SEED_MAX);
-  const fn = native().augmentDraws as (n: number, h: number, w: number, o: AugmentOptions, seed: number) => AugmentDraws;
-  return fn(n, height, width, options, seed);
+  return native().augmentDraws(n, height, width, options, seed);
 }

@@ -2,7 +2,7 @@
  * Weight files through the native readers: torch.save (zip and legacy) and safetensors. Nothing in a
  * file is ever executed: the native unpickler knows only the globals a state_dict needs.
  */
-import { native, type NativeTensor } from '../native.js';
+import { native, type NativeTensor, type NativeTensorBytes } from '../native.js';
 import { OptionError } from '../errors.js';
 import { expectString } from '../validate.js';
 
@@ -21,21 +21,10 @@ export interface WeightsInspection {
   metadata: Record<string, string>;
 }
 
-export interface RawTensorBytes {
-  dtype: string;
-  shape: number[];
-  bytes: Buffer;
-}
+/** Bytes of one tensor as stored. */
+export type RawTensorBytes = NativeTensorBytes;
 
-interface WeightsAddon {
-  readStateDict(path: string): Promise<Record<string, NativeTensor>>;
-  readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
-  writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata: Record<string, string>): Promise<void>;
-  inspectWeights(path: string): Promise<WeightsInspection>;
-  tensorBytes(t: NativeTensor): RawTensorBytes;
-}
-
-const addon = (): WeightsAddon => native() as unknown as WeightsAddon;
+const addon = native;
 
 /** The tensors of a weights file (format recognised by content), keys in file order; a checkpoint's nested state_dict, "module." stripped. */
 export function readStateDict(path: string): Promise<Record<string, NativeTensor>> {
