@@ -5,7 +5,7 @@ export { tensor, toDevice, type Tensor, type TypedArrayLike } from './tensor.js'
 export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, cpuCacheStats, releaseCpuCache, type RuntimeInfo, type CpuCacheStats } from './runtime.js';
 export { version } from './version.js';
 export { aucVsNChart, lineChart, panels, saveChart, toPng, trainingCurvesChart, type Arm, type AucPanel, type AxisSpec, type ChartSpec, type History, type MarkerSpec, type SeriesSpec } from './plot/index.js';
-export { compareOverGrid, mean, median, pairedTTest, quantile, seededRandom, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
+export { compareOverGrid, mean, median, pairedTTest, quantile, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
 export { bce, bceWithLogits, bootstrapAucCi, bootstrapMacroAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { oneCycle, RegularPolicy, regularSchedule, scheduleChart, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';
 export { analyseLrFinder, lrFinderChart, LrFinderTracker, lrRamp, smoothLosses, suggestLr, type LrFinderCurve, type LrSuggestions } from './train/lr-finder-analysis.js';
@@ -17,7 +17,8 @@ export { loadDataset, loadNih, loadChexpert, loadMura, loadUserCsv, loadFolder, 
 export { NIH_LABELS } from './data/datasets/nih.js';
 export { CHEXPERT_LABELS, CHEXPERT_DEFAULT_POLICY, type UncertaintyPolicy } from './data/datasets/chexpert.js';
 export * from './data/sampling.js';
-export { hashIds, mulberry32, deriveSeed } from './data/random.js';
+export { hashIds } from './train/data.js';
+export { deriveSeed, mulberry32, Rng, shuffled } from './random.js';
 export { openCache, ImageCache, PREPROCESS_VERSION, type CacheOptions, type CacheIndex } from './data/cache.js';
 export type { Sample, Dataset, Splits, ImageGeometry } from './data/types.js';
 export { normalisationTable, normaliseBatch, type Normalisation } from './data/normalise.js';

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { NIH_LABELS } from '../src/data/datasets/nih.js';
-import { deriveSeed, hashIds, mulberry32 } from '../src/data/random.js';
+import { hashIds } from '../src/train/data.js';
+import { deriveSeed, mulberry32 } from '../src/random.js';
 import { binaryExperiment, binarySplits, binaryTrainSubset, chestXray13, multiLabelExperiment, multiLabelSplits, sampleIds, splitByPatient } from '../src/data/sampling.js';
 import type { Dataset, Sample } from '../src/data/types.js';
 

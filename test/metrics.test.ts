@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { bce, bceWithLogits, bootstrapAucCi, bootstrapMacroAucCi, macroAuc, rocAuc } from '../src/metrics/index.js';
-import { seededRandom } from '../src/stats/index.js';
+import { mulberry32 } from '../src/random.js';
 import { close, python } from './stats-reference.js';
 
 function dataset(seed: number, n: number, tied: boolean) {
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const labels = Array.from({ length: n }, () => (rand() < 0.4 ? 1 : 0));
   if (!labels.includes(1)) labels[0] = 1;
   if (!labels.includes(0)) labels[1] = 0;
@@ -43,7 +43,7 @@ out = [float(roc_auc_score(c["labels"], c["scores"])) for c in inp]`, cases);
 
 describe('macroAuc', () => {
   it('is the mean of per-label sklearn AUCs, with masked entries excluded and one-class labels missing', () => {
-    const rand = seededRandom(11);
+    const rand = mulberry32(11);
     const n = 60;
     const L = 4;
     const labels = Array.from({ length: n }, () => Array.from({ length: L }, () => (rand() < 0.5 ? 1 : 0)));
@@ -112,7 +112,7 @@ out = [float(np.quantile(v, 0.025)), float(np.quantile(v, 0.975))]`,
 
 describe('bootstrapMacroAucCi', () => {
   it('resamples images with their labels; the interval contains the macro AUC and matches a numpy bootstrap', () => {
-    const rand = seededRandom(21);
+    const rand = mulberry32(21);
     const n = 150;
     const labels = Array.from({ length: n }, () => [rand() < 0.5 ? 1 : 0, rand() < 0.2 ? 1 : 0, rand() < 0.6 ? 1 : 0]);
     const scores = labels.map((row) => row.map((l, j) => rand() + (0.2 + 0.2 * j) * l));

@@ -11,7 +11,7 @@
 import { OptionError } from '../errors.js';
 import { expectInteger, expectNumber } from '../validate.js';
 import { DataError } from './errors.js';
-import { deriveSeed, mulberry32, sampleWith, sampleWithout, shuffled } from './random.js';
+import { deriveSeed, mulberry32, sampleWith, sampleWithout, shuffled } from '../random.js';
 import type { Dataset, Sample, Splits } from './types.js';
 
 export interface PatientSplitOptions {

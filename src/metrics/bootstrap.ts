@@ -3,7 +3,7 @@
  * negatives among negatives, so every replicate has both classes), seeded, percentile interval.
  */
 import { quantile } from '../stats/describe.js';
-import { seededRandom } from '../stats/random.js';
+import { mulberry32 } from '../random.js';
 import { expectInteger, expectNumber } from '../validate.js';
 import { aucFromClasses, splitByClass, type LabelLike } from './auc.js';
 import { macroAuc, maskedColumns, type Matrix } from './macro.js';
@@ -47,7 +47,7 @@ export function bootstrapAucCi(labels: LabelLike, scores: ArrayLike<number>, opt
   const nGroups = g + 1;
   const posCount = new Float64Array(nGroups);
   const negCount = new Float64Array(nGroups);
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const values = new Float64Array(B);
   for (let b = 0; b < B; b++) {
     posCount.fill(0);
@@ -93,7 +93,7 @@ export function bootstrapMacroAucCi(
     };
   });
   const weight = new Float64Array(rows);
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const values: number[] = [];
   for (let b = 0; b < B; b++) {
     weight.fill(0);

@@ -10,7 +10,7 @@ import { rocAuc } from '../metrics/auc.js';
 import { crossValidatedAuc, stratifiedFolds } from './cv.js';
 import { fitForest } from './forest.js';
 import { fitLogistic, type Penalty } from './logistic.js';
-import { randInt, seededRng, type Rng } from './rng.js';
+import { deriveSeed, mulberry32, randInt, type Random } from '../random.js';
 import { fitStandardizer, type Matrix } from './standardize.js';
 
 export type BaselineParams =
@@ -56,7 +56,7 @@ export interface RadiomicsBaseline {
 }
 
 /** One random draw from the search space. */
-export function drawParams(rng: Rng): BaselineParams {
+export function drawParams(rng: Random): BaselineParams {
   const family = randInt(rng, 4);
   const C = 10 ** (-3 + 5 * rng()); // log-uniform in [1e-3, 1e2]
   if (family === 0) return { kind: 'logistic', penalty: 'l2', C };
@@ -112,7 +112,7 @@ function trainLabel(X: Matrix, y: number[], o: BaselineOptions, seed: number): L
     const constant = positives / y.length; // one class only: no model, no AUC
     return { params: null, cvAuc: NaN, trials: [], predict: (Z) => Z.map(() => constant) };
   }
-  const rng = seededRng(seed);
+  const rng = mulberry32(deriveSeed('radiomics-search', seed));
   const folds = stratifiedFolds(y, o.folds, rng);
   const candidates = o.candidates ?? Array.from({ length: o.searchIters }, () => drawParams(rng));
   const trials = candidates.map((params) => ({ params, cvAuc: crossValidatedAuc(X, y, folds, o.folds, (Xt, yt) => fitParams(params, Xt, yt, seed)) }));

@@ -1,10 +1,10 @@
 /** Stratified k-fold splits and cross-validated AUC of one hyper-parameter setting. */
 import { rocAuc } from '../metrics/auc.js';
-import { shuffle, type Rng } from './rng.js';
+import { shuffle, type Random } from '../random.js';
 import type { Matrix } from './standardize.js';
 
 /** Fold index (0..k-1) of each sample; each class is shuffled then dealt round-robin so folds keep its share. */
-export function stratifiedFolds(y: ArrayLike<number>, k: number, rng: Rng): number[] {
+export function stratifiedFolds(y: ArrayLike<number>, k: number, rng: Random): number[] {
   const fold = new Array<number>(y.length).fill(0);
   let next = 0;
   for (const cls of [0, 1]) {

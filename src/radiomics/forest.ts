@@ -3,7 +3,7 @@
  * sqrt(features) candidates per split, leaves holding the fraction of positives; the probability is
  * the mean over trees (as scikit-learn's RandomForestClassifier). Seeded: one seed, one forest.
  */
-import { randInt, seededRng, shuffle, type Rng } from './rng.js';
+import { deriveSeed, mulberry32, randInt, shuffle, type Random } from '../random.js';
 import type { Matrix } from './standardize.js';
 
 export interface ForestOptions {
@@ -66,7 +66,7 @@ function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: 
   return best;
 }
 
-function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Rng, scratch: Float64Array): Node {
+function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Random, scratch: Float64Array): Node {
   const n = idx.length;
   const pos = positivesOf(idx, y);
   if (pos === 0 || pos === n || n < 2 * opts.minSamplesLeaf || (opts.maxDepth !== null && depth >= opts.maxDepth)) return { leaf: true, value: pos / n };
@@ -97,7 +97,7 @@ function predictTree(node: Node, row: number[]): number {
 }
 
 export function fitForest(X: Matrix, y: ArrayLike<number>, options: ForestOptions): ForestModel {
-  const rng = seededRng(options.seed);
+  const rng = mulberry32(deriveSeed('random-forest', options.seed));
   const n = X.length;
   const trees: Node[] = [];
   const p = n ? X[0]!.length : 0;

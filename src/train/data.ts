@@ -2,12 +2,12 @@
  * From a TrainConfig to what the loop consumes: the dataset (or the built-in phantoms), the splits of
  * SPEC.md, the image cache, and per-split cache rows and target matrices.
  */
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 
 import { openCache, type ImageCache } from '../data/cache.js';
 import { loadDataset } from '../data/datasets/index.js';
 import { DEFAULT_PHANTOMS, defaultCacheDir, ensureDefaultPhantoms } from '../data/phantom/index.js';
-import { hashIds } from '../data/random.js';
 import { binaryExperiment, binarySplits, chestXray13, multiLabelExperiment, multiLabelSplits, sampleIds, splitByPatient } from '../data/sampling.js';
 import type { Dataset, Sample, Splits } from '../data/types.js';
 import { OptionError } from '../errors.js';
@@ -176,4 +176,10 @@ export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {})
     splitMode,
     warnings,
   };
+}
+
+/** sha256 of the sorted ids (one per line): identifies a sample set in results and checkpoints. */
+export function hashIds(ids: Iterable<string>): string {
+  const sorted = Array.from(ids).sort();
+  return createHash('sha256').update(sorted.join('\n')).digest('hex');
 }

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 
 import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
-import { deriveSeed } from '../data/random.js';
+import { deriveSeed } from '../random.js';
 import { OptionError } from '../errors.js';
 import { manualSeed } from '../runtime.js';
 import { loadModel, type LoadReport, type Model } from '../model.js';

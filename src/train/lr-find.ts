@@ -4,7 +4,7 @@
  * The paper picks max_lr at the loss minimum ("min"); fastai's "valley" is offered too.
  */
 import type { ImageCache } from '../data/cache.js';
-import { deriveSeed, mulberry32 } from '../data/random.js';
+import { deriveSeed, mulberry32 } from '../random.js';
 import type { Model } from '../model.js';
 import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from './lr-finder-analysis.js';
 import type { Trainer } from './trainer.js';

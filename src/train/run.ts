@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { acquirePidLock } from '../lockfile.js';
-import { deriveSeed, mulberry32, shuffled } from '../data/random.js';
+import { deriveSeed, mulberry32, shuffled } from '../random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import type { Model } from '../model.js';
 import { toPng, trainingCurvesChart } from '../plot/index.js';

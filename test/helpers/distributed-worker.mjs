@@ -2,7 +2,7 @@
 // a few SGD steps over the same global batches, the final state_dict written to a safetensors file.
 // Runs dist/ (build it with `npx tsc -p tsconfig.json`). Argument: a JSON config (see distributed.test.ts).
 // Single modules rather than dist/index.js: each worker starts faster.
-import { mulberry32 } from '../../dist/data/random.js';
+import { mulberry32 } from '../../dist/random.js';
 import { DistributedContext } from '../../dist/distributed.js';
 import { loadModel } from '../../dist/model.js';
 import { manualSeed, setNumThreads } from '../../dist/runtime.js';

@@ -3,7 +3,7 @@
  * so overlapping anatomy sums the way X-ray projections do. Edges are anti-aliased over about a pixel;
  * a final blur gives the unsharpness of a real detector.
  */
-import type { Rng } from './prng.js';
+import type { Rng } from '../../random.js';
 
 /**
  * Scratch buffers: one image allocates many full-size layers, and fresh typed arrays for each would keep

@@ -6,7 +6,7 @@
 import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, blurWide, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
 import { adjustForFinding, drawFinding, type FindingInstance } from './findings.js';
 import type { Finding } from './labels.js';
-import { Rng } from './prng.js';
+import { Rng } from '../../random.js';
 
 /** Who the patient is: fixed across their follow-up images. */
 export interface ChestPatient {

@@ -6,7 +6,7 @@ import { Canvas, addScaled, scratch, blur, ellipse, polygonMask, polylineMax, se
 import type { ChestGeometry, ChestScene } from './chest.js';
 import { lungOutline } from './chest.js';
 import type { Finding } from './labels.js';
-import type { Rng } from './prng.js';
+import type { Rng } from '../../random.js';
 
 export interface FindingInstance {
   name: Finding;

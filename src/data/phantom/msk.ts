@@ -5,7 +5,7 @@
  */
 import { Canvas, addScaled, blur, ellipse, releaseScratch, segmentMax, valueNoise, type Point } from './canvas.js';
 import { expose } from './chest.js';
-import { Rng } from './prng.js';
+import { Rng } from '../../random.js';
 
 export const MURA_PARTS = ['XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND', 'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST'] as const;
 export type MuraPart = (typeof MURA_PARTS)[number];

@@ -5,7 +5,7 @@
 import type { ChestImagePlan, ChestPatient } from './chest.js';
 import { NIH_FINDINGS, phantomPrevalence, type Finding } from './labels.js';
 import { MURA_PART_SHARE, MURA_PARTS, type MskAbnormality, type MskImagePlan, type MuraPart } from './msk.js';
-import { Rng } from './prng.js';
+import { Rng } from '../../random.js';
 
 export interface ChestRow {
   plan: ChestImagePlan;
