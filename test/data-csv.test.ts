@@ -1,7 +1,8 @@
-// The RFC 4180 reader: quoting, line numbers across quoted newlines, and errors naming line/column.
+// The RFC 4180 reader and writer: quoting, line numbers across quoted newlines, errors naming
+// line/column, and what the writer writes reads back unchanged.
 import { describe, expect, it } from 'vitest';
 
-import { parseCsv } from '../src/data/csv.js';
+import { csvField, formatCsv, parseCsv } from '../src/data/csv.js';
 
 describe('parseCsv', () => {
   it('reads quoted commas, doubled quotes, quoted newlines, CRLF and a BOM, with record line numbers', () => {
@@ -28,5 +29,22 @@ describe('parseCsv', () => {
     expect(() => parseCsv('\n\n', 'blank.csv')).toThrow('blank.csv: empty CSV file (no header)');
     const t = parseCsv('a,b\n1,2\n', 'h.csv');
     expect(() => t.column('Path')).toThrow("h.csv: line 1, column 'Path': missing column (columns: 'a', 'b')");
+  });
+});
+
+describe('formatCsv', () => {
+  it('quotes commas, quotes, LF and a lone CR, and reads back to the same cells', () => {
+    const rows = [
+      ['name', 'value', 'note'],
+      ['a,b', 'say "hi"', 'two\nlines'],
+      ['carriage\rreturn', 1.5, null],
+      [' spaced ', undefined, 'crlf\r\nend'],
+    ];
+    const text = formatCsv(rows);
+    expect(csvField('carriage\rreturn')).toBe('"carriage\rreturn"');
+    expect(csvField(null)).toBe('');
+    const back = parseCsv(text, 'round.csv');
+    expect(back.header).toEqual(rows[0]);
+    expect(back.rows.map((r) => r.cells)).toEqual(rows.slice(1).map((r) => r.map((v) => (v === null || v === undefined ? '' : String(v)))));
   });
 });

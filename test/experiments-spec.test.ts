@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DbLockedError, ResultsDb } from '../src/experiments/db.js';
 import { packageRoot } from '../src/native.js';
-import { exportCsv, exportJson, parseCsv, RUN_COLUMNS } from '../src/experiments/export.js';
+import { parseCsv } from '../src/data/csv.js';
+import { exportCsv, exportJson, RUN_COLUMNS } from '../src/experiments/export.js';
 import { shardOf } from '../src/experiments/keys.js';
 import { mergeDatabases } from '../src/experiments/merge.js';
 import { pairedP } from '../src/experiments/paired.js';
@@ -340,7 +341,8 @@ describe('running', () => {
     const db = new ResultsDb(join(dir, 'r.db'));
     await runExperiment(validateSpec(gridRaw(), {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     const json = JSON.parse(exportJson(db)) as { runs: Record<string, unknown>[] };
-    const rows = parseCsv(exportCsv(db));
+    const table = parseCsv(exportCsv(db), 'export.csv');
+    const rows = [table.header, ...table.rows.map((r) => r.cells)];
     expect(rows[0]!.slice(0, RUN_COLUMNS.length)).toEqual([...RUN_COLUMNS]);
     expect(rows[0]!.slice(RUN_COLUMNS.length).every((c) => /^auc(_tta)?:/.test(c))).toBe(true);
     expect(rows.length - 1).toBe(json.runs.length);

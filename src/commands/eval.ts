@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 
 import type { CommandModule } from 'yargs';
 
+import { formatCsv } from '../data/csv.js';
 import { evaluate, predict } from '../train/inference.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
 
@@ -57,8 +58,7 @@ export const predictCommand: CommandModule = {
     if (a.json) text = JSON.stringify(preds, null, 2) + '\n';
     else {
       const labels = Object.keys(preds.find((p) => p.probabilities)?.probabilities ?? {});
-      const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-      text = [['file', ...labels, 'error'].join(','), ...preds.map((p) => [q(p.file), ...labels.map((l) => (p.probabilities ? String(p.probabilities[l]) : '')), q(p.error ?? '')].join(','))].join('\n') + '\n';
+      text = formatCsv([['file', ...labels, 'error'], ...preds.map((p) => [p.file, ...labels.map((l) => p.probabilities?.[l]), p.error])]);
     }
     if (a.out) {
       writeFileSync(a.out, text);

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 
 import type { CommandModule } from 'yargs';
 
+import { formatCsv } from '../data/csv.js';
 import { radiomicFeatureNames } from '../radiomics/features.js';
 import { featuresOfFiles, type FileFeatures } from '../radiomics/files.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
@@ -16,13 +17,9 @@ interface FeaturesArgs {
   out?: string;
 }
 
-const csvCell = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
 export function featuresCsv(results: FileFeatures[]): string {
   const names = radiomicFeatureNames();
-  const lines = [['file', ...names, 'error'].join(',')];
-  for (const r of results) lines.push([csvCell(r.file), ...names.map((n) => (r.features ? String(r.features[n]) : '')), csvCell(r.error ?? '')].join(','));
-  return lines.join('\n') + '\n';
+  return formatCsv([['file', ...names, 'error'], ...results.map((r) => [r.file, ...names.map((n) => r.features?.[n]), r.error])]);
 }
 
 const FEATURES_OPTIONS: OptionList = [['json', { default: true, note: 'features: [{"file", "features": {...}}] (default: CSV, one row per image)' }], ['symmetric', { default: true }], ['width', { default: true }], ['height', { default: true }], ['out', { note: 'a file (default: stdout)' }]];

@@ -1,6 +1,7 @@
 /**
- * A small RFC 4180 CSV reader that keeps line numbers, so every table error can name file, line and
- * column. Quoted fields may hold commas, doubled quotes and newlines; CRLF and a UTF-8 BOM are accepted.
+ * The project's CSV, read and written in one place. The reader (RFC 4180) keeps line numbers, so every
+ * table error can name file, line and column; quoted fields may hold commas, doubled quotes and
+ * newlines; CRLF and a UTF-8 BOM are accepted. The writer quotes exactly what the reader needs quoted.
  */
 import { readFileSync } from 'node:fs';
 
@@ -133,4 +134,18 @@ export function readCsv(path: string, opts: ParseOptions = {}): CsvTable {
     throw new DataError(path, code === 'ENOENT' ? 'file not found' : `cannot read (${code ?? String(err)})`);
   }
   return parseCsv(text, path, opts);
+}
+
+/** One CSV field: empty for null/undefined; quoted, inner quotes doubled, when it holds a comma, quote, CR or LF. */
+export function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  const s = String(value);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Rows of values as CSV text, one LF-terminated line per row. */
+export function formatCsv(rows: Iterable<readonly unknown[]>): string {
+  let text = '';
+  for (const row of rows) text += row.map(csvField).join(',') + '\n';
+  return text;
 }

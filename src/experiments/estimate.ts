@@ -20,7 +20,7 @@ import { Trainer } from '../train/trainer.js';
 import { pairedP } from './paired.js';
 import { planExperiment, planJobs, type LookupDone } from './plan.js';
 import { PAPER_SIZES } from './presets/paper.js';
-import { jobConfig } from './train-runner.js';
+import { jobTrainOptions } from './train-runner.js';
 import type { ExperimentSpec, RunJob } from './types.js';
 
 /** Images in each split of a job's data, and where the numbers come from. */
@@ -101,7 +101,7 @@ export function allJobs(spec: ExperimentSpec, done?: LookupDone): { job: RunJob;
 
 /** The job's resolved training config (source checkpoints stand in by name: nothing is read from them). */
 export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<TrainConfig> {
-  const partial = await jobConfig({ ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet' }, { cacheDir });
+  const partial = await jobTrainOptions({ ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet' }, { cacheDir });
   return resolveTrainConfig(partial);
 }
 

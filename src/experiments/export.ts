@@ -1,4 +1,5 @@
-/** Exports runs as CSV (one flat row per run, with the arm's name) or JSON (experiments, runs with their epochs); and reads CSV back. */
+/** Exports runs as CSV (one flat row per run, with the arm's name) or JSON (experiments, runs with their epochs). */
+import { formatCsv } from '../data/csv.js';
 import type { ResultsDb, RunRow } from './db.js';
 
 /** The run columns exported, in order: flat values, no JSON inside cells (per-label AUCs follow as auc:<label> columns). */
@@ -65,46 +66,5 @@ export function exportJson(db: ResultsDb): string {
 export function exportCsv(db: ResultsDb): string {
   const runs = db.runs().map(flatRun);
   const columns = exportColumns(runs);
-  const lines = [columns.join(',')];
-  for (const r of runs) lines.push(columns.map((c) => csvCell(r[c])).join(','));
-  return lines.join('\n') + '\n';
-}
-
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? String(v) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** Parses RFC 4180 CSV (quoted cells, doubled quotes, newlines in quotes) into rows of strings. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
+  return formatCsv([columns, ...runs.map((r) => columns.map((c) => r[c]))]);
 }

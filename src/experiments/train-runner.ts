@@ -36,7 +36,7 @@ async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
 /** The TrainConfig a job stands for. Exported for tests and `--dry-run` explanations. */
-export async function jobConfig(job: RunJob, opts: TrainRunnerOptions = {}): Promise<Partial<TrainConfig> & { out: string }> {
+export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}): Promise<Partial<TrainConfig> & { out: string }> {
   const { root, format } = await resolveData(job.data, opts.cacheDir);
   const a = job.arm;
   const o = { ...job.data.options, ...a.options } as Record<string, unknown>;
@@ -81,7 +81,7 @@ export async function jobConfig(job: RunJob, opts: TrainRunnerOptions = {}): Pro
 export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
   return {
     async run(job: RunJob, ctx): Promise<RunResult> {
-      const config = await jobConfig(job, opts);
+      const config = await jobTrainOptions(job, opts);
       // A job restarted after a crash starts its folder afresh (the database already forgot the partial run).
       const { rmSync } = await import('node:fs');
       rmSync(join(config.out, 'resume'), { recursive: true, force: true });
