@@ -4,11 +4,11 @@ export { NativeLoadError, native } from './native.js';
 export { tensor, toDevice, type Tensor, type TypedArrayLike } from './tensor.js';
 export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, cpuCacheStats, releaseCpuCache, type RuntimeInfo, type CpuCacheStats } from './runtime.js';
 export { version } from './version.js';
-export { aucVsNChart, lineChart, panels, saveChart, toPng, trainingCurvesChart, type Arm, type AucPanel, type AxisSpec, type ChartSpec, type History, type MarkerSpec, type SeriesSpec } from './plot/index.js';
+export { aucVsNChart, lineChart, lrFinderChart, panels, saveChart, saveFigure, scheduleChart, toPng, trainingCurvesChart, type Arm, type AucPanel, type AxisSpec, type ChartSpec, type History, type MarkerSpec, type SeriesSpec } from './plot/index.js';
 export { compareOverGrid, mean, median, pairedTTest, quantile, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
 export { bce, bceWithLogits, bootstrapAucCi, bootstrapMacroAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
-export { oneCycle, RegularPolicy, regularSchedule, scheduleChart, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';
-export { analyseLrFinder, lrFinderChart, LrFinderTracker, lrRamp, smoothLosses, suggestLr, type LrFinderCurve, type LrSuggestions } from './train/lr-finder-analysis.js';
+export { oneCycle, RegularPolicy, regularSchedule, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';
+export { analyseLrFinder, LrFinderTracker, lrRamp, smoothLosses, suggestLr, type LrFinderCurve, type LrSuggestions } from './train/lr-finder-analysis.js';
 // Data pipeline: decoding, dataset readers, sampling, the preprocessing cache.
 export { decodeGrey, type DecodeOptions, type GreyImage, type Window } from './data/decode.js';
 export { DataError, TableError } from './data/errors.js';

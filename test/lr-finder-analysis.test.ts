@@ -1,7 +1,8 @@
 // LR finder analysis: ramp, smoothing (against pandas' bias-corrected EWM), stop rule, suggestions.
 import { describe, expect, it } from 'vitest';
 
-import { analyseLrFinder, lrFinderChart, LrFinderTracker, lrRamp, smoothLosses, suggestLr, valleyIndex } from '../src/train/lr-finder-analysis.js';
+import { lrFinderChart } from '../src/plot/index.js';
+import { analyseLrFinder, LrFinderTracker, lrRamp, smoothLosses, suggestLr, valleyIndex } from '../src/train/lr-finder-analysis.js';
 import { close, python } from './stats-reference.js';
 
 describe('ramp and smoothing', () => {

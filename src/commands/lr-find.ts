@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 import type { CommandModule } from 'yargs';
 
-import { toPng } from '../plot/index.js';
+import { saveFigure } from '../plot/index.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { lrFind } from '../train/lr-find.js';
 import { pickMaxLr, type MaxLrPick } from '../train/lr-finder-analysis.js';
@@ -25,8 +25,7 @@ export const lrFindCommand: CommandModule = {
     const out = resolve(a.out);
     mkdirSync(out, { recursive: true });
     const { svg, ...rest } = curve;
-    writeFileSync(join(out, 'lr-finder.svg'), svg);
-    await toPng(svg, join(out, 'lr-finder.png'));
+    await saveFigure(svg, join(out, 'lr-finder.svg'));
     writeFileSync(join(out, 'lr-finder.json'), JSON.stringify(rest, null, 2) + '\n');
     if (a.json) {
       console.log(JSON.stringify(rest));

@@ -1,8 +1,8 @@
 /** `torchxfer schedule`: tabulate (--json) or plot a learning-rate/momentum schedule per layer group. */
 import type { CommandModule } from 'yargs';
 
-import { saveChart } from '../plot/png.js';
-import { constant, oneCycle, regularSchedule, scheduleChart, tabulate, trainingPlan, type Strategy } from '../schedule/index.js';
+import { saveChart, scheduleChart } from '../plot/index.js';
+import { constant, oneCycle, regularSchedule, tabulate, trainingPlan, type Strategy } from '../schedule/index.js';
 import { OptionError } from '../errors.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';

@@ -1,5 +1,10 @@
-/** Ready-made figures over lineChart/panels: AUC vs N per arm (the paper's Figs. 3-8), training curves. */
-import { panels, type ChartSpec, type SeriesSpec } from './chart.js';
+/**
+ * Every figure torchxfer draws, built over lineChart/panels: AUC vs N per arm (the paper's Figs. 3-8),
+ * training curves, the LR finder's curve, and LR/momentum schedules per layer group (Figs. 1 and 2).
+ */
+import type { ScheduleTable } from '../schedule/strategy.js';
+import type { LrFinderCurve } from '../train/lr-finder-analysis.js';
+import { lineChart, panels, type ChartSpec, type SeriesSpec } from './chart.js';
 
 export interface Arm {
   name: string;
@@ -57,4 +62,48 @@ export function trainingCurvesChart(h: History, opts: { title?: string; xLabel?:
   const charts: ChartSpec[] = [{ title: 'Loss', x: { label: xLabel }, y: { label: 'BCE loss' }, series: loss, markers }];
   if (h.valAuc) charts.push({ title: 'Validation AUC', x: { label: xLabel }, y: { label: 'AUC' }, series: [{ name: 'validation AUC', x: h.x, y: h.valAuc, points: true }], markers, legend: 'bottom-right' });
   return panels(charts, { title: opts.title, columns: charts.length });
+}
+
+/** The loss vs LR curve on a log axis, with the suggestions marked. */
+export function lrFinderChart(curve: LrFinderCurve, title = 'Learning-rate finder'): string {
+  const s = curve.suggestions;
+  const fmt = (v: number) => v.toPrecision(2);
+  const markers = s
+    ? [
+        { x: s.min.lr, label: `min ${fmt(s.min.lr)}`, color: '#d62728' },
+        { x: s.minDiv10, label: `min/10 ${fmt(s.minDiv10)}`, color: '#9467bd' },
+        { x: s.valley.lr, label: `valley ${fmt(s.valley.lr)}`, color: '#2ca02c' },
+      ]
+    : [];
+  const finite = curve.smoothed.filter(Number.isFinite);
+  // Clip the exploding tail so the useful part of the curve keeps the vertical range.
+  const yMax = finite.length ? Math.min(Math.max(...finite), 4 * Math.min(...finite) + 1e-12) : undefined;
+  return lineChart({
+    title,
+    x: { label: 'learning rate', log: true },
+    y: { label: 'loss', ...(yMax !== undefined && finite.length > 1 ? { min: Math.min(0, Math.min(...finite)), max: yMax } : {}) },
+    series: [
+      { name: 'loss', x: curve.lrs, y: curve.losses, color: '#bbbbbb', width: 1 },
+      { name: 'smoothed loss', x: curve.lrs, y: curve.smoothed, color: '#0072B2' },
+    ],
+    markers,
+    legend: 'top-left',
+  });
+}
+
+/** The paper's Figs. 1 and 2: LR and momentum vs iteration per layer group, unfreezing marked. */
+export function scheduleChart(table: ScheduleTable, title?: string): string {
+  const x = Array.from({ length: table.steps }, (_, i) => i);
+  // A frozen group's values are not applied: leave that stretch of its line out.
+  const onlyTrainable = (v: number[], g: number) => v.map((y, i) => (table.groups[g].trainable[i] ? y : NaN));
+  const markers = table.unfreeze.map((u) => ({ x: u.step, label: `group ${u.group}` }));
+  const series = (key: 'lr' | 'momentum') =>
+    table.groups.map((grp, g) => ({ name: `group ${g + 1}${g === 2 ? ' (head)' : ''}`, x, y: onlyTrainable(grp[key], g), dash: g === 0 ? '2 3' : g === 1 ? '7 4' : undefined, step: true }));
+  return panels(
+    [
+      { title: 'Learning rate', x: { label: 'iteration' }, y: { label: 'learning rate' }, series: series('lr'), markers },
+      { title: 'Momentum', x: { label: 'iteration' }, y: { label: 'momentum' }, series: series('momentum'), markers, legend: 'bottom-right' },
+    ],
+    { title, columns: 2 },
+  );
 }

@@ -1,5 +1,5 @@
 /** SVG -> PNG through sharp (librsvg renders the SVG, fontconfig finds the fonts). */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import sharp from 'sharp';
@@ -15,6 +15,16 @@ export async function toPng(svg: string, path: string, opts: { scale?: number } 
   mkdirSync(dirname(path), { recursive: true });
   const info = await sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toFile(path);
   return { width: info.width, height: info.height };
+}
+
+/** Writes `svg` to `svgPath` and its PNG rendering beside it (same name, .png); resolves to both paths. */
+export async function saveFigure(svg: string, svgPath: string): Promise<{ svg: string; png: string }> {
+  expectString(svgPath, 'path');
+  const png = svgPath.replace(/(\.svg)?$/i, '.png');
+  mkdirSync(dirname(svgPath), { recursive: true });
+  writeFileSync(svgPath, svg);
+  await toPng(svg, png);
+  return { svg: svgPath, png };
 }
 
 /** Writes `svg` to `path` as SVG, or as PNG when the path ends in .png. */

@@ -3,8 +3,8 @@
  * paper's Figs 3-8), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
  * learning-rate schedule actually applied (lineChart).
  */
-import { aucVsNChart, lineChart, trainingCurvesChart, type Arm } from '../plot/index.js';
-import { analyseLrFinder, lrFinderChart } from '../train/lr-finder-analysis.js';
+import { aucVsNChart, lineChart, lrFinderChart, trainingCurvesChart, type Arm } from '../plot/index.js';
+import { analyseLrFinder } from '../train/lr-finder-analysis.js';
 import type { EpochRow, RunRow } from '../experiments/db.js';
 import { runResult, type ArmSummary } from './data.js';
 

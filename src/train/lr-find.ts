@@ -6,6 +6,7 @@
 import type { ImageCache } from '../data/cache.js';
 import { deriveSeed, mulberry32 } from '../random.js';
 import type { Model } from '../model.js';
+import { lrFinderChart } from '../plot/index.js';
 import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from './lr-finder-analysis.js';
 import type { Trainer } from './trainer.js';
 
@@ -81,7 +82,6 @@ export async function lrFind(
   const { initModel } = await import('./init.js');
   const { Trainer } = await import('./trainer.js');
   const { Progress } = await import('../progress.js');
-  const { lrFinderChart } = await import('./lr-finder-analysis.js');
   const { resolveDevice } = await import('../runtime.js');
   const config = resolveTrainConfig(configInput);
   const data = await prepareData(config, { progress: opts.progress });

@@ -8,7 +8,6 @@
  * `valley` takes the longest descending stretch of the curve and goes 2/3 down it.
  */
 import { OptionError } from '../errors.js';
-import { lineChart } from '../plot/chart.js';
 import { expectInteger, expectNumber } from '../validate.js';
 
 export interface RampOptions {
@@ -161,33 +160,6 @@ export function analyseLrFinder(lrs: ArrayLike<number>, losses: ArrayLike<number
     if (!(err instanceof OptionError)) throw err;
   }
   return { lrs: Array.from(lrs), losses: Array.from(losses), smoothed, suggestions };
-}
-
-/** The loss vs LR curve on a log axis, with the suggestions marked. */
-export function lrFinderChart(curve: LrFinderCurve, title = 'Learning-rate finder'): string {
-  const s = curve.suggestions;
-  const fmt = (v: number) => v.toPrecision(2);
-  const markers = s
-    ? [
-        { x: s.min.lr, label: `min ${fmt(s.min.lr)}`, color: '#d62728' },
-        { x: s.minDiv10, label: `min/10 ${fmt(s.minDiv10)}`, color: '#9467bd' },
-        { x: s.valley.lr, label: `valley ${fmt(s.valley.lr)}`, color: '#2ca02c' },
-      ]
-    : [];
-  const finite = curve.smoothed.filter(Number.isFinite);
-  // Clip the exploding tail so the useful part of the curve keeps the vertical range.
-  const yMax = finite.length ? Math.min(Math.max(...finite), 4 * Math.min(...finite) + 1e-12) : undefined;
-  return lineChart({
-    title,
-    x: { label: 'learning rate', log: true },
-    y: { label: 'loss', ...(yMax !== undefined && finite.length > 1 ? { min: Math.min(0, Math.min(...finite)), max: yMax } : {}) },
-    series: [
-      { name: 'loss', x: curve.lrs, y: curve.losses, color: '#bbbbbb', width: 1 },
-      { name: 'smoothed loss', x: curve.lrs, y: curve.smoothed, color: '#0072B2' },
-    ],
-    markers,
-    legend: 'top-left',
-  });
 }
 
 /** max_lr from the finder by a rule: 'valley' (fastai), 'min-div-10' (loss minimum / 10), 'minimum' (the paper). */

@@ -5,7 +5,7 @@
  * AbortSignal: the state is saved first), and observable (events on the returned TrainingRun).
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
@@ -13,16 +13,15 @@ import { acquirePidLock } from '../lockfile.js';
 import { deriveSeed, mulberry32, shuffled } from '../random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import type { Model } from '../model.js';
-import { toPng, trainingCurvesChart } from '../plot/index.js';
+import { lrFinderChart, saveFigure, scheduleChart, trainingCurvesChart } from '../plot/index.js';
 import { formatDuration, formatNumber, Progress } from '../progress.js';
 import { resolveDevice, runtimeInfo, setNumThreads } from '../runtime.js';
-import { oneCycle, RegularPolicy, scheduleChart, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
+import { oneCycle, RegularPolicy, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
 import { version } from '../version.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
 import { prepareData, type PreparedData } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import { initModel, type InitResult } from './init.js';
-import { lrFinderChart } from './lr-finder-analysis.js';
 import { runLrFinder } from './lr-find.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
@@ -97,11 +96,6 @@ function planFor(config: TrainConfig, steps: number, maxLr: number, regular: Reg
   }
   // Regular: the policy's current LR for the whole epoch; momentum fixed at the high value.
   return trainingPlan({ strategy: config.strategy, lr: () => regular!.lr, momentum: () => config.momentum[0], steps });
-}
-
-function writeFigure(path: string, svg: string): Promise<void> {
-  writeFileSync(path, svg);
-  return toPng(svg, path.replace(/\.svg$/, '.png')).then(() => undefined);
 }
 
 /** Joins the process group and takes the output folder; both are released however the run ends. */
@@ -267,7 +261,7 @@ async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNull
   bar.finish();
   if (!curve.suggestions) throw new Error('the LR finder could not suggest a learning rate (the loss diverged at once); give --max-lr');
   const maxLr = curve.suggestions.min.lr;
-  await writeFigure(join(out, 'lr-finder.svg'), lrFinderChart(curve));
+  await saveFigure(lrFinderChart(curve), join(out, 'lr-finder.svg'));
   s.log(`LR finder: max_lr = ${formatNumber(maxLr)} (loss minimum; valley ${formatNumber(curve.suggestions.valley.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
   return { maxLr, lrFinder: { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr } };
 }
@@ -282,7 +276,7 @@ async function prepareLoop(s: Session, position: LoopPosition): Promise<Loop> {
     await s.trainer.attachDistributed(dist);  // rank 0's weights everywhere; gradients averaged from now on
     s.log(`Data-parallel: ${dist.worldSize} ranks, global batch ${config.batchSize} split into contiguous per-rank slices.`);
   }
-  if (s.isMain) await writeFigure(join(s.out, 'schedule.svg'), scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`));
+  if (s.isMain) await saveFigure(scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`), join(s.out, 'schedule.svg'));
   const freezer = new GroupFreezer(s.model);
   freezer.apply(plan.at(Math.min(position.step, plan.steps - 1)).map((st) => st.trainable));
   s.model.setTraining(true);
@@ -530,7 +524,8 @@ async function testAndReport(s: Session, loop: Loop): Promise<TrainResult> {
 async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise<void> {
   const { config, data } = s;
   const h = loop.position.history;
-  await writeFigure(join(s.out, 'training-curves.svg'), trainingCurvesChart({ x: h.map((e) => e.epoch + 1), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: (loop.position.bestEpoch ?? 0) + 1 }, { title: `${config.arch} ${config.strategy} ${config.policy}` }));
+  const curves = { x: h.map((e) => e.epoch + 1), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: (loop.position.bestEpoch ?? 0) + 1 };
+  await saveFigure(trainingCurvesChart(curves, { title: `${config.arch} ${config.strategy} ${config.policy}` }), join(s.out, 'training-curves.svg'));
   writeJsonAtomic(join(s.out, 'metrics.json'), {
     ...result,
     config,
