@@ -78,6 +78,16 @@ const hostile: [string, () => Buffer | Promise<Buffer>, RegExp][] = [
   ['sequences nested 100,000 deep', () => file(EXPLICIT, Buffer.concat(Array.from({ length: 100_000 }, () => Buffer.concat([undefinedSq(0x0008, 0x1115), item()])))), new RegExp(`sequences nest deeper than ${MAX_DEPTH} levels`)],
   ['a pixel data fragment declaring 2 GiB', () => file(JPEG, imageHeader(), Buffer.concat([tag(0x7fe0, 0x0010), Buffer.from('OB'), u16(0), u32(0xffffffff)]), item(0), item(0x7ffffffe), Buffer.from([0xff, 0xd8])), /\(FFFE,E000\) at byte \d+ declares 2147483646 bytes, past the end of the file/],
   ['a deflated body of 300 MB of zeros (under 1 MB on disk)', async () => file('1.2.840.10008.1.2.1.99', await deflateZeros(300 * 2 ** 20)), new RegExp(`deflated DICOM body inflates past the limit of ${MAX_INFLATED_BYTES} bytes \\(256 MiB\\)`)],
+  // A few bytes of JPEG 2000 header can ask a codec for 60000 x 60000 samples: refused before decoding.
+  ['a JPEG 2000 frame declaring 60000 x 60000 in a 4 x 4 image', () => {
+    const siz = Buffer.alloc(42);
+    siz.set([0xff, 0x4f, 0xff, 0x51]);
+    siz.writeUInt16BE(41, 4);
+    siz.writeUInt32BE(60000, 8);
+    siz.writeUInt32BE(60000, 12);
+    siz.writeUInt16BE(1, 40);
+    return file('1.2.840.10008.1.2.4.90', imageHeader(), Buffer.concat([tag(0x7fe0, 0x0010), Buffer.from('OB'), u16(0), u32(0xffffffff)]), item(0), item(siz.length), siz, sequenceEnd());
+  }, /DICOM says 4 x 4 but the compressed frame declares 60000 x 60000: corrupt/],
   ['an unknown transfer syntax', () => file('1.2.3.4.5', imageHeader()), /DICOM transfer syntax 1\.2\.3\.4\.5 is unknown: it cannot be checked/],
   ['an explicit VR that is not two letters', () => file(EXPLICIT, imageHeader(), Buffer.concat([tag(0x0010, 0x0010), Buffer.from([1, 2]), u16(2), Buffer.from('AB')])), /\(0010,0010\) at byte \d+ has no valid explicit VR/],
 ];

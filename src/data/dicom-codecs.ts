@@ -136,7 +136,7 @@ export async function decodeCodestream(codec: CodecName, codestream: Uint8Array)
   }
 }
 
-/** What a JPEG codestream's frame header says: process (SOF marker) and sample precision. */
+/** What a JPEG (or JPEG-LS) codestream's frame header says: process (SOF marker), precision, size. */
 export function jpegFrameHeader(codestream: Uint8Array): { marker: number; precision: number; width: number; height: number; components: number } | undefined {
   let pos = 2; // after SOI
   while (pos + 4 <= codestream.length) {
@@ -147,8 +147,8 @@ export function jpegFrameHeader(codestream: Uint8Array): { marker: number; preci
       continue;
     }
     const length = (codestream[pos + 2]! << 8) | codestream[pos + 3]!;
-    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+    // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC); SOF55 (F7) of JPEG-LS.
+    if ((marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) || marker === 0xf7) {
       if (pos + 10 > codestream.length) return undefined;
       const b = codestream;
       return { marker, precision: b[pos + 4]!, height: (b[pos + 5]! << 8) | b[pos + 6]!, width: (b[pos + 7]! << 8) | b[pos + 8]!, components: b[pos + 9]! };

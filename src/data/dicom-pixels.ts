@@ -124,7 +124,7 @@ export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixel
   try {
     if (NATIVE.has(syntax)) words = nativeFrame(path, layout, h.ref(PIXEL_DATA)!, n, allocated);
     else if (syntax === RLE) words = rleFrame(path, firstFrame(path, layout, frames), rows, columns, allocated);
-    else words = checkDecoded(path, await codecFrame(path, syntax, firstFrame(path, layout, frames)), rows, columns, allocated);
+    else words = checkDecoded(path, await codecFrame(path, syntax, firstFrame(path, layout, frames), rows, columns), rows, columns, allocated);
   } catch (err) {
     if (err instanceof DataError) throw err;
     throw new DataError(path, `cannot decode DICOM pixel data (${SYNTAX_NAMES[syntax]}, ${syntax}): ${(err as Error).message}`);
@@ -194,16 +194,35 @@ function endsWithEoi(b: Uint8Array, f: ElementRef): boolean {
 }
 
 /** Picks the codec (for JPEG by the codestream's own frame header) and decodes. */
-async function codecFrame(path: string, syntax: string, codestream: Uint8Array): Promise<DecodedFrame> {
+async function codecFrame(path: string, syntax: string, codestream: Uint8Array, rows: number, columns: number): Promise<DecodedFrame> {
   let codec = CODECS[syntax]!;
+  // The codestream's own header first: a size other than the DICOM header's is refused before any
+  // codec allocates for it (a few bytes can declare 60000 x 60000).
+  const declared = codec === 'j2k' || codec === 'htj2k' ? j2kSize(codestream) : jpegFrameHeader(codestream);
+  const kind = codec === 'j2k' || codec === 'htj2k' ? 'JPEG 2000 image header (SIZ)' : 'JPEG frame header';
+  if (!declared) throw new DataError(path, `DICOM ${SYNTAX_NAMES[syntax]} pixel data has no ${kind}: corrupt`);
+  if (declared.width !== columns || declared.height !== rows) throw new DataError(path, `DICOM says ${columns} x ${rows} but the compressed frame declares ${declared.width} x ${declared.height}: corrupt`);
+  if (declared.components !== 1) throw new DataError(path, `the compressed frame has ${declared.components} components; only grey (1) is supported`);
   if (codec === 'jpeg8' || codec === 'jpeg-lossless') {
-    const sof = jpegFrameHeader(codestream);
-    if (!sof) throw new DataError(path, `DICOM ${SYNTAX_NAMES[syntax]} pixel data has no JPEG frame header: corrupt`);
+    const sof = declared as NonNullable<ReturnType<typeof jpegFrameHeader>>;
     if (sof.marker === 0xc3) codec = 'jpeg-lossless';
     else if (sof.precision > 8) codec = 'jpeg12';
     else codec = 'jpeg8';
   }
   return decodeCodestream(codec, codestream);
+}
+
+/** Image size and components from a JPEG 2000 codestream's SIZ marker (ISO 15444-1 A.5.1). */
+function j2kSize(b: Uint8Array): { width: number; height: number; components: number } | undefined {
+  // The codestream starts with SOC + SIZ; a JP2 file wraps it in boxes, so look a little further.
+  const limit = Math.min(b.length - 42, 4096);
+  for (let i = 0; i <= limit; i++) {
+    if (b[i] !== 0xff || b[i + 1] !== 0x4f || b[i + 2] !== 0xff || b[i + 3] !== 0x51) continue;
+    const v = new DataView(b.buffer, b.byteOffset + i + 4);
+    const [x, y, x0, y0] = [v.getUint32(4), v.getUint32(8), v.getUint32(12), v.getUint32(16)];
+    return { width: x - x0, height: y - y0, components: v.getUint16(36) };
+  }
+  return undefined;
 }
 
 function checkDecoded(path: string, d: DecodedFrame, rows: number, columns: number, allocated: number): ArrayLike<number> {
