@@ -51,6 +51,7 @@ const cases: Case[] = [
   lossless(generated('htj2k_lossless.dcm'), 'HTJ2K Lossless'),
   lossless(generated('voi_lut.dcm'), 'Explicit VR Little Endian with a VOI LUT'),
   lossless(generated('voi_lut_implicit.dcm'), 'Implicit VR Little Endian with a VOI LUT'),
+  lossless(generated('modality_lut.dcm'), 'Explicit VR Little Endian with a Modality LUT'),
   // Lossy: the same codec library as the reference (CharLS, OpenJPEG) decodes identically; libjpeg-turbo
   // and GDCM's libjpeg agree exactly for 8 bits; 12-bit JPEG is within 1 (see dicom-codecs.ts); OpenJPH
   // and OpenJPEG differ by rounding in the irreversible wavelet.

@@ -94,6 +94,7 @@ const T = {
   width: 0x00281051,
   intercept: 0x00281052,
   slope: 0x00281053,
+  modalityLutSequence: 0x00283000,
   voiLutSequence: 0x00283010,
   lutDescriptor: 0x00283002,
   lutData: 0x00283006,
@@ -275,9 +276,9 @@ function unpackBits(src: Uint8Array, dst: Uint8Array): void {
   }
 }
 
-/** The first item of the VOI LUT Sequence, when it is well formed (else the window or min-max apply). */
-function voiLut(h: Header, signed: boolean): VoiLut | undefined {
-  const item = h.firstItem(T.voiLutSequence);
+/** The first item of a LUT sequence (Modality or VOI), when it is well formed (else it is ignored). */
+function lutOf(h: Header, sequence: number, signed: boolean): VoiLut | undefined {
+  const item = h.firstItem(sequence);
   if (!item) return undefined;
   const d = h.words(T.lutDescriptor, item);
   if (d.length < 3) return undefined;
@@ -291,16 +292,27 @@ function voiLut(h: Header, signed: boolean): VoiLut | undefined {
   return entries.length >= count ? { first, entries: entries.slice(0, count), bits } : undefined;
 }
 
-/** Stored values through the modality rescale, with the file's VOI window and the 'full' range. */
+/** Stored values through the modality LUT or rescale, with the file's VOI LUT or window and the 'full' range. */
 export function dicomToRawGrey(f: DicomFrame): RawGrey {
   const h = new Header(f.layout);
-  const slope = h.number(T.slope) ?? 1;
-  const intercept = h.number(T.intercept) ?? 0;
   const values = f.stored;
-  if (slope !== 1 || intercept !== 0) for (let i = 0; i < values.length; i++) values[i] = values[i]! * slope + intercept;
   const lo = f.signed ? -(2 ** (f.bitsStored - 1)) : 0;
   const hi = f.signed ? 2 ** (f.bitsStored - 1) - 1 : 2 ** f.bitsStored - 1;
-  const ends = [lo * slope + intercept, hi * slope + intercept];
+  let fullRange: [number, number];
+  const modality = lutOf(h, T.modalityLutSequence, f.signed);
+  if (modality) {
+    // A Modality LUT replaces the rescale (PS3.3 C.11.1): its outputs span 0..2^bits-1.
+    const { first, entries } = modality;
+    const last = entries.length - 1;
+    for (let i = 0; i < values.length; i++) values[i] = entries[Math.min(last, Math.max(0, Math.trunc(values[i]! - first)))]!;
+    fullRange = [0, 2 ** modality.bits - 1];
+  } else {
+    const slope = h.number(T.slope) ?? 1;
+    const intercept = h.number(T.intercept) ?? 0;
+    if (slope !== 1 || intercept !== 0) for (let i = 0; i < values.length; i++) values[i] = values[i]! * slope + intercept;
+    const ends = [lo * slope + intercept, hi * slope + intercept];
+    fullRange = [Math.min(...ends), Math.max(...ends)];
+  }
   const center = h.numbers(T.center)[0];
   const width = h.numbers(T.width)[0];
   return {
@@ -308,9 +320,9 @@ export function dicomToRawGrey(f: DicomFrame): RawGrey {
     width: f.columns,
     height: f.rows,
     bitDepth: f.bitsAllocated,
-    fullRange: [Math.min(...ends), Math.max(...ends)],
+    fullRange,
     fileWindow: center !== undefined && width !== undefined && width >= 1 ? { center, width } : undefined,
-    fileLut: voiLut(h, f.signed),
+    fileLut: lutOf(h, T.voiLutSequence, f.signed),
     invert: f.photometric === 'MONOCHROME1',
     autoMode: 'minmax',
   };

@@ -10,7 +10,8 @@
       sign-extended, into OUTDIR/ref-I.f64; the expected 8-bit grey by the rule below into
       OUTDIR/ref-I.u8. Prints JSON: {FILE: {rows, cols, syntax, error}}.
 
-The 8-bit rule (the standard's arithmetic): modality rescale; the first VOI LUT when the file has one
+The 8-bit rule (the standard's arithmetic): the Modality LUT (pydicom's apply_modality_lut) when the
+file has one, else the modality rescale; the first VOI LUT when the file has one
 (pydicom's apply_voi, its n-bit output scaled to 8 bits), else the first VOI window (PS3.3 C.11.2.1.2),
 else the image's min..max; y = 0 at or below the window, 255 above it,
 floor((v - lo) * (255 / (hi - lo)) + 0.5) within; MONOCHROME1 inverted (255 - y).
@@ -20,7 +21,7 @@ import numpy as np
 import pydicom
 from pydicom.encaps import encapsulate, generate_pixel_data_frame
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
-from pydicom.pixel_data_handlers.util import apply_voi
+from pydicom.pixel_data_handlers.util import apply_modality_lut, apply_voi
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 warnings.simplefilter("ignore")
@@ -91,6 +92,18 @@ def make(out):
     ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2"
     ds.is_implicit_VR = True
     ds.save_as(f"{out}/voi_lut_implicit.dcm", write_like_original=False)
+    # A Modality LUT (it replaces the rescale), windowed by min..max.
+    ds = pydicom.dcmread(ct)
+    for k in ("RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth"):
+        if k in ds:
+            delattr(ds, k)
+    lut = Dataset()
+    lut.LUTDescriptor = [2048, 0, 16]
+    lut.LUTData = [min(65535, int(30 * i ** 1.1)) for i in range(2048)]
+    lut["LUTDescriptor"].VR, lut["LUTData"].VR = "SS", "US"
+    lut.ModalityLUTType = "OD"
+    ds.ModalityLUTSequence = [lut]
+    ds.save_as(f"{out}/modality_lut.dcm", write_like_original=False)
     for c in json.load(sys.stdin):
         ds = new_dataset(c["path"], c["syntax"], c["rows"], c["cols"], c["bits"], c["stored"])
         ds.WindowCenter, ds.WindowWidth = c.get("center", 2048), c.get("width", 3000)
@@ -119,7 +132,10 @@ def frame_one(ds):
 
 
 def eight_bit(ds, stored):
-    v = stored.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
+    if ds.get("ModalityLUTSequence"):
+        v = apply_modality_lut(stored, ds).astype(np.float64)
+    else:
+        v = stored.astype(np.float64) * float(ds.get("RescaleSlope", 1)) + float(ds.get("RescaleIntercept", 0))
     if ds.get("VOILUTSequence"):  # pydicom's apply_voi on the (integer) rescaled values, then n bits to 8
         bits = ds.VOILUTSequence[0].LUTDescriptor[2]
         y = np.floor(apply_voi(v.astype(np.int64), ds).astype(np.float64) * (255 / (2**bits - 1)) + 0.5)
