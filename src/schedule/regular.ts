@@ -17,6 +17,12 @@ export interface RegularPolicyOptions {
   maxEpochs?: number;
 }
 
+/**
+ * Momentum under the regular policy: constant at PyTorch's defaults (Adam beta1 0.9, SGD momentum
+ * 0.9), as the authors trained; the one-cycle range (0.95 -> 0.85) belongs to the one-cycle policy.
+ */
+export const REGULAR_MOMENTUM = 0.9;
+
 export type StopReason = 'min-lr' | 'max-epochs';
 
 export interface EpochDecision {

@@ -62,6 +62,7 @@ export interface TrainConfig {
   finalDiv: number;
   divFactor: number;
   convention: OneCycleConvention;
+  /** one-cycle momentum range [high, low]; the regular policy keeps momentum at REGULAR_MOMENTUM (0.9). */
   momentum: [number, number];
   weightDecay: number;
   nesterov: boolean;

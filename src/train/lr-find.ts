@@ -7,6 +7,7 @@ import type { ImageCache } from '../data/cache.js';
 import { deriveSeed, mulberry32 } from '../random.js';
 import type { Model } from '../model.js';
 import { lrFinderChart } from '../plot/index.js';
+import { REGULAR_MOMENTUM } from '../schedule/index.js';
 import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from './lr-finder-analysis.js';
 import type { Trainer } from './trainer.js';
 
@@ -103,7 +104,7 @@ export async function lrFind(
       seed: config.seed,
       divisors: gradual ? [9, 3, 1] : [1, 1, 1],
       trainable: [!frozenStart, !frozenStart, true],
-      momentum: config.momentum[0],
+      momentum: config.policy === 'regular' ? REGULAR_MOMENTUM : config.momentum[0],
       onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),
       signal: opts.signal,
     });

@@ -16,7 +16,7 @@ import type { Model } from '../model.js';
 import { lrFinderChart, saveFigure, scheduleChart, trainingCurvesChart } from '../plot/index.js';
 import { formatDuration, formatNumber, Progress } from '../progress.js';
 import { resolveDevice, runtimeInfo, setNumThreads } from '../runtime.js';
-import { oneCycle, RegularPolicy, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
+import { oneCycle, REGULAR_MOMENTUM, RegularPolicy, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
 import { version } from '../version.js';
 import { resolveTrainConfig, type TrainConfig } from './config.js';
 import { prepareData, type PreparedData } from './data.js';
@@ -94,8 +94,8 @@ function planFor(config: TrainConfig, steps: number, maxLr: number, regular: Reg
     const oc = oneCycle({ maxLr, steps, divFactor: config.divFactor, finalDiv: config.finalDiv, convention: config.convention, maxMomentum: config.momentum[0], minMomentum: config.momentum[1] });
     return trainingPlan({ strategy: config.strategy, lr: oc.lr, momentum: oc.momentum, steps });
   }
-  // Regular: the policy's current LR for the whole epoch; momentum fixed at the high value.
-  return trainingPlan({ strategy: config.strategy, lr: () => regular!.lr, momentum: () => config.momentum[0], steps });
+  // Regular: the policy's current LR for the whole epoch; momentum constant (Adam's default beta1).
+  return trainingPlan({ strategy: config.strategy, lr: () => regular!.lr, momentum: () => REGULAR_MOMENTUM, steps });
 }
 
 /** Joins the process group and takes the output folder; both are released however the run ends. */
@@ -251,7 +251,7 @@ async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNull
       seed: config.seed,
       divisors: [first[2].lr / first[0].lr, first[2].lr / first[1].lr, 1],
       trainable: [first[0].trainable, first[1].trainable, first[2].trainable],
-      momentum: config.momentum[0],
+      momentum: first[2].momentum,
       onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),
       signal: s.options.signal,
     });

@@ -1,5 +1,6 @@
 #include "densenet.h"
 
+#include "head.h"
 #include "init.h"
 
 namespace torchxfer {
@@ -82,10 +83,7 @@ DenseNet121Impl::DenseNet121Impl(int64_t num_classes, int64_t in_channels, doubl
 }
 
 torch::Tensor DenseNet121Impl::forward(const torch::Tensor& x) {
-  auto out = torch::relu(features->forward(x));
-  out = torch::flatten(torch::adaptive_avg_pool2d(out, {1, 1}), 1);
-  if (dropout_ > 0) out = torch::dropout(out, dropout_, is_training());
-  return classifier(out);
+  return float32_head(torch::relu(features->forward(x)), classifier, dropout_, is_training());
 }
 
 }  // namespace torchxfer

@@ -1,5 +1,6 @@
 #include "resnet.h"
 
+#include "head.h"
 #include "init.h"
 
 namespace torchxfer {
@@ -65,9 +66,7 @@ nn::Sequential ResNet50Impl::make_layer(int64_t planes, int64_t blocks, int64_t 
 torch::Tensor ResNet50Impl::forward(const torch::Tensor& x) {
   auto out = torch::max_pool2d(torch::relu(bn1(conv1(x))), {3, 3}, {2, 2}, {1, 1});
   out = layer4->forward(layer3->forward(layer2->forward(layer1->forward(out))));
-  out = torch::flatten(torch::adaptive_avg_pool2d(out, {1, 1}), 1);
-  if (dropout_ > 0) out = torch::dropout(out, dropout_, is_training());
-  return fc(out);
+  return float32_head(out, fc, dropout_, is_training());
 }
 
 }  // namespace torchxfer
