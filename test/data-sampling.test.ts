@@ -119,17 +119,31 @@ describe('binary experiments', () => {
     expect(() => binaryExperiment(ds, 'Nope', split, 1)).toThrow(/for label but received 'Nope'/);
   });
 
-  it('ChestX-ray13 is Emphysema-negative, 13 labels, disjoint from every image of the Emphysema experiment', () => {
-    const src = chestXray13(ds, exp);
+  it('ChestX-ray13 is Emphysema-negative, 13 labels, disjoint from every image the Emphysema experiment uses at any N', () => {
+    const grid = [50, 100, 200];
+    const src = chestXray13(ds, split, exp, grid);
     expect(src.labels).toEqual(NIH_LABELS.filter((l) => l !== 'Emphysema'));
-    const used = new Set([...exp.positives, ...exp.negatives, ...exp.val, ...exp.test].map((s) => s.id));
+    const used = new Set([...exp.val, ...exp.test, ...grid.flatMap((n) => binaryTrainSubset(exp, n))].map((s) => s.id));
     expect(src.samples.filter((s) => used.has(s.id))).toEqual([]);
     const e = ds.labels.indexOf('Emphysema');
     const byId = new Map(ds.samples.map((s) => [s.id, s]));
     expect(src.samples.every((s) => byId.get(s.id)!.targets[e] === 0)).toBe(true);
-    expect(src.samples.length).toBeGreaterThan(0);
-    const one = src.samples[0];
+    const one = src.samples[0]!;
     expect(one.targets).toEqual(byId.get(one.id)!.targets.filter((_, j) => j !== e));
+    // Only what the experiment uses is removed: every other negative of train_val stays in the pool.
+    const pool = [...split.train, ...split.val].filter((s) => s.targets[e] === 0 && !used.has(s.id)).map((s) => s.id);
+    expect([...src.officialSplits!.trainVal!].sort()).toEqual(pool.sort());
+    expect(src.samples.filter((s) => src.officialSplits!.test!.has(s.id)).every((s) => split.test.some((t) => t.id === s.id))).toBe(true);
+    // Its own split: 90/10 by patient, no patient in two splits.
+    const own = splitByPatient(src, { mode: 'official', seed: 0 });
+    expect(own.train.length + own.val.length).toBe(pool.length);
+    const valPatients = new Set(own.val.map((s) => s.patientId));
+    expect(own.train.some((s) => valPatients.has(s.patientId))).toBe(false);
+    // Unknown grid: the whole training pool is excluded.
+    const conservative = chestXray13(ds, split, exp, 'all');
+    const pooled = new Set([...exp.positives, ...exp.negatives].map((s) => s.id));
+    expect(conservative.samples.some((s) => pooled.has(s.id))).toBe(false);
+    expect(conservative.samples.length).toBeLessThan(src.samples.length);
   });
 });
 

@@ -49,6 +49,8 @@ export default {
       timings: { trainS: 1.5, evalS: 0.25 }, sampleIdsHash: h(job.data.name + ':' + job.n + ':' + job.seed),
       checkpoint, schedule: { step: [0, 1, 2, 3], lr: [0.0001, 0.001, 0.0005, 0.00001] },
       lrFinder: job.kind === 'target' && job.n === 50 ? { lr: [1e-6, 1e-4, 1e-2, 1], loss: [0.7, 0.6, 0.4, 2], chosen: 1e-2 } : undefined,
+      // A found max LR (the finder runs where the job reuses none), else the one given to it.
+      maxLr: job.maxLr ?? (job.arm.maxLr === 'find' ? 1e-3 * (1 + parseInt(h(job.key).slice(0, 4), 16) / 0xffff) : job.arm.maxLr),
       versions: { torch: 'fake' },
     };
   },

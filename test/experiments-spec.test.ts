@@ -84,11 +84,16 @@ describe('spec validation', () => {
     writeFileSync(join(dir, 'example.yaml'), yaml);
     const spec = loadSpec(join(dir, 'example.yaml'), { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c' } });
     expect(spec.stages.map((st) => [st.name, st.vary, st.buildsOn])).toEqual([
+      ['radiomics-vs-cnn', 'arm', undefined],
       ['policy', 'policy', undefined],
       ['source', 'source', 'policy'],
+      ['strategy', 'strategy', 'policy'],
       ['source-resnet50', 'source', 'policy'],
     ]);
+    expect(spec.stages[0]!.arms).toEqual([{ method: 'radiomics' }, { source: 'imagenet' }]);
+    expect(spec.stages[3]!.winner).toEqual({ rule: 'fixed', metric: 'testAucTta', value: 'gradual' });
     expect(spec.sources[0]!.root).toBe('/c');
+    expect(spec.sources[1]!.targets).toEqual(['emphysema']);
   });
 
   it('expands ${VAR} in roots and names a missing variable', () => {
@@ -375,23 +380,34 @@ describe('running', () => {
     db.close();
   });
 
-  it('the paper preset runs end to end with the fake runner, each stage chaining on its winner', async () => {
+  it("the paper preset runs end to end with the fake runner, every figure planned at once on the paper's decisions", async () => {
     const spec = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));
-    expect(planJobs(planExperiment(spec, doneLookup(db), pairedP)).length).toBe(4 * 2 * 12 + 3 * 2);
+    // Decided in advance: all six figures are planned before any result (636 distinct jobs, 5 source tasks).
+    const before = planExperiment(spec, doneLookup(db), pairedP);
+    expect(planJobs(before).length).toBe(636 + 5);
+    expect([...new Set(before.arms.map((a) => a.figure))]).toEqual(['3', '4', '5', '6', '7', '8']);
     const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     expect(s.failed).toEqual([]);
-    expect(s.plan.outcomes.length).toBe(5 * 4);
+    expect(s.plan.outcomes.length).toBe(2 + 5 * 4);
     expect(s.plan.outcomes.every((o) => o.decision)).toBe(true);
     for (const t of spec.targets) {
-      const won = (stage: string) => s.plan.outcomes.find((o) => o.stage === stage && o.target === t.name)!.decision!.winner;
-      expect(won('training-policy')).toBe('onecycle');
-      expect(won('transfer-method')).toBe('gradual');
+      const decision = (stage: string) => s.plan.outcomes.find((o) => o.stage === stage && o.target === t.name)!.decision!;
+      expect(decision('training-policy').winner).toBe('onecycle');
+      expect(decision('transfer-method').winner).toBe('gradual');
+      // The results are compared with the decision: a p-value against each other value.
+      expect(Object.keys(decision('transfer-method').pValues!)).toEqual(['feature-extractor', 'fine-tune']);
       const arms = (stage: string) => s.plan.arms.filter((a) => a.stage === stage && a.target === t.name);
       expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === 'gradual' && a.arm.policy === 'onecycle')).toBe(true);
-      expect(arms('initialisation').every((a) => a.arm.arch === 'densenet121' && a.arm.source === won('source-data'))).toBe(true);
+      expect(arms('initialisation').map((a) => `${a.arm.source}:${a.arm.init}`)).toEqual(['none:default', 'imagenet:moments', 'imagenet:pretrained']);
+      expect(arms('source-data').some((a) => a.arm.source === 'chestxray13')).toBe(t.name === 'emphysema');
     }
+    // max_lr is found once per (target, arm) at N = 2000; every other N of the arm reuses it.
+    const policy = s.plan.arms.find((a) => a.stage === 'training-policy' && a.target === 'hernia' && a.name === 'onecycle')!;
+    const tuning = policy.jobs.find((j) => j.n === 2000)!;
+    expect(tuning.lrFrom).toBeUndefined();
+    expect(policy.jobs.filter((j) => j.n !== 2000).every((j) => j.lrFrom === tuning.key)).toBe(true);
     // Arms that transfer from a source task depend on that task trained with the same architecture.
     const chexpert = s.plan.arms.filter((a) => a.arm.source === 'chexpert').flatMap((a) => a.jobs);
     expect(new Set(chexpert.map((j) => `${j.arm.arch}:${j.dependsOn}`)).size).toBe(2);

@@ -10,6 +10,7 @@ import { ResultsDb } from '../experiments/db.js';
 import { printEstimate } from '../experiments/estimate-report.js';
 import { estimateExperiment, parseSizeTable, type SizeTable } from '../experiments/estimate.js';
 import { parseShard, shardOf } from '../experiments/keys.js';
+import { describePlan, printPlan } from '../experiments/layout.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, planJobs } from '../experiments/plan.js';
 import { doneLookup, runExperiment } from '../experiments/run.js';
@@ -28,6 +29,7 @@ interface ExperimentArgs {
   'chexpert-root'?: string;
   'mura-root'?: string;
   estimate: boolean;
+  plan: boolean;
   sizes?: string;
   device?: string;
   json: boolean;
@@ -42,10 +44,11 @@ const EXPERIMENT_OPTIONS: OptionList = [
   'nih-root',
   'chexpert-root',
   'mura-root',
+  ['plan', { default: true }],
   ['estimate', { default: true }],
   'sizes',
   ['device', { note: 'experiment: where --estimate measures step times' }],
-  ['json', { default: true, note: 'experiment: with --estimate' }],
+  ['json', { default: true, note: 'experiment: with --plan or --estimate' }],
 ];
 
 export const experimentCommand: CommandModule<object, ExperimentArgs> = {
@@ -54,6 +57,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
   builder: (y) =>
     addOptions(y.positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (.yaml, .json) or preset name (paper, demo)' }), EXPERIMENT_OPTIONS)
       .example('$0 experiment demo --db demo.db', 'Run the phantom demo (resumes if demo.db exists)')
+      .example('$0 experiment paper --plan --json --nih-root data/nih --chexpert-root data/CheXpert-v1.0-small --mura-root data/MURA-v1.1', "The paper's jobs, figure by figure, with their sizes")
       .example('$0 experiment paper --estimate --device cuda', "Estimate the paper protocol's GPU-hours")
       .example('$0 experiment spec.yaml --db shard3.db --shard 3/8', 'Run one shard of eight') as never,
   handler: async (argv) => {
@@ -64,6 +68,13 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     const root = (given: string | undefined, env: string) => given ?? (args.estimate && !process.env[env] ? `<${env} not set>` : undefined);
     const spec = loadSpec(args.spec, { preset: { nihRoot: root(args['nih-root'], 'NIH_ROOT'), chexpertRoot: root(args['chexpert-root'], 'CHEXPERT_ROOT'), muraRoot: root(args['mura-root'], 'MURA_ROOT') } });
     const dbPath = resolve(args.db ?? `${spec.name}.db`);
+    if (args.plan) {
+      if (args.estimate || args['dry-run']) throw new OptionError('--plan', 'no --estimate or --dry-run with it', true);
+      const described = await describePlan(spec);
+      if (args.json) console.log(JSON.stringify(described, null, 2));
+      else printPlan(described);
+      return;
+    }
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
     if (args.estimate) {
       let sizes: SizeTable | undefined;

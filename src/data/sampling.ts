@@ -1,12 +1,12 @@
 /**
- * Splits and subsets of SPEC.md "Data", all deterministic by seed:
+ * Splits and subsets of docs/protocol.md "Data", all deterministic by seed:
  * - patient splits: official test list + ~10% of train_val patients for validation, or a seeded
  *   random 70/10/20 by patient; no patient is ever in two splits;
  * - binary experiments: balanced validation and test (all positives plus as many negatives), sampled
  *   once per experiment; training subsets of N balanced 50/50 (positives with replacement if scarce);
  * - multi-label experiments: training subsets are the first N of one seeded shuffle (nested prefixes);
- * - ChestX-ray13: Emphysema-negative images with the 13 other labels, disjoint from the Emphysema
- *   experiment's images.
+ * - ChestX-ray13: Emphysema-negative images with the 13 other labels, disjoint from every image the
+ *   Emphysema experiment uses at any N.
  */
 import { OptionError } from '../errors.js';
 import { expectInteger, expectNumber } from '../validate.js';
@@ -170,18 +170,39 @@ export function multiLabelSplits(exp: MultiLabelExperiment, n: number): Splits {
 }
 
 /**
- * ChestX-ray13: images negative for `excludedLabel` (Emphysema) with the other 13 labels, minus every
- * image of that experiment (its whole training pool, validation and test).
+ * Every image a binary experiment uses at any N of `nGrid`: its validation set, its test set and the
+ * union of its training subsets ('all': its whole training pool, when the grid is not known).
  */
-export function chestXray13(ds: Dataset, exp: BinaryExperiment): Dataset {
-  const j = exp.labelIndex;
+export function experimentImageIds(exp: BinaryExperiment, nGrid: readonly number[] | 'all'): Set<string> {
   const used = new Set<string>();
-  for (const s of [...exp.positives, ...exp.negatives, ...exp.val, ...exp.test]) used.add(s.id);
+  for (const s of [...exp.val, ...exp.test]) used.add(s.id);
+  const train = nGrid === 'all' ? [[...exp.positives, ...exp.negatives]] : nGrid.map((n) => binaryTrainSubset(exp, n));
+  for (const subset of train) for (const s of subset) used.add(s.id);
+  return used;
+}
+
+/**
+ * ChestX-ray13 (docs/protocol.md, "Sources for transfer"): the images of `split` negative for the
+ * experiment's label (Emphysema), with the other 13 labels, minus every image the experiment uses at
+ * any N of `nGrid`. Its train_val part is the pool (the source splits it 90/10 by patient); its test
+ * part is what is left of the test split. The returned official splits say which is which.
+ */
+export function chestXray13(ds: Dataset, split: PatientSplit, exp: BinaryExperiment, nGrid: readonly number[] | 'all'): Dataset {
+  const j = exp.labelIndex;
+  const used = experimentImageIds(exp, nGrid);
   const keep = ds.labels.map((_, i) => i).filter((i) => i !== j);
-  const samples = ds.samples
-    .filter((s) => s.targets[j] === 0 && !used.has(s.id))
-    .map((s) => ({ ...s, targets: keep.map((i) => s.targets[i]) }));
-  return { name: `${ds.name}-without-${exp.label}`, root: ds.root, labels: keep.map((i) => ds.labels[i]), samples, skipped: [] };
+  const reduce = (samples: Sample[]) =>
+    samples.filter((s) => s.targets[j] === 0 && !used.has(s.id)).map((s) => ({ ...s, targets: keep.map((i) => s.targets[i]!) }));
+  const trainVal = reduce([...split.train, ...split.val]);
+  const test = reduce(split.test);
+  return {
+    name: `${ds.name}-without-${exp.label}`,
+    root: ds.root,
+    labels: keep.map((i) => ds.labels[i]!),
+    samples: [...trainVal, ...test],
+    officialSplits: { trainVal: new Set(trainVal.map((s) => s.id)), test: new Set(test.map((s) => s.id)) },
+    skipped: [],
+  };
 }
 
 /** Ids of a sample list, deduplicated, for recording with results (see hashIds). */

@@ -7,32 +7,19 @@
  *
  * Upper bound for the regular policy (it may stop early); the LR finder counts its full ramp.
  */
-import { existsSync } from 'node:fs';
-
 import { OptionError } from '../errors.js';
 import { loadModel } from '../model.js';
 import { resolveDevice } from '../runtime.js';
 import { trainingPlan } from '../schedule/strategy.js';
 import { median } from '../stats/describe.js';
-import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
-import { planSplits } from '../train/data.js';
+import type { TrainConfig } from '../train/config.js';
 import { Trainer } from '../train/trainer.js';
-import { pairedP } from './paired.js';
-import { planExperiment, planJobs, type LookupDone } from './plan.js';
+import { expandPlan, jobTrainConfig, SplitSizer, splitSizes, type SizeTable, type SplitSizes } from './layout.js';
+import { planJobs, type LookupDone } from './plan.js';
 import { PAPER_SIZES } from './presets/paper.js';
-import { jobTrainOptions } from './train-runner.js';
 import type { ExperimentSpec, RunJob } from './types.js';
 
-/** Images in each split of a job's data, and where the numbers come from. */
-export interface SplitSizes {
-  train: number;
-  val: number;
-  test: number;
-  from: 'data' | 'table';
-}
-
-/** Per dataset name of the spec (a target or source name): sizes to use when its data is not on this machine. */
-export type SizeTable = Record<string, { train: number; val: number; test: number }>;
+export type { SizeTable, SplitSizes } from './layout.js';
 
 /** What one job costs, in images and steps. */
 export interface JobWork {
@@ -68,58 +55,16 @@ const FINDER_STEPS = 100;
 
 export const rateKey = (w: Pick<JobWork, 'arch' | 'imageSize' | 'crop' | 'batchSize' | 'evalBatch'>): string => `${w.arch}:i${w.imageSize}:c${w.crop}:b${w.batchSize}:e${w.evalBatch}`;
 
-/**
- * Every job of the experiment, every stage expanded. Stages are decided from `done` runs where there
- * are results (the jobs are then those a resumed run will do); an undecided stage is taken as won by
- * its last value (in the paper preset the paper's winners: one-cycle, gradual unfreezing, a chest
- * source), since what follows may depend on it (a source stage won by 'none' leaves nothing to
- * initialise differently).
- */
+/** Every job of the experiment, every stage expanded (see expandPlan), sources first, each once. */
 export function allJobs(spec: ExperimentSpec, done?: LookupDone): { job: RunJob; stage?: string }[] {
-  const position = new Map<string, number>(); // job key -> its value's index in its stage
-  const assumed: LookupDone = (key) => {
-    const real = done?.(key);
-    if (real) return real;
-    // Rising with the value's position; a little noise from the key so paired t-tests are decisive.
-    const auc = 0.5 + 0.01 * (position.get(key) ?? 0) + (parseInt(key.slice(0, 6), 16) / 0xffffff) * 1e-4;
-    return { testAuc: auc, testAucTta: auc };
-  };
-  let plan = planExperiment(spec, assumed, pairedP);
-  for (let pass = 0; pass <= (spec.mode === 'stagewise' ? spec.stages.length : 0); pass++) {
-    for (const a of plan.arms) {
-      const stage = spec.mode === 'stagewise' ? spec.stages.find((st) => st.name === a.stage) : undefined;
-      const idx = stage ? stage.values.map(String).indexOf(a.name) : 0;
-      for (const j of a.jobs) if (!position.has(j.key)) position.set(j.key, idx);
-    }
-    plan = planExperiment(spec, assumed, pairedP);
-  }
+  const plan = expandPlan(spec, done);
   const stageOf = new Map<string, string | undefined>();
   for (const s of plan.sources) stageOf.set(s.key, 'source tasks');
   for (const a of plan.arms) for (const j of a.jobs) if (!stageOf.has(j.key)) stageOf.set(j.key, a.stage ?? a.name);
   return planJobs(plan).map((job) => ({ job, stage: stageOf.get(job.key) }));
 }
 
-/** The job's resolved training config (source checkpoints stand in by name: nothing is read from them). */
-export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<TrainConfig> {
-  const partial = await jobTrainOptions({ ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet' }, { cacheDir });
-  return resolveTrainConfig(partial);
-}
-
-/**
- * Split sizes from the data when its folder is here, else from `table` (by the job's dataset name).
- * Data that is here but unreadable (bad labels, a malformed CSV) is an error, never a silent fallback.
- */
-export async function splitSizes(job: RunJob, config: TrainConfig, table: SizeTable): Promise<SplitSizes> {
-  if (!config.data || existsSync(config.data)) {
-    const { splits } = await planSplits(config);
-    return { train: splits.train.length, val: splits.val.length, test: splits.test.length, from: 'data' };
-  }
-  const row = table[job.data.name];
-  if (!row) throw new Error(`cannot size dataset '${job.data.name}': its folder ${config.data} is not on this machine; give its sizes with --sizes (JSON {"${job.data.name}": {"train": n, "val": n, "test": n}})`);
-  // A target's N is what it trains on (binary subsets draw positives with replacement when short).
-  const train = job.n === 'all' ? row.train : job.kind === 'target' ? job.n : Math.min(job.n, row.train);
-  return { train, val: Math.min(config.valLimit ?? Infinity, row.val), test: Math.min(config.testLimit ?? Infinity, row.test), from: 'table' };
-}
+export { jobTrainConfig, splitSizes };
 
 export function jobWork(job: RunJob, stage: string | undefined, config: TrainConfig, sizes: SplitSizes): JobWork {
   const perEpoch = Math.ceil(sizes.train / config.batchSize);
@@ -239,9 +184,10 @@ export interface EstimateOptions extends MeasureOptions {
 export async function estimateExperiment(spec: ExperimentSpec, opts: EstimateOptions = {}): Promise<ExperimentEstimate> {
   const table = { ...(spec.name === 'paper' ? PAPER_SIZES : {}), ...opts.sizes };
   const works: JobWork[] = [];
+  const sizer = new SplitSizer({ metadataOnly: true });
   for (const { job, stage } of allJobs(spec, opts.done)) {
     const config = await jobTrainConfig(job, opts.cacheDir);
-    works.push(jobWork(job, stage, config, await splitSizes(job, config, table)));
+    works.push(jobWork(job, stage, config, await splitSizes(job, config, table, sizer)));
   }
   const device = resolveDevice(opts.device ?? 'auto');
   const rates: Record<string, StepRates> = { ...opts.rates };

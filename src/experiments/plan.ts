@@ -6,12 +6,14 @@
 import { jobConfig } from './db.js';
 import { hashConfig, withoutRoots } from './keys.js';
 import { selectWinner, type PairedP, type WinnerDecision } from './winner.js';
-import type { Arch, ArmConfig, DatasetSpec, ExperimentSpec, RunJob, SourceSpec, StageSpec } from './types.js';
+import { ARCHS, type Arch, type ArmConfig, type DatasetSpec, type ExperimentSpec, type RunJob, type SourceSpec, type StageSpec } from './types.js';
 
 /** One arm on one target over the N grid x seeds. */
 export interface PlannedArm {
   /** Stage name (stage-wise) or undefined (grid). */
   stage?: string;
+  /** The figure the arm is drawn in: the stage's figure (or name), or the grid arm's name. */
+  figure: string;
   /** Arm label: the grid arm's name, or the value the stage varies. */
   name: string;
   target: string;
@@ -42,23 +44,56 @@ function withKey(job: Omit<RunJob, 'key'>): RunJob {
   return { ...job, key: hashConfig(withoutRoots(jobConfig(job as RunJob))) };
 }
 
-export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch): RunJob {
-  const { n, seed, train, ...data } = source;
+/**
+ * The source task's job for one architecture. A source built without a target's images (ChestX-ray13)
+ * follows that target: its seed is the target job's, and its data options carry the target's label,
+ * split and the N grid, so the excluded images are exactly those the target uses.
+ */
+export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch, targetSeed?: number): RunJob {
+  const { n, seed, train, targets: _offered, disjointFromTarget, ...data } = source;
   const arm: ArmConfig = { ...spec.base, source: 'imagenet', init: 'pretrained', ...train, arch };
-  return withKey({ experiment: spec.name, kind: 'source', data, arm, n, seed });
+  if (!disjointFromTarget) return withKey({ experiment: spec.name, kind: 'source', data, arm: normaliseArm(arm), n, seed });
+  const target = spec.targets.find((t) => t.name === disjointFromTarget)!;
+  const options = { ...data.options, negativeFor: target.labels![0], excludeNGrid: spec.nGrid, split: target.options.split ?? 'official' };
+  return withKey({ experiment: spec.name, kind: 'source', data: { ...data, options }, arm: normaliseArm(arm), n, seed: targetSeed ?? seed });
 }
 
-/** Source 'none' means random initialisation whatever `init` says: one config, one key. */
+/** What a radiomics arm is, whatever the stage carried: no network, so nothing else of the arm applies. */
+const RADIOMICS_ARM: Omit<ArmConfig, 'options'> = {
+  method: 'radiomics', arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default',
+  optimizer: 'adam', epochs: 1, maxLr: 1, batchSize: 16, tta: false,
+};
+
+/**
+ * One config, one key: random initialisation is source 'none' with init 'default' however it was
+ * asked for; a radiomics arm keeps only its options; 'cnn' is the method when none is named.
+ */
 export function normaliseArm(arm: ArmConfig): ArmConfig {
-  return arm.source === 'none' && arm.init !== 'default' ? { ...arm, init: 'default' } : arm;
+  if (arm.method === 'radiomics') return { ...RADIOMICS_ARM, options: arm.options };
+  const { method: _cnn, ...cnn } = arm;
+  return cnn.source === 'none' || cnn.init === 'default' ? { ...cnn, source: 'none', init: 'default' } : cnn;
 }
 
-/** The jobs of one arm on one target: N grid x seeds, with the source dependency when there is one. */
+/** Whether `source` may be used by `target` (a source can be offered to some targets only). */
+export function offeredTo(spec: ExperimentSpec, source: string, target: string): boolean {
+  const s = spec.sources.find((x) => x.name === source);
+  return !s?.targets || s.targets.includes(target);
+}
+
+/**
+ * The jobs of one arm on one target: N grid x seeds, with the source dependency when there is one.
+ * An arm whose max LR is found tunes it once, at the largest N; the other N reuse it (lrFrom).
+ */
 export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfig): RunJob[] {
   const source = spec.sources.find((s) => s.name === arm.source);
-  const dependsOn = source && arm.init !== 'default' ? sourceJob(spec, source, arm.arch).key : undefined;
   const jobs: RunJob[] = [];
-  for (const n of spec.nGrid) for (const seed of spec.seeds) jobs.push(withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn }));
+  const largest = spec.nGrid[spec.nGrid.length - 1]!;
+  for (const seed of spec.seeds) {
+    const dependsOn = source && arm.init !== 'default' ? sourceJob(spec, source, arm.arch, seed).key : undefined;
+    const tuning = withKey({ experiment: spec.name, kind: 'target', data: target, arm, n: largest, seed, dependsOn });
+    const lrFrom = arm.maxLr === 'find' && arm.method !== 'radiomics' ? tuning.key : undefined;
+    for (const n of spec.nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, lrFrom }));
+  }
   return jobs;
 }
 
@@ -67,8 +102,10 @@ function sourcesOf(spec: ExperimentSpec, arms: PlannedArm[]): RunJob[] {
   for (const a of arms) {
     const source = spec.sources.find((s) => s.name === a.arm.source);
     if (source && a.arm.init !== 'default') {
-      const job = sourceJob(spec, source, a.arm.arch);
-      out.set(job.key, job);
+      for (const seed of spec.seeds) {
+        const job = sourceJob(spec, source, a.arm.arch, seed);
+        out.set(job.key, job);
+      }
     }
   }
   return [...out.values()];
@@ -92,9 +129,17 @@ function series(arm: PlannedArm, metric: 'testAuc' | 'testAucTta', lookup: Looku
   });
 }
 
-function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, carried: ArmConfig, value: string | number): PlannedArm {
-  const arm = normaliseArm({ ...carried, ...stage.base, [stage.vary]: value } as ArmConfig);
-  return { stage: stage.name, name: String(value), target: target.name, arm, jobs: armJobs(spec, target, arm) };
+function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, carried: ArmConfig, i: number): PlannedArm {
+  const arm = normaliseArm({ ...carried, ...stage.base, ...stage.arms[i] } as ArmConfig);
+  return { stage: stage.name, figure: stage.figure ?? stage.name, name: String(stage.values[i]), target: target.name, arm, jobs: armJobs(spec, target, arm) };
+}
+
+/** The stage's arm indices a target runs: all but those naming a source not offered to it. */
+function armsFor(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec): number[] {
+  return stage.arms.map((_, i) => i).filter((i) => {
+    const source = stage.arms[i]!.source ?? stage.base.source;
+    return source === undefined || offeredTo(spec, source, target.name);
+  });
 }
 
 /**
@@ -103,7 +148,9 @@ function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, c
  */
 export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP: PairedP): Plan {
   if (spec.mode === 'grid') {
-    const arms = spec.targets.flatMap((t) => spec.arms.map((a) => ({ name: a.name, target: t.name, arm: normaliseArm(a.arm), jobs: armJobs(spec, t, normaliseArm(a.arm)) })));
+    const arms = spec.targets.flatMap((t) =>
+      spec.arms.filter((a) => offeredTo(spec, a.arm.source, t.name)).map((a) => ({ figure: a.name, name: a.name, target: t.name, arm: normaliseArm(a.arm), jobs: armJobs(spec, t, normaliseArm(a.arm)) })),
+    );
     return { arms, sources: sourcesOf(spec, arms), outcomes: [] };
   }
   const arms: PlannedArm[] = [];
@@ -112,32 +159,47 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
   const winners = new Map<string, Map<string, ArmConfig>>();
   for (const stage of spec.stages) {
     const stageArms: PlannedArm[] = [];
-    for (const target of spec.targets) {
+    const targets = spec.targets.filter((t) => !stage.targets || stage.targets.includes(t.name));
+    for (const target of targets) {
       const carried = stage.buildsOn === undefined ? spec.base : winners.get(stage.buildsOn)?.get(target.name);
       if (!carried) continue; // the stage it builds on has no winner yet for this target
-      for (const v of stage.values) stageArms.push(stageArm(spec, stage, target, carried, v));
+      for (const i of armsFor(spec, stage, target)) stageArms.push(stageArm(spec, stage, target, carried, i));
     }
     arms.push(...stageArms);
     const won = new Map<string, ArmConfig>();
     const decide = (targetName: string, group: PlannedArm[][]) => {
       // group[i] = the arms of value i (one per target in scope); series concatenated over targets.
-      const perValue = group.map((g) => g.map((a) => series(a, stage.winner.metric, lookup)));
-      const waitingOn = group.flat().flatMap((a) => a.jobs).filter((j) => !lookup(j.key)).length;
-      if (perValue.some((s) => s.some((x) => x === undefined)) || group.some((g) => g.length === 0)) {
+      // Values a target does not run (a source not offered to it) take no part in its decision.
+      const present = stage.values.map(String).filter((_, i) => group[i]!.length > 0);
+      const offered = group.filter((g) => g.length > 0);
+      const perValue = offered.map((g) => g.map((a) => series(a, stage.winner.metric, lookup)));
+      const waitingOn = offered.flat().flatMap((a) => a.jobs).filter((j) => !lookup(j.key)).length;
+      const complete = offered.length > 0 && !perValue.some((s) => s.some((x) => x === undefined));
+      const carry = (winner: string) => {
+        for (const a of group[stage.values.map(String).indexOf(winner)]!) won.set(a.target, a.arm);
+      };
+      if (stage.winner.rule === 'fixed' && present.includes(stage.winner.value)) {
+        // Decided in advance: later stages are planned at once; the results only report agreement.
+        const decision = complete
+          ? selectWinner(stage.winner, present, perValue.map((s) => (s as (number | null)[][]).flat()), pairedP)
+          : { winner: stage.winner.value, means: present.map(() => NaN), reason: `decided in advance: ${stage.winner.value} (waiting for ${waitingOn} run(s) to compare)` };
+        outcomes.push({ stage: stage.name, target: targetName, decision, waitingOn });
+        carry(decision.winner);
+        return;
+      }
+      if (!complete) {
         outcomes.push({ stage: stage.name, target: targetName, waitingOn });
         return;
       }
-      const values = perValue.map((s) => (s as (number | null)[][]).flat());
-      const decision = selectWinner(stage.winner, stage.values.map(String), values, pairedP);
+      const decision = selectWinner(stage.winner, present, perValue.map((s) => (s as (number | null)[][]).flat()), pairedP);
       outcomes.push({ stage: stage.name, target: targetName, decision, waitingOn: 0 });
-      const idx = stage.values.map(String).indexOf(decision.winner);
-      for (const a of group[idx]!) won.set(a.target, a.arm);
+      carry(decision.winner);
     };
     if (stage.winnerScope === 'all') {
-      if (stageArms.length === spec.targets.length * stage.values.length) decide('*', stage.values.map((v) => stageArms.filter((a) => a.name === String(v))));
+      if (targets.every((t) => stageArms.some((a) => a.target === t.name))) decide('*', stage.values.map((v) => stageArms.filter((a) => a.name === String(v))));
       else outcomes.push({ stage: stage.name, target: '*', waitingOn: NaN });
     } else {
-      for (const target of spec.targets) {
+      for (const target of targets) {
         const mine = stageArms.filter((a) => a.target === target.name);
         if (mine.length) decide(target.name, stage.values.map((v) => mine.filter((a) => a.name === String(v))));
         else outcomes.push({ stage: stage.name, target: target.name, waitingOn: NaN });
@@ -153,22 +215,27 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
  * start, so sources train alongside stage 1 (in parallel shards) instead of after it.
  */
 function eagerSources(spec: ExperimentSpec): RunJob[] {
-  const archs = new Set<Arch>([spec.base.arch]);
-  const names = new Set<string>([spec.base.source]);
+  const pairs = new Set<string>(); // "source\0arch"
+  const archOf = (stage: StageSpec | undefined): Arch => stage?.base.arch ?? (stage?.buildsOn ? archOf(spec.stages.find((s) => s.name === stage.buildsOn)) : spec.base.arch);
+  pairs.add(`${spec.base.source}\0${spec.base.arch}`);
   for (const st of spec.stages) {
-    if (st.base.arch) archs.add(st.base.arch);
-    if (st.base.source) names.add(st.base.source);
-    if (st.vary === 'arch') st.values.forEach((v) => archs.add(v as Arch));
-    if (st.vary === 'source') st.values.forEach((v) => names.add(String(v)));
+    for (const a of st.arms) {
+      const source = a.source ?? st.base.source;
+      if (source) pairs.add(`${source}\0${a.arch ?? archOf(st)}`);
+    }
   }
-  return spec.sources.filter((s) => names.has(s.name)).flatMap((s) => [...archs].map((a) => sourceJob(spec, s, a)));
+  return spec.sources.flatMap((s) =>
+    ARCHS.filter((a) => pairs.has(`${s.name}\0${a}`)).flatMap((a) => spec.seeds.map((seed) => sourceJob(spec, s, a, seed))),
+  );
 }
 
 /** Every distinct job of a plan, sources first (they are dependencies). */
 export function planJobs(plan: Plan): RunJob[] {
   const seen = new Set<string>();
   const out: RunJob[] = [];
-  for (const job of [...plan.sources, ...plan.arms.flatMap((a) => a.jobs)]) {
+  // Sources first, then the jobs that tune a max LR, then those reusing one (their dependencies).
+  const targets = plan.arms.flatMap((a) => a.jobs);
+  for (const job of [...plan.sources, ...targets.filter((j) => !j.lrFrom), ...targets.filter((j) => j.lrFrom)]) {
     if (!seen.has(job.key)) {
       seen.add(job.key);
       out.push(job);

@@ -34,7 +34,7 @@ export interface RunSummary {
   done: number;
   failed: { key: string; error: string }[];
   skippedDone: number;
-  /** Jobs of this shard waiting for a source checkpoint another shard produces. */
+  /** Jobs of this shard waiting for a source checkpoint or a tuned max LR (another shard, or a failed run). */
   waiting: number;
   /** Jobs of this shard not known yet (a stage needs results of other shards first). */
   blockedStages: string[];
@@ -98,6 +98,15 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
         }
         job.initCheckpoint = ckpt;
       }
+      if (job.lrFrom) {
+        const maxLr = tunedMaxLr(db, job.lrFrom);
+        if (maxLr === undefined) {
+          summary.waiting++;
+          opts.onJob?.(job, 'waiting');
+          continue;
+        }
+        job.maxLr = maxLr;
+      }
       if (job.kind === 'source') job.checkpointOut = sourceCheckpointPath(opts.checkpointDir, job.key);
       attempted.add(job.key);
       log(`${row?.status === 'running' ? 'restart' : 'run'} ${job.key.slice(0, 10)} ${describeJob(job)}`);
@@ -129,6 +138,14 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
   }
   summary.blockedStages = [...new Set(summary.plan.outcomes.filter((o) => !o.decision).map((o) => o.stage))];
   return summary;
+}
+
+/** The max LR a finished job trained with (its LR finder's choice), if it is done. */
+export function tunedMaxLr(db: ResultsDb, key: string): number | undefined {
+  const row = db.run(key);
+  if (row?.status !== 'done' || !row.result_json) return undefined;
+  const maxLr = (JSON.parse(row.result_json) as { maxLr?: unknown }).maxLr;
+  return typeof maxLr === 'number' && maxLr > 0 ? maxLr : undefined;
 }
 
 function fmt(v: number | null): string {

@@ -14,6 +14,7 @@ import {
   ARCHS,
   ARM_VALUE_ALIASES,
   INITS,
+  METHODS,
   OPTIMIZERS,
   POLICIES,
   STRATEGIES,
@@ -42,7 +43,7 @@ export const DEFAULT_ARM: ArmConfig = {
   options: {},
 };
 
-const ARM_KEYS = Object.keys(DEFAULT_ARM) as (keyof ArmConfig)[];
+const ARM_KEYS = [...Object.keys(DEFAULT_ARM), 'method'] as (keyof ArmConfig)[];
 
 type Obj = Record<string, unknown>;
 
@@ -98,6 +99,7 @@ export function parseArmOption<K extends keyof ArmConfig>(key: K, raw: unknown, 
       case 'epochs': case 'batchSize': return expectPositiveInt(value, path);
       case 'maxLr': return value === 'find' ? 'find' : expectNumber(value, path, 0, 10, { exclusiveMin: true });
       case 'tta': return expectBoolean(value, path);
+      case 'method': return expectOneOf(value, path, METHODS);
       default: return expectObject(value, path);
     }
   })();
@@ -126,9 +128,20 @@ function parseDataset(raw: unknown, path: string, env: NodeJS.ProcessEnv, extraK
   return ds;
 }
 
-function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv): SourceSpec {
-  const ds = parseDataset(raw, path, env, ['n', 'seed', 'train']);
+function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv, targets: DatasetSpec[]): SourceSpec {
+  const ds = parseDataset(raw, path, env, ['n', 'seed', 'train', 'targets', 'disjointFromTarget']);
   const o = raw as Obj;
+  const names = targets.map((t) => t.name);
+  const targetName = (v: unknown, p: string) => expectOneOf(v, p, names);
+  const offered = o.targets === undefined ? undefined : expectArray(o.targets, `${path}.targets`).map((t, i) => targetName(t, `${path}.targets[${i}]`));
+  let disjointFromTarget: string | undefined;
+  if (o.disjointFromTarget !== undefined) {
+    disjointFromTarget = targetName(o.disjointFromTarget, `${path}.disjointFromTarget`);
+    const target = targets.find((t) => t.name === disjointFromTarget)!;
+    if (target.labels?.length !== 1) throw new OptionError(`${path}.disjointFromTarget`, 'a binary target (one label)', disjointFromTarget);
+    if (target.dataset !== ds.dataset || target.root !== ds.root) throw new OptionError(`${path}.disjointFromTarget`, `a target on the same dataset and root as the source (${ds.dataset})`, disjointFromTarget);
+    if (offered && offered.some((t) => t !== disjointFromTarget)) throw new OptionError(`${path}.targets`, `only ${disjointFromTarget} (the source is built from its dataset)`, offered);
+  }
   const n = o.n === undefined || o.n === 'all' ? 'all' : expectPositiveInt(o.n, `${path}.n`);
   const seed = o.seed === undefined ? 0 : expectInteger(o.seed, `${path}.seed`, 0);
   const train = o.train === undefined ? {} : parseArmFields(expectObject(o.train, `${path}.train`), `${path}.train`);
@@ -136,60 +149,90 @@ function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv): Source
   if (train.source !== undefined && train.source !== 'imagenet' && train.source !== 'none') {
     throw new OptionError(`${path}.train.source`, "'imagenet' or 'none' (source tasks do not chain)", train.source);
   }
-  return { ...ds, n, seed, train };
+  const source: SourceSpec = { ...ds, n, seed, train };
+  if (disjointFromTarget) {
+    source.disjointFromTarget = disjointFromTarget;
+    source.targets = [disjointFromTarget];
+  } else if (offered) source.targets = offered;
+  return source;
 }
 
-function parseWinner(raw: unknown, path: string, vary: VariableOption, values: (string | number)[]): WinnerRule {
+function parseWinner(raw: unknown, path: string, vary: VariableOption | 'arm', values: (string | number)[]): WinnerRule {
   const o = raw === undefined ? { rule: 'mean-auc' } : expectObject(raw, path);
-  rejectUnknownKeys(o, ['rule', 'metric', 'alpha', 'simpler'], path);
-  const rule = expectOneOf(o.rule, `${path}.rule`, ['mean-auc', 'paired-t'] as const);
+  rejectUnknownKeys(o, ['rule', 'metric', 'alpha', 'simpler', 'value'], path);
+  const rule = expectOneOf(o.rule, `${path}.rule`, ['mean-auc', 'paired-t', 'fixed'] as const);
   const metric = o.metric === undefined ? 'testAucTta' : expectOneOf(o.metric, `${path}.metric`, ['testAuc', 'testAucTta'] as const);
   if (rule === 'mean-auc') return { rule, metric };
+  if (rule === 'fixed') {
+    const value = ARM_VALUE_ALIASES[vary]?.[String(o.value)] ?? String(o.value);
+    if (!values.map(String).includes(value)) throw new OptionError(`${path}.value`, `one of the stage's values (${values.join(', ')})`, o.value);
+    return { rule, metric, value };
+  }
   const alpha = o.alpha === undefined ? 0.05 : expectNumber(o.alpha, `${path}.alpha`, 0, 1, { exclusiveMin: true });
   const simpler = o.simpler === undefined ? String(values[0]) : (ARM_VALUE_ALIASES[vary]?.[String(o.simpler)] ?? String(o.simpler));
   if (!values.map(String).includes(simpler)) throw new OptionError(`${path}.simpler`, `one of the stage's values (${values.join(', ')})`, o.simpler);
   return { rule, metric, alpha, simpler };
 }
 
-function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceNames: Set<string>): StageSpec {
+function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceNames: Set<string>, targetNames: string[]): StageSpec {
   const o = expectObject(raw, path);
-  rejectUnknownKeys(o, ['name', 'vary', 'values', 'arms', 'buildsOn', 'base', 'winner', 'winnerScope'], path);
+  rejectUnknownKeys(o, ['name', 'figure', 'vary', 'values', 'arms', 'targets', 'buildsOn', 'base', 'winner', 'winnerScope'], path);
   const name = expectString(o.name, `${path}.name`);
-  let vary: VariableOption;
+  let vary: VariableOption | 'arm';
   let values: (string | number)[];
+  let arms: Partial<ArmConfig>[];
   if (o.arms !== undefined) {
-    // Arms form: each arm sets exactly one option, the same one for all.
     if (o.vary !== undefined || o.values !== undefined) throw new OptionError(`${path}.arms`, 'either arms or vary+values, not both', o.arms);
-    const arms = expectArray(o.arms, `${path}.arms`, 2);
-    const fields = arms.map((a, i) => parseArmFields(expectObject(a, `${path}.arms[${i}]`), `${path}.arms[${i}]`, true));
-    const keys = fields.map((f) => Object.keys(f));
-    keys.forEach((k, i) => {
-      if (k.length !== 1) throw new OptionError(`${path}.arms[${i}]`, 'exactly one option (a stage varies one option)', `${k.length} options (${k.join(', ')})`);
-    });
-    vary = expectOneOf(keys[0]![0], `${path}.arms[0]`, VARIABLE_OPTIONS);
-    keys.forEach((k, i) => {
-      if (k[0] !== vary) throw new OptionError(`${path}.arms[${i}]`, `the option ${vary} like arms[0]`, k[0]);
-    });
-    values = fields.map((f) => f[vary] as string | number);
+    const list = expectArray(o.arms, `${path}.arms`, 2).map((a, i) => expectObject(a, `${path}.arms[${i}]`));
+    const fields = list.map((a, i) => parseArmFields(a, `${path}.arms[${i}]`, true));
+    if (list.every((a) => a.name !== undefined)) {
+      // Named arms: each sets any options (e.g. radiomics vs a CNN without and with ImageNet weights).
+      vary = 'arm';
+      values = list.map((a, i) => expectString(a.name, `${path}.arms[${i}].name`));
+      fields.forEach((f, i) => {
+        if (Object.keys(f).length === 0) throw new OptionError(`${path}.arms[${i}]`, 'at least one option besides its name', list[i]);
+      });
+    } else {
+      // Unnamed arms: each sets exactly one option, the same one for all.
+      const keys = fields.map((f) => Object.keys(f));
+      keys.forEach((k, i) => {
+        if (k.length !== 1) throw new OptionError(`${path}.arms[${i}]`, 'exactly one option (a stage varies one option; name the arms to set several)', `${k.length} options (${k.join(', ')})`);
+      });
+      const one = expectOneOf(keys[0]![0], `${path}.arms[0]`, VARIABLE_OPTIONS);
+      keys.forEach((k, i) => {
+        if (k[0] !== one) throw new OptionError(`${path}.arms[${i}]`, `the option ${one} like arms[0]`, k[0]);
+      });
+      vary = one;
+      values = fields.map((f) => f[one] as string | number);
+    }
+    arms = fields;
   } else {
-    vary = expectOneOf(o.vary, `${path}.vary`, VARIABLE_OPTIONS);
-    values = expectArray(o.values, `${path}.values`, 2).map((v, i) => parseArmOption(vary, v, `${path}.values[${i}]`) as string | number);
+    const one = expectOneOf(o.vary, `${path}.vary`, VARIABLE_OPTIONS);
+    vary = one;
+    values = expectArray(o.values, `${path}.values`, 2).map((v, i) => parseArmOption(one, v, `${path}.values[${i}]`) as string | number);
+    arms = values.map((v) => ({ [one]: v }) as Partial<ArmConfig>);
   }
   values.forEach((v, i) => {
     if (values.indexOf(v) !== i) throw new OptionError(`${path}.values[${i}]`, 'a value not listed before in the stage', v);
-    if (vary === 'source' && v !== 'none' && v !== 'imagenet' && !sourceNames.has(String(v))) {
-      throw new OptionError(`${path}.values[${i}]`, `'none', 'imagenet' or a source task name (${[...sourceNames].join(', ') || 'none defined'})`, v);
+  });
+  arms.forEach((a, i) => {
+    if (a.source !== undefined && a.source !== 'none' && a.source !== 'imagenet' && !sourceNames.has(a.source)) {
+      throw new OptionError(`${path}.values[${i}]`, `'none', 'imagenet' or a source task name (${[...sourceNames].join(', ') || 'none defined'})`, a.source);
     }
   });
   let buildsOn: string | undefined;
   if (o.buildsOn !== undefined) {
     buildsOn = expectString(o.buildsOn, `${path}.buildsOn`);
-    if (!earlier.some((s) => s.name === buildsOn)) throw new OptionError(`${path}.buildsOn`, `the name of an earlier stage (${earlier.map((s) => s.name).join(', ') || 'none'})`, buildsOn);
+    if (buildsOn === 'base') buildsOn = undefined;
+    else if (!earlier.some((s) => s.name === buildsOn)) throw new OptionError(`${path}.buildsOn`, `'base' or the name of an earlier stage (${earlier.map((s) => s.name).join(', ') || 'none'})`, buildsOn);
   } else if (earlier.length > 0) buildsOn = earlier[earlier.length - 1]!.name;
   const base = o.base === undefined ? {} : parseArmFields(expectObject(o.base, `${path}.base`), `${path}.base`);
   const winner = parseWinner(o.winner, `${path}.winner`, vary, values);
   const winnerScope = o.winnerScope === undefined ? 'target' : expectOneOf(o.winnerScope, `${path}.winnerScope`, ['target', 'all'] as const);
-  return { name, vary, values, buildsOn, base, winner, winnerScope };
+  const stage: StageSpec = { name, vary, values, arms, buildsOn, base, winner, winnerScope };
+  if (o.figure !== undefined) stage.figure = String(expectString(typeof o.figure === 'number' ? String(o.figure) : o.figure, `${path}.figure`));
+  if (o.targets !== undefined) stage.targets = expectArray(o.targets, `${path}.targets`).map((t, i) => expectOneOf(t, `${path}.targets[${i}]`, targetNames));
+  return stage;
 }
 
 /** Validates a parsed spec object. `env` expands ${VAR} in roots. */
@@ -205,7 +248,7 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => expectInteger(s, `seeds[${i}]`, 0));
   const targets = expectArray(o.targets, 'targets').map((t, i) => parseDataset(t, `targets[${i}]`, env));
   uniqueNames(targets, 'targets');
-  const sources = (o.sources === undefined ? [] : expectArray(o.sources, 'sources', 0)).map((s, i) => parseSource(s, `sources[${i}]`, env));
+  const sources = (o.sources === undefined ? [] : expectArray(o.sources, 'sources', 0)).map((s, i) => parseSource(s, `sources[${i}]`, env, targets));
   uniqueNames(sources, 'sources');
   const sourceNames = new Set(sources.map((s) => s.name));
   const base: ArmConfig = { ...DEFAULT_ARM, ...(o.base === undefined ? {} : parseArmFields(expectObject(o.base, 'base'), 'base')) };
@@ -230,7 +273,7 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
     if (o.arms !== undefined) throw new OptionError('arms', 'no top-level arms in mode stagewise (put them in stages)', o.arms);
     const list = expectArray(o.stages, 'stages');
     list.forEach((s, i) => {
-      const stage = parseStage(s, `stages[${i}]`, stages, sourceNames);
+      const stage = parseStage(s, `stages[${i}]`, stages, sourceNames, targets.map((t) => t.name));
       checkSource(stage.base.source, `stages[${i}].base.source`);
       stages.push(stage);
     });

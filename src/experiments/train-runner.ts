@@ -10,6 +10,7 @@ import { runtimeInfo } from '../runtime.js';
 import type { TrainConfig } from '../train/config.js';
 import { train } from '../train/run.js';
 import { version } from '../version.js';
+import { runRadiomicsJob } from './radiomics-runner.js';
 import { registerArmRunner } from './runners.js';
 import type { ArmRunner, DatasetSpec, RunJob, RunResult } from './types.js';
 
@@ -63,7 +64,8 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     optimizer: a.optimizer,
     epochs: a.epochs,
     batchSize: a.batchSize,
-    maxLr: a.maxLr === 'find' ? 'auto' : a.maxLr,
+    // Tuned once per (target, arm) at the largest N: the other N reuse that job's max LR.
+    maxLr: job.maxLr ?? (a.maxLr === 'find' ? 'auto' : a.maxLr),
     tta: a.tta ? 4 : 0,
     seed: job.seed,
     imageSize,
@@ -71,6 +73,7 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     valLimit: num(o.valSize),
     testLimit: num(o.testSize),
     excludeExperiment: typeof o.negativeFor === 'string' ? o.negativeFor : undefined,
+    excludeNGrid: Array.isArray(o.excludeNGrid) ? (o.excludeNGrid as number[]) : undefined,
     device: opts.device ?? 'auto',
     cacheDir: opts.cacheDir,
     out: resolve(opts.runsDir ?? 'runs/experiments', job.experiment, job.key),
@@ -82,6 +85,10 @@ export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
   return {
     async run(job: RunJob, ctx): Promise<RunResult> {
       const config = await jobTrainOptions(job, opts);
+      if (job.arm.method === 'radiomics') {
+        const result = await runRadiomicsJob(job, config, { cacheDir: opts.cacheDir, progress: opts.progress, signal: ctx.signal });
+        return { ...result, versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version } };
+      }
       // A job restarted after a crash starts its folder afresh (the database already forgot the partial run).
       const { rmSync } = await import('node:fs');
       rmSync(join(config.out, 'resume'), { recursive: true, force: true });
@@ -108,6 +115,7 @@ export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
         bestEpoch: r.bestEpoch ?? undefined,
         epochs: r.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds })),
         timings: { seconds: r.seconds },
+        maxLr: r.maxLr,
         sampleIdsHash: r.sampleIdsHash,
         checkpoint,
         versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },

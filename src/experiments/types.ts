@@ -16,16 +16,19 @@ export const ARM_VALUE_ALIASES: Readonly<Record<string, Readonly<Record<string, 
   strategy: { 'gradual-unfreeze': 'gradual' },
 };
 export const INITS = ['default', 'moments', 'pretrained'] as const;
+/** cnn: train the arm's network; radiomics: radiomic features + the classical classifiers (no network). */
+export const METHODS = ['cnn', 'radiomics'] as const;
 export const ARCHS = ['densenet121', 'resnet50'] as const;
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 /** Options a stage may vary (one per stage). */
-export const VARIABLE_OPTIONS = ['policy', 'strategy', 'source', 'init', 'arch', 'optimizer', 'epochs', 'maxLr'] as const;
+export const VARIABLE_OPTIONS = ['policy', 'strategy', 'source', 'init', 'arch', 'optimizer', 'epochs', 'maxLr', 'method'] as const;
 
 export type Policy = (typeof POLICIES)[number];
 export type Strategy = (typeof STRATEGIES)[number];
 export type Init = (typeof INITS)[number];
 export type Arch = (typeof ARCHS)[number];
 export type Optimizer = (typeof OPTIMIZERS)[number];
+export type Method = (typeof METHODS)[number];
 export type VariableOption = (typeof VARIABLE_OPTIONS)[number];
 
 /** One training recipe. `source`: 'none', 'imagenet' or the name of a source task of the spec. */
@@ -43,6 +46,8 @@ export interface ArmConfig {
   tta: boolean;
   /** Free-form trainer options (passed through, part of the run key). */
   options: Record<string, unknown>;
+  /** Absent for 'cnn' (so run keys made before methods existed stay the same). */
+  method?: Method;
 }
 
 /** A dataset to train on: a target of the experiment or a source task. */
@@ -64,18 +69,34 @@ export interface SourceSpec extends DatasetSpec {
   seed: number;
   /** Overrides of the base arm for training the source (arch always follows the arm that uses it). */
   train: Partial<ArmConfig>;
+  /** Targets this source is offered to (default all). */
+  targets?: string[];
+  /**
+   * Built from a target's dataset without any image that target's binary experiment uses at any N
+   * (ChestX-ray13 for Emphysema): the target's name. Its seed is then the target job's seed.
+   */
+  disjointFromTarget?: string;
 }
 
 export type WinnerRule =
   | { rule: 'mean-auc'; metric: 'testAuc' | 'testAucTta' }
+  /** A decision taken in advance (the paper's): carried at once; the results only say whether they agree. */
+  | { rule: 'fixed'; metric: 'testAuc' | 'testAucTta'; value: string }
   | { rule: 'paired-t'; metric: 'testAuc' | 'testAucTta'; alpha: number; simpler: string };
 
 export interface StageSpec {
   name: string;
-  /** The one option the arms of this stage differ in. */
-  vary: VariableOption;
+  /** The figure this stage makes (the paper's "3".."8"); default the stage's name. */
+  figure?: string;
+  /** The one option the arms of this stage differ in; 'arm' when named arms set several options. */
+  vary: VariableOption | 'arm';
+  /** The arms' labels: the varied option's values, or the arms' names. */
   values: (string | number)[];
-  /** Name of the stage whose winner this stage builds on; default the stage before (or the base). */
+  /** What each arm sets, in the order of `values`. */
+  arms: Partial<ArmConfig>[];
+  /** Targets the stage runs on (default all). */
+  targets?: string[];
+  /** Name of the stage whose winner this stage builds on; default the stage before ('base': the spec's base arm). */
   buildsOn?: string;
   /** Overrides applied on top of the carried winner (e.g. arch: resnet50 to repeat a stage). */
   base: Partial<ArmConfig>;
@@ -118,6 +139,13 @@ export interface RunJob {
   dependsOn?: string;
   /** Checkpoint to initialise from (the source job's), set when the job runs. */
   initCheckpoint?: string;
+  /**
+   * Key of the job (same arm and target, the largest N) whose LR finder sets this job's max LR: the
+   * learning rate is tuned once per (target, arm), at the largest N, and reused for every N.
+   */
+  lrFrom?: string;
+  /** The max LR taken from that job, set when the job runs. */
+  maxLr?: number;
   /** Where a source job writes its checkpoint. */
   checkpointOut?: string;
 }
@@ -147,10 +175,14 @@ export interface RunResult {
   sampleIdsHash: string;
   /** The checkpoint written (source jobs must set it). */
   checkpoint?: string;
+  /** The max LR the run trained with (found by its LR finder, or given). */
+  maxLr?: number;
   /** Learning-rate finder curve, when one ran. */
   lrFinder?: { lr: number[]; loss: number[]; chosen?: number };
   /** Learning rate per optimiser step (or a subsample), for the schedule plot. */
   schedule?: { step: number[]; lr: number[] };
+  /** Radiomics jobs: the classifier chosen by validation AUC and what each of the four scored. */
+  radiomics?: { classifier: string; params: unknown; folds: number; searchIters: number; byFamily: Record<string, { cvAuc: number; valAuc: number | null; params: unknown }> };
   /** Library versions used (torch, torchxfer...). */
   versions?: Record<string, string>;
 }

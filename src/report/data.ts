@@ -12,6 +12,10 @@ import type { ExperimentSpec, RunResult } from '../experiments/types.js';
 export interface ArmSummary {
   /** Stage name, or 'grid'. */
   group: string;
+  /** The figure the arm is drawn in (a paper figure's number, or the stage's name). */
+  figure: string;
+  /** The max LR its runs trained with: tuned once at the largest N and reused (null when not stored). */
+  maxLr: number | null;
   name: string;
   target: string;
   nGrid: number[];
@@ -67,8 +71,11 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
     const rows = a.jobs.map((j) => db.run(j.key)).filter((r): r is RunRow => r !== undefined);
     const done = rows.filter((r) => r.status === 'done');
     const at = (n: number) => done.filter((r) => r.n === n);
+    const largest = done.filter((r) => r.n === Math.max(...spec.nGrid)).map((r) => runResult(r).maxLr).find((v) => typeof v === 'number');
     return {
       group: a.stage ?? 'grid',
+      figure: a.figure,
+      maxLr: largest ?? null,
       name: a.name,
       target: a.target,
       nGrid: spec.nGrid,

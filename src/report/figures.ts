@@ -29,6 +29,14 @@ export function aucFigure(group: string, target: string, arms: ArmSummary[]): Fi
   return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: aucVsNChart([{ title, arms: series }]) };
 }
 
+/** One figure per figure of the experiment (a paper figure): a panel per target, a line per arm, CI bands. */
+export function paperFigure(figure: string, arms: ArmSummary[]): Figure {
+  const targets = [...new Set(arms.map((a) => a.target))];
+  const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) }));
+  const title = /^\d+$/.test(figure) ? `Fig. ${figure}` : figure;
+  return { id: `figure-${slug(figure)}`, title, svg: aucVsNChart(panels, { title, columns: Math.min(2, panels.length) }) };
+}
+
 /**
  * A 95% band per N when the runs carry one: the runner's bootstrap CI of the test AUC (testAucCi),
  * averaged over seeds; NaN where an N lacks it.

@@ -2,6 +2,7 @@
 import { version } from '../version.js';
 import type { ExperimentReport } from './data.js';
 import type { Figure, RunFigure } from './figures.js';
+import { paperVsRun } from './paper.js';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -82,6 +83,23 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
         '</section>'
       );
     });
+    const paperFigures = [...new Set(r.arms.map((a) => a.figure))]
+      .map((f) => figures.get(`${r.spec.name}/figure/${f}`))
+      .filter((f): f is Figure => f !== undefined)
+      .map((f) => `<figure class="paper-figure" id="${esc(f.id)}"><figcaption>${esc(f.title)}</figcaption>${f.svg}</figure>`)
+      .join('');
+    const comparison = paperVsRun(r);
+    const paperTable = comparison.length
+      ? `<table class="paper-vs-run"><caption>Paper vs this run</caption><tr><th>Fig.</th><th>claim</th><th>paper</th><th>this run</th></tr>${comparison
+          .map((c) => `<tr><td>${esc(c.figure)}</td><td class="claim">${esc(c.claim)}</td><td>${esc(c.paper)}</td><td>${esc(c.thisRun)}</td></tr>`)
+          .join('')}</table>`
+      : '';
+    const tuned = r.arms.filter((a) => a.maxLr !== null);
+    const lrTable = tuned.length
+      ? `<table class="max-lr"><caption>max_lr tuned at the largest N, reused for every N</caption><tr><th>figure</th><th>target</th><th>arm</th><th>max_lr</th></tr>${tuned
+          .map((a) => `<tr><td>${esc(a.figure)}</td><td>${esc(a.target)}</td><td>${esc(a.name)}</td><td>${a.maxLr!.toPrecision(3)}</td></tr>`)
+          .join('')}</table>`
+      : '';
     const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
     const sources = r.sources.length
       ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
@@ -94,7 +112,7 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
       `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
       runsTable(r) +
       `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`;
-    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${winners}${blocks.join('')}${sources}${prov}</section>`;
+    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${paperFigures}${paperTable}${winners}${lrTable}${blocks.join('')}${sources}${prov}</section>`;
   });
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>torchxfer report</title>

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { toPng } from '../plot/index.js';
 import type { ResultsDb } from '../experiments/db.js';
 import { experimentReport, type ExperimentReport } from './data.js';
-import { aucFigure, runFigure, slug, type Figure, type RunFigure } from './figures.js';
+import { aucFigure, paperFigure, runFigure, slug, type Figure, type RunFigure } from './figures.js';
 import { renderHtml } from './html.js';
 
 export interface ReportFiles {
@@ -31,6 +31,11 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
     }
   };
   for (const r of reports) {
+    for (const figure of new Set(r.arms.map((a) => a.figure))) {
+      const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure));
+      figures.set(`${r.spec.name}/figure/${figure}`, fig);
+      await save(fig, `${slug(r.spec.name)}-${fig.id}`);
+    }
     for (const key of new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))) {
       const [group, target] = key.split('\u0000') as [string, string];
       const arms = r.arms.filter((a) => a.group === group && a.target === target);

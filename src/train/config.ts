@@ -94,10 +94,13 @@ export interface TrainConfig {
   /** After loading --init weights, replace them by their "moments" (Raghu et al.). */
   initMoments?: boolean;
   /**
-   * ChestX-ray13-style source: drop every image of the binary experiment on this label (same seed and
-   * split) and every image positive for it, and learn the other labels (SPEC "Sources for transfer").
+   * ChestX-ray13-style source: drop every image positive for this label and every image the binary
+   * experiment on it (same seed and split) uses at any N of excludeNGrid, and learn the other labels
+   * (docs/protocol.md, "Sources for transfer").
    */
   excludeExperiment?: string;
+  /** The N grid of that experiment (its training subsets are excluded at every N). */
+  excludeNGrid?: number[];
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
@@ -157,7 +160,7 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
 /** Defaults applied and every option checked; throws OptionError naming the first bad one. */
 export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
-  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', ...DATASET_KEYS, 'keepResume']);
+  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
   }
@@ -218,5 +221,10 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);
   if (c.initMoments !== undefined) expectBoolean(c.initMoments, 'initMoments');
   if (c.excludeExperiment !== undefined) expectString(c.excludeExperiment, 'excludeExperiment');
+  if (c.excludeNGrid !== undefined) {
+    if (!Array.isArray(c.excludeNGrid) || c.excludeNGrid.length === 0) throw new OptionError('excludeNGrid', 'a non-empty array of training-set sizes', c.excludeNGrid);
+    c.excludeNGrid.forEach((n, i) => expectInteger(n, `excludeNGrid[${i}]`, 2));
+  }
+  if (c.excludeNGrid !== undefined && c.excludeExperiment === undefined) throw new OptionError('excludeNGrid', 'no value without excludeExperiment', c.excludeNGrid);
   return c;
 }

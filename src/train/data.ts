@@ -1,6 +1,6 @@
 /**
  * From a TrainConfig to what the loop consumes: the dataset (or the built-in phantoms), the splits of
- * SPEC.md, the image cache, and per-split cache rows and target matrices.
+ * docs/protocol.md, the image cache, and per-split cache rows and target matrices.
  */
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -42,6 +42,8 @@ export interface PreparedData {
 export interface PrepareHooks {
   log?: (line: string) => void;
   progress?: NodeJS.WritableStream | null;
+  /** Reads a dataset's listing (planning passes a cached, metadata-only reader). */
+  loadDataset?: typeof loadDataset;
 }
 
 /** Resolves the data source: the user's, or the phantom chest set generated once into the cache. */
@@ -64,7 +66,7 @@ async function resolveSource(config: TrainConfig, hooks: PrepareHooks): Promise<
   return { root: phantoms.chest, format: 'nih', simulated: true, task: config.task ?? [DEFAULT_PHANTOMS.target] };
 }
 
-/** The splits of SPEC.md for the requested labels and N. */
+/** The splits of docs/protocol.md for the requested labels and N. */
 function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined, mode: TrainConfig['split']): Splits {
   const split = splitByPatient(ds, { mode, seed: config.seed });
   const labels = task ?? ds.labels;
@@ -125,13 +127,13 @@ export function protocolWarnings(splits: Splits, config: Pick<TrainConfig, 'spli
 /** The splits a run with `config` trains, validates and tests on (reads only the dataset's listing). */
 export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PlannedSplits> {
   const source = await resolveSource(config, hooks);
-  let full = loadDataset(source.format, source.root, datasetLoadOptions(config));
+  let full = (hooks.loadDataset ?? loadDataset)(source.format, source.root, datasetLoadOptions(config));
   const splitMode = config.split === 'official' && !full.officialSplits?.test ? 'random' : config.split;
   if (config.excludeExperiment) {
     // The same split and seed as the target experiment, so its images are exactly the ones removed.
-    const exp = binaryExperiment(full, config.excludeExperiment, splitByPatient(full, { mode: splitMode, seed: config.seed }), config.seed);
-    const reduced = chestXray13(full, exp);
-    full = { ...reduced, officialSplits: full.officialSplits };
+    const split = splitByPatient(full, { mode: splitMode, seed: config.seed });
+    const exp = binaryExperiment(full, config.excludeExperiment, split, config.seed);
+    full = chestXray13(full, split, exp, config.excludeNGrid ?? 'all');
   }
   const splits = makeSplits(full, config, source.task, splitMode);
   if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);

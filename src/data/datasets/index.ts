@@ -17,17 +17,19 @@ export interface LoadOptions extends UserCsvOptions, FolderOptions {
   labels?: string;
   key?: string;
   keyColumn?: string;
+  /** nih, chexpert, mura: keep rows whose image file is absent (planning from the published lists alone). */
+  keepMissing?: boolean;
 }
 
 /** Loads `path` (a directory; for csv the CSV file) in the given published layout. */
 export function loadDataset(format: DatasetFormat, path: string, opts: LoadOptions = {}): Dataset {
   switch (format) {
     case 'nih':
-      return loadNih(path);
+      return loadNih(path, { keepMissing: opts.keepMissing });
     case 'chexpert':
-      return loadChexpert(path, { uncertainty: opts.uncertainty });
+      return loadChexpert(path, { uncertainty: opts.uncertainty, keepMissing: opts.keepMissing });
     case 'mura':
-      return loadMura(path);
+      return loadMura(path, { keepMissing: opts.keepMissing });
     case 'csv':
       return loadUserCsv(path, opts);
     case 'folder':
