@@ -76,6 +76,40 @@ describe('spec validation', () => {
     bad((s) => ((s.targets[0] as Record<string, unknown>).lable = 'x'), /for targets\[0\]\.lable/);
     bad((s) => ((s as Record<string, unknown>).mode = 'sweep'), /Expected one of 'grid', 'stagewise' for mode but received 'sweep'/);
     bad((s) => (s.sources[1]!.name = 'chest-source'), /for sources\[1\]\.name but received 'chest-source'/);
+    // Figures, decisions taken in advance, stage targets, named arms, sources tied to a target.
+    bad((s) => ((s.stages[2] as Record<string, unknown>).winner = { rule: 'fixed', value: 'frozen' }), /for stages\[2\]\.winner\.value but received 'frozen'/);
+    bad((s) => ((s.stages[0] as Record<string, unknown>).targets = ['lungs']), /Expected one of 'chest' for stages\[0\]\.targets\[0\] but received 'lungs'/);
+    bad((s) => ((s.stages[0] as Record<string, unknown>).buildsOn = 'later'), /'base' or the name of an earlier stage .* for stages\[0\]\.buildsOn/);
+    bad((s) => ((s.stages[1] as Record<string, unknown>).arms = [{ name: 'a', method: 'radiomics' }, { name: 'b' }]), /at least one option besides its name for stages\[1\]\.arms\[1\]/);
+    bad((s) => ((s.stages[1] as Record<string, unknown>).arms = [{ name: 'a', method: 'pca' }, { name: 'b', source: 'none' }]), /Expected one of 'cnn', 'radiomics' for stages\[1\]\.arms\[0\]\.method/);
+    bad((s) => ((s.sources[0] as Record<string, unknown>).disjointFromTarget = 'lungs'), /for sources\[0\]\.disjointFromTarget but received 'lungs'/);
+    bad((s) => ((s.sources[0] as Record<string, unknown>).targets = ['lungs']), /for sources\[0\]\.targets\[0\] but received 'lungs'/);
+    bad(
+      (s) => {
+        s.targets[0] = { ...s.targets[0]!, label: undefined, labels: ['Emphysema', 'Hernia'] } as never;
+        (s.sources[0] as Record<string, unknown>).disjointFromTarget = 'chest';
+      },
+      /a binary target \(one label\) for sources\[0\]\.disjointFromTarget/,
+    );
+  });
+
+  it('a source offered to some targets only appears in their stages; named arms set several options', () => {
+    const s = stageRaw();
+    s.targets.push({ name: 'other', dataset: 'phantom-chest', label: 'Hernia' });
+    (s.sources[0] as Record<string, unknown>).targets = ['chest'];
+    (s.stages[0] as Record<string, unknown>).buildsOn = 'base';
+    (s.stages as unknown[]).unshift({ name: 'fig3', figure: 3, targets: ['other'], buildsOn: 'base', arms: [{ name: 'rad', method: 'radiomics' }, { name: 'cnn', source: 'none', policy: 'onecycle' }] });
+    const spec = validateSpec(s, {});
+    const plan = planExperiment(spec, () => undefined, pairedP);
+    expect(plan.arms.filter((a) => a.stage === 'fig3').map((a) => [a.figure, a.target, a.name, a.arm.method ?? 'cnn', a.arm.policy])).toEqual([
+      ['3', 'other', 'rad', 'radiomics', 'regular'],
+      ['3', 'other', 'cnn', 'cnn', 'onecycle'],
+    ]);
+    // Radiomics jobs ignore what the stage carried; they tune no learning rate.
+    expect(plan.arms[0]!.jobs.every((j) => j.lrFrom === undefined && j.dependsOn === undefined)).toBe(true);
+    const sourcesFor = (t: string) => new Set(planExperiment(spec, () => ({ testAuc: 0.7, testAucTta: 0.7 }), pairedP).arms.filter((a) => a.stage === 'source' && a.target === t).map((a) => a.arm.source));
+    expect(sourcesFor('chest')).toEqual(new Set(['none', 'chest-source', 'msk-source']));
+    expect(sourcesFor('other')).toEqual(new Set(['none', 'msk-source']));
   });
   it('the documented example (docs/experiment-spec.md) is a valid spec', () => {
     const md = readFileSync(join(packageRoot, 'docs', 'experiment-spec.md'), 'utf8');
@@ -408,6 +442,18 @@ describe('running', () => {
     const tuning = policy.jobs.find((j) => j.n === 2000)!;
     expect(tuning.lrFrom).toBeUndefined();
     expect(policy.jobs.filter((j) => j.n !== 2000).every((j) => j.lrFrom === tuning.key)).toBe(true);
+    const tunedLr = (key: string) => (JSON.parse(db.run(key)!.result_json!) as { maxLr: number }).maxLr;
+    expect(policy.jobs.every((j) => tunedLr(j.key) === tunedLr(tuning.key))).toBe(true);
+    // The report: one figure per paper figure (a panel per target), the paper's numbers beside this run's, the tuned max_lr.
+    const files = await writeReport(db, join(dir, 'out'), { png: false });
+    for (const f of ['3', '4', '5', '6', '7', '8']) expect(files.figures.some((p) => p.endsWith(`paper-figure-${f}.svg`))).toBe(true);
+    const html = readFileSync(files.html, 'utf8');
+    const table = /<table class="paper-vs-run">[^]*?<\/table>/.exec(html)![0];
+    expect(table).toContain('p = 3.76e-8');
+    expect(table).toMatch(/emphysema: DenseNet121 with ImageNet vs radiomics, paired t-test<\/td><td>p = 3.76e-8<\/td><td>p = \d/);
+    expect(table).toMatch(/emphysema: test AUC at N = 50 with ChestX-ray13<\/td><td>~0.80<\/td><td>0\.\d{3}/);
+    expect(table).toMatch(/hernia: one-cycle equal or better than regular<\/td><td>onecycle<\/td><td>agrees/);
+    expect(html).toMatch(/<table class="max-lr">[^]*?<td>4<\/td><td>hernia<\/td><td>onecycle<\/td><td>[\d.e-]+<\/td>/);
     // Arms that transfer from a source task depend on that task trained with the same architecture.
     const chexpert = s.plan.arms.filter((a) => a.arm.source === 'chexpert').flatMap((a) => a.jobs);
     expect(new Set(chexpert.map((j) => `${j.arm.arch}:${j.dependsOn}`)).size).toBe(2);

@@ -1,7 +1,7 @@
 /**
  * The data contract shared by dataset readers, the phantom generator, the image cache and training.
  * A dataset reader turns a published on-disk layout into Samples; sampling turns those into the
- * fixed validation/test sets and the size-N training subsets of SPEC.md; the cache turns image paths
+ * fixed validation/test sets and the size-N training subsets of docs/protocol.md; the cache turns image paths
  * into uint8 pixels that training reads in batches.
  */
 

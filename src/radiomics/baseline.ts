@@ -1,5 +1,5 @@
 /**
- * The radiomics baseline (SPEC "Baselines and statistics"): standardised features, logistic regression
+ * The radiomics baseline (docs/protocol.md, "Baselines and statistics"): standardised features, logistic regression
  * (L1, L2, elastic-net) and a random forest, tuned by seeded random search with stratified k-fold CV;
  * the setting with the best mean CV AUC is refitted on all training rows. Multi-label: one search and
  * one model per label.

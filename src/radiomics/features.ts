@@ -1,5 +1,5 @@
 /**
- * The 79 radiomic features of 8-bit grey images (SPEC "Baselines and statistics"), computed natively
+ * The 79 radiomic features of 8-bit grey images (docs/protocol.md, "Baselines and statistics"), computed natively
  * off the JS thread with scikit-image's graycomatrix/graycoprops, scipy's moment and skimage's
  * shannon_entropy definitions. Order (see radiomicFeatureNames()): glcm.<property>.d<distance>.a<angle>
  * for property in contrast, dissimilarity, homogeneity, ASM, energy, correlation; distance in 1, 2, 4, 6;

@@ -1,6 +1,6 @@
 /**
  * The options of one training run (`torchxfer train` and `train()`), their defaults and validation.
- * Defaults follow SPEC.md; every one can be changed.
+ * Defaults follow docs/protocol.md; every one can be changed.
  */
 import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
@@ -58,7 +58,7 @@ export interface TrainConfig {
   maxLr: number | 'auto';
   /** How 'auto' picks from the finder's curve (default 'valley'; the paper: 'minimum'). */
   lrRule: LrRule;
-  /** one-cycle: final LR = maxLr / finalDiv (SPEC: 25000; the authors' code 250000). */
+  /** one-cycle: final LR = maxLr / finalDiv (protocol: 25000; the authors' code 250000). */
   finalDiv: number;
   divFactor: number;
   convention: OneCycleConvention;
@@ -66,14 +66,14 @@ export interface TrainConfig {
   momentum: [number, number];
   weightDecay: number;
   nesterov: boolean;
-  /** Image side stored in the cache (SPEC: 250) and the training crop (SPEC: 236). */
+  /** Image side stored in the cache (protocol: 250) and the training crop (protocol: 236). */
   imageSize: number;
   crop: number;
   inChannels: 1 | 3;
   greyMode: GreyMode;
   dropout: number;
   frozenBatchNorm: FrozenBatchNormPolicy;
-  /** TTA copies added to the centre crop at test time (SPEC: 4). */
+  /** TTA copies added to the centre crop at test time (protocol: 4). */
   tta: number;
   seed: number;
   device: string;

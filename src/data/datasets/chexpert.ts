@@ -17,7 +17,7 @@ export const CHEXPERT_LABELS = ['Atelectasis', 'Cardiomegaly', 'Consolidation', 
 /** ones: uncertain -> 1; zeros: -> 0; ignore: -> NaN (masked from loss and AUC). */
 export type UncertaintyPolicy = 'ones' | 'zeros' | 'ignore';
 
-/** SPEC.md defaults (U-Ones for Atelectasis and Edema, U-Zeros for the others). */
+/** docs/protocol.md defaults (U-Ones for Atelectasis and Edema, U-Zeros for the others). */
 export const CHEXPERT_DEFAULT_POLICY: Record<string, UncertaintyPolicy> = {
   Atelectasis: 'ones',
   Cardiomegaly: 'zeros',
