@@ -80,5 +80,6 @@ export const PAPER_SIZES: SizeTable = {
   hernia: { train: 2000, val: 2 * 14, test: 2 * 86 },
   mura: { train: 33127, val: 3681, test: 3197 },
   chexpert: { train: 171924, val: 19103, test: 202 },
-  chestxray13: { train: 75200, val: 8360, test: 25596 },
+  // Counted by `experiment paper --plan` on the published NIH lists (79,542 images split 90/10 by patient).
+  chestxray13: { train: 71525, val: 8017, test: 23410 },
 };
