@@ -160,10 +160,10 @@ describe('labels', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  async function prevalences(n: number, boost?: number): Promise<Map<string, number>> {
+  async function prevalences(n: number, boost?: number, prevalence?: Partial<Record<Finding, number>>): Promise<Map<string, number>> {
     const dir = await tempDir('phantom-labels');
     dirs.push(dir);
-    await synthesize({ kind: 'chest', out: join(dir, 'set'), n, seed: 21, size: 64, prevalenceBoost: boost });
+    await synthesize({ kind: 'chest', out: join(dir, 'set'), n, seed: 21, size: 64, prevalenceBoost: boost, prevalence });
     const rows = csvRows(await readFile(join(dir, 'set', 'Data_Entry_2017.csv'), 'utf8')).slice(1);
     const counts = new Map<string, number>();
     for (const r of rows) for (const f of r[1]!.split('|')) counts.set(f, (counts.get(f) ?? 0) + 1);
@@ -185,5 +185,16 @@ describe('labels', () => {
     const n = 300;
     const p = await prevalences(n, 0.2);
     for (const f of NIH_FINDINGS) expect(p.get(f) ?? 0, f).toBeGreaterThan(0.2 - 5 * Math.sqrt((0.2 * 0.8) / n));
+  });
+
+  it('prevalence sets a designed finding outright, the others keep NIH values; bad maps are named', async () => {
+    const n = 300;
+    const p = await prevalences(n, undefined, { Nodule: 0.5 });
+    expect(Math.abs((p.get('Nodule') ?? 0) - 0.5)).toBeLessThan(5 * Math.sqrt(0.25 / n));
+    expect(p.get('Hernia') ?? 0).toBeLessThan(0.03);
+    const out = join(await tempDir('phantom-labels'), 'bad');
+    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalence: { Nodules: 0.3 } as never })).rejects.toThrow(/a key of prevalence/);
+    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalence: { Nodule: 1.5 } })).rejects.toThrow(/prevalence\.Nodule/);
+    await expect(synthesize({ kind: 'msk', out, n: 5, seed: 1, prevalence: { Nodule: 0.3 } })).rejects.toThrow(/for prevalence/);
   });
 });

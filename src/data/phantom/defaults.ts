@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { OptionError } from '../../errors.js';
 import { expectInteger, expectString } from '../../validate.js';
 import { synthesize } from './synthesize.js';
+import { PHANTOM_DESIGN } from './design.js';
 import { PHANTOM_VERSION } from './writers.js';
 import { isAlive } from '../../lockfile.js';
 
@@ -20,7 +21,8 @@ import { isAlive } from '../../lockfile.js';
  */
 export const DEFAULT_PHANTOMS = {
   seed: 2020,
-  chest: { n: 1500, size: 256, prevalenceBoost: 0.1 },
+  /** prevalence: the designed target and its source primitive (PHANTOM_DESIGN). */
+  chest: { n: 1500, size: 256, prevalenceBoost: 0.1, prevalence: PHANTOM_DESIGN.prevalence },
   msk: { n: 1000, size: 256 },
   /** The binary chest target the default experiment uses: its sign (heart wider than half the chest) is learnable. */
   target: 'Cardiomegaly',

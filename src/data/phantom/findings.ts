@@ -115,17 +115,23 @@ export function drawFinding(sc: ChestScene, f: FindingInstance, rng: Rng): void 
       }
       break;
     case 'Nodule': {
-      const p = pointIn(sc, sc.lungs, rng, [0.1, 0.85]);
-      const r = (0.01 + 0.01 * rng.next() + 0.006 * sev) * S;
-      ellipse(density, { cx: p.x, cy: p.y, rx: r, ry: r * rng.uniform(0.85, 1.1) }, 0.12 + 0.28 * sev, 'dome', 1);
+      // The demo's target primitive: 1-3 compact round opacities, faint when mild, sized to survive a
+      // 96 px input (radius >= 2.3 px there); where they fall is random, so a network must learn the shape.
+      const count = 1 + Math.floor(rng.next() * (1 + 2 * sev));
+      for (let k = 0; k < count; k++) {
+        const p = pointIn(sc, sc.lungs, rng, [0.1, 0.85]);
+        const r = (0.024 + 0.008 * rng.next() + 0.01 * sev) * S;
+        ellipse(density, { cx: p.x, cy: p.y, rx: r, ry: r * rng.uniform(0.85, 1.1) }, 0.1 + 0.2 * sev, 'dome', 1);
+      }
       break;
     }
     case 'Mass': {
+      // The same primitive as a nodule, larger and denser: what a chest source teaches the target.
       const p = pointIn(sc, sc.lungs, rng, [0.15, 0.8]);
       const r = (0.035 + 0.04 * sev) * S;
       for (let k = 0; k < 3; k++) {
         const a = rng.uniform(0, 2 * Math.PI);
-        ellipse(density, { cx: p.x + Math.cos(a) * r * 0.35, cy: p.y + Math.sin(a) * r * 0.35, rx: r * rng.uniform(0.7, 1), ry: r * rng.uniform(0.7, 1), angle: a }, (0.18 + 0.2 * sev) / 1.6, 'dome', 2);
+        ellipse(density, { cx: p.x + Math.cos(a) * r * 0.35, cy: p.y + Math.sin(a) * r * 0.35, rx: r * rng.uniform(0.7, 1), ry: r * rng.uniform(0.7, 1), angle: a }, (0.2 + 0.2 * sev) / 1.6, 'dome', 2);
       }
       break;
     }

@@ -4,3 +4,4 @@ export { ensureDefaultPhantoms, defaultCacheDir, DEFAULT_PHANTOMS, type DefaultP
 export { NIH_FINDINGS, NIH_PREVALENCE, type Finding } from './labels.js';
 export { MURA_PARTS, type MuraPart } from './msk.js';
 export { PHANTOM_VERSION, SIMULATED_NOTICE, type PhantomManifest } from './writers.js';
+export { PHANTOM_DESIGN } from './design.js';

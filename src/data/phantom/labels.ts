@@ -39,10 +39,11 @@ export const NIH_PREVALENCE: Readonly<Record<Finding, number>> = {
 
 /**
  * Prevalences used for a phantom set: NIH's, each raised to at least `floor` (the prevalenceBoost
- * option) so that small sets still hold positives of the rare findings.
+ * option) so that small sets still hold positives of the rare findings; `overrides` set a finding's
+ * prevalence outright (a designed target needs enough positives for its N grid).
  */
-export function phantomPrevalence(floor = 0): Record<Finding, number> {
+export function phantomPrevalence(floor = 0, overrides: Partial<Record<Finding, number>> = {}): Record<Finding, number> {
   const out = {} as Record<Finding, number>;
-  for (const f of NIH_FINDINGS) out[f] = Math.max(NIH_PREVALENCE[f], floor);
+  for (const f of NIH_FINDINGS) out[f] = overrides[f] ?? Math.max(NIH_PREVALENCE[f], floor);
   return out;
 }

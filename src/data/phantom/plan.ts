@@ -22,9 +22,9 @@ const PERSISTENCE = 0.6;
 /** Fraction of patients in the test list (NIH split by patient, ~80/20). */
 const TEST_FRACTION = 0.2;
 
-export function planChest(seed: number, n: number, prevalenceFloor = 0): ChestRow[] {
+export function planChest(seed: number, n: number, prevalenceFloor = 0, prevalenceOverrides: Partial<Record<Finding, number>> = {}): ChestRow[] {
   const rng = new Rng(seed, 'chest-plan');
-  const prevalence = phantomPrevalence(prevalenceFloor);
+  const prevalence = phantomPrevalence(prevalenceFloor, prevalenceOverrides);
   const rows: ChestRow[] = [];
   for (let pid = 1; rows.length < n; pid++) {
     const male = rng.chance(0.56);

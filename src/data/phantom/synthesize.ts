@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { OptionError } from '../../errors.js';
 import { expectInteger, expectNumber, expectOneOf, expectString } from '../../validate.js';
+import { NIH_FINDINGS, type Finding } from './labels.js';
 import { planChest, planMsk } from './plan.js';
 import { renderAll } from './pool.js';
 import type { RenderTask } from './render.js';
@@ -23,6 +24,8 @@ export interface SynthesizeOptions {
   size?: number;
   /** Chest only: raise every finding's prevalence to at least this fraction (0..0.5). Default 0: NIH's. */
   prevalenceBoost?: number;
+  /** Chest only: set these findings' prevalences outright (each 0..0.9), after the boost. */
+  prevalence?: Partial<Record<Finding, number>>;
   /** Worker threads for drawing; 0 draws in this thread. Does not change the output. */
   threads?: number;
   onProgress?: (done: number, total: number) => void;
@@ -49,6 +52,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const size = expectInteger(options.size ?? 256, 'size', 64, 1024);
   const boost = expectNumber(options.prevalenceBoost ?? 0, 'prevalenceBoost', 0, 0.5);
   if (options.prevalenceBoost !== undefined && kind !== 'chest') throw new OptionError('prevalenceBoost', "undefined with kind 'msk' (it applies to chest findings)", options.prevalenceBoost);
+  const prevalence = expectPrevalence(options.prevalence, kind);
   const threads = options.threads === undefined ? undefined : expectInteger(options.threads, 'threads', 0, 64);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError('onProgress', 'a function', options.onProgress);
 
@@ -69,7 +73,7 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   };
   const progress = options.onProgress;
   if (kind === 'chest') {
-    const rows = planChest(seed, n, boost);
+    const rows = planChest(seed, n, boost, prevalence);
     await mkdir(join(out, 'images'));
     const tasks: RenderTask[] = rows.map((r) => ({ kind: 'chest', seed, plan: r.plan, size, path: join(out, 'images', r.file) }));
     await renderAll(tasks, { threads, onProgress: progress });
@@ -82,4 +86,16 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   await renderAll(tasks, { threads, onProgress: progress });
   await writeMuraMetadata(out, rows, manifest);
   return { kind, out, root: join(out, 'MURA-v1.1'), images: n, patients: new Set(rows.map((r) => r.patient)).size, manifest };
+}
+
+function expectPrevalence(value: unknown, kind: PhantomKind): Partial<Record<Finding, number>> {
+  if (value === undefined) return {};
+  if (kind !== 'chest') throw new OptionError('prevalence', "undefined with kind 'msk' (it applies to chest findings)", value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OptionError('prevalence', 'an object { Finding: fraction }', value);
+  const out: Partial<Record<Finding, number>> = {};
+  for (const [name, p] of Object.entries(value)) {
+    const finding = expectOneOf(name, 'a key of prevalence', NIH_FINDINGS);
+    out[finding] = expectNumber(p, `prevalence.${finding}`, 0, 0.9);
+  }
+  return out;
 }
