@@ -4,7 +4,8 @@
  */
 import { join, resolve } from 'node:path';
 
-import { ensureDefaultPhantoms } from '../data/phantom/index.js';
+import { DEFAULT_PHANTOMS, ensureDefaultPhantoms } from '../data/phantom/index.js';
+import { cachedSourceRun, cacheSourceRun } from './phantom-sources.js';
 import type { DatasetFormat } from '../data/datasets/index.js';
 import { runtimeInfo } from '../runtime.js';
 import type { TrainConfig } from '../train/config.js';
@@ -23,12 +24,13 @@ export interface TrainRunnerOptions {
 }
 
 /** Dataset name of a spec -> (root, reader format). Phantom sets are generated once into the cache. */
-async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root: string; format: DatasetFormat }> {
+async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root: string; format: DatasetFormat; phantoms?: { dir: string; seed: number } }> {
   if (spec.dataset === 'phantom-chest' || spec.dataset === 'phantom-msk') {
     // options.phantomSeed: another simulated population (e.g. a source task disjoint from the target's patients).
-    const seed = typeof spec.options.phantomSeed === 'number' ? spec.options.phantomSeed : undefined;
+    const seed = typeof spec.options.phantomSeed === 'number' ? spec.options.phantomSeed : DEFAULT_PHANTOMS.seed;
     const p = await ensureDefaultPhantoms({ cacheDir, seed });
-    return spec.dataset === 'phantom-chest' ? { root: p.chest, format: 'nih' } : { root: p.msk, format: 'mura' };
+    const phantoms = { dir: p.dir, seed };
+    return spec.dataset === 'phantom-chest' ? { root: p.chest, format: 'nih', phantoms } : { root: p.msk, format: 'mura', phantoms };
   }
   if (!spec.root) throw new Error(`dataset '${spec.name}' (${spec.dataset}) has no root folder: set it in the spec or its environment variable`);
   return { root: spec.root, format: spec.dataset as DatasetFormat };
@@ -84,6 +86,10 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
 export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
   return {
     async run(job: RunJob, ctx): Promise<RunResult> {
+      // Sources on the phantoms are trained once and cached with them.
+      const { phantoms } = await resolveData(job.data, opts.cacheDir);
+      const cached = job.kind === 'source' && phantoms ? await cachedSourceRun(job, phantoms.dir) : undefined;
+      if (cached) return cached;
       const config = await jobTrainOptions(job, opts);
       if (job.arm.method === 'radiomics') {
         const result = await runRadiomicsJob(job, config, { cacheDir: opts.cacheDir, progress: opts.progress, signal: ctx.signal });
@@ -105,7 +111,7 @@ export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
         renameSync(`${job.checkpointOut}.tmp-${process.pid}`, job.checkpointOut);
         checkpoint = job.checkpointOut;
       }
-      return {
+      const result: RunResult = {
         testAuc: r.testAuc,
         testAucTta: r.testAucTta,
         testAucCi: r.testAucCi ?? undefined,
@@ -120,6 +126,8 @@ export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
         checkpoint,
         versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
       };
+      if (job.kind === 'source' && phantoms) await cacheSourceRun(job, result, phantoms);
+      return result;
     },
   };
 }
