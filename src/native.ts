@@ -21,10 +21,23 @@ export interface NativeRuntimeInfo {
   cudaAvailable: boolean;
   cudaDeviceCount: number;
   mkldnn: boolean;
+  /** What this build of the addon can do (fixed at build time by the LibTorch and headers found). */
+  features: NativeFeatures;
   numThreads: number;
   numInteropThreads: number;
   hardwareThreads: number;
   parallelInfo: string;
+}
+
+export interface NativeFeatures {
+  /** c10d Gloo: multi-process data-parallel training on CPU (needs the Gloo headers at build time). */
+  gloo: boolean;
+  /** Built against a LibTorch with CUDA. */
+  cuda: boolean;
+  /** That LibTorch carries cuDNN. */
+  cudnn: boolean;
+  /** c10d NCCL: multi-process training on GPUs. */
+  nccl: boolean;
 }
 
 /** The caching CPU allocator (native/core/cpu_cache.h): blocks of 64 KiB and more are reused. */
@@ -154,9 +167,9 @@ export function explainLoadFailure(path: string, cause: unknown): string {
   const detail = cause instanceof Error ? cause.message : String(cause);
   if (!existsSync(path)) {
     return (
-      `torchxfer's native addon was not found at ${path}. Build it with \`npm run build:native\` ` +
-      '(needs cmake, g++ and LibTorch: on Debian `sudo apt-get install cmake g++ libtorch-dev`, or set LIBTORCH=/path/to/libtorch ' +
-      'or Torch_DIR=/path/to/share/cmake/Torch), or run `bash scripts/setup.sh`. Set TORCHXFER_ADDON to use a build elsewhere.'
+      `torchxfer's native addon was not found at ${path}. Build it with \`npm rebuild torchxfer\` where the package is installed, ` +
+      'or `npm run build:native` in a checkout (needs cmake, g++ and LibTorch: on Debian `sudo apt-get install cmake g++ libtorch-dev libgloo-dev`, ' +
+      'or set LIBTORCH=/path/to/libtorch or Torch_DIR=/path/to/share/cmake/Torch). Set TORCHXFER_ADDON to use a build elsewhere.'
     );
   }
   if (/lib(torch|c10|torch_cpu|torch_cuda)[^ ]*\.so/.test(detail)) {
@@ -165,7 +178,7 @@ export function explainLoadFailure(path: string, cause: unknown): string {
       '(`sudo apt-get install libtorch-dev` on Debian) or add the directory holding libtorch.so to LD_LIBRARY_PATH.'
     );
   }
-  return `torchxfer's native addon at ${path} failed to load: ${detail.split('\n')[0]}. Rebuild it with \`npm run build:native\`.`;
+  return `torchxfer's native addon at ${path} failed to load: ${detail.split('\n')[0]}. Rebuild it with \`npm rebuild torchxfer\` (installed) or \`npm run build:native\` (a checkout).`;
 }
 
 let cached: NativeAddon | undefined;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { explainLoadFailure, native, packageRoot } from '../src/native.js';
+import { distributedAvailable } from '../src/distributed.js';
 import { cpuCacheStats, getNumThreads, releaseCpuCache, runtimeInfo, setNumThreads } from '../src/runtime.js';
 import { tensor } from '../src/tensor.js';
 
@@ -221,7 +222,7 @@ describe('loading the addon', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/failed to load: .*Rebuild it with `npm run build:native`/);
+    expect(r.stderr).toMatch(/failed to load: .*Rebuild it with `npm rebuild torchxfer`.*`npm run build:native`/);
   });
 
   it('torchxfer info --json reports version, CUDA and threads', () => {
@@ -230,5 +231,16 @@ describe('loading the addon', () => {
     expect(info.torchVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(typeof info.cudaAvailable).toBe('boolean');
     expect(info.numThreads).toBe(runtimeInfo().hardwareThreads);
+    const features = info.features as Record<string, boolean>;
+    expect(Object.keys(features).sort()).toEqual(['cuda', 'cudnn', 'gloo', 'nccl']);
+    expect(features.cuda).toBe(info.cudaCompiled);
+    expect(features.gloo).toBe(distributedAvailable().gloo);
+  });
+
+  it('torchxfer info prints the features line', () => {
+    const out = execFileSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), 'info'], { encoding: 'utf8' });
+    const f = runtimeInfo().features;
+    const yes = (b: boolean) => (b ? 'yes' : 'no');
+    expect(out).toContain(`features   Gloo ${yes(f.gloo)}, CUDA ${yes(f.cuda)}, cuDNN ${yes(f.cudnn)}, NCCL ${yes(f.nccl)}`);
   });
 });

@@ -1,5 +1,7 @@
 #include "runtime.h"
 
+#include "distributed.h"
+
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
 
@@ -64,6 +66,9 @@ RuntimeInfo runtime_info() {
   info.cuda_available = torch::cuda::is_available();
   info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
   info.mkldnn_available = at::hasMKLDNN();
+  info.gloo = distributed_available();
+  info.nccl = nccl_available();
+  info.cudnn = info.cuda_compiled && at::globalContext().hasCuDNN();
   info.num_threads = at::get_num_threads();
   info.num_interop_threads = at::get_num_interop_threads();
   info.hardware_threads = default_num_threads();

@@ -12,6 +12,9 @@ struct RuntimeInfo {
   int cuda_device_count = 0;
   bool cuda_compiled = false;  // built against a LibTorch with CUDA
   bool mkldnn_available = false;
+  bool gloo = false;           // c10d Gloo compiled in: multi-process training on CPU
+  bool nccl = false;           // c10d NCCL compiled in (CUDA builds)
+  bool cudnn = false;          // the CUDA LibTorch carries cuDNN
   int num_threads = 0;         // intra-op threads of the calling thread
   int num_interop_threads = 0;
   int hardware_threads = 0;

@@ -19,6 +19,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     o.Set("cudaAvailable", r.cuda_available);
     o.Set("cudaDeviceCount", r.cuda_device_count);
     o.Set("mkldnn", r.mkldnn_available);
+    Napi::Object features = Napi::Object::New(info.Env());
+    features.Set("gloo", r.gloo);
+    features.Set("cuda", r.cuda_compiled);
+    features.Set("cudnn", r.cudnn);
+    features.Set("nccl", r.nccl);
+    o.Set("features", features);
     o.Set("numThreads", num_threads());
     o.Set("numInteropThreads", r.num_interop_threads);
     o.Set("hardwareThreads", r.hardware_threads);

@@ -1,4 +1,4 @@
-/** `torchxfer info`: LibTorch version, CUDA availability, threads. */
+/** `torchxfer info`: LibTorch version, what this build can do (Gloo, CUDA, cuDNN, NCCL), CUDA devices, threads. */
 import type { CommandModule } from 'yargs';
 
 import { runtimeInfo } from '../runtime.js';
@@ -13,7 +13,7 @@ const INFO_OPTIONS: OptionList = [['json', { default: true }]];
 
 export const infoCommand: CommandModule<object, InfoArgs> = {
   command: 'info',
-  describe: 'Show the LibTorch version, CUDA availability and thread count',
+  describe: 'Show the LibTorch version, the build\'s features (Gloo, CUDA, cuDNN, NCCL), CUDA devices and threads',
   builder: (y) => addOptions(y, INFO_OPTIONS) as never,
   handler: (args) => {
     const info = runtimeInfo();
@@ -25,6 +25,9 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
     }
     console.log(`torchxfer ${out.torchxfer} (Node ${out.node})`);
     console.log(`LibTorch   ${info.torchVersion}${info.mkldnn ? ' (oneDNN)' : ''}`);
+    const f = info.features;
+    const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+    console.log(`features   Gloo ${yesNo(f.gloo)}, CUDA ${yesNo(f.cuda)}, cuDNN ${yesNo(f.cudnn)}, NCCL ${yesNo(f.nccl)}`);
     console.log(`CUDA       ${info.cudaAvailable ? `available, ${info.cudaDeviceCount} device(s)` : info.cudaCompiled ? 'compiled in, no device visible' : 'not in this build'}`);
     console.log(`threads    ${info.numThreads} intra-op (of ${info.hardwareThreads} hardware), ${info.numInteropThreads} inter-op`);
   },
