@@ -1,7 +1,7 @@
 // The npm package as a user gets it: `npm pack`, then `npm install <tarball>` in an empty project builds
 // the addon at install (scripts/install.mjs, cmake-js), and `npx torchxfer` runs from there. Slow (a
 // full native build): it is the one test that proves the published package works.
-import { execFileSync, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,12 +19,25 @@ interface PackResult {
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // The installed package must not pick up this checkout's build.
-const env = { ...process.env, CI: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
 delete env.TORCHXFER_ADDON;
 
-function run(cmd: string, args: string[], opts: SpawnSyncOptions & { cwd: string }) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, maxBuffer: 64 << 20, ...opts });
-  return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// Asynchronous: a worker blocked for minutes in spawnSync loses its link to vitest.
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Result> {
+  return new Promise((done, fail) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail).on('close', (status) => done({ status, stdout, stderr }));
+  });
 }
 
 describe('the npm package', () => {
@@ -33,10 +46,12 @@ describe('the npm package', () => {
   const installed = join(project, 'node_modules', 'torchxfer');
   let pack: PackResult;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // `npm pack` runs prepack (the TypeScript build), so dist/ is current in the tarball.
-    const out = execFileSync(npm, ['pack', '--json', '--pack-destination', dir], { cwd: packageRoot, encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-    pack = (JSON.parse(out.slice(out.indexOf('['))) as PackResult[])[0]!;
+    const r = await run(npm, ['pack', '--json', '--pack-destination', dir], { cwd: packageRoot });
+    expect(r.status, r.stderr).toBe(0);
+    const out = r.stdout;
+    pack = (JSON.parse(out.slice(out.search(/^\[/m))) as PackResult[])[0]!;
     console.log(`package: ${pack.filename} ${(pack.size / 1024).toFixed(0)} KiB packed, ${(pack.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${pack.files.length} files`);
   }, 300_000);
 
@@ -50,18 +65,18 @@ describe('the npm package', () => {
     expect(unexpected).toEqual([]);
   });
 
-  it('installs into an empty project, building the addon; `npx torchxfer info` and a one-epoch phantom train run there', () => {
+  it('installs into an empty project, building the addon; `npx torchxfer info` and a one-epoch phantom train run there', async () => {
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'empty-project', version: '1.0.0', private: true }));
     const start = performance.now();
-    const install = run(npm, ['install', join(dir, pack.filename), '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], { cwd: project });
+    const install = await run(npm, ['install', join(dir, pack.filename), '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], { cwd: project });
     const seconds = (performance.now() - start) / 1000;
     expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
     console.log(`package: npm install into an empty project took ${seconds.toFixed(0)} s`);
     expect(install.stdout).toMatch(/torchxfer: built .*torchxfer\.node in \d+ s/);
     expect(existsSync(join(installed, 'build', 'Release', 'torchxfer.node'))).toBe(true);
 
-    const info = run('npx', ['--no-install', 'torchxfer', 'info', '--json'], { cwd: project });
+    const info = await run('npx', ['--no-install', 'torchxfer', 'info', '--json'], { cwd: project });
     expect(info.status, info.stderr).toBe(0);
     const facts = JSON.parse(info.stdout) as { torchxfer: string; torchVersion: string; features: Record<string, boolean> };
     expect(facts.torchxfer).toBe((JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version);
@@ -70,22 +85,21 @@ describe('the npm package', () => {
     expect(facts.features).toEqual({ gloo: true, cuda: expect.any(Boolean), cudnn: expect.any(Boolean), nccl: expect.any(Boolean) });
 
     const out = join(dir, 'run');
-    const train = run('npx', ['--no-install', 'torchxfer', 'train', '--epochs', '1', '--n', '16', '--arch', 'resnet50', '--batch-size', '8', '--image-size', '64',
+    const train = await run('npx', ['--no-install', 'torchxfer', 'train', '--epochs', '1', '--n', '16', '--arch', 'resnet50', '--batch-size', '8', '--image-size', '64',
       '--crop', '56', '--tta', '0', '--device', 'cpu', '--cache-dir', join(dir, 'cache'), '--out', out], { cwd: project });
     expect(train.status, train.stderr).toBe(0);
     expect(train.stdout).toMatch(/\[SIMULATED phantom data\] test AUC/);
     expect(existsSync(join(out, 'best.safetensors'))).toBe(true);
   }, 1_800_000);
 
-  it('without LibTorch the install fails with one message saying what to install', () => {
+  it('without LibTorch the install fails with one message saying what to install', async () => {
     expect(existsSync(join(installed, 'scripts', 'install.mjs')), 'the previous test installed the package').toBe(true);
     // Re-rooting CMake's package search in an empty folder hides every LibTorch the machine has, and
     // no Python torch is asked: the machine as one without LibTorch.
     const empty = mkdtempSync(join(dir, 'no-libtorch-'));
     const cmakeArgs = `-DCMAKE_FIND_ROOT_PATH=${empty} -DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY`;
-    const r = spawnSync(process.execPath, [join(installed, 'scripts', 'install.mjs')], {
+    const r = await run(process.execPath, [join(installed, 'scripts', 'install.mjs')], {
       cwd: installed,
-      encoding: 'utf8',
       env: { ...env, TORCHXFER_PYTHON: '/nonexistent/python3', LIBTORCH: '', Torch_DIR: '', TORCHXFER_CMAKE_ARGS: cmakeArgs },
     });
     expect(r.status).toBe(1);
