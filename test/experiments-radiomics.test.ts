@@ -51,3 +51,33 @@ describe('radiomics method', () => {
     expect(chooseClassifier(few.X, few.Y, val.X, val.Y, { seed: 0, searchIters: 1, folds: 5 }).folds).toBe(3);
   });
 });
+
+describe('radiomics jobs through the experiment runner', () => {
+  it('features from the cached images of the job splits; the chosen classifier tested on the test set; stored like a CNN run', async () => {
+    const { validateSpec } = await import('../src/experiments/spec.js');
+    const { planExperiment } = await import('../src/experiments/plan.js');
+    const { pairedP } = await import('../src/experiments/paired.js');
+    const { trainArmRunner } = await import('../src/experiments/train-runner.js');
+    const spec = validateSpec(
+      {
+        name: 'rad',
+        mode: 'grid',
+        nGrid: [60],
+        targets: [{ name: 'cardio', dataset: 'phantom-chest', label: 'Cardiomegaly', options: { imageSize: 64, valSize: 40, testSize: 60 } }],
+        arms: [{ name: 'radiomics', method: 'radiomics', options: { searchIters: 2, folds: 3 } }],
+      },
+      {},
+    );
+    const job = planExperiment(spec, () => undefined, pairedP).arms[0]!.jobs[0]!;
+    const events: unknown[] = [];
+    const result = await trainArmRunner({ progress: null }).run(job, { signal: new AbortController().signal, onEpoch: (m) => events.push(m) });
+    expect(events).toEqual([]);
+    expect(result.testAucTta).toBeNull();
+    expect(result.testAuc).toBeGreaterThan(0);
+    expect(result.testAuc).toBeLessThanOrEqual(1);
+    expect(CLASSIFIER_FAMILIES).toContain(result.radiomics!.classifier);
+    const chosen = result.radiomics!.byFamily[result.radiomics!.classifier]!;
+    expect(chosen.valAuc).toBe(Math.max(...Object.values(result.radiomics!.byFamily).map((f) => f.valAuc!)));
+    expect(result.sampleIdsHash).toMatch(/^[0-9a-f]{64}$/);
+  }, 600_000);
+});
