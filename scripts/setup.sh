@@ -21,7 +21,7 @@ done
 # ninja-build: cmake-js then compiles on every core (make would run one job).
 packages=(cmake g++ make ninja-build libtorch-dev libgloo-dev)
 if [ "$dev" = 1 ]; then
-  packages+=(python3-torch python3-torchvision python3-scipy python3-skimage python3-sklearn python3-pydicom python3-gdcm chromium)
+  packages+=(python3-torch python3-torchvision python3-scipy python3-skimage python3-sklearn python3-pandas python3-pydicom python3-gdcm chromium)
 fi
 
 missing=()
