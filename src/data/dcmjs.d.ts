@@ -5,10 +5,7 @@ declare module 'dcmjs' {
     dict: Record<string, { vr: string; Value: unknown[] }>;
     write(options?: Record<string, unknown>): ArrayBuffer;
   }
-  type LogMethod = (...args: unknown[]) => void;
   const dcmjs: {
-    /** loglevel's logger: dcmjs reports odd files through it. */
-    log: { warn: LogMethod; error: LogMethod; info: LogMethod; debug: LogMethod };
     data: {
       DicomMessage: { readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): DicomDict };
       DicomMetaDictionary: {
