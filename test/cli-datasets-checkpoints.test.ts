@@ -106,5 +106,13 @@ describe('train on your own data, use the checkpoint anywhere', () => {
     expect(none.status).toBe(1);
     expect(none.stderr).toMatch(/no image could be read/);
     expect(existsSync(join(out, 'resume'))).toBe(true);
+    // --resume alone reuses the saved options; one that changes the result is named and refused.
+    const changed = cli(['train', '--out', out, '--resume', '--epochs', '2']);
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toContain(`cannot resume ${out} with different options: --epochs 2 (the run used 1)`);
+    const again = cli(['train', '--out', out, '--resume', '--threads', '1', '--keep-resume']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain('Resuming with the saved options, except --threads 1 (the run used 2)');
+    expect(again.stderr).toMatch(/labels fracture/);
   });
 });
