@@ -156,6 +156,8 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         bar?.finish();
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
+        // Where the artefacts are: the training runner writes one folder per run (checkpoint, metrics.json, figures).
+        console.log(`run folders: ${resolve('runs/experiments', spec.name)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`);
         if (s.blockedStages.length) console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);
         if (s.failed.length) throw new Error(`${s.failed.length} run(s) failed (first: ${s.failed[0]!.error}); rerun the command to retry them`);
       } finally {
