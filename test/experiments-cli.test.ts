@@ -140,7 +140,7 @@ describe('torchxfer experiment (CLI)', () => {
       expect(m.status, m.stderr).toBe(0);
     }
     expect(comparableRecords(exported(merged))).toEqual(comparableRecords(exported(whole)));
-    const csv = runCli(['results', 'export', merged, '--format', 'csv', '--out', join(dir, 'm.csv')]);
+    const csv = runCli(['results', 'export', merged, '--out', join(dir, 'm.csv')]);
     expect(csv.status, csv.stderr).toBe(0);
     expect(readFileSync(join(dir, 'm.csv'), 'utf8').trim().split('\n').length).toBe(1 + doneCount(whole));
   });

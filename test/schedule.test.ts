@@ -188,8 +188,8 @@ describe('torchxfer schedule', () => {
     // Stopped once the LR falls below 1e-6: epochs after that are not trained.
     const stopped = JSON.parse(cli(['--policy', 'regular', '--iters', '12', '--max-lr', '1e-5', '--val-losses', '1,2,3,4', '--json']).stdout);
     expect(stopped.steps).toBe(9);
-    expect(cli(['--iters', '8', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/for val-losses/);
-    expect(cli(['--policy', 'regular', '--iters', '7', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/Expected a multiple of the number of epochs in --val-losses \(2\) for iters but received 7/);
+    expect(cli(['--iters', '8', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/for --val-losses/);
+    expect(cli(['--policy', 'regular', '--iters', '7', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/Expected a multiple of the number of epochs in --val-losses \(2\) for --iters but received 7/);
   });
 
   it('writes the plot with both panels, one line per group and the red unfreezing lines; bad options fail by name', () => {
@@ -205,8 +205,8 @@ describe('torchxfer schedule', () => {
     expect([...svg.matchAll(/<text class="title"[^>]*>([^<]*)</g)].map((m) => m[1])).toEqual(['Learning rate', 'Momentum']);
     const bad = cli(['--iters', '0', '--max-lr', '1e-3', '--json']);
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/Expected an integer between 1 and 10000000 for iters but received 0/);
+    expect(bad.stderr).toMatch(/Expected an integer between 1 and 10000000 for --iters but received '0'/);
     const badOut = cli(['--iters', '10', '--max-lr', '1e-3', '--out', join(dir, 'x.pdf')]);
-    expect(badOut.stderr).toMatch(/Expected a file name ending in .svg or .png for out/);
+    expect(badOut.stderr).toMatch(/Expected a file name ending in .svg or .png for --out/);
   });
 });

@@ -166,11 +166,11 @@ describe('torchxfer train / eval / predict (CLI)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test AUC/);
     const ck = join(out, 'best.safetensors');
-    const ev = JSON.parse(execFileSync(process.execPath, [cli, 'eval', '--checkpoint', ck, '--tta', '--json'], { encoding: 'utf8', env: { ...process.env, TORCHXFER_CACHE: cacheDir } }));
+    const ev = JSON.parse(execFileSync(process.execPath, [cli, 'eval', '--checkpoint', ck, '--tta', '4', '--json'], { encoding: 'utf8', env: { ...process.env, TORCHXFER_CACHE: cacheDir } }));
     expect(ev.split).toBe('test');
     expect(ev.tta).toBe(4);
     const images = readdirSync(join(root, 'images')).slice(0, 2).map((f) => join(root, 'images', f));
-    const pred = JSON.parse(execFileSync(process.execPath, [cli, 'predict', '--checkpoint', ck, '--format', 'json', ...images, join(root, 'missing.png')], { encoding: 'utf8' }));
+    const pred = JSON.parse(execFileSync(process.execPath, [cli, 'predict', '--checkpoint', ck, '--json', ...images, join(root, 'missing.png')], { encoding: 'utf8' }));
     expect(pred).toHaveLength(3);
     for (const p of pred.slice(0, 2)) expect(p.probabilities.Cardiomegaly).toBeGreaterThanOrEqual(0);
     expect(pred[2].error).toMatch(/missing\.png/);

@@ -53,7 +53,7 @@ export const scheduleCommand: CommandModule = {
     const maxLr = args['max-lr'];
     const strategy = (args.strategy ?? TRAIN_DEFAULTS.strategy) as Strategy;
     const out = args.out;
-    if (!/\.(svg|png)$/i.test(out)) throw new OptionError('out', 'a file name ending in .svg or .png', out);
+    if (!/\.(svg|png)$/i.test(out)) throw new OptionError('--out', 'a file name ending in .svg or .png', out);
     let lr;
     let momentum;
     let steps = iters;
