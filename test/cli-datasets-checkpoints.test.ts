@@ -48,6 +48,14 @@ describe('train on your own data, use the checkpoint anywhere', () => {
     const metrics = JSON.parse(readFileSync(join(dicomRun, 'metrics.json'), 'utf8'));
     expect(metrics.config.data).toBe(join(root, 'scans'));
     expect(metrics.config.labels).toBe(labels);
+    // One epoch numbering: the screen's "best epoch 1 of 1" is metrics.json's.
+    expect(r.stdout).toContain('best epoch 1 of 1');
+    expect(metrics.bestEpoch).toBe(1);
+    expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1]);
+    expect(metrics.split).toBe('random');
+    expect(metrics.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/no official test list/), expect.stringMatching(/test set has \d+ positive/)]));
+    // A finished run removes its resumable state (it is kept with --keep-resume).
+    expect(existsSync(join(dicomRun, 'resume'))).toBe(false);
   });
 
   it('evaluates the checkpoint from another working directory with nothing but --checkpoint', async () => {

@@ -79,7 +79,7 @@ describe('train()', () => {
 
   it('an interrupted run resumed with --resume ends with the same weights as an uninterrupted one', async () => {
     const whole = mkdtempSync(join(tmpdir(), 'torchxfer-whole-'));
-    await train({ ...base(), out: whole }, { progress: null });
+    await train({ ...base(), out: whole, keepResume: true }, { progress: null });
 
     const split = mkdtempSync(join(tmpdir(), 'torchxfer-split-'));
     const controller = new AbortController();
@@ -91,7 +91,7 @@ describe('train()', () => {
     expect(existsSync(join(split, 'resume', 'state.json'))).toBe(true);
     // Without --resume the folder is refused rather than overwritten.
     await expect(train({ ...base(), out: split }, { progress: null })).rejects.toThrow(/--resume/);
-    await train({ ...base(), out: split, resume: true }, { progress: null });
+    await train({ ...base(), out: split, resume: true, keepResume: true }, { progress: null });
 
     const a = await finalWeights(whole);
     const b = await finalWeights(split);
@@ -130,7 +130,7 @@ describe('train()', () => {
 
 describe('torchxfer train / eval / predict (CLI)', () => {
   const cli = join(packageRoot, 'bin', 'torchxfer.js');
-  const cliArgs = (out: string, epochs: number) => ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', String(epochs), '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--seed', '9', '--cache-dir', cacheDir, '--out', out];
+  const cliArgs = (out: string, epochs: number) => ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', String(epochs), '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--seed', '9', '--cache-dir', cacheDir, '--keep-resume', '--out', out];
 
   it('killed with SIGKILL mid-run, --resume ends with the weights of an uninterrupted run; a second writer is refused', async () => {
     const whole = mkdtempSync(join(tmpdir(), 'torchxfer-kill-whole-'));

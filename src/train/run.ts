@@ -5,7 +5,7 @@
  * AbortSignal: the state is saved first), and observable (events on the returned TrainingRun).
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
@@ -23,6 +23,7 @@ import { prepareData, type PreparedData } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import { initModel, type InitResult } from './init.js';
 import { runLrFinder } from './lr-find.js';
+import { pickMaxLr } from './lr-finder-analysis.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
 import { withScope } from './scope.js';
@@ -39,6 +40,7 @@ export interface TrainResult {
   testAucCi: [number, number] | null;
   perLabelAuc: Record<string, number | null>;
   perLabelAucTta: Record<string, number | null>;
+  /** Index of the epoch whose checkpoint was kept, from 0 (screen and metrics.json count epochs from 1). */
   bestEpoch: number | null;
   bestValLoss: number | null;
   epochs: EpochRecord[];
@@ -143,6 +145,10 @@ interface Session extends RunContext {
   checkpointPath: string;
   stepsPerEpoch: number;
   totalSteps: number;
+  /** Logs a warning and keeps it for metrics.json. */
+  warn: (text: string) => void;
+  warnings: string[];
+  warned: Set<string>;
 }
 
 /** The epoch loop's state: where it is (saved for resume), its schedule and why it stopped early. */
@@ -160,6 +166,9 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
   if (ctx.isMain && !config.resume && state.exists()) {
     throw new Error(`${ctx.out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
   }
+  if (ctx.isMain && config.resume && !state.exists()) {
+    throw new Error(`${ctx.out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`);
+  }
   return withScope(async (scope) => {
     const data = scope.own(await openData(config, options, ctx), (d) => d.cache.close());
     const init = await initModel(config, data.labels);
@@ -173,10 +182,20 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
       ...ctx, config, options, run, state, data, init, model, trainer, trainerOptions, stepsPerEpoch,
       checkpointPath: join(ctx.out, 'best.safetensors'),
       totalSteps: Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity),
+      warnings: [],
+      warned: new Set(),
+      warn: (text) => {
+        s.warnings.push(text);
+        ctx.log(`warning: ${text}`);
+      },
     };
     const loop = await prepareLoop(s, await startPosition(s));
     await fitEpochs(s, loop);
-    return s.isMain ? testAndReport(s, loop) : rankResult(s, loop);
+    if (!s.isMain) return rankResult(s, loop);
+    const result = await testAndReport(s, loop);
+    // Finished: the resumable state (model + optimiser, often larger than the checkpoint) has done its job.
+    if (!config.keepResume) rmSync(state.dir, { recursive: true, force: true });
+    return result;
   });
 }
 
@@ -259,10 +278,12 @@ async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNull
     finder.dispose();
   }
   bar.finish();
-  if (!curve.suggestions) throw new Error('the LR finder could not suggest a learning rate (the loss diverged at once); give --max-lr');
-  const maxLr = curve.suggestions.min.lr;
+  const pick = pickMaxLr(curve, config.lrRule);
+  const maxLr = pick.lr;
+  const sg = curve.suggestions!;
   await saveFigure(lrFinderChart(curve), join(out, 'lr-finder.svg'));
-  s.log(`LR finder: max_lr = ${formatNumber(maxLr)} (loss minimum; valley ${formatNumber(curve.suggestions.valley.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
+  s.log(`LR finder: max_lr = ${formatNumber(maxLr)} (--lr-rule ${pick.rule}; valley ${formatNumber(sg.valley.lr)}, minimum/10 ${formatNumber(sg.minDiv10)}, minimum ${formatNumber(sg.min.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
+  if (pick.warning) s.warn(pick.warning);
   return { maxLr, lrFinder: { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr } };
 }
 
@@ -419,7 +440,7 @@ async function validateAndCheckpoint(s: Session, loop: Loop, fit: EpochFit): Pro
     position.bestEpoch = epoch;
     const weights = s.model.stateDict();
     try {
-      await saveCheckpoint(s.checkpointPath, weights, checkpointMetadata(s, position, { epoch, valLoss: val.loss, valAuc: record.valAuc }));
+      await saveCheckpoint(s.checkpointPath, weights, checkpointMetadata(s, position, { epoch: epoch + 1, valLoss: val.loss, valAuc: record.valAuc }));
     } finally {
       for (const t of Object.values(weights)) t.dispose();
     }
@@ -462,6 +483,28 @@ function closeEpoch(s: Session, loop: Loop, valLoss: number): void {
     position.done = true;
   }
   if (loop.stoppedEarly === 'max-steps') position.done = true;
+  warnIfDiverging(s, loop);
+}
+
+/** Below this distance from 0.5 a validation AUC is chance: the network tells the classes apart no better than a coin. */
+const CHANCE = 0.005;
+
+/** Says, once each, when the validation loss explodes or the AUC sits at chance, with what to try. */
+function warnIfDiverging(s: Session, loop: Loop): void {
+  const h = loop.position.history;
+  const last = h[h.length - 1];
+  if (!last || !Number.isFinite(last.valLoss)) return;
+  const lower = `try a lower max_lr: --lr-rule min-div-10, or --max-lr ${formatNumber(loop.position.maxLr / 10)}`;
+  const first = h[0]!.valLoss;
+  if (last.valLoss > Math.max(10 * first, 10) && !s.warned.has('exploded')) {
+    s.warned.add('exploded');
+    s.warn(`the validation loss exploded to ${formatNumber(last.valLoss)} at epoch ${last.epoch + 1} (epoch 1: ${formatNumber(first)}); max_lr ${formatNumber(loop.position.maxLr)} is likely too high: ${lower}. The lowest-loss checkpoint is kept.`);
+  }
+  const atChance = (e: EpochRecord) => e.valAuc !== null && Math.abs(e.valAuc - 0.5) < CHANCE;
+  if (h.length >= 2 && atChance(last) && atChance(h[h.length - 2]!) && !s.warned.has('chance')) {
+    s.warned.add('chance');
+    s.warn(`the validation AUC has been ${last.valAuc!.toFixed(3)} (chance) for 2 epochs: the network gives every image the same score, as a diverged or dead one does; ${lower}, or check the labels.`);
+  }
 }
 
 /** Rank 0 writes model and optimiser state to OUT/resume; other ranks hold the same. */
@@ -521,13 +564,23 @@ async function testAndReport(s: Session, loop: Loop): Promise<TrainResult> {
   return result;
 }
 
+/** A 95% CI of the test AUC wider than this cannot separate the arms the paper compares. */
+const WIDE_CI = 0.2;
+
 async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise<void> {
   const { config, data } = s;
   const h = loop.position.history;
   const curves = { x: h.map((e) => e.epoch + 1), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: (loop.position.bestEpoch ?? 0) + 1 };
   await saveFigure(trainingCurvesChart(curves, { title: `${config.arch} ${config.strategy} ${config.policy}` }), join(s.out, 'training-curves.svg'));
+  const ci = result.testAucCi;
+  if (ci && ci[1] - ci[0] > WIDE_CI) s.warn(`the test AUC's 95% CI [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}] is ${(ci[1] - ci[0]).toFixed(2)} wide: the test set (${data.splits.test.samples.length} images) is too small to tell close results apart.`);
   writeJsonAtomic(join(s.out, 'metrics.json'), {
     ...result,
+    // Epochs are numbered from 1 here, as on screen (TrainResult indexes them from 0).
+    bestEpoch: result.bestEpoch === null ? null : result.bestEpoch + 1,
+    epochs: result.epochs.map((e) => ({ ...e, epoch: e.epoch + 1 })),
+    split: data.splitMode,
+    warnings: [...data.warnings, ...s.warnings],
     config,
     versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
     samples: { train: data.splits.train.samples.map((x) => x.id), val: data.splits.val.samples.map((x) => x.id), test: data.splits.test.samples.map((x) => x.id) },
