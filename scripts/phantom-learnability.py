@@ -3,6 +3,9 @@
 
 Two cheap proxies for the demo's network (docs/demo-design.md), both on the demo's 96 px input:
   logistic  logistic regression on 32x32 pixels (global signs: heart size, effusion, hyperinflation);
+  blob      logistic regression on a bank of blob-detector responses (scale-normalised Laplacian of
+            Gaussian, sigma 1.5/2.5/4 px: top percentiles inside the central field): a stand-in for the
+            primitive a source task would teach, so blob vs logistic shows what that prior is worth;
   cnn       a tiny CNN (4 conv blocks, global max pooling: it can find a small sign anywhere), from
             scratch, or first trained on a source task (--source-chest / --source-msk) then fine-tuned.
 Training subsets are balanced (N/2 positives) draws from the train list, one per repeat; the test set is
@@ -21,6 +24,7 @@ import os
 import numpy as np
 import torch
 from PIL import Image
+from scipy.ndimage import gaussian_laplace
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -89,6 +93,20 @@ def predict(model, X):
         return torch.cat([model(torch.from_numpy(X[i:i + 128]).unsqueeze(1))[:, 0] for i in range(0, len(X), 128)]).numpy()
 
 
+def blob_features(X):
+    out = []
+    for img in X:
+        h, w = img.shape
+        row = []
+        for sigma in (1.5, 2.5, 4.0):
+            r = -gaussian_laplace(img, sigma) * sigma ** 2
+            core = r[h // 8: h - h // 8, w // 8: w - w // 8]
+            row += [core.max(), *np.percentile(core, [99.9, 99.5, 99, 95]), core.mean()]
+        out.append(row)
+    F = np.array(out, dtype=np.float32)
+    return (F - F.mean(0)) / (F.std(0) + 1e-6)
+
+
 def balanced(y, idx, n, rng):
     pos, neg = idx[y[idx]], idx[~y[idx]]
     k = min(n // 2, len(pos), len(neg))
@@ -111,6 +129,7 @@ def main():
     a = ap.parse_args()
 
     X, labels, is_test = read_chest(a.chest, a.size)
+    B = blob_features(X) if 'blob' in a.method else None
     train_idx = np.flatnonzero(~is_test)
     sources = {'none': None}
     if a.source_chest:
@@ -131,7 +150,7 @@ def main():
         test = balanced(y, np.flatnonzero(is_test), 10**6, np.random.default_rng(0))
         for method in a.method:
             for src, weights in sources.items():
-                if method == 'logistic' and weights is not None:
+                if method != 'cnn' and weights is not None:
                     continue
                 cells = []
                 for n in a.n:
@@ -141,6 +160,8 @@ def main():
                         if method == 'logistic':
                             flat = lambda i: X[i][:, ::3, ::3].reshape(len(i), -1)
                             s = LogisticRegression(C=0.1, max_iter=2000).fit(flat(idx), y[idx]).decision_function(flat(test))
+                        elif method == 'blob':
+                            s = LogisticRegression(C=1, max_iter=2000).fit(B[idx], y[idx]).decision_function(B[test])
                         else:
                             torch.manual_seed(r)
                             model = TinyCnn(1)
@@ -149,7 +170,7 @@ def main():
                             s = predict(fit(model, X[idx], y[idx], a.steps, r), X[test])
                         aucs.append(roc_auc_score(y[test], s))
                     cells.append(f'N={n} {np.mean(aucs):.3f} ({min(aucs):.2f}..{max(aucs):.2f})')
-                name = method if method == 'logistic' else f'cnn source={src}'
+                name = method if method != 'cnn' else f'cnn source={src}'
                 print(f'{finding:13s} {name:18s} test pos {int(y[test].sum()):3d}  ' + '  '.join(cells), flush=True)
 
 
