@@ -5,3 +5,4 @@ export { NIH_FINDINGS, NIH_PREVALENCE, type Finding } from './labels.js';
 export { MURA_PARTS, type MuraPart } from './msk.js';
 export { PHANTOM_VERSION, SIMULATED_NOTICE, type PhantomManifest } from './writers.js';
 export { PHANTOM_DESIGN } from './design.js';
+export { phantomExampleGrid, type ExampleGrid, type ExampleGridOptions } from './examples.js';
