@@ -15,7 +15,10 @@ import type { Dataset } from '../src/data/types.js';
 import { PAPER_NGRID } from '../src/experiments/presets/paper.js';
 import { CLI, removeTempDirs, tempDir } from './experiments-helpers.js';
 import { realDataRoot, realDataSkipReason } from './helpers/realdata.js';
-import { chexpertRoot, muraRoot, nihRoot, realText } from './helpers/realdata-roots.js';
+import { chexpertRoot, linkImages, muraRoot, nihRoot, realText } from './helpers/realdata-roots.js';
+import { SplitSizer } from '../src/experiments/layout.js';
+import { loadSpec } from '../src/experiments/spec.js';
+import { expandPlan, jobTrainConfig } from '../src/experiments/layout.js';
 
 const here = realDataRoot() !== undefined;
 if (!here) console.warn(`realdata-metadata: ${realDataSkipReason}`);
@@ -88,6 +91,22 @@ describe.skipIf(!here)('real NIH ChestX-ray14 metadata', () => {
     expect(pool.length).toBe(negatives.filter((id) => !usedIds.has(id)).length);
     expect(src.labels).toHaveLength(13);
     expect(src.labels).not.toContain('Emphysema');
+  });
+
+  it('with every image present (each a symlink to one real image) a run reads the same splits the plan counts from the lists', async () => {
+    const root = nihRoot(join(dir, 'with-images'));
+    const t0 = performance.now();
+    await linkImages(join(root, 'images'), [...facts.entry.keys()]);
+    console.log(`linked ${facts.entry.size} images in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const spec = loadSpec('paper', { env: { NIH_ROOT: root, CHEXPERT_ROOT: root, MURA_ROOT: root } });
+    const plan = expandPlan(spec);
+    const jobs = [plan.sources.find((j) => j.data.name === 'chestxray13')!, ...plan.arms.filter((a) => a.stage === 'source-data' && a.target === 'emphysema' && a.name === 'chestxray13')[0]!.jobs.slice(0, 2)];
+    const fromLists = new SplitSizer({ metadataOnly: true });
+    const fromImages = new SplitSizer();
+    for (const job of jobs) {
+      const config = await jobTrainConfig(job);
+      expect(await fromImages.sizes(job, config)).toEqual(await fromLists.sizes(job, config));
+    }
   });
 });
 

@@ -3,7 +3,8 @@
  * (gunzipped). No images: planning reads the lists alone. `linkImages` puts one real image behind
  * chosen names (each a symlink to the same file) for tests that read pixels.
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -48,13 +49,10 @@ export function muraRoot(dir: string): string {
   return root;
 }
 
-/** Symlinks `paths` (relative to `base`) to one real NIH image. */
-export function linkImages(base: string, paths: string[]): void {
+/** Symlinks `paths` (relative to `base`) to one real NIH image; in batches, so the test worker stays responsive. */
+export async function linkImages(base: string, paths: string[]): Promise<void> {
   const image = realDataFile('images', '00000001_000.png');
   if (!image) throw new Error('real-data image images/00000001_000.png not found');
-  for (const p of paths) {
-    const to = join(base, p);
-    mkdirSync(dirname(to), { recursive: true });
-    symlinkSync(image, to);
-  }
+  for (const dir of new Set(paths.map((p) => dirname(join(base, p))))) mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < paths.length; i += 2000) await Promise.all(paths.slice(i, i + 2000).map((p) => symlink(image, join(base, p))));
 }
