@@ -1,6 +1,7 @@
 #include "tensor_io.h"
 
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace torchxfer {
@@ -36,16 +37,21 @@ std::string dtype_name(torch::Dtype dtype) {
 size_t dtype_size(torch::Dtype dtype) { return c10::elementSize(dtype); }
 
 void check_shape(const std::vector<int64_t>& shape, size_t elements) {
-  int64_t product = 1;
+  // Unsigned and overflow-checked: a product past the data's size is a mismatch, never a wrap-around.
+  uint64_t product = 1;
+  bool over = false;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] < 0) throw std::invalid_argument("shape[" + std::to_string(i) + "] is negative (" + std::to_string(shape[i]) + ")");
-    product *= shape[i];
+    const uint64_t d = static_cast<uint64_t>(shape[i]);
+    if (d != 0 && product > std::numeric_limits<uint64_t>::max() / d) over = true;
+    product = over ? 0 : product * d;
   }
-  if (static_cast<size_t>(product) != elements) {
+  for (int64_t d : shape) over = over && d != 0;  // a zero dimension makes any product zero
+  if (over || product != elements) {
     std::string s = "[";
     for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
     s += "]";
-    throw std::invalid_argument("shape " + s + " holds " + std::to_string(product) + " elements but the data has " + std::to_string(elements));
+    throw std::invalid_argument("shape " + s + " holds " + (over ? std::string("more than 2^64") : std::to_string(product)) + " elements but the data has " + std::to_string(elements));
   }
 }
 

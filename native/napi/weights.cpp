@@ -13,14 +13,21 @@
 namespace torchxfer::napi {
 namespace {
 
+// Keys come from the file: an object without a prototype keeps '__proto__' (or 'constructor') an own
+// entry like any other name, instead of replacing or shadowing the object's prototype.
+Napi::Object dictionary_object(Napi::Env env) {
+  Napi::Function create = env.Global().Get("Object").As<Napi::Object>().Get("create").As<Napi::Function>();
+  return create.Call({env.Null()}).As<Napi::Object>();
+}
+
 Napi::Object tensors_object(Napi::Env env, const StateDict& tensors) {
-  Napi::Object o = Napi::Object::New(env);
+  Napi::Object o = dictionary_object(env);
   for (auto& [name, t] : tensors) o.Set(name, TensorWrap::Wrap(env, t));
   return o;
 }
 
 Napi::Object metadata_object(Napi::Env env, const std::map<std::string, std::string>& metadata) {
-  Napi::Object o = Napi::Object::New(env);
+  Napi::Object o = dictionary_object(env);
   for (auto& [k, v] : metadata) o.Set(k, v);
   return o;
 }
@@ -71,6 +78,7 @@ Napi::Value InspectWeights(const Napi::CallbackInfo& info) {
   return run_async<WeightsFile>(info.Env(), [path]() { return read_weights_file(path); }, [](Napi::Env env, WeightsFile& f) -> Napi::Value {
     Napi::Object o = Napi::Object::New(env);
     o.Set("format", f.format);
+    o.Set("container", f.container);
     Napi::Array entries = Napi::Array::New(env, f.tensors.size());
     for (size_t i = 0; i < f.tensors.size(); ++i) {
       Napi::Object e = Napi::Object::New(env);

@@ -6,7 +6,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <functional>
-#include <regex>
+#include <atomic>
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -67,12 +68,24 @@ void validate(const ClassifierConfig& c) {
     throw std::invalid_argument("Expected 'sum' or 'replicate' for greyMode but received '" + c.grey_mode + "'");
 }
 
-// torchvision's DenseNet._load_state_dict: "denselayer1.norm.1.weight" -> "denselayer1.norm1.weight".
+// torchvision's DenseNet._load_state_dict: "denselayer1.norm.1.weight" -> "denselayer1.norm1.weight", i.e.
+// ^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$ matched by
+// hand: std::regex recurses once per character, so a long key from a file would overflow the stack.
 std::string remap_old_densenet_key(const std::string& key) {
-  static const std::regex old(R"(^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$)");
-  std::smatch m;
-  if (!std::regex_match(key, m, old)) return key;
-  return m[1].str() + m[2].str();
+  for (const char* field : {"weight", "bias", "running_mean", "running_var"}) {
+    const std::string tail = std::string(".") + field;
+    if (!ends_with(key, tail) || key.size() < tail.size() + 7) continue;  // ".conv.1" + tail at least
+    const size_t digit = key.size() - tail.size() - 1;  // the '1' or '2'
+    if ((key[digit] != '1' && key[digit] != '2') || key[digit - 1] != '.') return key;
+    const std::string head = key.substr(0, digit - 1);  // "...denselayer12.norm"
+    if (!ends_with(head, ".norm") && !ends_with(head, ".relu") && !ends_with(head, ".conv")) return key;
+    size_t j = head.size() - 5;  // the digits of denselayerN end here
+    size_t digits_end = j;
+    while (j > 0 && std::isdigit(static_cast<unsigned char>(head[j - 1]))) --j;
+    if (j == digits_end || !ends_with(head.substr(0, j), "denselayer")) return key;
+    return head + key.substr(digit);
+  }
+  return key;
 }
 
 class TorchvisionClassifier : public Classifier {
@@ -199,6 +212,7 @@ class TorchvisionClassifier : public Classifier {
   void to(const torch::Device& device, bool channels_last) override {
     module_->to(device);
     device_ = device;
+    device_code_.store(encode_device(device));
     channels_last_ = channels_last;
     const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
     torch::NoGradGuard no_grad;
@@ -206,7 +220,8 @@ class TorchvisionClassifier : public Classifier {
       if (t.dim() == 4) t.set_data(t.contiguous(format));
   }
 
-  torch::Device device() const override { return device_; }
+  // Read from the JS thread while a worker may be inside to(): the atomic copy, never device_ itself.
+  torch::Device device() const override { return decode_device(device_code_.load()); }
 
   void reinit_moments(const std::string& which, uint64_t seed) override {
     if (which != "all" && which != "conv") throw std::invalid_argument("Expected 'all' or 'conv' for which but received '" + which + "'");
@@ -270,7 +285,13 @@ class TorchvisionClassifier : public Classifier {
   bool trainable_[kNumGroups] = {true, true, true};
   FrozenBatchNorm policy_ = FrozenBatchNorm::UpdateStats;
   torch::Device device_ = torch::kCPU;
+  std::atomic<int32_t> device_code_{encode_device(torch::kCPU)};
   bool channels_last_ = false;
+
+  static int32_t encode_device(const torch::Device& d) { return static_cast<int32_t>(d.type()) << 8 | static_cast<uint8_t>(d.index()); }
+  static torch::Device decode_device(int32_t code) {
+    return torch::Device(static_cast<c10::DeviceType>(code >> 8), static_cast<c10::DeviceIndex>(static_cast<int8_t>(code & 0xff)));
+  }
 };
 
 }  // namespace

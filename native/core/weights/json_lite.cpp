@@ -10,8 +10,10 @@ namespace {
 struct Parser {
   const std::string& s;
   const std::string& what;
+  size_t max_values;
   size_t pos = 0;
   int depth = 0;
+  size_t values = 0;
 
   [[noreturn]] void fail(const std::string& msg) const { throw std::runtime_error(what + ": invalid JSON (" + msg + ") at offset " + std::to_string(pos)); }
   void ws() { while (pos < s.size() && (s[pos] == ' ' || s[pos] == '\n' || s[pos] == '\r' || s[pos] == '\t')) ++pos; }
@@ -70,6 +72,7 @@ struct Parser {
   }
   Node value() {
     if (++depth > 64) fail("nested too deeply");
+    if (++values > max_values) fail("more than " + std::to_string(max_values) + " values, the limit for " + std::to_string(s.size()) + " bytes of header");
     Node n;
     char c = peek();
     if (c == '{') {
@@ -121,8 +124,8 @@ const Node* Node::get(const std::string& key) const {
   return nullptr;
 }
 
-Node parse(const std::string& text, const std::string& what) {
-  Parser p{text, what};
+Node parse(const std::string& text, const std::string& what, size_t max_values) {
+  Parser p{text, what, max_values};
   Node n = p.value();
   p.ws();
   if (p.pos != text.size()) p.fail("trailing characters");

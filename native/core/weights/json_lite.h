@@ -18,8 +18,9 @@ struct Node {
   const Node* get(const std::string& key) const;
 };
 
-// Throws std::runtime_error("<what>: invalid JSON ... at offset N").
-Node parse(const std::string& text, const std::string& what);
+// Throws std::runtime_error("<what>: invalid JSON ... at offset N"), also when the text holds more
+// than `max_values` values (each costs ~100 bytes: the caller bounds memory by the text's size).
+Node parse(const std::string& text, const std::string& what, size_t max_values = 1'000'000);
 std::string quote(const std::string& s);
 
 }  // namespace torchxfer::json

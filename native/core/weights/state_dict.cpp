@@ -3,11 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <unordered_set>
 
 #include "../tensor_io.h"
 #include "weights_file.h"
@@ -46,6 +49,54 @@ std::string sniff_weights_format(const std::vector<uint8_t>& b) {
     if (n >= 2 && b[8] == '{') return "safetensors";  // a length then a JSON object: truncation is diagnosed by the reader
   }
   return "";
+}
+
+namespace {
+
+// Up to `max` bytes of `s` with control bytes shown as '?', for quoting file contents in messages.
+std::string printable(const std::string& s, size_t max = 80) {
+  std::string out;
+  for (size_t j = 0; j < s.size() && j < max; ++j) out += (static_cast<unsigned char>(s[j]) < 0x20 || s[j] == 0x7f) ? '?' : s[j];
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The value of "key value" line in a Git LFS pointer ("oid sha256:...", "size 123").
+std::string lfs_field(const std::string& text, const std::string& key) {
+  size_t at = text.find("\n" + key + " ");
+  if (at == std::string::npos) return "?";
+  size_t from = at + key.size() + 2, end = text.find('\n', from);
+  return printable(text.substr(from, end == std::string::npos ? std::string::npos : end - from));
+}
+
+}  // namespace
+
+std::string describe_non_weights(const std::vector<uint8_t>& bytes) {
+  const std::string n = std::to_string(bytes.size()) + " bytes";
+  if (bytes.empty()) return "the file is empty (0 bytes): an interrupted download or copy; fetch it again";
+  std::string head(reinterpret_cast<const char*>(bytes.data()), std::min<size_t>(bytes.size(), 4096));
+  if (head.rfind("version https://git-lfs.github.com/spec/", 0) == 0)
+    return "it is a Git LFS pointer (" + n + "), not the weights it stands for (" + lfs_field(head, "oid") + ", " + lfs_field(head, "size") +
+           " bytes): the repository keeps the file in Git LFS; run `git lfs install && git lfs pull` in the clone, or download the file itself";
+  size_t start = head.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+  while (start < head.size() && std::isspace(static_cast<unsigned char>(head[start]))) ++start;
+  std::string low = lower(head.substr(start));
+  if (low.rfind("<!doctype html", 0) == 0 || low.rfind("<html", 0) == 0 || low.rfind("<head", 0) == 0 || low.rfind("<body", 0) == 0) {
+    std::string title;
+    size_t t = low.find("<title>");
+    if (t != std::string::npos) title = head.substr(start + t + 7, low.find("</title>", t) == std::string::npos ? 80 : low.find("</title>", t) - t - 7);
+    return "it is an HTML page (" + n + (title.empty() ? "" : ", titled '" + printable(title) + "'") +
+           "), not weights: the download saved a web page (an error, login or preview page) instead of the file; check the URL";
+  }
+  if (low.rfind("<?xml", 0) == 0) return "it is an XML document (" + n + "), not weights (a storage service's error message?): '" + printable(head.substr(start), 160) + "'";
+  bool text = true;
+  for (unsigned char c : head) text = text && (c >= 0x20 || c == '\n' || c == '\r' || c == '\t');
+  if (text) return "it is a text file (" + n + ") starting '" + printable(head.substr(start)) + "'";
+  return "found " + n + " of something else";
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
@@ -108,20 +159,34 @@ std::string weights_dtype_name(torch::ScalarType t) {
   }
 }
 
+void check_tensor_names(const StateDict& tensors, const std::string& path) {
+  std::unordered_set<std::string> seen;
+  for (auto& [name, t] : tensors) {
+    if (name.size() > kMaxTensorName)
+      throw std::runtime_error(path + ": tensor name of " + std::to_string(name.size()) + " bytes is longer than the " + std::to_string(kMaxTensorName) +
+                               "-byte limit (starts '" + printable(name.substr(0, 40)) + "...'; not a model's parameter name)");
+    if (!seen.insert(name).second) throw std::runtime_error(path + ": tensor '" + printable(name) + "' appears twice");
+  }
+}
+
 WeightsFile read_weights_file(const std::string& path) {
   auto bytes = read_file_bytes(path);
   WeightsFile out;
   out.format = sniff_weights_format(bytes);
-  if (out.format == "torch-zip") out.tensors = read_torch_zip(bytes, path);
-  else if (out.format == "torch-legacy") out.tensors = read_torch_legacy(bytes, path);
-  else if (out.format == "safetensors") {
+  if (out.format == "torch-zip" || out.format == "torch-legacy") {
+    TorchObject o = out.format == "torch-zip" ? read_torch_zip(bytes, path) : read_torch_legacy(bytes, path);
+    out.tensors = std::move(o.tensors);
+    out.container = std::move(o.container);
+  } else if (out.format == "safetensors") {
     auto st = parse_safetensors(bytes, path);
     out.tensors = std::move(st.tensors);
     out.metadata = std::move(st.metadata);
+    out.container = "state_dict";
   } else {
-    throw std::runtime_error(path + ": not a weights file (expected a torch.save .pth/.pt zip or legacy file, or safetensors; " +
-                             (bytes.empty() ? std::string("the file is empty") : "found " + std::to_string(bytes.size()) + " bytes of something else") + ")");
+    throw std::runtime_error(path + ": not a weights file: " + describe_non_weights(bytes) +
+                             " (expected a torch.save .pth/.pt zip or legacy file, or safetensors)");
   }
+  check_tensor_names(out.tensors, path);
   return out;
 }
 

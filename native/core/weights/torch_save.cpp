@@ -1,4 +1,5 @@
 // torch.save's two formats: the zip archive (torch >= 1.6) and the legacy stream of pickles.
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <stdexcept>
@@ -45,35 +46,109 @@ Ref storage_value(torch::Tensor t) {
   return v;
 }
 
-// {name: tensor} or a checkpoint dict holding one ("state_dict", "model", ...); "module." stripped.
-StateDict to_state_dict(const Ref& root, const std::string& path) {
-  if (!root->is(K::Dict)) fail(path, "the pickled object is a " + pickle::kind_name(root->kind) + ", not a state_dict");
-  const Ref* dict = &root;
-  bool all_tensors = true;
-  for (auto& [k, v] : root->dict) all_tensors = all_tensors && v->is(K::Tensor);
-  if (!all_tensors || root->dict.empty()) {
-    for (const char* key : {"state_dict", "model_state_dict", "model"}) {
-      for (auto& [k, v] : root->dict) {
-        if (k->is(K::Str) && k->s == key && v->is(K::Dict)) { dict = &v; break; }
-      }
-      if (dict != &root) break;
-    }
-  }
+// The tensors of a pickled module, by PyTorch's state_dict() rule: each module's parameters, then its
+// persistent buffers, then its children, names joined by '.'. Iterative: depth is bounded anyway.
+StateDict walk_module(const Ref& root, const std::string& path) {
   StateDict out;
-  for (auto& [k, v] : (*dict)->dict) {
-    if (!k->is(K::Str)) fail(path, "a state_dict key is a " + pickle::kind_name(k->kind) + ", not a string");
-    if (!v->is(K::Tensor))
-      fail(path, dict == &root ? "not a state_dict: entry '" + k->s + "' is a " + pickle::kind_name(v->kind) + " (no 'state_dict' or 'model' entry found)"
-                               : "state_dict entry '" + k->s + "' is a " + pickle::kind_name(v->kind) + ", not a tensor");
-    std::string name = k->s.rfind("module.", 0) == 0 ? k->s.substr(7) : k->s;  // DataParallel
-    out.emplace_back(std::move(name), v->tensor);
+  std::vector<std::pair<const pickle::Value*, std::string>> todo{{root.get(), ""}};
+  while (!todo.empty()) {
+    auto [module, prefix] = todo.back();
+    todo.pop_back();
+    const std::string where = prefix.empty() ? "the pickled " + module->s : "submodule '" + prefix.substr(0, prefix.size() - 1) + "' (" + module->s + ")";
+    if (!module->state || !module->state->is(K::Dict)) fail(path, where + " has no attribute dict (not a module pickled by torch.save)");
+    const pickle::Value& attrs = *module->state;
+    std::vector<std::string> non_persistent;
+    if (auto set = attrs.get("_non_persistent_buffers_set"); set && (*set)->is(K::List))
+      for (auto& n : (*set)->items)
+        if (n->is(K::Str)) non_persistent.push_back(n->s);
+    for (const char* field : {"_parameters", "_buffers"}) {
+      const Ref* tensors = attrs.get(field);
+      if (!tensors) continue;  // torch < 1.0 modules without buffers
+      if (!(*tensors)->is(K::Dict)) fail(path, where + ": " + field + " is a " + pickle::kind_name((*tensors)->kind) + ", not a dict");
+      for (auto& [k, v] : (*tensors)->dict) {
+        if (!k->is(K::Str)) fail(path, where + ": a name in " + field + " is not a string");
+        if (v->is(K::None)) continue;
+        if (!v->is(K::Tensor)) fail(path, where + ": " + field + " entry '" + k->s + "' is a " + pickle::kind_name(v->kind) + ", not a tensor");
+        if (std::string(field) == "_buffers" && std::find(non_persistent.begin(), non_persistent.end(), k->s) != non_persistent.end()) continue;
+        out.emplace_back(prefix + k->s, v->tensor);
+      }
+    }
+    const Ref* children = attrs.get("_modules");
+    if (!children) continue;
+    if (!(*children)->is(K::Dict)) fail(path, where + ": _modules is not a dict");
+    auto& kids = (*children)->dict;
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it) {  // reversed onto the stack: visited in order
+      auto& [k, v] = *it;
+      if (!k->is(K::Str)) fail(path, where + ": a submodule name is not a string");
+      if (v->is(K::None)) continue;
+      if (!v->is(K::Object) || !pickle::is_module_class(v->s))
+        fail(path, where + ": submodule '" + k->s + "' is a " + (v->is(K::Object) ? v->s : pickle::kind_name(v->kind)) + ", not a module");
+      todo.emplace_back(v.get(), prefix + k->s + ".");
+    }
   }
   return out;
 }
 
+bool is_module(const Ref& v) { return v->is(K::Object) && pickle::is_module_class(v->s); }
+
+std::string module_note(const Ref& v) { return "pickled module of class " + v->s + ", read as data"; }
+
+// The keys under which training scripts keep the weights in a checkpoint, in order of preference.
+constexpr const char* kCheckpointKeys[] = {"state_dict", "model_state_dict", "model", "net", "network", "state_dict_ema"};
+
+// {name: tensor}, a pickled module, or a checkpoint dict holding either; "module." (DataParallel) stripped.
+TorchObject to_state_dict(const Ref& root, const std::string& path) {
+  TorchObject out;
+  const Ref* dict = &root;
+  if (is_module(root)) {
+    out.tensors = walk_module(root, path);
+    out.container = module_note(root);
+  } else {
+    if (!root->is(K::Dict))
+      fail(path, "the pickled object is a " + (root->is(K::Object) ? root->s : pickle::kind_name(root->kind)) + ", not a state_dict");
+    bool all_tensors = !root->dict.empty();
+    for (auto& [k, v] : root->dict) all_tensors = all_tensors && v->is(K::Tensor);
+    out.container = "state_dict";
+    if (!all_tensors) {
+      for (const char* key : kCheckpointKeys) {
+        const Ref* v = root->get(key);
+        if (!v || !((*v)->is(K::Dict) || is_module(*v))) continue;
+        dict = v;
+        out.container = std::string("checkpoint, weights under '") + key + "'";
+        if (is_module(*v)) {
+          out.tensors = walk_module(*v, path);
+          out.container += ": " + module_note(*v);
+        }
+        break;
+      }
+    }
+    if (out.tensors.empty()) {
+      for (auto& [k, v] : (*dict)->dict) {
+        if (!k->is(K::Str)) fail(path, "a state_dict key is a " + pickle::kind_name(k->kind) + ", not a string");
+        if (v->is(K::Tensor)) { out.tensors.emplace_back(k->s, v->tensor); continue; }
+        if (dict != &root) fail(path, "state_dict entry '" + k->s + "' is a " + pickle::kind_name(v->kind) + ", not a tensor");
+        std::string keys;
+        for (size_t j = 0; j < root->dict.size() && j < 12; ++j)
+          if (root->dict[j].first->is(K::Str)) keys += (keys.empty() ? "" : ", ") + root->dict[j].first->s.substr(0, 64);
+        fail(path, "not a state_dict: entry '" + k->s + "' is a " + (v->is(K::Object) ? v->s : pickle::kind_name(v->kind)) +
+                       " and no checkpoint entry ('state_dict', 'model_state_dict', 'model', 'net', 'network') holds the weights (keys: " + keys + ")");
+      }
+    }
+  }
+  for (auto& [name, t] : out.tensors)
+    if (name.rfind("module.", 0) == 0) name = name.substr(7);  // DataParallel
+  return out;
+}
+
+// A legacy file names each module class once as ('module', cls, source_file, source): the class itself.
+Ref module_class(const Ref& pid) {
+  if (!pid->is(K::Tuple) || pid->items.size() < 2 || !pid->items[0]->is(K::Str) || pid->items[0]->s != "module") return nullptr;
+  return pid->items[1];
+}
+
 }  // namespace
 
-StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& path) {
+TorchObject read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& path) {
   ZipArchive zip(bytes, path);
   std::string prefix;
   bool found = false;
@@ -92,7 +167,7 @@ StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& p
   }
   std::map<std::string, Ref> storages;
   auto load = [&](const Ref& pid) -> Ref {
-    StorageId id = parse_storage_id(pid, path);
+    StorageId id = parse_storage_id(pid, path);  // zip files name module classes directly, never by persistent id
     auto it = storages.find(id.key);
     if (it != storages.end()) return it->second;
     uint64_t n = 0;
@@ -110,7 +185,7 @@ StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& p
   return to_state_dict(pickle::unpickle(pkl, size, load, path + ": data.pkl"), path);
 }
 
-StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string& path) {
+TorchObject read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string& path) {
   size_t pos = 0;
   auto next = [&](const pickle::PersistentLoad& load, const char* what) {
     size_t used = 0;
@@ -131,13 +206,19 @@ StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string
   // Storages come after the pickle: allocate them when referenced, fill them afterwards.
   std::map<std::string, Ref> roots, views;
   std::map<std::string, torch::ScalarType> root_types;
+  uint64_t declared = 0;  // bytes of all storages: together they cannot exceed the file that holds them
   auto load = [&](const Ref& pid) -> Ref {
+    if (Ref cls = module_class(pid)) return cls;
     StorageId id = parse_storage_id(pid, path);
     auto it = roots.find(id.key);
     if (it == roots.end()) {
       // The data follows the pickle, so a storage can be no larger than the file: refuse before allocating.
-      if (static_cast<uint64_t>(id.numel) > bytes.size() / c10::elementSize(id.dtype))
+      const uint64_t esize = c10::elementSize(id.dtype);
+      if (static_cast<uint64_t>(id.numel) > bytes.size() / esize)
         fail(path, "storage " + id.key + " declares " + std::to_string(id.numel) + " elements, more than the file holds (corrupt?)");
+      declared += static_cast<uint64_t>(id.numel) * esize;
+      if (declared > bytes.size())
+        fail(path, "storages declare more than the file's " + std::to_string(bytes.size()) + " bytes in total (storage " + id.key + "; corrupt?)");
       it = roots.emplace(id.key, storage_value(torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype)))).first;
       root_types[id.key] = id.dtype;
     }

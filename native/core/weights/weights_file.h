@@ -13,9 +13,15 @@ namespace torchxfer {
 std::string sniff_weights_format(const std::vector<uint8_t>& bytes);
 
 struct WeightsFile {
-  std::string format;  // as sniff_weights_format
-  StateDict tensors;   // file order; a checkpoint's nested state_dict, "module." stripped
+  std::string format;     // as sniff_weights_format
+  std::string container;  // what held the tensors: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read as data"
+  StateDict tensors;      // file order; a checkpoint's nested state_dict, "module." stripped
   std::map<std::string, std::string> metadata;  // safetensors only
+};
+// What a torch.save file held: its tensors and how they were found.
+struct TorchObject {
+  StateDict tensors;
+  std::string container;
 };
 WeightsFile read_weights_file(const std::string& path);
 
@@ -23,9 +29,15 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 // Writes `bytes` pieces to `path` atomically: temp file in the same directory, fsync, rename.
 void write_file_atomic(const std::string& path, const std::vector<std::pair<const void*, size_t>>& pieces);
 
-StateDict read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& path);
-StateDict read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string& path);
+TorchObject read_torch_zip(const std::vector<uint8_t>& bytes, const std::string& path);
+TorchObject read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string& path);
 SafetensorsFile parse_safetensors(const std::vector<uint8_t>& bytes, const std::string& path);
+
+// Tensor names longer than this are refused by name (real ones are under 300 bytes); also refuses duplicates.
+constexpr size_t kMaxTensorName = 1024;
+void check_tensor_names(const StateDict& tensors, const std::string& path);
+// What a file that is not weights is (empty, a Git LFS pointer, an HTML page, text), for the error.
+std::string describe_non_weights(const std::vector<uint8_t>& bytes);
 
 // Torch's dtype names as JS and safetensors users know them: "float32", "float16", "bfloat16", ...
 std::string weights_dtype_name(torch::ScalarType t);

@@ -1,5 +1,6 @@
 #include "zip_archive.h"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -69,6 +70,8 @@ ZipArchive::ZipArchive(const std::vector<uint8_t>& data, std::string path) : dat
     cd_offset = rd(data_, z + 48, 8);
   }
   need(cd_offset, cd_size, "central directory");
+  if (count > cd_size / 46) fail("corrupt zip archive (" + std::to_string(count) + " entries cannot fit a central directory of " + std::to_string(cd_size) + " bytes)");
+  std::vector<std::pair<uint64_t, uint64_t>> regions;  // [local header, end of data) of each member
   uint64_t p = cd_offset;
   for (uint64_t e = 0; e < count; ++e) {
     need(p, 46, "central directory entry");
@@ -99,9 +102,19 @@ ZipArchive::ZipArchive(const std::vector<uint8_t>& data, std::string path) : dat
     entry.data_offset = local + 30 + rd(data_, local + 26, 2) + rd(data_, local + 28, 2);
     entry.size = size;
     need(entry.data_offset, entry.size, ("member " + name).c_str());
+    if (!entries_.emplace(name, entry).second) fail("corrupt zip archive (member " + name + " appears twice)");
     names_.push_back(name);
-    entries_[name] = entry;
+    regions.emplace_back(local, entry.data_offset + entry.size);
     p += 46 + name_len + extra_len + comment_len;
+  }
+  // As reference readers require: members lie one after another before the central directory, never
+  // sharing bytes (many entries over one member would let a small file make many large copies).
+  std::sort(regions.begin(), regions.end());
+  for (size_t j = 0; j < regions.size(); ++j) {
+    uint64_t end = j + 1 < regions.size() ? regions[j + 1].first : cd_offset;
+    if (regions[j].second > end)
+      fail("corrupt zip archive (the member at byte " + std::to_string(regions[j].first) + " overlaps " +
+           (j + 1 < regions.size() ? "the next member" : std::string("the central directory")) + "; members must be disjoint)");
   }
 }
 
