@@ -26,7 +26,10 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Failure { kind: string; index: number; seed: number; seedFile: string; mutation: string; detail: string }
-interface Stats { cases: number; ok: number; err: number; failures: Failure[]; maxRssKiB: number; byFormat: Record<string, { ok: number; err: number }> }
+interface Stats {
+  cases: number; ok: number; err: number; failures: Failure[]; maxRssKiB: number; byFormat: Record<string, { ok: number; err: number }>;
+  peakCases: { index: number; mutation: string; rssKiB: number; riseKiB: number }[]; shapes: Record<string, number>;
+}
 
 // Under scripts/sanitize.sh, ASan's shadow memory and quarantine alone take about 1 GiB.
 const maxRssMiB = process.env.LD_PRELOAD?.includes('libasan') ? 4096 : 1024;
@@ -42,6 +45,10 @@ describe('reader fuzzing', () => {
       expect(stats.byFormat[format].ok, format).toBeGreaterThan(5);
       expect(stats.byFormat[format].err, format).toBeGreaterThan(50);
     }
+    // The hostile shapes (floods, nesting, aliasing, header floods) were all tried; what each cost is reported.
+    for (const shape of ['flood', 'nested', 'aliased|tensors over the range', 'header of \\d+ zeros']) expect(stats.shapes[shape], shape).toBeGreaterThan(5);
+    console.log(`fuzz peak resident ${Math.round(stats.maxRssKiB / 1024)} MiB; costliest cases:\n` +
+      stats.peakCases.slice(0, 5).map((p) => `  +${Math.round(p.riseKiB / 1024)} MiB (${p.rssKiB >> 10} MiB) case ${p.index}: ${p.mutation.slice(0, 120)}`).join('\n'));
   }, 300_000);
 });
 

@@ -1,6 +1,6 @@
 // Reads each case of a batch with torchxfer's readers and reports one line per case on stdout:
 //   B <i>                 before case i (so a crash or hang is pinned on it)
-//   E <i> ok|err|bad <detail>
+//   E <i> ok|err|bad <maxRSS KiB so far> <detail>
 //   R <maxRSS KiB>        at the end
 // usage: node child.mjs CASES.json FIRST   (CASES: [{path, format}]); needs dist/ (npx tsc).
 import { readFileSync, writeSync } from 'node:fs';
@@ -32,15 +32,17 @@ async function readAll(c) {
   return `${info.tensors.length} tensors, ${bytes} bytes`;
 }
 
+const rss = () => process.resourceUsage().maxRSS;
 for (let i = Number(first); i < cases.length; i++) {
   say(`B ${i}`);
   try {
-    say(`E ${i} ok ${await readAll(cases[i])}`);
+    const detail = await readAll(cases[i]);
+    say(`E ${i} ok ${rss()} ${detail}`);
   } catch (err) {
     const msg = err instanceof Error ? err.message : undefined;
-    if (typeof msg !== 'string' || msg.trim() === '') say(`E ${i} bad rejected with ${String(err)} (not an Error with a message)`);
-    else if (!msg.includes(basename(cases[i].path))) say(`E ${i} bad message does not name the file: ${msg.slice(0, 300)}`);
-    else say(`E ${i} err ${msg.slice(0, 300)}`);
+    if (typeof msg !== 'string' || msg.trim() === '') say(`E ${i} bad ${rss()} rejected with ${String(err)} (not an Error with a message)`);
+    else if (!msg.includes(basename(cases[i].path))) say(`E ${i} bad ${rss()} message does not name the file: ${msg.slice(0, 300)}`);
+    else say(`E ${i} err ${rss()} ${msg.slice(0, 300)}`);
   }
 }
 say(`R ${process.resourceUsage().maxRSS}`);

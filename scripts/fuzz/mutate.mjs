@@ -176,10 +176,114 @@ const dicom = {
   },
 };
 
+// Hostile shapes: the resource-exhaustion classes of real attacks (deep nesting, self-reference, opcode
+// floods, aliased members and ranges), sized so that the old readers crashed or ballooned on them.
+const str8 = (t) => Buffer.concat([Buffer.from([0x8c, t.length]), Buffer.from(t, 'latin1')]);  // SHORT_BINUNICODE
+const times = (buf, n) => Buffer.concat(Array.from({ length: n }, () => buf));
+
+/** Pickle opcodes that push one nested value of depth `d` (valid pickle, no PROTO/STOP). */
+function chain(kind, d) {
+  if (kind === 'ordereddict') {  // OrderedDict([('k', OrderedDict([...]))]) built by REDUCE
+    const od = Buffer.from('ccollections\nOrderedDict\n', 'latin1');
+    return Buffer.concat([times(Buffer.concat([od, Buffer.from('((', 'latin1'), str8('k')]), d), od, Buffer.from(')R', 'latin1'), times(Buffer.from('\x86ltR', 'latin1'), d)]);
+  }
+  if (kind === 'list') return Buffer.concat([times(Buffer.from(']'), d), times(Buffer.from('a'), d - 1)]);
+  if (kind === 'tuple') return Buffer.concat([Buffer.from(')'), times(Buffer.from([0x85]), d)]);
+  return Buffer.from(']2a', 'latin1');  // a list appended to itself
+}
+
+const FLOOD_OPS = ['N', ']', '}', ')', 'K\x01', '\x88'];
+/** Opcodes inserted at the start of an object pickle: the pickle still ends with its own object. */
+function hostileOps(r) {
+  if (r() < 0.5) {
+    const op = Buffer.from(r.pick(FLOOD_OPS), 'latin1');
+    const bytes = r.pick([10_000, 300_000, 3_000_000]);
+    return [times(op, Math.ceil(bytes / op.length)), `flood of ${bytes} bytes of ${JSON.stringify(op.toString('latin1'))}`];
+  }
+  const kind = r.pick(['ordereddict', 'list', 'tuple', 'self']);
+  const d = r.pick([100, 256, 257, 5000, 100_000]);
+  return [Buffer.concat([chain(kind, d), Buffer.from('0')]), `nested ${kind} ${kind === 'self' ? '' : `depth ${d} `}then POP`];
+}
+
+/** A stored zip of `members` ({name, data}), as torch.save writes one. */
+function writeZip(members) {
+  const locals = [], central = [];
+  let offset = 0;
+  for (const m of members) {
+    const name = Buffer.from(m.name, 'latin1');
+    const crc = crc32(m.data);
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(20, 4); lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(m.data.length, 18); lh.writeUInt32LE(m.data.length, 22); lh.writeUInt16LE(name.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(20, 4); ch.writeUInt16LE(20, 6); ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(m.data.length, 20); ch.writeUInt32LE(m.data.length, 24); ch.writeUInt16LE(name.length, 28); ch.writeUInt32LE(offset, 42);
+    locals.push(lh, name, m.data);
+    central.push(ch, name);
+    offset += 30 + name.length + m.data.length;
+  }
+  const cd = Buffer.concat(central);
+  const eocd = Buffer.alloc(22);
+  eocd.writeUInt32LE(0x06054b50, 0); eocd.writeUInt16LE(members.length, 8); eocd.writeUInt16LE(members.length, 10);
+  eocd.writeUInt32LE(cd.length, 12); eocd.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, eocd]);
+}
+
+const shapes = {
+  zip: {
+    hostilePickle(b, r) {
+      const entries = zipEntries(b);
+      const pkl = entries.find((x) => x.name.endsWith('data.pkl'));
+      if (!pkl) return generic.bitflip(b, r);
+      const [ops, what] = hostileOps(r);
+      const members = entries.map((e) => ({ name: e.name, data: Buffer.from(b.subarray(e.data, e.data + e.size)) }));
+      const m = members.find((x) => x.name === pkl.name);
+      m.data = Buffer.concat([m.data.subarray(0, 2), ops, m.data.subarray(2)]);  // after PROTO
+      return [writeZip(members), `zip data.pkl: ${what}`];
+    },
+    alias(b, r) {  // one central entry pointed at another member's local header
+      const entries = zipEntries(b);
+      if (entries.length < 2) return generic.bitflip(b, r);
+      const [a, c] = [r.pick(entries), r.pick(entries)];
+      b.writeUInt32LE(c.local, a.cd + 42);
+      return [b, `zip entry ${a.name} aliased to the member of ${c.name}`];
+    },
+  },
+  legacy: {
+    hostilePickle(b, r) {  // the object pickle follows magic (15 bytes), protocol (6) and sys_info (a dict without '.')
+      const at = b.indexOf(0x2e, 21) + 1;
+      if (at <= 0) return generic.bitflip(b, r);
+      const [ops, what] = hostileOps(r);
+      return [Buffer.concat([b.subarray(0, at), ops, b.subarray(at)]), `legacy object pickle: ${what}`];
+    },
+  },
+  safetensors: {
+    alias(b, r) {  // every tensor over the first one's bytes
+      const n = Number(b.readBigUInt64LE(0));
+      let header;
+      try { header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')); } catch { return generic.bitflip(b, r); }
+      const names = Object.keys(header).filter((k) => k !== '__metadata__');
+      if (!names.length) return generic.bitflip(b, r);
+      for (const k of names) header[k] = { ...header[names[0]] };
+      const h = Buffer.from(JSON.stringify(header));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      return [Buffer.concat([len, h, b.subarray(8 + n)]), `safetensors: ${names.length} tensors over the range of ${names[0]}`];
+    },
+    headerFlood(b, r) {
+      const k = r.pick([1000, 100_000, 1_500_000]);
+      const h = Buffer.concat([Buffer.from('{"x":['), times(Buffer.from('0,'), k), Buffer.from('0]}')]);
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(h.length));
+      return [Buffer.concat([len, h]), `safetensors header of ${k + 1} zeros`];
+    },
+  },
+};
+
 const BY_FORMAT = {
-  zip: { ...generic, ...zip, member2: zip.member },  // member mutations twice as likely: the CRC stops the rest
-  legacy: generic,
-  safetensors: { ...generic, ...safetensors },
+  zip: { ...generic, ...zip, member2: zip.member, ...shapes.zip },  // member mutations twice as likely: the CRC stops the rest
+  legacy: { ...generic, ...shapes.legacy },
+  safetensors: { ...generic, ...safetensors, ...shapes.safetensors },
   dicom: { ...generic, ...dicom },
 };
 

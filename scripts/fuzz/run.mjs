@@ -7,8 +7,10 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { formatOf, mutant } from './mutate.mjs';
+import { watchRss } from './watchdog.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /header of \d+ zeros/];
 
 /**
  * @param {object} o
@@ -20,7 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url));
  * @param {number} [o.batch]    cases per child process
  * @param {number} [o.jobs]     child processes at once
  * @param {number} [o.caseTimeoutMs]  a case without an answer for this long is a hang
- * @param {number} [o.maxRssMiB]      a child above this resident size is a memory failure
+ * @param {number} [o.maxRssMiB]      a child above this resident size is killed: a memory failure
  * @param {string} [o.crashDir] where failing inputs are copied
  * @param {(line: string) => void} [o.log]
  */
@@ -31,7 +33,9 @@ export async function fuzzReaders(o) {
   const limitCases = o.cases ?? Infinity;
   const deadline = o.seconds ? Date.now() + o.seconds * 1000 : Infinity;
   const started = Date.now();
-  const stats = { cases: 0, ok: 0, err: 0, failures: [], maxRssKiB: 0, byFormat: {} };
+  // peakCases: the cases that raised a child's peak resident size most (what each hostile shape costs).
+  // shapes: how many cases carried each hostile shape (mutate.mjs `shapes`).
+  const stats = { cases: 0, ok: 0, err: 0, failures: [], maxRssKiB: 0, byFormat: {}, peakCases: [], shapes: {} };
   let nextStart = 0;
   // `jobs` children at once: a loaded machine spends most of a case waiting, not computing.
   const worker = async () => {
@@ -65,10 +69,14 @@ export async function fuzzReaders(o) {
 async function runBatch(dir, cases, o, stats) {
   let next = 0;
   while (next < cases.length) {
-    const r = await runChild(join(dir, 'cases.json'), next, o.caseTimeoutMs ?? 10_000);
-    for (const [i, outcome, detail] of r.done) {
+    const r = await runChild(join(dir, 'cases.json'), next, o.caseTimeoutMs ?? 10_000, o.maxRssMiB ?? 1536);
+    let before = 0;
+    for (const [i, outcome, detail, rssKiB] of r.done) {
       stats.cases++;
       const c = cases[i];
+      if (rssKiB > before) notePeak(stats, c, rssKiB, rssKiB - before);
+      for (const shape of HOSTILE_SHAPES) if (shape.test(c.what)) stats.shapes[shape.source] = (stats.shapes[shape.source] ?? 0) + 1;
+      before = Math.max(before, rssKiB);
       stats.byFormat[c.format] ??= { ok: 0, err: 0 };
       if (outcome === 'ok' || outcome === 'err') {
         stats[outcome]++;
@@ -77,6 +85,12 @@ async function runBatch(dir, cases, o, stats) {
     }
     if (r.rssKiB) stats.maxRssKiB = Math.max(stats.maxRssKiB, r.rssKiB);
     if (r.rssKiB > (o.maxRssMiB ?? 1536) * 1024) fail(stats, o, cases[cases.length - 1], 'memory', `child reached ${r.rssKiB} KiB resident`);
+    if (r.killedForMemory && r.current !== undefined) {
+      stats.cases++;
+      fail(stats, o, cases[r.current], 'memory', `killed above ${o.maxRssMiB ?? 1536} MiB resident (peak seen ${r.peakKiB} KiB)`);
+      next = r.current + 1;
+      continue;
+    }
     if (r.current === undefined) {
       if (r.done.length === 0 && r.rssKiB === undefined && next < cases.length) throw new Error(`fuzz child failed to start: ${r.stderr.slice(-2000)}`);
       break;
@@ -86,6 +100,12 @@ async function runBatch(dir, cases, o, stats) {
     fail(stats, o, cases[r.current], r.hung ? 'hang' : 'crash', why);
     next = r.current + 1;
   }
+}
+
+function notePeak(stats, c, rssKiB, riseKiB) {
+  stats.peakCases.push({ index: c.index, format: c.format, mutation: c.what, rssKiB, riseKiB });
+  stats.peakCases.sort((a, b) => b.riseKiB - a.riseKiB);
+  stats.peakCases.length = Math.min(stats.peakCases.length, 10);
 }
 
 function fail(stats, o, c, kind, detail) {
@@ -100,9 +120,10 @@ function fail(stats, o, c, kind, detail) {
 }
 
 /** One child over cases[first..]: the cases it answered, and the one it was on when it died or hung. */
-function runChild(casesFile, first, timeoutMs) {
+function runChild(casesFile, first, timeoutMs, maxRssMiB) {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [join(here, 'child.mjs'), casesFile, String(first)], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const watch = watchRss(child, maxRssMiB);
     const done = [];
     let current;
     let rssKiB;
@@ -122,9 +143,9 @@ function runChild(casesFile, first, timeoutMs) {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        const [tag, idx, outcome, ...rest] = line.split(' ');
+        const [tag, idx, outcome, rss, ...rest] = line.split(' ');
         if (tag === 'B') { current = Number(idx); arm(); }
-        else if (tag === 'E') { done.push([Number(idx), outcome, rest.join(' ')]); current = undefined; arm(); }
+        else if (tag === 'E') { done.push([Number(idx), outcome, rest.join(' '), Number(rss)]); current = undefined; arm(); }
         else if (tag === 'R') rssKiB = Number(idx);
       }
     });
@@ -133,7 +154,7 @@ function runChild(casesFile, first, timeoutMs) {
       const clean = code === 0 && signal === null;
       // A death between cases (a finalizer, say) is pinned on the case answered last.
       const last = done.length ? done[done.length - 1][0] : first;
-      resolveRun({ done, current: clean && !hung ? undefined : current ?? last, hung, code, signal, rssKiB, stderr });
+      resolveRun({ done, current: clean && !hung ? undefined : current ?? last, hung, code, signal, rssKiB, stderr, killedForMemory: watch.killed(), peakKiB: watch.peakKiB() });
     });
   });
 }
