@@ -68,8 +68,9 @@ describe('refusals', () => {
     await expect(readStateDict(join(dir, 'evil.pth'))).rejects.toThrow(/evil\.pth.*refusing pickle global os\.system/);
     expect(existsSync(join(dir, 'pwned'))).toBe(false);
   });
-  it('a pickled whole model is refused with a hint to save its state_dict', async () => {
-    await expect(readStateDict(join(dir, 'whole-model.pt'))).rejects.toThrow(/whole-model\.pt.*refusing pickle global torch\.nn\.modules\..* save its state_dict\(\) instead/);
+  it('a pickled whole torch.nn model is read as data: the state_dict export-state-dict.py gives', async () => {
+    expect(describeTensors(await readStateDict(join(dir, 'whole-model.pt')))).toEqual(reference.exported);
+    expect((await inspectWeights(join(dir, 'whole-model.pt'))).container).toBe('pickled module of class torch.nn.modules.container.Sequential, read as data');
   });
   it('an unknown storage type is refused by name', async () => {
     await expect(readStateDict(join(dir, 'complex.pth'))).rejects.toThrow(/ComplexFloatStorage/);

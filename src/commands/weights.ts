@@ -51,7 +51,7 @@ const fetch: CommandModule<object, CommonArgs & { name: string }> = {
     const r = await fetchWeights(args.name, { cacheDir: weightsDir(args), manifestPath: args.manifest });
     console.log(`${r.name}: ${r.downloaded ? 'downloaded to' : 'already in'} ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
     const entry = loadManifest(args.manifest).entries.get(r.name);
-    if (entry?.container === 'pickled-module') console.log(`note: ${String(entry.containerNote ?? 'this file pickles a whole module, which torchxfer refuses to unpickle')}`);
+    if (entry?.container === 'pickled-module') console.log(`note: ${String(entry.containerNote ?? 'this file pickles a whole module: its state_dict is read as data')}`);
   },
 };
 
@@ -82,11 +82,12 @@ const inspect: CommandModule<object, { file: string; json: boolean; keys: number
     const dtypes: Record<string, number> = {};
     for (const t of info.tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     if (args.json) {
-      console.log(JSON.stringify({ file: args.file, format: info.format, tensors: info.tensors.length, parameters, dtypes, entries: info.tensors, metadata: info.metadata }, null, 2));
+      console.log(JSON.stringify({ file: args.file, format: info.format, container: info.container, tensors: info.tensors.length, parameters, dtypes, entries: info.tensors, metadata: info.metadata }, null, 2));
       return;
     }
     console.log(`file        ${args.file}`);
     console.log(`format      ${info.format}`);
+    console.log(`contents    ${info.container}`);
     console.log(`tensors     ${info.tensors.length}`);
     console.log(`parameters  ${parameters.toLocaleString('en-US')}`);
     console.log(`dtypes      ${Object.entries(dtypes).map(([d, n]) => `${d} (${n})`).join(', ')}`);

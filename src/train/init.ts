@@ -114,9 +114,6 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
       throw new OptionError('init', "'none', 'imagenet', 'moments', a registry name (torchxfer weights list) or an existing weights file", init);
     }
     if (entry.architecture !== config.arch) throw new OptionError('init', `weights for ${config.arch} (${init} is a ${entry.architecture})`, init);
-    if (entry.container === 'pickled-module') {
-      throw new OptionError('init', 'a state_dict weight set', `${init} (a pickled module the safe reader refuses: export its state_dict to safetensors and pass the file)`);
-    }
     path = await fetchOrExplain(init);
   }
 

@@ -1,6 +1,8 @@
 /**
  * Weight files through the native readers: torch.save (zip and legacy) and safetensors. Nothing in a
- * file is ever executed: the native unpickler knows only the globals a state_dict needs.
+ * file is ever executed: the native unpickler knows only the globals a state_dict needs, and reads
+ * allow-listed module classes (torch.nn, torchvision.models, torchxrayvision.models) as inert records.
+ * Returned tensor maps have no prototype: a tensor named '__proto__' is an entry like any other.
  */
 import { native, type NativeTensor, type NativeTensorBytes } from '../native.js';
 import { OptionError } from '../errors.js';
@@ -17,6 +19,8 @@ export interface WeightsEntryInfo {
 
 export interface WeightsInspection {
   format: WeightsFormat;
+  /** Where the tensors were found: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read as data". */
+  container: string;
   tensors: WeightsEntryInfo[];
   metadata: Record<string, string>;
 }
@@ -26,7 +30,10 @@ export type RawTensorBytes = NativeTensorBytes;
 
 const addon = native;
 
-/** The tensors of a weights file (format recognised by content), keys in file order; a checkpoint's nested state_dict, "module." stripped. */
+/**
+ * The tensors of a weights file (format recognised by content), keys in file order: a state_dict, a
+ * training checkpoint's weights, or a pickled module's state_dict; "module." (DataParallel) stripped.
+ */
 export function readStateDict(path: string): Promise<Record<string, NativeTensor>> {
   return addon().readStateDict(expectString(path, 'path'));
 }

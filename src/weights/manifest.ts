@@ -27,7 +27,7 @@ export interface WeightsEntry {
   sha256?: string | null;
   /** Only a hex prefix is published (torchvision's file names): only the prefix is verified. */
   sha256Prefix?: string;
-  /** "state_dict" (readable) or "pickled-module" (a whole pickled nn.Module, refused by the safe reader). */
+  /** "state_dict" or "pickled-module" (a whole pickled nn.Module: its state_dict is read as data, no code runs). */
   container: 'state_dict' | 'pickled-module';
   outputs: number;
   labels?: string[];

@@ -1,0 +1,156 @@
+/**
+ * Weights as people publish them, read as data without running code: torch 1.x and 2.x zips (with
+ * .format_version, .storage_alignment and byteorder records; shared storages; views at offsets), the
+ * legacy format, training checkpoints (weights under 'state_dict' | 'model' | 'model_state_dict' | 'net',
+ * an optimizer, an argparse.Namespace, numpy scalars), whole pickled modules (a DenseNet121 subclass in a
+ * module named like torchxrayvision's, nested Sequential) with torch's logits; the real third-party files;
+ * and what is not weights (a Git LFS pointer, an HTML page, an empty file) named for what it is.
+ * The files are made by Debian's torch in the test (test/helpers/published_weights.py).
+ */
+import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { native } from '../src/native.js';
+import { inspectWeights, readSafetensors, readStateDict, tensorBytes } from '../src/weights/io.js';
+import { helpersDir, PYTHON } from './helpers/python.js';
+import { realDataFile, realDataSkipReason } from './helpers/realdata.js';
+
+const root = join(helpersDir, '..', '..');
+interface Ref { tensors: [string, string, number[], string][]; logits?: number[]; input?: [number[], number[]]; class?: string }
+let dir: string;
+let refs: Record<string, Ref>;
+
+beforeAll(() => {
+  native().setNumThreads(1);
+  dir = mkdtempSync(join(tmpdir(), 'torchxfer-published-'));
+  refs = JSON.parse(execFileSync(PYTHON, [join(helpersDir, 'published_weights.py'), dir], { encoding: 'utf8', maxBuffer: 64 << 20 }));
+}, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** [name, dtype, shape, sha256 of the bytes] of each tensor, in order, disposing them. */
+async function described(path: string): Promise<[string, string, number[], string][]> {
+  const sd = await readStateDict(path);
+  const out = Object.entries(sd).map(([name, t]): [string, string, number[], string] => {
+    const raw = tensorBytes(t);
+    return [name, raw.dtype, raw.shape, createHash('sha256').update(raw.bytes).digest('hex')];
+  });
+  for (const t of Object.values(sd)) t.dispose();
+  return out;
+}
+
+describe('torch.save files and checkpoints, read as data', () => {
+  it.each([
+    ['torch1-zip.pth', 'torch-zip', 'state_dict'],
+    ['torch2-zip.pth', 'torch-zip', 'state_dict'],
+    ['legacy.pth', 'torch-legacy', 'state_dict'],
+    ['checkpoint-state_dict.pth', 'torch-zip', "checkpoint, weights under 'state_dict'"],
+    ['checkpoint-model.pth', 'torch-zip', "checkpoint, weights under 'model'"],
+    ['checkpoint-model_state_dict.pth', 'torch-zip', "checkpoint, weights under 'model_state_dict'"],
+    ['checkpoint-net.pth', 'torch-zip', "checkpoint, weights under 'net'"],
+    ['checkpoint-legacy.pth', 'torch-legacy', "checkpoint, weights under 'state_dict'"],
+  ])('%s: tensors equal torch\'s (names, dtypes, shapes, bytes)', async (file, format, container) => {
+    const path = join(dir, file);
+    expect(await described(path)).toEqual(refs[file]!.tensors);
+    const info = await inspectWeights(path);
+    expect(info.format).toBe(format);
+    expect(info.container).toBe(container);
+  });
+});
+
+describe('whole pickled modules, read as data', () => {
+  it.each([
+    ['xrv-densenet-zip.pt', 'torchxrayvision.models.DenseNet'],
+    ['xrv-densenet-legacy.pt', 'torchxrayvision.models.DenseNet'],
+    ['nested-sequential-zip.pt', 'torch.nn.modules.container.Sequential'],
+    ['nested-sequential-legacy.pt', 'torch.nn.modules.container.Sequential'],
+  ])('%s: the state_dict torch gives, with its key names', async (file, cls) => {
+    const path = join(dir, file);
+    expect(await described(path)).toEqual(refs[file]!.tensors);
+    expect((await inspectWeights(path)).container).toBe(`pickled module of class ${cls}, read as data`);
+  }, 60_000);
+
+  it('a checkpoint holding the whole model under "model"', async () => {
+    const path = join(dir, 'checkpoint-whole-model.pth');
+    expect(await described(path)).toEqual(refs['checkpoint-whole-model.pth']!.tensors);
+    expect((await inspectWeights(path)).container).toBe("checkpoint, weights under 'model': pickled module of class torchxrayvision.models.DenseNet, read as data");
+  }, 60_000);
+
+  it.each(['xrv-densenet-zip.pt', 'xrv-densenet-legacy.pt'])('%s gives the Python model\'s logits', async (file) => {
+    const { loadModel } = await import('../src/model.js');
+    const ref = refs[file]!;
+    const model = await loadModel({ arch: 'densenet121', numClasses: 18, inChannels: 1, weights: join(dir, file) });
+    try {
+      expect(model.loadReport).toMatchObject({ missing: [], unexpected: [], mismatched: [], replaced: [] });
+      model.setTraining(false);
+      const [shape, values] = ref.input!;
+      const logits = await model.predict(Float32Array.from(values), shape as [number, number, number, number]);
+      const want = ref.logits!;
+      expect(logits.length).toBe(want.length);
+      const worst = Math.max(...want.map((w, i) => Math.abs(w - logits[i]!)));
+      expect(worst).toBeLessThan(1e-4);
+    } finally {
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('a module class outside the allow-list is refused by name, nothing runs', async () => {
+    await expect(readStateDict(join(dir, 'custom-module.pt'))).rejects.toThrow(/custom-module\.pt: data\.pkl: refusing pickle global __main__\.Custom/);
+  });
+
+  it('weights inspect says what the file is', () => {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'torchxfer.js'), 'weights', 'inspect', join(dir, 'xrv-densenet-zip.pt')], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('pickled module of class torchxrayvision.models.DenseNet, read as data');
+  }, 120_000);
+});
+
+describe('files that are not weights are named for what they are', () => {
+  const write = (name: string, data: string | Buffer) => {
+    writeFileSync(join(dir, name), data);
+    return join(dir, name);
+  };
+  it.each([
+    ['empty.pth', '', /empty\.pth: not a weights file: the file is empty \(0 bytes\): an interrupted download or copy/],
+    ['pointer.pth', 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n',
+      /pointer\.pth: not a weights file: it is a Git LFS pointer \(\d+ bytes\), not the weights it stands for \(sha256:4d7a2146\w+, 12345 bytes\): .*git lfs pull/],
+    ['page.pth', '<!DOCTYPE html>\n<html><head><title>Sign in - Google Drive</title></head><body>...</body></html>',
+      /page\.pth: not a weights file: it is an HTML page \(\d+ bytes, titled 'Sign in - Google Drive'\), not weights: the download saved a web page/],
+    ['denied.safetensors', '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code></Error>', /denied\.safetensors: not a weights file: it is an XML document/],
+  ])('%s', async (name, data, why) => {
+    const path = write(name, data);
+    await expect(readStateDict(path)).rejects.toThrow(why);
+    await expect(inspectWeights(path)).rejects.toThrow(why);
+  });
+});
+
+describe('real third-party weight files', () => {
+  const file = (name: string) => realDataFile('weights', name);
+  it.skipIf(!file('pneumonia_model.pth'))('a recent torch zip with .format_version and .storage_alignment', async () => {
+    const info = await inspectWeights(file('pneumonia_model.pth')!);
+    expect(info.format).toBe('torch-zip');
+    expect(info.tensors.length).toBeGreaterThan(0);
+    const ref = JSON.parse(execFileSync(PYTHON, ['-c', `import sys, torch; sys.path.insert(0, ${JSON.stringify(helpersDir)}); from weights_fixtures import describe; import json; print(json.dumps(describe(torch.load(sys.argv[1], map_location='cpu'))))`, file('pneumonia_model.pth')!], { encoding: 'utf8' }));
+    expect(await described(file('pneumonia_model.pth')!)).toEqual(ref);
+  });
+  it.skipIf(!file('mnist_cnn.pt'))('a 2019 legacy-format state_dict', async () => {
+    const ref = JSON.parse(execFileSync(PYTHON, ['-c', `import sys, torch; sys.path.insert(0, ${JSON.stringify(helpersDir)}); from weights_fixtures import describe; import json; print(json.dumps(describe(torch.load(sys.argv[1], map_location='cpu'))))`, file('mnist_cnn.pt')!], { encoding: 'utf8' }));
+    expect((await inspectWeights(file('mnist_cnn.pt')!)).format).toBe('torch-legacy');
+    expect(await described(file('mnist_cnn.pt')!)).toEqual(ref);
+  });
+  it.skipIf(!file('mnist_tinygrad_model.safetensors'))('safetensors written by tinygrad', async () => {
+    const st = await readSafetensors(file('mnist_tinygrad_model.safetensors')!);
+    const names = Object.keys(st.tensors);
+    expect(names.length).toBeGreaterThan(0);
+    const ref = JSON.parse(execFileSync(PYTHON, [join(helpersDir, 'weights_fixtures.py'), 'read-safetensors', file('mnist_tinygrad_model.safetensors')!], { encoding: 'utf8' }));
+    expect(names.sort()).toEqual(Object.keys(ref).sort());
+    for (const t of Object.values(st.tensors)) t.dispose();
+  });
+  it.skipIf(!file('LFS_POINTER_model.safetensors'))('a Git LFS pointer is called one, with what to run', async () => {
+    await expect(readStateDict(file('LFS_POINTER_model.safetensors')!)).rejects.toThrow(/LFS_POINTER_model\.safetensors: not a weights file: it is a Git LFS pointer .*git lfs pull/);
+  });
+  it.skipIf(!!file('mnist_cnn.pt'))(`real files: ${realDataSkipReason}`, () => {});
+});
