@@ -259,6 +259,7 @@ const shapes = {
   },
   safetensors: {
     alias(b, r) {  // every tensor over the first one's bytes
+      if (b.length < 8) return generic.byte(b, r);
       const n = Number(b.readBigUInt64LE(0));
       let header;
       try { header = JSON.parse(b.subarray(8, 8 + n).toString('utf8')); } catch { return generic.bitflip(b, r); }

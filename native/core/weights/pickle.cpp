@@ -87,6 +87,7 @@ bool known_global(const std::string& name) {
       "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
       "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch.Size",
       "torch.nn.parameter.Parameter",  // torch 0.4 pickled parameters as Parameter(data, requires_grad)
+      "_codecs.encode",                // protocol 2's bytes (numpy scalars in checkpoints): encode(text, 'latin1')
   };
   for (const char* a : kAllowed)
     if (name == a) return true;
@@ -195,6 +196,7 @@ class Machine {
   Ref reduce(const Ref& callable, const Ref& args);
   Ref new_object(const Ref& cls, const Ref& args);
   Ref rebuild_tensor(const std::vector<Ref>& args);
+  Ref latin1_bytes(const std::vector<Ref>& args);
   std::vector<int64_t> int_tuple(const Ref& v, const char* field);
   Ref long_int(uint64_t k);
   void build();
@@ -298,8 +300,24 @@ Ref Machine::reduce(const Ref& callable, const Ref& args) {
     if (a.empty() || !a[0]->is(K::Tensor)) r_.fail(name + " without a tensor argument");
     return a[0];  // a Parameter's data; requires_grad and hooks do not matter for weights
   }
+  if (name == "_codecs.encode") return latin1_bytes(a);
   if (is_inert_class(name)) return new_object(callable, args);
   r_.fail("refusing to call pickle global " + name);
+}
+
+// _codecs.encode(text, 'latin1'): how protocol 2 pickles bytes; the text's code points are the bytes.
+Ref Machine::latin1_bytes(const std::vector<Ref>& a) {
+  if (a.size() != 2 || !a[0]->is(K::Str) || !a[1]->is(K::Str) || (a[1]->s != "latin1" && a[1]->s != "latin-1"))
+    r_.fail("_codecs.encode other than encode(text, 'latin1')");
+  const std::string& u = a[0]->s;  // UTF-8 of code points < 256
+  std::string out;
+  for (size_t j = 0; j < u.size(); ++j) {
+    unsigned char c = static_cast<unsigned char>(u[j]);
+    if (c < 0x80) { out += static_cast<char>(c); continue; }
+    if ((c & 0xFE) != 0xC2 || j + 1 >= u.size()) r_.fail("_codecs.encode of text that is not latin-1");
+    out += static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(u[++j]) & 0x3F));
+  }
+  return make_str(K::Bytes, std::move(out));
 }
 
 // BUILD: an inert object's state is recorded; the attributes torch sets on an OrderedDict (_metadata) are ignored.

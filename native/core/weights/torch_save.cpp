@@ -218,7 +218,7 @@ TorchObject read_torch_legacy(const std::vector<uint8_t>& bytes, const std::stri
         fail(path, "storage " + id.key + " declares " + std::to_string(id.numel) + " elements, more than the file holds (corrupt?)");
       declared += static_cast<uint64_t>(id.numel) * esize;
       if (declared > bytes.size())
-        fail(path, "storages declare more than the file's " + std::to_string(bytes.size()) + " bytes in total (storage " + id.key + "; corrupt?)");
+        fail(path, "truncated or corrupt: its storages declare more than the file's " + std::to_string(bytes.size()) + " bytes in total (at storage " + id.key + ")");
       it = roots.emplace(id.key, storage_value(torch::empty({id.numel}, torch::TensorOptions().dtype(id.dtype)))).first;
       root_types[id.key] = id.dtype;
     }
