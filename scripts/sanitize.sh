@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the addon with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/ and runs vitest
 # files against it. Slow (no precompiled header, instrumented LibTorch calls): pick the files.
-#   bash scripts/sanitize.sh [test files...]     default: the weight reader, fuzz and radiomics tests
+#   bash scripts/sanitize.sh [test files...]     default: the weight reader, hostile-file, fuzz and radiomics tests
 #   SANITIZE_BUILD_ONLY=1 bash scripts/sanitize.sh   just build
 # Node itself is not instrumented, so libasan is preloaded; leak checking is off because Node leaks at exit.
 # The log is build-asan/sanitize.log; the summary at the end counts ASan reports and UBSan runtime errors.
@@ -22,7 +22,7 @@ addon="$(find "$PWD/build-asan" -name torchxfer.node -print -quit)"
 libasan="$(${CXX:-g++} -print-file-name=libasan.so)"
 [ -f "$libasan" ] || { echo "sanitize.sh: libasan.so not found (got '$libasan')" >&2; exit 1; }
 files=("$@")
-[ ${#files[@]} -gt 0 ] || files=(test/weights-read.test.ts test/weights-checkpoint.test.ts test/fuzz-readers.test.ts test/radiomics-features.test.ts)
+[ ${#files[@]} -gt 0 ] || files=(test/weights-read.test.ts test/weights-hostile.test.ts test/weights-checkpoint.test.ts test/fuzz-readers.test.ts test/radiomics-features.test.ts)
 npx tsc -p tsconfig.json
 log=build-asan/sanitize.log
 set +e

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { DistributedOptions } from './distributed.js';
 import type { FrozenBatchNormPolicy, LayerGroup, LoadReport, ModelConfig } from './model.js';
 import type { AugmentBatchOptions, AugmentDraws, AugmentOptions, EvaluateBatch, EvaluateResult, StepBatch, StepResult, TrainerOptions } from './train/trainer.js';
-import type { WeightsInspection } from './weights/io.js';
+import type { WeightsInspection, WeightsRead } from './weights/io.js';
 
 /** Package root: two levels above dist/native.js or src/native.ts. */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -140,6 +140,7 @@ export interface NativeAddon {
   distributedAvailable(): { gloo: boolean; nccl: boolean };
   // weights.cpp
   readStateDict(path: string): Promise<Record<string, NativeTensor>>;
+  readWeights(path: string): Promise<WeightsRead>;
   readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
   writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata: Record<string, string>): Promise<void>;
   inspectWeights(path: string): Promise<WeightsInspection>;

@@ -97,6 +97,21 @@ describe('whole pickled modules, read as data', () => {
     }
   }, 120_000);
 
+  it('--init with a local TorchXRayVision .pt: no conversion, xrv preprocessing from the manifest, head replaced', async () => {
+    const { initModel } = await import('../src/train/init.js');
+    const { TRAIN_DEFAULTS } = await import('../src/train/config.js');
+    const path = join(dir, 'xrv-densenet-legacy.pt');
+    const config = { ...TRAIN_DEFAULTS, out: dir, arch: 'densenet121', inChannels: 1, greyMode: 'sum', init: path } as Parameters<typeof initModel>[0];
+    const r = await initModel(config, ['Emphysema', 'Normal', 'Other']);
+    try {
+      expect(r.preprocessing).toMatchObject({ channels: 1, valueRange: [-1024, 1024], inputSize: 224 });
+      expect(r.description).toContain('pickled module of class torchxrayvision.models.DenseNet, read as data');
+      expect(r.report).toMatchObject({ missing: [], unexpected: [], mismatched: [], replaced: ['classifier.weight', 'classifier.bias'] });
+    } finally {
+      r.model.dispose();
+    }
+  }, 120_000);
+
   it('a module class outside the allow-list is refused by name, nothing runs', async () => {
     await expect(readStateDict(join(dir, 'custom-module.pt'))).rejects.toThrow(/custom-module\.pt: data\.pkl: refusing pickle global __main__\.Custom/);
   });

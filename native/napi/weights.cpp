@@ -1,4 +1,4 @@
-// Exports: readStateDict(path), readSafetensors(path), writeSafetensors(path, tensors, metadata),
+// Exports: readStateDict(path), readWeights(path), readSafetensors(path), writeSafetensors(path, tensors, metadata),
 // inspectWeights(path) (all async), tensorBytes(tensor) (raw bytes of any dtype, for checksums).
 #include <cstring>
 
@@ -36,6 +36,18 @@ Napi::Value ReadStateDict(const Napi::CallbackInfo& info) {
   std::string path = get_string(info[0], "path");
   return run_async<StateDict>(info.Env(), [path]() { return read_state_dict(path); },
                               [](Napi::Env env, StateDict& sd) -> Napi::Value { return tensors_object(env, sd); });
+}
+
+// readWeights(path): { format, container, tensors }: readStateDict plus what held the tensors.
+Napi::Value ReadWeights(const Napi::CallbackInfo& info) {
+  std::string path = get_string(info[0], "path");
+  return run_async<WeightsFile>(info.Env(), [path]() { return read_weights_file(path); }, [](Napi::Env env, WeightsFile& f) -> Napi::Value {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("format", f.format);
+    o.Set("container", f.container);
+    o.Set("tensors", tensors_object(env, f.tensors));
+    return o;
+  });
 }
 
 Napi::Value ReadSafetensors(const Napi::CallbackInfo& info) {
@@ -111,6 +123,7 @@ Napi::Value TensorBytes(const Napi::CallbackInfo& info) {
 
 TORCHXFER_EXPORTS(Weights) {
   exports.Set("readStateDict", Napi::Function::New(env, ReadStateDict, "readStateDict"));
+  exports.Set("readWeights", Napi::Function::New(env, ReadWeights, "readWeights"));
   exports.Set("readSafetensors", Napi::Function::New(env, ReadSafetensors, "readSafetensors"));
   exports.Set("writeSafetensors", Napi::Function::New(env, WriteSafetensors, "writeSafetensors"));
   exports.Set("inspectWeights", Napi::Function::New(env, InspectWeights, "inspectWeights"));

@@ -4,6 +4,7 @@
  * (a torchxfer checkpoint or any state_dict). The input normalisation travels with the weights.
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 
 import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
 import { deriveSeed } from '../random.js';
@@ -11,7 +12,7 @@ import { OptionError } from '../errors.js';
 import { manualSeed } from '../runtime.js';
 import { loadModel, type LoadReport, type Model } from '../model.js';
 import type { NativeTensor } from '../native.js';
-import { readStateDict } from '../weights/io.js';
+import { readWeights } from '../weights/io.js';
 import { getWeightsEntry, loadManifest, type Preprocessing, type WeightsEntry } from '../weights/manifest.js';
 import { resolveWeights } from '../weights/fetch.js';
 import type { TrainConfig } from './config.js';
@@ -66,7 +67,20 @@ function imagenetEntry(arch: TrainConfig['arch']): WeightsEntry {
   throw new OptionError('init', `'imagenet' weights for ${arch} in weights/manifest.json`, 'imagenet');
 }
 
-async function readWeightsFile(path: string): Promise<{ tensors: Record<string, NativeTensor>; checkpoint?: StoredCheckpointMetadata }> {
+/**
+ * The registry entry a local file is a copy of (same file name), or for a TorchXRayVision module pickled
+ * under another name, an xrv entry of the architecture: their preprocessing (1 channel, [-1024, 1024],
+ * 224 px) then travels with the weights, as it does for the registry name.
+ */
+function entryForFile(path: string, container: string, arch: TrainConfig['arch']): WeightsEntry | undefined {
+  const entries = [...loadManifest().entries.values()];
+  const byName = entries.find((e) => e.fileName === basename(path) && e.architecture === arch);
+  if (byName) return byName;
+  if (!/class torchxrayvision\./.test(container)) return undefined;
+  return entries.find((e) => e.architecture === arch && /torchxrayvision/i.test(String(e.source ?? '')));
+}
+
+async function readWeightsFile(path: string): Promise<{ tensors: Record<string, NativeTensor>; checkpoint?: StoredCheckpointMetadata; container?: string }> {
   if (/\.safetensors$/i.test(path)) {
     try {
       const ck = await loadCheckpoint(path);
@@ -75,7 +89,8 @@ async function readWeightsFile(path: string): Promise<{ tensors: Record<string, 
       // A plain safetensors file (not a torchxfer checkpoint): read it as weights below.
     }
   }
-  return { tensors: await readStateDict(path) };
+  const { tensors, container } = await readWeights(path);
+  return { tensors, container };
 }
 
 async function fetchOrExplain(name: string): Promise<string> {
@@ -117,8 +132,9 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
     path = await fetchOrExplain(init);
   }
 
-  const { tensors, checkpoint } = await readWeightsFile(path);
-  let preprocessing = entry?.preprocessing ?? IMAGENET_PREPROCESSING;
+  const { tensors, checkpoint, container } = await readWeightsFile(path);
+  const fileEntry = !entry && !checkpoint && container ? entryForFile(path, container, config.arch) : undefined;
+  let preprocessing = (entry ?? fileEntry)?.preprocessing ?? IMAGENET_PREPROCESSING;
   if (checkpoint) {
     if (checkpoint.architecture && checkpoint.architecture !== config.arch) {
       throw new OptionError('init', `a ${config.arch} checkpoint`, `${path} (architecture ${checkpoint.architecture})`);
@@ -129,6 +145,6 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
   for (const t of Object.values(tensors)) t.dispose();
   if (init === 'moments' || config.initMoments) model.reinitMoments('all', config.seed);
   const description =
-    config.initMoments ? `moments of ${init}` : init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : `file ${path}`;
+    config.initMoments ? `moments of ${init}` : init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
   return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint };
 }

@@ -28,6 +28,14 @@ export interface WeightsInspection {
 /** Bytes of one tensor as stored. */
 export type RawTensorBytes = NativeTensorBytes;
 
+/** A weights file's tensors and what held them. */
+export interface WeightsRead {
+  format: WeightsFormat;
+  /** As WeightsInspection.container. */
+  container: string;
+  tensors: Record<string, NativeTensor>;
+}
+
 const addon = native;
 
 /**
@@ -36,6 +44,11 @@ const addon = native;
  */
 export function readStateDict(path: string): Promise<Record<string, NativeTensor>> {
   return addon().readStateDict(expectString(path, 'path'));
+}
+
+/** As readStateDict, also saying what held the tensors (a state_dict, a checkpoint, a pickled module of class X). */
+export function readWeights(path: string): Promise<WeightsRead> {
+  return addon().readWeights(expectString(path, 'path'));
 }
 
 export function readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }> {
