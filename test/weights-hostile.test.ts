@@ -105,6 +105,11 @@ describe('names from the file stay data', () => {
     expect(tensorBytes(sd.w).shape).toEqual([0, 5]);
   });
 
+  it('a shape whose product wraps around 2^64 is a mismatch, not an empty tensor', () => {
+    const Tensor = (native() as unknown as { Tensor: new (data: Float32Array, shape: number[]) => unknown }).Tensor;
+    expect(() => new Tensor(new Float32Array(0), [2 ** 32, 2 ** 32])).toThrow(/shape \[4294967296, 4294967296\] holds more than 2\^64 elements but the data has 0/);
+  });
+
   it('a 200 KB key handed to loadStateDict is reported, not matched by a recursive regex', async () => {
     const { loadModel } = await import('../src/model.js');
     const model = await loadModel({ arch: 'densenet121', numClasses: 2 });
