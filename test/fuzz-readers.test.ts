@@ -36,7 +36,7 @@ const maxRssMiB = process.env.LD_PRELOAD?.includes('libasan') ? 4096 : 1024;
 
 describe('reader fuzzing', () => {
   it('4000 mutants of zip/legacy .pth, safetensors and DICOM: each resolves or rejects naming the file, none crash, hang or balloon', async () => {
-    const stats: Stats = await fuzzReaders({ seedsDir: join(dir, 'seeds'), workDir: join(dir, 'work'), seed: 20261125, cases: 4000, batch: 500, jobs: 2, caseTimeoutMs: 10_000, maxRssMiB });
+    const stats: Stats = await fuzzReaders({ seedsDir: join(dir, 'seeds'), workDir: join(dir, 'work'), seed: 20261125, cases: 4000, batch: 500, jobs: 2, caseTimeoutMs: 30_000, maxRssMiB });
     const report = stats.failures.map((f) => `${f.kind}: seed ${f.seed} case ${f.index} (${f.seedFile}: ${f.mutation}): ${f.detail}`);
     expect(report).toEqual([]);
     expect(stats.cases).toBe(4000);

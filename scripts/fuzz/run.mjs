@@ -70,13 +70,13 @@ async function runBatch(dir, cases, o, stats) {
   let next = 0;
   while (next < cases.length) {
     const r = await runChild(join(dir, 'cases.json'), next, o.caseTimeoutMs ?? 10_000, o.maxRssMiB ?? 1536);
-    let before = 0;
+    let before;  // the child's first case also pays for loading LibTorch: it sets the baseline
     for (const [i, outcome, detail, rssKiB] of r.done) {
       stats.cases++;
       const c = cases[i];
-      if (rssKiB > before) notePeak(stats, c, rssKiB, rssKiB - before);
+      if (before !== undefined && rssKiB > before) notePeak(stats, c, rssKiB, rssKiB - before);
       for (const shape of HOSTILE_SHAPES) if (shape.test(c.what)) stats.shapes[shape.source] = (stats.shapes[shape.source] ?? 0) + 1;
-      before = Math.max(before, rssKiB);
+      before = Math.max(before ?? 0, rssKiB);
       stats.byFormat[c.format] ??= { ok: 0, err: 0 };
       if (outcome === 'ok' || outcome === 'err') {
         stats[outcome]++;
