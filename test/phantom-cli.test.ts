@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureDefaultPhantoms } from '../src/data/phantom/defaults.js';
 import { synthesize } from '../src/data/phantom/synthesize.js';
+import { PHANTOM_VERSION } from '../src/data/phantom/writers.js';
 import { hashTree, tempDir, walk } from './phantom-helpers.js';
 
 let root: string;
@@ -46,7 +47,7 @@ describe('ensureDefaultPhantoms', () => {
   it('generates once into the cache, atomically, and then reuses it', async () => {
     const cacheDir = join(root, 'cache');
     // A folder left by a killed generation (its process no longer exists) is cleaned up.
-    const stale = join(cacheDir, 'phantoms', '1-77-c6-m5.tmp-999999999-1');
+    const stale = join(cacheDir, 'phantoms', `${PHANTOM_VERSION}-77-c6-m5.tmp-999999999-1`);
     await mkdir(stale, { recursive: true });
     const stages = new Set<string>();
     const first = await ensureDefaultPhantoms({ cacheDir, seed: 77, images: { chest: 6, msk: 5 }, onProgress: (s) => stages.add(s) });
@@ -54,7 +55,7 @@ describe('ensureDefaultPhantoms', () => {
     expect([...stages].sort()).toEqual(['chest', 'msk']);
     expect(await walk(first.chest)).toContain('Data_Entry_2017.csv');
     expect(await walk(first.msk)).toContain('train_image_paths.csv');
-    expect(await readdir(join(cacheDir, 'phantoms'))).toEqual(['1-77-c6-m5']);
+    expect(await readdir(join(cacheDir, 'phantoms'))).toEqual([`${PHANTOM_VERSION}-77-c6-m5`]);
     const before = (await stat(join(first.chest, 'Data_Entry_2017.csv'))).mtimeMs;
     const again = await ensureDefaultPhantoms({ cacheDir, seed: 77, images: { chest: 6, msk: 5 } });
     expect(again).toEqual({ ...first, generated: false });
