@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { OptionError } from '../errors.js';
 import { expectBoolean, expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
+import { validateSpecOptions } from './spec-options.js';
 import {
   ARCHS,
   ARM_VALUE_ALIASES,
@@ -100,7 +101,7 @@ export function parseArmOption<K extends keyof ArmConfig>(key: K, raw: unknown, 
       case 'maxLr': return value === 'find' ? 'find' : expectNumber(value, path, 0, 10, { exclusiveMin: true });
       case 'tta': return expectBoolean(value, path);
       case 'method': return expectOneOf(value, path, METHODS);
-      default: return expectObject(value, path);
+      default: return validateSpecOptions(expectObject(value, path), path);
     }
   })();
   return v as ArmConfig[K];
@@ -124,7 +125,7 @@ function parseDataset(raw: unknown, path: string, env: NodeJS.ProcessEnv, extraK
   if (o.label !== undefined && o.labels !== undefined) throw new OptionError(`${path}.label`, 'either label or labels, not both', o.label);
   if (o.label !== undefined) ds.labels = [expectString(o.label, `${path}.label`)];
   if (o.labels !== undefined) ds.labels = expectArray(o.labels, `${path}.labels`).map((l, i) => expectString(l, `${path}.labels[${i}]`));
-  if (o.options !== undefined) ds.options = expectObject(o.options, `${path}.options`);
+  if (o.options !== undefined) ds.options = validateSpecOptions(expectObject(o.options, `${path}.options`), `${path}.options`);
   return ds;
 }
 
