@@ -72,6 +72,8 @@ describe('train on your own data, use the checkpoint anywhere', () => {
       const ck = await loadCheckpoint(join(dicomRun, 'best.safetensors'));
       for (const t of Object.values(ck.tensors)) t.dispose();
       expect((ck.metadata.training as { data: string }).data).toBe(join(root, 'scans'));
+      // The split actually used is recorded, not the one asked for.
+      expect((ck.metadata.data as { split: string }).split).toBe('random');
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }

@@ -460,7 +460,7 @@ function checkpointMetadata(s: Session, position: LoopPosition, metrics: Record<
     training: { ...config, maxLr: position.maxLr },
     normalisation: init.normalisation,
     metrics,
-    data: { root: data.source.root, format: data.source.format, simulated: data.source.simulated, sampleIdsHash: data.sampleIdsHash },
+    data: { root: data.source.root, format: data.source.format, simulated: data.source.simulated, split: data.splitMode, sampleIdsHash: data.sampleIdsHash, warnings: data.warnings },
   };
 }
 
