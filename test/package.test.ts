@@ -18,9 +18,11 @@ interface PackResult {
 }
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-// The installed package must not pick up this checkout's build.
-const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
-delete env.TORCHXFER_ADDON;
+// The installed package must not pick up this checkout's build, and the nested npm must not inherit
+// the settings `npm test` hands its scripts (npm_config_local_prefix would point it at this checkout).
+const env: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries({ ...process.env, CI: '1' }).filter(([k]) => !/^(npm_|TORCHXFER_ADDON$|INIT_CWD$)/i.test(k)),
+);
 
 interface Result {
   status: number | null;
