@@ -67,7 +67,7 @@ describe('torchxfer features', () => {
   it('rejects a bad --width naming it', () => {
     const r = cli('features', a, '--width', '-3');
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/Expected an integer between 0 and 65535 for width but received -3/);
+    expect(r.stderr).toMatch(/Expected an integer between 0 and 65535 for --width but received '-3'/);
   });
 });
 
