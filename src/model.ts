@@ -1,5 +1,5 @@
 /**
- * DenseNet121 / ResNet50 classifiers with torchvision's parameter names and SPEC.md's head, three layer
+ * DenseNet121 / ResNet50 classifiers with torchvision's parameter names and the protocol's head (docs/protocol.md), three layer
  * groups for freezing, and reported state_dict loading. The heavy work runs in the native addon.
  */
 import { closeSync, openSync, readSync } from 'node:fs';

@@ -51,7 +51,7 @@ describe('CheXpert', () => {
     // Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,...
     `CheXpert-v1.0-small/${split}/${patient}/study1/view1_${view.toLowerCase()}.jpg,Female,68,${view},AP,,,${v.card ?? ''},1.0,,${v.edema ?? ''},${v.cons ?? ''},,${v.atel ?? ''},0.0,${v.eff ?? ''},,,1.0`;
 
-  it('keeps frontal views, maps uncertain per the SPEC.md defaults, blank = 0', async () => {
+  it('keeps frontal views, maps uncertain per the protocol defaults, blank = 0', async () => {
     const root = await makeChexpert(
       [row('patient00001', 'Frontal', { atel: '-1.0', card: '-1.0', cons: '-1.0', edema: '-1.0', eff: '-1.0' }), row('patient00001', 'Lateral', { atel: '1.0' }), row('patient00002', 'Frontal', { card: '1.0', eff: '0.0' })],
       [row('patient64541', 'Frontal', { edema: '1.0' }, 'valid')],

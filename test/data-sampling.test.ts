@@ -1,4 +1,4 @@
-// Sampling of SPEC.md "Data": patient-disjoint splits, balanced binary sets, nested multi-label
+// Sampling of the protocol (docs/protocol.md, "Data"): patient-disjoint splits, balanced binary sets, nested multi-label
 // subsets, ChestX-ray13 disjointness, determinism by seed, and the one-class error.
 import { describe, expect, it } from 'vitest';
 

@@ -194,7 +194,7 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     model.dispose();
   });
 
-  it('three layer groups partition every parameter, named as torchvision names them, as SPEC.md splits them', async () => {
+  it('three layer groups partition every parameter, named as torchvision names them, as the protocol splits them', async () => {
     const model = await loadModel({ arch, numClasses: 3 });
     const groups = model.groups;
     const all = groups.flatMap((g) => g.parameterNames);

@@ -1,4 +1,4 @@
-/** `torchxfer train`: one run of the paper's method (defaults: SPEC.md), on your data or the phantoms. */
+/** `torchxfer train`: one run of the paper's method (defaults: docs/protocol.md), on your data or the phantoms. */
 import { join, resolve } from 'node:path';
 
 import type { CommandModule } from 'yargs';

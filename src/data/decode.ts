@@ -23,7 +23,7 @@ export interface DecodeOptions {
   /**
    * Then centre-crop (taller) or zero-pad centred (shorter) the height to this (default 250: the cache
    * geometry; NIH's 1024x1024 becomes 250x250 untouched). 0 keeps the resized height.
-   * Cropping was chosen over squashing so anatomy keeps its aspect, as SPEC.md's resize does.
+   * Cropping was chosen over squashing so anatomy keeps its aspect, as the protocol's resize does (docs/protocol.md).
    */
   height?: number;
   window?: Window;
