@@ -116,12 +116,12 @@ export function drawFinding(sc: ChestScene, f: FindingInstance, rng: Rng): void 
       break;
     case 'Nodule': {
       // The demo's target primitive: 1-3 compact round opacities, faint when mild, sized to survive a
-      // 96 px input (radius >= 2.3 px there); where they fall is random, so a network must learn the shape.
+      // 96 px input (radius 2.7-5.4 px there); where they fall is random, so a network must learn the shape.
       const count = 1 + Math.floor(rng.next() * (1 + 2 * sev));
       for (let k = 0; k < count; k++) {
         const p = pointIn(sc, sc.lungs, rng, [0.1, 0.85]);
-        const r = (0.024 + 0.008 * rng.next() + 0.01 * sev) * S;
-        ellipse(density, { cx: p.x, cy: p.y, rx: r, ry: r * rng.uniform(0.85, 1.1) }, 0.1 + 0.2 * sev, 'dome', 1);
+        const r = (0.028 + 0.008 * rng.next() + 0.02 * sev) * S;
+        ellipse(density, { cx: p.x, cy: p.y, rx: r, ry: r * rng.uniform(0.85, 1.1) }, 0.12 + 0.25 * sev, 'dome', 1);
       }
       break;
     }
