@@ -36,7 +36,6 @@ function el(group: number, element: number, vr: string, value: Buffer | string, 
 }
 const undefinedSq = (group: number, element: number) => Buffer.concat([tag(group, element), Buffer.from('SQ'), u16(0), u32(0xffffffff)]);
 const item = (length = 0xffffffff) => Buffer.concat([tag(0xfffe, 0xe000), u32(length)]);
-const itemEnd = () => Buffer.concat([tag(0xfffe, 0xe00d), u32(0)]);
 const sequenceEnd = () => Buffer.concat([tag(0xfffe, 0xe0dd), u32(0)]);
 
 function file(syntax: string, ...body: Buffer[]): Buffer {

@@ -46,7 +46,7 @@ describe('macroAuc', () => {
     const rand = mulberry32(11);
     const n = 60;
     const L = 4;
-    const labels = Array.from({ length: n }, () => Array.from({ length: L }, () => (rand() < 0.5 ? 1 : 0)));
+    const labels: number[][] = Array.from({ length: n }, () => Array.from({ length: L }, () => (rand() < 0.5 ? 1 : 0)));
     const scores = labels.map((row) => row.map((l) => rand() + 0.3 * l));
     labels.forEach((row) => (row[2] = 0)); // label 2: negatives only -> missing
     const mask = labels.map(() => Array.from({ length: L }, () => rand() > 0.2));

@@ -39,13 +39,13 @@ describe('tensor round trips', () => {
     const data = new Float32Array([1, 2, 3]);
     const t = tensor(data);
     data[0] = 99;
-    expect(Array.from(t.dataSync())).toEqual([1, 2, 3]);
+    expect([...t.dataSync()]).toEqual([1, 2, 3]);
   });
 
   it('honours a TypedArray view with a byte offset', () => {
     const buf = new Float32Array([9, 9, 1, 2, 3, 4]);
     const view = new Float32Array(buf.buffer, 8, 4);
-    expect(Array.from(tensor(view, [2, 2]).dataSync())).toEqual([1, 2, 3, 4]);
+    expect([...tensor(view, [2, 2]).dataSync()]).toEqual([1, 2, 3, 4]);
   });
 
   it('rejects unsupported dtypes and wrong shapes, naming the argument', () => {
@@ -89,19 +89,20 @@ describe('threads and async work', () => {
     expect(() => setNumThreads(0)).toThrow(/Expected an integer between 1 and 4096 for threads but received 0/);
   });
 
-  it('keeps the event loop ticking during a heavy native call', async () => {
+  it('keeps the event loop turning during a heavy native call', async () => {
     const n = 1536;
     const a = tensor(new Float32Array(n * n).fill(0.5), [n, n]);
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 2);
-    const start = performance.now();
-    let c = await a.matmul(a);
-    for (let i = 0; i < 5; i++) c = await c.matmul(a);
-    const elapsed = performance.now() - start;
-    clearInterval(timer);
-    // The native work takes well over 10 ms; a blocked loop would tick about once per await.
-    expect(elapsed).toBeGreaterThan(20);
-    expect(ticks).toBeGreaterThan(Math.min(10, elapsed / 10));
+    const order: string[] = [];
+    // Seconds of native work: the call returns a pending Promise at once, and the loop turns (the
+    // immediate runs) long before the work ends. A call that blocked the JS thread would finish first.
+    const work = (async () => {
+      let c = await a.matmul(a);
+      for (let i = 0; i < 5; i++) c = await c.matmul(a);
+      order.push('native work done');
+    })();
+    setImmediate(() => order.push('event loop turned'));
+    await work;
+    expect(order).toEqual(['event loop turned', 'native work done']);
   });
 });
 
@@ -118,7 +119,9 @@ describe('the compute thread', () => {
     const jobs = Array.from({ length: 8 }, (_, i) => a.matmul(a).then(() => done.push(`matmul ${i}`)));
     const read = readFile(file, 'utf8').then((text) => done.push(`read ${text}`));
     await Promise.all([...jobs, read]);
-    expect(done.indexOf('read hello')).toBeLessThanOrEqual(2);
+    // An ordering check, not a timing one: the read (milliseconds) is done before the last of eight
+    // 1536x1536 matmuls (seconds of queued compute); how early exactly is for the benchmarks.
+    expect(done.indexOf('read hello')).toBeLessThan(done.indexOf('matmul 7'));
     expect(done.filter((d) => d.startsWith('matmul'))).toEqual(Array.from({ length: 8 }, (_, i) => `matmul ${i}`));
   });
 });

@@ -12,6 +12,7 @@ import { mulberry32 } from '../src/random.js';
 
 import { fitStandardizer, type Matrix } from '../src/radiomics/standardize.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever JSON the reference script prints
 function python(script: string, input: unknown): any {
   const r = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);

@@ -104,7 +104,7 @@ describe('train()', () => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-nan-'));
     const outcome = await train({ ...base(), optimizer: 'sgd', maxLr: 100, epochs: 3, out }, { progress: null }).then(
       (r) => ({ ok: r.stoppedEarly ?? 'finished' }),
-      (e: Error) => ({ error: e.message }),
+      (e: unknown) => ({ error: (e as Error).message }),
     );
     if ('error' in outcome) expect(outcome.error).toMatch(/no finite validation loss|lower --max-lr/);
     else expect(['diverged', 'finished']).toContain(outcome.ok);

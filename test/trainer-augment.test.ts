@@ -56,8 +56,8 @@ describe('augmentBatch', () => {
     const a = (await augmentBatch(imgs, shape, { crop: 40 }, 1)).dataSync();
     const b = (await augmentBatch(imgs, shape, { crop: 40 }, 1)).dataSync();
     const c = (await augmentBatch(imgs, shape, { crop: 40 }, 2)).dataSync();
-    expect(Array.from(a)).toEqual(Array.from(b));
-    expect(Array.from(a)).not.toEqual(Array.from(c));
+    expect([...a]).toEqual([...b]);
+    expect([...a]).not.toEqual([...c]);
   });
 
   it('without rotation, is an exact crop of the image or of its mirror image, at the drawn position', async () => {

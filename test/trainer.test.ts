@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { native, packageRoot, type NativeTensor } from '../src/native.js';
+import { native, packageRoot, type NativeModel, type NativeTensor } from '../src/native.js';
 import { tensor } from '../src/tensor.js';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
 
@@ -16,16 +16,8 @@ type Arch = 'resnet50' | 'densenet121';
 type Weights = Map<string, Float64Array>;
 const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
-interface NativeModel {
-  stateDict(): Record<string, NativeTensor>;
-  loadStateDict(t: Record<string, NativeTensor>, o?: { strict?: boolean }): unknown;
-  freeze(groups: number[]): void;
-  setFrozenBatchNorm(policy: string): void;
-}
-
 function newModel(arch: Arch, numClasses: number): NativeModel {
-  const Model = native().Model as new (c: object) => NativeModel;
-  return new Model({ arch, numClasses });
+  return new (native().Model)({ arch, numClasses, inChannels: 3, greyMode: 'sum', dropout: 0 });
 }
 
 function lcgBytes(count: number, seed: number): Uint8Array {
@@ -286,7 +278,7 @@ describe('Trainer safety, evaluation and resume', () => {
     const trainer = new Trainer(model, { crop: 32 });
     const tta = await trainer.evaluate({ images, shape, tta: 4, seed: 5 });
     expect(tta.output).toHaveLength(4);
-    const copies = [];
+    const copies: Float32Array[] = [];
     for (let k = 0; k <= 4; k++) copies.push((await trainer.evaluate({ images, shape, seed: 5, copy: k })).output);
     for (let k = 1; k <= 4; k++) expect(Array.from(copies[k]!)).not.toEqual(Array.from(copies[k - 1]!));
     const plain = await trainer.evaluate({ images, shape, targets: new Float32Array([1, 0, NaN, 1]) });
@@ -341,7 +333,7 @@ describe('Trainer safety, evaluation and resume', () => {
     expect(() => new Trainer(model, { optimizer: 'rmsprop' as never })).toThrow(/Expected one of 'adam', 'sgd' for optimizer but received 'rmsprop'/);
     expect(() => new Trainer(model, { nesterov: true })).toThrow(/for nesterov/);
     expect(() => new Trainer(model, { beta2: 1 })).toThrow(/for beta2 but received 1/);
-    expect(() => new Trainer({}, {})).toThrow(/Expected a Model for model/);
+    expect(() => new Trainer({} as never, {})).toThrow(/Expected a Model for model/);
     const trainer = new Trainer(model, { crop: 32 });
     expect(() => trainer.step({ ...step, targets: new Float32Array([1, 0]), step: -1 })).toThrow(/for step but received -1/);
     expect(() => trainer.step({ ...step, lrs: [0.1, 0.1], targets: new Float32Array([1, 0]), step: 0 })).toThrow(/for lrs/);
@@ -349,7 +341,7 @@ describe('Trainer safety, evaluation and resume', () => {
     expect(() => trainer.step({ ...step, targets: new Float32Array([1, 0, 1]), step: 0 })).toThrow(/for targets/);
     expect(() => trainer.evaluate({ images, shape, tta: 2, output: 'logits' })).toThrow(/for output/);
     // The native layer checks too: 3 targets for 2 images of a 1-label model.
-    const raw = new (native().Trainer as new (m: unknown, o: object) => { step(b: object): Promise<unknown> })(model, { crop: 32 });
+    const raw = new (native().Trainer)(model, { crop: 32 });
     expect(() => raw.step({ ...step, targets: new Float32Array([1, 0, 1]), step: 0 })).toThrow(/Expected a Float32Array of 2 values .* for targets/);
     trainer.dispose();
     expect(() => trainer.evaluate({ images, shape })).toThrow(/disposed/);

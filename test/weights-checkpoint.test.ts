@@ -20,7 +20,7 @@ const make = () => ({
 const meta = {
   architecture: 'densenet121',
   labels: ['normal', 'abnormal'],
-  preprocessing: { channels: 1, inputSize: 224, mean: [0.5], std: [0.25] },
+  preprocessing: { channels: 1 as const, valueRange: [0, 1] as [number, number], inputSize: 224, mean: [0.5], std: [0.25] },
   groups: [['features.conv0'], [], ['classifier']],
   training: { epochs: 3, lr: [1e-4, 1e-3, 1e-2] },
   metrics: { auc: 0.91 },

@@ -260,7 +260,7 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   };
   checkSource(base.source, 'base.source');
   let arms: GridArm[] = [];
-  let stages: StageSpec[] = [];
+  const stages: StageSpec[] = [];
   if (mode === 'grid') {
     if (o.stages !== undefined) throw new OptionError('stages', 'no stages in mode grid (use arms)', o.stages);
     arms = expectArray(o.arms, 'arms').map((a, i) => {

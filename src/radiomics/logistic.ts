@@ -157,7 +157,10 @@ function featureSign(G: Float64Array, c: Float64Array, z: Float64Array, l1: numb
       const point = Float64Array.from(z, (v, i) => v + t * (target[i]! - v));
       point[j] = 0;
       const q = model(point);
-      if (q < bestQ) (best = point), (bestQ = q);
+      if (q < bestQ) {
+        best = point;
+        bestQ = q;
+      }
     }
     z.set(best);
     for (let j = 0; j < p; j++) sign[j] = Math.sign(z[j]!);
@@ -181,7 +184,10 @@ export function fitLogistic(X: Matrix, y: ArrayLike<number>, options: LogisticOp
   const penalty = (v: Float64Array): number => {
     let s1 = 0;
     let s2 = 0;
-    for (let j = 0; j < p; j++) (s1 += Math.abs(v[j]!)), (s2 += v[j]! * v[j]!);
+    for (let j = 0; j < p; j++) {
+      s1 += Math.abs(v[j]!);
+      s2 += v[j]! * v[j]!;
+    }
     return l1 * s1 + (l2 / 2) * s2;
   };
   const objective = (v: Float64Array): number => {

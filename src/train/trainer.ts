@@ -152,7 +152,9 @@ export function validateTrainerOptions(options: TrainerOptions): TrainerOptions 
 
 /** The native handle behind a JS Model (the addon's Model itself is accepted too). */
 function nativeModel(model: Model | NativeModel): NativeModel {
-  return model instanceof Model ? model.handle : model;
+  if (model instanceof Model) return model.handle;
+  if (model instanceof native().Model) return model;
+  throw new OptionError('model', 'a Model', model);
 }
 
 export class Trainer {
