@@ -12,33 +12,27 @@
 namespace torchxfer::napi {
 namespace {
 
-bool has_prefix(const std::string& name, const std::string& prefix) {
-  return name == prefix || (name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0 && name[prefix.size()] == '.');
-}
-
-bool in_group(Classifier& model, int group, const std::string& name) {
-  for (const auto& prefix : model.group_prefixes(group))
-    if (has_prefix(name, prefix)) return true;
-  return false;
-}
-
 Napi::Array string_array(Napi::Env env, const std::vector<std::string>& items) {
   auto arr = Napi::Array::New(env, items.size());
   for (uint32_t i = 0; i < items.size(); ++i) arr.Set(i, items[i]);
   return arr;
 }
 
+// Converts only: which groups exist is the core's rule (set_group_trainable checks), validated first in src/model.ts.
 std::vector<int> get_groups(const Napi::Value& v, const std::string& name) {
-  if (!v.IsArray()) throw_expected(v.Env(), "an array of layer groups (0, 1, 2)", name, v);
+  if (!v.IsArray()) throw_expected(v.Env(), "an array of layer groups", name, v);
   auto arr = v.As<Napi::Array>();
   std::vector<int> groups;
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    Napi::Value e = arr.Get(i);
-    int64_t g = get_int(e, name + "[" + std::to_string(i) + "]");
-    if (g < 0 || g >= Classifier::kNumGroups) throw_expected(v.Env(), "0, 1 or 2", name + "[" + std::to_string(i) + "]", e);
-    groups.push_back(static_cast<int>(g));
-  }
+  for (uint32_t i = 0; i < arr.Length(); ++i) groups.push_back(static_cast<int>(get_int(arr.Get(i), name + "[" + std::to_string(i) + "]")));
   return groups;
+}
+
+// Synchronous calls run on the JS thread: they never wait for a step, evaluation or transfer that holds
+// the model on the compute thread; they fail at once instead.
+std::unique_lock<std::mutex> lock_or_busy(Napi::Env env, Classifier& model) {
+  std::unique_lock<std::mutex> lock(model.mutex(), std::try_to_lock);
+  if (!lock.owns_lock()) throw Napi::Error::New(env, "Model is busy: a step, evaluation or device transfer is running on it; await it first");
+  return lock;
 }
 
 // Restores the train/eval mode on scope exit, even when forward throws.
@@ -91,7 +85,21 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   if (!o.Get("inChannels").IsUndefined()) c.in_channels = get_int(o.Get("inChannels"), "inChannels");
   if (!o.Get("greyMode").IsUndefined()) c.grey_mode = get_string(o.Get("greyMode"), "greyMode");
   if (!o.Get("dropout").IsUndefined()) c.dropout = get_number(o.Get("dropout"), "dropout");
-  guard(env, [&]() -> Napi::Value { model_ = Classifier::create(c); return env.Undefined(); });
+  guard(env, [&]() -> Napi::Value {
+    model_ = Classifier::create(c);
+    ReportMemory(env, model_->parameter_bytes());
+    return env.Undefined();
+  });
+}
+
+ModelWrap::~ModelWrap() { ReportMemory(nullptr, 0); }
+
+// Tells V8 how much native memory this object keeps alive (weights on the CPU), so garbage collection
+// weighs it; `bytes` 0 (disposed, collected) gives it all back.
+void ModelWrap::ReportMemory(napi_env env, int64_t bytes) {
+  if (env) env_ = env;
+  if (env_ && bytes != external_bytes_) napi_adjust_external_memory(env_, bytes - external_bytes_, nullptr);
+  external_bytes_ = bytes;
 }
 
 std::shared_ptr<Classifier> ModelWrap::Get(Napi::Env env) const {
@@ -116,8 +124,8 @@ Napi::Value ModelWrap::LoadStateDict(const Napi::CallbackInfo& info) {
     std::string name = names.Get(i).ToString().Utf8Value();
     weights.emplace_back(name, TensorWrap::FromValue(obj.Get(name), "tensors['" + name + "']"));
   }
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
     LoadReport r = model->load_state_dict(weights, strict);
     auto out = Napi::Object::New(env);
     out.Set("missing", string_array(env, r.missing));
@@ -132,8 +140,8 @@ Napi::Value ModelWrap::LoadStateDict(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::StateDict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = Get(env);
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
     auto out = Napi::Object::New(env);
     for (auto& [name, t] : model->state_dict()) out.Set(name, TensorWrap::Wrap(env, t.clone()));  // a snapshot, not a live view
     return out;
@@ -162,8 +170,8 @@ Napi::Value ModelWrap::SetTrainable(const Napi::CallbackInfo& info, bool trainab
   Napi::Env env = info.Env();
   auto model = Get(env);
   auto groups = get_groups(info[0], "groups");
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
     for (int g : groups) model->set_group_trainable(g, trainable);
     return env.Undefined();
   });
@@ -181,8 +189,8 @@ Napi::Value ModelWrap::SetFrozenBatchNorm(const Napi::CallbackInfo& info) {
   else if (name == "frozen") policy = FrozenBatchNorm::Frozen;
   else if (name == "trainable") policy = FrozenBatchNorm::Trainable;
   else throw_expected(env, "one of 'update-stats', 'frozen', 'trainable'", "frozenBatchNorm", info[0]);
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
     model->set_frozen_batchnorm(policy);
     return env.Undefined();
   });
@@ -192,8 +200,8 @@ Napi::Value ModelWrap::SetTraining(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = Get(env);
   bool on = get_bool(info[0], "training");
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
     model->set_training(on);
     return env.Undefined();
   });
@@ -221,42 +229,32 @@ Napi::Value ModelWrap::ReinitMoments(const Napi::CallbackInfo& info) {
   auto model = Get(env);
   std::string which = get_string(info[0], "which");
   int64_t seed = get_int(info[1], "seed");
-  if (seed < 0) throw_expected(env, "a non-negative integer", "seed", info[1]);
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
     model->reinit_moments(which, static_cast<uint64_t>(seed));
     return env.Undefined();
   });
 }
 
-// [{ index, prefixes, parameterNames, numParameters, numTrainable, trainable, batchNormTraining }]
+// [{ index, prefixes, parameterNames, numParameters, numTrainable, trainable, batchNormTraining }] from the core's summaries.
 Napi::Value ModelWrap::Groups(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = Get(env);
+  auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
-    std::lock_guard<std::mutex> lock(model->mutex());
-    auto out = Napi::Array::New(env, Classifier::kNumGroups);
-    for (int g = 0; g < Classifier::kNumGroups; ++g) {
-      std::vector<std::string> names;
-      double count = 0, trainable = 0;
-      for (const auto& p : model->module().named_parameters()) {
-        if (!in_group(*model, g, p.key())) continue;
-        names.push_back(p.key());
-        count += static_cast<double>(p.value().numel());
-        if (p.value().requires_grad()) trainable += static_cast<double>(p.value().numel());
-      }
-      int bn_training = 0;
-      for (const auto& m : model->module().named_modules())
-        if (in_group(*model, g, m.key()) && m.value()->as<torch::nn::BatchNorm2d>() && m.value()->is_training()) ++bn_training;
+    auto summaries = model->group_summaries();
+    auto out = Napi::Array::New(env, summaries.size());
+    for (uint32_t i = 0; i < summaries.size(); ++i) {
+      const auto& g = summaries[i];
       auto o = Napi::Object::New(env);
-      o.Set("index", g);
-      o.Set("prefixes", string_array(env, model->group_prefixes(g)));
-      o.Set("parameterNames", string_array(env, names));
-      o.Set("numParameters", count);
-      o.Set("numTrainable", trainable);
-      o.Set("trainable", model->group_trainable(g));
-      o.Set("batchNormTraining", bn_training);
-      out.Set(static_cast<uint32_t>(g), o);
+      o.Set("index", g.index);
+      o.Set("prefixes", string_array(env, g.prefixes));
+      o.Set("parameterNames", string_array(env, g.parameter_names));
+      o.Set("numParameters", static_cast<double>(g.num_parameters));
+      o.Set("numTrainable", static_cast<double>(g.num_trainable));
+      o.Set("trainable", g.trainable);
+      o.Set("batchNormTraining", g.batchnorm_training);
+      out.Set(i, o);
     }
     return out;
   });
@@ -265,10 +263,8 @@ Napi::Value ModelWrap::Groups(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::NumParameters(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = Get(env);
-  std::lock_guard<std::mutex> lock(model->mutex());
-  double n = 0;
-  for (const auto& p : model->module().parameters()) n += static_cast<double>(p.numel());
-  return Napi::Number::New(env, n);
+  auto lock = lock_or_busy(env, *model);
+  return guard(env, [&]() -> Napi::Value { return Napi::Number::New(env, static_cast<double>(model->num_parameters())); });
 }
 
 Napi::Value ModelWrap::Config(const Napi::CallbackInfo& info) {
@@ -289,6 +285,7 @@ Napi::Value ModelWrap::Disposed(const Napi::CallbackInfo& info) { return Napi::B
 
 Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
   model_.reset();  // idempotent; in-flight work holds its own reference
+  ReportMemory(info.Env(), 0);
   return info.Env().Undefined();
 }
 

@@ -16,6 +16,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static std::shared_ptr<Classifier> FromValue(const Napi::Value& v, const std::string& name);
 
   explicit ModelWrap(const Napi::CallbackInfo& info);
+  ~ModelWrap() override;
 
  private:
   std::shared_ptr<Classifier> Get(Napi::Env env) const;
@@ -38,7 +39,11 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   Napi::Value SetTrainable(const Napi::CallbackInfo& info, bool trainable);
 
+  void ReportMemory(napi_env env, int64_t bytes);
+
   std::shared_ptr<Classifier> model_;
+  napi_env env_ = nullptr;
+  int64_t external_bytes_ = 0;
 };
 
 }  // namespace torchxfer::napi

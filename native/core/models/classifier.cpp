@@ -296,6 +296,50 @@ class TorchvisionClassifier : public Classifier {
 
 }  // namespace
 
+namespace {
+bool has_any_prefix(const std::string& name, const std::vector<std::string>& prefixes) {
+  for (const auto& p : prefixes)
+    if (has_prefix(name, p)) return true;
+  return false;
+}
+}  // namespace
+
+std::vector<GroupSummary> Classifier::group_summaries() {
+  std::vector<GroupSummary> out;
+  for (int g = 0; g < kNumGroups; ++g) {
+    GroupSummary s;
+    s.index = g;
+    s.prefixes = group_prefixes(g);
+    s.trainable = group_trainable(g);
+    for (const auto& p : module().named_parameters()) {
+      if (!has_any_prefix(p.key(), s.prefixes)) continue;
+      s.parameter_names.push_back(p.key());
+      s.num_parameters += p.value().numel();
+      if (p.value().requires_grad()) s.num_trainable += p.value().numel();
+    }
+    for (const auto& m : module().named_modules())
+      if (has_any_prefix(m.key(), s.prefixes) && m.value()->as<torch::nn::BatchNorm2d>() && m.value()->is_training()) ++s.batchnorm_training;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+int64_t Classifier::num_parameters() {
+  int64_t n = 0;
+  for (const auto& p : module().parameters()) n += p.numel();
+  return n;
+}
+
+// CPU bytes only: what V8 should weigh against the process's memory.
+int64_t Classifier::parameter_bytes() {
+  int64_t n = 0;
+  for (const auto& p : module().parameters())
+    if (p.device().is_cpu()) n += static_cast<int64_t>(p.nbytes());
+  for (const auto& b : module().buffers())
+    if (b.device().is_cpu()) n += static_cast<int64_t>(b.nbytes());
+  return n;
+}
+
 std::shared_ptr<Classifier> Classifier::create(const ClassifierConfig& config) {
   validate(config);
   return std::make_shared<TorchvisionClassifier>(config);

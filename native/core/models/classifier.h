@@ -31,6 +31,17 @@ enum class FrozenBatchNorm {
   Trainable,    // affine parameters train even though the group is frozen
 };
 
+// What a layer group holds now: for freezing reports and checks.
+struct GroupSummary {
+  int index = 0;
+  std::vector<std::string> prefixes;
+  std::vector<std::string> parameter_names;
+  int64_t num_parameters = 0;  // elements
+  int64_t num_trainable = 0;   // elements that require gradients
+  bool trainable = false;
+  int batchnorm_training = 0;  // BatchNorm modules of the group in train mode
+};
+
 struct LoadReport {
   std::vector<std::string> missing;      // in the model, not in the file
   std::vector<std::string> unexpected;   // in the file, not in the model
@@ -73,6 +84,11 @@ class Classifier {
 
   // Raghu et al. "moments": each weight replaced by N(mean, std) of itself; which = "all" | "conv".
   virtual void reinit_moments(const std::string& which, uint64_t seed) = 0;
+
+  // The three groups' summaries, the parameter count and bytes (callers hold mutex()).
+  std::vector<GroupSummary> group_summaries();
+  int64_t num_parameters();
+  int64_t parameter_bytes();
 
   // Serialises concurrent use from several threads (the compute thread, distributed broadcasts on the pool).
   std::mutex& mutex() { return mutex_; }
