@@ -1,4 +1,4 @@
-// Classifier::create: a torchvision backbone (DenseNet121 or ResNet50) plus SPEC.md's head, with layer
+// Classifier::create: a torchvision backbone (DenseNet121 or ResNet50) plus the protocol's head (docs/protocol.md), with layer
 // groups, freezing under a frozen-BatchNorm policy, 1-channel input, reporting state_dict loads and
 // Raghu et al.'s "moments" re-initialisation.
 #include "classifier.h"

@@ -1,5 +1,5 @@
 // The classifier interface shared by models, weight loading and training (plain C++, no napi.h).
-// A Classifier is a torchvision-named backbone plus the head of SPEC.md, split into three layer groups:
+// A Classifier is a torchvision-named backbone plus the head of the protocol (docs/protocol.md), split into three layer groups:
 // group 0 = nearest the image (DenseNet121 features[:7]; ResNet50 conv1, bn1, layer1, layer2),
 // group 1 (DenseNet121 features[7:]; ResNet50 layer3, layer4), group 2 = the head.
 #pragma once
