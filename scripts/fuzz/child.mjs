@@ -17,7 +17,20 @@ native().setNumThreads(1);
 
 const [casesFile, first] = process.argv.slice(2);
 const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
-const say = (line) => writeSync(1, line.replace(/\n/g, ' ') + '\n');  // synchronous: survives a crash right after
+const pause = new Int32Array(new SharedArrayBuffer(4));
+// Synchronous, so a line survives a crash right after it. Once the DICOM decoder has started worker
+// threads, stdout is a non-blocking pipe: a full pipe answers EAGAIN, and the line is retried.
+function say(line) {
+  const bytes = Buffer.from(line.replace(/\n/g, ' ') + '\n');
+  for (let offset = 0; offset < bytes.length; ) {
+    try {
+      offset += writeSync(1, bytes, offset);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') throw err;
+      Atomics.wait(pause, 0, 0, 2);
+    }
+  }
+}
 
 async function readAll(c) {
   if (c.format === 'dicom') {
