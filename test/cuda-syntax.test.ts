@@ -1,9 +1,10 @@
 // The CUDA-only code (autocast, cuDNN settings, CUDA device counts, NCCL selection) is compiled only
 // against a CUDA LibTorch, which CI does not have: compile it here for syntax and types against this
 // LibTorch's headers, with the flags CMake used (build/compile_commands.json), so it cannot rot unseen.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 import { describe, expect, it } from 'vitest';
 
@@ -24,7 +25,9 @@ function splitCommand(command: string): string[] {
 describe('CUDA-only code', () => {
   const files = ['native/core/train/trainer.cpp', 'native/core/runtime.cpp', 'native/core/distributed.cpp'];
   for (const file of files) {
-    it(`${file} compiles with TORCHXFER_WITH_CUDA defined`, () => {
+    // Asynchronous: three compiles of ~30 s each in a row, run synchronously, keep the worker from
+    // answering vitest for over a minute ("Timeout calling onTaskUpdate", which fails the run).
+    it(`${file} compiles with TORCHXFER_WITH_CUDA defined`, async () => {
       expect(existsSync(db), `${db} is written by the CMake build (npm run build:native)`).toBe(true);
       const entry = (JSON.parse(readFileSync(db, 'utf8')) as CompileCommand[]).find((e) => e.file.endsWith(file));
       expect(entry, `${file} in ${db}`).toBeDefined();
@@ -37,8 +40,8 @@ describe('CUDA-only code', () => {
         if (a === '-isystem') kept.push(a, args[++i]!);
         else if (/^-(D|I|isystem|std=)/.test(a)) kept.push(a);
       }
-      const out = execFileSync(args[0]!, [...kept, '-DTORCHXFER_WITH_CUDA', '-fsyntax-only', join(packageRoot, file)], { cwd: join(packageRoot, 'build'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-      expect(out).toBe('');
+      const { stdout } = await promisify(execFile)(args[0]!, [...kept, '-DTORCHXFER_WITH_CUDA', '-fsyntax-only', join(packageRoot, file)], { cwd: join(packageRoot, 'build'), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      expect(stdout).toBe('');
     }, 120000);
   }
 });
