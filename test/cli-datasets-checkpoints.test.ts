@@ -98,7 +98,9 @@ describe('train on your own data, use the checkpoint anywhere', () => {
 
   it('trains from class folders with --positive, and predicts from the checkpoint', async () => {
     const images = join(root, 'limbs');
-    for (let i = 0; i < 40; i++) await writePng(join(images, i % 2 ? 'fracture' : 'intact', `x${i}.png`), i, 64, 64);
+    // 120 images: the random split of a folder dataset puts ~12 in validation, so both classes are there
+    // (with 40, a validation set of 4 was all one class in about one run in eight).
+    for (let i = 0; i < 120; i++) await writePng(join(images, i % 2 ? 'fracture' : 'intact', `x${i}.png`), i, 64, 64);
     const plain = cli(['train', '--data', images, '--format', 'folder', '--out', join(root, 'runs', 'nope'), ...QUICK]);
     expect(plain.status).toBe(1);
     expect(plain.stderr).toMatch(/name the positive one/);
