@@ -1,22 +1,12 @@
 /** A dataset from the parsed dataset options (the same flags in every command: see options.ts). */
-import type { UncertaintyPolicy } from '../data/datasets/chexpert.js';
 import { loadDataset, type DatasetFormat } from '../data/datasets/index.js';
 import { defaultCacheDir } from '../data/phantom/index.js';
 import type { Dataset } from '../data/types.js';
 import { OptionError } from '../errors.js';
+import type { DATASET_KEYS, TrainConfig } from '../train/config.js';
 
-export interface DatasetArgs {
-  data: string;
-  format?: DatasetFormat;
-  labels?: string;
-  labelColumns?: string[];
-  key?: string;
-  pathColumn?: string;
-  patientColumn?: string;
-  positive?: string;
-  uncertainty?: UncertaintyPolicy;
-  cacheDir?: string;
-}
+/** The dataset flags as train parses them (one list of fields: TrainConfig's), plus the root and layout. */
+export type DatasetArgs = Pick<TrainConfig, (typeof DATASET_KEYS)[number] | 'cacheDir'> & { data: string; format?: DatasetFormat };
 
 export function loadFromArgs(args: DatasetArgs): Dataset {
   if (!args.format) throw new OptionError('--format', 'the dataset layout (nih, chexpert, mura, csv, folder or dicom)', undefined);
