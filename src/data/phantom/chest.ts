@@ -170,13 +170,28 @@ function vesselTree(layer: Canvas, from: Point, angle: number, len: number, r: n
   vesselTree(layer, to, bend + spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
 }
 
+/** The normal chest, back to front in the order each layer changes the density. */
 function drawAnatomy(sc: ChestScene, rng: Rng): void {
+  drawSoftTissue(sc);
+  const airGone = hollowLungs(sc);
+  drawHeart(sc, airGone);
+  // Gastric air bubble under the left dome.
   const { g, density } = sc;
-  const { S, cx, hw, yA, width } = { ...g, width: density.width };
-  const d = density.data;
-  const H = density.height;
+  if (rng.chance(0.75)) ellipse(density, { cx: g.cx + 0.45 * g.hw, cy: g.yD[1] + 0.07 * g.S, rx: 0.13 * g.hw, ry: 0.03 * g.S }, -0.22, 'flat', 0.01 * g.S);
+  sc.air = airGone;
+  drawParenchyma(sc, rng);
+  drawVessels(sc, rng);
+  drawMediastinumAndSpine(sc);
+  drawRibs(sc);
+  drawShoulders(sc);
+}
 
-  // Soft tissue: a rounded slab, thicker in the middle; the abdomen below the domes is thicker still.
+/** Soft tissue: a rounded slab, thicker in the middle; the abdomen below the domes is thicker still; arms, breasts. */
+function drawSoftTissue(sc: ChestScene): void {
+  const { g, density } = sc;
+  const { S, cx, hw } = g;
+  const d = density.data;
+  const { width, height: H } = density;
   const torso = polygonMask(width, H, torsoOutline(g));
   blur(torso, width, H, 0.007 * S);
   const yAbd = Math.max(g.yD[0], g.yD[1]);
@@ -193,8 +208,17 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   // Arms at the edges of the film.
   for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 1.42 * hw, cy: S * 0.6, rx: 0.14 * hw, ry: S * 0.6 }, 0.5 * g.tissue, 'dome', 3);
   if (g.female) for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 0.62 * hw, cy: g.yD[1] + 0.02 * S, rx: 0.42 * hw, ry: 0.12 * S }, 0.12, 'dome', 6);
+}
 
-  // Aerated lungs remove density: a sharp edge plus a thickness that tapers towards the margins.
+/**
+ * Aerated lungs remove density: a sharp edge plus a thickness that tapers towards the margins.
+ * Returns how much air each pixel lost (the heart and disease later fill it back).
+ */
+function hollowLungs(sc: ChestScene): Float32Array {
+  const { g, density } = sc;
+  const { S } = g;
+  const d = density.data;
+  const { width, height: H } = density;
   const broad = scratch(sc.lungs.length);
   broad.set(sc.lungs);
   blurWide(broad, width, H, 0.03 * S);
@@ -205,11 +229,18 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
     sharp[i] = 0.45 * sharp[i]! + 0.55 * broad[i]! * sharp[i]!;
     d[i]! -= g.lungAir * sharp[i]!;
   }
-  const airGone = sharp;
+  return sharp;
+}
 
-  // Heart: cardiothoracic ratio = heart width / thoracic width; the bulk lies to the patient's left.
-  // It displaces aerated lung, so its silhouette has soft-tissue density like the mediastinum.
-  const mid = cx + g.shift;
+/**
+ * Heart: cardiothoracic ratio = heart width / thoracic width; the bulk lies to the patient's left.
+ * It displaces aerated lung, so its silhouette has soft-tissue density like the mediastinum.
+ */
+function drawHeart(sc: ChestScene, airGone: Float32Array): void {
+  const { g, density } = sc;
+  const { S, hw } = g;
+  const d = density.data;
+  const mid = g.cx + g.shift;
   const rx = g.ctr * g.lateral[1] * hw;
   const ry = 0.07 * S + 0.35 * rx;
   const heart = density.blank();
@@ -224,40 +255,54 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
     d[i]! += h * (g.lungAir * airGone[i]! + 0.06);
     airGone[i]! *= 1 - h;
   }
-  // Gastric air bubble under the left dome.
-  if (rng.chance(0.75)) ellipse(density, { cx: cx + 0.45 * hw, cy: g.yD[1] + 0.07 * S, rx: 0.13 * hw, ry: 0.03 * S }, -0.22, 'flat', 0.01 * S);
-  sc.air = airGone;
+}
 
-  // Parenchyma: faint mottling inside the lungs.
-  const n1 = valueNoise(width, H, 0.03 * S, rng);
-  const n2 = valueNoise(width, H, 0.012 * S, rng);
+/** Parenchyma: faint mottling inside the lungs. */
+function drawParenchyma(sc: ChestScene, rng: Rng): void {
+  const { g, density } = sc;
+  const d = density.data;
+  const n1 = valueNoise(density.width, density.height, 0.03 * g.S, rng);
+  const n2 = valueNoise(density.width, density.height, 0.012 * g.S, rng);
   for (let i = 0; i < d.length; i++) d[i]! += sc.aerated[i]! * (0.02 * n1[i]! + 0.012 * n2[i]!);
+}
 
-  // Vessel markings from each hilum, only where the lung is aerated.
+/** Vessel markings from each hilum, only where the lung is aerated. */
+function drawVessels(sc: ChestScene, rng: Rng): void {
+  const { g, density } = sc;
   const vessels = density.blank();
   for (const i of [0, 1] as const) {
     const s = side(i);
     const roots = Math.max(2, Math.round(6 * g.markings));
     for (let k = 0; k < roots; k++) {
       const th = -1.25 + (2.5 * (k + rng.uniform(0.2, 0.8))) / roots;
-      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.075 * S * rng.uniform(0.8, 1.2), 0.009 * S, 1, 4, rng);
+      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.075 * g.S * rng.uniform(0.8, 1.2), 0.009 * g.S, 1, 4, rng);
     }
   }
-  addScaled(d, vessels.data, 0.2 * Math.min(1, g.markings + 0.2), sc.aerated);
+  addScaled(density.data, vessels.data, 0.2 * Math.min(1, g.markings + 0.2), sc.aerated);
+}
 
-  // Mediastinum, trachea (air column), aortic knob, spine.
+/** Mediastinum, trachea (air column), aortic knob, spine and its pedicles. */
+function drawMediastinumAndSpine(sc: ChestScene): void {
+  const { g, density } = sc;
+  const { S, cx, hw, yA } = g;
+  const H = density.height;
+  const mid = cx + g.shift;
   ellipse(density, { cx: mid + 0.02 * hw, cy: yA + 0.2 * S, rx: 0.2 * hw, ry: 0.28 * S }, 0.22, 'dome', 3);
   ellipse(density, { cx: mid, cy: yA + 0.02 * S, rx: 0.045 * hw, ry: 0.16 * S }, -0.16, 'dome', 2);
   ellipse(density, { cx: mid + 0.2 * hw, cy: yA + 0.17 * S, rx: 0.1 * hw, ry: 0.035 * S }, 0.25, 'dome', 2);
   const spine = density.blank();
   segmentMax(spine, { x: cx, y: -2 }, { x: cx, y: H + 2 }, 0.075 * hw, 0.085 * hw, 1, true);
-  addScaled(d, spine.data, 0.16 * g.bone);
+  addScaled(density.data, spine.data, 0.16 * g.bone);
   for (let y = yA - 0.1 * S, k = 0; y < H; y += 0.058 * S, k++) {
     ellipse(density, { cx: cx - 0.075 * hw, cy: y, rx: 0.025 * hw, ry: 0.015 * S }, 0.1 * g.bone, 'dome', 1);
     ellipse(density, { cx: cx + 0.075 * hw, cy: y, rx: 0.025 * hw, ry: 0.015 * S }, 0.1 * g.bone, 'dome', 1);
   }
+}
 
-  // Ribs: posterior arcs sweep out and down from the spine, anterior ones are fainter and run medially down.
+/** Ribs: posterior arcs sweep out and down from the spine, anterior ones are fainter and run medially down. */
+function drawRibs(sc: ChestScene): void {
+  const { g, density } = sc;
+  const { S, cx, hw, yA } = g;
   const ribs = density.blank();
   const front = density.blank();
   const ribR = 0.011 * S;
@@ -277,10 +322,14 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
       }
     }
   }
-  addScaled(d, ribs.data, 0.12 * g.bone);
-  addScaled(d, front.data, 0.05 * g.bone);
+  addScaled(density.data, ribs.data, 0.12 * g.bone);
+  addScaled(density.data, front.data, 0.05 * g.bone);
+}
 
-  // Clavicles and humeral heads.
+/** Clavicles and humeral heads. */
+function drawShoulders(sc: ChestScene): void {
+  const { g, density } = sc;
+  const { S, cx, hw, yA } = g;
   const bones = density.blank();
   for (const s of [-1, 1]) {
     const a = { x: cx + s * 0.1 * hw, y: yA + 0.035 * S };
@@ -288,7 +337,7 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
     polylineMax(bones, bezier(a, { x: cx + s * 0.5 * hw, y: yA + 0.03 * S }, b, 10), 0.017 * S, 0.014 * S, 1, true);
     ellipse(bones, { cx: cx + s * 1.22 * hw, cy: yA - 0.02 * S, rx: 0.13 * hw, ry: 0.07 * S }, 0.8, 'dome', 2);
   }
-  addScaled(d, bones.data, 0.3 * g.bone);
+  addScaled(density.data, bones.data, 0.3 * g.bone);
 }
 
 /**
