@@ -109,6 +109,10 @@ describe('torchxfer experiment (CLI)', () => {
     writeFileSync(join(dir, 'bad.yaml'), SPEC.replace('epochs: 4', 'epochs: -1'));
     r = runCli(['experiment', join(dir, 'bad.yaml')], {}, fakeCli);
     expect(r.stderr).toMatch(/bad\.yaml: Expected a positive integer for base\.epochs but received -1/);
+    r = runCli(['experiment', specPath, '--same-anatomy-weights', 'densenet121-res224-chex', '--dry-run'], {}, fakeCli);
+    expect(r.stderr).toMatch(/Expected the paper preset .* for --same-anatomy-weights but received '.*'/);
+    r = runCli(['experiment', 'paper', '--plan', '--same-anatomy-weights', 'densenet121-res224-nih'], { NIH_ROOT: dir, CHEXPERT_ROOT: dir, MURA_ROOT: dir }, fakeCli);
+    expect(r.stderr).toMatch(/for --same-anatomy-weights but received 'densenet121-res224-nih \(trained on NIH ChestX-ray14\)'/);
     r = runCli(['experiment', specPath, '--db', join(dir, 'dry.db'), '--dry-run'], {}, fakeCli);
     expect(r.status, r.stderr).toBe(0);
     // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.

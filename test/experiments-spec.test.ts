@@ -199,6 +199,68 @@ describe('planning', () => {
   });
 });
 
+describe('published weights as a source (nothing trained)', () => {
+  const withWeights = (source: Record<string, unknown>) => {
+    const raw = gridRaw();
+    return { ...raw, sources: [...raw.sources, { name: 'xrv', ...source }], arms: [...raw.arms, { name: 'xrv', source: 'xrv' }] };
+  };
+
+  it('a registry name brings its architecture; arms naming it start from the weights, keyed by them, with no source job', () => {
+    const spec = validateSpec(withWeights({ weights: 'densenet121-res224-chex' }));
+    expect(spec.weightSources).toEqual([{ name: 'xrv', weights: 'densenet121-res224-chex', arch: 'densenet121' }]);
+    const plan = planExperiment(spec, () => undefined, pairedP);
+    const xrv = plan.arms.filter((a) => a.name === 'xrv').flatMap((a) => a.jobs);
+    expect(xrv.length).toBe(2 * 3 * 2);
+    expect(xrv.every((j) => j.initWeights === 'densenet121-res224-chex' && j.dependsOn === undefined)).toBe(true);
+    // Only the trained source task is a source job.
+    expect(new Set(plan.sources.map((j) => j.data.name))).toEqual(new Set(['chest-source']));
+    // Other weights under the same source name are other runs.
+    const other = planExperiment(validateSpec(withWeights({ weights: 'densenet121-res224-pc' })), () => undefined, pairedP);
+    const otherKeys = new Set(other.arms.filter((a) => a.name === 'xrv').flatMap((a) => a.jobs.map((j) => j.key)));
+    expect(xrv.some((j) => otherKeys.has(j.key))).toBe(false);
+    // A spec without weight sources keeps its shape (and so its hash in existing databases).
+    expect('weightSources' in validateSpec(gridRaw())).toBe(false);
+  });
+
+  it('bad weight sources are named by their path', () => {
+    expect(() => validateSpec(withWeights({ weights: 'no-such-weights' }))).toThrow(
+      "Expected a registry name (torchxfer weights list) or an existing weights file for sources[1].weights but received 'no-such-weights'",
+    );
+    expect(() => validateSpec(withWeights({ weights: 'densenet121-res224-chex', arch: 'resnet50' }))).toThrow(/sources\[1\]\.arch/);
+    const file = join(tempDir(), 'chest.pt');
+    writeFileSync(file, 'x');
+    expect(() => validateSpec(withWeights({ weights: file }))).toThrow(/the architecture of the weights file .* for sources\[1\]\.arch/);
+    expect(validateSpec(withWeights({ weights: file, arch: 'densenet121' })).weightSources![0]!.weights).toBe(file);
+    expect(() => validateSpec(withWeights({ weights: 'densenet121-res224-chex', n: 5 }))).toThrow(/sources\[1\]/);
+    // An arm of another architecture cannot start from them: said when planning.
+    const spec = validateSpec({ ...withWeights({ weights: 'densenet121-res224-chex' }), base: { epochs: 2, maxLr: 0.001, arch: 'resnet50' } });
+    expect(() => planExperiment(spec, () => undefined, pairedP)).toThrow(/source 'xrv' is densenet121 weights .* trains resnet50/);
+  });
+
+  it('the train runner initialises such a job from the weights', async () => {
+    const { jobTrainOptions } = await import('../src/experiments/train-runner.js');
+    const spec = validateSpec(withWeights({ weights: 'densenet121-res224-chex' }));
+    const job = planExperiment(spec, () => undefined, pairedP).arms.find((a) => a.name === 'xrv')!.jobs[0]!;
+    const config = await jobTrainOptions({ ...job, data: { ...job.data, dataset: 'nih', root: '/data/nih' } });
+    expect(config.init).toBe('densenet121-res224-chex');
+  });
+
+  it('the paper preset offers same-anatomy weights in Fig. 6 to every target, refusing weights that saw NIH images', () => {
+    const env = { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' };
+    const spec = loadSpec('paper', { env, preset: { sameAnatomyWeights: 'densenet121-res224-chex' } });
+    const plan = planExperiment(spec, () => undefined, pairedP);
+    const arms = plan.arms.filter((a) => a.arm.source === 'xrv-chex');
+    expect(arms.map((a) => `${a.figure}:${a.target}`).sort()).toEqual(['6:chestxray14', '6:emphysema', '6:hernia', '6:pneumonia']);
+    expect(arms.every((a) => a.arm.arch === 'densenet121' && a.jobs.every((j) => j.initWeights === 'densenet121-res224-chex'))).toBe(true);
+    // 636 jobs without them; the new arm adds one N grid per target and no source task.
+    expect(planJobs(plan).length).toBe(636 + 4 * 12 + 5);
+    for (const w of ['densenet121-res224-nih', 'densenet121-res224-all', 'densenet121-res224-rsna']) {
+      expect(() => loadSpec('paper', { env, preset: { sameAnatomyWeights: w } })).toThrow(/--same-anatomy-weights .*trained on/);
+    }
+    expect(() => loadSpec('paper', { env, preset: { sameAnatomyWeights: 'resnet50-res512-all' } })).toThrow(/DenseNet121 weights/);
+  });
+});
+
 describe('running', () => {
   it('stage-wise: each stage builds on the winner of the one before', async () => {
     const spec = validateSpec(stageRaw(), {});

@@ -65,6 +65,7 @@ describe('whole pickled modules, read as data', () => {
   it.each([
     ['xrv-densenet-zip.pt', 'torchxrayvision.models.DenseNet'],
     ['xrv-densenet-legacy.pt', 'torchxrayvision.models.DenseNet'],
+    ['xrv-densenet-op_threshs.pt', 'torchxrayvision.models.DenseNet'],
     ['nested-sequential-zip.pt', 'torch.nn.modules.container.Sequential'],
     ['nested-sequential-legacy.pt', 'torch.nn.modules.container.Sequential'],
   ])('%s: the state_dict torch gives, with its key names', async (file, cls) => {
@@ -107,6 +108,22 @@ describe('whole pickled modules, read as data', () => {
       expect(r.preprocessing).toMatchObject({ channels: 1, valueRange: [-1024, 1024], inputSize: 224 });
       expect(r.description).toContain('pickled module of class torchxrayvision.models.DenseNet, read as data');
       expect(r.report).toMatchObject({ missing: [], unexpected: [], mismatched: [], replaced: ['classifier.weight', 'classifier.bias'] });
+    } finally {
+      r.model.dispose();
+    }
+  }, 120_000);
+
+  it('--init with an xrv .pt whose op_threshs are set: they are left out, named, and the network loads strictly', async () => {
+    const { initModel } = await import('../src/train/init.js');
+    const { TRAIN_DEFAULTS } = await import('../src/train/config.js');
+    const path = join(dir, 'xrv-densenet-op_threshs.pt');
+    expect(refs['xrv-densenet-op_threshs.pt']!.tensors.map((t) => t[0])).toContain('op_threshs');
+    const config = { ...TRAIN_DEFAULTS, out: dir, arch: 'densenet121', inChannels: 1, greyMode: 'sum', init: path } as Parameters<typeof initModel>[0];
+    const r = await initModel(config, ['Emphysema']);
+    try {
+      expect(r.ignored).toEqual([expect.stringMatching(/^op_threshs \(TorchXRayVision's per-label operating points/)]);
+      expect(r.report).toMatchObject({ missing: [], unexpected: [], mismatched: [], replaced: ['classifier.weight', 'classifier.bias'] });
+      expect(r.preprocessing).toMatchObject({ channels: 1, valueRange: [-1024, 1024] });
     } finally {
       r.model.dispose();
     }

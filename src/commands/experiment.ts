@@ -28,6 +28,7 @@ interface ExperimentArgs {
   'nih-root'?: string;
   'chexpert-root'?: string;
   'mura-root'?: string;
+  'same-anatomy-weights'?: string;
   estimate: boolean;
   plan: boolean;
   sizes?: string;
@@ -44,6 +45,7 @@ const EXPERIMENT_OPTIONS: OptionList = [
   'nih-root',
   'chexpert-root',
   'mura-root',
+  'same-anatomy-weights',
   ['plan', { default: true }],
   ['estimate', { default: true }],
   'sizes',
@@ -59,14 +61,18 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       .example('$0 experiment demo --db demo.db', 'Run the phantom demo (resumes if demo.db exists)')
       .example('$0 experiment paper --plan --json --nih-root data/nih --chexpert-root data/CheXpert-v1.0-small --mura-root data/MURA-v1.1', "The paper's jobs, figure by figure, with their sizes")
       .example('$0 experiment paper --estimate --device cuda', "Estimate the paper protocol's GPU-hours")
+      .example('$0 experiment paper --same-anatomy-weights densenet121-res224-chex', "Add TorchXRayVision's CheXpert DenseNet121 to Fig. 6's sources")
       .example('$0 experiment spec.yaml --db shard3.db --shard 3/8', 'Run one shard of eight') as never,
   handler: async (argv) => {
     const args = parseOptions(argv as unknown as Record<string, unknown>, EXPERIMENT_OPTIONS) as unknown as ExperimentArgs;
+    if (args['same-anatomy-weights'] !== undefined && args.spec !== 'paper') {
+      throw new OptionError('--same-anatomy-weights', "the paper preset (a spec file lists its sources, 'weights:' entries included)", args.spec);
+    }
     const shard = args.shard === undefined ? undefined : parseShard(args.shard);
     if (shard && shard.index < 0) throw new OptionError('--shard', "'i/n' with 0 <= i < n", args.shard);
     // An estimate needs no data: unset roots stand as placeholders and those datasets are sized from the table.
     const root = (given: string | undefined, env: string) => given ?? (args.estimate && !process.env[env] ? `<${env} not set>` : undefined);
-    const spec = loadSpec(args.spec, { preset: { nihRoot: root(args['nih-root'], 'NIH_ROOT'), chexpertRoot: root(args['chexpert-root'], 'CHEXPERT_ROOT'), muraRoot: root(args['mura-root'], 'MURA_ROOT') } });
+    const spec = loadSpec(args.spec, { preset: { nihRoot: root(args['nih-root'], 'NIH_ROOT'), chexpertRoot: root(args['chexpert-root'], 'CHEXPERT_ROOT'), muraRoot: root(args['mura-root'], 'MURA_ROOT'), sameAnatomyWeights: args['same-anatomy-weights'] } });
     const dbPath = resolve(args.db ?? `${spec.name}.db`);
     if (args.plan) {
       if (args.estimate || args['dry-run']) throw new OptionError('--plan', 'no --estimate or --dry-run with it', true);

@@ -129,6 +129,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'nih-root': { kind: 'string', group: 'Command', meaning: 'NIH ChestX-ray14 root for the paper preset (else NIH_ROOT)' },
   'chexpert-root': { kind: 'string', group: 'Command', meaning: 'CheXpert root for the paper preset (else CHEXPERT_ROOT)' },
   'mura-root': { kind: 'string', group: 'Command', meaning: 'MURA root for the paper preset (else MURA_ROOT)' },
+  'same-anatomy-weights': { kind: 'string', group: 'Command', meaning: 'Paper preset: published chest X-ray DenseNet121 weights (registry name, e.g. densenet121-res224-chex, or a file) offered in Fig. 6 as one more source' },
   plan: { kind: 'boolean', group: 'Command', default: false, meaning: "Print every job of every figure with its training/validation/test sizes, counted from the datasets' lists (nothing is trained; images need not be present)" },
   estimate: { kind: 'boolean', group: 'Command', default: false, meaning: 'Measure step times on --device and estimate how long every job of every stage takes (nothing is trained)' },
   sizes: { kind: 'string', group: 'Command', meaning: 'With --estimate: JSON file {dataset: {train, val, test}} for datasets not on this machine' },

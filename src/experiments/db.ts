@@ -278,7 +278,7 @@ export class ResultsDb {
 
 /** The config recorded with a run: everything its key is computed from. */
 export function jobConfig(job: RunJob): Record<string, unknown> {
-  return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn, lrFrom: job.lrFrom };
+  return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn, initWeights: job.initWeights, lrFrom: job.lrFrom };
 }
 
 function num(v: number | null | undefined): number | null {

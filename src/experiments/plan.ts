@@ -76,7 +76,7 @@ export function normaliseArm(arm: ArmConfig): ArmConfig {
 
 /** Whether `source` may be used by `target` (a source can be offered to some targets only). */
 export function offeredTo(spec: ExperimentSpec, source: string, target: string): boolean {
-  const s = spec.sources.find((x) => x.name === source);
+  const s = spec.sources.find((x) => x.name === source) ?? spec.weightSources?.find((x) => x.name === source);
   return !s?.targets || s.targets.includes(target);
 }
 
@@ -86,15 +86,26 @@ export function offeredTo(spec: ExperimentSpec, source: string, target: string):
  */
 export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfig): RunJob[] {
   const source = spec.sources.find((s) => s.name === arm.source);
+  const initWeights = arm.init !== 'default' ? publishedWeights(spec, arm) : undefined;
   const jobs: RunJob[] = [];
   const largest = spec.nGrid[spec.nGrid.length - 1]!;
   for (const seed of spec.seeds) {
     const dependsOn = source && arm.init !== 'default' ? sourceJob(spec, source, arm.arch, seed).key : undefined;
-    const tuning = withKey({ experiment: spec.name, kind: 'target', data: target, arm, n: largest, seed, dependsOn });
+    const tuning = withKey({ experiment: spec.name, kind: 'target', data: target, arm, n: largest, seed, dependsOn, initWeights });
     const lrFrom = arm.maxLr === 'find' && arm.method !== 'radiomics' ? tuning.key : undefined;
-    for (const n of spec.nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, lrFrom }));
+    for (const n of spec.nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, initWeights, lrFrom }));
   }
   return jobs;
+}
+
+/** The weights an arm starts from when its source is published weights (nothing to train first). */
+function publishedWeights(spec: ExperimentSpec, arm: ArmConfig): string | undefined {
+  const w = spec.weightSources?.find((s) => s.name === arm.source);
+  if (!w) return undefined;
+  if (w.arch !== arm.arch) {
+    throw new Error(`source '${w.name}' is ${w.arch} weights (${w.weights}) but an arm naming it trains ${arm.arch}: give that arm arch ${w.arch}, or offer the source to other stages only`);
+  }
+  return w.weights;
 }
 
 function sourcesOf(spec: ExperimentSpec, arms: PlannedArm[]): RunJob[] {

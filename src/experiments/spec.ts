@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 
 import { OptionError } from '../errors.js';
 import { expectBoolean, expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { getWeightsEntry } from '../weights/manifest.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import { validateSpecOptions } from './spec-options.js';
 import {
@@ -27,6 +28,7 @@ import {
   type SourceSpec,
   type StageSpec,
   type VariableOption,
+  type WeightsSource,
   type WinnerRule,
 } from './types.js';
 
@@ -158,6 +160,33 @@ function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv, targets
   return source;
 }
 
+/**
+ * A `sources` entry with `weights:` (published weights, nothing trained): a registry name, whose
+ * architecture the registry gives, or a weights file with its `arch`.
+ */
+function parseWeightsSource(o: Obj, path: string, env: NodeJS.ProcessEnv, targets: DatasetSpec[]): WeightsSource {
+  rejectUnknownKeys(o, ['name', 'weights', 'arch', 'targets'], path);
+  const name = expectString(o.name, `${path}.name`);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new OptionError(`${path}.name`, 'a name of letters, digits, ".", "_" or "-"', name);
+  const weights = expandEnv(expectString(o.weights, `${path}.weights`), `${path}.weights`, env);
+  const arch = o.arch === undefined ? undefined : expectOneOf(o.arch, `${path}.arch`, ARCHS);
+  let registryArch: WeightsSource['arch'] | undefined;
+  if (!existsSync(weights)) {
+    try {
+      registryArch = getWeightsEntry(weights).architecture as WeightsSource['arch'];
+    } catch {
+      throw new OptionError(`${path}.weights`, 'a registry name (torchxfer weights list) or an existing weights file', weights);
+    }
+    if (arch !== undefined && arch !== registryArch) throw new OptionError(`${path}.arch`, `${registryArch} (the architecture of ${weights})`, arch);
+  } else if (arch === undefined) throw new OptionError(`${path}.arch`, `the architecture of the weights file (${ARCHS.join(' or ')})`, undefined);
+  const source: WeightsSource = { name, weights, arch: (arch ?? registryArch)! };
+  if (o.targets !== undefined) {
+    const names = targets.map((t) => t.name);
+    source.targets = expectArray(o.targets, `${path}.targets`).map((t, i) => expectOneOf(t, `${path}.targets[${i}]`, names));
+  }
+  return source;
+}
+
 function parseWinner(raw: unknown, path: string, vary: VariableOption | 'arm', values: (string | number)[]): WinnerRule {
   const o = raw === undefined ? { rule: 'mean-auc' } : expectObject(raw, path);
   rejectUnknownKeys(o, ['rule', 'metric', 'alpha', 'simpler', 'value'], path);
@@ -249,9 +278,15 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => expectInteger(s, `seeds[${i}]`, 0));
   const targets = expectArray(o.targets, 'targets').map((t, i) => parseDataset(t, `targets[${i}]`, env));
   uniqueNames(targets, 'targets');
-  const sources = (o.sources === undefined ? [] : expectArray(o.sources, 'sources', 0)).map((s, i) => parseSource(s, `sources[${i}]`, env, targets));
-  uniqueNames(sources, 'sources');
-  const sourceNames = new Set(sources.map((s) => s.name));
+  const sources: SourceSpec[] = [];
+  const weightSources: WeightsSource[] = [];
+  (o.sources === undefined ? [] : expectArray(o.sources, 'sources', 0)).forEach((s, i) => {
+    const isWeights = s !== null && typeof s === 'object' && 'weights' in s;
+    if (isWeights) weightSources.push(parseWeightsSource(s as Obj, `sources[${i}]`, env, targets));
+    else sources.push(parseSource(s, `sources[${i}]`, env, targets));
+  });
+  uniqueNames([...sources, ...weightSources], 'sources');
+  const sourceNames = new Set([...sources, ...weightSources].map((s) => s.name));
   const base: ArmConfig = { ...DEFAULT_ARM, ...(o.base === undefined ? {} : parseArmFields(expectObject(o.base, 'base'), 'base')) };
   const checkSource = (src: string | undefined, path: string) => {
     if (src !== undefined && src !== 'none' && src !== 'imagenet' && !sourceNames.has(src)) {
@@ -280,7 +315,9 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
     });
     uniqueNames(stages, 'stages');
   }
-  return { name, mode, nGrid, seeds, targets, sources, base, arms, stages };
+  const spec: ExperimentSpec = { name, mode, nGrid, seeds, targets, sources, base, arms, stages };
+  if (weightSources.length) spec.weightSources = weightSources;
+  return spec;
 }
 
 /**

@@ -49,6 +49,7 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
   if (a.source === 'none') init = 'none';
   else if (a.source === 'imagenet') init = a.init === 'moments' ? 'moments' : pretrained ? 'imagenet' : 'none';
   else if (!pretrained) init = 'none';
+  else if (job.initWeights) init = job.initWeights;
   else if (!job.initCheckpoint) throw new Error(`job ${job.key}: source task '${a.source}' has no checkpoint yet (its job must run first)`);
   else init = job.initCheckpoint;
   const labels = (job.data as DatasetSpec & { label?: string }).label ? [(job.data as DatasetSpec & { label?: string }).label!] : job.data.labels;

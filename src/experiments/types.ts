@@ -105,6 +105,20 @@ export interface StageSpec {
   winnerScope: 'target' | 'all';
 }
 
+/**
+ * Published weights used as a source (e.g. TorchXRayVision's chest X-ray DenseNets): nothing is trained;
+ * the arms naming it start from these weights. Written in a spec's `sources` list with `weights:`.
+ */
+export interface WeightsSource {
+  name: string;
+  /** A registry name (`torchxfer weights list`) or a weights file; part of each run's key as written. */
+  weights: string;
+  /** The architecture the weights are for (the registry's, or given for a file). */
+  arch: Arch;
+  /** Targets this source is offered to (default all). */
+  targets?: string[];
+}
+
 export interface GridArm {
   name: string;
   arm: ArmConfig;
@@ -117,6 +131,8 @@ export interface ExperimentSpec {
   seeds: number[];
   targets: DatasetSpec[];
   sources: SourceSpec[];
+  /** Sources that are published weights (absent when none, so older specs keep their hash). */
+  weightSources?: WeightsSource[];
   base: ArmConfig;
   /** mode grid: the arms. */
   arms: GridArm[];
@@ -137,6 +153,8 @@ export interface RunJob {
   seed: number;
   /** Key of the source job whose checkpoint initialises this one. */
   dependsOn?: string;
+  /** Published weights to initialise from (a weights source's registry name or file): part of the key. */
+  initWeights?: string;
   /** Checkpoint to initialise from (the source job's), set when the job runs. */
   initCheckpoint?: string;
   /**

@@ -36,6 +36,25 @@ export interface InitResult {
   report?: LoadReport;
   /** When starting from a torchxfer checkpoint. */
   checkpoint?: StoredCheckpointMetadata;
+  /** Tensors of the file that are not part of the network and were left out (named, with why). */
+  ignored?: string[];
+}
+
+/**
+ * Tensors TorchXRayVision's DenseNets carry beside the network: `op_threshs`, the per-label operating
+ * points of their 18-output head (a buffer once set). The head is replaced by the task's, so they have
+ * nothing to act on; a strict load would otherwise refuse them as unexpected keys.
+ */
+const XRV_HEAD_EXTRAS = ['op_threshs'];
+
+function dropXrvHeadExtras(tensors: Record<string, NativeTensor>, xrv: boolean): string[] {
+  if (!xrv) return [];
+  const dropped = XRV_HEAD_EXTRAS.filter((k) => Object.hasOwn(tensors, k));
+  for (const k of dropped) {
+    tensors[k]!.dispose();
+    delete tensors[k];
+  }
+  return dropped.map((k) => `${k} (TorchXRayVision's per-label operating points for its own head, which is replaced)`);
 }
 
 /**
@@ -141,10 +160,12 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
     }
     if (checkpoint.preprocessing) preprocessing = checkpoint.preprocessing;
   }
+  const xrv = /torchxrayvision/i.test(`${(entry ?? fileEntry)?.source ?? ''} ${container ?? ''}`);
+  const ignored = dropXrvHeadExtras(tensors, xrv);
   const model = await loadModel({ ...base, weights: tensors, strict: true });
   for (const t of Object.values(tensors)) t.dispose();
   if (init === 'moments' || config.initMoments) model.reinitMoments('all', config.seed);
   const description =
     config.initMoments ? `moments of ${init}` : init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
-  return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint };
+  return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint, ...(ignored.length ? { ignored } : {}) };
 }

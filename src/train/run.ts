@@ -216,6 +216,7 @@ async function openData(config: TrainConfig, options: TrainOptions, ctx: RunCont
 function describeModel(config: TrainConfig, init: InitResult, labels: number, ctx: RunContext): void {
   const { model } = init;
   if (init.report?.replaced.length) ctx.log(`Head replaced (${init.report.replaced.join(', ')}): ${labels} output(s) instead of the file's.`);
+  if (init.ignored?.length) ctx.log(`Not loaded (not part of the network): ${init.ignored.join('; ')}.`);
   ctx.log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`);
 }
 

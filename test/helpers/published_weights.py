@@ -86,7 +86,7 @@ class DenseNet(torchvision.models.DenseNet):
         super().__init__(growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64, num_classes=18)
         self.features.conv0 = torch.nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.pathologies = ["Atelectasis", "Consolidation", "Infiltration"] + [""] * 15
-        self.op_threshs = None
+        self.register_buffer("op_threshs", None)  # as xrv: a buffer, None until the weights set it
         self.apply_sigmoid = False
         self.weights = "densenet121-res224-nih"
 ''')
@@ -109,6 +109,10 @@ extra = {'logits': logits.reshape(-1).tolist(), 'input': [list(x.shape), x.resha
 save(model, 'xrv-densenet-zip.pt', model.state_dict(), **extra)
 save(model, 'xrv-densenet-legacy.pt', model.state_dict(), legacy=True, **extra)
 save({'epoch': 5, 'model': model}, 'checkpoint-whole-model.pth', model.state_dict())
+# xrv.models.DenseNet(weights=...) sets op_threshs, which then sits in the buffers and the state_dict.
+model.op_threshs = torch.linspace(0.01, 0.2, 18)
+save(model, 'xrv-densenet-op_threshs.pt', model.state_dict(), **extra)
+model.op_threshs = None
 
 seq = torch.nn.Sequential(OrderedDict([
     ('stem', torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU())),

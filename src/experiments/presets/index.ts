@@ -7,6 +7,11 @@ export interface PresetOptions {
   nihRoot?: string;
   chexpertRoot?: string;
   muraRoot?: string;
+  /**
+   * Published same-anatomy weights for the paper preset (a registry name such as
+   * densenet121-res224-chex, or a DenseNet121 weights file): offered in Fig. 6 as one more source.
+   */
+  sameAnatomyWeights?: string;
 }
 
 export const presetNames = ['paper', 'demo'];

@@ -7,9 +7,16 @@
  * data with ResNet50 (four sources); Fig. 8 default init vs moments of the ImageNet weights vs the
  * ImageNet weights. Decisions between stages are the paper's (one-cycle after Fig. 4, gradual
  * unfreezing after Fig. 5); the report says whether this run's results agree.
+ * With `sameAnatomyWeights` (published chest X-ray weights the user has, e.g. TorchXRayVision's),
+ * Fig. 6 offers them as one more source: the same-anatomy alternative to ImageNet, nothing trained.
  * Roots come from the options or from NIH_ROOT, CHEXPERT_ROOT and MURA_ROOT (an unset one is
  * reported naming the variable).
  */
+import { existsSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+
+import { OptionError } from '../../errors.js';
+import { getWeightsEntry } from '../../weights/manifest.js';
 import type { SizeTable } from '../estimate.js';
 import type { PresetOptions } from './index.js';
 
@@ -20,9 +27,33 @@ const NIH_LABELS = [
 
 export const PAPER_NGRID = [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000];
 
+/**
+ * The source entry for published same-anatomy weights, named for the figure's legend (xrv-chex for
+ * densenet121-res224-chex). Registry weights trained on NIH images are refused: every target of the
+ * preset is an NIH task, so they would have seen its test images (RSNA's images are NIH's too).
+ */
+export function sameAnatomySource(weights: string): { name: string; weights: string; arch: 'densenet121' } {
+  if (existsSync(weights)) {
+    const stem = basename(weights, extname(weights)).replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40);
+    return { name: `weights-${stem}`, weights, arch: 'densenet121' };
+  }
+  let entry;
+  try {
+    entry = getWeightsEntry(weights);
+  } catch {
+    throw new OptionError('--same-anatomy-weights', 'a registry name (torchxfer weights list) or an existing weights file', weights);
+  }
+  if (entry.architecture !== 'densenet121') throw new OptionError('--same-anatomy-weights', 'DenseNet121 weights (Fig. 6 trains DenseNet121)', `${weights} (${entry.architecture})`);
+  if (/\b(NIH|RSNA)\b/.test(String(entry.trainedOn ?? ''))) {
+    throw new OptionError('--same-anatomy-weights', 'weights not trained on NIH ChestX-ray14 images (the targets are NIH tasks: these weights have seen their test images); e.g. densenet121-res224-chex, -mimic_ch or -pc', `${weights} (trained on ${String(entry.trainedOn)})`);
+  }
+  return { name: weights.replace(/^densenet121-res224-/, 'xrv-'), weights, arch: 'densenet121' };
+}
+
 export function paperSpec(opts: PresetOptions): unknown {
   const nih = opts.nihRoot ?? '${NIH_ROOT}';
   const sources = ['none', 'imagenet', 'mura', 'chexpert'];
+  const published = opts.sameAnatomyWeights === undefined ? [] : [sameAnatomySource(opts.sameAnatomyWeights)];
   const mean = { rule: 'mean-auc', metric: 'testAucTta' };
   return {
     name: 'paper',
@@ -48,6 +79,7 @@ export function paperSpec(opts: PresetOptions): unknown {
         name: 'chestxray13', dataset: 'nih', root: nih, n: 'all', labels: NIH_LABELS.filter((l) => l !== 'Emphysema'),
         disjointFromTarget: 'emphysema', options: { split: 'official' }, train: { epochs: 5 },
       },
+      ...published,
     ],
     base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'find', batchSize: 16, tta: true },
     stages: [
@@ -58,7 +90,7 @@ export function paperSpec(opts: PresetOptions): unknown {
       },
       { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
       { name: 'transfer-method', figure: '5', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual' } },
-      { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13'], winner: mean },
+      { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13', ...published.map((p) => p.name)], winner: mean },
       { name: 'source-data-resnet50', figure: '7', buildsOn: 'transfer-method', base: { arch: 'resnet50' }, vary: 'source', values: sources, winner: mean },
       { name: 'initialisation', figure: '8', buildsOn: 'transfer-method', base: { source: 'imagenet' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
     ],
