@@ -26,7 +26,7 @@ try {
   const seedsDir = join(work, 'seeds');
   execFileSync(process.env.TORCHXFER_PYTHON ?? '/usr/bin/python3', [new URL('./fuzz/seeds.py', import.meta.url).pathname, seedsDir], { stdio: ['ignore', 'ignore', 'inherit'] });
   const stats = await fuzzReaders({ seedsDir, workDir: work, seed, seconds, batch, crashDir: resolve(values.out), log: (l) => console.error(l) });
-  console.log(JSON.stringify({ seed, cases: stats.cases, seconds: stats.seconds, ok: stats.ok, rejected: stats.err, byFormat: stats.byFormat, maxRssMiB: Math.round(stats.maxRssKiB / 1024), failures: stats.failures }, null, 2));
+  console.log(JSON.stringify({ seed, cases: stats.cases, seconds: stats.seconds, ok: stats.ok, rejected: stats.err, byFormat: stats.byFormat, maxRssMiB: Math.round(stats.maxRssKiB / 1024), shapes: stats.shapes, costliest: stats.peakCases, failures: stats.failures }, null, 2));
   process.exitCode = stats.failures.length ? 1 : 0;
 } finally {
   rmSync(work, { recursive: true, force: true });

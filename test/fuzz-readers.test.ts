@@ -27,7 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 interface Failure { kind: string; index: number; seed: number; seedFile: string; mutation: string; detail: string }
 interface Stats {
-  cases: number; ok: number; err: number; failures: Failure[]; maxRssKiB: number; byFormat: Record<string, { ok: number; err: number }>;
+  cases: number; ok: number; err: number; failures: Failure[]; maxRssKiB: number; byFormat: Record<string, { ok: number; err: number; maxRiseKiB: number }>;
   peakCases: { index: number; mutation: string; rssKiB: number; riseKiB: number }[]; shapes: Record<string, number>;
 }
 
@@ -45,9 +45,11 @@ describe('reader fuzzing', () => {
       expect(stats.byFormat[format].ok, format).toBeGreaterThan(5);
       expect(stats.byFormat[format].err, format).toBeGreaterThan(50);
     }
-    // The hostile shapes (floods, nesting, aliasing, header floods) were all tried; what each cost is reported.
-    for (const shape of ['flood', 'nested', 'aliased|tensors over the range', 'header of \\d+ zeros']) expect(stats.shapes[shape], shape).toBeGreaterThan(5);
-    console.log(`fuzz peak resident ${Math.round(stats.maxRssKiB / 1024)} MiB; costliest cases:\n` +
+    // The hostile shapes (weights: floods, nesting, aliasing, header floods; DICOM: undefined-length sequences and
+    // elements, encapsulated fragments, deflated bodies and bombs) were all tried; what each cost is reported.
+    for (const shape of ['flood', 'nested', 'aliased|tensors over the range', 'header of \\d+ zeros', 'undefined-length|length undefined', 'encapsulated', 'deflated']) expect(stats.shapes[shape], shape).toBeGreaterThan(5);
+    console.log(`fuzz peak resident ${Math.round(stats.maxRssKiB / 1024)} MiB; largest rise by one case: ` +
+      Object.entries(stats.byFormat).map(([f, s]) => `${f} +${Math.round(s.maxRiseKiB / 1024)} MiB`).join(', ') + '; costliest cases:\n' +
       stats.peakCases.slice(0, 5).map((p) => `  +${Math.round(p.riseKiB / 1024)} MiB (${p.rssKiB >> 10} MiB) case ${p.index}: ${p.mutation.slice(0, 120)}`).join('\n'));
   }, 300_000);
 });

@@ -1,6 +1,6 @@
 // Seeded mutators for the reader fuzzer. Every mutant is a pure function of (seed, case index,
 // seed file), so a failing case is reproduced from the three alone: see `mutant()`.
-import { crc32 } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 
 /** mulberry32: small, fast and good enough to pick mutations. */
 export function rng(seed) {
@@ -281,11 +281,207 @@ const shapes = {
   },
 };
 
+// DICOM shapes: the seeds are flat (file meta, then elements of defined length); these rebuild them with
+// undefined-length sequences and items, encapsulated (RLE) pixel data and deflated bodies, valid or broken.
+const IMPLICIT_LE = '1.2.840.10008.1.2', DEFLATED_LE = '1.2.840.10008.1.2.1.99', RLE_LOSSLESS = '1.2.840.10008.1.2.5';
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+const UNDEFINED = 0xffffffff;
+const u16 = (v) => { const x = Buffer.alloc(2); x.writeUInt16LE(v & 0xffff); return x; };
+const u32 = (v) => { const x = Buffer.alloc(4); x.writeUInt32LE(v >>> 0); return x; };
+const tagBytes = (group, element) => Buffer.concat([u16(group), u16(element)]);
+const item = (length = UNDEFINED) => Buffer.concat([tagBytes(0xfffe, 0xe000), u32(length)]);
+const ITEM_END = Buffer.concat([tagBytes(0xfffe, 0xe00d), u32(0)]);
+const SEQUENCE_END = Buffer.concat([tagBytes(0xfffe, 0xe0dd), u32(0)]);
+
+/** An element header (explicit VR unless `implicit`); `length` may be UNDEFINED (long VRs only). */
+function header(group, element, vr, length, implicit) {
+  if (implicit) return Buffer.concat([tagBytes(group, element), u32(length)]);
+  if (LONG_VRS.has(vr)) return Buffer.concat([tagBytes(group, element), Buffer.from(vr, 'latin1'), u16(0), u32(length)]);
+  return Buffer.concat([tagBytes(group, element), Buffer.from(vr, 'latin1'), u16(length)]);
+}
+
+/** The seed's layout: meta elements, syntax, and the flat top-level elements (up to the first that does not parse). */
+function dicomLayout(b) {
+  if (b.length < 140 || b.toString('latin1', 128, 132) !== 'DICM') return undefined;
+  const meta = [];
+  let pos = 132;
+  while (pos + 8 <= b.length && b.readUInt16LE(pos) === 0x0002) {
+    const vr = b.toString('latin1', pos + 4, pos + 6);
+    const long = LONG_VRS.has(vr);
+    if (long && pos + 12 > b.length) return undefined;
+    const length = long ? b.readUInt32LE(pos + 8) : b.readUInt16LE(pos + 6);
+    const valueAt = pos + (long ? 12 : 8);
+    if (valueAt + length > b.length) return undefined;
+    meta.push({ element: b.readUInt16LE(pos + 2), bytes: b.subarray(pos, valueAt + length), value: b.subarray(valueAt, valueAt + length) });
+    pos = valueAt + length;
+  }
+  const metaEnd = pos;
+  const ts = meta.find((m) => m.element === 0x0010);
+  const syntax = ts ? ts.value.toString('latin1').replace(/[\0 ]+$/, '') : IMPLICIT_LE;
+  const implicit = syntax === IMPLICIT_LE || !/^[A-Z]{2}$/.test(b.toString('latin1', pos + 4, pos + 6));
+  const elements = [];
+  while (pos + 8 <= b.length) {
+    const group = b.readUInt16LE(pos), element = b.readUInt16LE(pos + 2);
+    const vr = implicit ? '' : b.toString('latin1', pos + 4, pos + 6);
+    const long = !implicit && LONG_VRS.has(vr);
+    if (long && pos + 12 > b.length) break;
+    const length = implicit ? b.readUInt32LE(pos + 4) : long ? b.readUInt32LE(pos + 8) : b.readUInt16LE(pos + 6);
+    const valueAt = pos + (implicit ? 8 : long ? 12 : 8);
+    if (length === UNDEFINED || valueAt + length > b.length) break;
+    elements.push({ at: pos, group, element, vr, valueAt, length, end: valueAt + length });
+    pos = valueAt + length;
+  }
+  return { meta, metaEnd, syntax, implicit, elements, end: pos };
+}
+
+/** Preamble, "DICM" and the meta group declaring `syntax` (the group length recomputed). */
+function metaWithSyntax(d, syntax) {
+  const uid = Buffer.from(syntax.length % 2 ? `${syntax}\0` : syntax, 'latin1');
+  const rest = d.meta.filter((m) => m.element !== 0x0000 && m.element !== 0x0010).map((m) => ({ element: m.element, bytes: m.bytes }));
+  rest.push({ element: 0x0010, bytes: Buffer.concat([header(0x0002, 0x0010, 'UI', uid.length, false), uid]) });
+  rest.sort((a, c) => a.element - c.element);
+  const group = Buffer.concat(rest.map((m) => m.bytes));
+  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), header(0x0002, 0x0000, 'UL', 4, false), u32(group.length), group]);
+}
+
+const usValue = (b, d, element) => {
+  const e = d.elements.find((x) => x.group === 0x0028 && x.element === element);
+  return e && e.length >= 2 ? b.readUInt16LE(e.valueAt) : undefined;
+};
+
+/** PackBits as literal runs only (valid, if not small). */
+function packBits(bytes) {
+  const out = [];
+  for (let i = 0; i < bytes.length; i += 128) {
+    const run = bytes.subarray(i, i + 128);
+    out.push(Buffer.from([run.length - 1]), run);
+  }
+  return Buffer.concat(out);
+}
+
+/** One RLE Lossless frame (PS3.5 G) of native little-endian samples: one segment per byte, most significant first. */
+function rleFrame(pixels, bytesPerSample) {
+  const n = Math.floor(pixels.length / bytesPerSample);
+  const segments = [];
+  for (let s = 0; s < bytesPerSample; s++) {
+    const plane = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) plane[i] = pixels[i * bytesPerSample + (bytesPerSample - 1 - s)];
+    segments.push(packBits(plane));
+  }
+  const head = Buffer.alloc(64);
+  head.writeUInt32LE(segments.length, 0);
+  let offset = 64;
+  segments.forEach((seg, s) => { head.writeUInt32LE(offset, 4 + 4 * s); offset += seg.length; });
+  const frame = Buffer.concat([head, ...segments]);
+  return frame.length % 2 ? Buffer.concat([frame, Buffer.from([0])]) : frame;
+}
+
+/**
+ * A raw deflate stream of `mib` MiB (and a few bytes) of zeros, written directly: fixed-Huffman blocks of a
+ * zero literal and 4070 copies of (length 258, distance 1), 13 bits each, so every block is a whole 6,616
+ * bytes that inflates to 1,050,061 (a 160-fold bomb, built in microseconds).
+ */
+function zeroBomb(mib) {
+  const out = [];
+  let acc = 0, n = 0;
+  const put = (v, len) => { for (let i = 0; i < len; i++) { acc |= ((v >> i) & 1) << n; if (++n === 8) { out.push(acc); acc = 0; n = 0; } } };
+  const code = (c, len) => { for (let i = len - 1; i >= 0; i--) put((c >> i) & 1, 1); };  // Huffman codes go most significant bit first
+  put(0, 1); put(1, 2);  // not final; fixed Huffman
+  code(0x30, 8);  // literal 0
+  for (let i = 0; i < 4070; i++) { code(0xc5, 8); code(0, 5); }  // length 258 (code 285), distance 1 (code 0)
+  code(0, 7);  // end of block
+  const block = Buffer.from(out);
+  const blocks = Math.ceil((mib * 2 ** 20) / 1_050_061);
+  return Buffer.concat([times(block, blocks), Buffer.from([0x03, 0x00])]);  // a final fixed block holding only its end
+}
+
+/** Undefined-length sequences nested `depth` deep at the `k`th element boundary, each around one undefined-length item. */
+function nestedSequences(b, d, r) {
+  const depth = r.pick([1, 2, 8, 64, 65, 3000]);
+  const at = d.elements.length ? r.pick(d.elements).at : d.end;
+  const un = !d.implicit && r() < 0.25;  // an undefined-length UN: implicit VR inside (PS3.5 6.2.2)
+  const inner = un || d.implicit;
+  const open = Buffer.concat([header(0x0008, 0x1115, un ? 'UN' : 'SQ', UNDEFINED, d.implicit), item()]);
+  const innerOpen = Buffer.concat([header(0x0008, 0x1115, 'SQ', UNDEFINED, inner), item()]);
+  const content = Buffer.concat([header(0x0008, 0x1150, 'UI', 4, inner), Buffer.from('1.2\0')]);
+  const closers = Array.from({ length: depth }, () => Buffer.concat([ITEM_END, SEQUENCE_END]));
+  const twist = r.pick(['', '', 'no sequence delimiter', 'no item delimiter', 'delimiters swapped', 'item of defined length past its sequence']);
+  if (twist === 'no sequence delimiter') closers[r.int(depth)] = ITEM_END;
+  if (twist === 'no item delimiter') closers[r.int(depth)] = SEQUENCE_END;
+  if (twist === 'delimiters swapped') closers[r.int(depth)] = Buffer.concat([SEQUENCE_END, ITEM_END]);
+  const opens = [open, ...Array.from({ length: depth - 1 }, () => innerOpen)];
+  if (twist === 'item of defined length past its sequence') opens[opens.length - 1] = Buffer.concat([opens[opens.length - 1].subarray(0, -8), item(0x7ffffff0)]);
+  const seq = Buffer.concat([...opens, content, ...closers]);
+  return [Buffer.concat([b.subarray(0, at), seq, b.subarray(at)]), `dicom undefined-length ${un ? 'UN' : 'SQ'} sequences nested ${depth} deep at byte ${at}${twist ? `, ${twist}` : ''}`];
+}
+
+const dicomShapes = {
+  undefinedSequence(b, r) {
+    const d = dicomLayout(b);
+    return d ? nestedSequences(b, d, r) : generic.word(b, r);
+  },
+  // An element of defined length made undefined-length (as UN in explicit files): it must then hold items.
+  undefinedLength(b, r) {
+    const d = dicomLayout(b);
+    if (!d || !d.elements.length) return generic.word(b, r);
+    const e = r.pick(d.elements);
+    const h = header(e.group, e.element, 'UN', UNDEFINED, d.implicit);
+    const tail = r() < 0.5 ? SEQUENCE_END : Buffer.alloc(0);
+    return [Buffer.concat([b.subarray(0, e.at), h, b.subarray(e.valueAt, e.end), tail, b.subarray(e.end)]), `dicom (${e.group.toString(16)},${e.element.toString(16)}) length undefined${tail.length ? ', then a sequence delimiter' : ''}`];
+  },
+  // Native pixel data re-encoded as RLE Lossless in encapsulated fragments, valid or with one lie.
+  encapsulated(b, r) {
+    const d = dicomLayout(b);
+    const px = d?.elements.find((x) => x.group === 0x7fe0 && x.element === 0x0010);
+    if (!d || !px || d.syntax === DEFLATED_LE) return generic.word(b, r);
+    const bytesPerSample = (usValue(b, d, 0x0100) ?? 16) >= 16 ? 2 : 1;
+    let frame = rleFrame(b.subarray(px.valueAt, px.end), bytesPerSample);
+    let offsetTable = item(0);
+    let fragments = [item(frame.length), frame];
+    let end = SEQUENCE_END;
+    const twist = r.pick(['', '', 'split into fragments', '200000 empty fragments', 'fragment of undefined length', 'fragment declaring 2 GiB', 'no sequence delimiter', 'offset table past the fragments', 'RLE segment offsets past the frame']);
+    if (twist === 'split into fragments') {
+      const cut = 2 * (1 + r.int(Math.max(1, frame.length / 2 - 1)));
+      fragments = [item(cut), frame.subarray(0, cut), item(frame.length - cut), frame.subarray(cut)];
+    } else if (twist === '200000 empty fragments') fragments = [times(item(0), 200_000), ...fragments];
+    else if (twist === 'fragment of undefined length') fragments[0] = item(UNDEFINED);
+    else if (twist === 'fragment declaring 2 GiB') fragments[0] = item(0x7ffffffe);
+    else if (twist === 'no sequence delimiter') end = Buffer.alloc(0);
+    else if (twist === 'offset table past the fragments') offsetTable = Buffer.concat([item(8), u32(0), u32(0x7fffffff)]);
+    else if (twist === 'RLE segment offsets past the frame') {
+      frame = Buffer.from(frame);
+      frame.writeUInt32LE(15, 0);
+      for (let s = 1; s < 15; s++) frame.writeUInt32LE(0xfffffff0 - s, 4 * s);
+      fragments[1] = frame;
+    }
+    const pixels = Buffer.concat([header(0x7fe0, 0x0010, 'OB', UNDEFINED, d.implicit), offsetTable, ...fragments, end]);
+    // Implicit VR seeds stay implicit in the body: the guard, like pydicom, trusts the bytes over the syntax.
+    const out = Buffer.concat([metaWithSyntax(d, RLE_LOSSLESS), b.subarray(d.metaEnd, px.at), pixels, b.subarray(px.end)]);
+    return [out, `dicom encapsulated RLE pixel data${twist ? `, ${twist}` : ''}`];
+  },
+  // The body deflated (Deflated Explicit VR Little Endian), valid, cut, or replaced by a bomb of zeros.
+  deflated(b, r) {
+    const d = dicomLayout(b);
+    if (!d || d.syntax === DEFLATED_LE) return generic.word(b, r);
+    let body = deflateRawSync(b.subarray(d.metaEnd));
+    const twist = r.pick(['', '', 'truncated', 'trailing bytes', 'bomb']);
+    let what = twist;
+    if (twist === 'truncated') body = body.subarray(0, r.int(body.length));
+    else if (twist === 'trailing bytes') body = Buffer.concat([body, Buffer.from('junk after the stream')]);
+    else if (twist === 'bomb') {
+      const mib = r.pick([1, 64, 300]);
+      body = zeroBomb(mib);
+      what = `a bomb of ${mib} MiB of zeros in ${body.length} bytes`;
+    }
+    return [Buffer.concat([metaWithSyntax(d, DEFLATED_LE), body]), `dicom deflated body${what ? `, ${what}` : ''}`];
+  },
+};
+
 const BY_FORMAT = {
   zip: { ...generic, ...zip, member2: zip.member, ...shapes.zip },  // member mutations twice as likely: the CRC stops the rest
   legacy: { ...generic, ...shapes.legacy },
   safetensors: { ...generic, ...safetensors, ...shapes.safetensors },
-  dicom: { ...generic, ...dicom },
+  dicom: { ...generic, ...dicom, ...dicomShapes },
 };
 
 export function formatOf(file) {

@@ -10,7 +10,9 @@ import { formatOf, mutant } from './mutate.mjs';
 import { watchRss } from './watchdog.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /header of \d+ zeros/];
+// The hostile shapes of mutate.mjs, counted per run: weights (floods, nesting, aliasing, header floods)
+// and DICOM (undefined-length sequences and elements, encapsulated fragments, deflated bodies and bombs).
+const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /header of \d+ zeros/, /undefined-length|length undefined/, /encapsulated/, /deflated/];
 
 /**
  * @param {object} o
@@ -33,7 +35,8 @@ export async function fuzzReaders(o) {
   const limitCases = o.cases ?? Infinity;
   const deadline = o.seconds ? Date.now() + o.seconds * 1000 : Infinity;
   const started = Date.now();
-  // peakCases: the cases that raised a child's peak resident size most (what each hostile shape costs).
+  // peakCases: the cases that raised a child's peak resident size most (what each hostile shape costs);
+  // byFormat[f].maxRiseKiB: the most one case of that format raised it.
   // shapes: how many cases carried each hostile shape (mutate.mjs `shapes`).
   const stats = { cases: 0, ok: 0, err: 0, failures: [], maxRssKiB: 0, byFormat: {}, peakCases: [], shapes: {} };
   let nextStart = 0;
@@ -74,10 +77,10 @@ async function runBatch(dir, cases, o, stats) {
     for (const [i, outcome, detail, rssKiB] of r.done) {
       stats.cases++;
       const c = cases[i];
+      stats.byFormat[c.format] ??= { ok: 0, err: 0, maxRiseKiB: 0 };
       if (before !== undefined && rssKiB > before) notePeak(stats, c, rssKiB, rssKiB - before);
       for (const shape of HOSTILE_SHAPES) if (shape.test(c.what)) stats.shapes[shape.source] = (stats.shapes[shape.source] ?? 0) + 1;
       before = Math.max(before ?? 0, rssKiB);
-      stats.byFormat[c.format] ??= { ok: 0, err: 0 };
       if (outcome === 'ok' || outcome === 'err') {
         stats[outcome]++;
         stats.byFormat[c.format][outcome]++;
@@ -103,6 +106,8 @@ async function runBatch(dir, cases, o, stats) {
 }
 
 function notePeak(stats, c, rssKiB, riseKiB) {
+  const f = stats.byFormat[c.format];
+  f.maxRiseKiB = Math.max(f.maxRiseKiB, riseKiB);
   stats.peakCases.push({ index: c.index, format: c.format, mutation: c.what, rssKiB, riseKiB });
   stats.peakCases.sort((a, b) => b.riseKiB - a.riseKiB);
   stats.peakCases.length = Math.min(stats.peakCases.length, 10);

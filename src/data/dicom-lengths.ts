@@ -75,10 +75,19 @@ export interface DicomLayout {
 const hex4 = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
 export const tagName = (tag: number) => `(${hex4(tag >>> 16)},${hex4(tag & 0xffff)})`;
 
+/** Dictionary answers by tag: an implicit VR body of 256 MiB holds up to 33 million elements. */
+const vrByTag = new Map<number, string>();
+const VR_CACHE_SIZE = 1 << 16;
+
 /** The dictionary's VR of a tag (implicit VR files do not say), 'UN' for private or unknown tags. */
 function dictionaryVr(tag: number): string {
+  if ((tag >>> 16) & 1) return 'UN'; // private (odd group): not in the standard dictionary
+  let vr = vrByTag.get(tag);
+  if (vr !== undefined) return vr;
   const entry = dcmjs.data.DicomMetaDictionary.dictionary[tagName(tag)];
-  return entry?.vr && /^[A-Z]{2}$/.test(entry.vr) ? entry.vr : 'UN';
+  vr = entry?.vr && /^[A-Z]{2}$/.test(entry.vr) ? entry.vr : 'UN';
+  if (vrByTag.size < VR_CACHE_SIZE) vrByTag.set(tag, vr);
+  return vr;
 }
 
 /** A container being walked: the dataset, a sequence, an item or encapsulated pixel data. */
