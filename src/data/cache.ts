@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 
@@ -157,126 +157,204 @@ export class ImageCache {
 
 /** Opens the cache of `ds`, building (or rebuilding) it when missing, stale or corrupt. */
 export async function openCache(ds: Dataset, opts: CacheOptions): Promise<ImageCache> {
+  const o = resolveOptions(opts);
+  mkdirSync(o.dir, { recursive: true });
+  const { binPath, indexPath } = cachePaths(ds, o);
+  // One build of a cache file at a time in this process (two runs opening one dataset would race on its temp file).
+  return withPathLock(binPath, async () => {
+    const plan = await planBuild(ds, o, binPath, indexPath);
+    if (plan.upToDate) return new ImageCache(binPath, plan.upToDate, false, o.inMemoryBytes, ds);
+    removeStaleTemps(o.dir, [binPath, indexPath]);
+    const index = await buildCache(ds, o, plan, binPath, indexPath);
+    const cache = new ImageCache(binPath, index, true, o.inMemoryBytes, ds);
+    cache.reused = plan.reused;
+    return cache;
+  });
+}
+
+interface ResolvedOptions {
+  dir: string;
+  geometry: ImageGeometry;
+  decode: ReturnType<typeof validateDecodeOptions>;
+  version: string;
+  concurrency: number;
+  inMemoryBytes: number;
+  verify: boolean;
+  progress: NodeJS.WritableStream | null | undefined;
+}
+
+function resolveOptions(opts: CacheOptions): ResolvedOptions {
   const dir = expectString(opts.dir, 'dir');
   const geometry = opts.geometry ?? { width: 250, height: 250 };
   const decode = validateDecodeOptions({ width: geometry.width, height: geometry.height, window: opts.window, maxPixels: opts.maxPixels });
   expectInteger(geometry.width, 'geometry.width', 1, 65535);
   expectInteger(geometry.height, 'geometry.height', 1, 65535);
-  const version = opts.version ?? PREPROCESS_VERSION;
-  const concurrency = opts.concurrency === undefined ? availableParallelism() : expectInteger(opts.concurrency, 'concurrency', 1, 256);
-  const inMemoryBytes = opts.inMemoryBytes === undefined ? 512 * 2 ** 20 : expectInteger(opts.inMemoryBytes, 'inMemoryBytes', 0);
-  mkdirSync(dir, { recursive: true });
-  // Pixels depend only on the files, so datasets read from one root share a cache (NIH and its
-  // ChestX-ray13 view, CheXpert under any uncertainty policy); without a root the name keys it.
+  return {
+    dir,
+    geometry: { width: geometry.width, height: geometry.height },
+    decode,
+    version: opts.version ?? PREPROCESS_VERSION,
+    concurrency: opts.concurrency === undefined ? availableParallelism() : expectInteger(opts.concurrency, 'concurrency', 1, 256),
+    inMemoryBytes: opts.inMemoryBytes === undefined ? 512 * 2 ** 20 : expectInteger(opts.inMemoryBytes, 'inMemoryBytes', 0),
+    verify: opts.verify !== false,
+    progress: opts.progress,
+  };
+}
+
+/**
+ * The cache's file names. Pixels depend only on the files, so datasets read from one root share a
+ * cache (NIH and its ChestX-ray13 view, CheXpert under any uncertainty policy); without a root the name keys it.
+ */
+function cachePaths(ds: Dataset, o: ResolvedOptions): { binPath: string; indexPath: string } {
+  const { geometry } = o;
   const source = ds.root ?? ds.name;
-  const key = createHash('sha256').update(JSON.stringify([source, geometry.width, geometry.height, version, decode.window])).digest('hex').slice(0, 12);
+  const key = createHash('sha256').update(JSON.stringify([source, geometry.width, geometry.height, o.version, o.decode.window])).digest('hex').slice(0, 12);
   const readable = (ds.root ? basename(ds.root) : ds.name).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60);
-  const stem = join(dir, `${readable}-${geometry.width}x${geometry.height}-${key}`);
-  const binPath = `${stem}.u8`;
-  // One build of a cache file at a time in this process (two runs opening one dataset would race on its temp file).
-  return withPathLock(binPath, async () => {
-    const indexPath = `${stem}.json`;
-    const stamps = ds.samples.map(stampOf);
+  const stem = join(o.dir, `${readable}-${geometry.width}x${geometry.height}-${key}`);
+  return { binPath: `${stem}.u8`, indexPath: `${stem}.json` };
+}
 
-    // Reuse the cache when it holds every requested sample unchanged; else rebuild it as the union of
-    // its still-valid rows (copied, after checking the old pixels' checksum) and the new samples.
-    const prior = readIndex(indexPath, binPath);
-    const priorRows = new Map<string, { row: number; stamp: SourceStamp }>();
-    prior?.sources.forEach((stamp, row) => priorRows.set(stamp.id, { row, stamp }));
-    const covered = prior !== undefined && stamps.every((st) => {
-      const p = priorRows.get(st.id);
-      return p !== undefined && sameStamp(p.stamp, st);
-    });
-    const intact = prior !== undefined && ((covered && opts.verify === false) || (await sha256File(binPath)) === prior.sha256);
-    if (covered && intact) return new ImageCache(binPath, prior, false, inMemoryBytes, ds);
-    const reuse = new Map<string, { row: number; stamp: SourceStamp }>();
-    const rows = stamps.slice();
-    if (prior && intact) {
-      for (const [id, p] of priorRows) if (prior.ids[p.row] !== null) reuse.set(id, p);
-      // Keep the rows of samples not requested now (other experiments' images) while their files are unchanged.
-      const requested = new Set(stamps.map((st) => st.id));
-      for (const [id, p] of priorRows) {
-        if (requested.has(id)) continue;
-        const now = stampOf({ id, path: p.stamp.path, patientId: '', targets: [] });
-        if (sameStamp(now, p.stamp)) rows.push(now);
-      }
-    }
-    removeStaleTemps(dir, [binPath, indexPath]);
+type PriorRow = { row: number; stamp: SourceStamp };
 
-    const frame = geometry.width * geometry.height;
-    const tmpBin = `${binPath}.tmp-${process.pid}`;
-    const tmpIndex = `${indexPath}.tmp-${process.pid}`;
-    const skipped: CacheIndex['skipped'] = [];
-    const ids: (string | null)[] = rows.map((s) => s.id);
-    const progress = new Progress({ total: rows.length, label: `cache ${ds.name}`, unit: 'img', stream: opts.progress });
-    const fh = await open(tmpBin, 'w');
-    const old = reuse.size > 0 ? await open(binPath, 'r') : undefined;
-    let reused = 0;
-    let multiFrame = 0;
-    try {
-      await fh.truncate(rows.length * frame);
-      let next = 0;
-      let failed = false;
-      const worker = async () => {
-        for (let i = next++; i < rows.length && !failed; i = next++) {
-          const s = rows[i];
-          try {
-            const before = reuse.get(s.id);
-            if (old && before && sameStamp(before.stamp, s)) {
-              const buf = new Uint8Array(frame);
-              await old.read(buf, 0, frame, before.row * frame);
-              await fh.write(buf, 0, frame, i * frame);
-              reused++;
-            } else {
-              const img = await decodeGrey(s.path, decode);
-              if (img.frames) multiFrame++;
-              await fh.write(img.data, 0, frame, i * frame);
-            }
-          } catch (err) {
-            if (!(err instanceof DataError)) {
-              failed = true;
-              throw err;
-            }
-            ids[i] = null;
-            skipped.push({ id: s.id, path: s.path, reason: err.message.startsWith(`${s.path}: `) ? err.message.slice(s.path.length + 2) : err.message });
-          }
-          progress.tick(1, { skipped: skipped.length });
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, rows.length)) }, worker));
-      await fh.sync();
-    } catch (err) {
-      await fh.close();
-      await old?.close();
-      rmSync(tmpBin, { force: true });
-      throw err;
+interface BuildPlan {
+  /** The existing index when it holds every requested sample unchanged (nothing to build). */
+  upToDate?: CacheIndex;
+  /** Rows to write, in order: the requested samples, then still-valid rows of samples not requested now. */
+  rows: SourceStamp[];
+  /** Rows of the previous build whose pixels can be copied, by sample id. */
+  reuse: Map<string, PriorRow>;
+  /** Rows copied by the build (set by buildCache). */
+  reused: number;
+}
+
+/**
+ * Reuse the cache when it holds every requested sample unchanged; else rebuild it as the union of
+ * its still-valid rows (copied, after checking the old pixels' checksum) and the new samples.
+ */
+async function planBuild(ds: Dataset, o: ResolvedOptions, binPath: string, indexPath: string): Promise<BuildPlan> {
+  const stamps = ds.samples.map(stampOf);
+  const prior = readIndex(indexPath, binPath);
+  const priorRows = new Map<string, PriorRow>();
+  prior?.sources.forEach((stamp, row) => priorRows.set(stamp.id, { row, stamp }));
+  const covered = prior !== undefined && stamps.every((st) => {
+    const p = priorRows.get(st.id);
+    return p !== undefined && sameStamp(p.stamp, st);
+  });
+  const intact = prior !== undefined && ((covered && !o.verify) || (await sha256File(binPath)) === prior.sha256);
+  const plan: BuildPlan = { rows: stamps.slice(), reuse: new Map(), reused: 0 };
+  if (covered && intact) return { ...plan, upToDate: prior };
+  if (prior && intact) {
+    for (const [id, p] of priorRows) if (prior.ids[p.row] !== null) plan.reuse.set(id, p);
+    // Keep the rows of samples not requested now (other experiments' images) while their files are unchanged.
+    const requested = new Set(stamps.map((st) => st.id));
+    for (const [id, p] of priorRows) {
+      if (requested.has(id)) continue;
+      const now = stampOf({ id, path: p.stamp.path, patientId: '', targets: [] });
+      if (sameStamp(now, p.stamp)) plan.rows.push(now);
     }
+  }
+  return plan;
+}
+
+/** Writes the pixels to a temp file, then its index, and renames both into place (pixels first, index last). */
+async function buildCache(ds: Dataset, o: ResolvedOptions, plan: BuildPlan, binPath: string, indexPath: string): Promise<CacheIndex> {
+  const { rows } = plan;
+  const frame = o.geometry.width * o.geometry.height;
+  const tmpBin = `${binPath}.tmp-${process.pid}`;
+  const tmpIndex = `${indexPath}.tmp-${process.pid}`;
+  const progress = new Progress({ total: rows.length, label: `cache ${ds.name}`, unit: 'img', stream: o.progress });
+  const fh = await open(tmpBin, 'w');
+  const old = plan.reuse.size > 0 ? await open(binPath, 'r') : undefined;
+  let written: WrittenRows;
+  try {
+    await fh.truncate(rows.length * frame);
+    written = await writeRows(plan, o, { fh, old, frame, progress });
+    await fh.sync();
+  } catch (err) {
     await fh.close();
     await old?.close();
-    const notes = [reused ? `${reused} reused from the previous cache` : '', multiFrame ? `${multiFrame} multi-frame DICOM file(s): frame 1 used` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
-    progress.finish(notes.length ? notes.join('; ') : undefined);
-    skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
-    const index: CacheIndex = {
-      format: INDEX_FORMAT,
-      dataset: ds.name,
-      version,
-      geometry: { width: geometry.width, height: geometry.height },
-      window: decode.window,
-      ids,
-      sources: rows,
-      skipped,
-      sha256: await sha256File(tmpBin),
-      bytes: rows.length * frame,
-      createdAt: new Date().toISOString(),
-    };
-    writeFileSync(tmpIndex, JSON.stringify(index));
-    renameSync(tmpBin, binPath);
-    renameSync(tmpIndex, indexPath);
-    hashed.set(hashKey(binPath), index.sha256);
-    const cache = new ImageCache(binPath, index, true, inMemoryBytes, ds);
-    cache.reused = reused;
-    return cache;
-  });
+    rmSync(tmpBin, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await old?.close();
+  const { ids, skipped, multiFrame } = written;
+  const notes = [plan.reused ? `${plan.reused} reused from the previous cache` : '', multiFrame ? `${multiFrame} multi-frame DICOM file(s): frame 1 used` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
+  progress.finish(notes.length ? notes.join('; ') : undefined);
+  skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
+  const index: CacheIndex = {
+    format: INDEX_FORMAT,
+    dataset: ds.name,
+    version: o.version,
+    geometry: o.geometry,
+    window: o.decode.window,
+    ids,
+    sources: rows,
+    skipped,
+    sha256: await sha256File(tmpBin),
+    bytes: rows.length * frame,
+    createdAt: new Date().toISOString(),
+  };
+  writeFileSync(tmpIndex, JSON.stringify(index));
+  renameSync(tmpBin, binPath);
+  renameSync(tmpIndex, indexPath);
+  hashed.set(hashKey(binPath), index.sha256);
+  return index;
+}
+
+interface WrittenRows {
+  /** Row i holds ids[i]; null where the image was skipped. */
+  ids: (string | null)[];
+  skipped: CacheIndex['skipped'];
+  multiFrame: number;
+}
+
+interface RowSink {
+  fh: FileHandle;
+  /** The previous build's pixels, when rows can be copied from it. */
+  old: FileHandle | undefined;
+  frame: number;
+  progress: Progress;
+}
+
+/**
+ * Fills every row, `o.concurrency` at a time: copied from the previous build when its file is
+ * unchanged, else decoded. Undecodable images (DataError) are skipped and listed; any other error stops all.
+ */
+async function writeRows(plan: BuildPlan, o: ResolvedOptions, sink: RowSink): Promise<WrittenRows> {
+  const { rows, reuse } = plan;
+  const { fh, old, frame, progress } = sink;
+  const out: WrittenRows = { ids: rows.map((s) => s.id), skipped: [], multiFrame: 0 };
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    for (let i = next++; i < rows.length && !failed; i = next++) {
+      const s = rows[i];
+      try {
+        const before = reuse.get(s.id);
+        if (old && before && sameStamp(before.stamp, s)) {
+          const buf = new Uint8Array(frame);
+          await old.read(buf, 0, frame, before.row * frame);
+          await fh.write(buf, 0, frame, i * frame);
+          plan.reused++;
+        } else {
+          const img = await decodeGrey(s.path, o.decode);
+          if (img.frames) out.multiFrame++;
+          await fh.write(img.data, 0, frame, i * frame);
+        }
+      } catch (err) {
+        if (!(err instanceof DataError)) {
+          failed = true;
+          throw err;
+        }
+        out.ids[i] = null;
+        out.skipped.push({ id: s.id, path: s.path, reason: err.message.startsWith(`${s.path}: `) ? err.message.slice(s.path.length + 2) : err.message });
+      }
+      progress.tick(1, { skipped: out.skipped.length });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, Math.max(1, rows.length)) }, worker));
+  return out;
 }
 
 function stampOf(s: Sample): SourceStamp {
