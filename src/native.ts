@@ -148,6 +148,9 @@ export interface NativeAddon {
   // radiomics.cpp
   radiomicFeatures(images: Uint8Array, shape: number[], options: { symmetric: boolean }): Promise<Float64Array>;
   radiomicFeatureNames(): string[];
+  // testing.cpp: not part of the library's API
+  /** Holds `model`'s lock on a helper thread until release(), as a running step does (tests of "busy"). */
+  holdModelLockForTests(model: NativeModel): { release(): void };
 }
 
 export class NativeLoadError extends Error {

@@ -163,5 +163,16 @@ y.numpy().astype(np.float32).tofile(d + '/out')
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { std: [0] })).toThrow(/for std\[0\] but received 0/);
     expect(() => augmentBatch(imgs, [1, 1, 4, 8], {})).toThrow(/for shape/);
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 9 })).toThrow(/crop 9 does not fit images of 8x8/);
+    // Every range rule lives in TypeScript alone (the N-API layer only converts): one case per rule.
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { maxRotation: 181 })).toThrow(/Expected a finite number >= 0 and <= 180 for maxRotation but received 181/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { mean: [] })).toThrow(/Expected an array of 1 to 3 numbers for mean/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { std: [1, 1, 1, 1] })).toThrow(/Expected an array of 1 to 3 numbers for std/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { mean: [2e6] })).toThrow(/for mean\[0\] but received 2000000/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { channels: 2 as never })).toThrow(/Expected 1 or 3 for channels but received 2/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { train: 'yes' as never })).toThrow(/Expected a boolean for train/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], {}, -1)).toThrow(/for seed but received -1/);
+    expect(() => augmentDraws(-1, 8, 8)).toThrow(/for n but received -1/);
+    expect(() => augmentDraws(2, 8, 8, { flipP: -0.5 })).toThrow(/for flipP but received -0.5/);
+    expect(() => augmentDraws(2, 8, 8, { crop: 9 })).toThrow(/crop 9 does not fit images of 8x8/);
   });
 });

@@ -344,10 +344,68 @@ describe('Trainer safety, evaluation and resume', () => {
     expect(() => trainer.step({ ...step, momenta: [1, 0.9, 0.9], targets: new Float32Array([1, 0]), step: 0 })).toThrow(/for momenta\[0\] but received 1/);
     expect(() => trainer.step({ ...step, targets: new Float32Array([1, 0, 1]), step: 0 })).toThrow(/for targets/);
     expect(() => trainer.evaluate({ images, shape, tta: 2, output: 'logits' })).toThrow(/for output/);
-    // The native layer checks too: 3 targets for 2 images of a 1-label model.
+    // Every range rule lives in TypeScript alone (the N-API layer only converts): one case per rule.
+    const ok = { ...step, targets: new Float32Array([1, 0]), step: 0 };
+    expect(() => trainer.step({ ...ok, lrs: [0.1, 2000, 0.1] })).toThrow(/for lrs\[1\] but received 2000/);
+    expect(() => trainer.step({ ...ok, slice: { offset: 1, total: 2 } })).toThrow(/for slice.offset but received 1/);
+    expect(() => trainer.step({ ...ok, slice: { offset: 0, total: 1 } })).toThrow(/for slice.total but received 1/);
+    expect(() => trainer.evaluate({ images, shape, tta: 65 })).toThrow(/Expected an integer between 0 and 64 for tta but received 65/);
+    expect(() => trainer.evaluate({ images, shape, copy: -1 })).toThrow(/for copy but received -1/);
+    expect(() => trainer.evaluate({ images, shape, seed: -1 })).toThrow(/for seed but received -1/);
+    expect(() => trainer.evaluate({ images, shape, output: 'raw' as never })).toThrow(/Expected one of 'probabilities', 'logits' for output but received 'raw'/);
+    expect(() => new Trainer(model, { crop: 0 })).toThrow(/Expected an integer >= 1 for crop but received 0/);
+    expect(() => new Trainer(model, { seed: -1 })).toThrow(/for seed but received -1/);
+    // Bypassing TypeScript reaches the core's invariants (an error, never a crash); the length of
+    // targets is still checked in the N-API layer, which copies them into an [n, labels] tensor.
     const raw = new (native().Trainer)(model, { crop: 32 });
     expect(() => raw.step({ ...step, targets: new Float32Array([1, 0, 1]), step: 0 })).toThrow(/Expected a Float32Array of 2 values .* for targets/);
+    await expect(raw.step({ ...ok, step: -1 })).rejects.toThrow(/step must be >= 0/);
+    await expect(raw.step({ ...ok, lrs: [0.1, 0.1] })).rejects.toThrow(/expected 3 learning rates and momenta/);
+    await expect(raw.step({ ...ok, slice: { offset: 1, total: 2 } })).rejects.toThrow(/a batch slice must lie within its batch/);
+    await expect(raw.evaluate({ images, shape, tta: 1, output: 'logits' })).rejects.toThrow(/logits are only returned for a single pass/);
+    raw.dispose();
     trainer.dispose();
     expect(() => trainer.evaluate({ images, shape })).toThrow(/disposed/);
+  }, 60_000);
+});
+
+describe('a model held by a step', () => {
+  const shape: [number, number, number, number] = [2, 1, 40, 40];
+  const images = lcgBytes(2 * 40 * 40, 11);
+
+  it('answers synchronous reads and changes with "busy" at once; a queued step waits for the lock instead', async () => {
+    const model = newModel('resnet50', 1);
+    const trainer = new Trainer(model, { crop: 32 });
+    // Held by a helper thread exactly as a step holds it on the compute thread: certain, not raced.
+    const hold = native().holdModelLockForTests(model);
+    let stepped = false;
+    let pending: Promise<void> | undefined;
+    try {
+      expect(() => native().holdModelLockForTests(model)).toThrow(/busy/);
+      const syncCalls: [string, () => unknown][] = [
+        ['groups', () => model.groups],
+        ['numParameters', () => model.numParameters],
+        ['stateDict', () => model.stateDict()],
+        ['freeze', () => model.freeze([0])],
+        ['setTraining', () => model.setTraining(false)],
+        ['setFrozenBatchNorm', () => model.setFrozenBatchNorm('frozen')],
+      ];
+      for (const [name, call] of syncCalls) expect(call, name).toThrow(/Model is busy: a step, evaluation or device transfer is running on it; await it first/);
+      // Asynchronous work is queued on the compute thread and waits for the lock: it cannot finish
+      // while the lock is held, however long we give it (an ordering fact, not a timing one).
+      pending = trainer.step({ images, shape, targets: new Float32Array([1, 0]), lrs: [0.01, 0.01, 0.01], momenta: [0.9, 0.9, 0.9], step: 0 }).then(() => {
+        stepped = true;
+      });
+      await new Promise((res) => setTimeout(res, 20));
+      expect(stepped).toBe(false);
+    } finally {
+      hold.release();
+    }
+    await pending;
+    expect(stepped).toBe(true);
+    expect(model.groups).toHaveLength(3);
+    expect(() => hold.release()).not.toThrow(); // releasing twice is harmless
+    trainer.dispose();
+    model.dispose();
   }, 60_000);
 });

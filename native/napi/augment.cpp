@@ -1,5 +1,6 @@
 // augmentBatch(images, shape, options, seed) -> Promise<Tensor>: the training augmentation alone,
-// for tests, previews and benchmarks.
+// for tests, previews and benchmarks. Converts only: src/train/trainer.ts (augmentBatch, augmentDraws)
+// validates every option; the core (check_augment, draw_augmentations) checks its invariants.
 #include "../core/runtime.h"
 #include "../core/train/augment.h"
 #include "async.h"
@@ -25,10 +26,7 @@ Napi::Value AugmentBatch(const Napi::CallbackInfo& info) {
   read_augment(o, a);
   bool train = true;
   if (Napi::Value v = option_of(o, "train"); !v.IsUndefined()) train = get_bool(v, "train");
-  if (Napi::Value v = option_of(o, "channels"); !v.IsUndefined()) {
-    a.channels = get_int(v, "channels");
-    if (a.channels != 1 && a.channels != 3) throw_expected(env, "1 or 3", "channels", v);
-  }
+  if (Napi::Value v = option_of(o, "channels"); !v.IsUndefined()) a.channels = get_int(v, "channels");
   torch::Device device = torch::kCPU;
   if (Napi::Value v = option_of(o, "device"); !v.IsUndefined()) {
     std::string spec = get_string(v, "device");
@@ -46,13 +44,11 @@ Napi::Value AugmentBatch(const Napi::CallbackInfo& info) {
 Napi::Value DrawsExport(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t n = get_int(info[0], "n"), h = get_int(info[1], "height"), w = get_int(info[2], "width");
-  if (n < 0) throw_expected(env, "an integer >= 0", "n", info[0]);
   Napi::Object o = info.Length() > 3 && !info[3].IsUndefined() ? get_object(info[3], "options") : Napi::Object::New(env);
   AugmentConfig a;
   read_augment(o, a);
   uint64_t seed = info.Length() > 4 ? get_seed(info[4], "seed") : 0;
   return guard(env, [&]() -> Napi::Value {
-    if (a.crop > h || a.crop > w) throw std::invalid_argument("crop " + std::to_string(a.crop) + " does not fit images of " + std::to_string(h) + "x" + std::to_string(w));
     AugmentDraws d = draw_augmentations(n, h, w, a, seed);
     Napi::Object out = Napi::Object::New(env);
     Napi::Array flip = Napi::Array::New(env), angle = Napi::Array::New(env), top = Napi::Array::New(env), left = Napi::Array::New(env);

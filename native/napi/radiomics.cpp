@@ -18,6 +18,8 @@ Napi::Value RadiomicFeatures(const Napi::CallbackInfo& info) {
   if (!images.IsTypedArray() || images.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
     throw_expected(env, "a Uint8Array", "images", images);
   std::vector<int64_t> shape = get_shape(info[1], "shape");
+  // Kept: shape[0..2] are read below (memory). Ranges and the pixel count are src/radiomics/features.ts's
+  // to validate and the core's (radiomic_features) to guard.
   if (shape.size() != 3) throw_expected(env, "an array [n, height, width]", "shape", info[1]);
   RadiomicOptions options;
   if (info.Length() > 2 && !info[2].IsUndefined()) {

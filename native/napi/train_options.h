@@ -1,4 +1,5 @@
 // Option readers shared by the training exports (Trainer, augmentBatch): each names its option.
+// They convert only: src/train/trainer.ts validates every value first, the core checks its invariants.
 #pragma once
 #include <napi.h>
 
@@ -15,8 +16,8 @@ namespace torchxfer::napi {
 // o[key], or undefined when absent.
 Napi::Value option_of(const Napi::Object& o, const char* key);
 Napi::Object get_object(const Napi::Value& v, const std::string& name);
-double get_number_in(const Napi::Value& v, const std::string& name, double lo, double hi, bool open_lo = false);
-std::vector<double> get_numbers(const Napi::Value& v, const std::string& name, size_t min_len, size_t max_len, double lo, double hi, bool open_lo);
+// An array of finite numbers (its length and ranges are TypeScript's and the core's to check).
+std::vector<double> get_numbers(const Napi::Value& v, const std::string& name);
 // Augmentation options: crop, flipP, maxRotation, mean, std.
 void read_augment(const Napi::Object& o, AugmentConfig& a);
 // o.images (Uint8Array) with o.shape [n, c, h, w]: a uint8 CPU tensor.

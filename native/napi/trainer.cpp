@@ -1,5 +1,6 @@
 // JS class `Trainer`: training steps, evaluation with TTA, optimiser state.
-// Work runs on the compute thread (async.h) holding the model's mutex; options are checked here with their names.
+// Work runs on the compute thread (async.h) holding the model's mutex. Options are validated in
+// src/train/trainer.ts; this file converts them (naming each on a type mismatch), the core checks invariants.
 #include "../core/train/trainer.h"
 
 #include <cmath>
@@ -76,17 +77,16 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     torch::Tensor images = read_images(o);
     const int64_t labels = trainer->model().config().num_classes;
     torch::Tensor targets = read_targets(o, images.size(0), labels);
-    auto lrs = get_numbers(option_of(o, "lrs"), "lrs", Classifier::kNumGroups, Classifier::kNumGroups, 0, 1e3, false);
-    auto momenta = get_numbers(option_of(o, "momenta"), "momenta", Classifier::kNumGroups, Classifier::kNumGroups, 0, 0.999999999, false);
+    // Converts only (Trainer.step in src/train/trainer.ts validated the batch); the core checks the
+    // group count, step >= 0 and that a slice lies within its batch.
+    auto lrs = get_numbers(option_of(o, "lrs"), "lrs");
+    auto momenta = get_numbers(option_of(o, "momenta"), "momenta");
     int64_t step = get_int(option_of(o, "step"), "step");
-    if (step < 0) throw_expected(env, "an integer >= 0", "step", option_of(o, "step"));
     BatchSlice slice;  // slice: {offset, total}: these images are rows offset.. of a global batch of total
     if (Napi::Value v = option_of(o, "slice"); !v.IsUndefined()) {
       Napi::Object so = get_object(v, "slice");
       slice.total = get_int(option_of(so, "total"), "slice.total");
       slice.offset = get_int(option_of(so, "offset"), "slice.offset");
-      if (slice.offset < 0 || slice.total < images.size(0) || slice.offset + images.size(0) > slice.total)
-        throw_expected(env, "{offset, total} with 0 <= offset and offset + " + std::to_string(images.size(0)) + " <= total", "slice", v);
     }
     return run_async<StepResult>(
         env,
@@ -111,26 +111,14 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     const int64_t labels = trainer->model().config().num_classes;
     std::optional<torch::Tensor> targets;
     if (!option_of(o, "targets").IsUndefined()) targets = read_targets(o, images.size(0), labels);
+    // Converts only (Trainer.evaluate in src/train/trainer.ts validated the batch); the core checks
+    // tta >= 0 and that logits come from a single pass.
     EvalOptions e;
-    if (Napi::Value v = option_of(o, "tta"); !v.IsUndefined()) {
-      e.tta = get_int(v, "tta");
-      if (e.tta < 0 || e.tta > 64) throw_expected(env, "an integer between 0 and 64", "tta", v);
-    }
+    if (Napi::Value v = option_of(o, "tta"); !v.IsUndefined()) e.tta = get_int(v, "tta");
     if (Napi::Value v = option_of(o, "seed"); !v.IsUndefined()) e.seed = get_seed(v, "seed");
-    if (Napi::Value v = option_of(o, "copy"); !v.IsUndefined()) {
-      e.only_copy = get_int(v, "copy");
-      if (e.only_copy < 0 || e.only_copy > 64) throw_expected(env, "an integer between 0 and 64", "copy", v);
-    }
-    if (Napi::Value v = option_of(o, "output"); !v.IsUndefined()) {
-      std::string out = get_string(v, "output");
-      if (out != "probabilities" && out != "logits") throw_expected(env, "'probabilities' or 'logits'", "output", v);
-      e.logits = out == "logits";
-      if (e.logits && e.tta > 0) throw_expected(env, "'probabilities' when tta > 0", "output", v);
-    }
-    if (Napi::Value v = option_of(o, "alsoPlain"); !v.IsUndefined()) {
-      if (!v.IsBoolean()) throw_expected(env, "a boolean", "alsoPlain", v);
-      e.with_plain = v.As<Napi::Boolean>().Value() && e.tta > 0 && e.only_copy < 0;
-    }
+    if (Napi::Value v = option_of(o, "copy"); !v.IsUndefined()) e.only_copy = get_int(v, "copy");
+    if (Napi::Value v = option_of(o, "output"); !v.IsUndefined()) e.logits = get_string(v, "output") == "logits";
+    if (Napi::Value v = option_of(o, "alsoPlain"); !v.IsUndefined()) e.with_plain = get_bool(v, "alsoPlain") && e.tta > 0 && e.only_copy < 0;
     return run_async<EvalResult>(
         env,
         [trainer, images, targets, e]() {
@@ -147,7 +135,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
         });
   }
 
-  // targets: Float32Array of n * labels (NaN = masked).
+  // targets: Float32Array of n * labels (NaN = masked). The length check stays here: it guards the
+  // copy into an [n, labels] tensor (memory), and names the shape the model needs.
   static torch::Tensor read_targets(const Napi::Object& o, int64_t n, int64_t labels) {
     Napi::Value v = option_of(o, "targets");
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||

@@ -19,6 +19,7 @@ uint64_t mix_seed(uint64_t seed, uint64_t counter) {
 void check_augment(const AugmentConfig& config, c10::IntArrayRef shape) {
   if (shape.size() != 4) throw std::invalid_argument("images must have shape [N, C, H, W], got " + c10::str(shape));
   const int64_t c = shape[1], h = shape[2], w = shape[3];
+  if (config.channels != 1 && config.channels != 3) throw std::invalid_argument("the model's input channels must be 1 or 3, got " + std::to_string(config.channels));
   if (c != 1 && c != config.channels)
     throw std::invalid_argument("images have " + std::to_string(c) + " channels but the model takes " + std::to_string(config.channels));
   if (config.crop < 1 || config.crop > h || config.crop > w)
@@ -33,6 +34,9 @@ void check_augment(const AugmentConfig& config, c10::IntArrayRef shape) {
 }
 
 AugmentDraws draw_augmentations(int64_t n, int64_t height, int64_t width, const AugmentConfig& config, uint64_t seed) {
+  if (n < 0) throw std::invalid_argument("the number of images must be >= 0, got " + std::to_string(n));
+  if (config.crop < 1 || config.crop > height || config.crop > width)
+    throw std::invalid_argument("crop " + std::to_string(config.crop) + " does not fit images of " + std::to_string(height) + "x" + std::to_string(width));
   at::Generator gen = at::detail::createCPUGenerator(seed);
   // A fresh generator per call (the sampling kernel locks its mutex itself).
   torch::Tensor u = torch::rand({n, 4}, gen, torch::TensorOptions().dtype(torch::kFloat64));
