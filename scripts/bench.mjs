@@ -4,7 +4,7 @@
 //           NCHW and channels_last; PyTorch figures from scripts/bench_torch.py (Debian's torch on
 //           CPU, the machine's own on GPU). Ratio = PyTorch ms / torchxfer ms (>= 1.0: torchxfer is
 //           at least as fast).
-//   then the data pipeline, preprocessing, weights loading and radiomics benchmarks (their own scripts).
+//   then the data pipeline, preprocessing, weights loading, radiomics and compute-thread benchmarks (their own scripts).
 // Options: --device cpu|cuda  --cases a,b  --full (batch 64 and 236 px too)  --quick (fewer repeats)
 //          --skip-others  --out bench-results.json  --python /usr/bin/python3
 import { spawnSync } from 'node:child_process';
@@ -142,6 +142,7 @@ if (!values['skip-others'] && values.device === 'cpu') {
     ['data pipeline + preprocessing', ['bench-data.mjs', values.quick ? '100' : '400', '2']],
     ['weights loading', ['bench-weights.mjs']],
     ['radiomics vs scikit-image', ['bench-radiomics.mjs', '--images', values.quick ? '40' : '200']],
+    ['file reads during queued compute', ['bench-compute-thread.mjs', values.quick ? '3' : '5']],
   ]) {
     console.log(`\n== ${name} (scripts/${args[0]})`);
     const r = spawnSync(process.execPath, [join(here, args[0]), ...args.slice(1)], { encoding: 'utf8', maxBuffer: 1 << 26 });
