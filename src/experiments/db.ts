@@ -40,6 +40,11 @@ export interface RunRow {
   error: string | null;
 }
 
+/** A run row's stored result (empty until the run is done). */
+export function runResult(row: RunRow): Partial<RunResult> {
+  return row.result_json ? (JSON.parse(row.result_json) as Partial<RunResult>) : {};
+}
+
 export interface EpochRow {
   run_key: string;
   epoch: number;

@@ -3,11 +3,11 @@
  * name, target) with their done runs, AUC per N, stage decisions and pairwise paired t-tests.
  */
 import { compareOverGrid } from '../stats/index.js';
-import type { ResultsDb, RunRow } from '../experiments/db.js';
+import { runResult, type ResultsDb, type RunRow } from '../experiments/db.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, type StageOutcome } from '../experiments/plan.js';
 import { doneLookup } from '../experiments/run.js';
-import type { ExperimentSpec, RunResult } from '../experiments/types.js';
+import type { ExperimentSpec } from '../experiments/types.js';
 
 export interface ArmSummary {
   /** Stage name, or 'grid'. */
@@ -56,10 +56,6 @@ export interface ExperimentReport {
 function meanOf(xs: (number | null)[]): number {
   const v = xs.filter((x): x is number => typeof x === 'number');
   return v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
-}
-
-export function runResult(row: RunRow): Partial<RunResult> {
-  return row.result_json ? (JSON.parse(row.result_json) as Partial<RunResult>) : {};
 }
 
 export function experimentReport(db: ResultsDb, name: string): ExperimentReport {

@@ -1,7 +1,7 @@
 /** The self-contained HTML report: inline SVG figures, AUC tables, paired t-tests, stage winners, provenance. */
 import { version } from '../version.js';
 import type { ExperimentReport } from './data.js';
-import type { Figure, RunFigure } from './figures.js';
+import type { Figure, RunFigure } from '../plot/report-figures.js';
 import { paperVsRun } from './paper.js';
 
 function esc(s: string): string {

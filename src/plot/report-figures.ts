@@ -1,12 +1,13 @@
 /**
- * The report's figures, drawn by the shared figure functions: AUC vs N per arm (aucVsNChart, the
+ * The report's figures (src/report assembles the page), drawn by the figure builders beside this file: AUC vs N per arm (aucVsNChart, the
  * paper's Figs 3-8), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
  * learning-rate schedule actually applied (lineChart).
  */
-import { aucVsNChart, lineChart, lrFinderChart, trainingCurvesChart, type Arm } from '../plot/index.js';
+import { runResult, type EpochRow, type RunRow } from '../experiments/db.js';
+import type { ArmSummary } from '../report/data.js';
 import { analyseLrFinder } from '../train/lr-finder-analysis.js';
-import type { EpochRow, RunRow } from '../experiments/db.js';
-import { runResult, type ArmSummary } from './data.js';
+import { lineChart } from './chart.js';
+import { aucVsNChart, lrFinderChart, trainingCurvesChart, type Arm } from './figures.js';
 
 export interface Figure {
   /** File stem, unique in the report. */
