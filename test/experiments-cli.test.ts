@@ -154,8 +154,8 @@ describe('torchxfer experiment (CLI)', () => {
     const r = runCli(['report', join(dir, 'whole.db'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const html = join(out, 'report.html');
-    // Self-contained: no external scripts, styles, images or fonts.
-    expect(readFileSync(html, 'utf8')).not.toMatch(/<(script|link|img)\b|url\((?!#)|(src|href)=/i);
+    // Self-contained: no external scripts, styles, images or fonts (the phantoms' example grids are inline data).
+    expect(readFileSync(html, 'utf8')).not.toMatch(/<(script|link)\b|url\((?!#)|(src|href)=(?!"data:image\/png;base64,)/i);
     const profile = tempDir('txexp-chrome-');
     const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
     const dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -183,6 +183,11 @@ describe('torchxfer experiment (CLI)', () => {
     }
     expect(dom).toMatch(/<td>policy<\/td><td>chest<\/td><td class="winner">onecycle<\/td>/);
     expect(dom).toMatch(/Paired two-sided t-tests/);
+    // The spec runs on phantoms: the report says SIMULATED (title, heading, notice).
+    expect(dom).toMatch(/<title>SIMULATED: torchxfer report<\/title>/);
+    expect(dom).toMatch(/<p class="simulated"><strong>SIMULATED\.<\/strong> SIMULATED PHANTOM DATA/);
+    // Two seeds: each pair of arms is also tested over its (N, seed) runs (6 pairs).
+    expect(dom).toMatch(/<tr data-over="n-seed"><td>regular<\/td><td>onecycle<\/td><td>N x seed<\/td><td>[-0-9.]+<\/td><td>6<\/td>/);
     // The p-value of regular vs one-cycle over the N grid matches scipy's ttest_rel on the same means.
     const series = (pol: string) => [50, 100, 200].map((n) => mean(at(n, pol).map((x) => x.test_auc_tta!)));
     const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))', JSON.stringify([series('regular'), series('onecycle')])], { encoding: 'utf8' });

@@ -1,5 +1,5 @@
-// Source weights cached with the phantoms: provenance in the checkpoint metadata, reuse by job key,
-// invalidation by job key, and the experiment glue that stands a cached source in for its job.
+// Source weights cached with the phantoms: provenance in the checkpoint metadata, reuse by recipe key
+// (any experiment), invalidation by recipe, and the experiment glue that stands a cached source in for its job.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,17 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../src/checkpoint.js';
 import { findCachedSource, sourceCachePath } from '../src/data/phantom/sources.js';
 import { PHANTOM_VERSION } from '../src/data/phantom/writers.js';
-import { cacheSourceRun, cachedSourceRun } from '../src/experiments/phantom-sources.js';
+import { cacheSourceRun, cachedSourceRun, phantomSourceKey } from '../src/experiments/phantom-sources.js';
 import type { RunJob, RunResult } from '../src/experiments/types.js';
 import { tensor } from '../src/tensor.js';
 
 let dir: string;
-const job = (key: string): RunJob => ({
+const job = (key: string, experiment = 'demo', epochs = 6): RunJob => ({
   key,
-  experiment: 'demo',
+  experiment,
   kind: 'source',
   data: { name: 'chest-source', dataset: 'phantom-chest', labels: ['Mass', 'Effusion'], options: { phantomSeed: 2021 } },
-  arm: { arch: 'resnet50', policy: 'onecycle', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 6, maxLr: 0.001, batchSize: 16, tta: false, options: {} },
+  arm: { arch: 'resnet50', policy: 'onecycle', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs, maxLr: 0.001, batchSize: 16, tta: false, options: {} },
   n: 400,
   seed: 0,
 });
@@ -38,7 +38,8 @@ describe('phantom source cache', () => {
     expect(await cachedSourceRun(job('k1'.padEnd(64, '0')), phantomsDir)).toBeUndefined();
 
     await cacheSourceRun(job('k1'.padEnd(64, '0')), result, { dir: phantomsDir, seed: 2021 });
-    const { metadata, tensors } = await loadCheckpoint(sourceCachePath(phantomsDir, 'k1'.padEnd(64, '0')));
+    const recipe = phantomSourceKey(job('k1'.padEnd(64, '0')));
+    const { metadata, tensors } = await loadCheckpoint(sourceCachePath(phantomsDir, recipe));
     expect(metadata.architecture).toBe('resnet50');
     expect(Object.keys(tensors)).toEqual(['fc.bias']);
     expect(metadata.sourceTask).toMatchObject({ task: 'chest-source', labels: ['Mass', 'Effusion'], phantomVersion: PHANTOM_VERSION, phantomSeed: 2021, seed: 0, arch: 'resnet50', epochs: 6, n: 400, testAuc: 0.91, testAucTta: 0.93 });
@@ -49,9 +50,12 @@ describe('phantom source cache', () => {
     const stood = await cachedSourceRun(withOut, phantomsDir);
     expect(stood).toMatchObject({ testAuc: 0.91, testAucTta: 0.93, checkpoint: out, sampleIdsHash: 'abc' });
     expect(existsSync(out)).toBe(true);
-    expect((await loadCheckpoint(out)).metadata.sourceTask).toMatchObject({ jobKey: 'k1'.padEnd(64, '0') });
+    expect((await loadCheckpoint(out)).metadata.sourceTask).toMatchObject({ jobKey: recipe });
 
-    // Another job (other epochs, seed or data: another key) whose 16-character file prefix collides is not served.
-    expect(await findCachedSource(phantomsDir, 'k1'.padEnd(63, '0') + '1')).toBeUndefined();
+    // The same recipe in another experiment (the demo's reduced-grid test, a user's spec) is served too.
+    expect(await cachedSourceRun(job('k2'.padEnd(64, '0'), 'demo-test'), phantomsDir)).toMatchObject({ testAuc: 0.91 });
+    // Another recipe (other epochs) is not; nor a key whose 16-character file prefix collides.
+    expect(await cachedSourceRun(job('k1'.padEnd(64, '0'), 'demo', 7), phantomsDir)).toBeUndefined();
+    expect(await findCachedSource(phantomsDir, recipe.slice(0, 63) + (recipe.endsWith('0') ? '1' : '0'))).toBeUndefined();
   });
 });

@@ -133,13 +133,13 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        // A bar per pass on a terminal; plain lines (one per run) in logs.
+        // A bar per pass on a terminal; in logs a plain line per run with the pass's progress and ETA.
         const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
         let bar: Progress | undefined;
         let pass = 0;
         const onPass = (jobs: number) => {
           bar?.finish();
-          bar = jobs > 0 ? new Progress({ total: jobs, label: `pass ${++pass}`, unit: 'run', stream: tty ? process.stderr : null }) : undefined;
+          bar = jobs > 0 ? new Progress({ total: jobs, label: `pass ${++pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 }) : undefined;
         };
         const onJob = (_job: unknown, outcome: string, auc?: number | null) => bar?.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
         // On a terminal only failures interrupt the bar; logs get every run.

@@ -5,10 +5,20 @@
  */
 import { cacheSource, findCachedSource, placeCachedSource, type SourceProvenance } from '../data/phantom/sources.js';
 import { PHANTOM_VERSION } from '../data/phantom/writers.js';
+import { hashConfig, withoutRoots } from './keys.js';
 import type { RunJob, RunResult } from './types.js';
 
+/**
+ * The cache key of a source job: what it trains on and how (data, arm, N, seed), not the experiment's
+ * name, so every experiment on the same phantoms (the demo, its reduced-grid test, a user's spec) that
+ * asks for the same source recipe shares one trained checkpoint.
+ */
+export function phantomSourceKey(job: RunJob): string {
+  return hashConfig(withoutRoots({ kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed }));
+}
+
 export async function cachedSourceRun(job: RunJob, phantomsDir: string): Promise<RunResult | undefined> {
-  const hit = await findCachedSource(phantomsDir, job.key);
+  const hit = await findCachedSource(phantomsDir, phantomSourceKey(job));
   if (!hit) return undefined;
   const p = hit.provenance;
   let checkpoint = hit.path;
@@ -33,7 +43,7 @@ export async function cacheSourceRun(job: RunJob, result: RunResult, phantoms: {
   if (!result.checkpoint) return;
   const provenance: SourceProvenance = {
     task: job.data.name,
-    jobKey: job.key,
+    jobKey: phantomSourceKey(job),
     dataset: job.data.dataset as SourceProvenance['dataset'],
     labels: job.data.labels ?? [],
     phantomVersion: PHANTOM_VERSION,

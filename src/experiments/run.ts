@@ -124,7 +124,9 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
         db.markDone(job.key, result);
         summary.done++;
         opts.onJob?.(job, 'done', result.testAucTta ?? result.testAuc);
-        log(`done ${job.key.slice(0, 10)} test AUC ${fmt(result.testAuc)} (TTA ${fmt(result.testAucTta)})`);
+        const cached = result.timings.cachedSourceSeconds;
+        const reused = typeof cached === 'number' ? `; reused from the phantoms' source cache (trained once, in ${Math.round(cached)} s)` : '';
+        log(`done ${job.key.slice(0, 10)} test AUC ${fmt(result.testAuc)} (TTA ${fmt(result.testAucTta)})${reused}`);
       } catch (err) {
         if (opts.signal?.aborted) throw err;
         const message = err instanceof Error ? err.message : String(err);

@@ -34,7 +34,8 @@ export function aucFigure(group: string, target: string, arms: ArmSummary[]): Fi
 export function paperFigure(figure: string, arms: ArmSummary[]): Figure {
   const targets = [...new Set(arms.map((a) => a.target))];
   const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) }));
-  const title = /^\d+$/.test(figure) ? `Fig. ${figure}` : figure;
+  const stage = arms[0]?.group;
+  const title = /^\d+$/.test(figure) ? `Fig. ${figure}${stage && stage !== 'grid' ? `: ${stage}` : ''}` : figure;
   return { id: `figure-${slug(figure)}`, title, svg: aucVsNChart(panels, { title, columns: Math.min(2, panels.length) }) };
 }
 

@@ -2,7 +2,7 @@
  * Gathers what a report shows from a results database: per experiment, the planned arms (stage,
  * name, target) with their done runs, AUC per N, stage decisions and pairwise paired t-tests.
  */
-import { compareOverGrid } from '../stats/index.js';
+import { compareOverGrid, pairedTTest } from '../stats/index.js';
 import { runResult, type ResultsDb, type RunRow } from '../experiments/db.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, type StageOutcome } from '../experiments/plan.js';
@@ -39,6 +39,8 @@ export interface PairTest {
   meanDiff: number;
   p: number;
   pairs: number;
+  /** 'n': pairs are the arms' means over seeds per N (the paper's test); 'n-seed': one pair per (N, seed) run. */
+  over: 'n' | 'n-seed';
 }
 
 export interface ExperimentReport {
@@ -96,7 +98,8 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
         const c = compareOverGrid(finite(mine[i]!), finite(mine[j]!));
         const t = { p: c.p, meanDiff: c.meanDiff };
         const x = c.pairedN;
-        tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length });
+        tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length, over: 'n' });
+        if (spec.seeds.length > 1) tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', ...pairedOverRuns(mine[i]!, mine[j]!), over: 'n-seed' });
       }
     }
   }
@@ -110,6 +113,18 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
   const counts: Record<string, number> = {};
   for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
   return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), runs, versions, counts };
+}
+
+/** Paired t-test over the (N, seed) cells both arms have done: seeds are repeats, so each is a pair. */
+function pairedOverRuns(a: ArmSummary, b: ArmSummary): { meanDiff: number; p: number; pairs: number } {
+  const cells = (arm: ArmSummary) => new Map(arm.runs.filter((r) => r.status === 'done' && r.n !== null).map((r) => [`${r.n}:${r.seed}`, r.test_auc_tta ?? r.test_auc]));
+  const ca = cells(a);
+  const cb = cells(b);
+  const keys = [...ca.keys()].filter((k) => typeof ca.get(k) === 'number' && typeof cb.get(k) === 'number');
+  const x = keys.map((k) => ca.get(k)!);
+  const y = keys.map((k) => cb.get(k)!);
+  const meanDiff = keys.length ? x.reduce((s, v, i) => s + v - y[i]!, 0) / keys.length : NaN;
+  return { meanDiff, p: keys.length >= 2 ? pairedTTest(x, y).p : NaN, pairs: keys.length };
 }
 
 function perLabelAt(done: RunRow[]): ArmSummary['perLabel'] {

@@ -1,7 +1,9 @@
 /** The self-contained HTML report: inline SVG figures, AUC tables, paired t-tests, stage winners, provenance. */
+import { SIMULATED_NOTICE } from '../data/phantom/writers.js';
 import { version } from '../version.js';
 import type { ExperimentReport } from './data.js';
 import type { Figure, RunFigure } from '../plot/report-figures.js';
+import type { PhantomExamples } from './phantoms.js';
 import { paperVsRun } from './paper.js';
 
 function esc(s: string): string {
@@ -39,8 +41,9 @@ function perLabelTable(r: ExperimentReport, group: string, target: string): stri
 function testsTable(r: ExperimentReport, group: string, target: string): string {
   const tests = r.tests.filter((t) => t.group === group && t.target === target);
   if (!tests.length) return '';
-  const rows = tests.map((t) => `<tr><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${fmt(t.meanDiff)}</td><td>${t.pairs}</td><td class="p">${fmtP(t.p)}</td></tr>`);
-  return `<table class="ttest"><caption>Paired two-sided t-tests over the N grid (test AUC with TTA)</caption><tr><th>arm A</th><th>arm B</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
+  const over = (t: (typeof tests)[number]) => (t.over === 'n' ? 'N (seed means)' : 'N x seed');
+  const rows = tests.map((t) => `<tr data-over="${t.over}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${t.pairs}</td><td class="p">${fmtP(t.p)}</td></tr>`);
+  return `<table class="ttest"><caption>Paired two-sided t-tests over the N grid (test AUC with TTA)</caption><tr><th>arm A</th><th>arm B</th><th>paired over</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
 /** Every run with what identifies and reproduces it: config, sample-ids hash, host, timings, error. */
@@ -61,7 +64,26 @@ function runsTable(r: ExperimentReport): string {
   );
 }
 
-export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>): string {
+/** What a report adds for an experiment on simulated data: the notice and the phantoms' own images. */
+export interface ReportExtras {
+  simulated: boolean;
+  /** file: the grid's PNG relative to the report, when drawn. */
+  examples: (PhantomExamples & { file?: string })[];
+}
+
+function simulatedSection(x: ReportExtras | undefined): string {
+  if (!x?.simulated) return '';
+  const grids = x.examples
+    .map((e) => {
+      const rows = e.rows ? e.rows.map((r) => `${esc(r.label)}${r.alone ? '' : ' (with other findings)'}`).join(', ') : '';
+      const img = e.png ? `<img alt="${esc(e.title)}" src="data:image/png;base64,${e.png.toString('base64')}">` : `<p class="missing">${esc(e.missing ?? '')}</p>`;
+      return `<figure class="phantom-examples" data-seed="${e.phantomSeed}">${img}<figcaption>${esc(e.title)}: rows top to bottom ${rows || esc(e.findings.join(', '))}</figcaption></figure>`;
+    })
+    .join('');
+  return `<p class="simulated"><strong>SIMULATED.</strong> ${esc(SIMULATED_NOTICE)} The results show how the protocol's mechanisms act on a designed task, not clinical performance.</p>${grids ? `<h3>The phantoms</h3>${grids}` : ''}`;
+}
+
+export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>, extras: Map<string, ReportExtras> = new Map()): string {
   const sections = reports.map((r) => {
     const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
     const winners = r.outcomes.length
@@ -112,15 +134,17 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
       `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
       runsTable(r) +
       `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`;
-    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})</h2>${paperFigures}${paperTable}${winners}${lrTable}${blocks.join('')}${sources}${prov}</section>`;
+    const x = extras.get(r.spec.name);
+    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})${x?.simulated ? ' <span class="simulated-tag">SIMULATED</span>' : ''}</h2>${simulatedSection(x)}${paperFigures}${paperTable}${winners}${lrTable}${blocks.join('')}${sources}${prov}</section>`;
   });
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>torchxfer report</title>
+<html lang="en"><head><meta charset="utf-8"><title>${extras.size && [...extras.values()].some((x) => x.simulated) ? 'SIMULATED: ' : ''}torchxfer report</title>
 <style>
 body{font-family:DejaVu Sans,Arial,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 caption{text-align:left;font-weight:bold;padding:4px 0}td.winner{font-weight:bold;text-align:left}
-figure{margin:0.5em 0}figure svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0.8em}
+figure{margin:0.5em 0}p.simulated{background:#fff3cd;border:2px solid #c9a227;padding:0.8em}.simulated-tag{background:#c9a227;color:#fff;padding:0 0.4em;font-size:0.7em;vertical-align:middle}
+figure.phantom-examples img{image-rendering:pixelated;max-width:100%}figure svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0.8em}
 </style></head><body><h1>torchxfer report</h1>
 ${sections.join('\n')}
 </body></html>

@@ -6,7 +6,8 @@ import { toPng } from '../plot/index.js';
 import type { ResultsDb } from '../experiments/db.js';
 import { experimentReport, type ExperimentReport } from './data.js';
 import { aucFigure, paperFigure, runFigure, slug, type Figure, type RunFigure } from '../plot/report-figures.js';
-import { renderHtml } from './html.js';
+import { renderHtml, type ReportExtras } from './html.js';
+import { phantomExamples, usesPhantoms } from './phantoms.js';
 
 export interface ReportFiles {
   html: string;
@@ -14,11 +15,12 @@ export interface ReportFiles {
   reports: ExperimentReport[];
 }
 
-export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: boolean } = {}): Promise<ReportFiles> {
+export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: boolean; cacheDir?: string } = {}): Promise<ReportFiles> {
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   const reports = db.experiments().map((e) => experimentReport(db, e.name));
   const figures = new Map<string, Figure>();
   const runFigures = new Map<string, RunFigure[]>();
+  const extras = new Map<string, ReportExtras>();
   const files: string[] = [];
   const save = async (f: Figure, stem: string) => {
     const svgPath = join(outDir, 'figures', `${stem}.svg`);
@@ -31,6 +33,20 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
     }
   };
   for (const r of reports) {
+    if (usesPhantoms(r.spec)) {
+      // Simulated data says so, and shows its own images: one grid per chest population, a row per finding.
+      const examples = await phantomExamples(r.spec, { cacheDir: opts.cacheDir });
+      const shown = [];
+      for (const e of examples) {
+        const file = e.png ? join(outDir, 'figures', `${slug(r.spec.name)}-phantoms-seed${e.phantomSeed}.png`) : undefined;
+        if (file && e.png) {
+          writeFileSync(file, e.png);
+          files.push(file);
+        }
+        shown.push({ ...e, file: file ? `figures/${file.split(/[\\/]/).pop()}` : undefined });
+      }
+      extras.set(r.spec.name, { simulated: true, examples: shown });
+    }
     for (const figure of new Set(r.arms.map((a) => a.figure))) {
       const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure));
       figures.set(`${r.spec.name}/figure/${figure}`, fig);
@@ -65,6 +81,6 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
     runFigures.set(`${r.spec.name}/sources`, sourceFigs);
   }
   const html = join(outDir, 'report.html');
-  writeFileSync(html, renderHtml(reports, figures, runFigures));
+  writeFileSync(html, renderHtml(reports, figures, runFigures, extras));
   return { html, figures: files, reports };
 }

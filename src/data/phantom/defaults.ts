@@ -14,14 +14,14 @@ import { PHANTOM_VERSION } from './writers.js';
 import { isAlive } from '../../lockfile.js';
 
 /**
- * Sizes of the default sets. Chest: 1500 images (~1000 patients) with every finding at >= 10% prevalence,
- * so a binary target such as Cardiomegaly has ~150 positive images: enough for N ~ 200 training subsets
+ * Sizes of the default sets. Chest: 1500 images (~1000 patients) with every finding at >= 10% prevalence
+ * and the demo's target, Cardiomegaly, at 30% (~450 positive images): enough for N = 200 training subsets
  * plus validation and test sets of all positives and as many negatives. 256 px matches the protocol's
  * 250 px input after resizing. MURA-style limbs: 1000 images (~150 patients' worth of studies per part).
  */
 export const DEFAULT_PHANTOMS = {
   seed: 2020,
-  /** prevalence: the designed target and its source primitive (PHANTOM_DESIGN). */
+  /** prevalence: the demo's designed target (PHANTOM_DESIGN). */
   chest: { n: 1500, size: 256, prevalenceBoost: 0.1, prevalence: PHANTOM_DESIGN.prevalence },
   msk: { n: 1000, size: 256 },
   /** The binary chest target the default experiment uses: its sign (heart wider than half the chest) is learnable. */
@@ -59,6 +59,11 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** Where the default sets of this phantom version and seed live (or will, once generated). */
+export function defaultPhantomsDir(cache: string, seed: number, images?: { chest: number; msk: number }): string {
+  return join(cache, 'phantoms', `${PHANTOM_VERSION}-${seed}${images ? `-c${images.chest}-m${images.msk}` : ''}`);
+}
+
 export async function ensureDefaultPhantoms(options: EnsureDefaultOptions = {}): Promise<DefaultPhantoms> {
   const cache = options.cacheDir === undefined ? defaultCacheDir() : expectString(options.cacheDir, 'cacheDir');
   const seed = expectInteger(options.seed ?? DEFAULT_PHANTOMS.seed, 'seed', 0, 2 ** 32 - 1);
@@ -69,7 +74,7 @@ export async function ensureDefaultPhantoms(options: EnsureDefaultOptions = {}):
     expectInteger(images.chest, 'images.chest', 1, 1_000_000);
     expectInteger(images.msk, 'images.msk', 1, 1_000_000);
   }
-  const dir = join(cache, 'phantoms', `${PHANTOM_VERSION}-${seed}${images ? `-c${images.chest}-m${images.msk}` : ''}`);
+  const dir = defaultPhantomsDir(cache, seed, images);
   const paths = (generated: boolean): DefaultPhantoms => ({ dir, chest: join(dir, 'chest'), msk: join(dir, 'msk', 'MURA-v1.1'), generated });
   if (await exists(dir)) return paths(false);
 

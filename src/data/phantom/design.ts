@@ -1,20 +1,23 @@
 /**
- * The demo's designed regime (docs/demo-design.md): a target whose sign is a small, faint, compact
- * round opacity anywhere in the lungs (Nodule), hard to learn from a few examples; a same-anatomy
- * source whose findings teach that primitive (Mass: the same round opacity, larger and denser) next to
- * other chest findings; limbs as the other-anatomy source (their lytic and sclerotic lesions are round
- * too, but in bone, and most abnormal studies are fractures or hardware).
+ * The demo's designed regime (docs/demo-design.md). The target is a global sign a network learns from
+ * a few hundred examples but not from fifty (Cardiomegaly: heart wider than half the chest); the
+ * same-anatomy source is another chest population labelled with *other* findings (a ChestX-ray13-style
+ * source: the target's label is not among them) whose signs are drawn on the same anatomy (lung fields,
+ * diaphragm, mediastinum: effusion, hyperinflation, collapse, volume loss, a mass), so learning them
+ * builds the features the target needs; limbs (MURA layout) are the other-anatomy source.
+ * Nodule (a small round opacity anywhere in the lungs) was the first planned target; no network within
+ * the demo's budget learned it at N = 400, so it could not show a difficulty curve (docs/demo-design.md).
  */
 import type { Finding } from './labels.js';
 
 export const PHANTOM_DESIGN = {
   /** The demo's binary target. */
-  target: 'Nodule' as Finding,
-  /** Labels of the chest source task (another simulated population, disjoint patients). */
-  chestSourceLabels: ['Mass', 'Effusion', 'Atelectasis', 'Pneumothorax'] as Finding[],
+  target: 'Cardiomegaly' as Finding,
+  /** Labels of the chest source task (another simulated population, disjoint patients; not the target). */
+  chestSourceLabels: ['Effusion', 'Emphysema', 'Pneumothorax', 'Atelectasis', 'Mass'] as Finding[],
   /**
-   * Prevalences set outright in the default chest set: the target needs positives for a balanced
-   * N = 400 training subset plus validation and test sets; Mass carries the source's shared primitive.
+   * Prevalences set outright in the default chest sets: the target needs positives for balanced
+   * training subsets up to N = 200 plus validation and test sets large enough for a stable AUC.
    */
-  prevalence: { Nodule: 0.3, Mass: 0.2 } as Partial<Record<Finding, number>>,
+  prevalence: { Cardiomegaly: 0.3 } as Partial<Record<Finding, number>>,
 } as const;

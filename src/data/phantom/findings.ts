@@ -124,13 +124,14 @@ function drawNodule(sc: ChestScene, f: FindingInstance, rng: Rng): void {
   const { g, density } = sc;
   const sev = f.severity;
   const S = g.S;
-  // The demo's target primitive: 1-3 compact round opacities, faint when mild, sized to survive a
-  // 96 px input (radius 2.7-5.4 px there); where they fall is random, so a network must learn the shape.
+  // 1-3 compact round opacities, faint when mild, near a small mass when severe (radius 0.036-0.076 of
+  // the image); where they fall is random, so a network must learn the shape. v3 (radius 0.028-0.056,
+  // contrast 0.12-0.37) was learned by no network tried at N = 400 (docs/demo-design.md).
   const count = 1 + Math.floor(rng.next() * (1 + 2 * sev));
   for (let k = 0; k < count; k++) {
     const p = pointIn(sc, sc.lungs, rng, [0.1, 0.85]);
-    const r = (0.028 + 0.008 * rng.next() + 0.02 * sev) * S;
-    ellipse(density, { cx: p.x, cy: p.y, rx: r, ry: r * rng.uniform(0.85, 1.1) }, 0.12 + 0.25 * sev, 'dome', 1);
+    const r = (0.036 + 0.01 * rng.next() + 0.03 * sev) * S;
+    ellipse(density, { cx: p.x, cy: p.y, rx: r, ry: r * rng.uniform(0.85, 1.1) }, 0.18 + 0.3 * sev, 'dome', 1);
   }
 }
 

@@ -14,7 +14,7 @@ import { PHANTOM_VERSION } from './writers.js';
 export interface SourceProvenance {
   /** The source task's name (e.g. the experiment spec's source name). */
   task: string;
-  /** The job key the weights were trained for (a hash of data, arm, N and seed). */
+  /** The key of the recipe the weights were trained for (a hash of data, arm, N and seed; no experiment name). */
   jobKey: string;
   dataset: 'phantom-chest' | 'phantom-msk';
   labels: string[];

@@ -6,12 +6,13 @@ import { NIH_FINDINGS } from './labels.js';
 import type { ChestRow, MskRow } from './plan.js';
 
 /** Bumped whenever the same seed would draw different images. */
-export const PHANTOM_VERSION = 3;
+export const PHANTOM_VERSION = 4;
 /*
  * 2: the designed demo regime (docs/demo-design.md): Nodule, the target, is 1-3 compact low-contrast
  *    round opacities sized to survive 96 px; Mass draws the same primitive larger and denser; the default
  *    chest set raises the prevalence of both (DEFAULT_PHANTOMS.chest.prevalence).
  * 3: Nodule larger and denser at its severe end (a tiny CNN learned Mass but not the v2 Nodule at N = 400).
+ * 4: Nodule larger and denser again (radius 0.036-0.076, contrast 0.18-0.48): no network tried learned v3 Nodule at N = 400.
  */
 
 export const SIMULATED_NOTICE =
