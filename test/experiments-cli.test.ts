@@ -125,7 +125,9 @@ describe('torchxfer experiment (CLI)', () => {
     expect(r.stderr).toMatch(/Expected an existing results database file for DB but received '.*nope\.db'/);
   });
 
-  it('shards run by the CLI and merged equal the unsharded run; export CSV', () => {
+  it('shards run by the CLI and merged equal the unsharded run; export CSV', async () => {
+    // The CLI runs are synchronous: yield between them so the worker answers vitest's RPC (60 s timeout).
+    const breathe = () => new Promise((r) => setImmediate(r));
     const whole = join(dir, 'whole.db');
     const parts: string[] = [];
     // Stage 2 needs all of stage 1: each shard pass is followed by a merge, as docs/cluster.md describes;
@@ -139,6 +141,7 @@ describe('torchxfer experiment (CLI)', () => {
         const r = runCli(['experiment', specPath, '--db', p, '--shard', `${i}/2`, '--checkpoints', join(dir, 'ck')], {}, fakeCli);
         expect(r.status, r.stderr).toBe(0);
         parts.push(p);
+        await breathe();
       }
       const m = runCli(['results', 'merge', merged, ...parts.slice(-2)]);
       expect(m.status, m.stderr).toBe(0);
