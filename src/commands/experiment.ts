@@ -137,11 +137,20 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
         let bar: Progress | undefined;
         let pass = 0;
+        let left = 0;
+        // The bar starts at the pass's first run that is not already done, so its rate and ETA count
+        // only runs that train (runs done earlier are skipped in no time).
         const onPass = (jobs: number) => {
           bar?.finish();
-          bar = jobs > 0 ? new Progress({ total: jobs, label: `pass ${++pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 }) : undefined;
+          bar = undefined;
+          left = jobs;
+          if (jobs > 0) pass++;
         };
-        const onJob = (_job: unknown, outcome: string, auc?: number | null) => bar?.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
+        const onJob = (_job: unknown, outcome: string, auc?: number | null) => {
+          if (outcome === 'skipped' && !bar) return void left--;
+          bar ??= new Progress({ total: left, label: `pass ${pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 });
+          bar.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
+        };
         // On a terminal only failures interrupt the bar; logs get every run.
         const log = (line: string) => {
           if (!tty) console.error(line);
