@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPhantomsDir } from '../src/data/phantom/defaults.js';
 import { phantomExampleGrid } from '../src/data/phantom/examples.js';
 import { validateSpec } from '../src/experiments/spec.js';
-import { phantomExamples, usesPhantoms } from '../src/report/phantoms.js';
+import { examplesSvg, phantomExamples, usesPhantoms } from '../src/report/phantoms.js';
 import { synthesize } from '../src/data/phantom/synthesize.js';
 import { csvRows, tempDir } from './phantom-helpers.js';
 
@@ -82,6 +82,12 @@ describe("the report's phantom examples", () => {
     const meta = await sharp(examples[0]!.png!).metadata();
     expect([meta.width, meta.height]).toEqual([64, 64]);
     expect(examples[0]!.title).toMatch(/target \(chest phantoms, seed 3\)/);
+    // As a figure: SIMULATED heading, the grid inline, a label per row.
+    const svg = examplesSvg(examples[0]!)!;
+    expect(svg).toMatch(/SIMULATED phantoms: target/);
+    expect(svg).toContain(`href="data:image/png;base64,${examples[0]!.png!.toString('base64')}"`);
+    expect(svg.match(/<text [^>]*text-anchor="end"[^>]*>([^<]*)</g)!.map((t) => t.replace(/<[^>]*>/g, '').replace(/<$/, ''))).toEqual(['Nodule', 'No Finding']);
+    expect(examplesSvg(examples[1]!)).toBeUndefined();
     expect(examples[1]!.png).toBeUndefined();
     expect(examples[1]!.missing).toMatch(/seed|4/);
   });

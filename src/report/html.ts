@@ -67,17 +67,16 @@ function runsTable(r: ExperimentReport): string {
 /** What a report adds for an experiment on simulated data: the notice and the phantoms' own images. */
 export interface ReportExtras {
   simulated: boolean;
-  /** file: the grid's PNG relative to the report, when drawn. */
-  examples: (PhantomExamples & { file?: string })[];
+  /** svg: the labelled grid, when the set is on this machine. */
+  examples: (PhantomExamples & { svg?: string })[];
 }
 
 function simulatedSection(x: ReportExtras | undefined): string {
   if (!x?.simulated) return '';
   const grids = x.examples
     .map((e) => {
-      const rows = e.rows ? e.rows.map((r) => `${esc(r.label)}${r.alone ? '' : ' (with other findings)'}`).join(', ') : '';
-      const img = e.png ? `<img alt="${esc(e.title)}" src="data:image/png;base64,${e.png.toString('base64')}">` : `<p class="missing">${esc(e.missing ?? '')}</p>`;
-      return `<figure class="phantom-examples" data-seed="${e.phantomSeed}">${img}<figcaption>${esc(e.title)}: rows top to bottom ${rows || esc(e.findings.join(', '))}</figcaption></figure>`;
+      const body = e.svg ?? `<p class="missing">${esc(e.missing ?? '')}</p>`;
+      return `<figure class="phantom-examples" data-seed="${e.phantomSeed}">${body}<figcaption>${esc(e.title)}: a row per finding the experiment uses, then images without any finding</figcaption></figure>`;
     })
     .join('');
   return `<p class="simulated"><strong>SIMULATED.</strong> ${esc(SIMULATED_NOTICE)} The results show how the protocol's mechanisms act on a designed task, not clinical performance.</p>${grids ? `<h3>The phantoms</h3>${grids}` : ''}`;
@@ -144,7 +143,7 @@ body{font-family:DejaVu Sans,Arial,sans-serif;margin:2em;max-width:1400px;color:
 table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 caption{text-align:left;font-weight:bold;padding:4px 0}td.winner{font-weight:bold;text-align:left}
 figure{margin:0.5em 0}p.simulated{background:#fff3cd;border:2px solid #c9a227;padding:0.8em}.simulated-tag{background:#c9a227;color:#fff;padding:0 0.4em;font-size:0.7em;vertical-align:middle}
-figure.phantom-examples img{image-rendering:pixelated;max-width:100%}figure svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0.8em}
+figure.phantom-examples svg{image-rendering:pixelated}figure svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0.8em}
 </style></head><body><h1>torchxfer report</h1>
 ${sections.join('\n')}
 </body></html>

@@ -7,7 +7,7 @@ import type { ResultsDb } from '../experiments/db.js';
 import { experimentReport, type ExperimentReport } from './data.js';
 import { aucFigure, paperFigure, runFigure, slug, type Figure, type RunFigure } from '../plot/report-figures.js';
 import { renderHtml, type ReportExtras } from './html.js';
-import { phantomExamples, usesPhantoms } from './phantoms.js';
+import { examplesSvg, phantomExamples, usesPhantoms } from './phantoms.js';
 
 export interface ReportFiles {
   html: string;
@@ -38,12 +38,9 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
       const examples = await phantomExamples(r.spec, { cacheDir: opts.cacheDir });
       const shown = [];
       for (const e of examples) {
-        const file = e.png ? join(outDir, 'figures', `${slug(r.spec.name)}-phantoms-seed${e.phantomSeed}.png`) : undefined;
-        if (file && e.png) {
-          writeFileSync(file, e.png);
-          files.push(file);
-        }
-        shown.push({ ...e, file: file ? `figures/${file.split(/[\\/]/).pop()}` : undefined });
+        const svg = examplesSvg(e);
+        if (svg) await save({ id: `phantoms-seed${e.phantomSeed}`, title: e.title, svg }, `${slug(r.spec.name)}-phantoms-seed${e.phantomSeed}`);
+        shown.push({ ...e, svg });
       }
       extras.set(r.spec.name, { simulated: true, examples: shown });
     }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { defaultCacheDir, defaultPhantomsDir, DEFAULT_PHANTOMS } from '../data/phantom/defaults.js';
 import { phantomExampleGrid } from '../data/phantom/examples.js';
 import { NIH_FINDINGS, type Finding } from '../data/phantom/labels.js';
+import { esc, FONT } from '../plot/svg.js';
 import type { DatasetSpec, ExperimentSpec } from '../experiments/types.js';
 
 export interface PhantomExamples {
@@ -19,6 +20,10 @@ export interface PhantomExamples {
   findings: Finding[];
   /** The grid (8-bit grey PNG), absent when the set is not on this machine. */
   png?: Buffer;
+  /** The grid's size in pixels and its tile side. */
+  width?: number;
+  height?: number;
+  tile?: number;
   rows?: { label: string; alone: boolean }[];
   /** Why there is no grid. */
   missing?: string;
@@ -53,8 +58,29 @@ export async function phantomExamples(spec: ExperimentSpec, opts: { cacheDir?: s
       out.push({ title, phantomSeed: seed, findings, missing: `${root} is not on this machine (the experiment generates it)` });
       continue;
     }
-    const grid = await phantomExampleGrid({ root, findings, perRow: opts.perRow ?? 6, tile: opts.tile ?? 96 });
-    out.push({ title, phantomSeed: seed, findings, png: grid.png, rows: grid.rows.map((r) => ({ label: r.label, alone: r.alone })) });
+    const tile = opts.tile ?? 96;
+    const grid = await phantomExampleGrid({ root, findings, perRow: opts.perRow ?? 6, tile });
+    out.push({ title, phantomSeed: seed, findings, png: grid.png, width: grid.width, height: grid.height, tile, rows: grid.rows.map((r) => ({ label: r.label, alone: r.alone })) });
   }
   return out;
+}
+
+/** The grid as a figure: a SIMULATED heading, the images, each row labelled with its finding. */
+export function examplesSvg(e: PhantomExamples): string | undefined {
+  if (!e.png || !e.rows || !e.width || !e.height || !e.tile) return undefined;
+  const left = 150;
+  const top = 30;
+  const w = left + e.width;
+  const h = top + e.height;
+  const labels = e.rows
+    .map((r, i) => `<text x="${left - 8}" y="${top + (i + 0.5) * e.tile! + 5}" text-anchor="end" font-size="14">${esc(r.label)}${r.alone ? '' : '*'}</text>`)
+    .join('');
+  const note = e.rows.some((r) => !r.alone) ? ' (* with other findings)' : '';
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="${FONT}">` +
+    `<rect width="${w}" height="${h}" fill="#fff"/>` +
+    `<text x="4" y="19" font-size="15" font-weight="bold" fill="#8a6d00">SIMULATED phantoms: ${esc(e.title)}${esc(note)}</text>` +
+    `<image x="${left}" y="${top}" width="${e.width}" height="${e.height}" href="data:image/png;base64,${e.png.toString('base64')}"/>` +
+    `${labels}</svg>`
+  );
 }
