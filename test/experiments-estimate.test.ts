@@ -31,7 +31,7 @@ const stagewise = () => ({
   seeds: [0],
   targets: [{ name: 'cardio', dataset: 'phantom-chest', label: 'Cardiomegaly', options: { ...small, balanced: true } }],
   sources: [{ name: 'msk-source', dataset: 'phantom-msk', n: 120, options: small, train: { epochs: 1, source: 'none', init: 'default' } }],
-  base: { arch: 'resnet50', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', epochs: 2, maxLr: 0.001, batchSize: 16, tta: true, options: { imageSize: 64 } },
+  base: { arch: 'resnet50', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', epochs: 2, maxLr: 0.001, batchSize: 16, tta: 4, options: { imageSize: 64 } },
   stages: [
     { name: 'policy', vary: 'policy', values: ['regular', 'onecycle'] },
     { name: 'strategy', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'] },

@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { DbLockedError, ResultsDb } from '../src/experiments/db.js';
 import { packageRoot } from '../src/native.js';
@@ -179,6 +179,33 @@ describe('planning', () => {
     const bad = stageRaw();
     bad.stages[0]!.values = ['regular', 'one_cycle'];
     expect(() => validateSpec(bad, {})).toThrow(/for stages\[0\]\.values\[1\] but received 'one_cycle'|stages\[0\]\.values\[1\]/);
+  });
+
+  it('tta is a count of copies, as the CLI\'s --tta; the old boolean loads with a warning naming the key, and keeps its run keys', () => {
+    const withTta = (tta: unknown) => ({ ...gridRaw(), base: { epochs: 2, maxLr: 0.001, tta } });
+    const keys = (raw: object) => planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
+    expect(validateSpec(gridRaw(), {}).base.tta).toBe(4);
+    expect(validateSpec(withTta(2), {}).base.tta).toBe(2);
+    expect(validateSpec({ ...gridRaw(), arms: [{ name: 'plain', tta: 0 }] }, {}).arms![0]!.arm.tta).toBe(0);
+    const warn = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(validateSpec(withTta(true), {}).base.tta).toBe(4);
+      expect(validateSpec({ ...gridRaw(), arms: [{ name: 'plain', tta: false }] }, {}).arms![0]!.arm.tta).toBe(0);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+        'torchxfer: warning: base.tta: true is deprecated; write the number of TTA copies, as for --tta (tta: 4)',
+        'torchxfer: warning: arms[0].tta: false is deprecated; write the number of TTA copies, as for --tta (tta: 0)',
+      ]);
+      // 4 copies is what true meant: the same runs, so the same keys (and those made before the count).
+      expect(keys(withTta(4))).toEqual(keys(withTta(true)));
+      const before = { ...gridRaw(), base: { epochs: 2, maxLr: 0.001 } };
+      expect(keys(before)).toEqual(keys(withTta(4)));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(keys(withTta(2))).not.toEqual(keys(withTta(4)));
+    expect(keys(withTta(0))).not.toEqual(keys(withTta(4)));
+    expect(() => validateSpec(withTta(65), {})).toThrow(/Expected an integer between 0 and 64 for base\.tta \(test-time augmentation copies, 0 = off\) but received 65/);
+    expect(() => validateSpec(withTta('yes'), {})).toThrow(/for base\.tta .* but received 'yes'/);
   });
 
   it('keys ignore where the data sits (root) but not what it is', () => {

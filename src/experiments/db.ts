@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
 
 import { version } from '../version.js';
-import { canonicalJson, hashConfig, withoutRoots } from './keys.js';
+import { canonicalJson, hashConfig, keyForm, withoutRoots } from './keys.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
 import { isAlive } from '../lockfile.js';
 
@@ -173,7 +173,7 @@ export class ResultsDb {
    */
   saveExperiment(spec: ExperimentSpec, allowChange = false): void {
     const specJson = canonicalJson(spec);
-    const hash = hashConfig(withoutRoots(spec));
+    const hash = hashConfig(keyForm(withoutRoots(spec)));
     const row = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(spec.name) as { spec_hash: string } | undefined;
     if (row && row.spec_hash !== hash && !allowChange) {
       throw new Error(

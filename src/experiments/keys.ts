@@ -52,3 +52,18 @@ export function withoutRoots<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * What keys and spec hashes are computed from: an arm's `tta` was a boolean (true meant 4 copies)
+ * before it became a count, so 4 is hashed as true and 0 as false: every run key and spec hash made
+ * before the change stays the same, and `tta: 4` and the old `tta: true` are one run.
+ */
+export function keyForm<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(keyForm) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = k === 'tta' && (v === 4 || v === 0) ? v === 4 : keyForm(v);
+    return out as T;
+  }
+  return value;
+}

@@ -4,7 +4,7 @@
  * that the arms naming them depend on.
  */
 import { jobConfig } from './db.js';
-import { hashConfig, withoutRoots } from './keys.js';
+import { hashConfig, keyForm, withoutRoots } from './keys.js';
 import { selectWinner, type PairedP, type WinnerDecision } from './winner.js';
 import { ARCHS, type Arch, type ArmConfig, type DatasetSpec, type ExperimentSpec, type RunJob, type SourceSpec, type StageSpec } from './types.js';
 
@@ -41,7 +41,7 @@ export interface Plan {
 export type LookupDone = (key: string) => { testAuc: number | null; testAucTta: number | null } | undefined;
 
 function withKey(job: Omit<RunJob, 'key'>): RunJob {
-  return { ...job, key: hashConfig(withoutRoots(jobConfig(job as RunJob))) };
+  return { ...job, key: hashConfig(keyForm(withoutRoots(jobConfig(job as RunJob)))) };
 }
 
 /**
@@ -61,7 +61,7 @@ export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch, 
 /** What a radiomics arm is, whatever the stage carried: no network, so nothing else of the arm applies. */
 const RADIOMICS_ARM: Omit<ArmConfig, 'options'> = {
   method: 'radiomics', arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default',
-  optimizer: 'adam', epochs: 1, maxLr: 1, batchSize: 16, tta: false,
+  optimizer: 'adam', epochs: 1, maxLr: 1, batchSize: 16, tta: 0,
 };
 
 /**

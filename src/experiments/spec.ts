@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 import { OptionError } from '../errors.js';
-import { expectBoolean, expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
 import { getWeightsEntry } from '../weights/manifest.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import { validateSpecOptions } from './spec-options.js';
@@ -42,7 +42,7 @@ export const DEFAULT_ARM: ArmConfig = {
   epochs: 20,
   maxLr: 'find',
   batchSize: 16,
-  tta: true,
+  tta: 4,
   options: {},
 };
 
@@ -101,12 +101,25 @@ export function parseArmOption<K extends keyof ArmConfig>(key: K, raw: unknown, 
       case 'optimizer': return expectOneOf(value, path, OPTIMIZERS);
       case 'epochs': case 'batchSize': return expectPositiveInt(value, path);
       case 'maxLr': return value === 'find' ? 'find' : expectNumber(value, path, 0, 10, { exclusiveMin: true });
-      case 'tta': return expectBoolean(value, path);
+      case 'tta': return parseTta(value, path);
       case 'method': return expectOneOf(value, path, METHODS);
       default: return validateSpecOptions(expectObject(value, path), path);
     }
   })();
   return v as ArmConfig[K];
+}
+
+/**
+ * `tta` is a count of augmented copies, as the CLI's --tta (0 = off). Specs written when it was a
+ * boolean still load: true is the 4 copies it meant, false is 0, with a warning naming the key.
+ */
+function parseTta(value: unknown, path: string): number {
+  if (typeof value === 'boolean') {
+    const copies = value ? 4 : 0;
+    console.error(`torchxfer: warning: ${path}: ${value} is deprecated; write the number of TTA copies, as for --tta (${path.split('.').pop()}: ${copies})`);
+    return copies;
+  }
+  return expectInteger(value, `${path} (test-time augmentation copies, 0 = off)`, 0, 64);
 }
 
 /** Validates the arm fields present in `raw` (all optional), returning the partial arm. */

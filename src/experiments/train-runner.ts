@@ -69,7 +69,8 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     batchSize: a.batchSize,
     // Tuned once per (target, arm) at the largest N: the other N reuse that job's max LR.
     maxLr: job.maxLr ?? (a.maxLr === 'find' ? 'auto' : a.maxLr),
-    tta: a.tta ? 4 : 0,
+    // A spec stored before tta was a count holds a boolean (true meant 4 copies).
+    tta: typeof a.tta === 'boolean' ? (a.tta ? 4 : 0) : a.tta,
     seed: job.seed,
     imageSize,
     crop: num(o.crop) ?? Math.min(imageSize, Math.round((imageSize * 236) / 250)),

@@ -43,7 +43,8 @@ export interface ArmConfig {
   /** A number, or 'find' to run the learning-rate finder first. */
   maxLr: number | 'find';
   batchSize: number;
-  tta: boolean;
+  /** Test-time augmentation: augmented copies averaged with the centre crop, 0 = off (as the CLI's --tta). */
+  tta: number;
   /** Free-form trainer options (passed through, part of the run key). */
   options: Record<string, unknown>;
   /** Absent for 'cnn' (so run keys made before methods existed stay the same). */

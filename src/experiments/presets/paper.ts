@@ -81,7 +81,7 @@ export function paperSpec(opts: PresetOptions): unknown {
       },
       ...published,
     ],
-    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'find', batchSize: 16, tta: true },
+    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'find', batchSize: 16, tta: 4 },
     stages: [
       {
         name: 'radiomics-vs-cnn', figure: '3', targets: ['emphysema', 'hernia'], buildsOn: 'base',
