@@ -371,13 +371,13 @@ describe('running', () => {
     const raw = { ...gridRaw(), sources: [], targets: [gridRaw().targets[0]!], arms: [{ name: 'plain', source: 'none' }], seeds: [0], nGrid: [50, 100] };
     const bad: ArmRunner = {
       run: async (job, ctx) => {
-        if (job.n === 50) ctx.onEpoch({ epoch: -1 } as never);
+        if (job.n === 50) ctx.onEpoch({ epoch: 0 } as never);
         return undefined as never;
       },
     };
     const s = await runExperiment(validateSpec(raw, {}), { db, runner: bad, pairedP, checkpointDir: join(dir, 'ck') });
     expect(s.failed.map((f) => f.error).sort()).toEqual([
-      'Expected an integer >= 0 for metrics.epoch (from the runner) but received -1',
+      'Expected an integer >= 1 for metrics.epoch (from the runner, numbered from 1) but received 0',
       'the runner returned undefined instead of a RunResult',
     ]);
     db.close();
@@ -441,6 +441,37 @@ describe('running', () => {
     expect(m.runs().every((r) => r.status === 'done')).toBe(true);
     expect(m.epochs(m.runs()[0]!.key).length).toBe(2);
     m.close();
+  });
+
+  it('a results database of schema 1 (epochs from 0) reads numbered from 1, and a writable open renumbers it once', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'v1.db');
+    const db = new ResultsDb(path);
+    const raw = { ...gridRaw(), sources: [], targets: [gridRaw().targets[0]!], arms: [{ name: 'plain', source: 'none' }], seeds: [0], nGrid: [50] };
+    await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const key = db.runs()[0]!.key;
+    const now = { epochs: db.epochs(key), run: db.run(key)! };
+    expect(now.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(JSON.parse(now.run.result_json!).bestEpoch).toBe(2);
+    // What schema 1 held for the same run: every epoch, and the best one, counted from 0.
+    db.db.exec("UPDATE epochs SET epoch = -epoch; UPDATE epochs SET epoch = -epoch - 1; UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    for (const e of db.db.prepare('SELECT * FROM epochs').all() as { run_key: string; epoch: number; metrics_json: string }[]) {
+      db.db.prepare('UPDATE epochs SET metrics_json = ? WHERE run_key = ? AND epoch = ?').run(JSON.stringify({ ...JSON.parse(e.metrics_json), epoch: e.epoch }), e.run_key, e.epoch);
+    }
+    db.db.prepare('UPDATE runs SET result_json = ? WHERE key = ?').run(JSON.stringify({ ...JSON.parse(now.run.result_json!), bestEpoch: 1 }), key);
+    db.close();
+    const ro = new ResultsDb(path, { readonly: true });
+    expect(ro.epochs(key)).toEqual(now.epochs);
+    expect(JSON.parse(ro.run(key)!.result_json!).bestEpoch).toBe(2);
+    expect(JSON.parse(ro.runs()[0]!.result_json!).bestEpoch).toBe(2);
+    ro.close();
+    for (let open = 0; open < 2; open++) {
+      const rw = new ResultsDb(path);
+      expect(rw.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get()).toEqual({ value: '2' });
+      expect(rw.epochs(key)).toEqual(now.epochs);
+      expect(JSON.parse(rw.run(key)!.result_json!).bestEpoch).toBe(2);
+      rw.close();
+    }
   });
 
   it('a second writer is refused, naming the holder; a dead holder is taken over', () => {

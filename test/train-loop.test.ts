@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { loadCheckpoint } from '../src/checkpoint.js';
 import { synthesize } from '../src/data/phantom/index.js';
 import { packageRoot } from '../src/native.js';
 import { tensorBytes, readSafetensors } from '../src/weights/io.js';
@@ -62,15 +63,21 @@ describe('train()', () => {
     const run = train({ ...base(), out }, { progress: null });
     run.on('epoch', (e) => epochs.push(e.epoch));
     const r = await run;
-    expect(epochs).toEqual([0, 1]);
-    expect(r.epochs).toHaveLength(2);
+    // One numbering, from 1: events, the result, metrics.json and the checkpoint agree.
+    expect(epochs).toEqual([1, 2]);
+    expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     for (const f of ['best.safetensors', 'metrics.json', 'training-curves.svg', 'training-curves.png', 'schedule.svg']) expect(existsSync(join(out, f)), f).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.labels).toEqual(['Cardiomegaly']);
     expect(metrics.samples.train).toHaveLength(24);
     expect(metrics.samples.test.length).toBeLessThanOrEqual(16);
     expect(r.testAuc === null || (r.testAuc >= 0 && r.testAuc <= 1)).toBe(true);
-    expect(r.bestEpoch).not.toBeNull();
+    expect([1, 2]).toContain(r.bestEpoch);
+    expect(metrics.bestEpoch).toBe(r.bestEpoch);
+    expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2]);
+    const kept = await loadCheckpoint(join(out, 'best.safetensors'));
+    expect((kept.metadata.metrics as { epoch: number }).epoch).toBe(r.bestEpoch);
+    for (const t of Object.values(kept.tensors)) t.dispose();
     // The test split never shares a patient with training.
     const patient = (id: string) => id.split('_')[0];
     const trainPatients = new Set(metrics.samples.train.map(patient));

@@ -62,7 +62,7 @@ export function summary(result: TrainResult, tta: number): string {
   const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
   const ci = result.testAucCi ? ` (95% CI ${fmt(result.testAucCi[0])}-${fmt(result.testAucCi[1])})` : '';
   const auc = tta > 0 ? `test AUC ${fmt(result.testAuc)}; with TTA (${tta} copies) ${fmt(result.testAucTta)}${ci}` : `test AUC ${fmt(result.testAuc)}${ci}`;
-  const best = result.bestEpoch === null ? 'n/a' : String(result.bestEpoch + 1);
+  const best = result.bestEpoch === null ? 'n/a' : String(result.bestEpoch);
   const files = ['best.safetensors (checkpoint)', 'metrics.json', 'training-curves.svg/.png', 'schedule.svg/.png'].map((f) => `  ${join(result.out, f)}`);
   return `${result.simulated ? '[SIMULATED phantom data] ' : ''}${auc}, best epoch ${best} of ${result.epochs.length}, ${Math.round(result.seconds)} s.\nOutputs:\n${files.join('\n')}`;
 }

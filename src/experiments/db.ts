@@ -78,7 +78,12 @@ CREATE TABLE IF NOT EXISTS epochs (
   train_loss REAL, val_loss REAL, val_auc REAL, lr REAL, metrics_json TEXT NOT NULL, PRIMARY KEY (run_key, epoch));
 `;
 
-export const SCHEMA_VERSION = '1';
+/**
+ * 2: epochs numbered from 1 (epochs.epoch, metrics_json.epoch, result_json.bestEpoch), as on screen, in
+ * metrics.json and checkpoints. Schema 1's built-in runner counted from 0: a writable open renumbers
+ * those runs (the ones holding an epoch 0) once; a read-only open renumbers what it returns.
+ */
+export const SCHEMA_VERSION = '2';
 /** A lock whose holder on another host has not beaten its heart for this long is stale. */
 const STALE_MS = 10 * 60_000;
 const HEARTBEAT_MS = 30_000;
@@ -95,6 +100,8 @@ export class ResultsDb {
   readonly db: Database.Database;
   private heartbeat?: NodeJS.Timeout;
   private locked = false;
+  /** Read-only open of a schema 1 database: the runs whose epochs count from 0 (renumbered on read). */
+  private zeroBased = new Set<string>();
 
   /** Opens (creating when missing) the database. `readonly` opens an existing file without locking. */
   constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
@@ -110,14 +117,40 @@ export class ResultsDb {
         this.db.pragma('synchronous = NORMAL');
         this.db.pragma('foreign_keys = ON');
         this.db.exec(SCHEMA);
-        this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
+        this.migrate();
       } else {
         this.db.prepare('SELECT 1 FROM runs LIMIT 1').all();
+        if (this.schemaVersion() === '1') this.zeroBased = zeroBasedRuns(this.db);
       }
     } catch (err) {
       this.db.close();
       throw new Error(`${path} is not a torchxfer results database: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  private schemaVersion(): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    return row?.value;
+  }
+
+  /** Brings a database of an older schema up to SCHEMA_VERSION, in one transaction. */
+  private migrate(): void {
+    const found = this.schemaVersion();
+    if (found === SCHEMA_VERSION) return;
+    if (found !== undefined && found !== '1') throw new Error(`its schema version ${found} is newer than this torchxfer's (${SCHEMA_VERSION}); update torchxfer`);
+    this.db.transaction(() => {
+      if (found === '1') {
+        for (const key of zeroBasedRuns(this.db)) {
+          const epochs = (this.db.prepare('SELECT * FROM epochs WHERE run_key = ?').all(key) as EpochRow[]).map(numberEpochFromOne);
+          this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(key);
+          const ins = this.db.prepare('INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)');
+          for (const e of epochs) ins.run(e);
+          const run = this.db.prepare('SELECT result_json FROM runs WHERE key = ?').get(key) as { result_json: string | null } | undefined;
+          if (run) this.db.prepare('UPDATE runs SET result_json = ? WHERE key = ?').run(bestEpochFromOne(run.result_json), key);
+        }
+      }
+      this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
+    })();
   }
 
   /**
@@ -190,17 +223,24 @@ export class ResultsDb {
   }
 
   run(key: string): RunRow | undefined {
-    return this.db.prepare('SELECT * FROM runs WHERE key = ?').get(key) as RunRow | undefined;
+    const row = this.db.prepare('SELECT * FROM runs WHERE key = ?').get(key) as RunRow | undefined;
+    return row && this.numbered(row);
   }
 
   runs(experiment?: string): RunRow[] {
-    return (experiment === undefined
+    return ((experiment === undefined
       ? this.db.prepare('SELECT * FROM runs ORDER BY experiment, key').all()
-      : this.db.prepare('SELECT * FROM runs WHERE experiment = ? ORDER BY key').all(experiment)) as RunRow[];
+      : this.db.prepare('SELECT * FROM runs WHERE experiment = ? ORDER BY key').all(experiment)) as RunRow[]).map((r) => this.numbered(r));
   }
 
   epochs(key: string): EpochRow[] {
-    return this.db.prepare('SELECT * FROM epochs WHERE run_key = ? ORDER BY epoch').all(key) as EpochRow[];
+    const rows = this.db.prepare('SELECT * FROM epochs WHERE run_key = ? ORDER BY epoch').all(key) as EpochRow[];
+    return this.zeroBased.has(key) ? rows.map(numberEpochFromOne) : rows;
+  }
+
+  /** A run row with its best epoch numbered from 1 (read-only schema 1 databases). */
+  private numbered(row: RunRow): RunRow {
+    return this.zeroBased.has(row.key) ? { ...row, result_json: bestEpochFromOne(row.result_json) } : row;
   }
 
   /** Marks a job running (a fresh attempt): its earlier partial epochs are removed. */
@@ -284,6 +324,21 @@ export class ResultsDb {
 /** The config recorded with a run: everything its key is computed from. */
 export function jobConfig(job: RunJob): Record<string, unknown> {
   return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn, initWeights: job.initWeights, lrFrom: job.lrFrom };
+}
+
+/** Schema 1: the runs whose epochs were numbered from 0 (those holding an epoch 0). */
+function zeroBasedRuns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('SELECT DISTINCT run_key FROM epochs WHERE epoch = 0').all() as { run_key: string }[]).map((r) => r.run_key));
+}
+
+function numberEpochFromOne(e: EpochRow): EpochRow {
+  return { ...e, epoch: e.epoch + 1, metrics_json: canonicalJson({ ...(JSON.parse(e.metrics_json) as object), epoch: e.epoch + 1 }) };
+}
+
+function bestEpochFromOne(resultJson: string | null): string | null {
+  if (!resultJson) return resultJson;
+  const r = JSON.parse(resultJson) as { bestEpoch?: unknown };
+  return typeof r.bestEpoch === 'number' ? canonicalJson({ ...r, bestEpoch: r.bestEpoch + 1 }) : resultJson;
 }
 
 function num(v: number | null | undefined): number | null {

@@ -115,7 +115,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       ranThisPass++;
       try {
         const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => {
-            expectInteger(m?.epoch, 'metrics.epoch (from the runner)', 0);
+            expectInteger(m?.epoch, 'metrics.epoch (from the runner, numbered from 1)', 1);
             db.addEpoch(job.key, m);
           },
         });

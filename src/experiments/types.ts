@@ -170,6 +170,7 @@ export interface RunJob {
 }
 
 export interface EpochMetrics {
+  /** Numbered from 1 (results databases of schema 1 counted from 0; opening one renumbers it). */
   epoch: number;
   trainLoss: number;
   valLoss: number;
@@ -187,6 +188,7 @@ export interface RunResult {
   perLabelAuc?: Record<string, number | null>;
   perLabelAucTta?: Record<string, number | null>;
   valLoss: number;
+  /** The epoch whose checkpoint was kept, from 1. */
   bestEpoch?: number;
   epochs: EpochMetrics[];
   timings: Record<string, number>;

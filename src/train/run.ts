@@ -40,7 +40,7 @@ export interface TrainResult {
   testAucCi: [number, number] | null;
   perLabelAuc: Record<string, number | null>;
   perLabelAucTta: Record<string, number | null>;
-  /** Index of the epoch whose checkpoint was kept, from 0 (screen and metrics.json count epochs from 1). */
+  /** The epoch whose checkpoint was kept, numbered from 1 as everywhere (screen, metrics.json, checkpoints, results DB). */
   bestEpoch: number | null;
   bestValLoss: number | null;
   epochs: EpochRecord[];
@@ -410,7 +410,7 @@ async function stopIfInterrupted(s: Session, position: LoopPosition, bar: Progre
 }
 
 function keptOrHint(position: LoopPosition): string {
-  return position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch + 1}) is kept.` : ' Try a lower --max-lr.';
+  return position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch}) is kept.` : ' Try a lower --max-lr.';
 }
 
 /** Validation (centre crop) at the end of the epoch; a new lowest loss writes best.safetensors. Returns the loss. */
@@ -425,7 +425,7 @@ async function validateAndCheckpoint(s: Session, loop: Loop, fit: EpochFit): Pro
   if (s.dist) val.loss = (await s.dist.broadcast([val.loss]))[0]!;  // the other ranks follow rank 0's decisions
   const seconds = (performance.now() - fit.started) / 1000;
   const record: EpochRecord = {
-    epoch,
+    epoch: epoch + 1,
     trainLoss: position.epochLossCount ? position.epochLossSum / position.epochLossCount : NaN,
     valLoss: val.loss,
     valAuc: val.auc && Number.isFinite(val.auc.mean) ? val.auc.mean : null,
@@ -435,13 +435,13 @@ async function validateAndCheckpoint(s: Session, loop: Loop, fit: EpochFit): Pro
   };
   position.history.push(record);
   s.run.emit('epoch', record);
-  s.log(`epoch ${epoch + 1}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`);
+  s.log(`epoch ${record.epoch}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`);
   if (s.isMain && Number.isFinite(val.loss) && (position.bestValLoss === null || val.loss < position.bestValLoss)) {
     position.bestValLoss = val.loss;
-    position.bestEpoch = epoch;
+    position.bestEpoch = record.epoch;
     const weights = s.model.stateDict();
     try {
-      await saveCheckpoint(s.checkpointPath, weights, checkpointMetadata(s, position, { epoch: epoch + 1, valLoss: val.loss, valAuc: record.valAuc }));
+      await saveCheckpoint(s.checkpointPath, weights, checkpointMetadata(s, position, { epoch: record.epoch, valLoss: val.loss, valAuc: record.valAuc }));
     } finally {
       for (const t of Object.values(weights)) t.dispose();
     }
@@ -499,7 +499,7 @@ function warnIfDiverging(s: Session, loop: Loop): void {
   const first = h[0]!.valLoss;
   if (last.valLoss > Math.max(10 * first, 10) && !s.warned.has('exploded')) {
     s.warned.add('exploded');
-    s.warn(`the validation loss exploded to ${formatNumber(last.valLoss)} at epoch ${last.epoch + 1} (epoch 1: ${formatNumber(first)}); max_lr ${formatNumber(loop.position.maxLr)} is likely too high: ${lower}. The lowest-loss checkpoint is kept.`);
+    s.warn(`the validation loss exploded to ${formatNumber(last.valLoss)} at epoch ${last.epoch} (epoch 1: ${formatNumber(first)}); max_lr ${formatNumber(loop.position.maxLr)} is likely too high: ${lower}. The lowest-loss checkpoint is kept.`);
   }
   const atChance = (e: EpochRecord) => e.valAuc !== null && Math.abs(e.valAuc - 0.5) < CHANCE;
   if (h.length >= 2 && atChance(last) && atChance(h[h.length - 2]!) && !s.warned.has('chance')) {
@@ -571,15 +571,12 @@ const WIDE_CI = 0.2;
 async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise<void> {
   const { config, data } = s;
   const h = loop.position.history;
-  const curves = { x: h.map((e) => e.epoch + 1), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: (loop.position.bestEpoch ?? 0) + 1 };
+  const curves = { x: h.map((e) => e.epoch), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: loop.position.bestEpoch ?? 1 };
   await saveFigure(trainingCurvesChart(curves, { title: `${config.arch} ${config.strategy} ${config.policy}` }), join(s.out, 'training-curves.svg'));
   const ci = result.testAucCi;
   if (ci && ci[1] - ci[0] > WIDE_CI) s.warn(`the test AUC's 95% CI [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}] is ${(ci[1] - ci[0]).toFixed(2)} wide: the test set (${data.splits.test.samples.length} images) is too small to tell close results apart.`);
   writeJsonAtomic(join(s.out, 'metrics.json'), {
     ...result,
-    // Epochs are numbered from 1 here, as on screen (TrainResult indexes them from 0).
-    bestEpoch: result.bestEpoch === null ? null : result.bestEpoch + 1,
-    epochs: result.epochs.map((e) => ({ ...e, epoch: e.epoch + 1 })),
     split: data.splitMode,
     warnings: [...data.warnings, ...s.warnings],
     config,

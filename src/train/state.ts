@@ -12,6 +12,7 @@ import { readSafetensors, writeSafetensors } from '../weights/io.js';
 import type { TrainConfig } from './config.js';
 
 export interface EpochRecord {
+  /** The epoch's number, from 1 (as on screen, in metrics.json, checkpoints and the results DB). */
   epoch: number;
   trainLoss: number;
   valLoss: number;
@@ -32,6 +33,7 @@ export interface LoopPosition {
   epochLossCount: number;
   history: EpochRecord[];
   bestValLoss: number | null;
+  /** The number (from 1) of the epoch whose checkpoint was kept. */
   bestEpoch: number | null;
   /** The max_lr used (after the LR finder when 'auto'). */
   maxLr: number;
@@ -132,6 +134,15 @@ export class ResumeState {
       if (k.startsWith('model.')) model[k.slice(6)] = v;
       else if (k.startsWith('optim.')) optimizer[k.slice(6)] = v;
     }
-    return { position: file.position, model, optimizer };
+    return { position: numberedFromOne(file.position), model, optimizer };
   }
+}
+
+/**
+ * States saved before epochs were numbered from 1 everywhere hold history[0].epoch === 0 and a
+ * 0-based bestEpoch: renumbered here, so a resumed run reports one numbering.
+ */
+function numberedFromOne(position: LoopPosition): LoopPosition {
+  if (position.history.length === 0 || position.history[0]!.epoch !== 0) return position;
+  return { ...position, history: position.history.map((e) => ({ ...e, epoch: e.epoch + 1 })), bestEpoch: position.bestEpoch === null ? null : position.bestEpoch + 1 };
 }
