@@ -103,6 +103,22 @@ export function runCli(args: string[], env: Record<string, string> = {}, cli = C
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
 }
 
+/**
+ * runCli for long commands: asynchronous (a synchronous child over 60 s starves vitest's RPC) and with
+ * no time limit of its own (the test's timeout bounds it).
+ */
+export function runCliAsync(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args, env, cli);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 export function spawnCli(args: string[], env: Record<string, string> = {}, cli = CLI) {
   return spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
