@@ -15,6 +15,7 @@ import { bootstrapMacroAucCi } from '../metrics/index.js';
 import type { Model } from '../model.js';
 import { lrFinderChart, saveFigure, scheduleChart, trainingCurvesChart } from '../plot/index.js';
 import { formatDuration, formatNumber, Progress } from '../progress.js';
+import { divergenceSigns, lowerLrHint } from './divergence.js';
 import { resolveDevice, runtimeInfo, setNumThreads } from '../runtime.js';
 import { oneCycle, REGULAR_MOMENTUM, RegularPolicy, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
 import { version } from '../version.js';
@@ -410,7 +411,8 @@ async function stopIfInterrupted(s: Session, position: LoopPosition, bar: Progre
 }
 
 function keptOrHint(position: LoopPosition): string {
-  return position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch}) is kept.` : ' Try a lower --max-lr.';
+  const kept = position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch}) is kept and tested.` : '';
+  return `${kept} To train further, ${lowerLrHint(position.maxLr)}.`;
 }
 
 /** Validation (centre crop) at the end of the epoch; a new lowest loss writes best.safetensors. Returns the loss. */
@@ -484,27 +486,19 @@ function closeEpoch(s: Session, loop: Loop, valLoss: number): void {
     position.done = true;
   }
   if (loop.stoppedEarly === 'max-steps') position.done = true;
-  warnIfDiverging(s, loop);
+  actOnDivergence(s, loop);
 }
 
-/** Below this distance from 0.5 a validation AUC is chance: the network tells the classes apart no better than a coin. */
-const CHANCE = 0.005;
-
-/** Says, once each, when the validation loss explodes or the AUC sits at chance, with what to try. */
-function warnIfDiverging(s: Session, loop: Loop): void {
-  const h = loop.position.history;
-  const last = h[h.length - 1];
-  if (!last || !Number.isFinite(last.valLoss)) return;
-  const lower = `try a lower max_lr: --lr-rule min-div-10, or --max-lr ${formatNumber(loop.position.maxLr / 10)}`;
-  const first = h[0]!.valLoss;
-  if (last.valLoss > Math.max(10 * first, 10) && !s.warned.has('exploded')) {
-    s.warned.add('exploded');
-    s.warn(`the validation loss exploded to ${formatNumber(last.valLoss)} at epoch ${last.epoch} (epoch 1: ${formatNumber(first)}); max_lr ${formatNumber(loop.position.maxLr)} is likely too high: ${lower}. The lowest-loss checkpoint is kept.`);
-  }
-  const atChance = (e: EpochRecord) => e.valAuc !== null && Math.abs(e.valAuc - 0.5) < CHANCE;
-  if (h.length >= 2 && atChance(last) && atChance(h[h.length - 2]!) && !s.warned.has('chance')) {
-    s.warned.add('chance');
-    s.warn(`the validation AUC has been ${last.valAuc!.toFixed(3)} (chance) for 2 epochs: the network gives every image the same score, as a diverged or dead one does; ${lower}, or check the labels.`);
+/** Says, once each, when the validation loss explodes or the AUC sits at chance, with what to try; a run-away loss stops the run. */
+function actOnDivergence(s: Session, loop: Loop): void {
+  for (const sign of divergenceSigns(loop.position.history, loop.position.maxLr)) {
+    if (sign.stop && !loop.position.done) {
+      loop.stoppedEarly = 'diverged';
+      loop.position.done = true;
+    }
+    if (s.warned.has(sign.kind) && !sign.stop) continue;
+    s.warned.add(sign.kind);
+    s.warn(sign.message);
   }
 }
 
