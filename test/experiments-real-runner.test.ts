@@ -48,7 +48,8 @@ describe('the real ArmRunner (trainArmRunner) through runExperiment', () => {
     const db = new ResultsDb(join(dir, 'tiny.db'));
     const lines: string[] = [];
     try {
-      const runner = trainArmRunner({ runsDir: join(dir, 'runs'), cacheDir: join(dir, 'cache'), device: 'cpu', progress: null });
+      // No runsDir: each run's folder goes beside the database (tiny.runs/<key>), whatever the working directory.
+      const runner = trainArmRunner({ cacheDir: join(dir, 'cache'), device: 'cpu', progress: null });
       const summary = await runExperiment(spec(root), { db, runner, pairedP, checkpointDir: join(dir, 'checkpoints'), log: (l) => lines.push(l) });
       expect(summary.failed.map((f) => f.error), lines.join('\n')).toEqual([]);
       const runs = db.runs();
@@ -60,6 +61,11 @@ describe('the real ArmRunner (trainArmRunner) through runExperiment', () => {
         expect(r.test_auc!).toBeLessThanOrEqual(1);
         expect(db.epochs(r.key)).toHaveLength(1);
       }
+      for (const r of runs.filter((x) => x.kind === 'target')) {
+        expect(r.checkpoint).toBe(join(dir, 'tiny.runs', r.key, 'best.safetensors'));
+        expect(existsSync(join(dir, 'tiny.runs', r.key, 'metrics.json'))).toBe(true);
+      }
+      expect(existsSync(join(process.cwd(), 'runs', 'experiments', 'tiny'))).toBe(false);
       const source = runs.find((r) => r.kind === 'source')!;
       expect(existsSync(source.checkpoint!)).toBe(true);
       // The arm that starts from the source task ran (its job needs the checkpoint file to exist).

@@ -1,5 +1,5 @@
 // Spec validation, grid expansion, stage-wise winner selection, sharding, merge, lock and export.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -472,6 +472,22 @@ describe('running', () => {
       expect(JSON.parse(rw.run(key)!.result_json!).bestEpoch).toBe(2);
       rw.close();
     }
+  });
+
+  it('runners are told where run folders go: beside the database by default, or the folder given', async () => {
+    const dir = tempDir();
+    const raw = { ...gridRaw(), sources: [], targets: [gridRaw().targets[0]!], arms: [{ name: 'plain', source: 'none' }], seeds: [0], nGrid: [50] };
+    const seen: (string | undefined)[] = [];
+    const spy: ArmRunner = { run: (job, ctx) => (seen.push(ctx.runsDir), fake.run(job, ctx)) };
+    mkdirSync(join(dir, 'sub'));
+    const db = new ResultsDb(join(dir, 'sub', 'r.db'));
+    await runExperiment(validateSpec(raw, {}), { db, runner: spy, pairedP, checkpointDir: join(dir, 'ck') });
+    db.close();
+    expect(seen).toEqual([join(dir, 'sub', 'g.runs')]);
+    const db2 = new ResultsDb(join(dir, 'r2.db'));
+    await runExperiment(validateSpec(raw, {}), { db: db2, runner: spy, pairedP, checkpointDir: join(dir, 'ck'), runsDir: 'elsewhere' });
+    db2.close();
+    expect(seen[1]).toBe(join(process.cwd(), 'elsewhere'));
   });
 
   it('a second writer is refused, naming the holder; a dead holder is taken over', () => {

@@ -13,7 +13,7 @@ import { parseShard, shardOf } from '../experiments/keys.js';
 import { describePlan, printPlan } from '../experiments/layout.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, planJobs } from '../experiments/plan.js';
-import { doneLookup, runExperiment } from '../experiments/run.js';
+import { doneLookup, runExperiment, runsDirBeside } from '../experiments/run.js';
 import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
@@ -172,7 +172,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
         // Where the artefacts are: the training runner writes one folder per run (checkpoint, metrics.json, figures).
-        console.log(`run folders: ${resolve('runs/experiments', spec.name)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`);
+        console.log(`run folders: ${runsDirBeside(db, spec)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`);
         if (s.blockedStages.length) console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);
         if (s.failed.length) throw new Error(`${s.failed.length} run(s) failed (first: ${s.failed[0]!.error}); rerun the command to retry them`);
       } finally {

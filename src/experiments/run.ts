@@ -3,7 +3,7 @@
  * (their partial epochs replaced), runs only this shard's jobs, and keeps going stage by stage.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { describe } from '../errors.js';
 import { expectInteger } from '../validate.js';
@@ -19,6 +19,8 @@ export interface RunExperimentOptions {
   pairedP: PairedP;
   /** Where source tasks write their checkpoints (shared between shards). */
   checkpointDir: string;
+  /** Where each run's folder goes, as RUNS_DIR/<run key> (default runsDirBeside(db, spec): beside the database). */
+  runsDir?: string;
   shard?: { index: number; count: number };
   signal?: AbortSignal;
   log?: (line: string) => void;
@@ -39,6 +41,14 @@ export interface RunSummary {
   /** Jobs of this shard not known yet (a stage needs results of other shards first). */
   blockedStages: string[];
   plan: Plan;
+}
+
+/**
+ * The default folder of an experiment's run folders: `<name>.runs` beside its results database (so a
+ * run's artefacts sit with its results whatever folder the command ran in); undefined for an in-memory database.
+ */
+export function runsDirBeside(db: ResultsDb, spec: ExperimentSpec): string | undefined {
+  return db.path === ':memory:' ? undefined : join(dirname(resolve(db.path)), `${spec.name}.runs`);
 }
 
 /** A lookup of done runs for the planner. */
@@ -64,6 +74,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
   const mine = (key: string) => !opts.shard || shardOf(key, opts.shard.count) === opts.shard.index;
   db.saveExperiment(spec, opts.allowSpecChange);
   mkdirSync(opts.checkpointDir, { recursive: true });
+  const runsDir = opts.runsDir === undefined ? runsDirBeside(db, spec) : resolve(opts.runsDir);
   const attempted = new Set<string>();
   const summary: RunSummary = { ran: 0, done: 0, failed: [], skippedDone: 0, waiting: 0, blockedStages: [], plan: { arms: [], sources: [], outcomes: [] } };
   const sourceCheckpoint = (key: string): string | undefined => {
@@ -114,7 +125,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       summary.ran++;
       ranThisPass++;
       try {
-        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, onEpoch: (m) => {
+        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, runsDir, onEpoch: (m) => {
             expectInteger(m?.epoch, 'metrics.epoch (from the runner, numbered from 1)', 1);
             db.addEpoch(job.key, m);
           },

@@ -16,7 +16,10 @@ import { registerArmRunner } from './runners.js';
 import type { ArmRunner, DatasetSpec, RunJob, RunResult } from './types.js';
 
 export interface TrainRunnerOptions {
-  /** Where each run's folder goes (default runs/experiments). */
+  /**
+   * Where each run's folder goes, as RUNS_DIR/<experiment>/<run key>. Default: the folder runExperiment
+   * gives (`<name>.runs/<run key>` beside the results database), else runs/experiments under the working directory.
+   */
   runsDir?: string;
   cacheDir?: string;
   device?: string;
@@ -38,8 +41,15 @@ async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
+/** A job's run folder: under the runner's runsDir if set, else under the experiment's (RunContext.runsDir), else under the working directory. */
+function runFolder(job: RunJob, opts: TrainRunnerOptions, contextRunsDir: string | undefined): string {
+  if (opts.runsDir !== undefined) return resolve(opts.runsDir, job.experiment, job.key);
+  if (contextRunsDir !== undefined) return resolve(contextRunsDir, job.key);
+  return resolve('runs/experiments', job.experiment, job.key);
+}
+
 /** The TrainConfig a job stands for. Exported for tests and `--dry-run` explanations. */
-export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}): Promise<Partial<TrainConfig> & { out: string }> {
+export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}, runsDir?: string): Promise<Partial<TrainConfig> & { out: string }> {
   const { root, format } = await resolveData(job.data, opts.cacheDir);
   const a = job.arm;
   const o = { ...job.data.options, ...a.options } as Record<string, unknown>;
@@ -88,7 +98,7 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     excludeNGrid: Array.isArray(o.excludeNGrid) ? (o.excludeNGrid as number[]) : undefined,
     device: opts.device ?? 'auto',
     cacheDir: opts.cacheDir,
-    out: resolve(opts.runsDir ?? 'runs/experiments', job.experiment, job.key),
+    out: runFolder(job, opts, runsDir),
     resume: false,
   };
 }
@@ -100,7 +110,7 @@ export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
       const { phantoms } = await resolveData(job.data, opts.cacheDir);
       const cached = job.kind === 'source' && phantoms ? await cachedSourceRun(job, phantoms.dir) : undefined;
       if (cached) return cached;
-      const config = await jobTrainOptions(job, opts);
+      const config = await jobTrainOptions(job, opts, ctx.runsDir);
       if (job.arm.method === 'radiomics') {
         const result = await runRadiomicsJob(job, config, { cacheDir: opts.cacheDir, progress: opts.progress, signal: ctx.signal });
         return { ...result, versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version } };

@@ -210,6 +210,8 @@ export interface RunResult {
 
 export interface RunContext {
   signal: AbortSignal;
+  /** Where the experiment's run folders go (the runner writes RUNS_DIR/<run key>); undefined: the runner's default. */
+  runsDir?: string;
   onEpoch(metrics: EpochMetrics): void;
 }
 
