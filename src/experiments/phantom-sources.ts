@@ -5,7 +5,7 @@
  */
 import { cacheSource, findCachedSource, placeCachedSource, type SourceProvenance } from '../data/phantom/sources.js';
 import { PHANTOM_VERSION } from '../data/phantom/writers.js';
-import { hashConfig, withoutRoots } from './keys.js';
+import { hashConfig, keyForm, withoutRoots } from './keys.js';
 import type { RunJob, RunResult } from './types.js';
 
 /**
@@ -14,7 +14,7 @@ import type { RunJob, RunResult } from './types.js';
  * asks for the same source recipe shares one trained checkpoint.
  */
 export function phantomSourceKey(job: RunJob): string {
-  return hashConfig(withoutRoots({ kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed }));
+  return hashConfig(keyForm(withoutRoots({ kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed })));
 }
 
 export async function cachedSourceRun(job: RunJob, phantomsDir: string): Promise<RunResult | undefined> {
