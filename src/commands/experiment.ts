@@ -16,6 +16,7 @@ import { planExperiment, planJobs } from '../experiments/plan.js';
 import { doneLookup, runExperiment, runsDirBeside } from '../experiments/run.js';
 import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
+import type { ExperimentSpec } from '../experiments/types.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ExperimentArgs {
@@ -82,46 +83,12 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       return;
     }
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
-    if (args.estimate) {
-      let sizes: SizeTable | undefined;
-      if (args.sizes) {
-        let raw: unknown;
-        try {
-          raw = JSON.parse(readFileSync(args.sizes, 'utf8'));
-        } catch (err) {
-          throw new OptionError('--sizes', 'a readable JSON file', `${args.sizes} (${(err as Error).message})`);
-        }
-        sizes = parseSizeTable(raw, '--sizes');
-      }
-      const measured = existsSync(dbPath) ? new ResultsDb(dbPath, { readonly: true }) : undefined;
-      try {
-        const estimate = await estimateExperiment(spec, { sizes, device: args.device ?? 'auto', done: measured ? doneLookup(measured) : undefined, onMeasure: (what) => console.error(`measuring ${what}`) });
-        const measuredSeconds = (key: string): number | undefined => {
-          const row = measured?.run(key);
-          const seconds = row?.status === 'done' && row.timings_json ? (JSON.parse(row.timings_json) as { seconds?: unknown }).seconds : undefined;
-          return typeof seconds === 'number' ? seconds : undefined;
-        };
-        printEstimate(estimate, { json: args.json, measuredSeconds });
-      } finally {
-        measured?.close();
-      }
-      return;
-    }
+    if (args.estimate) return estimate(spec, args, dbPath);
     const runner = args['dry-run'] ? undefined : await resolveArmRunner();
     // A dry run reads an existing database (to show statuses) and never creates one.
     const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);
     try {
-      if (args['dry-run']) {
-        const plan = planExperiment(spec, doneLookup(db), pairedP);
-        const jobs = planJobs(plan).filter((j) => !shard || shardOf(j.key, shard.count) === shard.index);
-        for (const j of jobs) {
-          const a = j.arm;
-          console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${j.kind} ${j.data.name} n=${j.n} seed=${j.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`);
-        }
-        const blocked = plan.outcomes.filter((o) => !o.decision).map((o) => `${o.stage}/${o.target}`);
-        console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`);
-        return;
-      }
+      if (args['dry-run']) return printDryRun(spec, db, shard);
       db.acquireWriter();
       // First Ctrl-C: stop after telling the runner (the current run restarts on resume); second: exit now.
       const abort = new AbortController();
@@ -133,29 +100,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
-        // A bar per pass on a terminal; in logs a plain line per run with the pass's progress and ETA.
-        const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
-        let bar: Progress | undefined;
-        let pass = 0;
-        let left = 0;
-        // The bar starts at the pass's first run that is not already done, so its rate and ETA count
-        // only runs that train (runs done earlier are skipped in no time).
-        const onPass = (jobs: number) => {
-          bar?.finish();
-          bar = undefined;
-          left = jobs;
-          if (jobs > 0) pass++;
-        };
-        const onJob = (_job: unknown, outcome: string, auc?: number | null) => {
-          if (outcome === 'skipped' && !bar) return void left--;
-          bar ??= new Progress({ total: left, label: `pass ${pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 });
-          bar.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
-        };
-        // On a terminal only failures interrupt the bar; logs get every run.
-        const log = (line: string) => {
-          if (!tty) console.error(line);
-          else if (line.startsWith('failed')) console.error(`\n${line}`);
-        };
+        const { finish, ...progress } = runProgress();
         const s = await runExperiment(spec, {
           db,
           runner: runner!,
@@ -164,11 +109,9 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           shard,
           allowSpecChange: args['allow-spec-change'],
           signal: abort.signal,
-          log,
-          onPass,
-          onJob,
+          ...progress,
         });
-        bar?.finish();
+        finish();
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
         // Where the artefacts are: the training runner writes one folder per run (checkpoint, metrics.json, figures).
@@ -184,3 +127,70 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     }
   },
 };
+
+/** --estimate: times steps on the device and prints every job's time (the database, when there, gives measured ones). */
+async function estimate(spec: ExperimentSpec, args: ExperimentArgs, dbPath: string): Promise<void> {
+  let sizes: SizeTable | undefined;
+  if (args.sizes) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(args.sizes, 'utf8'));
+    } catch (err) {
+      throw new OptionError('--sizes', 'a readable JSON file', `${args.sizes} (${(err as Error).message})`);
+    }
+    sizes = parseSizeTable(raw, '--sizes');
+  }
+  const measured = existsSync(dbPath) ? new ResultsDb(dbPath, { readonly: true }) : undefined;
+  try {
+    const estimate = await estimateExperiment(spec, { sizes, device: args.device ?? 'auto', done: measured ? doneLookup(measured) : undefined, onMeasure: (what) => console.error(`measuring ${what}`) });
+    const measuredSeconds = (key: string): number | undefined => {
+      const row = measured?.run(key);
+      const seconds = row?.status === 'done' && row.timings_json ? (JSON.parse(row.timings_json) as { seconds?: unknown }).seconds : undefined;
+      return typeof seconds === 'number' ? seconds : undefined;
+    };
+    printEstimate(estimate, { json: args.json, measuredSeconds });
+  } finally {
+    measured?.close();
+  }
+}
+
+/** --dry-run: the jobs of this shard with their status, and the stages not decided yet. */
+function printDryRun(spec: ExperimentSpec, db: ResultsDb, shard: { index: number; count: number } | undefined): void {
+  const plan = planExperiment(spec, doneLookup(db), pairedP);
+  const jobs = planJobs(plan).filter((j) => !shard || shardOf(j.key, shard.count) === shard.index);
+  for (const j of jobs) {
+    const a = j.arm;
+    console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${j.kind} ${j.data.name} n=${j.n} seed=${j.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`);
+  }
+  const blocked = plan.outcomes.filter((o) => !o.decision).map((o) => `${o.stage}/${o.target}`);
+  console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`);
+}
+
+/** A bar per pass on a terminal; in logs a plain line per run with the pass's progress and ETA. */
+function runProgress() {
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  let bar: Progress | undefined;
+  let pass = 0;
+  let left = 0;
+  return {
+    // The bar starts at the pass's first run that is not already done, so its rate and ETA count
+    // only runs that train (runs done earlier are skipped in no time).
+    onPass: (jobs: number) => {
+      bar?.finish();
+      bar = undefined;
+      left = jobs;
+      if (jobs > 0) pass++;
+    },
+    onJob: (_job: unknown, outcome: string, auc?: number | null) => {
+      if (outcome === 'skipped' && !bar) return void left--;
+      bar ??= new Progress({ total: left, label: `pass ${pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 });
+      bar.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
+    },
+    // On a terminal only failures interrupt the bar; logs get every run.
+    log: (line: string) => {
+      if (!tty) console.error(line);
+      else if (line.startsWith('failed')) console.error(`\n${line}`);
+    },
+    finish: () => bar?.finish(),
+  };
+}
