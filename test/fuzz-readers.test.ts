@@ -50,6 +50,9 @@ describe('reader fuzzing', () => {
     // The hostile shapes (weights: floods, nesting, aliasing, header floods; DICOM: undefined-length sequences and
     // elements, encapsulated fragments, deflated bodies and bombs) were all tried; what each cost is reported.
     for (const shape of ['flood', 'nested', 'aliased|tensors over the range', 'header of \\d+ zeros', 'undefined-length|length undefined', 'encapsulated', 'deflated']) expect(stats.shapes[shape], shape).toBeGreaterThan(5);
+    // Peak memory is measured for DICOM cases too: the deflate bombs under the 256 MiB bound raise a child's
+    // resident size by tens of MiB, and the watchdog above bounds them like any reader.
+    expect(stats.byFormat.dicom.maxRiseKiB).toBeGreaterThan(32 * 1024);
     console.log(`fuzz peak resident ${Math.round(stats.maxRssKiB / 1024)} MiB; largest rise by one case: ` +
       Object.entries(stats.byFormat).map(([f, s]) => `${f} +${Math.round(s.maxRiseKiB / 1024)} MiB`).join(', ') + '; costliest cases:\n' +
       stats.peakCases.slice(0, 5).map((p) => `  +${Math.round(p.riseKiB / 1024)} MiB (${p.rssKiB >> 10} MiB) case ${p.index}: ${p.mutation.slice(0, 120)}`).join('\n'));
