@@ -70,6 +70,7 @@ describe('hostile weight files end cleanly, naming the file and the limit, below
     ['zip-alias.pth', /overlaps the next member; members must be disjoint/],
     ['alias.safetensors', /tensor 'w\d+' starts at data byte 0, not 1048576 \(tensors' byte ranges must be disjoint and contiguous\)/],
     ['header-flood.safetensors', /more than \d+ values, the limit for 500000\d bytes of header/],
+    ['header-flood-cap.safetensors', /more than 4000000 values, the limit for 4000001\d bytes of header/],
   ])('%s', async (file, limit) => {
     expect(made[file]).toBeDefined();
     const path = join(dir, file);

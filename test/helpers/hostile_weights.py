@@ -95,6 +95,8 @@ safetensors('alias.safetensors', {f'w{j}': {'dtype': 'F32', 'shape': [MB // 4], 
             b'\0' * MB, '1000 tensors over one 1 MB range')
 # A header flood: 5 MB of `0,` in one array.
 safetensors('header-flood.safetensors', b'{"x":[' + b'0,' * 2_500_000 + b'0]}', b'', '2.5 M JSON values in the header')
+# Past the absolute cap: 8 M members of an object (the costliest JSON value per byte) in a 56 MB header.
+safetensors('header-flood-cap.safetensors', b'{"x":{' + b'"":0,' * 8_000_000 + b'"":0}}', b'', '8 M object members in the header')
 
 # Names that are Object.prototype's: must stay ordinary keys.
 safetensors('proto.safetensors', {'__proto__': {'dtype': 'F32', 'shape': [2], 'data_offsets': [0, 8]},
