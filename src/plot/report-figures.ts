@@ -31,11 +31,13 @@ export function aucFigure(group: string, target: string, arms: ArmSummary[]): Fi
 }
 
 /** One figure per figure of the experiment (a paper figure): a panel per target, a line per arm, CI bands. */
-export function paperFigure(figure: string, arms: ArmSummary[]): Figure {
+/** `simulated`: the experiment ran on phantoms, and the figure says so in its title (it may be shown alone). */
+export function paperFigure(figure: string, arms: ArmSummary[], opts: { simulated?: boolean } = {}): Figure {
   const targets = [...new Set(arms.map((a) => a.target))];
   const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) }));
   const stage = arms[0]?.group;
-  const title = /^\d+$/.test(figure) ? `Fig. ${figure}${stage && stage !== 'grid' ? `: ${stage}` : ''}` : figure;
+  const named = /^\d+$/.test(figure) ? `Fig. ${figure}${stage && stage !== 'grid' ? `: ${stage}` : ''}` : figure;
+  const title = opts.simulated ? `SIMULATED phantoms. ${named}` : named;
   return { id: `figure-${slug(figure)}`, title, svg: aucVsNChart(panels, { title, columns: Math.min(2, panels.length) }) };
 }
 

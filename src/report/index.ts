@@ -45,7 +45,7 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
       extras.set(r.spec.name, { simulated: true, examples: shown });
     }
     for (const figure of new Set(r.arms.map((a) => a.figure))) {
-      const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure));
+      const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure), { simulated: usesPhantoms(r.spec) });
       figures.set(`${r.spec.name}/figure/${figure}`, fig);
       await save(fig, `${slug(r.spec.name)}-${fig.id}`);
     }

@@ -1,7 +1,8 @@
 /**
  * The demo: a small SIMULATED benchmark on the built-in phantoms (DEFAULT_PHANTOMS) in which the
- * protocol's mechanisms have something to act on (docs/demo-design.md). The target, Cardiomegaly, is a
- * sign a network learns from a few hundred images but not from fifty. The same-anatomy source is
+ * protocol's mechanisms should have something to act on (docs/demo-design.md; not yet achieved: its
+ * sources learn too little within the budget). The target, Cardiomegaly, is meant to be a sign a network
+ * learns from a few hundred images but not from fifty. The same-anatomy source is
  * another simulated chest population (phantomSeed 2021: no patient or image shared with the target)
  * labelled with other findings drawn on the same anatomy (PHANTOM_DESIGN.chestSourceLabels, a
  * ChestX-ray13-style source); the other-anatomy source is the limb set (MURA layout). Sources train
@@ -24,7 +25,8 @@ export const DEMO_NGRID = [50, 100, 200];
 const SOURCE_TRAIN = { epochs: 8, policy: 'onecycle', source: 'none', init: 'default' };
 /**
  * 32 px (the smallest cached side; the crop is the whole image): ResNet50 at 64 px ran ~4x slower and
- * could not fit 15 minutes on 2 cores (docs/demo-design.md). The signs are drawn large enough for it.
+ * could not fit 15 minutes on 2 cores. Measured (docs/demo-design.md, "Demo results"): at this size and
+ * budget the sources learn too little (chest 0.58, limbs 0.52) for the figures to show an effect yet.
  */
 const SMALL = { imageSize: 32, crop: 32 };
 const SOURCE_OPTIONS = { ...SMALL, valSize: 100, testSize: 300 };
