@@ -134,6 +134,9 @@ describe('DataParallel over Gloo', () => {
       expect(DistributedContext.join({ rank: 2, worldSize: 2 })).rejects.toThrow(/Expected an integer between 0 and 1 for rank but received 2/),
       expect(DistributedContext.join({ rank: 0, worldSize: 2, masterPort: 70000 })).rejects.toThrow(/masterPort/),
       expect(DistributedContext.join({ rank: 0, worldSize: 2, backend: 'mpi' as 'gloo' })).rejects.toThrow(/backend/),
+      // Each rule lives in TypeScript alone (the N-API layer converts; the core checks the config on joining).
+      expect(DistributedContext.join({ rank: 0, worldSize: 2, timeoutMs: 0 })).rejects.toThrow(/Expected an integer between 1 and 2147483647 for timeoutMs but received 0/),
+      expect(DistributedContext.join({ rank: 0, worldSize: 2, localRank: 1024 })).rejects.toThrow(/for localRank but received 1024/),
     ]);
   });
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { explainLoadFailure, native, packageRoot } from '../src/native.js';
 import { distributedAvailable } from '../src/distributed.js';
-import { cpuCacheStats, getNumThreads, releaseCpuCache, runtimeInfo, setNumThreads } from '../src/runtime.js';
+import { cpuCacheStats, getNumThreads, manualSeed, releaseCpuCache, runtimeInfo, setNumThreads } from '../src/runtime.js';
 import { tensor } from '../src/tensor.js';
 
 describe('tensor round trips', () => {
@@ -87,6 +87,8 @@ describe('threads and async work', () => {
     }
     expect(await native().workerThreads()).toBe(info.hardwareThreads);
     expect(() => setNumThreads(0)).toThrow(/Expected an integer between 1 and 4096 for threads but received 0/);
+    expect(() => setNumThreads(4097)).toThrow(/for threads but received 4097/);
+    expect(() => manualSeed(-1)).toThrow(/Expected an integer between 0 and 9007199254740991 for seed but received -1/);
   });
 
   it('keeps the event loop turning during a heavy native call', async () => {

@@ -32,31 +32,16 @@ std::shared_ptr<DataParallel> DistributedWrap::FromValue(const Napi::Value& v, c
 
 // new DistributedContext({rank, worldSize, masterAddr?, masterPort?, fileStore?, backend?, timeoutMs?, cudaDevice?})
 DistributedWrap::DistributedWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DistributedWrap>(info) {
-  Napi::Env env = info.Env();
   Napi::Object o = get_object(info[0], "options");
+  // Converts only: src/distributed.ts validates every option; the core checks the config when joining (check_config).
   config_.world_size = get_int(option_of(o, "worldSize"), "worldSize");
-  if (config_.world_size < 1) throw_expected(env, "an integer >= 1", "worldSize", option_of(o, "worldSize"));
   config_.rank = get_int(option_of(o, "rank"), "rank");
-  if (config_.rank < 0 || config_.rank >= config_.world_size)
-    throw_expected(env, "an integer in [0, worldSize - 1]", "rank", option_of(o, "rank"));
   if (Napi::Value v = option_of(o, "masterAddr"); !v.IsUndefined()) config_.master_addr = get_string(v, "masterAddr");
-  if (Napi::Value v = option_of(o, "masterPort"); !v.IsUndefined()) {
-    config_.master_port = get_int(v, "masterPort");
-    if (config_.master_port < 1 || config_.master_port > 65535) throw_expected(env, "an integer in [1, 65535]", "masterPort", v);
-  }
+  if (Napi::Value v = option_of(o, "masterPort"); !v.IsUndefined()) config_.master_port = get_int(v, "masterPort");
   if (Napi::Value v = option_of(o, "fileStore"); !v.IsUndefined()) config_.file_store = get_string(v, "fileStore");
-  if (Napi::Value v = option_of(o, "backend"); !v.IsUndefined()) {
-    config_.backend = get_string(v, "backend");
-    if (config_.backend != "gloo" && config_.backend != "nccl") throw_expected(env, "'gloo' or 'nccl'", "backend", v);
-  }
-  if (Napi::Value v = option_of(o, "cudaDevice"); !v.IsUndefined()) {
-    config_.cuda_device = get_int(v, "cudaDevice");
-    if (config_.cuda_device < 0 || config_.cuda_device > 1023) throw_expected(env, "an integer between 0 and 1023", "cudaDevice", v);
-  }
-  if (Napi::Value v = option_of(o, "timeoutMs"); !v.IsUndefined()) {
-    config_.timeout_ms = get_int(v, "timeoutMs");
-    if (config_.timeout_ms < 1) throw_expected(env, "an integer >= 1", "timeoutMs", v);
-  }
+  if (Napi::Value v = option_of(o, "backend"); !v.IsUndefined()) config_.backend = get_string(v, "backend");
+  if (Napi::Value v = option_of(o, "cudaDevice"); !v.IsUndefined()) config_.cuda_device = get_int(v, "cudaDevice");
+  if (Napi::Value v = option_of(o, "timeoutMs"); !v.IsUndefined()) config_.timeout_ms = get_int(v, "timeoutMs");
 }
 
 std::shared_ptr<DataParallel> DistributedWrap::Get(Napi::Env env) const {
@@ -104,8 +89,8 @@ Napi::Value DistributedWrap::Broadcast(const Napi::CallbackInfo& info) {
   auto group = Get(env);
   Napi::Value v = info[0];
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) throw_expected(env, "a Float64Array", "values", v);
+  // DistributedContext.broadcast (src/distributed.ts) checked root; the core checks it is a rank.
   int64_t root = info.Length() > 1 && !info[1].IsUndefined() ? get_int(info[1], "root") : 0;
-  if (root < 0 || root >= group->world_size()) throw_expected(env, "a rank in [0, worldSize - 1]", "root", info[1]);
   const int64_t n = static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength());
   torch::Tensor t = tensor_from_typed_array(v, {n}, "values").clone();
   return run_async_on_pool<torch::Tensor>(
