@@ -40,17 +40,20 @@ beforeAll(() => {
   wholeRun = runCli(['experiment', specPath, '--db', join(dir, 'whole.db')], {}, fakeCli);
 });
 
-function doneCount(db: string): number {
+/** Runs of the database in this status (0 while it does not exist or cannot be read yet). */
+function runCount(db: string, status: string): number {
   if (!existsSync(db)) return 0;
   try {
     const d = new ResultsDb(db, { readonly: true });
-    const n = d.runs().filter((r) => r.status === 'done').length;
+    const n = d.runs().filter((r) => r.status === status).length;
     d.close();
     return n;
   } catch {
     return 0;
   }
 }
+
+const doneCount = (db: string) => runCount(db, 'done');
 
 function exported(db: string): string {
   const r = runCli(['results', 'export', db, '--json']);
@@ -69,10 +72,11 @@ describe('torchxfer experiment (CLI)', () => {
     expect(total).toBe((2 + 3 - 1) * 3 * 2 + 2);
 
     const killed = join(dir, 'killed.db');
-    const child = spawnCli(['experiment', specPath, '--db', killed], { FAKE_DELAY_MS: '25' }, fakeCli);
+    // Five runs finish, the sixth never does: the kill lands while it is marked running (not between runs).
+    const child = spawnCli(['experiment', specPath, '--db', killed], { FAKE_HANG_AFTER: '5' }, fakeCli);
     const exit = new Promise<void>((res) => child.on('exit', () => res()));
     const t0 = Date.now();
-    while (doneCount(killed) < 5 && Date.now() - t0 < 30_000) await new Promise((res) => setTimeout(res, 50));
+    while (!(doneCount(killed) >= 5 && runCount(killed, 'running') === 1) && Date.now() - t0 < 60_000) await new Promise((res) => setTimeout(res, 50));
     child.kill('SIGKILL');
     await exit;
     const partial = new ResultsDb(killed, { readonly: true });
@@ -84,7 +88,6 @@ describe('torchxfer experiment (CLI)', () => {
     // The killed process left its lock and a `running` run behind; the resume takes both over.
     const resumed = runCli(['experiment', specPath, '--db', killed], {}, fakeCli);
     expect(resumed.status, resumed.stderr).toBe(0);
-    // Every await of the runner happens with a run marked running, so the kill left one behind.
     expect(running).toBeDefined();
     expect(resumed.stderr).toContain(`restart ${running!.key.slice(0, 10)}`);
     expect(comparableRecords(exported(killed))).toEqual(comparableRecords(exported(whole)));

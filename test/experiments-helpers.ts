@@ -11,7 +11,8 @@ import { packageRoot } from '../src/native.js';
 /**
  * AUC rises with N; one-cycle, gradual unfreezing and the same-anatomy source help; tiny noise from
  * the job key. Source jobs write their checkpoint; dependent jobs check theirs exists. FAKE_DELAY_MS
- * slows every epoch (for the kill test); FAKE_FAIL_DATA makes jobs on that dataset throw.
+ * slows every epoch; FAKE_HANG_AFTER=K finishes K runs, then the next one never ends (the kill test
+ * kills the process while that run is marked running); FAKE_FAIL_DATA makes jobs on that dataset throw.
  */
 export const FAKE_RUNNER_SOURCE = `
 import { createHash } from 'node:crypto';
@@ -26,9 +27,11 @@ export function fakeAuc(job) {
   const noise = (parseInt(h(job.key).slice(0, 6), 16) / 0xffffff - 0.5) * 0.004;
   return Math.min(0.99, 0.55 + 0.3 * (1 - Math.exp(-n / 150)) + bonus + noise);
 }
+let started = 0;
 export default {
   async run(job, ctx) {
     if (process.env.FAKE_FAIL_DATA === job.data.name) throw new Error('fake failure on ' + job.data.name);
+    if (process.env.FAKE_HANG_AFTER && ++started > Number(process.env.FAKE_HANG_AFTER)) await sleep(1e9);
     if (job.dependsOn && !(job.initCheckpoint && existsSync(job.initCheckpoint))) throw new Error('source checkpoint missing: ' + job.initCheckpoint);
     const auc = fakeAuc(job);
     const delay = Number(process.env.FAKE_DELAY_MS || 0);
