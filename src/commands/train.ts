@@ -19,9 +19,9 @@ const NOT_CONFIG = new Set(['config', 'nproc', 'json', 'num-iter', 'start-lr', '
 /**
  * The built-in default (no --data): the paper's best recipe that runs offline here, sized to finish in
  * minutes on 2 CPU cores: one-cycle, fine-tuning from torchvision's init (no pretrained weights can be
- * downloaded here), N = 200 on a binary phantom target, 128-px images.
+ * downloaded here), N = 200 on a binary phantom target, 112-px images (about 2 minutes, AUC ~0.98).
  */
-export const PHANTOM_DEFAULTS: Partial<TrainConfig> = { init: 'none', strategy: 'fine-tune', n: 200, epochs: 6, imageSize: 128, crop: 118, maxLr: 3e-3, tta: 4 };
+export const PHANTOM_DEFAULTS: Partial<TrainConfig> = { init: 'none', strategy: 'fine-tune', n: 200, epochs: 6, imageSize: 112, crop: 104, maxLr: 3e-3, tta: 4 };
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
