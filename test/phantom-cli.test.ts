@@ -33,6 +33,22 @@ describe('torchxfer data synth', () => {
     expect(await hashTree(out)).toBe(await hashTree(lib));
   });
 
+  it('--prevalence sets findings\' prevalences as the library option does', async () => {
+    const out = join(root, 'cli-prevalence');
+    const r = cli('data', 'synth', '--kind', 'chest', '--out', out, '--count', '30', '--seed', '4', '--size', '64', '--prevalence', 'Nodule=0.6,Hernia=0.5');
+    expect(r.status, r.stderr).toBe(0);
+    const lib = join(root, 'lib-prevalence');
+    await synthesize({ kind: 'chest', out: lib, n: 30, seed: 4, size: 64, threads: 0, prevalence: { Nodule: 0.6, Hernia: 0.5 } });
+    expect(await hashTree(out)).toBe(await hashTree(lib));
+    const plain = join(root, 'lib-plain');
+    await synthesize({ kind: 'chest', out: plain, n: 30, seed: 4, size: 64, threads: 0 });
+    expect(await hashTree(plain)).not.toBe(await hashTree(lib));
+    const bad = (value: string) => cli('data', 'synth', '--kind', 'chest', '--out', join(root, `bad-${value.length}`), '--count', '3', '--seed', '1', '--prevalence', value);
+    expect(bad('Nodule').stderr).toMatch(/Expected Finding=fraction pairs, comma-separated .* for --prevalence but received 'Nodule'/);
+    expect(bad('Nodules=0.3').stderr).toMatch(/'Nodules'/);
+    expect(bad('Nodule=0.95').stderr).toMatch(/prevalence\.Nodule/);
+  });
+
   it('rejects bad options with a clear message and exit code', () => {
     const r = cli('data', 'synth', '--kind', 'chest', '--out', join(root, 'bad'), '--count', '-3', '--seed', '1');
     expect(r.stderr).toMatch(/Expected an integer between 1 and 1000000 for --count but received '-3'/);

@@ -1,6 +1,7 @@
 /** `torchxfer data <subcommand>`: dataset tools. `synth` writes a simulated phantom dataset. */
 import type { CommandModule } from 'yargs';
 
+import { OptionError } from '../errors.js';
 import { synthesize, type PhantomKind } from '../data/phantom/index.js';
 import { SIMULATED_NOTICE } from '../data/phantom/writers.js';
 import { Progress } from '../progress.js';
@@ -15,10 +16,26 @@ interface SynthArgs {
   seed: number;
   size: number;
   prevalenceBoost?: number;
+  prevalence?: string[];
   threads?: number;
 }
 
-const SYNTH_OPTIONS: OptionList = [['kind', { required: true }], ['out', { required: true, note: 'a new or empty folder' }], ['count', { required: true }], ['seed', { required: true }], ['size', { default: true }], 'prevalence-boost', 'threads'];
+/**
+ * --prevalence Finding=fraction,...: the pairs as an object; the finding names and ranges are checked by
+ * synthesize (one place), its messages naming the finding.
+ */
+function prevalencePairs(items: string[] | undefined): Record<string, number> | undefined {
+  if (!items) return undefined;
+  const out: Record<string, number> = {};
+  for (const item of items) {
+    const m = /^([A-Za-z_]+)=([0-9.eE+-]+)$/.exec(item);
+    if (!m || !Number.isFinite(Number(m[2]))) throw new OptionError('--prevalence', 'Finding=fraction pairs, comma-separated (e.g. Cardiomegaly=0.3)', item);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+const SYNTH_OPTIONS: OptionList = [['kind', { required: true }], ['out', { required: true, note: 'a new or empty folder' }], ['count', { required: true }], ['seed', { required: true }], ['size', { default: true }], 'prevalence-boost', 'prevalence', 'threads'];
 
 export const dataSynthCommand: CommandModule = {
   command: 'synth',
@@ -26,7 +43,8 @@ export const dataSynthCommand: CommandModule = {
   builder: (y) =>
     addOptions(y, SYNTH_OPTIONS)
       .example('$0 data synth --kind chest --out phantoms/chest --count 500 --seed 1', '500 chest images, NIH layout')
-      .example('$0 data synth --kind msk --out phantoms/mura --count 300 --seed 1', '300 limb images, MURA layout'),
+      .example('$0 data synth --kind msk --out phantoms/mura --count 300 --seed 1', '300 limb images, MURA layout')
+      .example('$0 data synth --kind chest --out phantoms/nodule --count 1500 --seed 2 --prevalence Nodule=0.3', 'Nodule in 30% of the images'),
   handler: async (argv) => {
     const args = parseOptions(argv as Record<string, unknown>, SYNTH_OPTIONS) as unknown as SynthArgs;
     console.error(SIMULATED_NOTICE);
@@ -38,6 +56,7 @@ export const dataSynthCommand: CommandModule = {
       seed: args.seed,
       size: args.size,
       prevalenceBoost: args.prevalenceBoost,
+      prevalence: prevalencePairs(args.prevalence),
       threads: args.threads,
       onProgress: (done) => bar.tick(done - bar.completed),
     });

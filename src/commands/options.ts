@@ -113,6 +113,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   count: { kind: 'integer', group: 'Command', min: 1, max: 1_000_000, meaning: 'Number of images to write' },
   size: { kind: 'integer', group: 'Command', min: 64, max: 1024, default: 256, meaning: 'Phantom image height in pixels (64..1024)' },
   'prevalence-boost': { kind: 'number', group: 'Command', min: 0, max: 0.5, meaning: 'chest: raise every finding to at least this prevalence (0..0.5)' },
+  prevalence: { kind: 'list', group: 'Command', meaning: 'chest: set findings\' prevalences outright, Finding=fraction pairs comma-separated (e.g. Cardiomegaly=0.3; 0..0.9 each, after --prevalence-boost)' },
   verify: { kind: 'boolean', group: 'Command', default: false, meaning: 'Decode every image to find the unreadable ones (default: read headers only)' },
   symmetric: { kind: 'boolean', group: 'Command', default: false, meaning: 'Symmetric co-occurrence matrices (graycomatrix symmetric=True)' },
   width: { kind: 'integer', group: 'Command', min: 0, max: 65535, default: 250, meaning: 'Resize to this width keeping the aspect ratio (0: keep)' },
