@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeGrey } from '../src/data/decode.js';
 import { decodeDicomFrame } from '../src/data/dicom-pixels.js';
 import { helpersDir, PYTHON, python } from './helpers/python.js';
-import { realDataFile, realDataSkipReason } from './helpers/realdata.js';
+import { realDataRoot, realDataSkipReason } from './helpers/realdata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'txf-dicom-'));
 const pydicomFiles = python<string>('import os, pydicom, json; print(json.dumps(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")))');
@@ -64,16 +64,16 @@ const cases: Case[] = [
   { file: generated('htj2k_lossy.dcm'), syntax: 'HTJ2K (irreversible)', tolerance: 1, greyTolerance: 1 },
 ];
 
-const real: Case[] = [
+const REAL_CASES: Case[] = [
   { file: '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm', syntax: 'JPEG Baseline 8-bit (SIIM chest CR)', tolerance: 0, greyTolerance: 0 },
   lossless('RG3_J2KR.dcm', 'JPEG 2000 Lossless (CR, MONOCHROME1, 10 of 16 bits)'),
   lossless('CT_small.dcm', 'Explicit VR Little Endian'),
   lossless('MR_small_RLE.dcm', 'RLE Lossless'),
   { file: 'JPEG2000.dcm', syntax: 'JPEG 2000 (NM)', tolerance: 0, greyTolerance: 0 },
-].flatMap((c) => {
-  const path = realDataFile('dicom', c.file);
-  return path ? [{ ...c, file: path }] : [];
-});
+];
+const realRoot = realDataRoot();
+/** None without the real-data folder; with it, every listed file (a missing one fails its test). */
+const real: Case[] = realRoot ? REAL_CASES.map((c) => ({ ...c, file: join(realRoot, 'dicom', c.file) })) : [];
 
 /** HTJ2K codestreams of a smooth 12-bit image, encoded with OpenJPH (lossless and irreversible). */
 async function encodeHtj2k(): Promise<object[]> {
@@ -141,9 +141,9 @@ describe('every transfer syntax matches pydicom', () => {
   for (const c of cases) it(`${c.syntax}: ${basename(c.file)}`, () => checkParity(c));
 });
 
-describe('real DICOMs match pydicom', () => {
-  if (real.length === 0) it.skip(realDataSkipReason, () => {});
-  for (const c of real) it(`${c.syntax}: ${basename(c.file)}`, () => checkParity(c));
+// Skipped only where the real-data folder is absent (realDataSkipReason); a file missing from it fails.
+describe.skipIf(!realRoot)(`real DICOMs match pydicom${realRoot ? '' : ` (${realDataSkipReason})`}`, () => {
+  for (const c of realRoot ? real : REAL_CASES) it(`${c.syntax}: ${basename(c.file)}`, () => checkParity(c));
 });
 
 describe('frames, colour, and what cannot be decoded', () => {
