@@ -130,11 +130,17 @@ export function parseArmFields(raw: Obj, path: string, allowName = false): Parti
   return out as Partial<ArmConfig>;
 }
 
+/** A dataset or source name: it becomes part of folder names and figure legends. */
+function expectName(value: unknown, path: string): string {
+  const name = expectString(value, path);
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new OptionError(path, 'a name of letters, digits, ".", "_" or "-"', name);
+  return name;
+}
+
 function parseDataset(raw: unknown, path: string, env: NodeJS.ProcessEnv, extraKeys: string[] = []): DatasetSpec {
   const o = expectObject(raw, path);
   rejectUnknownKeys(o, ['name', 'dataset', 'root', 'labels', 'label', 'options', ...extraKeys], path);
-  const name = expectString(o.name, `${path}.name`);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new OptionError(`${path}.name`, 'a name of letters, digits, ".", "_" or "-"', name);
+  const name = expectName(o.name, `${path}.name`);
   const ds: DatasetSpec = { name, dataset: expectString(o.dataset, `${path}.dataset`), options: {} };
   if (o.root !== undefined) ds.root = expandEnv(expectString(o.root, `${path}.root`), `${path}.root`, env);
   if (o.label !== undefined && o.labels !== undefined) throw new OptionError(`${path}.label`, 'either label or labels, not both', o.label);
@@ -179,8 +185,7 @@ function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv, targets
  */
 function parseWeightsSource(o: Obj, path: string, env: NodeJS.ProcessEnv, targets: DatasetSpec[]): WeightsSource {
   rejectUnknownKeys(o, ['name', 'weights', 'arch', 'targets'], path);
-  const name = expectString(o.name, `${path}.name`);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new OptionError(`${path}.name`, 'a name of letters, digits, ".", "_" or "-"', name);
+  const name = expectName(o.name, `${path}.name`);
   const weights = expandEnv(expectString(o.weights, `${path}.weights`), `${path}.weights`, env);
   const arch = o.arch === undefined ? undefined : expectOneOf(o.arch, `${path}.arch`, ARCHS);
   let registryArch: WeightsSource['arch'] | undefined;
