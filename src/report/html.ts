@@ -76,7 +76,7 @@ function simulatedSection(x: ReportExtras | undefined): string {
   const grids = x.examples
     .map((e) => {
       const body = e.svg ?? `<p class="missing">${esc(e.missing ?? '')}</p>`;
-      return `<figure class="phantom-examples" data-seed="${e.phantomSeed}">${body}<figcaption>${esc(e.title)}: a row per finding the experiment uses, then images without any finding</figcaption></figure>`;
+      return `<figure class="phantom-examples" data-kind="${e.kind}" data-seed="${e.phantomSeed}">${body}<figcaption>${esc(e.title)}: ${esc(e.caption)}</figcaption></figure>`;
     })
     .join('');
   return `<p class="simulated"><strong>SIMULATED.</strong> ${esc(SIMULATED_NOTICE)} The results show how the protocol's mechanisms act on a designed task, not clinical performance.</p>${grids ? `<h3>The phantoms</h3>${grids}` : ''}`;

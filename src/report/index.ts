@@ -34,12 +34,12 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
   };
   for (const r of reports) {
     if (usesPhantoms(r.spec)) {
-      // Simulated data says so, and shows its own images: one grid per chest population, a row per finding.
+      // Simulated data says so, and shows its own images: one grid per phantom population (chest or limbs).
       const examples = await phantomExamples(r.spec, { cacheDir: opts.cacheDir });
       const shown = [];
       for (const e of examples) {
         const svg = examplesSvg(e);
-        if (svg) await save({ id: `phantoms-seed${e.phantomSeed}`, title: e.title, svg }, `${slug(r.spec.name)}-phantoms-seed${e.phantomSeed}`);
+        if (svg) await save({ id: e.id, title: e.title, svg }, `${slug(r.spec.name)}-${e.id}`);
         shown.push({ ...e, svg });
       }
       extras.set(r.spec.name, { simulated: true, examples: shown });

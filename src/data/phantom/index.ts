@@ -6,3 +6,4 @@ export { MURA_PARTS, type MuraPart } from './msk.js';
 export { PHANTOM_VERSION, SIMULATED_NOTICE, type PhantomManifest } from './writers.js';
 export { PHANTOM_DESIGN } from './design.js';
 export { phantomExampleGrid, type ExampleGrid, type ExampleGridOptions } from './examples.js';
+export { mskExampleGrid, type MskExampleGridOptions } from './examples-msk.js';
