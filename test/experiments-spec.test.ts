@@ -111,6 +111,26 @@ describe('spec validation', () => {
     expect(sourcesFor('chest')).toEqual(new Set(['none', 'chest-source', 'msk-source']));
     expect(sourcesFor('other')).toEqual(new Set(['none', 'msk-source']));
   });
+  it("a stage may run part of the spec's N grid; its found max LR is tuned at the stage's largest size", () => {
+    const s = stageRaw();
+    (s.stages[1] as Record<string, unknown>).nGrid = [50, 200];
+    (s.stages[1] as Record<string, unknown>).base = { init: 'pretrained', maxLr: 'find' };
+    const spec = validateSpec(s, {});
+    const plan = planExperiment(spec, () => ({ testAuc: 0.7, testAucTta: 0.7 }), pairedP);
+    const sizes = (stage: string) => [...new Set(plan.arms.filter((a) => a.stage === stage).flatMap((a) => a.jobs.map((j) => j.n)))];
+    expect(sizes('policy')).toEqual([50, 100, 200, 400]);
+    expect(sizes('source')).toEqual([50, 200]);
+    const chest = plan.arms.find((a) => a.stage === 'source' && a.name === 'chest-source')!;
+    const tuning = chest.jobs.find((j) => j.n === 200)!;
+    expect(tuning.lrFrom).toBeUndefined();
+    expect(chest.jobs.find((j) => j.n === 50)!.lrFrom).toBe(tuning.key);
+    // A size outside the spec's grid, or out of order, is named by its path.
+    const bad = (nGrid: unknown) => () => validateSpec({ ...stageRaw(), stages: [{ ...stageRaw().stages[0], nGrid }] }, {});
+    expect(bad([50, 150])).toThrow(/a size of the spec's nGrid \(50, 100, 200, 400\) for stages\[0\]\.nGrid\[1\] but received 150/);
+    expect(bad([200, 100])).toThrow(/larger than stages\[0\]\.nGrid\[0\] \(200\) for stages\[0\]\.nGrid\[1\]/);
+    expect(bad([])).toThrow(/stages\[0\]\.nGrid/);
+  });
+
   it('the documented example (docs/experiment-spec.md) is a valid spec', () => {
     const md = readFileSync(join(packageRoot, 'docs', 'experiment-spec.md'), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(md)![1]!;

@@ -81,19 +81,20 @@ export function offeredTo(spec: ExperimentSpec, source: string, target: string):
 }
 
 /**
- * The jobs of one arm on one target: N grid x seeds, with the source dependency when there is one.
- * An arm whose max LR is found tunes it once, at the largest N; the other N reuse it (lrFrom).
+ * The jobs of one arm on one target: N grid (the spec's, or a stage's own) x seeds, with the source
+ * dependency when there is one. An arm whose max LR is found tunes it once, at the largest N; the other
+ * N reuse it (lrFrom).
  */
-export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfig): RunJob[] {
+export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfig, nGrid: number[] = spec.nGrid): RunJob[] {
   const source = spec.sources.find((s) => s.name === arm.source);
   const initWeights = arm.init !== 'default' ? publishedWeights(spec, arm) : undefined;
   const jobs: RunJob[] = [];
-  const largest = spec.nGrid[spec.nGrid.length - 1]!;
+  const largest = nGrid[nGrid.length - 1]!;
   for (const seed of spec.seeds) {
     const dependsOn = source && arm.init !== 'default' ? sourceJob(spec, source, arm.arch, seed).key : undefined;
     const tuning = withKey({ experiment: spec.name, kind: 'target', data: target, arm, n: largest, seed, dependsOn, initWeights });
     const lrFrom = arm.maxLr === 'find' && arm.method !== 'radiomics' ? tuning.key : undefined;
-    for (const n of spec.nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, initWeights, lrFrom }));
+    for (const n of nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, initWeights, lrFrom }));
   }
   return jobs;
 }
@@ -142,7 +143,7 @@ function series(arm: PlannedArm, metric: 'testAuc' | 'testAucTta', lookup: Looku
 
 function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, carried: ArmConfig, i: number): PlannedArm {
   const arm = normaliseArm({ ...carried, ...stage.base, ...stage.arms[i] } as ArmConfig);
-  return { stage: stage.name, figure: stage.figure ?? stage.name, name: String(stage.values[i]), target: target.name, arm, jobs: armJobs(spec, target, arm) };
+  return { stage: stage.name, figure: stage.figure ?? stage.name, name: String(stage.values[i]), target: target.name, arm, jobs: armJobs(spec, target, arm, stage.nGrid) };
 }
 
 /** The stage's arm indices a target runs: all but those naming a source not offered to it. */

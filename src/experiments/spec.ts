@@ -222,9 +222,21 @@ function parseWinner(raw: unknown, path: string, vary: VariableOption | 'arm', v
   return { rule, metric, alpha, simpler };
 }
 
-function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceNames: Set<string>, targetNames: string[]): StageSpec {
+/** A stage's own N grid: sizes of the spec's grid, ascending. */
+function parseStageGrid(raw: unknown, path: string, specGrid: number[]): number[] {
+  const grid = expectArray(raw, path, 1).map((n, i) => {
+    if (typeof n !== 'number' || !specGrid.includes(n)) throw new OptionError(`${path}[${i}]`, `a size of the spec's nGrid (${specGrid.join(', ')})`, n);
+    return n;
+  });
+  grid.forEach((n, i) => {
+    if (i > 0 && n <= grid[i - 1]!) throw new OptionError(`${path}[${i}]`, `a size larger than ${path}[${i - 1}] (${grid[i - 1]})`, n);
+  });
+  return grid;
+}
+
+function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceNames: Set<string>, targetNames: string[], specGrid: number[]): StageSpec {
   const o = expectObject(raw, path);
-  rejectUnknownKeys(o, ['name', 'figure', 'vary', 'values', 'arms', 'targets', 'buildsOn', 'base', 'winner', 'winnerScope'], path);
+  rejectUnknownKeys(o, ['name', 'figure', 'vary', 'values', 'arms', 'targets', 'nGrid', 'buildsOn', 'base', 'winner', 'winnerScope'], path);
   const name = expectString(o.name, `${path}.name`);
   let vary: VariableOption | 'arm';
   let values: (string | number)[];
@@ -280,6 +292,7 @@ function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceName
   const stage: StageSpec = { name, vary, values, arms, buildsOn, base, winner, winnerScope };
   if (o.figure !== undefined) stage.figure = String(expectString(typeof o.figure === 'number' ? String(o.figure) : o.figure, `${path}.figure`));
   if (o.targets !== undefined) stage.targets = expectArray(o.targets, `${path}.targets`).map((t, i) => expectOneOf(t, `${path}.targets[${i}]`, targetNames));
+  if (o.nGrid !== undefined) stage.nGrid = parseStageGrid(o.nGrid, `${path}.nGrid`, specGrid);
   return stage;
 }
 
@@ -327,7 +340,7 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
     if (o.arms !== undefined) throw new OptionError('arms', 'no top-level arms in mode stagewise (put them in stages)', o.arms);
     const list = expectArray(o.stages, 'stages');
     list.forEach((s, i) => {
-      const stage = parseStage(s, `stages[${i}]`, stages, sourceNames, targets.map((t) => t.name));
+      const stage = parseStage(s, `stages[${i}]`, stages, sourceNames, targets.map((t) => t.name), nGrid);
       checkSource(stage.base.source, `stages[${i}].base.source`);
       stages.push(stage);
     });

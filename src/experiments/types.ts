@@ -97,6 +97,12 @@ export interface StageSpec {
   arms: Partial<ArmConfig>[];
   /** Targets the stage runs on (default all). */
   targets?: string[];
+  /**
+   * The training-set sizes this stage runs: a subset of the spec's grid (default all of it), to spend
+   * less on a figure whose question is settled at some sizes. A max LR that is found is tuned at the
+   * stage's largest size.
+   */
+  nGrid?: number[];
   /** Name of the stage whose winner this stage builds on; default the stage before ('base': the spec's base arm). */
   buildsOn?: string;
   /** Overrides applied on top of the carried winner (e.g. arch: resnet50 to repeat a stage). */
