@@ -403,6 +403,22 @@ describe('running', () => {
     db.close();
   });
 
+  it("a source served from the phantoms' cache is reported as reused, not as a run that trained (the ETA leaves it out)", async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const spec = validateSpec({ ...gridRaw(), seeds: [0], nGrid: [50] }, {});
+    const servedFromCache: ArmRunner = {
+      run: async (job, ctx) => {
+        const r = await fake.run(job, ctx);
+        return job.kind === 'source' ? { ...r, timings: { ...r.timings, cachedSourceSeconds: 400 } } : r;
+      },
+    };
+    const outcomes: string[] = [];
+    await runExperiment(spec, { db, runner: servedFromCache, pairedP, checkpointDir: join(dir, 'ck'), onJob: (job, outcome) => outcomes.push(`${job.kind} ${outcome}`) });
+    expect(outcomes).toEqual(['source reused', ...spec.targets.flatMap(() => spec.arms.map(() => 'target done'))]);
+    db.close();
+  });
+
   it('failed runs are recorded and retried on the next run', async () => {
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));

@@ -173,8 +173,8 @@ function runProgress() {
   let pass = 0;
   let left = 0;
   return {
-    // The bar starts at the pass's first run that is not already done, so its rate and ETA count
-    // only runs that train (runs done earlier are skipped in no time).
+    // The bar starts at the pass's first run that trains, so its rate and ETA count only those (runs
+    // done earlier are skipped, and sources reused from the phantoms' cache finish, in no time).
     onPass: (jobs: number) => {
       bar?.finish();
       bar = undefined;
@@ -182,9 +182,9 @@ function runProgress() {
       if (jobs > 0) pass++;
     },
     onJob: (_job: unknown, outcome: string, auc?: number | null) => {
-      if (outcome === 'skipped' && !bar) return void left--;
+      if ((outcome === 'skipped' || outcome === 'reused') && !bar) return void left--;
       bar ??= new Progress({ total: left, label: `pass ${pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 });
-      bar.tick(1, { last: outcome === 'done' && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
+      bar.tick(1, { last: (outcome === 'done' || outcome === 'reused') && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
     },
     // On a terminal only failures interrupt the bar; logs get every run.
     log: (line: string) => {

@@ -26,7 +26,8 @@ export interface RunExperimentOptions {
   log?: (line: string) => void;
   /** Progress: called with the number of jobs at the start of each pass, then once per job handled. */
   onPass?: (jobs: number) => void;
-  onJob?: (job: RunJob, outcome: 'done' | 'skipped' | 'failed' | 'waiting', testAuc?: number | null) => void;
+  /** 'reused': done from a cache in no time (a phantom source trained earlier), so no guide to the ETA. */
+  onJob?: (job: RunJob, outcome: 'done' | 'reused' | 'skipped' | 'failed' | 'waiting', testAuc?: number | null) => void;
   /** Accept a changed spec under an existing experiment name (see ResultsDb.saveExperiment). */
   allowSpecChange?: boolean;
 }
@@ -134,8 +135,8 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
         if (job.kind === 'source' && !result.checkpoint) throw new Error('the runner returned no checkpoint for a source task');
         db.markDone(job.key, result);
         summary.done++;
-        opts.onJob?.(job, 'done', result.testAucTta ?? result.testAuc);
         const cached = result.timings.cachedSourceSeconds;
+        opts.onJob?.(job, typeof cached === 'number' ? 'reused' : 'done', result.testAucTta ?? result.testAuc);
         const reused = typeof cached === 'number' ? `; reused from the phantoms' source cache (trained once, in ${Math.round(cached)} s)` : '';
         log(`done ${job.key.slice(0, 10)} test AUC ${fmt(result.testAuc)} (TTA ${fmt(result.testAucTta)})${reused}`);
       } catch (err) {
