@@ -8,19 +8,19 @@
  * weights offline), once: their checkpoints are cached with the phantoms and reused by every later run
  * of any experiment asking for the same recipe.
  *
- * One stage per paper figure, at demo scale (DenseNet121, 112 px, three seeds): Fig. 6 source (none /
- * limbs / chest) at N = 50 and 100; Fig. 4 regular vs one-cycle (from scratch), Fig. 5 transfer method
- * from the chest source (feature extractor / fine-tune / gradual unfreezing), Fig. 8 initialisation
- * (random / the chest source's moments / its weights) at N = 50, where the paper's differences are
- * largest; Fig. 3 radiomics vs the network without and with the chest source at N = 50 and 100.
- * Identical arms share their runs (one key per config): the scratch one-cycle arm trains once for Figs
- * 4, 6, 8 and 3, the chest-source fine-tune arm once for Figs 6, 5, 8 and 3. Measured cost on 2 idle
- * CPU cores: docs/demo-design.md.
+ * One stage per paper figure, at demo scale (DenseNet121, 112 px, N = 50, three seeds): Fig. 4 regular
+ * vs one-cycle (from scratch), Fig. 6 source (none / limbs / chest), Fig. 5 transfer method from the
+ * chest source (feature extractor / fine-tune / gradual unfreezing), Fig. 8 initialisation (random / the
+ * chest source's moments / its weights), Fig. 3 radiomics vs the network without and with the chest
+ * source. One N, the smallest of the paper's grid, where its differences are largest: the whole preset
+ * then fits about 15 minutes on 2 CPU cores (N = 100 for Figs 6 and 3 would add about 8; measured in
+ * docs/demo-design.md). Identical arms share their runs (one key per config): the scratch one-cycle arm
+ * trains once for Figs 4, 6, 8 and 3, the chest-source fine-tune arm once for Figs 6, 5, 8 and 3.
  */
 import { PHANTOM_DESIGN } from '../../data/phantom/design.js';
 
 export const DEMO_SEEDS = [0, 1, 2];
-export const DEMO_NGRID = [50, 100];
+export const DEMO_NGRID = [50];
 
 /**
  * `torchxfer train`'s own phantom recipe (DenseNet121 from torchvision's init, 112 px, crop 104): the
@@ -40,7 +40,6 @@ const SOURCE_OPTIONS = { ...IMAGE, valSize: 100, testSize: 300 };
 export function demoSpec(): unknown {
   const mean = { rule: 'mean-auc', metric: 'testAucTta' };
   const target = 'cardiomegaly';
-  const smallest = [DEMO_NGRID[0]];
   return {
     name: 'demo',
     mode: 'stagewise',
@@ -53,10 +52,10 @@ export function demoSpec(): unknown {
     ],
     base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 6, maxLr: 0.003, batchSize: 16, tta: 2, options: IMAGE },
     stages: [
-      { name: 'training-policy', figure: '4', buildsOn: 'base', nGrid: smallest, vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
+      { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
       { name: 'source-data', figure: '6', buildsOn: 'training-policy', base: { init: 'pretrained' }, vary: 'source', values: ['none', 'msk-source', 'chest-source'], winner: mean },
-      { name: 'transfer-method', figure: '5', buildsOn: 'training-policy', nGrid: smallest, base: { source: 'chest-source', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: mean },
-      { name: 'initialisation', figure: '8', buildsOn: 'training-policy', nGrid: smallest, base: { source: 'chest-source' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
+      { name: 'transfer-method', figure: '5', buildsOn: 'training-policy', base: { source: 'chest-source', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: mean },
+      { name: 'initialisation', figure: '8', buildsOn: 'training-policy', base: { source: 'chest-source' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
       {
         name: 'radiomics-vs-cnn', figure: '3', buildsOn: 'training-policy',
         arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-chest', source: 'chest-source', init: 'pretrained' }],
