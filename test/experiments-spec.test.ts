@@ -15,6 +15,7 @@ import { planExperiment, planJobs } from '../src/experiments/plan.js';
 import { doneLookup, runExperiment } from '../src/experiments/run.js';
 import { loadSpec, validateSpec } from '../src/experiments/spec.js';
 import type { ArmRunner, ExperimentSpec } from '../src/experiments/types.js';
+import { experimentReport } from '../src/report/data.js';
 import { writeReport } from '../src/report/index.js';
 import { comparableRecords, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
 
@@ -583,6 +584,24 @@ describe('running', () => {
     const mass = t2.map((r) => JSON.parse(r.per_label_json!).auc.Mass as number);
     expect(html).toContain(((mass[0]! + mass[1]!) / 2).toFixed(4));
     expect(html).not.toMatch(/data-target="t1"[^]*?<table class="per-label">[^]*?data-target="t2"/);
+    db.close();
+  });
+
+  it("report: a stage with its own N grid shows its sizes only, in its table and as seeds per arm in its figure", async () => {
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const raw = stageRaw();
+    (raw.stages[1] as Record<string, unknown>).nGrid = [50];
+    await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const r = experimentReport(db, 's');
+    expect(r.arms.filter((a) => a.group === 'source').map((a) => [a.nGrid, a.done])).toEqual([[[50], [1]], [[50], [1]], [[50], [1]]]);
+    expect(r.arms.find((a) => a.group === 'policy')!.nGrid).toEqual([50, 100, 200, 400]);
+    const html = readFileSync((await writeReport(db, join(dir, 'out'), { png: false })).html, 'utf8');
+    const table = (group: string) => html.match(new RegExp(`<table class="auc" data-group="${group}"[^]*?</table>`))![0];
+    expect(table('source').match(/<th>N=\d+<\/th>/g)).toEqual(['<th>N=50</th>']);
+    expect(table('policy').match(/<th>N=\d+<\/th>/g)).toHaveLength(4);
+    // The one-N stage's figure labels its arms on the x axis (a dot per seed), the others draw lines over N.
+    expect(html).toMatch(/class="tick x-tick"[^>]*>chest-source</);
     db.close();
   });
 

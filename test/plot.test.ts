@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
-import { aucVsNChart, lineChart, panels, toPng, trainingCurvesChart } from '../src/plot/index.js';
+import { aucByArmChart, aucVsNChart, lineChart, panels, toPng, trainingCurvesChart } from '../src/plot/index.js';
+import { paperFigure } from '../src/plot/report-figures.js';
+import type { ArmSummary } from '../src/report/data.js';
 import { linearTicks, logTicks, niceDomain } from '../src/plot/ticks.js';
 
 /** The [x, y] vertices of an SVG path made of M/L commands. */
@@ -120,6 +122,39 @@ describe('figures', () => {
     expect(textsOf(svg, 'title')).toEqual(['Emphysema', 'Hernia']);
     // The Hernia panel reaches below 0.5 to show an AUC of 0.3, whose band starts at 0.25.
     expect(svg).toMatch(/>0\.2</);
+  });
+
+  it('AUC at one N: an arm per labelled slot, a dot per seed on one vertical, a bar at the mean', () => {
+    const svg = aucByArmChart([{ title: 'cardiomegaly', arms: [{ name: 'none', values: [0.5, 0.7, 0.6] }, { name: 'chest-source', values: [0.8, 0.75, 0.85] }] }], { n: 50 });
+    expect(textsOf(svg, 'tick x-tick')).toEqual(['none', 'chest-source']);
+    expect(textsOf(svg, 'x-label')[0]).toMatch(/^N = 50/);
+    expect(svg.match(/<circle class="point"/g)).toHaveLength(6);
+    expect(svg).not.toMatch(/class="legend"/);
+    const [noneSeeds, noneMean, chestSeeds, chestMean] = pathsOf(svg, 'series').map((p) => vertices(p.d));
+    // Seeds: one x per arm, slots left to right; sorted, so the path runs from the lowest AUC (largest y) up.
+    expect(new Set(noneSeeds!.map((v) => v[0])).size).toBe(1);
+    expect(chestSeeds![0]![0]).toBeGreaterThan(noneSeeds![0]![0]!);
+    expect(noneSeeds!.map((v) => v[1])).toEqual([...noneSeeds!.map((v) => v[1]!)].sort((a, b) => b - a));
+    // The mean bar is horizontal, centred on its arm's slot, at the mean (here the middle seed's AUC).
+    for (const [seeds, mean] of [[noneSeeds!, noneMean!], [chestSeeds!, chestMean!]]) {
+      expect(mean[0]![1]).toBe(mean[1]![1]);
+      expect((mean[0]![0]! + mean[1]![0]!) / 2).toBeCloseTo(seeds[0]![0]!, 1);
+      expect(mean[0]![1]).toBeCloseTo(seeds[1]![1]!, 1);
+    }
+    expect(() => lineChart({ x: { categories: [] }, y: {}, series: [] })).toThrow(/charts\[0\]\.x\.categories/);
+  });
+
+  it("the report's paper figure draws seeds per arm when every arm runs one N, lines over N otherwise", () => {
+    const run = (n: number, seed: number, auc: number) => ({ status: 'done', n, seed, test_auc: auc, test_auc_tta: auc, result_json: '{}' });
+    const arm = (name: string, nGrid: number[], aucs: number[]) =>
+      ({ group: 'source-data', figure: '6', name, target: 'cardiomegaly', nGrid, aucTta: nGrid.map(() => aucs[0]!), auc: [], done: [], runs: nGrid.flatMap((n) => aucs.map((a, s) => run(n, s, a))) }) as unknown as ArmSummary;
+    const one = paperFigure('6', [arm('none', [50], [0.5, 0.6]), arm('chest', [50], [0.7, 0.8])], { simulated: true });
+    expect(textsOf(one.svg, 'tick x-tick')).toEqual(['none', 'chest']);
+    expect(one.svg.match(/<circle class="point"/g)).toHaveLength(4);
+    expect(one.title).toBe('SIMULATED phantoms. Fig. 6: source-data');
+    const grid = paperFigure('6', [arm('none', [50, 100], [0.5]), arm('chest', [50, 100], [0.7])]);
+    expect(textsOf(grid.svg, 'x-label')).toEqual(['training set size N']);
+    expect(pathsOf(grid.svg, 'series').map((p) => p.name)).toEqual(['none', 'chest']);
   });
 
   it('training curves: loss panel and AUC panel with the best epoch marked', () => {

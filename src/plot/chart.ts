@@ -13,6 +13,11 @@ export interface AxisSpec {
   /** Fixed limits; when absent the data range is widened to nice ticks. */
   min?: number;
   max?: number;
+  /**
+   * A categorical axis (x only): value k is the k-th category, drawn at an evenly spaced slot and
+   * labelled with its name instead of a number.
+   */
+  categories?: string[];
 }
 
 export interface SeriesSpec {
@@ -99,6 +104,8 @@ function validate(spec: ChartSpec, i: number): void {
     }
     if (min !== undefined && max !== undefined && !(max > min)) throw new OptionError(`${name}.${ax}.max`, `a number above min (${min})`, max);
   }
+  const cats = spec.x.categories;
+  if (cats !== undefined && (!Array.isArray(cats) || cats.length === 0 || cats.some((c) => typeof c !== 'string'))) throw new OptionError(`${name}.x.categories`, 'a non-empty array of strings', cats);
   if (!Array.isArray(spec.series)) throw new OptionError(`${name}.series`, 'an array of series', spec.series);
   spec.series.forEach((s, k) => {
     const sn = `${name}.series[${k}]`;
@@ -158,12 +165,12 @@ function renderChart(spec: ChartSpec, index: number): string {
   for (const m of spec.markers ?? []) xs.push(m.x);
   const [x0, x1] = extent(xs, spec.x);
   const [y0, y1] = extent(ys, spec.y);
-  const xs_ = makeScale(x0, x1, L, R, !!spec.x.log, spec.x.min === undefined && spec.x.max === undefined);
+  const xs_ = spec.x.categories ? categoryScale(spec.x.categories.length, L, R) : makeScale(x0, x1, L, R, !!spec.x.log, spec.x.min === undefined && spec.x.max === undefined);
   const ys_ = makeScale(y0, y1, B, T, !!spec.y.log, spec.y.min === undefined && spec.y.max === undefined);
   const clip = `tx-clip-${index}`;
   const out: string[] = [];
   out.push(`<defs><clipPath id="${clip}"><rect x="${L}" y="${T}" width="${px(R - L)}" height="${px(B - T)}"/></clipPath></defs>`);
-  out.push(axes(xs_, ys_, L, R, T, B));
+  out.push(axes(xs_, ys_, L, R, T, B, spec.x.categories));
   const plot: string[] = [];
   spec.series.forEach((s, k) => {
     const color = s.color ?? PALETTE[k % PALETTE.length];
@@ -195,9 +202,15 @@ function renderChart(spec: ChartSpec, index: number): string {
   return out.join('');
 }
 
-function axes(x: Scale, y: Scale, L: number, R: number, T: number, B: number): string {
+/** Category k at the centre of the k-th of `count` equal slots. */
+function categoryScale(count: number, pixLo: number, pixHi: number): Scale {
+  const slot = (pixHi - pixLo) / Math.max(1, count);
+  return { map: (v) => pixLo + (v + 0.5) * slot, ticks: Array.from({ length: count }, (_, k) => k), domain: [-0.5, count - 0.5], log: false };
+}
+
+function axes(x: Scale, y: Scale, L: number, R: number, T: number, B: number, categories?: string[]): string {
   const out: string[] = [];
-  const xl = formatTicks(x.ticks, x.log);
+  const xl = categories ?? formatTicks(x.ticks, x.log);
   const yl = formatTicks(y.ticks, y.log);
   x.ticks.forEach((t, k) => {
     const p = x.map(t);

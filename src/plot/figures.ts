@@ -5,6 +5,7 @@
 import type { ScheduleTable } from '../schedule/strategy.js';
 import type { LrFinderCurve } from '../train/lr-finder-analysis.js';
 import { lineChart, panels, type ChartSpec, type SeriesSpec } from './chart.js';
+import { PALETTE } from './svg.js';
 
 export interface Arm {
   name: string;
@@ -37,6 +38,46 @@ export function aucVsNChart(panelsSpec: AucPanel[], opts: { title?: string; colu
       series: p.arms.map(
         (a): SeriesSpec => ({ name: a.name, x: a.n, y: a.auc, band: a.lo && a.hi ? { lo: a.lo, hi: a.hi } : undefined, points: true, dash: a.dash, color: a.color }),
       ),
+    };
+  });
+  return panels(charts, { title: opts.title, columns: opts.columns ?? Math.min(2, charts.length) });
+}
+
+export interface ArmRuns {
+  name: string;
+  /** One test AUC per repeat (seed). */
+  values: number[];
+  color?: string;
+}
+
+export interface ArmRunsPanel {
+  title: string;
+  arms: ArmRuns[];
+}
+
+/**
+ * AUC at one training-set size: an arm per slot, a dot per seed joined by its range, a bar at the mean.
+ * With one N a line over N says nothing; the spread over seeds is what a reader weighs a difference by.
+ */
+export function aucByArmChart(panelsSpec: ArmRunsPanel[], opts: { n: number; title?: string; columns?: number }): string {
+  const charts: ChartSpec[] = panelsSpec.map((p) => {
+    const all = p.arms.flatMap((a) => a.values).filter(Number.isFinite);
+    const min = Math.min(0.5, Math.floor(Math.min(...all, 1) * 10) / 10);
+    const series = p.arms.flatMap((a, k): SeriesSpec[] => {
+      const color = a.color ?? PALETTE[k % PALETTE.length];
+      const seeds = a.values.filter(Number.isFinite).sort((x, y) => x - y);
+      const mean = seeds.length ? seeds.reduce((s, v) => s + v, 0) / seeds.length : NaN;
+      return [
+        { name: '', x: seeds.map(() => k), y: seeds, points: true, color, width: 1.2 },
+        { name: '', x: [k - 0.2, k + 0.2], y: [mean, mean], color, width: 3.5 },
+      ];
+    });
+    return {
+      title: p.title,
+      x: { label: `N = ${opts.n}: a dot per seed, a bar at the mean`, categories: p.arms.map((a) => a.name) },
+      y: { label: 'test AUC', min, max: 1 },
+      legend: 'none',
+      series,
     };
   });
   return panels(charts, { title: opts.title, columns: opts.columns ?? Math.min(2, charts.length) });

@@ -1,13 +1,13 @@
 /**
  * The report's figures (src/report assembles the page), drawn by the figure builders beside this file: AUC vs N per arm (aucVsNChart, the
- * paper's Figs 3-8), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
+ * paper's Figs 3-8; aucByArmChart, a dot per seed, where every arm runs one N), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
  * learning-rate schedule actually applied (lineChart).
  */
 import { runResult, type EpochRow, type RunRow } from '../experiments/db.js';
 import type { ArmSummary } from '../report/data.js';
 import { analyseLrFinder } from '../train/lr-finder-analysis.js';
 import { lineChart } from './chart.js';
-import { aucVsNChart, lrFinderChart, trainingCurvesChart, type Arm } from './figures.js';
+import { aucByArmChart, aucVsNChart, lrFinderChart, trainingCurvesChart, type Arm } from './figures.js';
 
 export interface Figure {
   /** File stem, unique in the report. */
@@ -26,19 +26,40 @@ export interface RunFigure {
 /** One figure per stage (or grid) x target: test AUC with TTA vs N, one series per arm. */
 export function aucFigure(group: string, target: string, arms: ArmSummary[]): Figure {
   const title = `${group === 'grid' ? 'Arms' : `Stage ${group}`}: ${target}`;
+  const id = `auc-${slug(group)}-${slug(target)}`;
+  const n = singleN(arms);
+  if (n !== undefined) return { id, title, svg: aucByArmChart([{ title, arms: arms.map((a) => ({ name: a.name, values: seedValues(a, n) })) }], { n }) };
   const series: Arm[] = arms.map((a) => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) }));
-  return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: aucVsNChart([{ title, arms: series }]) };
+  return { id, title, svg: aucVsNChart([{ title, arms: series }]) };
+}
+
+/** The one training-set size every arm runs, if they run just one: a figure of seeds, not of lines over N. */
+function singleN(arms: ArmSummary[]): number | undefined {
+  const sizes = new Set(arms.flatMap((a) => a.nGrid));
+  return sizes.size === 1 ? [...sizes][0] : undefined;
+}
+
+/** Each done seed's test AUC (TTA when stored) at N = n. */
+function seedValues(a: ArmSummary, n: number): number[] {
+  return a.runs.filter((r) => r.status === 'done' && r.n === n).map((r) => r.test_auc_tta ?? r.test_auc ?? NaN);
 }
 
 /** One figure per figure of the experiment (a paper figure): a panel per target, a line per arm, CI bands. */
 /** `simulated`: the experiment ran on phantoms, and the figure says so in its title (it may be shown alone). */
 export function paperFigure(figure: string, arms: ArmSummary[], opts: { simulated?: boolean } = {}): Figure {
   const targets = [...new Set(arms.map((a) => a.target))];
-  const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) }));
   const stage = arms[0]?.group;
   const named = /^\d+$/.test(figure) ? `Fig. ${figure}${stage && stage !== 'grid' ? `: ${stage}` : ''}` : figure;
   const title = opts.simulated ? `SIMULATED phantoms. ${named}` : named;
-  return { id: `figure-${slug(figure)}`, title, svg: aucVsNChart(panels, { title, columns: Math.min(2, panels.length) }) };
+  const id = `figure-${slug(figure)}`;
+  const columns = Math.min(2, targets.length);
+  const n = singleN(arms);
+  if (n !== undefined) {
+    const byArm = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a) => ({ name: a.name, values: seedValues(a, n) })) }));
+    return { id, title, svg: aucByArmChart(byArm, { n, title, columns }) };
+  }
+  const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) }));
+  return { id, title, svg: aucVsNChart(panels, { title, columns }) };
 }
 
 /**

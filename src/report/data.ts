@@ -18,6 +18,7 @@ export interface ArmSummary {
   maxLr: number | null;
   name: string;
   target: string;
+  /** The sizes this arm runs: the spec's grid, or its stage's own. */
   nGrid: number[];
   /** Mean over done seeds per N (NaN where none done / no AUC). */
   auc: number[];
@@ -69,17 +70,18 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
     const rows = a.jobs.map((j) => db.run(j.key)).filter((r): r is RunRow => r !== undefined);
     const done = rows.filter((r) => r.status === 'done');
     const at = (n: number) => done.filter((r) => r.n === n);
-    const largest = done.filter((r) => r.n === Math.max(...spec.nGrid)).map((r) => runResult(r).maxLr).find((v) => typeof v === 'number');
+    const grid = [...new Set(a.jobs.map((j) => j.n as number))].sort((x, y) => x - y);
+    const largest = done.filter((r) => r.n === grid[grid.length - 1]).map((r) => runResult(r).maxLr).find((v) => typeof v === 'number');
     return {
       group: a.stage ?? 'grid',
       figure: a.figure,
       maxLr: largest ?? null,
       name: a.name,
       target: a.target,
-      nGrid: spec.nGrid,
-      auc: spec.nGrid.map((n) => meanOf(at(n).map((r) => r.test_auc))),
-      aucTta: spec.nGrid.map((n) => meanOf(at(n).map((r) => r.test_auc_tta ?? r.test_auc))),
-      done: spec.nGrid.map((n) => at(n).length),
+      nGrid: grid,
+      auc: grid.map((n) => meanOf(at(n).map((r) => r.test_auc))),
+      aucTta: grid.map((n) => meanOf(at(n).map((r) => r.test_auc_tta ?? r.test_auc))),
+      done: grid.map((n) => at(n).length),
       runs: rows,
       armJson: JSON.stringify(a.arm),
       perLabel: perLabelAt(done),

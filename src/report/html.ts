@@ -20,7 +20,8 @@ function fmtP(p: number): string {
 
 function aucTable(r: ExperimentReport, group: string, target: string, metric: 'auc' | 'aucTta'): string {
   const arms = r.arms.filter((a) => a.group === group && a.target === target);
-  const head = `<tr><th>arm</th>${r.spec.nGrid.map((n) => `<th>N=${n}</th>`).join('')}<th>mean</th></tr>`;
+  // The arms of one stage share its grid (the spec's, or the stage's own).
+  const head = `<tr><th>arm</th>${(arms[0]?.nGrid ?? r.spec.nGrid).map((n) => `<th>N=${n}</th>`).join('')}<th>mean</th></tr>`;
   const rows = arms.map((a) => {
     const v = a[metric];
     const fin = v.filter(Number.isFinite);
