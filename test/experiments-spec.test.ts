@@ -596,6 +596,8 @@ describe('running', () => {
     const r = experimentReport(db, 's');
     expect(r.arms.filter((a) => a.group === 'source').map((a) => [a.nGrid, a.done])).toEqual([[[50], [1]], [[50], [1]], [[50], [1]]]);
     expect(r.arms.find((a) => a.group === 'policy')!.nGrid).toEqual([50, 100, 200, 400]);
+    // A t-test over N needs several sizes: the one-N stage has none, the four-N stages theirs.
+    expect(r.tests.filter((t) => t.over === 'n').map((t) => [t.group, t.pairs])).toEqual([['policy', 4], ['strategy', 4]]);
     const html = readFileSync((await writeReport(db, join(dir, 'out'), { png: false })).html, 'utf8');
     const table = (group: string) => html.match(new RegExp(`<table class="auc" data-group="${group}"[^]*?</table>`))![0];
     expect(table('source').match(/<th>N=\d+<\/th>/g)).toEqual(['<th>N=50</th>']);

@@ -100,7 +100,8 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
         const c = compareOverGrid(finite(mine[i]!), finite(mine[j]!));
         const t = { p: c.p, meanDiff: c.meanDiff };
         const x = c.pairedN;
-        tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length, over: 'n' });
+        // Over N only where the stage has several sizes: one N makes one pair, never a test.
+        if (mine[i]!.nGrid.length > 1) tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length, over: 'n' });
         if (spec.seeds.length > 1) tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', ...pairedOverRuns(mine[i]!, mine[j]!), over: 'n-seed' });
       }
     }

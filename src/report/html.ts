@@ -44,7 +44,7 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
   if (!tests.length) return '';
   const over = (t: (typeof tests)[number]) => (t.over === 'n' ? 'N (seed means)' : 'N x seed');
   const rows = tests.map((t) => `<tr data-over="${t.over}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${t.pairs}</td><td class="p">${fmtP(t.p)}</td></tr>`);
-  return `<table class="ttest"><caption>Paired two-sided t-tests over the N grid (test AUC with TTA)</caption><tr><th>arm A</th><th>arm B</th><th>paired over</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
+  return `<table class="ttest"><caption>Paired two-sided t-tests (test AUC with TTA): over the N grid (the paper's test) and over every (N, seed) run</caption><tr><th>arm A</th><th>arm B</th><th>paired over</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
 /** Every run with what identifies and reproduces it: config, sample-ids hash, host, timings, error. */
