@@ -50,7 +50,7 @@ export function demoSpec(): unknown {
       { name: 'chest-source', dataset: 'phantom-chest', labels: PHANTOM_DESIGN.chestSourceLabels, n: 800, options: { ...SOURCE_OPTIONS, phantomSeed: 2021 }, train: SOURCE_TRAIN },
       { name: 'msk-source', dataset: 'phantom-msk', n: 800, options: SOURCE_OPTIONS, train: SOURCE_TRAIN },
     ],
-    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 6, maxLr: 0.003, batchSize: 16, tta: 2, options: IMAGE },
+    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 6, maxLr: 0.001, batchSize: 16, tta: 2, options: IMAGE },
     stages: [
       { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
       { name: 'source-data', figure: '6', buildsOn: 'training-policy', base: { init: 'pretrained' }, vary: 'source', values: ['none', 'msk-source', 'chest-source'], winner: mean },
