@@ -13,8 +13,8 @@
  * chest source (feature extractor / fine-tune / gradual unfreezing), Fig. 8 initialisation (random / the
  * chest source's moments / its weights), Fig. 3 radiomics vs the network without and with the chest
  * source. One N, the smallest of the paper's grid, where its differences are largest: the whole preset
- * then fits about 15 minutes on 2 CPU cores (N = 100 for Figs 6 and 3 would add about 8; measured in
- * docs/demo-design.md). Identical arms share their runs (one key per config): the scratch one-cycle arm
+ * then takes about 12 minutes on 2 CPU cores with the sources cached (N = 100 for Figs 6 and 3 too took
+ * 21; measured in docs/demo-design.md). Identical arms share their runs (one key per config): the scratch one-cycle arm
  * trains once for Figs 4, 6, 8 and 3, the chest-source fine-tune arm once for Figs 6, 5, 8 and 3.
  */
 import { PHANTOM_DESIGN } from '../../data/phantom/design.js';
@@ -31,8 +31,9 @@ export const DEMO_NGRID = [50];
 const IMAGE = { imageSize: 112, crop: 104 };
 const TARGET_OPTIONS = { ...IMAGE, valSize: 40, testSize: 100, balanced: true };
 /**
- * The source tasks' recipe, complete (it is their cache key: change it and they train anew; it does not
- * follow the targets' base arm).
+ * The source tasks' recipe (their cache key: change it and they train anew). It sets every field of the
+ * targets' base arm the demo might tune (max LR, TTA, policy, epochs), so tuning the targets leaves the
+ * cached sources valid.
  */
 const SOURCE_TRAIN = { epochs: 6, maxLr: 0.001, policy: 'onecycle', source: 'none', init: 'default', tta: 4 };
 const SOURCE_OPTIONS = { ...IMAGE, valSize: 100, testSize: 300 };
