@@ -349,6 +349,21 @@ describe('running', () => {
     db.close();
   });
 
+  it('on a stage with one N the paired-t rule pairs the seeds (one mean over N would be one pair, never a test)', async () => {
+    const raw = { ...stageRaw(), seeds: [0, 1, 2, 3] };
+    // The fake runner gives gradual a steady +0.02 over fine-tune (noise +-0.002): significant over 4 seeds.
+    raw.stages = [{ name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], nGrid: [50], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'fine-tune' } }] as never;
+    const dir = tempDir();
+    const db = new ResultsDb(join(dir, 'r.db'));
+    const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const decision = s.plan.outcomes[0]!.decision!;
+    expect(decision.winner).toBe('gradual');
+    const seedAuc = (strategy: string) => db.runs().filter((r) => JSON.parse(r.arm_json).strategy === strategy).sort((a, b) => a.seed - b.seed).map((r) => r.test_auc!);
+    expect(decision.pValue).toBeCloseTo(pairedP(seedAuc('gradual'), seedAuc('fine-tune')), 12);
+    expect(decision.pValue).toBeLessThan(0.05);
+    db.close();
+  });
+
   it("winnerScope 'all' picks one winner from every target's results and carries it to each", async () => {
     const raw = stageRaw();
     raw.targets.push({ name: 'chest2', dataset: 'phantom-chest', label: 'Hernia' });

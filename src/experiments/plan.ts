@@ -123,19 +123,27 @@ function sourcesOf(spec: ExperimentSpec, arms: PlannedArm[]): RunJob[] {
   return [...out.values()];
 }
 
-/** Per (arm, N): the metric averaged over seeds; undefined when a run is not done. */
+/**
+ * What a stage's winner rule pairs, per arm: the metric averaged over seeds per N (the paper's pairs);
+ * on a stage with one N, each seed's run (one mean would be one pair, never a test). Undefined when a
+ * run is not done.
+ */
 function series(arm: PlannedArm, metric: 'testAuc' | 'testAucTta', lookup: LookupDone): (number | null)[] | undefined {
   const byN = new Map<number, number[]>();
+  const perRun: (number | null)[] = [];
   for (const job of arm.jobs) {
     const r = lookup(job.key);
     if (!r) return undefined;
     const v = metric === 'testAucTta' ? (r.testAucTta ?? r.testAuc) : r.testAuc;
+    perRun.push(v);
     if (v === null) continue;
     const list = byN.get(job.n as number) ?? [];
     list.push(v);
     byN.set(job.n as number, list);
   }
-  return [...new Set(arm.jobs.map((j) => j.n as number))].map((n) => {
+  const sizes = [...new Set(arm.jobs.map((j) => j.n as number))];
+  if (sizes.length === 1) return perRun;
+  return sizes.map((n) => {
     const v = byN.get(n);
     return v && v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
   });

@@ -1,7 +1,7 @@
 /** Stage winner rules: best mean AUC over the N grid, or a paired t-test against the simpler option. */
 import type { WinnerRule } from './types.js';
 
-/** Two-sided paired t-test p-value of two equally long series (pairs = same N). */
+/** Two-sided paired t-test p-value of two equally long series (pairs = same N, or same seed on a one-N stage). */
 export type PairedP = (a: number[], b: number[]) => number;
 
 export interface WinnerDecision {
@@ -23,7 +23,7 @@ function mean(xs: (number | null)[]): number {
 }
 
 /**
- * `series[i]` holds value i's metric per N (concatenated over targets when the winner is chosen over
+ * `series[i]` holds value i's metric per N, or per seed on a one-N stage (concatenated over targets when the winner is chosen over
  * all targets; null where a run had no AUC). Ties go to the earlier value.
  */
 export function selectWinner(rule: WinnerRule, values: string[], series: (number | null)[][], pairedP: PairedP): WinnerDecision {
@@ -34,7 +34,7 @@ export function selectWinner(rule: WinnerRule, values: string[], series: (number
   });
   if (rule.rule === 'fixed') return fixedDecision(rule.value, values, series, means, best, pairedP);
   if (rule.rule === 'mean-auc') {
-    return { winner: values[best]!, means, reason: `highest mean ${rule.metric} over the N grid (${means[best]!.toFixed(4)})` };
+    return { winner: values[best]!, means, reason: `highest mean ${rule.metric} (${means[best]!.toFixed(4)})` };
   }
   const simpler = values.indexOf(rule.simpler);
   if (best === simpler) return { winner: rule.simpler, means, reason: `the simpler option ${rule.simpler} has the highest mean ${rule.metric}` };
