@@ -26,22 +26,7 @@ export interface RunFigure {
 /** One figure per stage (or grid) x target: test AUC with TTA vs N, one series per arm. */
 export function aucFigure(group: string, target: string, arms: ArmSummary[]): Figure {
   const title = `${group === 'grid' ? 'Arms' : `Stage ${group}`}: ${target}`;
-  const id = `auc-${slug(group)}-${slug(target)}`;
-  const n = singleN(arms);
-  if (n !== undefined) return { id, title, svg: aucByArmChart([{ title, arms: arms.map((a) => ({ name: a.name, values: seedValues(a, n) })) }], { n }) };
-  const series: Arm[] = arms.map((a) => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) }));
-  return { id, title, svg: aucVsNChart([{ title, arms: series }]) };
-}
-
-/** The one training-set size every arm runs, if they run just one: a figure of seeds, not of lines over N. */
-function singleN(arms: ArmSummary[]): number | undefined {
-  const sizes = new Set(arms.flatMap((a) => a.nGrid));
-  return sizes.size === 1 ? [...sizes][0] : undefined;
-}
-
-/** Each done seed's test AUC (TTA when stored) at N = n. */
-function seedValues(a: ArmSummary, n: number): number[] {
-  return a.runs.filter((r) => r.status === 'done' && r.n === n).map((r) => r.test_auc_tta ?? r.test_auc ?? NaN);
+  return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: aucSvg([{ title, arms }], {}) };
 }
 
 /** One figure per figure of the experiment (a paper figure): a panel per target, a line per arm, CI bands. */
@@ -51,15 +36,29 @@ export function paperFigure(figure: string, arms: ArmSummary[], opts: { simulate
   const stage = arms[0]?.group;
   const named = /^\d+$/.test(figure) ? `Fig. ${figure}${stage && stage !== 'grid' ? `: ${stage}` : ''}` : figure;
   const title = opts.simulated ? `SIMULATED phantoms. ${named}` : named;
-  const id = `figure-${slug(figure)}`;
-  const columns = Math.min(2, targets.length);
-  const n = singleN(arms);
-  if (n !== undefined) {
-    const byArm = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a) => ({ name: a.name, values: seedValues(a, n) })) }));
-    return { id, title, svg: aucByArmChart(byArm, { n, title, columns }) };
-  }
-  const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t).map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) }));
-  return { id, title, svg: aucVsNChart(panels, { title, columns }) };
+  const panels = targets.map((t) => ({ title: t, arms: arms.filter((a) => a.target === t) }));
+  return { id: `figure-${slug(figure)}`, title, svg: aucSvg(panels, { title, columns: Math.min(2, panels.length) }) };
+}
+
+/**
+ * Panels of arms: a dot per seed per arm when every arm runs one N (a line over one N says nothing),
+ * otherwise a line over N per arm with its CI band.
+ */
+function aucSvg(panels: { title: string; arms: ArmSummary[] }[], opts: { title?: string; columns?: number }): string {
+  const n = singleN(panels.flatMap((p) => p.arms));
+  if (n !== undefined) return aucByArmChart(panels.map((p) => ({ title: p.title, arms: p.arms.map((a) => ({ name: a.name, values: seedValues(a, n) })) })), { n, ...opts });
+  return aucVsNChart(panels.map((p) => ({ title: p.title, arms: p.arms.map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) })), opts);
+}
+
+/** The one training-set size every arm runs, if they run just one. */
+function singleN(arms: ArmSummary[]): number | undefined {
+  const sizes = new Set(arms.flatMap((a) => a.nGrid));
+  return sizes.size === 1 ? [...sizes][0] : undefined;
+}
+
+/** Each done seed's test AUC (TTA when stored) at N = n. */
+function seedValues(a: ArmSummary, n: number): number[] {
+  return a.runs.filter((r) => r.status === 'done' && r.n === n).map((r) => r.test_auc_tta ?? r.test_auc ?? NaN);
 }
 
 /**
