@@ -22,7 +22,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export function fakeAuc(job) {
   const n = job.n === 'all' ? 1000 : job.n;
   const a = job.arm;
-  const bonus = (a.policy === 'onecycle' ? 0.04 : 0) + (a.strategy === 'gradual' ? 0.02 : 0)
+  const bonus = (a.policy === 'onecycle' ? 0.04 : 0) + (a.strategy === 'gradual' || a.strategy === 'discriminative' ? 0.02 : 0)
     + (a.source === 'chest-source' ? 0.05 : a.source === 'msk-source' ? 0.01 : 0);
   const noise = (parseInt(h(job.key).slice(0, 6), 16) / 0xffffff - 0.5) * 0.004;
   return Math.min(0.99, 0.55 + 0.3 * (1 - Math.exp(-n / 150)) + bonus + noise);
