@@ -582,7 +582,10 @@ describe('running', () => {
       for (const cell of row) expect(cell.startsWith('{') || cell.startsWith('[')).toBe(false);
     });
     expect(json.runs[0]!.arch).toBe('densenet121');
-    expect(json.runs[0]!.arm).toBe(`densenet121 ${json.runs[0]!.policy} ${json.runs[0]!.strategy} source=${json.runs[0]!.source} init=${json.runs[0]!.init}`);
+    // The spec's own arm name (a grid arm's name), and the method that produced the numbers.
+    const spec = validateSpec(gridRaw(), {});
+    expect(json.runs.every((r) => (r.kind === 'source' ? r.arm === `source task ${r.data_name}` : spec.arms.some((a) => a.name === r.arm)) && r.method === 'cnn')).toBe(true);
+    expect(json.runs.map((r) => r.armNames)).toEqual(json.runs.map((r) => [r.arm]));
     expect((json.runs[1]!.history as unknown[]).length).toBe(2);
     db.close();
   });

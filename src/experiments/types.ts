@@ -216,7 +216,7 @@ export interface RunResult {
   /** 'cnn' or 'radiomics': what produced the numbers. */
   method?: Method;
   /** The training set as it really was (see SampleCounts in src/train/data.ts). */
-  counts?: { nRequested: number; nTrained: number; uniqueImages: number; uniquePositives: number; droppedFiles: number };
+  counts?: { nRequested: number; nTrained: number; uniqueImages: number; uniquePositives: number; droppedFiles: number; poolPositives?: number };
   /** Trained on torchxfer's SIMULATED phantoms. */
   simulated?: boolean;
   /** How max_lr was chosen: the finder's rule, 'given', or 'reused' (tuned by the arm's job at the largest N). */

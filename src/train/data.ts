@@ -57,6 +57,8 @@ export interface SampleCounts {
   uniquePositives: number;
   /** Files of the dataset removed before sampling (missing, or unreadable when decoded). */
   droppedFiles: number;
+  /** Distinct positive images the training pool offered (binary: of the label; multi-label: of any). */
+  poolPositives: number;
 }
 
 export interface PrepareHooks {
@@ -92,8 +94,8 @@ async function resolveSource(config: TrainConfig, hooks: PrepareHooks): Promise<
   return { root: phantoms.chest, format: 'nih', simulated: true, task: config.task ?? [DEFAULT_PHANTOMS.target] };
 }
 
-/** The splits of docs/protocol.md for the requested labels and N. */
-function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined, mode: TrainConfig['split']): Splits {
+/** The splits of docs/protocol.md for the requested labels and N, and the training pool they drew from. */
+function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined, mode: TrainConfig['split']): { splits: Splits; pool: Sample[] } {
   const split = splitByPatient(ds, { mode, seed: config.seed });
   const labels = task ?? ds.labels;
   for (const [i, l] of labels.entries()) {
@@ -101,15 +103,16 @@ function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined
   }
   if (labels.length === 1) {
     const exp = binaryExperiment(ds, labels[0]!, split, config.seed);
-    if (config.n !== undefined) return binarySplits(exp, config.n);
-    return { labels, train: [...exp.positives, ...exp.negatives], val: exp.val, test: exp.test };
+    const pool = [...exp.positives, ...exp.negatives];
+    if (config.n !== undefined) return { splits: binarySplits(exp, config.n), pool };
+    return { splits: { labels, train: pool, val: exp.val, test: exp.test }, pool };
   }
   const exp = multiLabelExperiment(ds, split, config.seed);
   const all = multiLabelSplits(exp, config.n ?? exp.order.length);
-  if (labels.length === ds.labels.length && labels.every((l, i) => l === ds.labels[i])) return all;
+  if (labels.length === ds.labels.length && labels.every((l, i) => l === ds.labels[i])) return { splits: all, pool: exp.order };
   const idx = labels.map((l) => ds.labels.indexOf(l));
   const project = (s: Sample): Sample => ({ ...s, targets: idx.map((j) => s.targets[j]!) });
-  return { labels, train: all.train.map(project), val: all.val.map(project), test: all.test.map(project) };
+  return { splits: { labels, train: all.train.map(project), val: all.val.map(project), test: all.test.map(project) }, pool: exp.order.map(project) };
 }
 
 /** The dataset options of a config, as loadDataset takes them. */
@@ -126,15 +129,17 @@ export interface PlannedSplits {
   splitMode: TrainConfig['split'];
   /** Where the protocol bends (resampling, random-split fallback, tiny evaluation sets), in words. */
   warnings: string[];
+  /** Distinct positive images of the training pool the subset was drawn from. */
+  poolPositives: number;
 }
 
 /** Below this many positives or negatives, an AUC is coarse and its confidence interval wide. */
 const FEW_PER_CLASS = 10;
 
 /** What the training set of `splits` is, for `nRequested` asked (see SampleCounts). */
-export function trainCounts(splits: Pick<Splits, 'train'>, nRequested: number, droppedFiles: number): SampleCounts {
+export function trainCounts(splits: Pick<Splits, 'train'>, nRequested: number, droppedFiles: number, poolPositives = NaN): SampleCounts {
   const positive = new Set(splits.train.filter((s) => s.targets.some((t) => t === 1)).map((s) => s.id));
-  return { nRequested, nTrained: splits.train.length, uniqueImages: new Set(splits.train.map((s) => s.id)).size, uniquePositives: positive.size, droppedFiles };
+  return { nRequested, nTrained: splits.train.length, uniqueImages: new Set(splits.train.map((s) => s.id)).size, uniquePositives: positive.size, droppedFiles, poolPositives };
 }
 
 /** What the user should know before trusting the numbers of a run on these splits. */
@@ -170,12 +175,13 @@ export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}):
     const exp = binaryExperiment(full, config.excludeExperiment, split, config.seed);
     full = chestXray13(full, split, exp, config.excludeNGrid ?? 'all');
   }
-  const splits = makeSplits(full, config, source.task, splitMode);
+  const { splits, pool } = makeSplits(full, config, source.task, splitMode);
+  const poolPositives = new Set(pool.filter((x) => x.targets.some((t) => t === 1)).map((x) => x.id)).size;
   if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);
   if (config.testLimit !== undefined) splits.test = splits.test.slice(0, config.testLimit);
   const warnings = protocolWarnings(splits, config, splitMode, full.name, config.n ?? splits.train.length);
   for (const w of warnings) hooks.log?.(`warning: ${w}`);
-  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings };
+  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings, poolPositives };
 }
 
 /** The dataset without the samples of `why` (they go to its skipped list with the reason: files that cannot be used). */
@@ -223,7 +229,7 @@ async function openSplitsCache(config: TrainConfig, planned: PlannedSplits, cach
 }
 
 function finishData(config: TrainConfig, planned: PlannedSplits, cache: ImageCache, hooks: PrepareHooks): PreparedData {
-  const { source, dataset: full, splits, splitMode, warnings } = planned;
+  const { source, dataset: full, splits, splitMode, warnings, poolPositives } = planned;
   const build = (samples: Sample[], name: SplitName): SplitData => {
     const kept = samples.filter((s) => cache.rowOf(s.id) !== undefined);
     if (kept.length === 0) throw new OptionError(`${name} split`, 'at least one readable image', `${samples.length} samples, none readable`);
@@ -243,7 +249,7 @@ function finishData(config: TrainConfig, planned: PlannedSplits, cache: ImageCac
   // Images that still failed after the last round of resampling are dropped too (and not counted as trained).
   const dropped = [...full.skipped.map((s) => ({ id: '', path: s.path, reason: s.reason })), ...cache.skipped.filter((s) => s.id !== '')];
   if (dropped.length) hooks.log?.(`${dropped.length} file(s) of the dataset could not be used and were removed before sampling (listed in metrics.json).`);
-  const counts = trainCounts({ train: data.train.samples }, config.n ?? splits.train.length, dropped.length);
+  const counts = trainCounts({ train: data.train.samples }, config.n ?? splits.train.length, dropped.length, poolPositives);
   return {
     source: { root: source.root, format: source.format, simulated: source.simulated },
     dataset: full,
