@@ -103,20 +103,19 @@ export function paperSpec(opts: PresetOptions): unknown {
 }
 
 /**
- * The paper preset's datasets, from the published sizes, split as docs/protocol.md says (official test list;
- * 10% of train_val by patient for validation; binary tasks balanced: all positives plus as many
- * negatives; source tasks train on the whole training split).
- * NIH ChestX-ray14: 112,120 images, test list 25,596, train_val 86,524 (Table I: Emphysema test 1,093
- * positives, train+val 1,423; Hernia 86 / 141; Pneumonia 555 / 876). CheXpert: 191,027 frontal training
- * images, validation 202 frontal (used as test). MURA: 36,808 training, 3,197 validation (used as test).
+ * The paper preset's datasets, as `experiment paper --plan` counts them on the published lists (seed 0;
+ * official test list, 10% of train_val patients for validation, binary tasks balanced: all positives
+ * plus as many negatives; source tasks train on the whole training split). `--estimate` sizes a job
+ * from this table only where its dataset's lists are not on the machine, so both agree; a test checks
+ * the table against the plan on the real lists. CheXpert's validation set (202 frontal) and MURA's
+ * (3,060 images here: the published image list's valid rows) are the source tasks' test sets.
  */
 export const PAPER_SIZES: SizeTable = {
-  chestxray14: { train: 2000, val: 8652, test: 25596 },
-  pneumonia: { train: 2000, val: 2 * 88, test: 2 * 555 },
-  emphysema: { train: 2000, val: 2 * 142, test: 2 * 1093 },
-  hernia: { train: 2000, val: 2 * 14, test: 2 * 86 },
-  mura: { train: 33127, val: 3681, test: 3197 },
-  chexpert: { train: 171924, val: 19103, test: 202 },
-  // Counted by `experiment paper --plan` on the published NIH lists (79,542 images split 90/10 by patient).
+  chestxray14: { train: 2000, val: 9195, test: 25596 },
+  pneumonia: { train: 2000, val: 170, test: 954 },
+  emphysema: { train: 2000, val: 316, test: 2186 },
+  hernia: { train: 2000, val: 24, test: 172 },
+  mura: { train: 33019, val: 3058, test: 3060 },
+  chexpert: { train: 171703, val: 19324, test: 202 },
   chestxray13: { train: 71525, val: 8017, test: 23410 },
 };
