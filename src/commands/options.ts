@@ -10,7 +10,7 @@ import { DATASET_FORMATS } from '../data/datasets/index.js';
 import { describe as describeValue, OptionError } from '../errors.js';
 import { ARCHS, FROZEN_BATCHNORM, GREY_MODES } from '../model.js';
 import { ONE_CYCLE_CONVENTIONS, STRATEGIES } from '../schedule/index.js';
-import { LR_RULES, OPTIMIZERS, POLICIES, SPLIT_MODES, TRAIN_DEFAULTS as D } from '../train/config.js';
+import { LR_RULES, MOMENTS_SCOPES, OPTIMIZERS, POLICIES, SPLIT_MODES, TRAIN_DEFAULTS as D } from '../train/config.js';
 import { expectDevice, expectInteger, expectNumber, expectOneOf } from '../validate.js';
 
 export type OptionKind = 'string' | 'boolean' | 'integer' | 'number' | 'enum' | 'list';
@@ -64,6 +64,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'frozen-batch-norm': { kind: 'enum', group: 'Model', choices: FROZEN_BATCHNORM, meaning: `BatchNorm in frozen groups: ${list(FROZEN_BATCHNORM)} (default ${D.frozenBatchNorm}, as the authors)` },
   'image-size': { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Stored (cached) image side in pixels (default ${D.imageSize})` },
   crop: { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Training crop side in pixels, <= --image-size (default ${D.crop})` },
+  'moments-scope': { kind: 'enum', group: 'Model', choices: MOMENTS_SCOPES, meaning: `--init moments (and a source's moments): re-draw the convolution weights (conv, the paper) or every tensor (all) (default ${D.momentsScope})` },
 
   // Training.
   config: { kind: 'string', group: 'Training', meaning: 'JSON or YAML file with any of these options (flags given on the command line win)' },
@@ -73,7 +74,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   epochs: { kind: 'integer', group: 'Training', min: 1, max: 100000, meaning: `Epochs (default ${D.epochs})` },
   'batch-size': { kind: 'integer', group: 'Training', min: 1, max: 4096, meaning: `Batch size (default ${D.batchSize})` },
   'max-lr': { kind: 'number', group: 'Training', min: 0, max: 100, exclusiveMin: true, words: ['auto'], meaning: `Peak (one-cycle) or starting (regular) learning rate, or auto: run the LR finder first and pick by --lr-rule (default ${D.maxLr})` },
-  'lr-rule': { kind: 'enum', group: 'Training', choices: LR_RULES, meaning: `How --max-lr auto picks from the LR finder's curve: valley (fastai) | min-div-10 (loss minimum / 10) | minimum (the paper) (default ${D.lrRule})` },
+  'lr-rule': { kind: 'enum', group: 'Training', choices: LR_RULES, meaning: `How --max-lr auto picks from the LR finder's curve: minimum (the paper) | valley (fastai) | min-div-10 (loss minimum / 10); the others are logged beside it (default ${D.lrRule})` },
   'final-div': { kind: 'number', group: 'Training', min: 1, meaning: `One-cycle final learning rate = max-lr / final-div (default ${D.finalDiv}; the authors' code used 250000)` },
   'div-factor': { kind: 'number', group: 'Training', min: 1, meaning: `One-cycle starting learning rate = max-lr / div-factor (default ${D.divFactor})` },
   'pct-start': { kind: 'number', group: 'Training', min: 0, max: 1, exclusiveMin: true, meaning: 'One-cycle: fraction of the steps spent warming up (default 0.3)' },
@@ -143,7 +144,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
 export const DATASET_OPTIONS: OptionList = ['data', 'format', 'labels', 'label-columns', 'key', 'path-column', 'patient-column', 'positive', 'uncertainty', 'cache-dir'];
 /** Which images a run trains, validates and tests on. */
 export const SPLIT_OPTIONS: OptionList = ['split', 'task', 'n'];
-export const MODEL_OPTIONS: OptionList = ['arch', 'init', 'in-channels', 'grey-mode', 'dropout', 'frozen-batch-norm', 'image-size', 'crop'];
+export const MODEL_OPTIONS: OptionList = ['arch', 'init', 'moments-scope', 'in-channels', 'grey-mode', 'dropout', 'frozen-batch-norm', 'image-size', 'crop'];
 export const TRAINING_OPTIONS: OptionList = ['config', 'strategy', 'policy', 'optimizer', 'epochs', 'batch-size', 'max-lr', 'lr-rule', 'final-div', 'weight-decay', 'nesterov', 'seed', 'max-steps'];
 export const RUNTIME_OPTIONS: OptionList = ['device', 'threads', 'channels-last'];
 /** Everything a training config takes from the command line (train and lr-find). */

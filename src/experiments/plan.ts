@@ -66,12 +66,20 @@ const RADIOMICS_ARM: Omit<ArmConfig, 'options'> = {
 
 /**
  * One config, one key: random initialisation is source 'none' with init 'default' however it was
- * asked for; a radiomics arm keeps only its options; 'cnn' is the method when none is named.
+ * asked for; a radiomics arm keeps only its options; 'cnn' is the method when none is named. A network
+ * from random init has nothing pretrained to protect: under gradual unfreezing it trains every layer
+ * from the first step with the same discriminative rates ('discriminative'), as the authors' no-transfer
+ * arms did. "moments" re-draws the convolution weights unless the arm says otherwise (the scope is part
+ * of its key).
  */
 export function normaliseArm(arm: ArmConfig): ArmConfig {
   if (arm.method === 'radiomics') return { ...RADIOMICS_ARM, options: arm.options };
   const { method: _cnn, ...cnn } = arm;
-  return cnn.source === 'none' || cnn.init === 'default' ? { ...cnn, source: 'none', init: 'default' } : cnn;
+  if (cnn.source === 'none' || cnn.init === 'default') {
+    return { ...cnn, source: 'none', init: 'default', strategy: cnn.strategy === 'gradual' ? 'discriminative' : cnn.strategy };
+  }
+  if (cnn.init === 'moments' && cnn.options.momentsScope === undefined) return { ...cnn, options: { ...cnn.options, momentsScope: 'conv' } };
+  return cnn;
 }
 
 /** Whether `source` may be used by `target` (a source can be offered to some targets only). */

@@ -6,6 +6,7 @@
  */
 import { CHEXPERT_DEFAULT_POLICY } from '../data/datasets/chexpert.js';
 import { OptionError } from '../errors.js';
+import { LR_RULES, MOMENTS_SCOPES } from '../train/config.js';
 import { expectInteger, expectOneOf, expectString } from '../validate.js';
 
 type Check = (value: unknown, path: string) => void;
@@ -35,6 +36,8 @@ export const SPEC_OPTIONS: Record<string, [Check, string]> = {
   patientColumn: [string, 'patient when present (csv)'],
   positive: [string, 'guessed from normal/negative/... (folder)'],
   uncertainty: [(v, p) => void expectOneOf(v, p, ['ones', 'zeros', 'ignore'] as const), 'per label, as the paper (chexpert)'],
+  lrRule: [(v, p) => void expectOneOf(v, p, LR_RULES), "minimum (max_lr at the LR finder's loss minimum, the paper's rule; valley is recorded beside it)"],
+  momentsScope: [(v, p) => void expectOneOf(v, p, MOMENTS_SCOPES), 'conv (init moments re-draws the convolution weights, as the paper; all: every tensor)'],
   searchIters: [integer(1), '20 (radiomics: random-search draws per label)'],
   folds: [integer(2), '5 (radiomics: stratified CV folds)'],
   balanced: [onlyTrue('binary targets always have balanced validation/test sets and 50/50 training subsets'), 'true'],

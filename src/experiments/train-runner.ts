@@ -72,6 +72,8 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     arch: a.arch,
     init,
     initMoments: a.init === 'moments' && a.source !== 'imagenet' && a.source !== 'none' ? true : undefined,
+    momentsScope: o.momentsScope as TrainConfig['momentsScope'] | undefined,
+    lrRule: o.lrRule as TrainConfig['lrRule'] | undefined,
     strategy: a.strategy === 'gradual' ? 'gradual-unfreeze' : a.strategy,
     policy: a.policy === 'onecycle' ? 'one-cycle' : 'regular',
     optimizer: a.optimizer,
@@ -145,6 +147,15 @@ export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
         sampleIdsHash: r.sampleIdsHash,
         checkpoint,
         versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
+        method: 'cnn',
+        counts: r.counts,
+        simulated: r.simulated,
+        // A job reusing the max LR tuned at the arm's largest N ran no finder of its own.
+        lrRule: job.maxLr !== undefined && job.lrFrom ? 'reused' : r.lrRule,
+        ...(r.lrSuggestions ? { lrSuggestions: r.lrSuggestions } : {}),
+        ...(r.stoppedEarly ? { stoppedEarly: r.stoppedEarly } : {}),
+        warnings: r.warnings,
+        evalSizes: r.evalSizes,
       };
       if (job.kind === 'source' && phantoms) await cacheSourceRun(job, result, phantoms);
       return result;

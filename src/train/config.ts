@@ -22,6 +22,8 @@ export const SPLIT_MODES = ['official', 'random'] as const;
 export const LR_RULES = ['valley', 'min-div-10', 'minimum'] as const;
 export type LrRule = (typeof LR_RULES)[number];
 export const UNCERTAINTY_POLICIES = ['ones', 'zeros', 'ignore'] as const;
+/** conv: the convolution weights only (the paper randomises "the convolutional layers"); all: every tensor. */
+export const MOMENTS_SCOPES = ['conv', 'all'] as const;
 
 export interface TrainConfig {
   /** Dataset root; absent: the built-in phantom chest set (generated once into the cache). */
@@ -56,7 +58,7 @@ export interface TrainConfig {
   batchSize: number;
   /** A number, or 'auto' to run the LR finder first (the paper: the loss minimum). */
   maxLr: number | 'auto';
-  /** How 'auto' picks from the finder's curve (default 'valley'; the paper: 'minimum'). */
+  /** How 'auto' picks from the finder's curve (default 'minimum', the paper's; fastai's 'valley' is recorded beside it). */
   lrRule: LrRule;
   /** one-cycle: final LR = maxLr / finalDiv (protocol: 25000; the authors' code 250000). */
   finalDiv: number;
@@ -93,6 +95,8 @@ export interface TrainConfig {
   testLimit?: number;
   /** After loading --init weights, replace them by their "moments" (Raghu et al.). */
   initMoments?: boolean;
+  /** Which tensors "moments" re-draws: the convolution weights (the paper, III.E) or every tensor. */
+  momentsScope: (typeof MOMENTS_SCOPES)[number];
   /**
    * ChestX-ray13-style source: drop every image positive for this label and every image the binary
    * experiment on it (same seed and split) uses at any N of excludeNGrid, and learn the other labels
@@ -114,7 +118,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
   epochs: 20,
   batchSize: 16,
   maxLr: 'auto',
-  lrRule: 'valley',
+  lrRule: 'minimum',
   finalDiv: 25000,
   divFactor: 25,
   convention: 'paper',
@@ -128,6 +132,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
   dropout: 0,
   frozenBatchNorm: 'update-stats',
   tta: 4,
+  momentsScope: 'conv',
   seed: 0,
   device: 'auto',
   channelsLast: 'auto',
@@ -220,6 +225,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   if (c.valLimit !== undefined) expectInteger(c.valLimit, 'valLimit', 2);
   if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);
   if (c.initMoments !== undefined) expectBoolean(c.initMoments, 'initMoments');
+  expectOneOf(c.momentsScope, 'momentsScope', MOMENTS_SCOPES);
   if (c.excludeExperiment !== undefined) expectString(c.excludeExperiment, 'excludeExperiment');
   if (c.excludeNGrid !== undefined) {
     if (!Array.isArray(c.excludeNGrid) || c.excludeNGrid.length === 0) throw new OptionError('excludeNGrid', 'a non-empty array of training-set sizes', c.excludeNGrid);

@@ -164,8 +164,8 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
   const ignored = dropXrvHeadExtras(tensors, xrv);
   const model = await loadModel({ ...base, weights: tensors, strict: true });
   for (const t of Object.values(tensors)) t.dispose();
-  if (init === 'moments' || config.initMoments) model.reinitMoments('all', config.seed);
+  if (init === 'moments' || config.initMoments) model.reinitMoments(config.momentsScope, config.seed);
   const description =
-    config.initMoments ? `moments of ${init}` : init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
+    config.initMoments ? `moments of ${init} (${config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor'})` : init === 'moments' ? `moments of ImageNet (${entry!.name}; ${config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor'})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
   return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint, ...(ignored.length ? { ignored } : {}) };
 }
