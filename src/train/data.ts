@@ -13,6 +13,7 @@ import type { Dataset, Sample, Splits } from '../data/types.js';
 import { OptionError } from '../errors.js';
 import { Progress } from '../progress.js';
 import type { TrainConfig } from './config.js';
+import { BY_IMAGE_WARNING, patientSplitMode, requireBothClassesPerSplit, withSplitPatients } from './split-check.js';
 
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -68,12 +69,13 @@ async function resolveSource(config: TrainConfig, hooks: PrepareHooks): Promise<
 
 /** The splits of docs/protocol.md for the requested labels and N. */
 function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined, mode: TrainConfig['split']): Splits {
-  const split = splitByPatient(ds, { mode, seed: config.seed });
+  const split = splitByPatient(ds, { mode: patientSplitMode(mode), seed: config.seed });
   const labels = task ?? ds.labels;
   for (const [i, l] of labels.entries()) {
     if (!ds.labels.includes(l)) throw new OptionError(i === 0 && labels.length === 1 ? 'task' : `task[${i}]`, `a label of ${ds.name} (${ds.labels.join(', ')})`, l);
   }
   if (labels.length === 1) {
+    requireBothClassesPerSplit(ds, split, labels[0]!, mode);
     const exp = binaryExperiment(ds, labels[0]!, split, config.seed);
     if (config.n !== undefined) return binarySplits(exp, config.n);
     return { labels, train: [...exp.positives, ...exp.negatives], val: exp.val, test: exp.test };
@@ -108,6 +110,7 @@ const FEW_PER_CLASS = 10;
 /** What the user should know before trusting the numbers of a run on these splits. */
 export function protocolWarnings(splits: Splits, config: Pick<TrainConfig, 'split'>, splitMode: TrainConfig['split'], datasetName: string): string[] {
   const out: string[] = [];
+  if (splitMode === 'by-image') out.push(BY_IMAGE_WARNING);
   if (splitMode !== config.split) out.push(`${datasetName} has no official test list: a random 70/10/20 split by patient was used instead of '${config.split}' (recorded as split 'random').`);
   const unique = new Set(splits.train.map((s) => s.id)).size;
   if (unique < splits.train.length) out.push(`the training set of ${splits.train.length} is resampled with replacement from ${unique} unique image(s): fewer distinct images than N.`);
@@ -127,20 +130,23 @@ export function protocolWarnings(splits: Splits, config: Pick<TrainConfig, 'spli
 /** The splits a run with `config` trains, validates and tests on (reads only the dataset's listing). */
 export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PlannedSplits> {
   const source = await resolveSource(config, hooks);
-  let full = (hooks.loadDataset ?? loadDataset)(source.format, source.root, datasetLoadOptions(config));
+  const read = (hooks.loadDataset ?? loadDataset)(source.format, source.root, datasetLoadOptions(config));
+  if (read.recognised) hooks.log?.(read.recognised.message);
+  const format = (read.recognised?.format ?? source.format) as TrainConfig['format'];
+  let full = withSplitPatients(read, config.split);
   const splitMode = config.split === 'official' && !full.officialSplits?.test ? 'random' : config.split;
   if (config.excludeExperiment) {
     // The same split and seed as the target experiment, so its images are exactly the ones removed.
-    const split = splitByPatient(full, { mode: splitMode, seed: config.seed });
+    const split = splitByPatient(full, { mode: patientSplitMode(splitMode), seed: config.seed });
     const exp = binaryExperiment(full, config.excludeExperiment, split, config.seed);
     full = chestXray13(full, split, exp, config.excludeNGrid ?? 'all');
   }
   const splits = makeSplits(full, config, source.task, splitMode);
   if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);
   if (config.testLimit !== undefined) splits.test = splits.test.slice(0, config.testLimit);
-  const warnings = protocolWarnings(splits, config, splitMode, full.name);
+  const warnings = [...(read.warnings ?? []), ...protocolWarnings(splits, config, splitMode, full.name)];
   for (const w of warnings) hooks.log?.(`warning: ${w}`);
-  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings };
+  return { source: { root: source.root, format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings };
 }
 
 export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PreparedData> {
