@@ -80,8 +80,10 @@ export const trainCommand: CommandModule = {
       .example('$0 train', 'The built-in demo: SIMULATED phantom chest X-rays, Cardiomegaly, N=200 (minutes on a laptop CPU)')
       .example('$0 train --data /data/NIH --format nih --task Emphysema --n 400 --init imagenet', 'The paper\'s recipe on NIH ChestX-ray14 Emphysema, N=400')
       .example('$0 train --data /data/NIH --task Hernia --init densenet121-res224-nih --strategy gradual-unfreeze --max-lr auto', 'Same-anatomy source weights, LR finder')
+      .example('$0 train --data scans/ --task Effusion', 'Your own data, its layout recognised (here a DICOM tree with labels.csv at its top)')
       .example('$0 train --data scans/ --format dicom --labels labels.csv --key SOPInstanceUID --task Effusion', 'Your DICOM tree, labels from a CSV keyed by a DICOM tag')
-      .example('$0 train --data images/ --format folder --positive fracture', 'A folder per class')
+      .example('$0 train --data scans/ --labels labels.csv --patient-column subject --task Effusion', 'Patients from a column of the labels CSV (never read as a label)')
+      .example('$0 train --data images/ --positive fracture --image-size 128', 'A folder per class, 128-px images (the crop follows: 121)')
       .example('$0 train --out runs/a --resume', 'Continue an interrupted run with its saved options')
       .example('$0 train --nproc 2', 'Data-parallel over 2 local processes (torchrun/srun launches work too: see README)'),
   handler: async (argv) => {
