@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CommandModule } from 'yargs';
 
-import { parseCommandLine } from '../src/cli.js';
+import { main, parseCommandLine } from '../src/cli.js';
 import { commands } from '../src/commands/index.js';
 import { OPTIONS } from '../src/commands/options.js';
 
@@ -177,5 +177,15 @@ describe('the docs and the help agree with the CLI', () => {
     expect(await concrete('torchxfer train --epochs banana')).toMatch(/Expected an integer for --epochs but received 'banana'/);
     expect(await concrete('torchxfer train --format png')).toMatch(/for --format but received 'png'/);
     expect(await concrete('torchxfer data synth --kind chest --out DIR --count K --seed S')).toBeUndefined();
+  });
+
+  it('data synth: --seed is optional, default 0, and its help says only that', async () => {
+    expect(await check({ where: 'probe', text: 'torchxfer data synth --kind chest --out o --count 5', synopsis: false })).toBeUndefined();
+    const printed: string[] = [];
+    vi.mocked(console.log).mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
+    await main(['data', 'synth', '--help']);
+    const seed = printed.join('\n').split('\n').find((l) => l.includes('--seed'))!;
+    expect(seed).toContain('default 0');
+    expect(seed).not.toContain('[required]');
   });
 });
