@@ -159,6 +159,17 @@ describe('what is not recognised is said, not guessed', () => {
     expect(ds.warnings).toEqual([expect.stringMatching(/^the 8 class folders are named like patient or case ids \(case0, case1, case2 \.\.\.\): each became a label/)]);
   });
 
+  it('a format named reads its own files where auto would pick another kind', async () => {
+    const root = tempDir('auto-both');
+    writeFileSync(join(root, 'Data_Entry_2017.csv'), 'Image Index,Finding Labels,Follow-up #,Patient ID\n');
+    for (let i = 0; i < 4; i++) await writePng(join(root, 'png', `p${i}.png`), i);
+    writeFileSync(join(root, 'labels.csv'), ['path,A', ...[0, 1, 2, 3].map((i) => `png/p${i}.png,${i % 2}`)].join('\n') + '\n');
+    expect(() => loadDataset('auto', root)).toThrow(/no usable image/); // the NIH table wins, and lists no image
+    const ds = loadDataset('csv', root);
+    expect(ds.samples).toHaveLength(4);
+    expect(ds.recognised).toBeUndefined();
+  });
+
   it('a published layout one folder down is named, with the folder to give', () => {
     const parent = tempDir('auto-parent');
     mkdirSync(join(parent, 'CheXpert-v1.0-small'));

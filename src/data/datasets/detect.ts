@@ -4,7 +4,7 @@
  * instead. Published layouts are told by their files alone (no image is listed); the rest by one walk.
  */
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 
 import { parseCsv } from '../csv.js';
 import { DataError } from '../errors.js';
@@ -64,16 +64,16 @@ export function csvHeader(path: string): string[] {
 const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
 const headerHas = (p: string, ...cols: string[]) => isFile(p) && cols.every((c) => csvHeader(p).includes(c));
 
-/** A published layout told by its files alone, or undefined. */
-function publishedLayout(dir: string): Found | undefined {
-  const entry = NIH_ENTRY_FILES.find((f) => isFile(join(dir, f)));
+/** A published layout told by its files alone (the first that fits, or only `only`), or undefined. */
+function publishedLayout(dir: string, only?: DatasetKind): Found | undefined {
+  const entry = only === undefined || only === 'nih' ? NIH_ENTRY_FILES.find((f) => isFile(join(dir, f))) : undefined;
   if (entry) {
     const lists = ['train_val_list.txt', 'test_list.txt'].filter((f) => isFile(join(dir, f)));
     return { kind: 'nih', what: `the NIH ChestX-ray14 layout (${[entry, ...lists].join(', ')})` };
   }
-  const chexpert = ['train.csv', 'valid.csv'].filter((f) => headerHas(join(dir, f), 'Path', 'Frontal/Lateral'));
+  const chexpert = only === undefined || only === 'chexpert' ? ['train.csv', 'valid.csv'].filter((f) => headerHas(join(dir, f), 'Path', 'Frontal/Lateral')) : [];
   if (chexpert.length) return { kind: 'chexpert', what: `the CheXpert layout (${chexpert.join(', ')})` };
-  for (const root of [dir, join(dir, 'MURA-v1.1')]) {
+  for (const root of only === undefined || only === 'mura' ? [dir, join(dir, 'MURA-v1.1')] : []) {
     const lists = ['train_image_paths.csv', 'valid_image_paths.csv'].filter((f) => isFile(join(root, f)));
     if (lists.length) return { kind: 'mura', what: `the MURA layout (${lists.map((f) => (root === dir ? f : `MURA-v1.1/${f}`)).join(', ')})` };
   }
@@ -100,58 +100,93 @@ export function idLikeNames(names: string[]): boolean {
   return names.length >= 6 && stems.size === 1 && !stems.has('\0');
 }
 
-/** Sub-folders of `dir` holding images, with their image counts (by extension, recursive). */
-function classFolders(dir: string): { name: string; images: number }[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
-    .map((e) => ({ name: e.name, images: listImages(join(dir, e.name)).length }))
-    .filter((c) => c.images > 0)
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const nameRange = (names: string[]) => (names.length > 3 ? `${names[0]} ... ${names[names.length - 1]}` : names.join(', '));
 
-/** The CSVs at the top of `dir`; the labels CSV among them (labels.csv, or the only one). */
-function labelsCsvIn(dir: string): { all: string[]; chosen?: string } {
-  const all = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && /\.csv$/i.test(e.name)).map((e) => e.name).sort();
-  const chosen = all.length === 1 ? all[0] : all.find((f) => f.toLowerCase() === 'labels.csv');
-  return { all, chosen: chosen === undefined ? undefined : join(dir, chosen) };
+/** One walk of a folder: its images (DICOM or not), the sub-folders holding them, the CSVs at its top. */
+interface Survey {
+  images: number;
+  dicoms: number;
+  /** Top-level sub-folders with images, by name, with their image counts. */
+  classes: { name: string; images: number }[];
+  csvs: string[];
+  /** The labels CSV: the one named, else labels.csv or the only CSV at the top. */
+  labelsCsv?: string;
+  /** That CSV when it has the image-path column (a labels CSV of paths). */
+  pathCsv?: string;
 }
 
-/** A folder that is no published layout: DICOM tree, CSV of paths, class folders, or nothing usable. */
-function detectFolder(dir: string, opts: DetectOptions): Found {
+function survey(dir: string, opts: DetectOptions): Survey {
   const files = listImages(dir);
-  const dicoms = files.filter((f) => /\.(dcm|dicom)$/i.test(f)).length;
-  const others = files.length - dicoms;
-  const csvs = labelsCsvIn(dir);
-  const csv = opts.labels ?? csvs.chosen;
+  const perClass = new Map<string, number>();
+  for (const f of files) {
+    const parts = relative(dir, f).split(sep);
+    if (parts.length > 1) perClass.set(parts[0]!, (perClass.get(parts[0]!) ?? 0) + 1);
+  }
+  const csvs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && /\.csv$/i.test(e.name)).map((e) => e.name).sort();
+  const top = csvs.length === 1 ? csvs[0] : csvs.find((f) => f.toLowerCase() === 'labels.csv');
+  const labelsCsv = opts.labels ?? (top === undefined ? undefined : join(dir, top));
+  return {
+    images: files.length,
+    dicoms: files.filter((f) => /\.(dcm|dicom)$/i.test(f)).length,
+    classes: [...perClass].map(([name, images]) => ({ name, images })).sort(byName),
+    csvs,
+    labelsCsv,
+    pathCsv: labelsCsv !== undefined && headerHas(labelsCsv, opts.pathColumn ?? 'path') ? labelsCsv : undefined,
+  };
+}
+
+const idLikeOf = (sv: Survey) => (sv.classes.length >= 3 && idLikeNames(sv.classes.map((c) => c.name)) ? sv.classes.map((c) => c.name) : undefined);
+const dicomTree = (sv: Survey, csv: string) => `a DICOM tree (${plural(sv.dicoms, 'file')}) with ${basename(csv)}`;
+const classList = (sv: Survey) =>
+  `class folders (images per class: ${sv.classes.slice(0, 6).map((c) => `${c.name} ${c.images}`).join(', ')}${sv.classes.length > 6 ? `, ... (${sv.classes.length} classes)` : ''})`;
+
+/** A folder that is no published layout: CSV of paths, DICOM tree, class folders, or nothing usable. */
+function detectFolder(dir: string, opts: DetectOptions): Found {
+  const sv = survey(dir, opts);
   const pathColumn = opts.pathColumn ?? 'path';
-  if (csv && isFile(csv) && headerHas(csv, pathColumn)) {
-    return { kind: 'csv', path: csv, what: `a labels CSV of paths (${basename(csv)}, column '${pathColumn}')` };
-  }
-  if (dicoms > 0 && csv) return { kind: 'dicom', labels: csv, what: `a DICOM tree (${plural(dicoms, 'file')}) with ${basename(csv)}` };
-  const classes = classFolders(dir);
-  const images = others > 0 && dicoms > 0 ? `${plural(files.length, 'image')} (${dicoms} DICOM)` : dicoms > 0 ? `${plural(dicoms, 'DICOM file')}` : plural(others, 'image');
-  const idLike = classes.length >= 3 && idLikeNames(classes.map((c) => c.name)) ? classes.map((c) => c.name) : undefined;
-  if (classes.length >= 2 && !idLike) {
-    const listed = classes.slice(0, 6).map((c) => `${c.name} ${c.images}`).join(', ') + (classes.length > 6 ? `, ... (${classes.length} classes)` : '');
-    return { kind: 'folder', what: `class folders (images per class: ${listed})` };
-  }
-  const csvNote = csvs.all.length > 1 ? ` (${csvs.all.length} CSV files at its top, none named labels.csv: name one with --labels)` : '';
+  if (sv.pathCsv) return { kind: 'csv', path: sv.pathCsv, what: `a labels CSV of paths (${basename(sv.pathCsv)}, column '${pathColumn}')` };
+  if (sv.dicoms > 0 && sv.labelsCsv) return { kind: 'dicom', labels: sv.labelsCsv, what: dicomTree(sv, sv.labelsCsv) };
+  const idLike = idLikeOf(sv);
+  if (sv.classes.length >= 2 && !idLike) return { kind: 'folder', what: classList(sv) };
+  const others = sv.images - sv.dicoms;
+  const images = others > 0 && sv.dicoms > 0 ? `${plural(sv.images, 'image')} (${sv.dicoms} DICOM)` : sv.dicoms > 0 ? plural(sv.dicoms, 'DICOM file') : plural(others, 'image');
+  const csvNote = sv.csvs.length > 1 && !sv.labelsCsv ? ` (${sv.csvs.length} CSV files at its top, none named labels.csv: name one with --labels)` : '';
   if (idLike) {
     return {
-      what: `${images} in ${classes.length} folders named like patient or case ids (${nameRange(idLike)}) and no labels CSV${csvNote}`,
+      what: `${images} in ${sv.classes.length} folders named like patient or case ids (${nameRange(idLike)}) and no labels CSV${csvNote}`,
       advice: 'give the labels as a CSV (--labels labels.csv: a file column and one 0/1 column per label); or, if the folders really are classes, --format folder',
       idLikeFolders: idLike,
     };
   }
-  if (csv && isFile(csv) && dicoms === 0) {
-    return { what: `${images} and ${basename(csv)} without a '${pathColumn}' column`, advice: 'name its column of image paths with --path-column' };
+  if (sv.labelsCsv && sv.dicoms === 0 && sv.images > 0) {
+    return { what: `${images} and ${basename(sv.labelsCsv)} without a '${pathColumn}' column`, advice: 'name its column of image paths with --path-column' };
   }
-  if (files.length === 0) return { what: `no images (PNG, JPEG or DICOM) and no dataset layout${csvNote}`, advice: `check --data (${KIND_WORDS.nih}, ${KIND_WORDS.folder}, ...)` };
-  if (dicoms > 0) return { what: `a DICOM tree (${plural(dicoms, 'file')}) without a labels CSV${csvNote}`, advice: "give --labels labels.csv (a 'file' column and one 0/1 column per label)" };
-  return { what: `${images} without labels (no labels CSV and ${plural(classes.length, 'class folder')})${csvNote}`, advice: 'put the images in one folder per class, or give a labels CSV of paths' };
+  if (sv.images === 0) return { what: `no images (PNG, JPEG or DICOM) and no dataset layout${csvNote}`, advice: `check --data (${KIND_WORDS.nih}, ${KIND_WORDS.folder}, ...)` };
+  if (sv.dicoms > 0) return { what: `a DICOM tree (${plural(sv.dicoms, 'file')}) without a labels CSV${csvNote}`, advice: "give --labels labels.csv (a 'file' column and one 0/1 column per label)" };
+  return { what: `${images} without labels (no labels CSV and ${plural(sv.classes.length, 'class folder')})${csvNote}`, advice: 'put the images in one folder per class, or give a labels CSV of paths' };
+}
+
+/**
+ * What an explicitly named format reads at `path` when its own signature is there (even where `auto`
+ * would pick another kind), or undefined when it is not.
+ */
+export function fitFormat(kind: DatasetKind, path: string, opts: DetectOptions = {}): Found | undefined {
+  if (!existsSync(path)) throw new DataError(path, 'not found (no such file or folder)');
+  if (statSync(path).isFile()) {
+    return kind === 'csv' && /\.csv$/i.test(path) && headerHas(path, opts.pathColumn ?? 'path') ? { kind, what: `a labels CSV of paths (${basename(path)})` } : undefined;
+  }
+  if (kind === 'nih' || kind === 'chexpert' || kind === 'mura') {
+    const layout = publishedLayout(path, kind);
+    return layout?.kind === kind ? layout : undefined;
+  }
+  const sv = survey(path, opts);
+  if (kind === 'csv') return sv.pathCsv ? { kind, path: sv.pathCsv, what: `a labels CSV of paths (${basename(sv.pathCsv)})` } : undefined;
+  if (kind === 'dicom') return sv.dicoms > 0 && sv.labelsCsv ? { kind, labels: sv.labelsCsv, what: dicomTree(sv, sv.labelsCsv) } : undefined;
+  // Class folders, unless a labels CSV there says the labels are not the folder names.
+  const labelled = sv.pathCsv !== undefined || (sv.dicoms > 0 && sv.labelsCsv !== undefined);
+  return sv.classes.length >= 2 && !labelled ? { kind, what: classList(sv), idLikeFolders: idLikeOf(sv) } : undefined;
 }
 
 /** What `path` holds and which reader fits it (no reader: `kind` undefined, with `advice`). */

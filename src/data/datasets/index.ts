@@ -3,7 +3,7 @@ import { OptionError } from '../../errors.js';
 import type { Dataset } from '../types.js';
 import { loadChexpert, type ChexpertOptions } from './chexpert.js';
 import { requireSamples } from './common.js';
-import { DATASET_KINDS, detectDataset, KIND_WORDS, type DatasetKind, type Found } from './detect.js';
+import { DATASET_KINDS, detectDataset, fitFormat, KIND_WORDS, type DatasetKind, type Found } from './detect.js';
 import { loadDicomTree } from './dicom-tree.js';
 import { loadFolder, type FolderOptions } from './folder.js';
 import { loadMura } from './mura.js';
@@ -53,15 +53,9 @@ function readKind(kind: DatasetKind, path: string, opts: LoadOptions, found?: Fo
 
 /** The error for an explicit format that does not fit what `path` holds. */
 function mismatch(format: DatasetKind, path: string, found: Found): OptionError {
-  const instead = found.kind ? `'${found.kind}' or 'auto'` : 'a format that fits';
+  const instead = found.kind && found.kind !== format ? `'${found.kind}' or 'auto'` : 'a format that fits';
   const advice = found.advice ? `; ${found.advice}` : '';
   return new OptionError('format', `${instead} (${path} holds ${found.what}, not ${KIND_WORDS[format]}${advice})`, format);
-}
-
-/** Whether an explicit format may read what was found (a folder of id-like folders reads, with a warning). */
-function fits(format: DatasetKind, found: Found): boolean {
-  if (found.kind === format) return true;
-  return format === 'folder' && found.kind === undefined && found.idLikeFolders !== undefined;
 }
 
 /**
@@ -71,10 +65,12 @@ function fits(format: DatasetKind, found: Found): boolean {
  */
 export function loadDataset(format: DatasetFormat, path: string, opts: LoadOptions = {}): Dataset {
   if (!(DATASET_FORMATS as readonly string[]).includes(format)) throw new OptionError('format', DATASET_FORMATS.map((f) => `'${f}'`).join(', '), format);
-  const found = detectDataset(path, { labels: opts.labels, pathColumn: opts.pathColumn });
-  if (format === 'auto' && !found.kind) throw new OptionError('format', `a dataset layout it can recognise (${path} holds ${found.what}${found.advice ? `: ${found.advice}` : ''})`, 'auto');
-  const kind = format === 'auto' ? found.kind! : format;
-  if (format !== 'auto' && !fits(format, found)) throw mismatch(format, path, found);
+  const look = { labels: opts.labels, pathColumn: opts.pathColumn };
+  // A format named is read where its own files are there (even where auto would pick another kind).
+  const found = format === 'auto' ? detectDataset(path, look) : fitFormat(format, path, look);
+  if (!found) throw mismatch(format as DatasetKind, path, detectDataset(path, look));
+  if (!found.kind) throw new OptionError('format', `a dataset layout it can recognise (${path} holds ${found.what}${found.advice ? `: ${found.advice}` : ''})`, 'auto');
+  const kind = found.kind;
   if (opts.patientColumn !== undefined && PATIENTS_FROM[kind]) {
     throw new OptionError('patientColumn', `no value for ${kind} data (its patients come from ${PATIENTS_FROM[kind]})`, opts.patientColumn);
   }
@@ -89,5 +85,5 @@ export function loadDataset(format: DatasetFormat, path: string, opts: LoadOptio
   return { ...ds, warnings, recognised: format === 'auto' ? { format: kind, message } : undefined };
 }
 
-export { detectDataset, DATASET_KINDS, type DatasetKind, type Found };
+export { detectDataset, fitFormat, DATASET_KINDS, type DatasetKind, type Found };
 export { loadChexpert, loadDicomTree, loadFolder, loadMura, loadNih, loadUserCsv };
