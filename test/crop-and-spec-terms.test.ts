@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { configFromArgs, PHANTOM_DEFAULTS } from '../src/commands/train.js';
 import { OptionError } from '../src/errors.js';
+import { jobTrainConfig } from '../src/experiments/layout.js';
 import { planExperiment, planJobs, sourceJob } from '../src/experiments/plan.js';
 import { pairedP } from '../src/experiments/paired.js';
 import { validateSpec } from '../src/experiments/spec.js';
@@ -98,6 +99,10 @@ describe('a job that fails says what to change in the spec', () => {
     expect(err).toBeInstanceOf(OptionError);
     expect(inSpecTerms(err, target).message).toBe("Expected an integer between 32 and 64 for options.crop of target 'pneumonia' but received 300");
     expect(inSpecTerms(new OptionError('maxLr', 'a number', 'x'), source).message).toBe("Expected a number for train.maxLr of source 'limbs' but received 'x'");
+    // Planning (--plan, --estimate) reads the same config: the same words.
+    const tooBig = spec({ source: 'none', init: 'default' }, { imageSize: 64, crop: 100 });
+    const job = planJobs(planExperiment(tooBig, () => undefined, pairedP)).find((j) => j.kind === 'target')!;
+    await expect(jobTrainConfig(job)).rejects.toThrow("Expected an integer between 32 and 64 for options.crop of target 'pneumonia' but received 100");
     // Errors with nothing of the CLI in them pass unchanged.
     const plain = new Error('disk full');
     expect(inSpecTerms(plain, target)).toBe(plain);
