@@ -61,7 +61,7 @@ export default {
       // A found max LR (the finder runs where the job reuses none), else the one given to it.
       maxLr: job.maxLr ?? (job.arm.maxLr === 'find' ? 1e-3 * (1 + parseInt(h(job.key).slice(0, 4), 16) / 0xffff) : job.arm.maxLr),
       versions: { torch: 'fake' },
-      method: job.arm.method ?? 'cnn', simulated: true,
+      method: job.arm.method ?? 'cnn', simulated: job.data.dataset.startsWith('phantom'),
       counts: { nRequested: n, nTrained: n, uniqueImages: Math.min(n, 400 + n / 2), uniquePositives: Math.min(n / 2, 200), droppedFiles: 0, poolPositives: 200 },
       evalSizes: { val: 40, test: 100, valPositives: 20, testPositives: 50 },
       lrRule: job.arm.maxLr === 'find' ? (job.maxLr !== undefined ? 'reused' : 'minimum') : 'given',

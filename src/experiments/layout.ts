@@ -14,6 +14,7 @@ import { datasetLoadOptions, planSplits } from '../train/data.js';
 import { canonicalJson } from './keys.js';
 import { pairedP } from './paired.js';
 import { planExperiment, type LookupDone, type Plan } from './plan.js';
+import { inSpecTerms } from './spec-terms.js';
 import { jobTrainOptions } from './train-runner.js';
 import type { ExperimentSpec, RunJob } from './types.js';
 
@@ -60,7 +61,11 @@ export function expandPlan(spec: ExperimentSpec, done?: LookupDone): Plan {
 export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<TrainConfig> {
   // A job that reuses a tuned max LR runs no LR finder: any number stands in for it.
   const partial = await jobTrainOptions({ ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet', maxLr: job.lrFrom ? (job.maxLr ?? 1e-3) : job.maxLr }, { cacheDir });
-  return resolveTrainConfig(partial);
+  try {
+    return resolveTrainConfig(partial);
+  } catch (err) {
+    throw inSpecTerms(err, job);
+  }
 }
 
 /**
@@ -93,7 +98,7 @@ export class SplitSizer {
       group = planSplits({ ...config, n: undefined }, { loadDataset: this.load }).then(({ splits }) => ({ pool: splits.train, val: splits.val.length, test: splits.test.length, labels: splits.labels }));
       this.groups.set(key, group);
     }
-    const g = await group;
+    const g = await group.catch((err: unknown) => Promise.reject(inSpecTerms(err, job)));
     if (config.n !== undefined && config.n > g.pool.length && g.labels.length > 1) {
       throw new Error(`dataset '${job.data.name}': N = ${config.n} is more than its training pool of ${g.pool.length} images`);
     }

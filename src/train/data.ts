@@ -15,6 +15,7 @@ import type { Dataset, Sample, Splits } from '../data/types.js';
 import { OptionError } from '../errors.js';
 import { Progress } from '../progress.js';
 import type { TrainConfig } from './config.js';
+import { BY_IMAGE_WARNING, patientSplitMode, requireBothClassesPerSplit, withSplitPatients } from './split-check.js';
 
 export type SplitName = 'train' | 'val' | 'test';
 
@@ -96,12 +97,13 @@ async function resolveSource(config: TrainConfig, hooks: PrepareHooks): Promise<
 
 /** The splits of docs/protocol.md for the requested labels and N, and the training pool they drew from. */
 function makeSplits(ds: Dataset, config: TrainConfig, task: string[] | undefined, mode: TrainConfig['split']): { splits: Splits; pool: Sample[] } {
-  const split = splitByPatient(ds, { mode, seed: config.seed });
+  const split = splitByPatient(ds, { mode: patientSplitMode(mode), seed: config.seed });
   const labels = task ?? ds.labels;
   for (const [i, l] of labels.entries()) {
     if (!ds.labels.includes(l)) throw new OptionError(i === 0 && labels.length === 1 ? 'task' : `task[${i}]`, `a label of ${ds.name} (${ds.labels.join(', ')})`, l);
   }
   if (labels.length === 1) {
+    requireBothClassesPerSplit(ds, split, labels[0]!, mode);
     const exp = binaryExperiment(ds, labels[0]!, split, config.seed);
     const pool = [...exp.positives, ...exp.negatives];
     if (config.n !== undefined) return { splits: binarySplits(exp, config.n), pool };
@@ -145,6 +147,7 @@ export function trainCounts(splits: Pick<Splits, 'train'>, nRequested: number, d
 /** What the user should know before trusting the numbers of a run on these splits. */
 export function protocolWarnings(splits: Splits, config: Pick<TrainConfig, 'split'>, splitMode: TrainConfig['split'], datasetName: string, nRequested = splits.train.length): string[] {
   const out: string[] = [];
+  if (splitMode === 'by-image') out.push(BY_IMAGE_WARNING);
   if (splitMode !== config.split) out.push(`${datasetName} has no official test list: a random 70/10/20 split by patient was used instead of '${config.split}' (recorded as split 'random').`);
   const c = trainCounts(splits, nRequested, 0);
   if (c.uniqueImages < c.nRequested) {
@@ -166,12 +169,15 @@ export function protocolWarnings(splits: Splits, config: Pick<TrainConfig, 'spli
 /** The splits a run with `config` trains, validates and tests on (reads only the dataset's listing). */
 export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}): Promise<PlannedSplits> {
   const source = await resolveSource(config, hooks);
-  let full = (hooks.loadDataset ?? loadDataset)(source.format, source.root, datasetLoadOptions(config));
+  const read = (hooks.loadDataset ?? loadDataset)(source.format, source.root, datasetLoadOptions(config));
+  if (read.recognised) hooks.log?.(read.recognised.message);
+  const format = (read.recognised?.format ?? source.format) as TrainConfig['format'];
+  let full = withSplitPatients(read, config.split);
   if (hooks.exclude) full = withoutSamples(full, hooks.exclude(source.root));
   const splitMode = config.split === 'official' && !full.officialSplits?.test ? 'random' : config.split;
   if (config.excludeExperiment) {
     // The same split and seed as the target experiment, so its images are exactly the ones removed.
-    const split = splitByPatient(full, { mode: splitMode, seed: config.seed });
+    const split = splitByPatient(full, { mode: patientSplitMode(splitMode), seed: config.seed });
     const exp = binaryExperiment(full, config.excludeExperiment, split, config.seed);
     full = chestXray13(full, split, exp, config.excludeNGrid ?? 'all');
   }
@@ -179,9 +185,9 @@ export async function planSplits(config: TrainConfig, hooks: PrepareHooks = {}):
   const poolPositives = new Set(pool.filter((x) => x.targets.some((t) => t === 1)).map((x) => x.id)).size;
   if (config.valLimit !== undefined) splits.val = splits.val.slice(0, config.valLimit);
   if (config.testLimit !== undefined) splits.test = splits.test.slice(0, config.testLimit);
-  const warnings = protocolWarnings(splits, config, splitMode, full.name, config.n ?? splits.train.length);
+  const warnings = [...(read.warnings ?? []), ...protocolWarnings(splits, config, splitMode, full.name, config.n ?? splits.train.length)];
   for (const w of warnings) hooks.log?.(`warning: ${w}`);
-  return { source: { root: source.root, format: source.format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings, poolPositives };
+  return { source: { root: source.root, format, simulated: source.simulated }, dataset: full, splits, splitMode, warnings, poolPositives };
 }
 
 /** The dataset without the samples of `why` (they go to its skipped list with the reason: files that cannot be used). */
