@@ -32,9 +32,13 @@ struct PrefixStats {
 std::map<std::string, PrefixStats> count_prefixes(const std::vector<std::string>& names, const ShapeList& file,
                                                   const std::unordered_map<std::string, std::vector<int64_t>>& backbone, const ArchKeys& arch) {
   std::map<std::string, PrefixStats> stats;
+  size_t longest = 0;  // only tails this long can be keys: linear in the names, however many dots they hold
+  for (auto& [key, shape] : backbone) longest = std::max(longest, key.size());
   for (size_t i = 0; i < names.size(); ++i) {
     const std::string& n = names[i];
-    for (size_t p = 0; p < n.size(); p = n.find('.', p) == std::string::npos ? n.size() : n.find('.', p) + 1) {
+    const size_t from = n.size() > longest ? n.size() - longest : 0;
+    for (size_t p = from; p < n.size(); p = n.find('.', p) == std::string::npos ? n.size() : n.find('.', p) + 1) {
+      if (p > 0 && n[p - 1] != '.') continue;  // a tail starts the name or follows a dot
       auto it = backbone.find(n.substr(p));
       if (it == backbone.end()) continue;
       PrefixStats& s = stats[n.substr(0, p)];
