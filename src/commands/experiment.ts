@@ -18,6 +18,7 @@ import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
 import type { ExperimentSpec, RunJob } from '../experiments/types.js';
 import { WEAK_SOURCE_AUC } from '../report/sections.js';
+import { checkWeightsArchitecture } from '../weights/identify.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ExperimentArgs {
@@ -85,6 +86,13 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     }
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
     if (args.estimate) return estimate(spec, args, dbPath);
+    // Published weights given as files are checked now, before any arm decodes an image.
+    if (!args['dry-run']) {
+      for (const w of spec.weightSources ?? []) {
+        const option = w.weights === args['same-anatomy-weights'] ? '--same-anatomy-weights' : `sources.${w.name}.weights`;
+        if (existsSync(w.weights)) await checkWeightsArchitecture(w.weights, w.arch, option);
+      }
+    }
     const runner = args['dry-run'] ? undefined : await resolveArmRunner();
     // A dry run reads an existing database (to show statuses) and never creates one.
     const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);

@@ -57,7 +57,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
 
   // Model.
   arch: { kind: 'enum', group: 'Model', choices: ARCHS, meaning: `Architecture: ${list(ARCHS)} (default ${D.arch})` },
-  init: { kind: 'string', group: 'Model', meaning: `Initial weights: none | imagenet | moments | <registry name> | <weights or checkpoint file> (default ${D.init}; phantoms: none)` },
+  init: { kind: 'string', group: 'Model', meaning: `Initial weights: none | imagenet | moments | <registry name> | <weights or checkpoint file, checked against --arch before any image is decoded> (default ${D.init}; phantoms: none)` },
   'in-channels': { kind: 'enum', group: 'Model', choices: ['1', '3'], numeric: true, meaning: `Model input channels: 1 | 3 (default ${D.inChannels})` },
   'grey-mode': { kind: 'enum', group: 'Model', choices: GREY_MODES, meaning: `1-channel input with RGB weights: ${list(GREY_MODES)} (sum the first conv, or replicate the image; default ${D.greyMode})` },
   dropout: { kind: 'number', group: 'Model', min: 0, max: 0.99, meaning: 'Dropout before the head (default 0)' },

@@ -85,6 +85,7 @@ export async function lrFind(
   const { Progress } = await import('../progress.js');
   const { resolveDevice } = await import('../runtime.js');
   const config = resolveTrainConfig(configInput);
+  await (await import('./init-check.js')).checkInitFile(config);  // before any image is decoded
   const data = await prepareData(config, { progress: opts.progress });
   const init = await initModel(config, data.labels);
   const { frozenGroupsAtStart } = await import('../schedule/strategy.js');

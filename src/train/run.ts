@@ -23,11 +23,13 @@ import { resolveTrainConfig, type LrRule, type TrainConfig } from './config.js';
 import { evalSizes, prepareData, type EvalSizes, type PreparedData, type SampleCounts } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import { initModel, type InitResult } from './init.js';
+import { checkInitFile } from './init-check.js';
 import { runLrFinder } from './lr-find.js';
 import { pickMaxLr } from './lr-finder-analysis.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
 import { withScope } from './scope.js';
+import { describeLoad } from '../weights/load-report.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
 import type { DistributedContext } from '../distributed.js';
 
@@ -181,6 +183,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
     throw new Error(`${ctx.out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`);
   }
   return withScope(async (scope) => {
+    await checkInitFile(config);  // another network is named now, before any image is decoded or cached
     const data = scope.own(await openData(config, options, ctx), (d) => d.cache.close());
     const init = await initModel(config, data.labels);
     const model = scope.own(init.model, (m) => m.dispose());
@@ -228,6 +231,7 @@ function describeModel(config: TrainConfig, init: InitResult, labels: number, ct
   const { model } = init;
   if (init.report?.replaced.length) ctx.log(`Head replaced (${init.report.replaced.join(', ')}): ${labels} output(s) instead of the file's.`);
   if (init.ignored?.length) ctx.log(`Not loaded (not part of the network): ${init.ignored.join('; ')}.`);
+  if (init.report) ctx.log(describeLoad(init.report));
   ctx.log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`);
 }
 
