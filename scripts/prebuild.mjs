@@ -45,7 +45,8 @@ function buildWithNodeGyp() {
   const localHeaders = existsSync(join(prefix, 'include', 'node', 'node_api.h'));
   const nodedir = !process.env.npm_config_nodedir && localHeaders ? [`--nodedir=${prefix}`] : [];
   const jobs = String(Number(process.env.JOBS) || availableParallelism());
-  const r = spawnSync(process.execPath, [nodeGyp, 'configure', 'build', '--release', '-j', jobs, ...nodedir], { cwd: stage, stdio: 'inherit' });
+  // Its output goes to stderr: `npm pack --json` (prepack runs this) keeps stdout for its JSON.
+  const r = spawnSync(process.execPath, [nodeGyp, 'configure', 'build', '--release', '-j', jobs, ...nodedir], { cwd: stage, stdio: ['ignore', 2, 2] });
   if (r.status !== 0) throw new PrebuildError(`node-gyp failed (exit ${r.status}) in ${stage}`);
   const version = JSON.parse(readFileSync(join(dirname(dirname(nodeGyp)), 'package.json'), 'utf8')).version;
   return { addon: join(stage, 'build', 'Release', 'torchxfer.node'), builtWith: `node-gyp ${version}` };
