@@ -10,7 +10,7 @@
 // One configure serves every call of a node-gyp run: it is redone when CMakeLists.txt, a native source
 // folder or the LibTorch variables (LIBTORCH, Torch_DIR, TORCHXFER_PYTHON, TORCHXFER_CMAKE_ARGS) change.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,6 +67,8 @@ function configureKey(nodeInclude) {
 }
 
 function configure(nodeInclude) {
+  // From scratch: a CMake cache would keep the LibTorch an earlier configure found (Torch_DIR).
+  rmSync(probeDir, { recursive: true, force: true });
   mkdirSync(probeDir, { recursive: true });
   const extra = (process.env.TORCHXFER_CMAKE_ARGS ?? '').split(/\s+/).filter(Boolean);
   const args = ['-S', root, '-B', probeDir, '-G', 'Unix Makefiles', '-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
