@@ -1,69 +1,23 @@
 /**
  * Loads the native addon (build/Release/torchxfer.node) once, with an actionable error when it or
- * LibTorch is missing. Set TORCHXFER_ADDON to load a different build.
+ * LibTorch is missing. Set TORCHXFER_ADDON to load a different build. With src/native-types.ts (the
+ * types that cross the addon, re-exported here) this is the native boundary: it imports nothing else from src/.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { DistributedOptions } from './distributed.js';
-import type { FrozenBatchNormPolicy, LayerGroup, LoadReport, ModelConfig } from './model.js';
-import type { AugmentBatchOptions, AugmentDraws, AugmentOptions, EvaluateBatch, EvaluateResult, StepBatch, StepResult, TrainerOptions } from './train/trainer.js';
-import type { WeightsInspection, WeightsRead } from './weights/io.js';
+import type {
+  AugmentBatchOptions, AugmentDraws, AugmentOptions, DistributedOptions, EvaluateBatch, EvaluateResult, FrozenBatchNormPolicy, LayerGroup,
+  LoadReport, ModelConfig, NativeCpuCacheStats, NativeRuntimeInfo, NativeTensor, NativeTensorBytes, StepBatch, StepResult, TrainerOptions,
+  TypedArrayLike, WeightsInspection, WeightsRead,
+} from './native-types.js';
+
+export * from './native-types.js';
 
 /** Package root: two levels above dist/native.js or src/native.ts. */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-export interface NativeRuntimeInfo {
-  torchVersion: string;
-  cudaCompiled: boolean;
-  cudaAvailable: boolean;
-  cudaDeviceCount: number;
-  mkldnn: boolean;
-  /** What this build of the addon can do (fixed at build time by the LibTorch and headers found). */
-  features: NativeFeatures;
-  numThreads: number;
-  numInteropThreads: number;
-  hardwareThreads: number;
-  parallelInfo: string;
-}
-
-export interface NativeFeatures {
-  /** c10d Gloo: multi-process data-parallel training on CPU (needs the Gloo headers at build time). */
-  gloo: boolean;
-  /** Built against a LibTorch with CUDA. */
-  cuda: boolean;
-  /** That LibTorch carries cuDNN. */
-  cudnn: boolean;
-  /** c10d NCCL: multi-process training on GPUs. */
-  nccl: boolean;
-}
-
-/** The caching CPU allocator (native/core/cpu_cache.h): blocks of 64 KiB and more are reused. */
-export interface NativeCpuCacheStats {
-  installed: boolean;
-  cachedBytes: number;
-  inUseBytes: number;
-  limitBytes: number;
-  hits: number;
-  misses: number;
-}
-
-export type TypedArrayLike = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
-
-export interface NativeTensor {
-  readonly shape: number[];
-  readonly dtype: string;
-  readonly device: string;
-  readonly numel: number;
-  readonly disposed: boolean;
-  dataSync(): TypedArrayLike;
-  data(): Promise<TypedArrayLike>;
-  to(device: string): Promise<NativeTensor>;
-  matmul(other: NativeTensor): Promise<NativeTensor>;
-  dispose(): void;
-}
 
 /** The addon's Model class (native/napi/model.cpp); options arrive validated from src/model.ts. */
 export interface NativeModel {
@@ -103,13 +57,6 @@ export interface NativeDistributedContext {
   broadcast(values: Float64Array, root?: number): Promise<Float64Array>;
   dispose(): void;
   readonly joined: boolean;
-}
-
-/** Bytes of one tensor as stored (native/napi/weights.cpp). */
-export interface NativeTensorBytes {
-  dtype: string;
-  shape: number[];
-  bytes: Buffer;
 }
 
 /**

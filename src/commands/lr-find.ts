@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import { saveFigure } from '../plot/index.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { lrFind } from '../train/lr-find.js';
-import { pickMaxLr, type MaxLrPick } from '../train/lr-finder-analysis.js';
+import { pickMaxLr, type MaxLrPick } from '../schedule/lr-finder.js';
 import { addOptions, parseOptions, RUN_OPTIONS, type OptionList } from './options.js';
 import { configFromArgs } from './train.js';
 

@@ -8,7 +8,7 @@ import { deriveSeed, mulberry32 } from '../random.js';
 import type { Model } from '../model.js';
 import { lrFinderChart } from '../plot/index.js';
 import { REGULAR_MOMENTUM } from '../schedule/index.js';
-import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from './lr-finder-analysis.js';
+import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from '../schedule/lr-finder.js';
 import type { Trainer } from './trainer.js';
 
 export interface LrFindOptions {

@@ -24,7 +24,7 @@ import { prepareData, type PreparedData } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import { initModel, type InitResult } from './init.js';
 import { runLrFinder } from './lr-find.js';
-import { pickMaxLr } from './lr-finder-analysis.js';
+import { pickMaxLr } from '../schedule/lr-finder.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
 import { withScope } from './scope.js';

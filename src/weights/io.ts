@@ -4,37 +4,15 @@
  * allow-listed module classes (torch.nn, torchvision.models, torchxrayvision.models) as inert records.
  * Returned tensor maps have no prototype: a tensor named '__proto__' is an entry like any other.
  */
-import { native, type NativeTensor, type NativeTensorBytes } from '../native.js';
+import { native, type NativeTensor, type NativeTensorBytes, type WeightsInspection, type WeightsRead } from '../native.js';
 import { OptionError } from '../errors.js';
 import { expectString } from '../validate.js';
 
-export type WeightsFormat = 'torch-zip' | 'torch-legacy' | 'safetensors';
-
-export interface WeightsEntryInfo {
-  name: string;
-  /** Torch's names: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool. */
-  dtype: string;
-  shape: number[];
-}
-
-export interface WeightsInspection {
-  format: WeightsFormat;
-  /** Where the tensors were found: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read as data". */
-  container: string;
-  tensors: WeightsEntryInfo[];
-  metadata: Record<string, string>;
-}
+// What crosses the addon is declared in src/native-types.ts; re-exported here, where users look for it.
+export type { WeightsEntryInfo, WeightsFormat, WeightsInspection, WeightsRead } from '../native.js';
 
 /** Bytes of one tensor as stored. */
 export type RawTensorBytes = NativeTensorBytes;
-
-/** A weights file's tensors and what held them. */
-export interface WeightsRead {
-  format: WeightsFormat;
-  /** As WeightsInspection.container. */
-  container: string;
-  tensors: Record<string, NativeTensor>;
-}
 
 const addon = native;
 
