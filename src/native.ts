@@ -75,8 +75,10 @@ export interface NativeAddon {
   manualSeed(seed: number): void;
   // tensor.cpp
   Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
-  /** Tensors held by JS objects right now (leak checks). */
+  /** Tensors, models and trainers held by JS objects right now (not disposed, not yet collected): leak checks. */
   liveTensors(): number;
+  liveModels(): number;
+  liveTrainers(): number;
   // model.cpp, trainer.cpp, augment.cpp
   Model: new (config: ModelConfig) => NativeModel;
   Trainer: new (model: NativeModel, options: TrainerOptions) => NativeTrainer;

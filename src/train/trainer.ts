@@ -150,8 +150,10 @@ export class Trainer {
 
 /** The training augmentation alone: uint8 [n,c,h,w] -> normalised float [n,channels,crop,crop]. */
 export function augmentBatch(images: Uint8Array, shape: ImageShape, options: AugmentBatchOptions = {}, seed = 0): Promise<NativeTensor> {
-  validateImages(images, shape);
+  const [, , height, width] = validateImages(images, shape);
   validateAugment(options);
+  const side = Math.min(height, width);
+  if (options.crop !== undefined && options.crop > side) throw new OptionError('crop', `an integer between 1 and ${side} (the images are ${height}x${width})`, options.crop);
   if (options.train !== undefined) expectBoolean(options.train, 'train');
   if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw new OptionError('channels', '1 or 3', options.channels);
   if (options.device !== undefined) expectDevice(options.device);

@@ -25,13 +25,13 @@ struct ArchSpec {
   std::vector<std::vector<std::string>> groups;  // module name prefixes per layer group
 };
 
-const ArchSpec& arch_spec(const std::string& arch) {
+const ArchSpec& arch_spec(Arch arch) {
   static const ArchSpec densenet{"classifier", "features.conv0", {
       {"features.conv0", "features.norm0", "features.relu0", "features.pool0", "features.denseblock1", "features.transition1", "features.denseblock2"},
       {"features.transition2", "features.denseblock3", "features.transition3", "features.denseblock4", "features.norm5"},
       {"classifier"}}};
   static const ArchSpec resnet{"fc", "conv1", {{"conv1", "bn1", "layer1", "layer2"}, {"layer3", "layer4"}, {"fc"}}};
-  return arch == "densenet121" ? densenet : resnet;
+  return arch == Arch::DenseNet121 ? densenet : resnet;
 }
 
 bool has_prefix(const std::string& name, const std::string& prefix) {
@@ -58,14 +58,10 @@ std::string join_limited(const std::vector<std::string>& items, size_t limit = 1
 }
 
 void validate(const ClassifierConfig& c) {
-  if (c.arch != "densenet121" && c.arch != "resnet50")
-    throw std::invalid_argument("Expected 'densenet121' or 'resnet50' for arch but received '" + c.arch + "'");
   if (c.num_classes < 1) throw std::invalid_argument("Expected an integer >= 1 for numClasses but received " + std::to_string(c.num_classes));
   if (c.in_channels != 1 && c.in_channels != 3)
     throw std::invalid_argument("Expected 1 or 3 for inChannels but received " + std::to_string(c.in_channels));
   if (!(c.dropout >= 0.0 && c.dropout < 1.0)) throw std::invalid_argument("Expected a number >= 0 and < 1 for dropout but received " + std::to_string(c.dropout));
-  if (c.grey_mode != "sum" && c.grey_mode != "replicate")
-    throw std::invalid_argument("Expected 'sum' or 'replicate' for greyMode but received '" + c.grey_mode + "'");
 }
 
 // torchvision's DenseNet._load_state_dict: "denselayer1.norm.1.weight" -> "denselayer1.norm1.weight", i.e.
@@ -91,8 +87,8 @@ std::string remap_old_densenet_key(const std::string& key) {
 class TorchvisionClassifier : public Classifier {
  public:
   explicit TorchvisionClassifier(const ClassifierConfig& config) : config_(config), spec_(arch_spec(config.arch)) {
-    const int64_t conv_in = config.in_channels == 1 && config.grey_mode == "sum" ? 1 : 3;
-    if (config.arch == "densenet121") {
+    const int64_t conv_in = config.in_channels == 1 && config.grey_mode == GreyMode::Sum ? 1 : 3;
+    if (config.arch == Arch::DenseNet121) {
       DenseNet121 net(config.num_classes, conv_in, config.dropout);
       module_ = net.ptr();
       forward_ = [net](const torch::Tensor& x) mutable { return net->forward(x); };
@@ -112,7 +108,7 @@ class TorchvisionClassifier : public Classifier {
     if (input.dim() != 4 || input.size(1) != config_.in_channels)
       throw std::invalid_argument("Expected input of shape [N, " + std::to_string(config_.in_channels) + ", H, W] but received " + shape_str(input));
     auto x = input.to(device_, torch::kFloat32);
-    if (config_.in_channels == 1 && config_.grey_mode == "replicate") x = x.repeat({1, 3, 1, 1});
+    if (config_.in_channels == 1 && config_.grey_mode == GreyMode::Replicate) x = x.repeat({1, 3, 1, 1});
     if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     return forward_(x);
   }
@@ -170,7 +166,7 @@ class TorchvisionClassifier : public Classifier {
     std::set<std::string> seen;
     for (const auto& [raw, src] : weights) {
       std::string name = wrapped ? raw.substr(7) : raw;
-      if (config_.arch == "densenet121") name = remap_old_densenet_key(name);
+      if (config_.arch == Arch::DenseNet121) name = remap_old_densenet_key(name);
       const bool counter = ends_with(name, "num_batches_tracked");  // absent from old files: never an issue
       auto it = by_name.find(name);
       if (it == by_name.end()) {
@@ -198,7 +194,7 @@ class TorchvisionClassifier : public Classifier {
       if (!has_prefix(name, spec_.head)) backbone_missing.push_back(name);
     }
     if (strict_backbone && (!backbone_missing.empty() || !report.unexpected.empty() || !report.mismatched.empty())) {
-      std::string msg = "state_dict does not match " + config_.arch + " (strict)";
+      std::string msg = "state_dict does not match " + std::string(enum_name(kArchs, config_.arch)) + " (strict)";
       if (!backbone_missing.empty()) msg += "; missing keys: " + join_limited(backbone_missing);
       if (!report.unexpected.empty()) msg += "; unexpected keys: " + join_limited(report.unexpected);
       if (!report.mismatched.empty()) msg += "; shape mismatches: " + join_limited(report.mismatched);
