@@ -156,6 +156,17 @@ export async function prepareData(config: TrainConfig, hooks: PrepareHooks = {})
     progress: hooks.progress,
   });
 
+  try {
+    return preparedFrom(cache, { source, dataset: full, splits, splitMode, warnings }, hooks);
+  } catch (err) {
+    cache.close();
+    throw err;
+  }
+}
+
+/** The splits as cache rows and target matrices; throws when a split has no readable image. */
+function preparedFrom(cache: ImageCache, planned: PlannedSplits, hooks: PrepareHooks): PreparedData {
+  const { source, dataset: full, splits, splitMode, warnings } = planned;
   const dropped = cache.skipped;
   const build = (samples: Sample[], name: SplitName): SplitData => {
     const kept = samples.filter((s) => cache.rowOf(s.id) !== undefined);
