@@ -61,9 +61,10 @@ export function importEdges(dir = join(root, 'src')) {
 
 /** The module named by an import or export declaration, a dynamic import() or an import('...') type. */
 function moduleSpecifier(node) {
-  if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) return node.moduleSpecifier.text;
-  if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) return node.arguments[0].text;
-  if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) return node.argument.literal.text;
+  const text = (literal) => (literal && ts.isStringLiteral(literal) ? literal.text : undefined);
+  if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) return text(node.moduleSpecifier);
+  if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) return text(node.arguments[0]);
+  if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) return text(node.argument.literal);
   return undefined;
 }
 
@@ -125,20 +126,29 @@ export function upwardImports(edges) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--max-circle');
   const maxCircle = i < 0 ? 2 : Number(process.argv[i + 1]);
-  if (!Number.isInteger(maxCircle) || maxCircle < 1) throw new Error(`Expected a positive integer for --max-circle but received '${process.argv[i + 1]}'`);
+  if (!Number.isInteger(maxCircle) || maxCircle < 1) {
+    throw new Error(`Expected a positive integer for --max-circle but received '${process.argv[i + 1]}'`);
+  }
   const edges = importEdges();
   const found = circles(edges);
   const upward = upwardImports(edges);
   const layerName = (file) => (layerOf(file) === undefined ? 'no layer' : `layer ${layerOf(file)}`);
   for (const c of found) {
     const inside = new Set(c);
-    const links = edges.filter((e) => inside.has(e.from) && inside.has(e.to)).map((e) => `${e.from}:${e.line} -> ${e.to}`);
+    const links = edges
+      .filter((e) => inside.has(e.from) && inside.has(e.to))
+      .map((e) => `${e.from}:${e.line} -> ${e.to}`);
     const tag = c.length > maxCircle ? 'circle' : 'circle (allowed)';
     console.log(`${tag} of ${c.length} files: ${c.join(', ')}\n  ${links.join('\n  ')}`);
   }
-  for (const e of upward) console.log(`upward import: ${e.from}:${e.line} (${layerName(e.from)}) -> ${e.to} (${layerName(e.to)})`);
-  const bad = found.filter((c) => c.length > maxCircle).length + upward.length;
-  const summary = `${edges.length} imports in src/: ${found.length} circle(s) (${found.filter((c) => c.length > maxCircle).length} over ${maxCircle} files), ${upward.length} upward import(s)`;
+  for (const e of upward) {
+    console.log(`upward import: ${e.from}:${e.line} (${layerName(e.from)}) -> ${e.to} (${layerName(e.to)})`);
+  }
+  const tooLarge = found.filter((c) => c.length > maxCircle).length;
+  const bad = tooLarge + upward.length;
+  const summary =
+    `${edges.length} imports in src/: ${found.length} circle(s) (${tooLarge} over ${maxCircle} files), ` +
+    `${upward.length} upward import(s)`;
   if (bad > 0) {
     console.error(`${summary}. The layers, lowest first, are LAYERS in scripts/import-graph.mjs.`);
     process.exit(1);

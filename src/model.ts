@@ -6,15 +6,35 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 import { OptionError } from './errors.js';
 import {
-  ARCHS, FROZEN_BATCHNORM, GREY_MODES, native, type Arch, type FrozenBatchNormPolicy, type GreyMode, type LayerGroup, type LayerGroupIndex,
-  type LoadReport, type ModelConfig, type NativeModel, type NativeTensor,
+  ARCHS,
+  FROZEN_BATCHNORM,
+  GREY_MODES,
+  native,
+  type Arch,
+  type FrozenBatchNormPolicy,
+  type GreyMode,
+  type LayerGroup,
+  type LayerGroupIndex,
+  type LoadReport,
+  type ModelConfig,
+  type NativeModel,
+  type NativeTensor,
 } from './native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf } from './validate.js';
 
 // What crosses the addon is declared in src/native-types.ts; re-exported here, where users look for it.
 export {
-  ARCHS, FROZEN_BATCHNORM, GREY_MODES, type Arch, type FrozenBatchNormPolicy, type GreyMode, type LayerGroup, type LayerGroupIndex, type LoadReport,
-  type ModelConfig, type NativeModel,
+  ARCHS,
+  FROZEN_BATCHNORM,
+  GREY_MODES,
+  type Arch,
+  type FrozenBatchNormPolicy,
+  type GreyMode,
+  type LayerGroup,
+  type LayerGroupIndex,
+  type LoadReport,
+  type ModelConfig,
+  type NativeModel,
 } from './native.js';
 
 export interface ModelOptions {

@@ -1,7 +1,8 @@
 /**
  * Loads the native addon (build/Release/torchxfer.node) once, with an actionable error when it or
  * LibTorch is missing. Set TORCHXFER_ADDON to load a different build. With src/native-types.ts (the
- * types that cross the addon, re-exported here) this is the native boundary: it imports nothing else from src/.
+ * types that cross the addon, re-exported here) this is the native boundary: it imports nothing else
+ * from src/.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,9 +10,26 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type {
-  AugmentBatchOptions, AugmentDraws, AugmentOptions, DistributedOptions, EvaluateBatch, EvaluateResult, FrozenBatchNormPolicy, LayerGroup,
-  LoadReport, ModelConfig, NativeCpuCacheStats, NativeRuntimeInfo, NativeTensor, NativeTensorBytes, StepBatch, StepResult, TrainerOptions,
-  TypedArrayLike, WeightsInspection, WeightsRead,
+  AugmentBatchOptions,
+  AugmentDraws,
+  AugmentOptions,
+  DistributedOptions,
+  EvaluateBatch,
+  EvaluateResult,
+  FrozenBatchNormPolicy,
+  LayerGroup,
+  LoadReport,
+  ModelConfig,
+  NativeCpuCacheStats,
+  NativeRuntimeInfo,
+  NativeTensor,
+  NativeTensorBytes,
+  StepBatch,
+  StepResult,
+  TrainerOptions,
+  TypedArrayLike,
+  WeightsInspection,
+  WeightsRead,
 } from './native-types.js';
 
 export * from './native-types.js';

@@ -49,14 +49,20 @@ const base = (): Partial<TrainConfig> => ({
 /** What a run holds while it lives: open image caches and native objects held by JS. */
 function held() {
   const addon = native();
-  return { caches: openImageCaches(), models: addon.liveModels(), trainers: addon.liveTrainers(), tensors: addon.liveTensors() };
+  return {
+    caches: openImageCaches(),
+    models: addon.liveModels(),
+    trainers: addon.liveTrainers(),
+    tensors: addon.liveTensors(),
+  };
 }
 
 /** Makes the image cache's readBatch throw on its `n`th call from now (1 = the next one). */
 function failReadBatch(n: number): void {
   const real = ImageCache.prototype.readBatch;
   let calls = 0;
-  vi.spyOn(ImageCache.prototype, 'readBatch').mockImplementation(function (this: ImageCache, ...args: Parameters<ImageCache['readBatch']>) {
+  type Args = Parameters<ImageCache['readBatch']>;
+  vi.spyOn(ImageCache.prototype, 'readBatch').mockImplementation(function (this: ImageCache, ...args: Args) {
     if (++calls === n) throw new Error(`injected failure at read ${n}`);
     return real.apply(this, args);
   });
@@ -80,13 +86,21 @@ describe('lr-find honours the training options', () => {
   const cli = join(packageRoot, 'bin', 'torchxfer.js');
   const curve = async (...flags: string[]): Promise<number[]> => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-lrfind-'));
-    const args = ['lr-find', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '16', '--arch', 'resnet50', '--init', 'none', '--batch-size', '8', '--image-size', '64', '--crop', '56', '--seed', '3', '--device', 'cpu', '--cache-dir', cacheDir];
-    const stdout = await runNode([cli, ...args, '--num-iter', '5', '--start-lr', '1e-3', '--end-lr', '1', '--out', out, '--json', ...flags]);
+    const data = ['--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '16', '--cache-dir', cacheDir];
+    const model = ['--arch', 'resnet50', '--init', 'none', '--batch-size', '8', '--image-size', '64', '--crop', '56'];
+    const args = ['lr-find', ...data, ...model, '--seed', '3', '--device', 'cpu'];
+    const ramp = ['--num-iter', '5', '--start-lr', '1e-3', '--end-lr', '1'];
+    const stdout = await runNode([cli, ...args, ...ramp, '--out', out, '--json', ...flags]);
     return (JSON.parse(stdout) as { losses: number[] }).losses;
   };
 
-  it('--weight-decay 0.5 and --nesterov change the curve; the first loss (before any update) does not move', async () => {
-    const [plain, decayed, sgd, nesterov] = await Promise.all([curve(), curve('--weight-decay', '0.5'), curve('--optimizer', 'sgd'), curve('--optimizer', 'sgd', '--nesterov')]);
+  it('--weight-decay 0.5 and --nesterov change the curve; the first loss (before any update) stays', async () => {
+    const [plain, decayed, sgd, nesterov] = await Promise.all([
+      curve(),
+      curve('--weight-decay', '0.5'),
+      curve('--optimizer', 'sgd'),
+      curve('--optimizer', 'sgd', '--nesterov'),
+    ]);
     for (const c of [plain, decayed, sgd, nesterov]) expect(c.length).toBeGreaterThanOrEqual(3);
     // The same data, model and first batch: the options act only through the updates.
     expect(new Set([plain[0], decayed[0], sgd[0], nesterov[0]]).size).toBe(1);
@@ -110,7 +124,8 @@ describe('an error halfway releases everything the run opened', () => {
     const before = held();
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-fail-lrfind-'));
     failReadBatch(3);
-    await expect(lrFind({ ...base(), out }, { numIter: 6, progress: null })).rejects.toThrow(/injected failure at read 3/);
+    const finding = lrFind({ ...base(), out }, { numIter: 6, progress: null });
+    await expect(finding).rejects.toThrow(/injected failure at read 3/);
     expect(held()).toEqual(before);
   }, HEAVY_TEST_MS);
 
@@ -137,7 +152,8 @@ describe('an error halfway releases everything the run opened', () => {
         throw new Error('injected failure in the file list');
       },
     });
-    await expect(predict({ checkpoint, images: failing, device: 'cpu' })).rejects.toThrow(/injected failure in the file list/);
+    const predicting = predict({ checkpoint, images: failing, device: 'cpu' });
+    await expect(predicting).rejects.toThrow(/injected failure in the file list/);
     expect(held()).toEqual(before);
     const preds = await predict({ checkpoint, images, device: 'cpu' });
     expect(preds.map((p) => p.error)).toEqual([undefined, undefined]);
@@ -146,7 +162,7 @@ describe('an error halfway releases everything the run opened', () => {
 });
 
 describe('initialising from a checkpoint file', () => {
-  it('a checkpoint whose checksum fails is an error, not plain weights; a plain safetensors file loads as weights', async () => {
+  it('a checkpoint failing its checksum is an error, not weights; plain safetensors load as weights', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'torchxfer-init-'));
     const corrupt = join(dir, 'corrupt.safetensors');
     copyFileSync(checkpoint, corrupt);
@@ -154,7 +170,8 @@ describe('initialising from a checkpoint file', () => {
     bytes[bytes.length - 5] ^= 0xff;  // inside the last tensor's data
     writeFileSync(corrupt, bytes);
     const before = held();
-    await expect(train({ ...base(), init: corrupt, out: join(dir, 'a') }, { progress: null })).rejects.toThrow(/checksum mismatch/);
+    const training = train({ ...base(), init: corrupt, out: join(dir, 'a') }, { progress: null });
+    await expect(training).rejects.toThrow(/checksum mismatch/);
     expect(held()).toEqual(before);
 
     const plain = join(dir, 'plain.safetensors');
@@ -175,9 +192,11 @@ describe('one set of defaults', () => {
     const fromLibrary = resolveTrainConfig({ out: 'x' });
     const fromCli = resolveTrainConfig(configFromArgs({ out: 'x' }, [...RUN_OPTIONS, 'out']));
     expect(fromCli).toEqual(fromLibrary);
-    expect(fromLibrary).toMatchObject({ init: 'none', strategy: 'fine-tune', n: 200, epochs: 6, imageSize: 112, crop: 104, maxLr: 3e-3 });
+    const phantomRecipe = { init: 'none', strategy: 'fine-tune', n: 200, epochs: 6, imageSize: 112, maxLr: 3e-3 };
+    expect(fromLibrary).toMatchObject(phantomRecipe);
     // With data, the protocol's defaults.
-    expect(resolveTrainConfig({ out: 'x', data: root })).toMatchObject({ init: 'imagenet', strategy: 'gradual-unfreeze', epochs: 20, imageSize: 250, maxLr: 'auto' });
+    const protocol = { init: 'imagenet', strategy: 'gradual-unfreeze', epochs: 20, imageSize: 250, maxLr: 'auto' };
+    expect(resolveTrainConfig({ out: 'x', data: root })).toMatchObject(protocol);
     expect(resolveTrainConfig({ out: 'x', data: root }).n).toBeUndefined();
   });
 });

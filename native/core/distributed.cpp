@@ -142,7 +142,8 @@ void over_flat_buffers(const DataParallelConfig& c, std::vector<torch::Tensor>& 
     std::vector<torch::Tensor> parts;
     for (size_t i : idx) parts.push_back(tensors[i].reshape({-1}));
     torch::Tensor flat = torch::cat(parts);
-    if (c.backend == Backend::Nccl && !flat.is_cuda()) flat = flat.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(c.cuda_device)));
+    if (c.backend == Backend::Nccl && !flat.is_cuda())
+      flat = flat.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(c.cuda_device)));
     f(flat);
     int64_t offset = 0;
     for (size_t i : idx) {

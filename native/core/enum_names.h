@@ -31,7 +31,10 @@ const char* enum_name(const EnumNames<E, N>& names, E value) {
 template <typename E, std::size_t N>
 std::string enum_choices(const EnumNames<E, N>& names) {
   std::string out;
-  for (std::size_t i = 0; i < N; ++i) out += std::string(i == 0 ? "" : i + 1 == N ? " or " : ", ") + "'" + names[i].first + "'";
+  for (std::size_t i = 0; i < N; ++i) {
+    const char* separator = i == 0 ? "" : i + 1 == N ? " or " : ", ";
+    out += std::string(separator) + "'" + names[i].first + "'";
+  }
   return out;
 }
 

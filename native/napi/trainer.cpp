@@ -50,7 +50,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Object o = info.Length() > 1 && !info[1].IsUndefined() ? get_object(info[1], "options") : Napi::Object::New(env);
     // Converts only: src/train/trainer.ts validates every option first; the core checks its invariants.
     TrainerConfig c;
-    if (Napi::Value v = option_of(o, "optimizer"); !v.IsUndefined()) c.optimizer.kind = get_enum(v, "optimizer", kOptimizerKinds);
+    if (Napi::Value v = option_of(o, "optimizer"); !v.IsUndefined())
+      c.optimizer.kind = get_enum(v, "optimizer", kOptimizerKinds);
     if (Napi::Value v = option_of(o, "nesterov"); !v.IsUndefined()) c.optimizer.nesterov = get_bool(v, "nesterov");
     if (Napi::Value v = option_of(o, "weightDecay"); !v.IsUndefined()) c.optimizer.weight_decay = get_number(v, "weightDecay");
     if (Napi::Value v = option_of(o, "beta2"); !v.IsUndefined()) c.optimizer.beta2 = get_number(v, "beta2");
@@ -60,7 +61,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     if (Napi::Value v = option_of(o, "seed"); !v.IsUndefined()) c.seed = get_seed(v, "seed");
     if (Napi::Value v = option_of(o, "device"); !v.IsUndefined()) c.device = get_string(v, "device");
     if (Napi::Value v = option_of(o, "channelsLast"); !v.IsUndefined()) c.channels_last = get_bool(v, "channelsLast");
-    if (Napi::Value v = option_of(o, "autocast"); !v.IsUndefined()) c.autocast = get_enum(v, "autocast", kAutocastModes);
+    if (Napi::Value v = option_of(o, "autocast"); !v.IsUndefined())
+      c.autocast = get_enum(v, "autocast", kAutocastModes);
     if (Napi::Value v = option_of(o, "cudnnBenchmark"); !v.IsUndefined()) c.cudnn_benchmark = get_bool(v, "cudnnBenchmark");
     if (Napi::Value v = option_of(o, "batchSlices"); !v.IsUndefined()) c.batch_slices = get_int(v, "batchSlices");
     // The constructor may move the model to its device: quick, but it holds the model's mutex.

@@ -44,6 +44,6 @@ export function configFromArgs(args: Record<string, unknown>, names: OptionList 
   }
   let merged: Record<string, unknown> = { ...fromFile, ...fromCli };
   if (merged.resume === true && typeof merged.out === 'string') merged = withSavedOptions(merged, merged.out, log);
-  // No --data: the phantom recipe's defaults (PHANTOM_DEFAULTS) are applied by resolveTrainConfig, as for train({ out }).
+  // No --data: resolveTrainConfig applies the phantom recipe's defaults (PHANTOM_DEFAULTS), as for train({ out }).
   return merged as Partial<TrainConfig> & { out: string };
 }

@@ -1,7 +1,8 @@
 /**
- * The report's figures (src/report assembles the page), drawn by the figure builders of src/plot: AUC vs N per arm (aucVsNChart, the
- * paper's Figs 3-8; aucByArmChart, a dot per seed, where every arm runs one N), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
- * learning-rate schedule actually applied (lineChart).
+ * The report's figures (src/report assembles the page), drawn by the figure builders of src/plot: AUC vs N
+ * per arm (aucVsNChart, the paper's Figs 3-8; aucByArmChart, a dot per seed, where every arm runs one N),
+ * training curves (trainingCurvesChart), LR finder (lrFinderChart) and the learning-rate schedule actually
+ * applied (lineChart).
  */
 import { runResult, type EpochRow, type RunRow } from '../experiments/db.js';
 import { lineChart } from '../plot/chart.js';

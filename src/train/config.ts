@@ -140,7 +140,16 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
  * fine-tuning from torchvision's init (no pretrained weights need downloading), N = 200 on the binary
  * phantom target, 112-px images (about 2 minutes, AUC ~0.98).
  */
-export const PHANTOM_DEFAULTS: Partial<TrainConfig> = { init: 'none', strategy: 'fine-tune', n: 200, epochs: 6, imageSize: 112, crop: 104, maxLr: 3e-3, tta: 4 };
+export const PHANTOM_DEFAULTS: Partial<TrainConfig> = {
+  init: 'none',
+  strategy: 'fine-tune',
+  n: 200,
+  epochs: 6,
+  imageSize: 112,
+  crop: 104,
+  maxLr: 3e-3,
+  tta: 4,
+};
 
 /** Where a config starts from: TRAIN_DEFAULTS, with PHANTOM_DEFAULTS on top when no data is given. */
 export function defaultsFor(input: { data?: unknown }): Omit<TrainConfig, 'out'> {
@@ -175,7 +184,10 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
  * throws OptionError naming the first bad one. A config recorded whole (a checkpoint's) passes
  * TRAIN_DEFAULTS so that nothing it left out is filled from the phantom recipe.
  */
-export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }, defaults: Omit<TrainConfig, 'out'> = defaultsFor(input ?? {})): TrainConfig {
+export function resolveTrainConfig(
+  input: Partial<TrainConfig> & { out: string },
+  defaults: Omit<TrainConfig, 'out'> = defaultsFor(input ?? {}),
+): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
   const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume']);
   for (const key of Object.keys(input)) {

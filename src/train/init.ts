@@ -181,7 +181,14 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
 }
 
 /** How the run's weights are described in its log: moments, ImageNet, a registry entry, a checkpoint or a file. */
-function describeInit(config: TrainConfig, path: string, found: { entry?: WeightsEntry; fileEntry?: WeightsEntry; checkpoint?: StoredCheckpointMetadata; container?: string }): string {
+interface FoundWeights {
+  entry?: WeightsEntry;
+  fileEntry?: WeightsEntry;
+  checkpoint?: StoredCheckpointMetadata;
+  container?: string;
+}
+
+function describeInit(config: TrainConfig, path: string, found: FoundWeights): string {
   const { entry, fileEntry, checkpoint, container } = found;
   if (config.initMoments) return `moments of ${config.init}`;
   if (config.init === 'moments') return `moments of ImageNet (${entry!.name})`;

@@ -88,7 +88,8 @@ export async function lrFind(
 ): Promise<LrFindResult & { svg: string }> {
   const config = resolveTrainConfig(configInput);
   return withScope(async (scope) => {
-    const { data, model, trainer } = await openRun(scope, config, { data: () => prepareData(config, { progress: opts.progress }) });
+    const opening = { data: () => prepareData(config, { progress: opts.progress }) };
+    const { data, model, trainer } = await openRun(scope, config, opening);
     const train = data.splits.train;
     const numIter = opts.numIter ?? 100;
     const bar = new Progress({ total: numIter, label: 'lr-find', unit: 'step', stream: opts.progress });

@@ -55,7 +55,12 @@ export function resolveChannelsLast(value: TrainConfig['channelsLast'] | undefin
 }
 
 /** Every training option the Trainer takes, from the config: train and lr-find alike. */
-export function trainerOptionsFor(config: TrainConfig, normalisation: InputNormalisation, device: string, channelsLast: boolean): TrainerOptions {
+export function trainerOptionsFor(
+  config: TrainConfig,
+  normalisation: InputNormalisation,
+  device: string,
+  channelsLast: boolean,
+): TrainerOptions {
   return {
     optimizer: config.optimizer,
     nesterov: config.nesterov,
@@ -71,8 +76,14 @@ export function trainerOptionsFor(config: TrainConfig, normalisation: InputNorma
 }
 
 /** Evaluation only (eval, predict): the recorded crop, normalisation and seed; no optimiser options. */
-function evaluationOptions(config: TrainConfig, normalisation: InputNormalisation, device: string, channelsLast: boolean): TrainerOptions {
-  return { crop: config.crop, mean: normalisation.mean, std: normalisation.std, seed: config.seed, device, channelsLast };
+function evaluationOptions(
+  config: TrainConfig,
+  normalisation: InputNormalisation,
+  device: string,
+  channelsLast: boolean,
+): TrainerOptions {
+  const { mean, std } = normalisation;
+  return { crop: config.crop, mean, std, seed: config.seed, device, channelsLast };
 }
 
 /** Opens what `opening` asks for, in order, each released by `scope`. */
@@ -91,15 +102,22 @@ export async function openRun<O extends RunOpening>(scope: Scope, config: TrainC
 function lockOutput(scope: Scope, out: string): void {
   const dir = resolve(out);
   mkdirSync(dir, { recursive: true });
-  const busy = (pid: number) => `${dir} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`;
+  const busy = (pid: number) =>
+    `${dir} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`;
   scope.own(acquirePidLock(join(dir, '.lock'), busy), (release) => release());
 }
 
-async function openModel(scope: Scope, config: TrainConfig, checkpoint: CheckpointWeights | undefined, labels: string[] | undefined) {
+async function openModel(
+  scope: Scope,
+  config: TrainConfig,
+  checkpoint: CheckpointWeights | undefined,
+  labels: string[] | undefined,
+) {
   if (checkpoint) {
     const { tensors } = checkpoint;
-    const weights = { arch: config.arch, numClasses: checkpoint.labels.length, inChannels: config.inChannels, greyMode: config.greyMode, dropout: config.dropout, weights: tensors };
-    const model = scope.own(await loadModel(weights), (m) => m.dispose());
+    const { arch, inChannels, greyMode, dropout } = config;
+    const options = { arch, numClasses: checkpoint.labels.length, inChannels, greyMode, dropout, weights: tensors };
+    const model = scope.own(await loadModel(options), (m) => m.dispose());
     // The model holds its own copy; the caller's scope also disposes them (a no-op then).
     for (const t of Object.values(tensors)) t.dispose();
     model.setTraining(false);

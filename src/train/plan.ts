@@ -3,7 +3,12 @@ import { oneCycle, REGULAR_MOMENTUM, RegularPolicy, trainingPlan, type TrainingP
 import type { TrainConfig } from './config.js';
 
 /** The plan of `steps` optimiser steps at `maxLr`; the regular policy's LR is read from `regular` as it decays. */
-export function planFor(config: TrainConfig, steps: number, maxLr: number, regular: RegularPolicy | undefined): TrainingPlan {
+export function planFor(
+  config: TrainConfig,
+  steps: number,
+  maxLr: number,
+  regular: RegularPolicy | undefined,
+): TrainingPlan {
   if (config.policy === 'one-cycle') {
     const oc = oneCycle({ maxLr, steps, divFactor: config.divFactor, finalDiv: config.finalDiv, convention: config.convention, maxMomentum: config.momentum[0], minMomentum: config.momentum[1] });
     return trainingPlan({ strategy: config.strategy, lr: oc.lr, momentum: oc.momentum, steps });
@@ -12,11 +17,17 @@ export function planFor(config: TrainConfig, steps: number, maxLr: number, regul
   return trainingPlan({ strategy: config.strategy, lr: () => regular!.lr, momentum: () => REGULAR_MOMENTUM, steps });
 }
 
+export interface LrFinderGroups {
+  divisors: [number, number, number];
+  trainable: [boolean, boolean, boolean];
+  momentum: number;
+}
+
 /**
  * What the LR finder trains: the plan's first step (which groups train, their LR divisors and the
  * momentum), so the finder ramps the LR the run will start from. `steps`: the run's optimiser steps.
  */
-export function lrFinderGroups(config: TrainConfig, steps: number): { divisors: [number, number, number]; trainable: [boolean, boolean, boolean]; momentum: number } {
+export function lrFinderGroups(config: TrainConfig, steps: number): LrFinderGroups {
   const first = planFor(config, steps, 1, new RegularPolicy({ maxLr: 1, maxEpochs: config.epochs })).at(0);
   return {
     divisors: [first[2].lr / first[0].lr, first[2].lr / first[1].lr, 1],

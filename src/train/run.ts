@@ -106,7 +106,8 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
     const device = rankDevice(config.device, resolveDevice(config.device), dist);
     const out = resolve(config.out);
     mkdirSync(out, { recursive: true });
-    const ctx: RunContext = { out, started, log, device, channelsLast: resolveChannelsLast(config.channelsLast), dist, isMain };
+    const channelsLast = resolveChannelsLast(config.channelsLast);
+    const ctx: RunContext = { out, started, log, device, channelsLast, dist, isMain };
     const state = new ResumeState(out);
     // Ranks of one data-parallel run share the folder; rank 0 holds the lock and, once it does, checks
     // the resumable state before any data is read.
@@ -172,7 +173,14 @@ function expectResumeState(config: TrainConfig, state: ResumeState, out: string)
 }
 
 /** The opened run's loop: start (resumed or fresh), epochs, then test and report on rank 0. */
-async function trainOpened(config: TrainConfig, options: TrainOptions, run: TrainingRun, ctx: RunContext, state: ResumeState, opened: Opened<{ data: () => Promise<PreparedData> }>): Promise<TrainResult> {
+async function trainOpened(
+  config: TrainConfig,
+  options: TrainOptions,
+  run: TrainingRun,
+  ctx: RunContext,
+  state: ResumeState,
+  opened: Opened<{ data: () => Promise<PreparedData> }>,
+): Promise<TrainResult> {
   const { data, init, model, trainer, trainerOptions } = opened;
   describeModel(config, init, data.labels.length, ctx);
   const stepsPerEpoch = Math.ceil(data.splits.train.samples.length / config.batchSize);

@@ -6,14 +6,32 @@ import { OptionError } from '../errors.js';
 import { DistributedContext } from '../distributed.js';
 import { Model, type NativeModel } from '../model.js';
 import {
-  native, type AugmentBatchOptions, type AugmentDraws, type AugmentOptions, type EvaluateBatch, type EvaluateResult, type ImageShape,
-  type NativeTensor, type NativeTrainer, type StepBatch, type StepResult, type TrainerOptions,
+  native,
+  type AugmentBatchOptions,
+  type AugmentDraws,
+  type AugmentOptions,
+  type EvaluateBatch,
+  type EvaluateResult,
+  type ImageShape,
+  type NativeTensor,
+  type NativeTrainer,
+  type StepBatch,
+  type StepResult,
+  type TrainerOptions,
 } from '../native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
 
 // What crosses the addon is declared in src/native-types.ts; re-exported here, where users look for it.
 export type {
-  AugmentBatchOptions, AugmentDraws, AugmentOptions, EvaluateBatch, EvaluateResult, ImageShape, StepBatch, StepResult, TrainerOptions,
+  AugmentBatchOptions,
+  AugmentDraws,
+  AugmentOptions,
+  EvaluateBatch,
+  EvaluateResult,
+  ImageShape,
+  StepBatch,
+  StepResult,
+  TrainerOptions,
 } from '../native.js';
 
 const SEED_MAX = Number.MAX_SAFE_INTEGER;
@@ -153,7 +171,9 @@ export function augmentBatch(images: Uint8Array, shape: ImageShape, options: Aug
   const [, , height, width] = validateImages(images, shape);
   validateAugment(options);
   const side = Math.min(height, width);
-  if (options.crop !== undefined && options.crop > side) throw new OptionError('crop', `an integer between 1 and ${side} (the images are ${height}x${width})`, options.crop);
+  if (options.crop !== undefined && options.crop > side) {
+    throw new OptionError('crop', `an integer between 1 and ${side} (the images are ${height}x${width})`, options.crop);
+  }
   if (options.train !== undefined) expectBoolean(options.train, 'train');
   if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw new OptionError('channels', '1 or 3', options.channels);
   if (options.device !== undefined) expectDevice(options.device);

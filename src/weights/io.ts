@@ -4,7 +4,13 @@
  * allow-listed module classes (torch.nn, torchvision.models, torchxrayvision.models) as inert records.
  * Returned tensor maps have no prototype: a tensor named '__proto__' is an entry like any other.
  */
-import { native, type NativeTensor, type NativeTensorBytes, type WeightsInspection, type WeightsRead } from '../native.js';
+import {
+  native,
+  type NativeTensor,
+  type NativeTensorBytes,
+  type WeightsInspection,
+  type WeightsRead,
+} from '../native.js';
 import { OptionError } from '../errors.js';
 import { expectString } from '../validate.js';
 

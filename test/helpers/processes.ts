@@ -12,9 +12,17 @@ export interface ProcessResult {
   stderr: string;
 }
 
-export function runAsync(command: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<ProcessResult> {
+export interface ProcessOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Written to the child's stdin (default: no stdin). */
+  input?: string;
+}
+
+export function runAsync(command: string, args: string[], opts: ProcessOptions = {}): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const stdin = opts.input === undefined ? 'ignore' : 'pipe';
+    const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: [stdin, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -26,7 +34,7 @@ export function runAsync(command: string, args: string[], opts: { env?: NodeJS.P
 }
 
 /** runAsync of `node script args`, resolving to its stdout; rejects with the exit status and stderr. */
-export async function runNode(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
+export async function runNode(args: string[], opts: ProcessOptions = {}): Promise<string> {
   const r = await runAsync(process.execPath, args, opts);
   if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status ?? r.signal}: ${r.stderr}`);
   return r.stdout;

@@ -36,8 +36,11 @@ enum class FrozenBatchNorm {
   Frozen,       // eval mode: statistics and affine parameters fixed
   Trainable,    // affine parameters train even though the group is frozen
 };
-inline constexpr EnumNames<FrozenBatchNorm, 3> kFrozenBatchNormPolicies{
-    {{"update-stats", FrozenBatchNorm::UpdateStats}, {"frozen", FrozenBatchNorm::Frozen}, {"trainable", FrozenBatchNorm::Trainable}}};
+inline constexpr EnumNames<FrozenBatchNorm, 3> kFrozenBatchNormPolicies{{
+    {"update-stats", FrozenBatchNorm::UpdateStats},
+    {"frozen", FrozenBatchNorm::Frozen},
+    {"trainable", FrozenBatchNorm::Trainable},
+}};
 
 // What a layer group holds now: for freezing reports and checks.
 struct GroupSummary {

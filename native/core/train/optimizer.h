@@ -15,7 +15,10 @@
 namespace torchxfer {
 
 enum class OptimizerKind { Adam, Sgd };
-inline constexpr EnumNames<OptimizerKind, 2> kOptimizerKinds{{{"adam", OptimizerKind::Adam}, {"sgd", OptimizerKind::Sgd}}};
+inline constexpr EnumNames<OptimizerKind, 2> kOptimizerKinds{{
+    {"adam", OptimizerKind::Adam},
+    {"sgd", OptimizerKind::Sgd},
+}};
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::Adam;

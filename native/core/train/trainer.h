@@ -19,7 +19,11 @@ namespace torchxfer {
 
 // CUDA only: the backbone's forward in bfloat16 or float16 (the head and the loss stay float32).
 enum class Autocast { None, BFloat16, Float16 };
-inline constexpr EnumNames<Autocast, 3> kAutocastModes{{{"none", Autocast::None}, {"bf16", Autocast::BFloat16}, {"fp16", Autocast::Float16}}};
+inline constexpr EnumNames<Autocast, 3> kAutocastModes{{
+    {"none", Autocast::None},
+    {"bf16", Autocast::BFloat16},
+    {"fp16", Autocast::Float16},
+}};
 
 struct TrainerConfig {
   OptimizerConfig optimizer;
