@@ -18,7 +18,7 @@ const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
  */
 export const LAYERS = [
   ['errors', 'native', 'native-types'],
-  ['validate', 'version', 'random', 'lockfile', 'progress', 'stats'],
+  ['validate', 'version', 'random', 'lockfile', 'fs-atomic', 'progress', 'stats'],
   ['runtime', 'tensor', 'distributed', 'schedule', 'metrics', 'plot'],
   ['weights'],
   ['checkpoint'],

@@ -16,7 +16,8 @@ import { planExperiment, planJobs } from '../experiments/plan.js';
 import { doneLookup, runExperiment, runsDirBeside } from '../experiments/run.js';
 import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
-import type { ExperimentSpec } from '../experiments/types.js';
+import type { ExperimentSpec, RunJob } from '../experiments/types.js';
+import { WEAK_SOURCE_AUC } from '../report/sections.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ExperimentArgs {
@@ -113,6 +114,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         });
         finish();
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
+        printSourceModels(db, s.plan.sources);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
         // Where the artefacts are: the training runner writes one folder per run (checkpoint, metrics.json, figures).
         console.log(`run folders: ${runsDirBeside(db, spec)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`);
@@ -151,6 +153,17 @@ async function estimate(spec: ExperimentSpec, args: ExperimentArgs, dbPath: stri
     printEstimate(estimate, { json: args.json, measuredSeconds });
   } finally {
     measured?.close();
+  }
+}
+
+/** Each source model's own held-out AUC (Figs. 6-7 mean nothing without it); a weak one is flagged. */
+function printSourceModels(db: ResultsDb, sources: RunJob[]): void {
+  for (const job of sources) {
+    const row = db.run(job.key);
+    const auc = row?.test_auc_tta ?? row?.test_auc;
+    if (row?.status !== 'done' || auc === null || auc === undefined) continue;
+    const weak = auc < WEAK_SOURCE_AUC ? ` (below ${WEAK_SOURCE_AUC}: a weak source; the arms that start from it test little of its anatomy)` : '';
+    console.log(`source model ${job.data.name} (${job.arm.arch}, seed ${job.seed}): held-out test AUC ${auc.toFixed(3)}${weak}`);
   }
 }
 

@@ -168,7 +168,7 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
     const ignored = dropXrvHeadExtras(tensors, xrv);
     const model = await loadModel({ ...base, weights: tensors, strict: true });
     try {
-      if (init === 'moments' || config.initMoments) model.reinitMoments('all', config.seed);
+      if (init === 'moments' || config.initMoments) model.reinitMoments(config.momentsScope, config.seed);
     } catch (err) {
       model.dispose();
       throw err;
@@ -180,7 +180,6 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
   }
 }
 
-/** How the run's weights are described in its log: moments, ImageNet, a registry entry, a checkpoint or a file. */
 interface FoundWeights {
   entry?: WeightsEntry;
   fileEntry?: WeightsEntry;
@@ -188,10 +187,12 @@ interface FoundWeights {
   container?: string;
 }
 
+/** How the run's weights are described in its log: moments, ImageNet, a registry entry, a checkpoint or a file. */
 function describeInit(config: TrainConfig, path: string, found: FoundWeights): string {
   const { entry, fileEntry, checkpoint, container } = found;
-  if (config.initMoments) return `moments of ${config.init}`;
-  if (config.init === 'moments') return `moments of ImageNet (${entry!.name})`;
+  const scope = config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor';
+  if (config.initMoments) return `moments of ${config.init} (${scope})`;
+  if (config.init === 'moments') return `moments of ImageNet (${entry!.name}; ${scope})`;
   if (config.init === 'imagenet') return `imagenet (${entry!.name})`;
   if (entry) return `registry ${entry.name}`;
   if (checkpoint) return `checkpoint ${path}`;
