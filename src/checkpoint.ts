@@ -46,6 +46,14 @@ export class CheckpointError extends Error {
   }
 }
 
+/** The file is readable but no torchxfer checkpoint (other safetensors, not safetensors): plain weights, maybe. */
+export class NotACheckpointError extends CheckpointError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotACheckpointError';
+  }
+}
+
 /** sha256 over the tensors in name order: name, dtype and shape, then the raw bytes of each. */
 export function tensorsDigest(tensors: Record<string, NativeTensor>): string {
   const hash = createHash('sha256');
@@ -96,11 +104,22 @@ export async function loadCheckpoint(path: string): Promise<{ tensors: Record<st
     file = await readSafetensors(path);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    if (/not a safetensors file/.test(msg)) throw new CheckpointError(`${path}: not a torchxfer checkpoint (${describeFileKind(path)})`);
+    if (/not a safetensors file/.test(msg)) throw new NotACheckpointError(`${path}: not a torchxfer checkpoint (${describeFileKind(path)})`);
     throw new CheckpointError(msg.startsWith(path) ? msg : `${path}: ${msg}`);
   }
+  // A file that is read but refused frees its tensors: nothing read is left to the garbage collector.
+  try {
+    return { tensors: file.tensors, metadata: checkedMetadata(path, file) };
+  } catch (err) {
+    for (const t of Object.values(file.tensors)) t.dispose();
+    throw err;
+  }
+}
+
+/** The checkpoint description of a safetensors file read whole, its checksum verified; throws CheckpointError. */
+function checkedMetadata(path: string, file: Awaited<ReturnType<typeof readSafetensors>>): StoredCheckpointMetadata {
   const json = file.metadata.torchxfer;
-  if (json === undefined) throw new CheckpointError(`${path}: a safetensors file but not a torchxfer checkpoint (no "torchxfer" metadata); read it with readSafetensors`);
+  if (json === undefined) throw new NotACheckpointError(`${path}: a safetensors file but not a torchxfer checkpoint (no "torchxfer" metadata); read it with readSafetensors`);
   let meta: StoredCheckpointMetadata;
   try {
     meta = JSON.parse(json) as StoredCheckpointMetadata;
@@ -111,5 +130,5 @@ export async function loadCheckpoint(path: string): Promise<{ tensors: Record<st
   if (meta.formatVersion > CHECKPOINT_VERSION) throw new CheckpointError(`${path}: checkpoint format version ${meta.formatVersion} is newer than this torchxfer reads (${CHECKPOINT_VERSION})`);
   const digest = tensorsDigest(file.tensors);
   if (digest !== meta.tensorsSha256) throw new CheckpointError(`${path}: checksum mismatch (tensors sha256 ${digest}, recorded ${meta.tensorsSha256}): the file is corrupt`);
-  return { tensors: file.tensors, metadata: meta };
+  return meta;
 }

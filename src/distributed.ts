@@ -5,25 +5,11 @@
  * (SLURM_PROCID, SLURM_NTASKS); `distributedFromEnv` reads either.
  */
 import { OptionError } from './errors.js';
-import { native, type NativeDistributedContext } from './native.js';
+import { native, type DistributedOptions, type NativeDistributedContext } from './native.js';
 import { expectInteger, expectOneOf, expectString } from './validate.js';
 
-export interface DistributedOptions {
-  rank: number;
-  worldSize: number;
-  /** Rank 0 listens here (default 127.0.0.1). */
-  masterAddr?: string;
-  /** Default 29500 (torchrun's). */
-  masterPort?: number;
-  /** Rendezvous through this file (on a shared filesystem) instead of TCP. */
-  fileStore?: string;
-  /** 'gloo' (CPU, default) or 'nccl' (CUDA builds with NCCL). */
-  backend?: 'gloo' | 'nccl';
-  /** Rendezvous and every collective fail with an Error after this long (default 60000). */
-  timeoutMs?: number;
-  /** This process's index on its machine (LOCAL_RANK): its GPU with NCCL (default 0). */
-  localRank?: number;
-}
+// Declared with what crosses the addon (src/native-types.ts); re-exported here, where users look for it.
+export type { DistributedOptions } from './native.js';
 
 /** What this build supports: Gloo needs LibTorch with c10d (and the Gloo headers at build time). */
 export function distributedAvailable(): { gloo: boolean; nccl: boolean } {

@@ -8,7 +8,15 @@ export { aucVsNChart, lineChart, lrFinderChart, panels, saveChart, saveFigure, s
 export { compareOverGrid, mean, median, pairedTTest, quantile, std, studentTCdf, variance, type TTestResult } from './stats/index.js';
 export { bce, bceWithLogits, bootstrapAucCi, bootstrapMacroAucCi, macroAuc, rocAuc, sigmoid, type AucInterval, type MacroAuc } from './metrics/index.js';
 export { oneCycle, RegularPolicy, regularSchedule, tabulate, trainingPlan, cosine, phases, type Schedule, type ScheduleTable, type Strategy, type TrainingPlan } from './schedule/index.js';
-export { analyseLrFinder, LrFinderTracker, lrRamp, smoothLosses, suggestLr, type LrFinderCurve, type LrSuggestions } from './train/lr-finder-analysis.js';
+export {
+  analyseLrFinder,
+  LrFinderTracker,
+  lrRamp,
+  smoothLosses,
+  suggestLr,
+  type LrFinderCurve,
+  type LrSuggestions,
+} from './schedule/lr-finder.js';
 // Data pipeline: decoding, dataset readers, sampling, the preprocessing cache.
 export { decodeGrey, type DecodeOptions, type GreyImage, type Window } from './data/decode.js';
 export { DataError, TableError } from './data/errors.js';

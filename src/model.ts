@@ -5,20 +5,38 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
 import { OptionError } from './errors.js';
-import { native, type NativeModel, type NativeTensor } from './native.js';
+import {
+  ARCHS,
+  FROZEN_BATCHNORM,
+  GREY_MODES,
+  native,
+  type Arch,
+  type FrozenBatchNormPolicy,
+  type GreyMode,
+  type LayerGroup,
+  type LayerGroupIndex,
+  type LoadReport,
+  type ModelConfig,
+  type NativeModel,
+  type NativeTensor,
+} from './native.js';
 import { withFilePrefix } from './weights/load-report.js';
-
-export type { NativeModel } from './native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf } from './validate.js';
 
-export const ARCHS = ['densenet121', 'resnet50'] as const;
-export type Arch = (typeof ARCHS)[number];
-export const GREY_MODES = ['sum', 'replicate'] as const;
-export type GreyMode = (typeof GREY_MODES)[number];
-export const FROZEN_BATCHNORM = ['update-stats', 'frozen', 'trainable'] as const;
-/** BatchNorm in frozen groups: statistics keep updating (default, the authors), fixed, or affine params train. */
-export type FrozenBatchNormPolicy = (typeof FROZEN_BATCHNORM)[number];
-export type LayerGroupIndex = 0 | 1 | 2;
+// What crosses the addon is declared in src/native-types.ts; re-exported here, where users look for it.
+export {
+  ARCHS,
+  FROZEN_BATCHNORM,
+  GREY_MODES,
+  type Arch,
+  type FrozenBatchNormPolicy,
+  type GreyMode,
+  type LayerGroup,
+  type LayerGroupIndex,
+  type LoadReport,
+  type ModelConfig,
+  type NativeModel,
+} from './native.js';
 
 export interface ModelOptions {
   /** Required unless `weights` is a torchxfer checkpoint (which records it). */
@@ -42,54 +60,6 @@ export interface ModelOptions {
   weights?: Record<string, NativeTensor> | string;
   /** With weights: refuse missing/unexpected/mismatched backbone keys (default true). */
   strict?: boolean;
-}
-
-export interface LoadReport {
-  missing: string[];
-  unexpected: string[];
-  /** "name: file [a, b] vs model [c, d]" */
-  mismatched: string[];
-  /** Head keys left at their fresh init because the label count differs. */
-  replaced: string[];
-  /** A 3-channel first conv was summed over RGB for 1-channel input. */
-  firstConvAdapted: boolean;
-  /** Of `missing`, the keys outside the head. */
-  backboneMissing: number;
-  /**
-   * Where the backbone was found in the file's names: "" (direct), "module.densenet121." (CheXNet),
-   * "model.", "backbone."... (one prefix holding every backbone key with its shape).
-   */
-  prefix: string;
-  /** The file's head Linear ("classifier", "classifier.0" of a Sequential head), "" without one. */
-  headFound: string;
-  /** Its weight's shape [outputs, features]. */
-  headShape: number[];
-  /** How the head was read: a Sequential's Linear; its activation (CheXNet's Sigmoid) not applied. */
-  headNote: string;
-  /** File tensors not offered to the model (outside the prefix, other head members): "name (why)". */
-  leftOut: string[];
-  /** Pre-0.4 DenseNet names ("norm.1", "conv.2") were remapped. */
-  oldNames: boolean;
-}
-
-export interface LayerGroup {
-  index: LayerGroupIndex;
-  prefixes: string[];
-  parameterNames: string[];
-  /** Parameter elements in the group, and how many of them require gradients. */
-  numParameters: number;
-  numTrainable: number;
-  trainable: boolean;
-  /** BatchNorm modules of the group currently in train mode. */
-  batchNormTraining: number;
-}
-
-export interface ModelConfig {
-  arch: Arch;
-  numClasses: number;
-  inChannels: 1 | 3;
-  greyMode: GreyMode;
-  dropout: number;
 }
 
 function expectGroups(value: unknown, name: string): LayerGroupIndex[] {

@@ -2,71 +2,43 @@
  * Loads the native addon once, with an actionable error when it or LibTorch is missing. In order:
  * TORCHXFER_ADDON; an addon built here (build/Release/torchxfer.node: cmake-js or node-gyp); the first
  * prebuilt addon (prebuilds/<platform>-<arch>/) that loads and whose LibTorch is the one the dynamic
- * loader found (src/prebuilds.ts). {@link addonOrigin} says which was loaded.
+ * loader found (src/prebuilds.ts). {@link addonOrigin} says which was loaded. With src/native-types.ts
+ * (the types that cross the addon, re-exported here) and src/prebuilds.ts this is the native boundary:
+ * it imports nothing else from src/.
  */
 import { existsSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { DistributedOptions } from './distributed.js';
-import type { FrozenBatchNormPolicy, LayerGroup, LoadReport, ModelConfig } from './model.js';
-import type { AugmentBatchOptions, AugmentDraws, AugmentOptions, EvaluateBatch, EvaluateResult, StepBatch, StepResult, TrainerOptions } from './train/trainer.js';
-import type { WeightsInspection, WeightsRead } from './weights/io.js';
+import type {
+  AugmentBatchOptions,
+  AugmentDraws,
+  AugmentOptions,
+  DistributedOptions,
+  EvaluateBatch,
+  EvaluateResult,
+  FrozenBatchNormPolicy,
+  LayerGroup,
+  LoadReport,
+  ModelConfig,
+  NativeCpuCacheStats,
+  NativeRuntimeInfo,
+  NativeTensor,
+  NativeTensorBytes,
+  StepBatch,
+  StepResult,
+  TrainerOptions,
+  TypedArrayLike,
+  WeightsInspection,
+  WeightsRead,
+} from './native-types.js';
 import { listPrebuilds, loadedLibtorch, prebuildMismatch, prebuildTag, runtimeLibc, type LoadedLibtorch, type PrebuildMeta } from './prebuilds.js';
+
+export * from './native-types.js';
 
 /** Package root: two levels above dist/native.js or src/native.ts. */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-export interface NativeRuntimeInfo {
-  torchVersion: string;
-  cudaCompiled: boolean;
-  cudaAvailable: boolean;
-  cudaDeviceCount: number;
-  mkldnn: boolean;
-  /** What this build of the addon can do (fixed at build time by the LibTorch and headers found). */
-  features: NativeFeatures;
-  numThreads: number;
-  numInteropThreads: number;
-  hardwareThreads: number;
-  parallelInfo: string;
-}
-
-export interface NativeFeatures {
-  /** c10d Gloo: multi-process data-parallel training on CPU (needs the Gloo headers at build time). */
-  gloo: boolean;
-  /** Built against a LibTorch with CUDA. */
-  cuda: boolean;
-  /** That LibTorch carries cuDNN. */
-  cudnn: boolean;
-  /** c10d NCCL: multi-process training on GPUs. */
-  nccl: boolean;
-}
-
-/** The caching CPU allocator (native/core/cpu_cache.h): blocks of 64 KiB and more are reused. */
-export interface NativeCpuCacheStats {
-  installed: boolean;
-  cachedBytes: number;
-  inUseBytes: number;
-  limitBytes: number;
-  hits: number;
-  misses: number;
-}
-
-export type TypedArrayLike = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
-
-export interface NativeTensor {
-  readonly shape: number[];
-  readonly dtype: string;
-  readonly device: string;
-  readonly numel: number;
-  readonly disposed: boolean;
-  dataSync(): TypedArrayLike;
-  data(): Promise<TypedArrayLike>;
-  to(device: string): Promise<NativeTensor>;
-  matmul(other: NativeTensor): Promise<NativeTensor>;
-  dispose(): void;
-}
 
 /** The addon's Model class (native/napi/model.cpp); options arrive validated from src/model.ts. */
 export interface NativeModel {
@@ -108,13 +80,6 @@ export interface NativeDistributedContext {
   readonly joined: boolean;
 }
 
-/** Bytes of one tensor as stored (native/napi/weights.cpp). */
-export interface NativeTensorBytes {
-  dtype: string;
-  shape: number[];
-  bytes: Buffer;
-}
-
 /**
  * The whole addon surface, one member per export of native/napi (TORCHXFER_EXPORTS). Callers in src/
  * validate their arguments first (sharp-style messages); the addon only converts them.
@@ -131,8 +96,10 @@ export interface NativeAddon {
   manualSeed(seed: number): void;
   // tensor.cpp
   Tensor: new (data: TypedArrayLike, shape?: number[]) => NativeTensor;
-  /** Tensors held by JS objects right now (leak checks). */
+  /** Tensors, models and trainers held by JS objects right now (not disposed, not yet collected): leak checks. */
   liveTensors(): number;
+  liveModels(): number;
+  liveTrainers(): number;
   // model.cpp, trainer.cpp, augment.cpp
   Model: new (config: ModelConfig) => NativeModel;
   Trainer: new (model: NativeModel, options: TrainerOptions) => NativeTrainer;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { configFromArgs, PHANTOM_DEFAULTS } from '../src/commands/train.js';
+import { configFromArgs } from '../src/commands/run-config.js';
 import { OptionError } from '../src/errors.js';
 import { jobTrainConfig } from '../src/experiments/layout.js';
 import { planExperiment, planJobs, sourceJob } from '../src/experiments/plan.js';
@@ -12,7 +12,7 @@ import { pairedP } from '../src/experiments/paired.js';
 import { validateSpec } from '../src/experiments/spec.js';
 import { inSpecTerms } from '../src/experiments/spec-terms.js';
 import { jobTrainOptions } from '../src/experiments/train-runner.js';
-import { defaultCrop, resolveTrainConfig } from '../src/train/config.js';
+import { defaultCrop, PHANTOM_DEFAULTS, resolveTrainConfig } from '../src/train/config.js';
 
 const spec = (base: Record<string, unknown>, targetOptions: Record<string, unknown> = {}, sourceTrain: Record<string, unknown> = {}) =>
   validateSpec(
@@ -36,7 +36,9 @@ describe('the crop follows the image size unless given, everywhere', () => {
   });
 
   it('the library: imageSize alone trains at the protocol crop; a crop given is kept and checked', () => {
-    expect(resolveTrainConfig({ out: 'o' }).crop).toBe(236);
+    expect(resolveTrainConfig({ out: 'o', data: '/data/x' }).crop).toBe(236);
+    // No data: the phantom demo's pair, as on the command line (one set of defaults).
+    expect(resolveTrainConfig({ out: 'o' }).crop).toBe(PHANTOM_DEFAULTS.crop);
     expect(resolveTrainConfig({ out: 'o', imageSize: 64 }).crop).toBe(60);
     expect(resolveTrainConfig({ out: 'o', imageSize: 64, crop: 48 }).crop).toBe(48);
     expect(() => resolveTrainConfig({ out: 'o', imageSize: 64, crop: 236 })).toThrow('Expected an integer between 32 and 64 for crop but received 236');

@@ -180,3 +180,26 @@ describe('ids and seeds', () => {
     expect(xs.reduce((a, b) => a + b, 0) / xs.length).toBeCloseTo(0.5, 1);
   });
 });
+
+describe('splits do not depend on where the data sits', () => {
+  it('the same labels CSV in two folders gives the same patient split, evaluation sets and subsets', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadUserCsv } = await import('../src/data/datasets/user-csv.js');
+    const rows = Array.from({ length: 60 }, (_, i) => `img${i}.png,p${Math.floor(i / 2)},${i % 2}`);
+    const dirs = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'txsplit-')));
+    try {
+      const views = dirs.map((d) => {
+        writeFileSync(join(d, 'labels.csv'), `path,patient,y\n${rows.join('\n')}\n`);
+        const ds = loadUserCsv(join(d, 'labels.csv'), { keepMissing: true });
+        const split = splitByPatient(ds, { mode: 'random', seed: 3 });
+        const exp = binaryExperiment(ds, 'y', split, 3);
+        return { split: [split.train, split.val, split.test].map(sampleIds), val: sampleIds(exp.val), train: sampleIds(binaryTrainSubset(exp, 20)) };
+      });
+      expect(views[0]).toEqual(views[1]);
+    } finally {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

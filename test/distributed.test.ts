@@ -15,6 +15,7 @@ import { OptionError } from '../src/errors.js';
 import { packageRoot } from '../src/native.js';
 import { freePort, rankSlice, argsWithoutNproc } from '../src/train/distributed.js';
 import { readSafetensors } from '../src/weights/io.js';
+import { HEAVY_TEST_MS } from './helpers/limits.js';
 
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'distributed-worker.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'torchxfer-dist-'));
@@ -92,7 +93,7 @@ describe('DataParallel over Gloo', () => {
     expect(seedDiff).toBeGreaterThan(100 * dp);
     for (let i = 0; i < ref.losses.length; i++) expect(r0.losses[i]).toBeCloseTo(ref.losses[i]!, 5);
     expect(other.losses[0]).not.toBeCloseTo(ref.losses[0]!, 5);
-  }, 60000);
+  }, HEAVY_TEST_MS);
 
   it('with BatchNorm frozen (eval mode) two ranks compute what one process computes on the whole batch', async () => {
     const [, ref] = await Promise.all([twoRanks({ seed: 3, frozenBackbone: true }, 'frozen'), runWorker({ seed: 3, frozenBackbone: true, out: join(dir, 'frozen-ref.safetensors') })]);
@@ -102,7 +103,7 @@ describe('DataParallel over Gloo', () => {
     console.log(`frozen backbone: max |w(2 ranks) - w(1 process, whole batch)| = ${diff.toExponential(2)}`);
     expect(diff).toBeLessThan(1e-5);
     expect(ref.headMoved).toBeGreaterThan(1000 * Math.max(diff, 1e-9));  // the head did train
-  }, 60000);
+  }, HEAVY_TEST_MS);
 
   it('a peer that never joins is a clear timeout error, not a hang', async () => {
     const port = await freePort();
@@ -116,7 +117,7 @@ describe('DataParallel over Gloo', () => {
     const [r0, r1] = await Promise.allSettled([0, 1].map((rank) => runWorker({ rank, worldSize: 2, port, seed: 1, dieAfterJoin: rank === 1, timeoutMs: 20000, out: join(dir, 'dead.safetensors') })));
     expect(r1.status === 'rejected' && String(r1.reason)).toMatch(/exited 3/);
     expect(r0.status === 'rejected' && String(r0.reason)).toMatch(/distributed all-reduce failed on rank 0 of 2 \(a peer may have stopped/);
-  }, 60000);
+  }, HEAVY_TEST_MS);
 
   it('rendezvous through a shared file; small all-reduce and broadcast for the loop\'s decisions', async () => {
     const file = join(dir, 'store');
@@ -175,5 +176,5 @@ describe('torchxfer train --nproc', () => {
     expect(r.stderr).toMatch(/Data-parallel: 2 ranks, global batch 8/);
     expect(r.stderr).not.toMatch(/^\[rank 1\] .*epoch 1\/1/m);  // rank 1 logs nothing of its own
     expect(existsSync(join(out, 'best.safetensors'))).toBe(true);
-  }, 120000);
+  }, HEAVY_TEST_MS);
 });

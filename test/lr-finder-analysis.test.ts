@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { lrFinderChart } from '../src/plot/index.js';
-import { analyseLrFinder, LrFinderTracker, lrRamp, smoothLosses, suggestLr, valleyIndex } from '../src/train/lr-finder-analysis.js';
+import { analyseLrFinder, LrFinderTracker, lrRamp, smoothLosses, suggestLr, valleyIndex } from '../src/schedule/lr-finder.js';
 import { close, python } from './stats-reference.js';
 
 describe('ramp and smoothing', () => {

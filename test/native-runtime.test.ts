@@ -11,6 +11,8 @@ import { explainLoadFailure, native, packageRoot } from '../src/native.js';
 import { distributedAvailable } from '../src/distributed.js';
 import { cpuCacheStats, getNumThreads, manualSeed, releaseCpuCache, runtimeInfo, setNumThreads } from '../src/runtime.js';
 import { tensor } from '../src/tensor.js';
+import { HEAVY_TEST_MS } from './helpers/limits.js';
+import { runAsync } from './helpers/processes.js';
 
 describe('tensor round trips', () => {
   const cases: [string, () => ArrayLike<number | bigint> & { length: number }][] = [
@@ -130,8 +132,9 @@ describe('the compute thread', () => {
 
 describe('the caching CPU allocator', () => {
   const script = join(packageRoot, 'test', 'helpers', 'train-steps.mjs');
-  const run = (env: Record<string, string>) => {
-    const r = spawnSync(process.execPath, [script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  // Training steps in a child process, awaited without blocking this worker (see test/helpers/processes.ts).
+  const run = async (env: Record<string, string>) => {
+    const r = await runAsync(process.execPath, [script], { env: { ...process.env, ...env } });
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as { losses: number[]; probs: number[]; cache: ReturnType<typeof cpuCacheStats> };
   };
@@ -148,22 +151,22 @@ describe('the caching CPU allocator', () => {
     expect(cpuCacheStats().cachedBytes).toBe(0);
   });
 
-  it('changes no result: training and TTA evaluation are bit-identical with and without it', () => {
-    const withCache = run({});
-    const without = run({ TORCHXFER_CPU_CACHE: 'off' });
+  it('changes no result: training and TTA evaluation are bit-identical with and without it', async () => {
+    const withCache = await run({});
+    const without = await run({ TORCHXFER_CPU_CACHE: 'off' });
     expect(withCache.cache.installed).toBe(true);
     expect(withCache.cache.hits).toBeGreaterThan(withCache.cache.misses); // steps 2 and 3 reuse step 1's blocks
     expect(without.cache.installed).toBe(false);
     expect(withCache.losses).toEqual(without.losses);
     expect(withCache.probs).toEqual(without.probs);
-  }, 120000);
+  }, HEAVY_TEST_MS);
 
-  it('keeps nothing beyond TORCHXFER_CPU_CACHE_MB', () => {
-    const capped = run({ TORCHXFER_CPU_CACHE_MB: '0' });
+  it('keeps nothing beyond TORCHXFER_CPU_CACHE_MB', async () => {
+    const capped = await run({ TORCHXFER_CPU_CACHE_MB: '0' });
     expect(capped.cache.limitBytes).toBe(0);
     expect(capped.cache.cachedBytes).toBe(0);
     expect(capped.cache.hits).toBe(0);
-  }, 120000);
+  }, HEAVY_TEST_MS);
 
   it('reports a malformed setting and keeps the default instead of failing to load', () => {
     const r = spawnSync(process.execPath, ['-e', "import('" + join(packageRoot, 'dist', 'runtime.js') + "').then((m) => console.log(JSON.stringify(m.cpuCacheStats())))"], {

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
 import { aucByArmChart, aucVsNChart, lineChart, panels, toPng, trainingCurvesChart } from '../src/plot/index.js';
-import { paperFigure } from '../src/plot/report-figures.js';
+import { paperFigure } from '../src/report/figures.js';
 import type { ArmSummary } from '../src/report/data.js';
 import { linearTicks, logTicks, niceDomain } from '../src/plot/ticks.js';
 

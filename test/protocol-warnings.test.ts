@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { Sample, Splits } from '../src/data/types.js';
 import { protocolWarnings } from '../src/train/data.js';
-import { analyseLrFinder, lrRamp, pickMaxLr } from '../src/train/lr-finder-analysis.js';
+import { analyseLrFinder, lrRamp, pickMaxLr } from '../src/schedule/lr-finder.js';
 
 const sample = (id: string, y: number): Sample => ({ id, path: `/x/${id}`, patientId: id, targets: [y] });
 const set = (pos: number, neg: number, prefix: string) => [...Array.from({ length: pos }, (_, i) => sample(`${prefix}p${i}`, 1)), ...Array.from({ length: neg }, (_, i) => sample(`${prefix}n${i}`, 0))];

@@ -1,6 +1,6 @@
 // The training loop end to end on a small phantom set: outputs, resume equals an uninterrupted run,
 // divergence handling, and the train / eval / predict CLI.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import { packageRoot } from '../src/native.js';
 import { tensorBytes, readSafetensors } from '../src/weights/io.js';
 import type { TrainConfig } from '../src/train/config.js';
 import { train } from '../src/train/run.js';
+import { HEAVY_TEST_MS } from './helpers/limits.js';
+import { runAsync, runNode } from './helpers/processes.js';
 
 let root: string;
 let cacheDir: string;
@@ -54,9 +56,10 @@ beforeAll(async () => {
   root = join(dir, 'chest');
   cacheDir = join(dir, 'cache');
   await synthesize({ kind: 'chest', out: root, n: 240, seed: 5, size: 64, prevalenceBoost: 0.25, threads: 0 });
-}, 300_000);
+}, HEAVY_TEST_MS);
 
-describe('train()', () => {
+// Trainings: limits that hold on a busy machine (test/helpers/limits.ts).
+describe('train()', { timeout: HEAVY_TEST_MS }, () => {
   it('writes the checkpoint, metrics and plots, and emits epoch events', async () => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-run-'));
     const epochs: number[] = [];
@@ -135,13 +138,13 @@ describe('train()', () => {
   });
 });
 
-describe('torchxfer train / eval / predict (CLI)', () => {
+describe('torchxfer train / eval / predict (CLI)', { timeout: HEAVY_TEST_MS }, () => {
   const cli = join(packageRoot, 'bin', 'torchxfer.js');
   const cliArgs = (out: string, epochs: number) => ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', String(epochs), '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--seed', '9', '--cache-dir', cacheDir, '--keep-resume', '--out', out];
 
   it('killed with SIGKILL mid-run, --resume ends with the weights of an uninterrupted run; a second writer is refused', async () => {
     const whole = mkdtempSync(join(tmpdir(), 'torchxfer-kill-whole-'));
-    expect(spawnSync(process.execPath, [cli, ...cliArgs(whole, 3)], { encoding: 'utf8' }).status).toBe(0);
+    expect((await runAsync(process.execPath, [cli, ...cliArgs(whole, 3)])).status).toBe(0);
 
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-kill-'));
     const child = spawn(process.execPath, [cli, ...cliArgs(out, 3)], { stdio: 'ignore' });
@@ -151,14 +154,14 @@ describe('torchxfer train / eval / predict (CLI)', () => {
     for (let i = 0; i < 600; i++) {
       await new Promise((r) => setTimeout(r, 100));
       if (existsSync(stateFile) && JSON.parse(readFileSync(stateFile, 'utf8')).position.epoch >= 1) {
-        refused = spawnSync(process.execPath, [cli, ...cliArgs(out, 3), '--resume'], { encoding: 'utf8' }).stderr;
+        refused = (await runAsync(process.execPath, [cli, ...cliArgs(out, 3), '--resume'])).stderr;
         child.kill('SIGKILL');
         break;
       }
     }
     await new Promise((r) => child.on('exit', r));
     expect(refused).toMatch(/in use by another torchxfer run/);
-    const resumed = spawnSync(process.execPath, [cli, ...cliArgs(out, 3), '--resume'], { encoding: 'utf8' });
+    const resumed = await runAsync(process.execPath, [cli, ...cliArgs(out, 3), '--resume']);
     expect(resumed.status, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/Resumed from/);
     const a = await finalWeights(whole);
@@ -166,22 +169,22 @@ describe('torchxfer train / eval / predict (CLI)', () => {
     expect([...a.keys()].filter((k) => !a.get(k)!.equals(b.get(k)!))).toEqual([]);
   });
 
-  it('trains, evaluates the checkpoint with TTA and predicts image files', () => {
+  it('trains, evaluates the checkpoint with TTA and predicts image files', async () => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-cli-'));
     const args = ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '2', '--device', 'cpu', '--cache-dir', cacheDir, '--out', out];
-    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const r = await runAsync(process.execPath, [cli, ...args]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test AUC/);
     const ck = join(out, 'best.safetensors');
-    const ev = JSON.parse(execFileSync(process.execPath, [cli, 'eval', '--checkpoint', ck, '--tta', '4', '--json'], { encoding: 'utf8', env: { ...process.env, TORCHXFER_CACHE: cacheDir } }));
+    const ev = JSON.parse(await runNode([cli, 'eval', '--checkpoint', ck, '--tta', '4', '--json'], { env: { ...process.env, TORCHXFER_CACHE: cacheDir } }));
     expect(ev.split).toBe('test');
     expect(ev.tta).toBe(4);
     const images = readdirSync(join(root, 'images')).slice(0, 2).map((f) => join(root, 'images', f));
-    const pred = JSON.parse(execFileSync(process.execPath, [cli, 'predict', '--checkpoint', ck, '--json', ...images, join(root, 'missing.png')], { encoding: 'utf8' }));
+    const pred = JSON.parse(await runNode([cli, 'predict', '--checkpoint', ck, '--json', ...images, join(root, 'missing.png')]));
     expect(pred).toHaveLength(3);
     for (const p of pred.slice(0, 2)) expect(p.probabilities.Cardiomegaly).toBeGreaterThanOrEqual(0);
     expect(pred[2].error).toMatch(/missing\.png/);
-    const bad = spawnSync(process.execPath, [cli, 'train', '--data', root, '--arch', 'vgg16', '--out', out], { encoding: 'utf8' });
+    const bad = await runAsync(process.execPath, [cli, 'train', '--data', root, '--arch', 'vgg16', '--out', out]);
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/vgg16/);
   });

@@ -162,7 +162,7 @@ y.numpy().astype(np.float32).tofile(d + '/out')
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { flipP: 2 })).toThrow(/for flipP but received 2/);
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { std: [0] })).toThrow(/for std\[0\] but received 0/);
     expect(() => augmentBatch(imgs, [1, 1, 4, 8], {})).toThrow(/for shape/);
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 9 })).toThrow(/crop 9 does not fit images of 8x8/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 9 })).toThrow(/Expected an integer between 1 and 8 \(the images are 8x8\) for crop but received 9/);
     // Every range rule lives in TypeScript alone (the N-API layer only converts): one case per rule.
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { maxRotation: 181 })).toThrow(/Expected a finite number >= 0 and <= 180 for maxRotation but received 181/);
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { mean: [] })).toThrow(/Expected an array of 1 to 3 numbers for mean/);
@@ -174,5 +174,10 @@ y.numpy().astype(np.float32).tofile(d + '/out')
     expect(() => augmentDraws(-1, 8, 8)).toThrow(/for n but received -1/);
     expect(() => augmentDraws(2, 8, 8, { flipP: -0.5 })).toThrow(/for flipP but received -0.5/);
     expect(() => augmentDraws(2, 8, 8, { crop: 9 })).toThrow(/crop 9 does not fit images of 8x8/);
+  });
+
+  it('leaves the memory guard to the core: a default crop larger than the images is refused before any read', async () => {
+    const imgs = randomImages(1, 1, 8, 8, 1);
+    await expect(augmentBatch(imgs, [1, 1, 8, 8], {})).rejects.toThrow(/crop 236 does not fit images of 8x8/);
   });
 });

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { native, packageRoot, type NativeModel, type NativeTensor } from '../src/native.js';
 import { tensor } from '../src/tensor.js';
 import { Trainer, type TrainerOptions } from '../src/train/trainer.js';
+import { HEAVY_TEST_MS } from './helpers/limits.js';
 
 type Arch = 'resnet50' | 'densenet121';
 type Weights = Map<string, Float64Array>;
@@ -202,7 +203,7 @@ describe('Trainer steps against torch.optim and torchvision', () => {
     const { model, losses } = await runNative(s, images, ref.initial);
     expectLosses(losses, ref);
     expectMatches(snapshot(model), ref);
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('DenseNet121, SGD with Nesterov momentum changing per step and decoupled weight decay, group 0 frozen', async () => {
     const s: Scenario = {
@@ -222,7 +223,7 @@ describe('Trainer steps against torch.optim and torchvision', () => {
     expect(moved(after.get('features.norm0.running_mean')!, ref.initial.get('features.norm0.running_mean')!)).toBe(true);
     expect(moved(after.get('features.denseblock3.denselayer1.conv1.weight')!, ref.initial.get('features.denseblock3.denselayer1.conv1.weight')!)).toBe(true);
     expect(moved(after.get('classifier.weight')!, ref.initial.get('classifier.weight')!)).toBe(true);
-  }, 90_000);
+  }, HEAVY_TEST_MS);
 
   it('DenseNet121, Adam with beta1 from the schedule at every step (and AdamW decay) matches torch.optim', async () => {
     const s: Scenario = {
@@ -237,7 +238,7 @@ describe('Trainer steps against torch.optim and torchvision', () => {
     if (process.env.TRAINER_DEBUG) console.log(losses, ref.losses);
     expectLosses(losses, ref);
     expectMatches(snapshot(model), ref);
-  }, 90_000);
+  }, HEAVY_TEST_MS);
 
   it('BatchNorm policy "frozen" keeps frozen running stats; "trainable" trains frozen BatchNorm affine parameters', async () => {
     const images = lcgBytes(N * SIZE * SIZE, 4);
@@ -254,7 +255,7 @@ describe('Trainer steps against torch.optim and torchvision', () => {
     expect(moved(b.get('bn1.weight')!, ref.initial.get('bn1.weight')!)).toBe(true);
     expect(moved(b.get('bn1.running_mean')!, ref.initial.get('bn1.running_mean')!)).toBe(true);
     expect(moved(b.get('layer1.0.conv1.weight')!, ref.initial.get('layer1.0.conv1.weight')!)).toBe(false);
-  }, 90_000);
+  }, HEAVY_TEST_MS);
 });
 
 describe('Trainer safety, evaluation and resume', () => {
@@ -275,7 +276,7 @@ describe('Trainer safety, evaluation and resume', () => {
     const after = snapshot(model);
     for (const [name, w] of before) expect(moved(after.get(name)!, w), name).toBe(false);
     expect(Object.keys(await trainer.optimizerState())).toHaveLength(0);
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('TTA averages the centre crop and 4 different augmented copies', async () => {
     const model = newModel('densenet121', 2);
@@ -292,7 +293,7 @@ describe('Trainer safety, evaluation and resume', () => {
     const bce = (p: number, t: number) => -(t * Math.log(p) + (1 - t) * Math.log(1 - p));
     const o = plain.output;
     expect(plain.loss).toBeCloseTo((bce(o[0]!, 1) + bce(o[1]!, 0) + bce(o[3]!, 1)) / 3, 5);
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('alsoPlain returns the centre crop alone from the same TTA passes, as tta 0 computes it', async () => {
     const model = newModel('densenet121', 2);
@@ -308,7 +309,7 @@ describe('Trainer safety, evaluation and resume', () => {
     expect(tta.plain).toBeUndefined();
     expect((await trainer.evaluate({ images, shape, alsoPlain: true })).plain).toBeUndefined(); // no TTA: output is already plain
     expect(() => trainer.evaluate({ images, shape, tta: 2, alsoPlain: 1 as never })).toThrow(/Expected a boolean for alsoPlain but received 1/);
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('optimiser state exported and loaded into a new trainer resumes exactly', async () => {
     const weightsAt = async (split: boolean) => {
@@ -330,7 +331,7 @@ describe('Trainer safety, evaluation and resume', () => {
     const [whole, resumed] = [await weightsAt(false), await weightsAt(true)];
     for (const [name, w] of whole) expect(moved(resumed.get(name)!, w), name).toBe(false);
     expect(moved(whole.get('layer4.0.conv1.weight')!, start.get('layer4.0.conv1.weight')!)).toBe(true);
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 
   it('refuses bad options and batches, naming them', async () => {
     const model = newModel('resnet50', 1);
@@ -366,7 +367,7 @@ describe('Trainer safety, evaluation and resume', () => {
     raw.dispose();
     trainer.dispose();
     expect(() => trainer.evaluate({ images, shape })).toThrow(/disposed/);
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 });
 
 describe('a model held by a step', () => {
@@ -407,5 +408,5 @@ describe('a model held by a step', () => {
     expect(() => hold.release()).not.toThrow(); // releasing twice is harmless
     trainer.dispose();
     model.dispose();
-  }, 60_000);
+  }, HEAVY_TEST_MS);
 });

@@ -32,7 +32,9 @@ struct Setup {
 
 Setup make_setup(const std::string& arch, int64_t batch, int64_t size, bool channels_last, const std::string& device) {
   ClassifierConfig mc;
-  mc.arch = arch;
+  const auto parsed = parse_enum(kArchs, arch);
+  if (!parsed) throw std::invalid_argument("unknown architecture '" + arch + "': " + enum_choices(kArchs));
+  mc.arch = *parsed;
   Setup s;
   torch::manual_seed(0);
   s.model = Classifier::create(mc);

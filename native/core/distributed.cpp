@@ -49,7 +49,6 @@ void check_config(const DataParallelConfig& c) {
     throw std::invalid_argument("rank must be in [0, " + std::to_string(c.world_size - 1) + "], got " + std::to_string(c.rank));
   if (c.file_store.empty() && (c.master_port < 1 || c.master_port > 65535))
     throw std::invalid_argument("master port must be in [1, 65535], got " + std::to_string(c.master_port));
-  if (c.backend != "gloo" && c.backend != "nccl") throw std::invalid_argument("backend must be 'gloo' or 'nccl', got '" + c.backend + "'");
   if (c.timeout_ms < 1) throw std::invalid_argument("timeout must be >= 1 ms");
 }
 
@@ -86,7 +85,7 @@ DataParallel::DataParallel(DataParallelConfig config) : config_(std::move(config
       impl_->store = c10::make_intrusive<c10d::FileStore>(config_.file_store, static_cast<int>(config_.world_size));
       impl_->store->setTimeout(timeout);
     }
-    if (config_.backend == "nccl") {
+    if (config_.backend == Backend::Nccl) {
 #ifdef TORCHXFER_HAS_NCCL
       auto o = c10d::ProcessGroupNCCL::Options::create();
       o->timeout = timeout;
@@ -143,7 +142,8 @@ void over_flat_buffers(const DataParallelConfig& c, std::vector<torch::Tensor>& 
     std::vector<torch::Tensor> parts;
     for (size_t i : idx) parts.push_back(tensors[i].reshape({-1}));
     torch::Tensor flat = torch::cat(parts);
-    if (c.backend == "nccl" && !flat.is_cuda()) flat = flat.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(c.cuda_device)));
+    if (c.backend == Backend::Nccl && !flat.is_cuda())
+      flat = flat.to(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(c.cuda_device)));
     f(flat);
     int64_t offset = 0;
     for (size_t i : idx) {

@@ -9,7 +9,12 @@
 
 #include <torch/torch.h>
 
+#include "enum_names.h"
+
 namespace torchxfer {
+
+enum class Backend { Gloo, Nccl };
+inline constexpr EnumNames<Backend, 2> kBackends{{{"gloo", Backend::Gloo}, {"nccl", Backend::Nccl}}};
 
 struct DataParallelConfig {
   int64_t rank = 0;
@@ -17,7 +22,7 @@ struct DataParallelConfig {
   std::string master_addr = "127.0.0.1";  // TCPStore rendezvous (rank 0 listens)
   int64_t master_port = 29500;
   std::string file_store;                 // non-empty: rendezvous through this file instead of TCP
-  std::string backend = "gloo";           // "gloo" | "nccl"
+  Backend backend = Backend::Gloo;
   int64_t timeout_ms = 60000;             // rendezvous and every collective
   int64_t cuda_device = 0;                // nccl: CPU tensors are staged on this GPU (the local rank's)
 };

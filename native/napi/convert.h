@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include "../core/enum_names.h"
+
 namespace torchxfer::napi {
 
 std::string describe_value(const Napi::Value& v);
@@ -17,6 +19,14 @@ std::string get_string(const Napi::Value& v, const std::string& name);
 double get_number(const Napi::Value& v, const std::string& name);
 int64_t get_int(const Napi::Value& v, const std::string& name);
 bool get_bool(const Napi::Value& v, const std::string& name);
+// A string naming one value of a core enum (its names table), converted once here: the core never
+// compares strings. TypeScript validated it first; anything else is a TypeError naming the choices.
+template <typename E, std::size_t N>
+E get_enum(const Napi::Value& v, const std::string& name, const EnumNames<E, N>& names) {
+  if (v.IsString())
+    if (auto value = parse_enum(names, v.As<Napi::String>().Utf8Value())) return *value;
+  throw_expected(v.Env(), enum_choices(names), name, v);
+}
 std::vector<int64_t> get_shape(const Napi::Value& v, const std::string& name);
 std::vector<float> get_float_array(const Napi::Value& v, const std::string& name);
 

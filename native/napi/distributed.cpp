@@ -39,7 +39,7 @@ DistributedWrap::DistributedWrap(const Napi::CallbackInfo& info) : Napi::ObjectW
   if (Napi::Value v = option_of(o, "masterAddr"); !v.IsUndefined()) config_.master_addr = get_string(v, "masterAddr");
   if (Napi::Value v = option_of(o, "masterPort"); !v.IsUndefined()) config_.master_port = get_int(v, "masterPort");
   if (Napi::Value v = option_of(o, "fileStore"); !v.IsUndefined()) config_.file_store = get_string(v, "fileStore");
-  if (Napi::Value v = option_of(o, "backend"); !v.IsUndefined()) config_.backend = get_string(v, "backend");
+  if (Napi::Value v = option_of(o, "backend"); !v.IsUndefined()) config_.backend = get_enum(v, "backend", kBackends);
   if (Napi::Value v = option_of(o, "cudaDevice"); !v.IsUndefined()) config_.cuda_device = get_int(v, "cudaDevice");
   if (Napi::Value v = option_of(o, "timeoutMs"); !v.IsUndefined()) config_.timeout_ms = get_int(v, "timeoutMs");
 }

@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include <atomic>
 #include <mutex>
 
 #include "../core/runtime.h"
@@ -43,6 +44,9 @@ struct EvalScope {
   ~EvalScope() { model.set_training(was_training); }
 };
 
+// Models held by JS objects (not disposed, not yet collected): liveModels(), for leak checks.
+std::atomic<int64_t> g_live_models{0};
+
 }  // namespace
 
 Napi::Function ModelWrap::Define(Napi::Env env) {
@@ -80,19 +84,23 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
   if (info.Length() < 1 || !info[0].IsObject()) throw_expected(env, "a config object", "config", info.Length() ? info[0] : env.Undefined());
   auto o = info[0].As<Napi::Object>();
   ClassifierConfig c;
-  c.arch = get_string(o.Get("arch"), "arch");
+  c.arch = get_enum(o.Get("arch"), "arch", kArchs);
   if (!o.Get("numClasses").IsUndefined()) c.num_classes = get_int(o.Get("numClasses"), "numClasses");
   if (!o.Get("inChannels").IsUndefined()) c.in_channels = get_int(o.Get("inChannels"), "inChannels");
-  if (!o.Get("greyMode").IsUndefined()) c.grey_mode = get_string(o.Get("greyMode"), "greyMode");
+  if (!o.Get("greyMode").IsUndefined()) c.grey_mode = get_enum(o.Get("greyMode"), "greyMode", kGreyModes);
   if (!o.Get("dropout").IsUndefined()) c.dropout = get_number(o.Get("dropout"), "dropout");
   guard(env, [&]() -> Napi::Value {
     model_ = Classifier::create(c);
+    ++g_live_models;
     ReportMemory(env, model_->parameter_bytes());
     return env.Undefined();
   });
 }
 
-ModelWrap::~ModelWrap() { ReportMemory(nullptr, 0); }
+ModelWrap::~ModelWrap() {
+  if (model_) --g_live_models;
+  ReportMemory(nullptr, 0);
+}
 
 // Tells V8 how much native memory this object keeps alive (weights on the CPU), so garbage collection
 // weighs it; `bytes` 0 (disposed, collected) gives it all back.
@@ -192,12 +200,7 @@ Napi::Value ModelWrap::Unfreeze(const Napi::CallbackInfo& info) { return SetTrai
 Napi::Value ModelWrap::SetFrozenBatchNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto model = Get(env);
-  std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
-  FrozenBatchNorm policy;
-  if (name == "update-stats") policy = FrozenBatchNorm::UpdateStats;
-  else if (name == "frozen") policy = FrozenBatchNorm::Frozen;
-  else if (name == "trainable") policy = FrozenBatchNorm::Trainable;
-  else throw_expected(env, "one of 'update-stats', 'frozen', 'trainable'", "frozenBatchNorm", info[0]);
+  const FrozenBatchNorm policy = get_enum(info[0], "frozenBatchNorm", kFrozenBatchNormPolicies);
   auto lock = lock_or_busy(env, *model);
   return guard(env, [&]() -> Napi::Value {
     model->set_frozen_batchnorm(policy);
@@ -280,10 +283,10 @@ Napi::Value ModelWrap::Config(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto& c = Get(env)->config();
   auto o = Napi::Object::New(env);
-  o.Set("arch", c.arch);
+  o.Set("arch", enum_name(kArchs, c.arch));
   o.Set("numClasses", static_cast<double>(c.num_classes));
   o.Set("inChannels", static_cast<double>(c.in_channels));
-  o.Set("greyMode", c.grey_mode);
+  o.Set("greyMode", enum_name(kGreyModes, c.grey_mode));
   o.Set("dropout", c.dropout);
   return o;
 }
@@ -293,11 +296,17 @@ Napi::Value ModelWrap::Device(const Napi::CallbackInfo& info) { return Napi::Str
 Napi::Value ModelWrap::Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !model_); }
 
 Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  if (model_) --g_live_models;
   model_.reset();  // idempotent; in-flight work holds its own reference
   ReportMemory(info.Env(), 0);
   return info.Env().Undefined();
 }
 
-TORCHXFER_EXPORTS(Model) { exports.Set("Model", ModelWrap::Define(env)); }
+TORCHXFER_EXPORTS(Model) {
+  exports.Set("Model", ModelWrap::Define(env));
+  exports.Set("liveModels", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(g_live_models.load()));
+  }, "liveModels"));
+}
 
 }  // namespace torchxfer::napi

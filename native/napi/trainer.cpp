@@ -3,6 +3,7 @@
 // src/train/trainer.ts; this file converts them (naming each on a type mismatch), the core checks invariants.
 #include "../core/train/trainer.h"
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 
@@ -17,6 +18,9 @@
 
 namespace torchxfer::napi {
 namespace {
+
+// Trainers held by JS objects (not disposed, not yet collected): liveTrainers(), for leak checks.
+std::atomic<int64_t> g_live_trainers{0};
 
 Napi::Object state_to_js(Napi::Env env, const StateDict& state) {
   Napi::Object out = Napi::Object::New(env);
@@ -46,7 +50,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     Napi::Object o = info.Length() > 1 && !info[1].IsUndefined() ? get_object(info[1], "options") : Napi::Object::New(env);
     // Converts only: src/train/trainer.ts validates every option first; the core checks its invariants.
     TrainerConfig c;
-    if (Napi::Value v = option_of(o, "optimizer"); !v.IsUndefined()) c.optimizer.kind = get_string(v, "optimizer");
+    if (Napi::Value v = option_of(o, "optimizer"); !v.IsUndefined())
+      c.optimizer.kind = get_enum(v, "optimizer", kOptimizerKinds);
     if (Napi::Value v = option_of(o, "nesterov"); !v.IsUndefined()) c.optimizer.nesterov = get_bool(v, "nesterov");
     if (Napi::Value v = option_of(o, "weightDecay"); !v.IsUndefined()) c.optimizer.weight_decay = get_number(v, "weightDecay");
     if (Napi::Value v = option_of(o, "beta2"); !v.IsUndefined()) c.optimizer.beta2 = get_number(v, "beta2");
@@ -56,11 +61,17 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
     if (Napi::Value v = option_of(o, "seed"); !v.IsUndefined()) c.seed = get_seed(v, "seed");
     if (Napi::Value v = option_of(o, "device"); !v.IsUndefined()) c.device = get_string(v, "device");
     if (Napi::Value v = option_of(o, "channelsLast"); !v.IsUndefined()) c.channels_last = get_bool(v, "channelsLast");
-    if (Napi::Value v = option_of(o, "autocast"); !v.IsUndefined()) c.autocast = get_string(v, "autocast");
+    if (Napi::Value v = option_of(o, "autocast"); !v.IsUndefined())
+      c.autocast = get_enum(v, "autocast", kAutocastModes);
     if (Napi::Value v = option_of(o, "cudnnBenchmark"); !v.IsUndefined()) c.cudnn_benchmark = get_bool(v, "cudnnBenchmark");
     if (Napi::Value v = option_of(o, "batchSlices"); !v.IsUndefined()) c.batch_slices = get_int(v, "batchSlices");
     // The constructor may move the model to its device: quick, but it holds the model's mutex.
     guard(env, [&]() -> Napi::Value { trainer_ = std::make_shared<Trainer>(model, c); return env.Undefined(); });
+    ++g_live_trainers;
+  }
+
+  ~TrainerWrap() override {
+    if (trainer_) --g_live_trainers;
   }
 
  private:
@@ -195,6 +206,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
 
   // Frees the optimiser state; in-flight work keeps its own reference until it finishes.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    if (trainer_) --g_live_trainers;
     trainer_.reset();
     return info.Env().Undefined();
   }
@@ -208,6 +220,9 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
 
 TORCHXFER_EXPORTS(Trainer) {
   exports.Set("Trainer", TrainerWrap::Define(env));
+  exports.Set("liveTrainers", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), static_cast<double>(g_live_trainers.load()));
+  }, "liveTrainers"));
 }
 
 }  // namespace torchxfer::napi

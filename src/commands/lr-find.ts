@@ -7,9 +7,9 @@ import type { CommandModule } from 'yargs';
 import { saveFigure } from '../plot/index.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { lrFind } from '../train/lr-find.js';
-import { pickMaxLr, type MaxLrPick } from '../train/lr-finder-analysis.js';
+import { pickMaxLr, type MaxLrPick } from '../schedule/lr-finder.js';
 import { addOptions, parseOptions, RUN_OPTIONS, type OptionList } from './options.js';
-import { configFromArgs } from './train.js';
+import { configFromArgs } from './run-config.js';
 
 const LR_FIND_OPTIONS: OptionList = [...RUN_OPTIONS, ['out', { default: 'runs/lr-find', note: 'a folder: lr-finder.svg/.png and lr-finder.json' }], 'num-iter', 'start-lr', 'end-lr', ['json', { default: true }]];
 

@@ -66,6 +66,14 @@ export interface CacheIndex {
   createdAt: string;
 }
 
+/** Image caches opened and not yet closed in this process (leak checks). */
+let openCaches = 0;
+
+/** How many ImageCaches are open now: a run releases its cache on every path (tests check it). */
+export function openImageCaches(): number {
+  return openCaches;
+}
+
 export class ImageCache {
   private readonly rowById = new Map<string, number>();
   private fd: number | undefined;
@@ -90,6 +98,7 @@ export class ImageCache {
     this.frameBytes = index.geometry.width * index.geometry.height;
     if (index.bytes <= inMemoryBytes) this.memory = new Uint8Array(readFileSync(binPath));
     else this.fd = openSync(binPath, 'r');
+    openCaches++;
   }
 
   get geometry(): ImageGeometry {
@@ -149,6 +158,7 @@ export class ImageCache {
   }
 
   close(): void {
+    if (this.fd !== undefined || this.memory !== undefined) openCaches--;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     this.memory = undefined;

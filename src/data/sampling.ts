@@ -32,11 +32,19 @@ export interface PatientSplit {
   test: Sample[];
 }
 
+/**
+ * The dataset's kind without where it sits ("csv:/data/x.csv" -> "csv"): a split depends on the data and
+ * the seed, never on the folder a copy of the data is in (a moved dataset, a test's temporary folder).
+ */
+function seedName(ds: Dataset): string {
+  return ds.name.replace(/:[^]*$/, '');
+}
+
 export function splitByPatient(ds: Dataset, opts: PatientSplitOptions = {}): PatientSplit {
   const seed = expectInteger(opts.seed ?? 0, 'seed', 0, 2 ** 32 - 1);
   const mode = opts.mode ?? (ds.officialSplits?.test ? 'official' : 'random');
   if (mode !== 'official' && mode !== 'random') throw new OptionError('mode', "'official' or 'random'", mode);
-  const rand = mulberry32(deriveSeed('patient-split', ds.name, seed));
+  const rand = mulberry32(deriveSeed('patient-split', seedName(ds), seed));
   if (mode === 'official') {
     const test = ds.officialSplits?.test;
     if (!test) throw new OptionError('mode', `'random' (dataset ${ds.name} has no official test list)`, mode);
@@ -122,7 +130,7 @@ function requireBothClasses(ds: Dataset, pos: number, neg: number, label: string
 export function binaryExperiment(ds: Dataset, label: string, split: PatientSplit, seed = 0): BinaryExperiment {
   expectInteger(seed, 'seed', 0, 2 ** 32 - 1);
   const j = labelIndex(ds, label);
-  const rand = mulberry32(deriveSeed('binary-eval', ds.name, label, seed));
+  const rand = mulberry32(deriveSeed('binary-eval', seedName(ds), label, seed));
   const val = balanced(ds, split.val, j, label, 'validation', rand);
   const test = balanced(ds, split.test, j, label, 'test', rand);
   const { pos, neg } = byClass(split.train, j);
@@ -168,7 +176,7 @@ export interface MultiLabelExperiment {
 
 export function multiLabelExperiment(ds: Dataset, split: PatientSplit, seed = 0): MultiLabelExperiment {
   expectInteger(seed, 'seed', 0, 2 ** 32 - 1);
-  const order = shuffled(split.train, mulberry32(deriveSeed('multilabel-train', ds.name, seed)));
+  const order = shuffled(split.train, mulberry32(deriveSeed('multilabel-train', seedName(ds), seed)));
   return { labels: ds.labels, order, val: split.val, test: split.test };
 }
 

@@ -3,7 +3,7 @@
  * training curves, the LR finder's curve, and LR/momentum schedules per layer group (Figs. 1 and 2).
  */
 import type { ScheduleTable } from '../schedule/strategy.js';
-import type { LrFinderCurve } from '../train/lr-finder-analysis.js';
+import type { LrFinderCurve } from '../schedule/lr-finder.js';
 import { lineChart, panels, type ChartSpec, type SeriesSpec } from './chart.js';
 import { PALETTE } from './svg.js';
 

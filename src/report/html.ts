@@ -2,7 +2,7 @@
 import { SIMULATED_NOTICE } from '../data/phantom/writers.js';
 import { version } from '../version.js';
 import type { ExperimentReport } from './data.js';
-import type { Figure, RunFigure } from '../plot/report-figures.js';
+import type { Figure, RunFigure } from './figures.js';
 import type { PhantomExamples } from './phantoms.js';
 import { paperVsRun } from './paper.js';
 import { figureCaption } from './captions.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { toPng } from '../plot/index.js';
 import type { ResultsDb } from '../experiments/db.js';
 import { experimentReport, type ExperimentReport } from './data.js';
-import { aucFigure, paperFigure, runFigure, slug, type Figure, type RunFigure } from '../plot/report-figures.js';
+import { aucFigure, paperFigure, runFigure, slug, type Figure, type RunFigure } from './figures.js';
 import { renderHtml, type ReportExtras } from './html.js';
 import { examplesSvg, phantomExamples, usesPhantoms } from './phantoms.js';
 

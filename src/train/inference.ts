@@ -8,42 +8,31 @@ import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js'
 import { decodeGrey } from '../data/decode.js';
 import { OptionError } from '../errors.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
-import { loadModel, type Model } from '../model.js';
 import { resolveDevice } from '../runtime.js';
 import { expectDevice, expectInteger, expectOneOf, expectString } from '../validate.js';
-import { resolveTrainConfig, type TrainConfig } from './config.js';
+import { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
 import { prepareData, type SplitName } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import type { InputNormalisation } from './init.js';
-import { Trainer } from './trainer.js';
+import { openRun, type CheckpointWeights } from './open-run.js';
+import { withScope, type Scope } from './scope.js';
 
-interface Loaded {
-  model: Model;
-  trainer: Trainer;
+/** A trained checkpoint: its weights (released by the scope) and what it recorded about the run. */
+interface Loaded extends CheckpointWeights {
   meta: StoredCheckpointMetadata;
   training: TrainConfig;
 }
 
-async function openCheckpoint(path: string, device: string): Promise<Loaded> {
+async function openCheckpoint(scope: Scope, path: string): Promise<Loaded> {
   expectString(path, 'checkpoint');
   const ck = await loadCheckpoint(path);
+  scope.own(ck.tensors, (tensors) => Object.values(tensors).forEach((t) => t.dispose()));
   const training = ck.metadata.training as TrainConfig | undefined;
   const normalisation = ck.metadata.normalisation as InputNormalisation | undefined;
   if (!training || !ck.metadata.labels || !normalisation) {
     throw new OptionError('checkpoint', 'a checkpoint written by torchxfer train (with its training metadata)', path);
   }
-  const model = await loadModel({
-    arch: training.arch,
-    numClasses: ck.metadata.labels.length,
-    inChannels: training.inChannels,
-    greyMode: training.greyMode,
-    dropout: training.dropout,
-    weights: ck.tensors,
-  });
-  for (const t of Object.values(ck.tensors)) t.dispose();
-  model.setTraining(false);
-  const trainer = new Trainer(model, { crop: training.crop, mean: normalisation.mean, std: normalisation.std, seed: training.seed, device: resolveDevice(expectDevice(device)), channelsLast: training.channelsLast === true });
-  return { model, trainer, meta: ck.metadata, training };
+  return { tensors: ck.tensors, labels: ck.metadata.labels, normalisation, meta: ck.metadata, training };
 }
 
 export interface EvaluateOptions {
@@ -74,17 +63,19 @@ export interface EvaluationReport {
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport> {
   const split = expectOneOf(opts.split ?? 'test', 'split', ['train', 'val', 'test'] as const);
   const tta = expectInteger(opts.tta ?? 0, 'tta', 0, 64);
-  const { model, trainer, meta, training } = await openCheckpoint(opts.checkpoint, opts.device ?? 'auto');
-  try {
+  const device = resolveDevice(expectDevice(opts.device ?? 'auto'));
+  return withScope(async (scope) => {
+    const ck = await openCheckpoint(scope, opts.checkpoint);
+    const { meta, training } = ck;
     const dataMeta = meta.data as { root?: string; simulated?: boolean } | undefined;
     if (opts.data === undefined && !dataMeta?.simulated && typeof training.data === 'string' && !existsSync(training.data)) {
       throw new OptionError('data', `where the dataset is now (the checkpoint's ${training.data} does not exist)`, undefined);
     }
-    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir ?? training.cacheDir, out: training.out ?? '.', resume: false, maxLr: 1 } as TrainConfig);
-    const data = await prepareData(config);
+    // The checkpoint records its whole config: nothing it left out comes from the phantom recipe's defaults.
+    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir ?? training.cacheDir, out: training.out ?? '.', resume: false, maxLr: 1 } as TrainConfig, TRAIN_DEFAULTS);
+    const { data, trainer } = await openRun(scope, config, { checkpoint: ck, device, data: () => prepareData(config) });
     const s = data.splits[split];
     const res = await evaluateRows(trainer, data.cache, s.rows, s.targets, { batchSize: 32, labels: data.labels.length, tta, seed: training.seed });
-    data.cache.close();
     const L = data.labels.length;
     const ci = bootstrapMacroAucCi({ data: s.targets, cols: L }, { data: res.probabilities, cols: L }, undefined, { seed: training.seed });
     return {
@@ -98,10 +89,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
       tta,
       simulated: data.source.simulated,
     };
-  } finally {
-    trainer.dispose();
-    model.dispose();
-  }
+  });
 }
 
 export interface PredictOptions {
@@ -122,11 +110,13 @@ export interface Prediction {
 export async function predict(opts: PredictOptions): Promise<Prediction[]> {
   if (!Array.isArray(opts.images) || opts.images.length === 0) throw new OptionError('images', 'one or more image paths', opts.images);
   const tta = expectInteger(opts.tta ?? 0, 'tta', 0, 64);
-  const { model, trainer, meta, training } = await openCheckpoint(opts.checkpoint, opts.device ?? 'auto');
-  const labels = meta.labels!;
-  const size = training.imageSize;
-  const out: Prediction[] = [];
-  try {
+  const device = resolveDevice(expectDevice(opts.device ?? 'auto'));
+  return withScope(async (scope) => {
+    const ck = await openCheckpoint(scope, opts.checkpoint);
+    const { labels, training } = ck;
+    const size = training.imageSize;
+    const { trainer } = await openRun(scope, training, { checkpoint: ck, device });
+    const out: Prediction[] = [];
     for (const file of opts.images) {
       try {
         const img = await decodeGrey(file, { width: size, height: size });
@@ -136,9 +126,6 @@ export async function predict(opts: PredictOptions): Promise<Prediction[]> {
         out.push({ file, error: (err as Error).message });
       }
     }
-  } finally {
-    trainer.dispose();
-    model.dispose();
-  }
-  return out;
+    return out;
+  });
 }

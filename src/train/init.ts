@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 
-import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
+import { loadCheckpoint, NotACheckpointError, type StoredCheckpointMetadata } from '../checkpoint.js';
 import { deriveSeed } from '../random.js';
 import { OptionError } from '../errors.js';
 import { manualSeed } from '../runtime.js';
@@ -105,8 +105,10 @@ async function readWeightsFile(path: string): Promise<{ tensors: Record<string, 
     try {
       const ck = await loadCheckpoint(path);
       return { tensors: ck.tensors, checkpoint: ck.metadata };
-    } catch {
-      // A plain safetensors file (not a torchxfer checkpoint): read it as weights below.
+    } catch (err) {
+      // Only a file that is no torchxfer checkpoint is read as plain weights below: a checkpoint that
+      // fails its checks (checksum, format version) is an error, never weights of unknown provenance.
+      if (!(err instanceof NotACheckpointError)) throw err;
     }
   }
   const { tensors, container, provenance } = await readWeights(path);
@@ -153,20 +155,48 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
   }
 
   const { tensors, checkpoint, container, stripped } = await readWeightsFile(path);
-  const fileEntry = !entry && !checkpoint && container ? entryForFile(path, container, config.arch) : undefined;
-  let preprocessing = (entry ?? fileEntry)?.preprocessing ?? IMAGENET_PREPROCESSING;
-  if (checkpoint) {
-    if (checkpoint.architecture && checkpoint.architecture !== config.arch) {
-      throw new OptionError('init', `a ${config.arch} checkpoint`, `${path} (architecture ${checkpoint.architecture})`);
+  // The file's tensors are freed however loading ends; the model holds its own copy.
+  try {
+    const fileEntry = !entry && !checkpoint && container ? entryForFile(path, container, config.arch) : undefined;
+    let preprocessing = (entry ?? fileEntry)?.preprocessing ?? IMAGENET_PREPROCESSING;
+    if (checkpoint) {
+      if (checkpoint.architecture && checkpoint.architecture !== config.arch) {
+        throw new OptionError('init', `a ${config.arch} checkpoint`, `${path} (architecture ${checkpoint.architecture})`);
+      }
+      if (checkpoint.preprocessing) preprocessing = checkpoint.preprocessing;
     }
-    if (checkpoint.preprocessing) preprocessing = checkpoint.preprocessing;
+    const xrv = /torchxrayvision/i.test(`${(entry ?? fileEntry)?.source ?? ''} ${container ?? ''}`);
+    const ignored = dropXrvHeadExtras(tensors, xrv);
+    const model = await loadModel({ ...base, weights: tensors, strict: true });
+    try {
+      if (init === 'moments' || config.initMoments) model.reinitMoments(config.momentsScope, config.seed);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    const description = describeInit(config, path, { entry, fileEntry, checkpoint, container });
+    return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport && withFilePrefix(model.loadReport, stripped ?? ''), checkpoint, ...(ignored.length ? { ignored } : {}) };
+  } finally {
+    for (const t of Object.values(tensors)) t.dispose();
   }
-  const xrv = /torchxrayvision/i.test(`${(entry ?? fileEntry)?.source ?? ''} ${container ?? ''}`);
-  const ignored = dropXrvHeadExtras(tensors, xrv);
-  const model = await loadModel({ ...base, weights: tensors, strict: true });
-  for (const t of Object.values(tensors)) t.dispose();
-  if (init === 'moments' || config.initMoments) model.reinitMoments(config.momentsScope, config.seed);
-  const description =
-    config.initMoments ? `moments of ${init} (${config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor'})` : init === 'moments' ? `moments of ImageNet (${entry!.name}; ${config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor'})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
-  return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport && withFilePrefix(model.loadReport, stripped ?? ''), checkpoint, ...(ignored.length ? { ignored } : {}) };
+}
+
+interface FoundWeights {
+  entry?: WeightsEntry;
+  fileEntry?: WeightsEntry;
+  checkpoint?: StoredCheckpointMetadata;
+  container?: string;
+}
+
+/** How the run's weights are described in its log: moments, ImageNet, a registry entry, a checkpoint or a file. */
+function describeInit(config: TrainConfig, path: string, found: FoundWeights): string {
+  const { entry, fileEntry, checkpoint, container } = found;
+  const scope = config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor';
+  if (config.initMoments) return `moments of ${config.init} (${scope})`;
+  if (config.init === 'moments') return `moments of ImageNet (${entry!.name}; ${scope})`;
+  if (config.init === 'imagenet') return `imagenet (${entry!.name})`;
+  if (entry) return `registry ${entry.name}`;
+  if (checkpoint) return `checkpoint ${path}`;
+  if (fileEntry) return `file ${path} (${container}; preprocessing of ${fileEntry.name})`;
+  return `file ${path}`;
 }

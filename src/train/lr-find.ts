@@ -7,8 +7,13 @@ import type { ImageCache } from '../data/cache.js';
 import { deriveSeed, mulberry32 } from '../random.js';
 import type { Model } from '../model.js';
 import { lrFinderChart } from '../plot/index.js';
-import { REGULAR_MOMENTUM } from '../schedule/index.js';
-import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from './lr-finder-analysis.js';
+import { Progress } from '../progress.js';
+import { analyseLrFinder, LrFinderTracker, lrRamp, type LrFinderCurve } from '../schedule/lr-finder.js';
+import { resolveTrainConfig, type TrainConfig } from './config.js';
+import { prepareData } from './data.js';
+import { openRun } from './open-run.js';
+import { lrFinderGroups } from './plan.js';
+import { withScope } from './scope.js';
 import type { Trainer } from './trainer.js';
 
 export interface LrFindOptions {
@@ -73,48 +78,34 @@ export async function runLrFinder(model: Model, trainer: Trainer, cache: ImageCa
   return { ...analyseLrFinder(tracker.lrs.slice(0, n), finite.slice(0, n)), steps };
 }
 
-/** `lrFind(config)`: prepares the run's data and model as `train` would and runs the finder alone. */
+/**
+ * `lrFind(config)`: opens the run as `train` would (data, model, a Trainer with every training option)
+ * and runs the finder alone, over the groups and LR divisors of the schedule's first step.
+ */
 export async function lrFind(
-  configInput: Partial<import('./config.js').TrainConfig> & { out: string },
+  configInput: Partial<TrainConfig> & { out: string },
   opts: { numIter?: number; start?: number; end?: number; progress?: NodeJS.WritableStream | null; signal?: AbortSignal } = {},
 ): Promise<LrFindResult & { svg: string }> {
-  const { resolveTrainConfig } = await import('./config.js');
-  const { prepareData } = await import('./data.js');
-  const { initModel } = await import('./init.js');
-  const { Trainer } = await import('./trainer.js');
-  const { Progress } = await import('../progress.js');
-  const { resolveDevice } = await import('../runtime.js');
   const config = resolveTrainConfig(configInput);
-  await (await import('./init-check.js')).checkInitFile(config);  // before any image is decoded
-  const data = await prepareData(config, { progress: opts.progress });
-  const init = await initModel(config, data.labels);
-  const { frozenGroupsAtStart } = await import('../schedule/strategy.js');
-  const discriminative = config.strategy === 'gradual-unfreeze' || config.strategy === 'discriminative';
-  const frozenStart = frozenGroupsAtStart(config.strategy) > 0;
-  const trainer = new Trainer(init.model, { optimizer: config.optimizer, crop: config.crop, mean: init.normalisation.mean, std: init.normalisation.std, seed: config.seed, device: resolveDevice(config.device) });
-  const numIter = opts.numIter ?? 100;
-  const bar = new Progress({ total: numIter, label: 'lr-find', unit: 'step', stream: opts.progress });
-  try {
-    init.model.setFrozenBatchNorm(config.frozenBatchNorm);
-    init.model.setTraining(true);
-    const curve = await runLrFinder(init.model, trainer, data.cache, data.splits.train.rows, data.splits.train.targets, {
+  return withScope(async (scope) => {
+    const opening = { data: () => prepareData(config, { progress: opts.progress }) };
+    const { data, model, trainer } = await openRun(scope, config, opening);
+    const train = data.splits.train;
+    const numIter = opts.numIter ?? 100;
+    const bar = new Progress({ total: numIter, label: 'lr-find', unit: 'step', stream: opts.progress });
+    model.setTraining(true);
+    const curve = await runLrFinder(model, trainer, data.cache, train.rows, train.targets, {
       numIter,
       start: opts.start,
       end: opts.end,
       batchSize: config.batchSize,
       labels: data.labels.length,
       seed: config.seed,
-      divisors: discriminative ? [9, 3, 1] : [1, 1, 1],
-      trainable: [!frozenStart, !frozenStart, true],
-      momentum: config.policy === 'regular' ? REGULAR_MOMENTUM : config.momentum[0],
+      ...lrFinderGroups(config, config.epochs * Math.ceil(train.samples.length / config.batchSize)),
       onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),
       signal: opts.signal,
     });
     bar.finish();
     return { ...curve, svg: lrFinderChart(curve) };
-  } finally {
-    trainer.dispose();
-    init.model.dispose();
-    data.cache.close();
-  }
+  });
 }

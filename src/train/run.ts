@@ -9,7 +9,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
-import { acquirePidLock } from '../lockfile.js';
 import { deriveSeed, mulberry32, shuffled } from '../random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import type { Model } from '../model.js';
@@ -17,17 +16,18 @@ import { lrFinderChart, saveFigure, scheduleChart, trainingCurvesChart } from '.
 import { formatDuration, formatNumber, Progress } from '../progress.js';
 import { divergenceSigns, lowerLrHint } from './divergence.js';
 import { resolveDevice, runtimeInfo, setNumThreads } from '../runtime.js';
-import { oneCycle, REGULAR_MOMENTUM, RegularPolicy, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
+import { RegularPolicy, tabulate, type TrainingPlan } from '../schedule/index.js';
 import { version } from '../version.js';
 import { resolveTrainConfig, type LrRule, type TrainConfig } from './config.js';
 import { evalSizes, prepareData, type EvalSizes, type PreparedData, type SampleCounts } from './data.js';
 import { evaluateRows } from './evaluate.js';
-import { initModel, type InitResult } from './init.js';
-import { checkInitFile } from './init-check.js';
+import type { InitResult } from './init.js';
 import { runLrFinder } from './lr-find.js';
-import { pickMaxLr } from './lr-finder-analysis.js';
+import { pickMaxLr } from '../schedule/lr-finder.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
+import { openRun, resolveChannelsLast, type Opened } from './open-run.js';
+import { lrFinderGroups, planFor } from './plan.js';
 import { withScope } from './scope.js';
 import { describeLoad } from '../weights/load-report.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
@@ -104,16 +104,7 @@ export function train(config: Partial<TrainConfig> & { out: string }, options: T
   return new TrainingRun((run) => trainImpl(resolveTrainConfig(config), options, run));
 }
 
-function planFor(config: TrainConfig, steps: number, maxLr: number, regular: RegularPolicy | undefined): TrainingPlan {
-  if (config.policy === 'one-cycle') {
-    const oc = oneCycle({ maxLr, steps, divFactor: config.divFactor, finalDiv: config.finalDiv, convention: config.convention, maxMomentum: config.momentum[0], minMomentum: config.momentum[1] });
-    return trainingPlan({ strategy: config.strategy, lr: oc.lr, momentum: oc.momentum, steps });
-  }
-  // Regular: the policy's current LR for the whole epoch; momentum constant (Adam's default beta1).
-  return trainingPlan({ strategy: config.strategy, lr: () => regular!.lr, momentum: () => REGULAR_MOMENTUM, steps });
-}
-
-/** Joins the process group and takes the output folder; both are released however the run ends. */
+/** Joins the process group and opens the run (lock, data, model, trainer): all released however the run ends. */
 async function trainImpl(config: TrainConfig, options: TrainOptions, run: TrainingRun): Promise<TrainResult> {
   const started = performance.now();
   if (config.threads) setNumThreads(config.threads);
@@ -124,13 +115,22 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
     const log = (line: string) => void (isMain && run.emit('log', line));
     if (!isMain) options = { ...options, progress: null };
     const device = rankDevice(config.device, resolveDevice(config.device), dist);
-    const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
     const out = resolve(config.out);
     mkdirSync(out, { recursive: true });
-    // One writer per output folder: a second run (or resume) into it is refused while this one lives.
-    // Ranks of one data-parallel run share the folder; rank 0 holds the lock.
-    if (isMain) scope.own(acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`), (release) => release());
-    return trainLocked(config, options, run, { out, started, log, device, channelsLast, dist, isMain });
+    const channelsLast = resolveChannelsLast(config.channelsLast);
+    const ctx: RunContext = { out, started, log, device, channelsLast, dist, isMain };
+    const state = new ResumeState(out);
+    // Ranks of one data-parallel run share the folder; rank 0 holds the lock and, once it does, checks
+    // the resumable state before any data is read.
+    const opened = await openRun(scope, config, {
+      lock: isMain,
+      device,
+      data: () => {
+        if (isMain) expectResumeState(config, state, out);
+        return openData(config, options, ctx);
+      },
+    });
+    return trainOpened(config, options, run, ctx, state, opened);
   });
 }
 
@@ -144,7 +144,7 @@ interface RunContext {
   isMain: boolean;
 }
 
-/** What one run holds while it trains; the native parts are owned by trainLocked's scope. */
+/** What one run holds while it trains; the native parts are owned by trainImpl's scope (openRun). */
 interface Session extends RunContext {
   config: TrainConfig;
   options: TrainOptions;
@@ -173,44 +173,46 @@ interface Loop {
   stoppedEarly: string | undefined;
 }
 
-/** Data, model, trainer: acquired in order, released in reverse on every path. */
-async function trainLocked(config: TrainConfig, options: TrainOptions, run: TrainingRun, ctx: RunContext): Promise<TrainResult> {
-  const state = new ResumeState(ctx.out);
-  if (ctx.isMain && !config.resume && state.exists()) {
-    throw new Error(`${ctx.out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
+/** --resume needs a saved state, and a run without it must not overwrite one. */
+function expectResumeState(config: TrainConfig, state: ResumeState, out: string): void {
+  if (!config.resume && state.exists()) {
+    throw new Error(`${out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
   }
-  if (ctx.isMain && config.resume && !state.exists()) {
-    throw new Error(`${ctx.out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`);
+  if (config.resume && !state.exists()) {
+    throw new Error(`${out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`);
   }
-  return withScope(async (scope) => {
-    await checkInitFile(config);  // another network is named now, before any image is decoded or cached
-    const data = scope.own(await openData(config, options, ctx), (d) => d.cache.close());
-    const init = await initModel(config, data.labels);
-    const model = scope.own(init.model, (m) => m.dispose());
-    describeModel(config, init, data.labels.length, ctx);
-    model.setFrozenBatchNorm(config.frozenBatchNorm);
-    const trainerOptions = trainerOptionsFor(config, init, ctx);
-    const trainer = scope.own(new Trainer(model, trainerOptions), (t) => t.dispose());
-    const stepsPerEpoch = Math.ceil(data.splits.train.samples.length / config.batchSize);
-    const s: Session = {
-      ...ctx, config, options, run, state, data, init, model, trainer, trainerOptions, stepsPerEpoch,
-      checkpointPath: join(ctx.out, 'best.safetensors'),
-      totalSteps: Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity),
-      warnings: [],
-      warned: new Set(),
-      warn: (text) => {
-        s.warnings.push(text);
-        ctx.log(`warning: ${text}`);
-      },
-    };
-    const loop = await prepareLoop(s, await startPosition(s));
-    await fitEpochs(s, loop);
-    if (!s.isMain) return rankResult(s, loop);
-    const result = await testAndReport(s, loop);
-    // Finished: the resumable state (model + optimiser, often larger than the checkpoint) has done its job.
-    if (!config.keepResume) rmSync(state.dir, { recursive: true, force: true });
-    return result;
-  });
+}
+
+/** The opened run's loop: start (resumed or fresh), epochs, then test and report on rank 0. */
+async function trainOpened(
+  config: TrainConfig,
+  options: TrainOptions,
+  run: TrainingRun,
+  ctx: RunContext,
+  state: ResumeState,
+  opened: Opened<{ data: () => Promise<PreparedData> }>,
+): Promise<TrainResult> {
+  const { data, init, model, trainer, trainerOptions } = opened;
+  describeModel(config, init, data.labels.length, ctx);
+  const stepsPerEpoch = Math.ceil(data.splits.train.samples.length / config.batchSize);
+  const s: Session = {
+    ...ctx, config, options, run, state, data, init, model, trainer, trainerOptions, stepsPerEpoch,
+    checkpointPath: join(ctx.out, 'best.safetensors'),
+    totalSteps: Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity),
+    warnings: [],
+    warned: new Set(),
+    warn: (text) => {
+      s.warnings.push(text);
+      ctx.log(`warning: ${text}`);
+    },
+  };
+  const loop = await prepareLoop(s, await startPosition(s));
+  await fitEpochs(s, loop);
+  if (!s.isMain) return rankResult(s, loop);
+  const result = await testAndReport(s, loop);
+  // Finished: the resumable state (model + optimiser, often larger than the checkpoint) has done its job.
+  if (!config.keepResume) rmSync(state.dir, { recursive: true, force: true });
+  return result;
 }
 
 /** Rank 0 builds the image cache first; the others then open it. */
@@ -233,21 +235,6 @@ function describeModel(config: TrainConfig, init: InitResult, labels: number, ct
   if (init.ignored?.length) ctx.log(`Not loaded (not part of the network): ${init.ignored.join('; ')}.`);
   if (init.report) ctx.log(describeLoad(init.report));
   ctx.log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`);
-}
-
-function trainerOptionsFor(config: TrainConfig, init: InitResult, ctx: RunContext): TrainerOptions {
-  return {
-    optimizer: config.optimizer,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-    crop: config.crop,
-    mean: init.normalisation.mean,
-    std: init.normalisation.std,
-    seed: config.seed,
-    device: ctx.device,
-    channelsLast: ctx.channelsLast,
-    autocast: ctx.device.startsWith('cuda') ? 'bf16' : 'none',
-  };
 }
 
 /** Where the loop starts: the saved state with --resume, else epoch 0 with max_lr given or found. */
@@ -275,7 +262,6 @@ async function startPosition(s: Session): Promise<LoopPosition> {
 async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNullable<LoopPosition['lrFinder']> }> {
   const { config, data, model, out } = s;
   const train = data.splits.train;
-  const first = planFor(config, config.epochs * s.stepsPerEpoch, 1, new RegularPolicy({ maxLr: 1, maxEpochs: config.epochs })).at(0);
   const bar = new Progress({ total: 100, label: 'lr-find', unit: 'step', stream: s.options.progress });
   const finder = new Trainer(model, s.trainerOptions);
   let curve: Awaited<ReturnType<typeof runLrFinder>>;
@@ -284,9 +270,7 @@ async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNull
       batchSize: config.batchSize,
       labels: data.labels.length,
       seed: config.seed,
-      divisors: [first[2].lr / first[0].lr, first[2].lr / first[1].lr, 1],
-      trainable: [first[0].trainable, first[1].trainable, first[2].trainable],
-      momentum: first[2].momentum,
+      ...lrFinderGroups(config, config.epochs * s.stepsPerEpoch),
       onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),
       signal: s.options.signal,
     });

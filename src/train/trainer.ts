@@ -5,93 +5,34 @@
 import { OptionError } from '../errors.js';
 import { DistributedContext } from '../distributed.js';
 import { Model, type NativeModel } from '../model.js';
-import { native, type NativeTensor, type NativeTrainer } from '../native.js';
+import {
+  native,
+  type AugmentBatchOptions,
+  type AugmentDraws,
+  type AugmentOptions,
+  type EvaluateBatch,
+  type EvaluateResult,
+  type ImageShape,
+  type NativeTensor,
+  type NativeTrainer,
+  type StepBatch,
+  type StepResult,
+  type TrainerOptions,
+} from '../native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
 
-/** Augmentation of training batches (and of TTA copies); evaluation uses the centre crop. */
-export interface AugmentOptions {
-  /** Output side in pixels (default 236). */
-  crop?: number;
-  /** Horizontal flip probability (default 0.5). */
-  flipP?: number;
-  /** Rotation uniform in +-maxRotation degrees, reflected border (default 10). */
-  maxRotation?: number;
-  /** Per-channel normalisation on [0,1] pixels (default ImageNet's). One value or one per channel. */
-  mean?: number[];
-  std?: number[];
-}
-
-export interface TrainerOptions extends AugmentOptions {
-  optimizer?: 'adam' | 'sgd';
-  /** SGD only. */
-  nesterov?: boolean;
-  /** Decoupled (AdamW-style) weight decay; never applied to biases and BatchNorm parameters. */
-  weightDecay?: number;
-  /** Adam's beta2 (default 0.999 as PyTorch; fastai uses 0.99). */
-  beta2?: number;
-  eps?: number;
-  /** false: training batches are only centre-cropped (default true). */
-  augment?: boolean;
-  /** Augmentation of step i is seeded by (seed, i): deterministic on CPU and across resumes. */
-  seed?: number;
-  device?: string;
-  channelsLast?: boolean;
-  /** CUDA only. */
-  autocast?: 'none' | 'bf16' | 'fp16';
-  cudnnBenchmark?: boolean;
-  /**
-   * Runs each batch as this many contiguous slices with their own BatchNorm batch statistics, gradients
-   * summed (default 1): one process then computes what that many data-parallel ranks would.
-   */
-  batchSlices?: number;
-}
-
-export type ImageShape = [number, number, number, number];
-
-export interface StepBatch {
-  /** uint8 pixels, [n, channels, height, width]. */
-  images: Uint8Array;
-  shape: ImageShape;
-  /** n x labels, NaN = label unknown (masked). */
-  targets: Float32Array;
-  /** Learning rate and momentum (SGD momentum / Adam beta1) of each of the 3 layer groups. */
-  lrs: number[];
-  momenta: number[];
-  /** Optimiser step index, from 0 (seeds the augmentation). */
-  step: number;
-  /** Data-parallel: these images are rows offset..offset+n of a global batch of `total` (its augmentation draws). */
-  slice?: { offset: number; total: number };
-}
-
-export interface StepResult {
-  loss: number;
-  /** false: the loss or a gradient was not finite (or every label was masked): weights and statistics unchanged. */
-  finite: boolean;
-}
-
-export interface EvaluateBatch {
-  images: Uint8Array;
-  shape: ImageShape;
-  targets?: Float32Array;
-  /** Augmented copies added to the centre-cropped original, probabilities averaged (default 0). */
-  tta?: number;
-  seed?: number;
-  /** Evaluate only copy k of the TTA set (0 = centre crop). */
-  copy?: number;
-  output?: 'probabilities' | 'logits';
-  /** With tta > 0: also return the centre crop's own probabilities (`plain`, what tta 0 gives), at no extra cost. */
-  alsoPlain?: boolean;
-}
-
-export interface EvaluateResult {
-  /** n x labels. */
-  output: Float32Array;
-  /** Mean BCE over unmasked targets, when targets were given. */
-  loss?: number;
-  /** With alsoPlain and tta > 0: copy 0 (the centre crop) alone, and its loss. */
-  plain?: Float32Array;
-  plainLoss?: number;
-}
+// What crosses the addon is declared in src/native-types.ts; re-exported here, where users look for it.
+export type {
+  AugmentBatchOptions,
+  AugmentDraws,
+  AugmentOptions,
+  EvaluateBatch,
+  EvaluateResult,
+  ImageShape,
+  StepBatch,
+  StepResult,
+  TrainerOptions,
+} from '../native.js';
 
 const SEED_MAX = Number.MAX_SAFE_INTEGER;
 
@@ -225,30 +166,19 @@ export class Trainer {
   }
 }
 
-export interface AugmentBatchOptions extends AugmentOptions {
-  /** false: centre crop only (default true). */
-  train?: boolean;
-  /** Output channels: a 1-channel image is replicated to 3 (default 3). */
-  channels?: 1 | 3;
-  device?: string;
-}
-
 /** The training augmentation alone: uint8 [n,c,h,w] -> normalised float [n,channels,crop,crop]. */
 export function augmentBatch(images: Uint8Array, shape: ImageShape, options: AugmentBatchOptions = {}, seed = 0): Promise<NativeTensor> {
-  validateImages(images, shape);
+  const [, , height, width] = validateImages(images, shape);
   validateAugment(options);
+  const side = Math.min(height, width);
+  if (options.crop !== undefined && options.crop > side) {
+    throw new OptionError('crop', `an integer between 1 and ${side} (the images are ${height}x${width})`, options.crop);
+  }
   if (options.train !== undefined) expectBoolean(options.train, 'train');
   if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw new OptionError('channels', '1 or 3', options.channels);
   if (options.device !== undefined) expectDevice(options.device);
   expectInteger(seed, 'seed', 0, SEED_MAX);
   return native().augmentBatch(images, shape, options, seed);
-}
-
-export interface AugmentDraws {
-  flip: boolean[];
-  angle: number[];
-  top: number[];
-  left: number[];
 }
 
 /** The per-image random draws augmentBatch makes for the same n, size, options and seed. */

@@ -1,5 +1,5 @@
-/** A model's load report (src/model.ts LoadReport): the prefix as the file names it, and in one line for run logs. */
-import type { LoadReport } from '../model.js';
+/** A model's load report (LoadReport, declared in src/native-types.ts): the prefix as the file names it, and in one line for run logs. */
+import type { LoadReport } from '../native-types.js';
 
 /** The reader strips DataParallel's "module." before the backbone is matched: the report names the file's prefix. */
 export function withFilePrefix(report: LoadReport, stripped: string): LoadReport {

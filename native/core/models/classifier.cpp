@@ -26,13 +26,13 @@ struct ArchSpec {
   std::vector<std::vector<std::string>> groups;  // module name prefixes per layer group
 };
 
-const ArchSpec& arch_spec(const std::string& arch) {
+const ArchSpec& arch_spec(Arch arch) {
   static const ArchSpec densenet{"classifier", "features.conv0", {
       {"features.conv0", "features.norm0", "features.relu0", "features.pool0", "features.denseblock1", "features.transition1", "features.denseblock2"},
       {"features.transition2", "features.denseblock3", "features.transition3", "features.denseblock4", "features.norm5"},
       {"classifier"}}};
   static const ArchSpec resnet{"fc", "conv1", {{"conv1", "bn1", "layer1", "layer2"}, {"layer3", "layer4"}, {"fc"}}};
-  return arch == "densenet121" ? densenet : resnet;
+  return arch == Arch::DenseNet121 ? densenet : resnet;
 }
 
 bool has_prefix(const std::string& name, const std::string& prefix) {
@@ -59,21 +59,17 @@ std::string join_limited(const std::vector<std::string>& items, size_t limit = 1
 }
 
 void validate(const ClassifierConfig& c) {
-  if (c.arch != "densenet121" && c.arch != "resnet50")
-    throw std::invalid_argument("Expected 'densenet121' or 'resnet50' for arch but received '" + c.arch + "'");
   if (c.num_classes < 1) throw std::invalid_argument("Expected an integer >= 1 for numClasses but received " + std::to_string(c.num_classes));
   if (c.in_channels != 1 && c.in_channels != 3)
     throw std::invalid_argument("Expected 1 or 3 for inChannels but received " + std::to_string(c.in_channels));
   if (!(c.dropout >= 0.0 && c.dropout < 1.0)) throw std::invalid_argument("Expected a number >= 0 and < 1 for dropout but received " + std::to_string(c.dropout));
-  if (c.grey_mode != "sum" && c.grey_mode != "replicate")
-    throw std::invalid_argument("Expected 'sum' or 'replicate' for greyMode but received '" + c.grey_mode + "'");
 }
 
 class TorchvisionClassifier : public Classifier {
  public:
   explicit TorchvisionClassifier(const ClassifierConfig& config) : config_(config), spec_(arch_spec(config.arch)) {
-    const int64_t conv_in = config.in_channels == 1 && config.grey_mode == "sum" ? 1 : 3;
-    if (config.arch == "densenet121") {
+    const int64_t conv_in = config.in_channels == 1 && config.grey_mode == GreyMode::Sum ? 1 : 3;
+    if (config.arch == Arch::DenseNet121) {
       DenseNet121 net(config.num_classes, conv_in, config.dropout);
       module_ = net.ptr();
       forward_ = [net](const torch::Tensor& x) mutable { return net->forward(x); };
@@ -93,7 +89,7 @@ class TorchvisionClassifier : public Classifier {
     if (input.dim() != 4 || input.size(1) != config_.in_channels)
       throw std::invalid_argument("Expected input of shape [N, " + std::to_string(config_.in_channels) + ", H, W] but received " + shape_str(input));
     auto x = input.to(device_, torch::kFloat32);
-    if (config_.in_channels == 1 && config_.grey_mode == "replicate") x = x.repeat({1, 3, 1, 1});
+    if (config_.in_channels == 1 && config_.grey_mode == GreyMode::Replicate) x = x.repeat({1, 3, 1, 1});
     if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     return forward_(x);
   }
@@ -141,7 +137,7 @@ class TorchvisionClassifier : public Classifier {
   }
 
   ArchKeys arch_keys() override {
-    ArchKeys keys{config_.arch, spec_.head, spec_.first_conv + ".weight", {}};
+    ArchKeys keys{enum_name(kArchs, config_.arch), spec_.head, spec_.first_conv + ".weight", {}};
     for (auto& [name, t] : entries()) keys.keys.emplace_back(name, t.sizes().vec());
     return keys;
   }
@@ -182,7 +178,7 @@ class TorchvisionClassifier : public Classifier {
     }
     report.backbone_missing = backbone_missing.size();
     if (strict_backbone && (!backbone_missing.empty() || !report.unexpected.empty() || !report.mismatched.empty())) {
-      std::string msg = "state_dict does not match " + config_.arch + " (strict";
+      std::string msg = "state_dict does not match " + std::string(enum_name(kArchs, config_.arch)) + " (strict";
       msg += report.prefix.empty() ? ")" : "; looked for under the prefix '" + report.prefix + "')";
       if (!backbone_missing.empty()) msg += "; missing keys: " + join_limited(backbone_missing);
       if (!report.unexpected.empty()) msg += "; unexpected keys: " + join_limited(report.unexpected);
@@ -248,7 +244,7 @@ class TorchvisionClassifier : public Classifier {
     ShapeList shapes;
     for (auto& [name, t] : given) shapes.emplace_back(name, t.sizes().vec());
     BackboneMatch m = find_backbone(shapes, arch_keys());
-    if (m.complete_prefixes.size() > 1) throw std::runtime_error(ambiguous_backbones(config_.arch, m.complete_prefixes));
+    if (m.complete_prefixes.size() > 1) throw std::runtime_error(ambiguous_backbones(enum_name(kArchs, config_.arch), m.complete_prefixes));
     report.prefix = m.prefix;
     report.head_found = m.head;
     report.head_shape = m.head_shape;
@@ -352,7 +348,7 @@ std::shared_ptr<Classifier> Classifier::create(const ClassifierConfig& config) {
 namespace {
 // Built with the global generator's state restored afterwards: looking at a file must not change what a
 // seeded run draws next.
-ArchKeys build_reference_keys(const std::string& arch) {
+ArchKeys build_reference_keys(Arch arch) {
   auto gen = at::detail::getDefaultCPUGenerator();
   at::Tensor state;
   {
@@ -369,15 +365,14 @@ ArchKeys build_reference_keys(const std::string& arch) {
 }  // namespace
 
 const ArchKeys& Classifier::reference_keys(const std::string& arch) {
-  if (arch == "densenet121") {
-    static const ArchKeys densenet = build_reference_keys(arch);
+  const std::optional<Arch> known = parse_enum(kArchs, arch);
+  if (!known) throw std::invalid_argument("Expected " + enum_choices(kArchs) + " for arch but received '" + arch + "'");
+  if (*known == Arch::DenseNet121) {
+    static const ArchKeys densenet = build_reference_keys(Arch::DenseNet121);
     return densenet;
   }
-  if (arch == "resnet50") {
-    static const ArchKeys resnet = build_reference_keys(arch);
-    return resnet;
-  }
-  throw std::invalid_argument("Expected 'densenet121' or 'resnet50' for arch but received '" + arch + "'");
+  static const ArchKeys resnet = build_reference_keys(Arch::ResNet50);
+  return resnet;
 }
 
 }  // namespace torchxfer

@@ -10,19 +10,25 @@
 
 #include <torch/torch.h>
 
+#include "../enum_names.h"
 #include "../weights/backbone.h"
 #include "../weights/state_dict.h"
 
 namespace torchxfer {
 
+enum class Arch { DenseNet121, ResNet50 };
+inline constexpr EnumNames<Arch, 2> kArchs{{{"densenet121", Arch::DenseNet121}, {"resnet50", Arch::ResNet50}}};
+// How 1-channel input meets 3-channel pretrained weights: Sum the first conv over RGB, or Replicate
+// the grey image to 3 channels (the conv keeps 3 input channels).
+enum class GreyMode { Sum, Replicate };
+inline constexpr EnumNames<GreyMode, 2> kGreyModes{{{"sum", GreyMode::Sum}, {"replicate", GreyMode::Replicate}}};
+
 struct ClassifierConfig {
-  std::string arch = "densenet121";  // "densenet121" | "resnet50"
+  Arch arch = Arch::DenseNet121;
   int64_t num_classes = 1;
   int64_t in_channels = 3;           // 1 or 3
   double dropout = 0.0;              // before the new Linear head
-  // How 1-channel input meets 3-channel pretrained weights: "sum" the first conv over RGB, or
-  // "replicate" the grey image to 3 channels (the conv keeps 3 input channels).
-  std::string grey_mode = "sum";
+  GreyMode grey_mode = GreyMode::Sum;
 };
 
 // What happens to BatchNorm layers inside frozen groups during training.
@@ -31,6 +37,11 @@ enum class FrozenBatchNorm {
   Frozen,       // eval mode: statistics and affine parameters fixed
   Trainable,    // affine parameters train even though the group is frozen
 };
+inline constexpr EnumNames<FrozenBatchNorm, 3> kFrozenBatchNormPolicies{{
+    {"update-stats", FrozenBatchNorm::UpdateStats},
+    {"frozen", FrozenBatchNorm::Frozen},
+    {"trainable", FrozenBatchNorm::Trainable},
+}};
 
 // What a layer group holds now: for freezing reports and checks.
 struct GroupSummary {

@@ -7,7 +7,6 @@
 namespace torchxfer {
 
 GroupOptimizer::GroupOptimizer(std::vector<NamedParameters> groups, OptimizerConfig config) : config_(std::move(config)) {
-  if (config_.kind != "adam" && config_.kind != "sgd") throw std::invalid_argument("optimizer must be 'adam' or 'sgd', got '" + config_.kind + "'");
   for (auto& group : groups) {
     std::vector<Param> params;
     for (auto& [name, tensor] : group) params.push_back(Param{name, tensor, {}});
@@ -24,7 +23,7 @@ void GroupOptimizer::step(const std::vector<double>& lrs, const std::vector<doub
     for (auto& p : groups_[g]) {
       if (!p.tensor.requires_grad() || !p.tensor.grad().defined()) continue;  // frozen or unused: state untouched
       if (config_.weight_decay != 0.0 && p.tensor.dim() > 1) p.tensor.mul_(1.0 - lrs[g] * config_.weight_decay);
-      if (config_.kind == "adam")
+      if (config_.kind == OptimizerKind::Adam)
         adam_update(p, lrs[g], momenta[g]);
       else
         sgd_update(p, lrs[g], momenta[g]);

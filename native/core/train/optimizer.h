@@ -9,12 +9,19 @@
 
 #include <torch/torch.h>
 
+#include "../enum_names.h"
 #include "../weights/state_dict.h"
 
 namespace torchxfer {
 
+enum class OptimizerKind { Adam, Sgd };
+inline constexpr EnumNames<OptimizerKind, 2> kOptimizerKinds{{
+    {"adam", OptimizerKind::Adam},
+    {"sgd", OptimizerKind::Sgd},
+}};
+
 struct OptimizerConfig {
-  std::string kind = "adam";  // "adam" | "sgd"
+  OptimizerKind kind = OptimizerKind::Adam;
   bool nesterov = false;      // SGD only
   double weight_decay = 0.0;  // decoupled: p *= 1 - lr * weight_decay
   double beta2 = 0.999;       // Adam (fastai uses 0.99)

@@ -90,8 +90,6 @@ Trainer::Trainer(std::shared_ptr<Classifier> model, TrainerConfig config)
   if (!model_) throw std::invalid_argument("Trainer needs a model");
   config_.augment.channels = model_->config().in_channels;
   if (config_.batch_slices < 1) throw std::invalid_argument("batch_slices must be >= 1");
-  if (config_.autocast != "none" && config_.autocast != "bf16" && config_.autocast != "fp16")
-    throw std::invalid_argument("autocast must be 'none', 'bf16' or 'fp16', got '" + config_.autocast + "'");
   std::lock_guard<std::mutex> lock(model_->mutex());
   device_ = config_.device.empty() ? model_->device() : parse_device(config_.device);
   if (device_ != model_->device() || config_.channels_last) model_->to(device_, config_.channels_last);
@@ -118,8 +116,8 @@ torch::Tensor Trainer::prepare(const torch::Tensor& images, bool train, uint64_t
 
 torch::Tensor Trainer::forward(const torch::Tensor& x) {
 #ifdef TORCHXFER_WITH_CUDA
-  if (device_.is_cuda() && config_.autocast != "none") {
-    AutocastScope scope(config_.autocast == "bf16" ? at::kBFloat16 : at::kHalf);
+  if (device_.is_cuda() && config_.autocast != Autocast::None) {
+    AutocastScope scope(config_.autocast == Autocast::BFloat16 ? at::kBFloat16 : at::kHalf);
     return model_->forward(x).to(torch::kFloat32);
   }
 #endif

@@ -10,11 +10,20 @@
 #include <torch/torch.h>
 
 #include "../distributed.h"
+#include "../enum_names.h"
 #include "../models/classifier.h"
 #include "augment.h"
 #include "optimizer.h"
 
 namespace torchxfer {
+
+// CUDA only: the backbone's forward in bfloat16 or float16 (the head and the loss stay float32).
+enum class Autocast { None, BFloat16, Float16 };
+inline constexpr EnumNames<Autocast, 3> kAutocastModes{{
+    {"none", Autocast::None},
+    {"bf16", Autocast::BFloat16},
+    {"fp16", Autocast::Float16},
+}};
 
 struct TrainerConfig {
   OptimizerConfig optimizer;
@@ -23,7 +32,7 @@ struct TrainerConfig {
   uint64_t seed = 0;            // augmentation of step i uses mix_seed(seed, i)
   std::string device;           // "" keeps the model where it is
   bool channels_last = false;
-  std::string autocast = "none";  // CUDA only: "none" | "bf16" | "fp16"
+  Autocast autocast = Autocast::None;  // CUDA only
   bool cudnn_benchmark = true;    // CUDA only
   // The batch runs as this many contiguous slices, each with its own BatchNorm batch statistics and
   // gradients summed: one process reproduces that many data-parallel ranks (running statistics are

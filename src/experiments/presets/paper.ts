@@ -18,8 +18,20 @@ import { basename, extname } from 'node:path';
 
 import { OptionError } from '../../errors.js';
 import { getWeightsEntry } from '../../weights/manifest.js';
-import type { SizeTable } from '../estimate.js';
-import type { PresetOptions } from './index.js';
+import type { SizeTable } from '../layout.js';
+
+/** Options of the built-in presets (only the paper preset takes any). */
+export interface PresetOptions {
+  /** Dataset roots for the paper preset (else the NIH_ROOT, CHEXPERT_ROOT, MURA_ROOT environment variables). */
+  nihRoot?: string;
+  chexpertRoot?: string;
+  muraRoot?: string;
+  /**
+   * Published same-anatomy weights for the paper preset (a registry name such as
+   * densenet121-res224-chex, or a DenseNet121 weights file): offered in Fig. 6 as one more source.
+   */
+  sameAnatomyWeights?: string;
+}
 
 const NIH_LABELS = [
   'Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia',

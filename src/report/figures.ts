@@ -1,13 +1,14 @@
 /**
- * The report's figures (src/report assembles the page), drawn by the figure builders beside this file: AUC vs N per arm (aucVsNChart, the
- * paper's Figs 3-8; aucByArmChart, a dot per seed, where every arm runs one N), training curves (trainingCurvesChart), LR finder (lrFinderChart) and the
- * learning-rate schedule actually applied (lineChart).
+ * The report's figures (src/report assembles the page), drawn by the figure builders of src/plot: AUC vs N
+ * per arm (aucVsNChart, the paper's Figs 3-8; aucByArmChart, a dot per seed, where every arm runs one N),
+ * training curves (trainingCurvesChart), LR finder (lrFinderChart) and the learning-rate schedule actually
+ * applied (lineChart).
  */
 import { runResult, type EpochRow, type RunRow } from '../experiments/db.js';
-import type { ArmSummary } from '../report/data.js';
-import { analyseLrFinder } from '../train/lr-finder-analysis.js';
-import { lineChart } from './chart.js';
-import { aucByArmChart, aucVsNChart, lrFinderChart, trainingCurvesChart, type Arm } from './figures.js';
+import { lineChart } from '../plot/chart.js';
+import { aucByArmChart, aucVsNChart, lrFinderChart, trainingCurvesChart, type Arm } from '../plot/figures.js';
+import { analyseLrFinder } from '../schedule/lr-finder.js';
+import type { ArmSummary } from './data.js';
 
 export interface Figure {
   /** File stem, unique in the report. */
