@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 
 import { version } from '../version.js';
 import { canonicalJson, hashConfig, keyForm, withoutRoots } from './keys.js';
+import { oldSpellingNotice, respell, type Respelt } from './spellings.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
 import { isAlive } from '../lockfile.js';
 
@@ -218,8 +219,18 @@ export class ResultsDb {
     else if (row.spec_hash !== hash) this.db.prepare('UPDATE experiments SET spec_json = ?, spec_hash = ? WHERE name = ?').run(specJson, hash, spec.name);
   }
 
+  /** The experiments, their specs in the train command's spellings (stored ones respelt, with a notice). */
   experiments(): ExperimentRow[] {
-    return this.db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[];
+    return (this.db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[]).map((row) => {
+      const changed: Respelt[] = [];
+      const spec = respell(JSON.parse(row.spec_json) as unknown, 'canonical', changed);
+      if (changed.length === 0) return row;
+      const notice = oldSpellingNotice(changed, `the spec of experiment '${row.name}' stored in ${this.path}`)!;
+      if (!noticed.has(notice)) console.error(notice);
+      noticed.add(notice);
+      // The hash stays: it is computed from the old spellings (keyForm), which are the same for both.
+      return { ...row, spec_json: canonicalJson(spec) };
+    });
   }
 
   run(key: string): RunRow | undefined {
@@ -238,9 +249,13 @@ export class ResultsDb {
     return this.zeroBased.has(key) ? rows.map(numberEpochFromOne) : rows;
   }
 
-  /** A run row with its best epoch numbered from 1 (read-only schema 1 databases). */
+  /**
+   * A run row with its best epoch numbered from 1 (read-only schema 1 databases), its arm and config in
+   * the train command's spellings (runs stored before are respelt; their keys stay).
+   */
   private numbered(row: RunRow): RunRow {
-    return this.zeroBased.has(row.key) ? { ...row, result_json: bestEpochFromOne(row.result_json) } : row;
+    const out = { ...row, arm_json: respeltJson(row.arm_json), config_json: respeltJson(row.config_json) };
+    return this.zeroBased.has(row.key) ? { ...out, result_json: bestEpochFromOne(row.result_json) } : out;
   }
 
   /** Marks a job running (a fresh attempt): its earlier partial epochs are removed. */
@@ -324,6 +339,22 @@ export class ResultsDb {
 /** The config recorded with a run: everything its key is computed from. */
 export function jobConfig(job: RunJob): Record<string, unknown> {
   return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn, initWeights: job.initWeights, lrFrom: job.lrFrom };
+}
+
+/** Notices already printed (one per stored spec and database in a process). */
+const noticed = new Set<string>();
+
+/** Stored JSON in the train command's spellings; the text unchanged when nothing was old (or it is not JSON). */
+function respeltJson(json: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return json; // its readers report what is wrong with it
+  }
+  const changed: Respelt[] = [];
+  const respelt = respell(value, 'canonical', changed);
+  return changed.length === 0 ? json : canonicalJson(respelt);
 }
 
 /** Schema 1: the runs whose epochs were numbered from 0 (those holding an epoch 0). */

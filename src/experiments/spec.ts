@@ -1,6 +1,8 @@
 /**
  * Reads and validates experiment specs (YAML, JSON or a preset name). Every error names the path in
- * the spec: "Expected a positive integer for stages[1].arms[0].epochs but received -1".
+ * the spec: "Expected an integer between 1 and 100000 for stages[1].arms[0].epochs but received -1".
+ * An arm's training options are checked by their recipe entries (src/train/recipe.ts), as the CLI and
+ * the library check them; old spellings are respelt first, with a notice (src/experiments/spellings.ts).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -8,18 +10,17 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
 import { OptionError } from '../errors.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { ARM_FIELDS, checkOption } from '../train/recipe.js';
 import { expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
 import { getWeightsEntry } from '../weights/manifest.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import { validateSpecOptions } from './spec-options.js';
+import { oldSpellingNotice, respell, type Respelt } from './spellings.js';
 import {
   ARCHS,
-  ARM_VALUE_ALIASES,
   INITS,
   METHODS,
-  OPTIMIZERS,
-  POLICIES,
-  STRATEGIES,
   VARIABLE_OPTIONS,
   type ArmConfig,
   type DatasetSpec,
@@ -32,17 +33,11 @@ import {
   type WinnerRule,
 } from './types.js';
 
+/** The arm a spec starts from: the training options' defaults (train's), from ImageNet weights. */
 export const DEFAULT_ARM: ArmConfig = {
-  arch: 'densenet121',
-  policy: 'onecycle',
-  strategy: 'gradual',
+  ...(Object.fromEntries(ARM_FIELDS.map((k) => [k, TRAIN_DEFAULTS[k]])) as Pick<ArmConfig, (typeof ARM_FIELDS)[number]>),
   source: 'imagenet',
   init: 'pretrained',
-  optimizer: 'adam',
-  epochs: 20,
-  maxLr: 'find',
-  batchSize: 16,
-  tta: 4,
   options: {},
 };
 
@@ -89,37 +84,18 @@ function expandEnv(value: string, path: string, env: NodeJS.ProcessEnv): string 
 }
 
 /** Validates one arm option's value; `path` is where it sits in the spec. */
-export function parseArmOption<K extends keyof ArmConfig>(key: K, raw: unknown, path: string): ArmConfig[K] {
-  const value = typeof raw === 'string' ? (ARM_VALUE_ALIASES[key]?.[raw] ?? raw) : raw;
+export function parseArmOption<K extends keyof ArmConfig>(key: K, value: unknown, path: string): ArmConfig[K] {
   const v = ((): unknown => {
     switch (key) {
-      case 'arch': return expectOneOf(value, path, ARCHS);
-      case 'policy': return expectOneOf(value, path, POLICIES);
-      case 'strategy': return expectOneOf(value, path, STRATEGIES);
       case 'source': return expectString(value, path);
       case 'init': return expectOneOf(value, path, INITS);
-      case 'optimizer': return expectOneOf(value, path, OPTIMIZERS);
-      case 'epochs': case 'batchSize': return expectPositiveInt(value, path);
-      case 'maxLr': return value === 'find' ? 'find' : expectNumber(value, path, 0, 10, { exclusiveMin: true });
-      case 'tta': return parseTta(value, path);
       case 'method': return expectOneOf(value, path, METHODS);
-      default: return validateSpecOptions(expectObject(value, path), path);
+      case 'options': return validateSpecOptions(expectObject(value, path), path);
+      // The training options: their recipe entries, as for --flags and train({...}).
+      default: return checkOption(key as (typeof ARM_FIELDS)[number], value, path);
     }
   })();
   return v as ArmConfig[K];
-}
-
-/**
- * `tta` is a count of augmented copies, as the CLI's --tta (0 = off). Specs written when it was a
- * boolean still load: true is the 4 copies it meant, false is 0, with a warning naming the key.
- */
-function parseTta(value: unknown, path: string): number {
-  if (typeof value === 'boolean') {
-    const copies = value ? 4 : 0;
-    console.error(`torchxfer: warning: ${path}: ${value} is deprecated; write the number of TTA copies, as for --tta (${path.split('.').pop()}: ${copies})`);
-    return copies;
-  }
-  return expectInteger(value, `${path} (test-time augmentation copies, 0 = off)`, 0, 64);
 }
 
 /** Validates the arm fields present in `raw` (all optional), returning the partial arm. */
@@ -212,12 +188,12 @@ function parseWinner(raw: unknown, path: string, vary: VariableOption | 'arm', v
   const metric = o.metric === undefined ? 'testAucTta' : expectOneOf(o.metric, `${path}.metric`, ['testAuc', 'testAucTta'] as const);
   if (rule === 'mean-auc') return { rule, metric };
   if (rule === 'fixed') {
-    const value = ARM_VALUE_ALIASES[vary]?.[String(o.value)] ?? String(o.value);
+    const value = String(o.value);
     if (!values.map(String).includes(value)) throw new OptionError(`${path}.value`, `one of the stage's values (${values.join(', ')})`, o.value);
     return { rule, metric, value };
   }
   const alpha = o.alpha === undefined ? 0.05 : expectNumber(o.alpha, `${path}.alpha`, 0, 1, { exclusiveMin: true });
-  const simpler = o.simpler === undefined ? String(values[0]) : (ARM_VALUE_ALIASES[vary]?.[String(o.simpler)] ?? String(o.simpler));
+  const simpler = o.simpler === undefined ? String(values[0]) : String(o.simpler);
   if (!values.map(String).includes(simpler)) throw new OptionError(`${path}.simpler`, `one of the stage's values (${values.join(', ')})`, o.simpler);
   return { rule, metric, alpha, simpler };
 }
@@ -296,9 +272,15 @@ function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceName
   return stage;
 }
 
-/** Validates a parsed spec object. `env` expands ${VAR} in roots. */
+/**
+ * Validates a parsed spec object. `env` expands ${VAR} in roots. Old spellings (`onecycle`, `gradual`,
+ * `find`, `valSize`...) are read as the train command's, each named in one notice on stderr.
+ */
 export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env): ExperimentSpec {
-  const o = expectObject(raw, 'spec');
+  const changed: Respelt[] = [];
+  const o = respell(expectObject(raw, 'spec'), 'canonical', changed);
+  const notice = oldSpellingNotice(changed, 'the spec');
+  if (notice) console.error(notice);
   rejectUnknownKeys(o, ['name', 'mode', 'nGrid', 'seeds', 'targets', 'sources', 'base', 'arms', 'stages'], '');
   const name = expectString(o.name, 'name');
   const mode = expectOneOf(o.mode, 'mode', ['grid', 'stagewise'] as const);
