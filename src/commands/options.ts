@@ -119,7 +119,7 @@ export const DATASET_OPTIONS: OptionList = ['data', 'format', 'labels', 'label-c
 /** Which images a run trains, validates and tests on. */
 export const SPLIT_OPTIONS: OptionList = ['split', 'task', 'n'];
 export const MODEL_OPTIONS: OptionList = ['arch', 'init', 'moments-scope', 'in-channels', 'grey-mode', 'dropout', 'frozen-batch-norm', 'image-size', 'crop'];
-export const TRAINING_OPTIONS: OptionList = ['config', 'strategy', 'policy', 'optimizer', 'epochs', 'batch-size', 'max-lr', 'lr-rule', 'final-div', 'weight-decay', 'nesterov', 'seed', 'max-steps'];
+export const TRAINING_OPTIONS: OptionList = ['config', 'strategy', 'policy', 'optimizer', 'epochs', 'batch-size', 'max-lr', 'lr-rule', 'final-div', 'div-factor', 'convention', 'weight-decay', 'nesterov', 'seed', 'max-steps'];
 export const RUNTIME_OPTIONS: OptionList = ['device', 'threads', 'channels-last'];
 /** Everything a training config takes from the command line (train and lr-find). */
 export const RUN_OPTIONS: OptionList = [...DATASET_OPTIONS, ...SPLIT_OPTIONS, ...MODEL_OPTIONS, ...TRAINING_OPTIONS, ...RUNTIME_OPTIONS];

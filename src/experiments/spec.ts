@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { OptionError } from '../errors.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
 import { ARM_FIELDS, checkOption } from '../train/recipe.js';
-import { expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { expectNumber, expectOneOf, expectString } from '../validate.js';
 import { getWeightsEntry } from '../weights/manifest.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import { validateSpecOptions } from './spec-options.js';
@@ -52,11 +52,6 @@ function expectObject(value: unknown, path: string): Obj {
 
 function expectArray(value: unknown, path: string, minLength = 1): unknown[] {
   if (!Array.isArray(value) || value.length < minLength) throw new OptionError(path, `an array of at least ${minLength} item${minLength === 1 ? '' : 's'}`, value);
-  return value;
-}
-
-function expectPositiveInt(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new OptionError(path, 'a positive integer', value);
   return value;
 }
 
@@ -140,8 +135,9 @@ function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv, targets
     if (target.dataset !== ds.dataset || target.root !== ds.root) throw new OptionError(`${path}.disjointFromTarget`, `a target on the same dataset and root as the source (${ds.dataset})`, disjointFromTarget);
     if (offered && offered.some((t) => t !== disjointFromTarget)) throw new OptionError(`${path}.targets`, `only ${disjointFromTarget} (the source is built from its dataset)`, offered);
   }
-  const n = o.n === undefined || o.n === 'all' ? 'all' : expectPositiveInt(o.n, `${path}.n`);
-  const seed = o.seed === undefined ? 0 : expectInteger(o.seed, `${path}.seed`, 0);
+  // A training-set size and a seed, as train's -n and --seed.
+  const n = o.n === undefined || o.n === 'all' ? 'all' : (checkOption('n', o.n, `${path}.n`) as number);
+  const seed = o.seed === undefined ? 0 : (checkOption('seed', o.seed, `${path}.seed`) as number);
   const train = o.train === undefined ? {} : parseArmFields(expectObject(o.train, `${path}.train`), `${path}.train`);
   if (train.arch !== undefined) throw new OptionError(`${path}.train.arch`, 'no arch (a source task is trained once per architecture of the arms that use it)', train.arch);
   if (train.source !== undefined && train.source !== 'imagenet' && train.source !== 'none') {
@@ -284,11 +280,11 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   rejectUnknownKeys(o, ['name', 'mode', 'nGrid', 'seeds', 'targets', 'sources', 'base', 'arms', 'stages'], '');
   const name = expectString(o.name, 'name');
   const mode = expectOneOf(o.mode, 'mode', ['grid', 'stagewise'] as const);
-  const nGrid = expectArray(o.nGrid, 'nGrid').map((n, i) => expectPositiveInt(n, `nGrid[${i}]`));
+  const nGrid = expectArray(o.nGrid, 'nGrid').map((n, i) => checkOption('n', n, `nGrid[${i}]`) as number);
   nGrid.forEach((n, i) => {
     if (i > 0 && n <= nGrid[i - 1]!) throw new OptionError(`nGrid[${i}]`, `a size larger than nGrid[${i - 1}] (${nGrid[i - 1]})`, n);
   });
-  const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => expectInteger(s, `seeds[${i}]`, 0));
+  const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => checkOption('seed', s, `seeds[${i}]`) as number);
   const targets = expectArray(o.targets, 'targets').map((t, i) => parseDataset(t, `targets[${i}]`, env));
   uniqueNames(targets, 'targets');
   const sources: SourceSpec[] = [];

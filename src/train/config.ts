@@ -116,9 +116,12 @@ export interface TrainConfig {
   excludeNGrid?: number[];
 }
 
-/** The protocol's crop for an image side: 236 of 250 (the crop follows the size unless given). */
+/**
+ * The protocol's crop for an image side: 236 of 250 (the crop follows the size unless given), never
+ * below the smallest crop (so the smallest image sizes, 32 and 33, have a crop).
+ */
 export function defaultCrop(imageSize: number): number {
-  return Math.min(imageSize, Math.round((imageSize * 236) / 250));
+  return Math.min(imageSize, Math.max(RECIPE.crop.min, Math.round((imageSize * 236) / 250)));
 }
 
 /** Defaults of every option but `crop`, which follows `imageSize` (defaultCrop) unless given: RECIPE's. */
