@@ -9,7 +9,7 @@ import { train, type TrainResult } from '../train/run.js';
 import { RESUME_FREE_KEYS, ResumeState } from '../train/state.js';
 import { addOptions, parseOptions, RUN_OPTIONS, type OptionList } from './options.js';
 
-const TRAIN_OPTIONS: OptionList = [...RUN_OPTIONS, 'tta', 'out', 'resume', 'keep-resume', 'nproc'];
+const TRAIN_OPTIONS: OptionList = [...RUN_OPTIONS, 'tta', 'out', 'resume', 'keep-resume', 'force', 'nproc'];
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -10,7 +10,6 @@
 import Database from 'better-sqlite3';
 
 import { OptionError } from '../errors.js';
-import { SAFE_NAME } from '../validate.js';
 
 export type Table = 'experiments' | 'runs' | 'epochs';
 export const TABLES: readonly Table[] = ['experiments', 'runs', 'epochs'];
@@ -85,11 +84,16 @@ export function selectList(table: Table, columns: Column[], present: Set<string>
 }
 
 const RUN_KEY = /^[0-9a-f]{64}$/;
+/**
+ * An experiment name as stored: new specs take SAFE_NAME only, but databases of older versions may hold
+ * names with spaces; what a name must never hold, wherever it came from, is a separator or a control.
+ */
+export const STORED_NAME = { test: (s: string): boolean => s.length >= 1 && s.length <= 256 && !/[/\\]/.test(s) && ![...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f) };
 const CHECKS: Record<string, (v: unknown) => string | undefined> = {
   'runs.key': (v) => (typeof v === 'string' && RUN_KEY.test(v) ? undefined : 'a run key (64 hexadecimal digits)'),
   'epochs.run_key': (v) => (typeof v === 'string' && RUN_KEY.test(v) ? undefined : 'a run key (64 hexadecimal digits)'),
-  'runs.experiment': (v) => (typeof v === 'string' && SAFE_NAME.test(v) ? undefined : 'an experiment name'),
-  'experiments.name': (v) => (typeof v === 'string' && SAFE_NAME.test(v) ? undefined : 'an experiment name'),
+  'runs.experiment': (v) => (typeof v === 'string' && STORED_NAME.test(v) ? undefined : 'an experiment name (no separators or control characters)'),
+  'experiments.name': (v) => (typeof v === 'string' && STORED_NAME.test(v) ? undefined : 'an experiment name (no separators or control characters)'),
   'runs.kind': (v) => (v === 'source' || v === 'target' ? undefined : "'source' or 'target'"),
   'runs.status': (v) => (['pending', 'running', 'done', 'failed'].includes(v as string) ? undefined : "'pending', 'running', 'done' or 'failed'"),
   'runs.n': (v) => ((v as number) > 0 ? undefined : 'a positive integer or null'),

@@ -63,8 +63,16 @@ export function exportJson(db: ResultsDb): string {
   return JSON.stringify({ experiments, runs }, null, 2);
 }
 
+/**
+ * A spreadsheet runs a text cell starting with = + - @ (or a tab or CR) as a formula (=HYPERLINK(...),
+ * =cmd|...): such cells, whatever column they are in, get a leading apostrophe and stay text.
+ */
+export function neutraliseFormula(value: string | number | boolean | null | undefined): string | number | boolean | null | undefined {
+  return typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 export function exportCsv(db: ResultsDb): string {
   const runs = db.runs().map(flatRun);
   const columns = exportColumns(runs);
-  return formatCsv([columns, ...runs.map((r) => columns.map((c) => r[c]))]);
+  return formatCsv([columns.map(neutraliseFormula), ...runs.map((r) => columns.map((c) => neutraliseFormula(r[c])))]);
 }

@@ -6,8 +6,9 @@ import type { Figure, RunFigure } from '../plot/report-figures.js';
 import type { PhantomExamples } from './phantoms.js';
 import { paperVsRun } from './paper.js';
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Every value printed into the page goes through here (text and attributes alike): it may come from a database someone else wrote. */
+function esc(value: unknown): string {
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 function fmt(v: number, digits = 4): string {
@@ -21,21 +22,21 @@ function fmtP(p: number): string {
 function aucTable(r: ExperimentReport, group: string, target: string, metric: 'auc' | 'aucTta'): string {
   const arms = r.arms.filter((a) => a.group === group && a.target === target);
   // The arms of one stage share its grid (the spec's, or the stage's own).
-  const head = `<tr><th>arm</th>${(arms[0]?.nGrid ?? r.spec.nGrid).map((n) => `<th>N=${n}</th>`).join('')}<th>mean</th></tr>`;
+  const head = `<tr><th>arm</th>${(arms[0]?.nGrid ?? r.spec.nGrid).map((n) => `<th>N=${esc(n)}</th>`).join('')}<th>mean</th></tr>`;
   const rows = arms.map((a) => {
     const v = a[metric];
     const fin = v.filter(Number.isFinite);
     const m = fin.length ? fin.reduce((s, x) => s + x, 0) / fin.length : NaN;
     return `<tr data-arm="${esc(a.name)}"><th>${esc(a.name)}</th>${v.map((x) => `<td>${fmt(x)}</td>`).join('')}<td class="mean">${fmt(m)}</td></tr>`;
   });
-  return `<table class="auc" data-group="${esc(group)}" data-target="${esc(target)}" data-metric="${metric}"><caption>Test AUC ${metric === 'aucTta' ? 'with' : 'without'} TTA</caption>${head}${rows.join('')}</table>`;
+  return `<table class="auc" data-group="${esc(group)}" data-target="${esc(target)}" data-metric="${esc(metric)}"><caption>Test AUC ${metric === 'aucTta' ? 'with' : 'without'} TTA</caption>${head}${rows.join('')}</table>`;
 }
 
 function perLabelTable(r: ExperimentReport, group: string, target: string): string {
   const arms = r.arms.filter((a) => a.group === group && a.target === target && a.perLabel);
   if (!arms.length) return '';
   const labels = arms[0]!.perLabel!.labels;
-  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${a.perLabel!.n})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
+  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${esc(a.perLabel!.n)})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
   return `<table class="per-label"><caption>Per-label test AUC at the largest N (– = one class only, no AUC)</caption><tr><th>arm</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.join('')}</table>`;
 }
 
@@ -43,7 +44,7 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
   const tests = r.tests.filter((t) => t.group === group && t.target === target);
   if (!tests.length) return '';
   const over = (t: (typeof tests)[number]) => (t.over === 'n' ? 'N (seed means)' : 'N x seed');
-  const rows = tests.map((t) => `<tr data-over="${t.over}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${t.pairs}</td><td class="p">${fmtP(t.p)}</td></tr>`);
+  const rows = tests.map((t) => `<tr data-over="${esc(t.over)}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${esc(t.pairs)}</td><td class="p">${fmtP(t.p)}</td></tr>`);
   return `<table class="ttest"><caption>Paired two-sided t-tests (test AUC with TTA): over the N grid (the paper's test) and over every (N, seed) run</caption><tr><th>arm A</th><th>arm B</th><th>paired over</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
@@ -54,7 +55,7 @@ function runsTable(r: ExperimentReport): string {
     const armText = ['arch', 'policy', 'strategy', 'source', 'init', 'epochs', 'maxLr'].map((k) => String(arm[k])).join(' ');
     const timings = x.timings_json ? Object.entries(JSON.parse(x.timings_json) as Record<string, number>).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ') : '';
     return (
-      `<tr data-key="${esc(x.key)}"><td>${esc(x.key.slice(0, 10))}</td><td>${esc(x.kind)}</td><td>${esc(x.data_name)}</td><td>${esc(armText)}</td><td>${x.n ?? 'all'}</td><td>${x.seed}</td>` +
+      `<tr data-key="${esc(x.key)}"><td>${esc(x.key.slice(0, 10))}</td><td>${esc(x.kind)}</td><td>${esc(x.data_name)}</td><td>${esc(armText)}</td><td>${esc(x.n ?? 'all')}</td><td>${esc(x.seed)}</td>` +
       `<td>${esc(x.status)}</td><td>${fmt(x.test_auc ?? NaN)}</td><td>${fmt(x.test_auc_tta ?? NaN)}</td><td>${fmt(x.val_loss ?? NaN)}</td>` +
       `<td>${esc((x.sample_ids_hash ?? '').slice(0, 12))}</td><td>${esc(x.host ?? '')}</td><td>${esc(timings)}</td><td>${esc(x.error ?? '')}</td></tr>`
     );
@@ -77,7 +78,7 @@ function simulatedSection(x: ReportExtras | undefined): string {
   const grids = x.examples
     .map((e) => {
       const body = e.svg ?? `<p class="missing">${esc(e.missing ?? '')}</p>`;
-      return `<figure class="phantom-examples" data-kind="${e.kind}" data-seed="${e.phantomSeed}">${body}<figcaption>${esc(e.title)}: ${esc(e.caption)}</figcaption></figure>`;
+      return `<figure class="phantom-examples" data-kind="${esc(e.kind)}" data-seed="${esc(e.phantomSeed)}">${body}<figcaption>${esc(e.title)}: ${esc(e.caption)}</figcaption></figure>`;
     })
     .join('');
   return `<p class="simulated"><strong>SIMULATED.</strong> ${esc(SIMULATED_NOTICE)} The results show how the protocol's mechanisms act on a designed task, not clinical performance.</p>${grids ? `<h3>The phantoms</h3>${grids}` : ''}`;
@@ -88,7 +89,7 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
     const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
     const winners = r.outcomes.length
       ? `<h3>Stage winners</h3><table class="winners"><tr><th>stage</th><th>target</th><th>winner</th><th>why</th></tr>${r.outcomes
-          .map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? o.waitingOn + ' run(s)' : 'an earlier stage'}`}</td></tr>`)
+          .map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? esc(o.waitingOn) + ' run(s)' : 'an earlier stage'}`}</td></tr>`)
           .join('')}</table>`
       : '';
     const blocks = groups.map(([group, target]) => {
@@ -119,17 +120,17 @@ export function renderHtml(reports: ExperimentReport[], figures: Map<string, Fig
     const tuned = r.arms.filter((a) => a.maxLr !== null);
     const lrTable = tuned.length
       ? `<table class="max-lr"><caption>max_lr tuned at the largest N, reused for every N</caption><tr><th>figure</th><th>target</th><th>arm</th><th>max_lr</th></tr>${tuned
-          .map((a) => `<tr><td>${esc(a.figure)}</td><td>${esc(a.target)}</td><td>${esc(a.name)}</td><td>${a.maxLr!.toPrecision(3)}</td></tr>`)
+          .map((a) => `<tr><td>${esc(a.figure)}</td><td>${esc(a.target)}</td><td>${esc(a.name)}</td><td>${esc(a.maxLr!.toPrecision(3))}</td></tr>`)
           .join('')}</table>`
       : '';
     const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
     const sources = r.sources.length
       ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
-          .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${s.n ?? 'all'}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
+          .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${esc(s.n ?? 'all')}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
           .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : ''}</section>`
       : '';
     const prov =
-      `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>` +
+      `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${esc(v)} ${esc(k)}`).join(', ')}</td></tr>` +
       Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
       `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
       runsTable(r) +

@@ -13,7 +13,7 @@ import { expectDevice, expectInteger, expectOneOf, expectString } from '../valid
 import { resolveTrainConfig, type TrainConfig } from './config.js';
 import { prepareData, type SplitName } from './data.js';
 import { evaluateRows } from './evaluate.js';
-import type { InputNormalisation } from './init.js';
+import { trainedWith } from './checkpoint-meta.js';
 import { Trainer } from './trainer.js';
 
 interface Loaded {
@@ -26,14 +26,17 @@ interface Loaded {
 async function openCheckpoint(path: string, device: string): Promise<Loaded> {
   expectString(path, 'checkpoint');
   const ck = await loadCheckpoint(path);
-  const training = ck.metadata.training as TrainConfig | undefined;
-  const normalisation = ck.metadata.normalisation as InputNormalisation | undefined;
-  if (!training || !ck.metadata.labels || !normalisation) {
-    throw new OptionError('checkpoint', 'a checkpoint written by torchxfer train (with its training metadata)', path);
+  let checked;
+  try {
+    checked = trainedWith(ck.metadata, path);
+  } catch (err) {
+    for (const t of Object.values(ck.tensors)) t.dispose();
+    throw err;
   }
+  const { training, labels, normalisation } = checked;
   const model = await loadModel({
     arch: training.arch,
-    numClasses: ck.metadata.labels.length,
+    numClasses: labels.length,
     inChannels: training.inChannels,
     greyMode: training.greyMode,
     dropout: training.dropout,
@@ -77,7 +80,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     if (opts.data === undefined && !dataMeta?.simulated && typeof training.data === 'string' && !existsSync(training.data)) {
       throw new OptionError('data', `where the dataset is now (the checkpoint's ${training.data} does not exist)`, undefined);
     }
-    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir ?? training.cacheDir, out: training.out ?? '.', resume: false, maxLr: 1 } as TrainConfig);
+    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir, out: '.', resume: false, maxLr: 1 } as TrainConfig);
     const data = await prepareData(config);
     const s = data.splits[split];
     const res = await evaluateRows(trainer, data.cache, s.rows, s.targets, { batchSize: 32, labels: data.labels.length, tta, seed: training.seed });

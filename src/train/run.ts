@@ -5,11 +5,12 @@
  * AbortSignal: the state is saved first), and observable (events on the returned TrainingRun).
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
 import { acquirePidLock } from '../lockfile.js';
+import { prepareOutFolder } from './out-folder.js';
 import { deriveSeed, mulberry32, shuffled } from '../random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import type { Model } from '../model.js';
@@ -114,7 +115,9 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
     const device = rankDevice(config.device, resolveDevice(config.device), dist);
     const channelsLast = config.channelsLast === 'auto' ? true : config.channelsLast;
     const out = resolve(config.out);
-    mkdirSync(out, { recursive: true });
+    // Rank 0 claims the folder (never one holding the user's files); the other ranks share it.
+    if (isMain) prepareOutFolder(out, { force: config.force });
+    else mkdirSync(out, { recursive: true });
     // One writer per output folder: a second run (or resume) into it is refused while this one lives.
     // Ranks of one data-parallel run share the folder; rank 0 holds the lock.
     if (isMain) scope.own(acquirePidLock(join(out, '.lock'), (pid) => `${out} is in use by another torchxfer run (pid ${pid}); wait for it or choose another --out`), (release) => release());
@@ -195,7 +198,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
     if (!s.isMain) return rankResult(s, loop);
     const result = await testAndReport(s, loop);
     // Finished: the resumable state (model + optimiser, often larger than the checkpoint) has done its job.
-    if (!config.keepResume) rmSync(state.dir, { recursive: true, force: true });
+    if (!config.keepResume) state.remove();
     return result;
   });
 }
