@@ -229,15 +229,15 @@ export class ResultsDb {
   /** Rows of `table` through its known columns, never `*`; typed and checked when the database is input. */
   private select<T>(table: Table, rest: string, ...params: unknown[]): T[] {
     const columns = columnsOf(table);
-    const rows = this.db.prepare(`SELECT ${selectList(table, columns, this.input?.get(table))} ${rest}`).all(...params) as Record<string, unknown>[];
-    if (this.input) {
-      try {
-        rows.forEach((r, i) => checkRow(table, columns, r, i));
-      } catch (err) {
-        throw new Error(`${this.path} is not a torchxfer results database: ${(err as Error).message}`);
-      }
+    try {
+      const rows = this.db.prepare(`SELECT ${selectList(table, columns, this.input?.get(table))} ${rest}`).all(...params) as Record<string, unknown>[];
+      if (this.input) rows.forEach((r, i) => checkRow(table, columns, r, i));
+      return rows as T[];
+    } catch (err) {
+      // A corrupt page, a value of the wrong type: the message names the file.
+      if (!this.input) throw err;
+      throw new Error(`${this.path} is not a torchxfer results database: ${(err as Error).message}`);
     }
-    return rows as T[];
   }
 
   experiments(): ExperimentRow[] {

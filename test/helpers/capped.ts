@@ -55,11 +55,14 @@ export function capped(args: string[], opts: { cwd?: string; env?: Record<string
       detached: true,
     });
     let peak = 0;
-    // Without GNU time the shell execs node itself: poll its /proc entry.
+    // Also polled (GNU time reports nothing for a child killed on timeout): node is the shell's own
+    // process without GNU time, else GNU time's child.
     const poll = setInterval(() => {
-      if (withTime) return;
-      const kib = procRssKiB(child.pid);
-      if (kib !== undefined) peak = Math.max(peak, kib);
+      const pids = withTime ? childrenOf(child.pid) : [child.pid];
+      for (const pid of pids) {
+        const kib = procRssKiB(pid);
+        if (kib !== undefined) peak = Math.max(peak, kib);
+      }
     }, 20);
     let stdout = '';
     let stderr = '';
@@ -105,6 +108,11 @@ function safeRead(path: string): string {
   } catch {
     return '';
   }
+}
+
+function childrenOf(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  return safeRead(`/proc/${pid}/task/${pid}/children`).split(/\s+/).filter(Boolean).map(Number);
 }
 
 /** VmRSS of `pid` (KiB), undefined once it has exited. */
