@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'weights/**', 'native/**'] },
+  { ignores: ['dist/**', 'build/**', 'build-*/**', 'prebuilds/**', 'node_modules/**', 'weights/**', 'native/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

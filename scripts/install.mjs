@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// npm's install hook: builds the native addon (build/Release/torchxfer.node) from the shipped sources
-// with cmake-js, the way `npm install torchxfer` builds any native package. CMakeLists.txt finds
-// LibTorch (LIBTORCH / Torch_DIR, then the Python torch, then the system) and switches on CUDA, cuDNN,
-// NCCL and Gloo where that LibTorch and its headers have them; this script runs it, checks that the
-// result loads, and turns a failure into one message (CMakeLists.txt's own "torchxfer: ..." errors,
-// such as a missing LibTorch, are printed alone; anything else prints the log's tail).
+// npm's install hook. Where a prebuilt addon (prebuilds/<platform>-<arch>/) fits the LibTorch this
+// machine's dynamic loader finds, it is used and nothing is compiled: a child process loads it with every
+// symbol bound and checks its LibTorch (src/native.ts, src/prebuilds.ts). Otherwise, or when asked
+// (--build-from-source, or LIBTORCH / Torch_DIR / TORCHXFER_PYTHON naming a LibTorch), it says why and
+// builds the addon (build/Release/torchxfer.node) from the shipped sources with cmake-js, the way
+// `npm install` builds any native package: CMakeLists.txt finds LibTorch (LIBTORCH / Torch_DIR, then
+// the Python torch, then the system) and switches on CUDA, cuDNN, NCCL and Gloo where that LibTorch
+// and its headers have them; this script runs it, checks that the result loads, and turns a failure
+// into one message (CMakeLists.txt's own "torchxfer: ..." errors, such as a missing LibTorch, are
+// printed alone; anything else prints the log's tail).
 //
 // Skipped in a source checkout (it has src/, which the package does not ship: developers build with
 // `npm run build:native` when they choose) and when TORCHXFER_ADDON names a build to load instead. `npm rebuild torchxfer` runs it again.
@@ -12,8 +16,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = join(root, 'build');
@@ -35,7 +39,7 @@ function checkTools() {
 }
 
 /** The paragraph of a "CMake Error ... (message): torchxfer: ..." block, or undefined. */
-function ownCmakeError(log) {
+export function ownCmakeError(log) {
   const m = /CMake Error at [^\n]*CMakeLists\.txt:\d+ \(message\):\n((?: {2}[^\n]*\n?)+)/.exec(log);
   const text = m?.[1].split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
   return text?.startsWith('torchxfer:') ? text.slice('torchxfer:'.length).replace(/\s+/g, ' ').trim() : undefined;
@@ -76,15 +80,35 @@ function checkLoads() {
   return JSON.parse(r.stdout);
 }
 
-async function main() {
-  if (existsSync(join(root, 'src'))) {
-    say('source checkout: not building at install; run `npm run build:native` (or `bash scripts/setup.sh`).');
-    return;
-  }
-  if (process.env.TORCHXFER_ADDON) {
-    say(`TORCHXFER_ADDON=${process.env.TORCHXFER_ADDON} is set: not building, that addon is loaded instead.`);
-    return;
-  }
+const yes = (b) => (b ? 'yes' : 'no');
+const featureList = (f) => `Gloo ${yes(f.gloo)}, CUDA ${yes(f.cuda)}, cuDNN ${yes(f.cudnn)}, NCCL ${yes(f.nccl)}`;
+
+/** Why the user asked for a source build, or undefined. */
+export function sourceBuildAsked(env = process.env) {
+  if (/^(true|1|yes)$/i.test(env.npm_config_build_from_source ?? '')) return '--build-from-source was given';
+  const named = ['LIBTORCH', 'Torch_DIR', 'TORCHXFER_PYTHON'].find((k) => env[k]);
+  return named ? `${named} is set, so the addon is built against that LibTorch` : undefined;
+}
+
+/**
+ * Asks a child process (a crash there must not end this one) to load the prebuilt addon that fits,
+ * binding every symbol now: { origin, info } when one fits, else { why }.
+ */
+function tryPrebuilt() {
+  const native = pathToFileURL(join(root, 'dist', 'native.js')).href;
+  const code = `import { loadPrebuiltAddon } from ${JSON.stringify(native)};
+let out;
+try {
+  const { loaded, reasons } = loadPrebuiltAddon(undefined, true);
+  out = loaded ? { origin: loaded.origin, info: loaded.addon.info() } : { why: reasons.join('; ') };
+} catch (err) { out = { why: err.message }; }
+process.stdout.write(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) return { why: `loading a prebuilt addon failed: ${(r.stderr || `exit ${r.status}`).trim().split('\n')[0]}` };
+  return JSON.parse(r.stdout);
+}
+
+async function buildFromSource() {
   checkTools();
   rmSync(buildDir, { recursive: true, force: true });
   mkdirSync(buildDir, { recursive: true });
@@ -96,12 +120,29 @@ async function main() {
   await cmakeJs(['configure', ...cmakeArgs]);
   await cmakeJs(['build', '--parallel', jobs, ...cmakeArgs]);
   const info = checkLoads();
-  const f = info.features;
-  const yes = (b) => (b ? 'yes' : 'no');
-  say(
-    `built ${addonPath} in ${((performance.now() - start) / 1000).toFixed(0)} s: LibTorch ${info.torchVersion}; ` +
-      `Gloo ${yes(f.gloo)}, CUDA ${yes(f.cuda)}, cuDNN ${yes(f.cudnn)}, NCCL ${yes(f.nccl)}`,
-  );
+  say(`built ${addonPath} in ${((performance.now() - start) / 1000).toFixed(0)} s: LibTorch ${info.torchVersion}; ${featureList(info.features)}`);
+}
+
+async function main() {
+  if (existsSync(join(root, 'src'))) {
+    say('source checkout: not building at install; run `npm run build:native` (or `bash scripts/setup.sh`).');
+    return;
+  }
+  if (process.env.TORCHXFER_ADDON) {
+    say(`TORCHXFER_ADDON=${process.env.TORCHXFER_ADDON} is set: not building, that addon is loaded instead.`);
+    return;
+  }
+  const asked = sourceBuildAsked();
+  const prebuilt = asked ? { why: asked } : tryPrebuilt();
+  if (prebuilt.origin) {
+    rmSync(buildDir, { recursive: true, force: true });  // an earlier source build would be loaded first
+    const { origin, info } = prebuilt;
+    const where = origin.libtorch ? ` at ${origin.libtorch.library}` : '';
+    say(`using the prebuilt addon ${relative(root, origin.path)}: LibTorch ${info.torchVersion}${where}; ${featureList(info.features)}. Nothing to compile.`);
+    return;
+  }
+  say(`building from source: ${prebuilt.why}`);
+  await buildFromSource();
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

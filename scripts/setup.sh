@@ -19,7 +19,8 @@ done
 
 # libgloo-dev: without its headers the addon builds without multi-process (distributed) training.
 # ninja-build: cmake-js then compiles on every core (make would run one job).
-packages=(cmake g++ make ninja-build libtorch-dev libgloo-dev)
+# python3 and make: node-gyp (binding.gyp: `npx node-gyp rebuild`, the prebuilt addon `npm pack` makes).
+packages=(cmake g++ make ninja-build python3 libtorch-dev libgloo-dev)
 if [ "$dev" = 1 ]; then
   packages+=(python3-torch python3-torchvision python3-scipy python3-skimage python3-sklearn python3-pandas python3-pydicom python3-gdcm chromium)
 fi

@@ -2,7 +2,7 @@
 import yargs from 'yargs';
 
 import { commands } from './commands/index.js';
-import { flagFor, optionsOfCurrentCommand, RENAMED } from './commands/options.js';
+import { flagFor, optionsOfCurrentCommand, parseOptions, RENAMED } from './commands/options.js';
 import { describe, OptionError } from './errors.js';
 import { version } from './version.js';
 
@@ -62,8 +62,9 @@ function messageOf(err: unknown): string {
 /** A usage error yargs reported (unknown flag, missing argument): stops the command before its handler. */
 class UsageError extends Error {}
 
-export async function main(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
+/** The CLI's parser for `argv`, as `main` runs it. */
+function buildParser(argv: string[]) {
+  return yargs(argv)
     .scriptName('torchxfer')
     .usage('$0 <command> [options]\n\nTransfer learning for small medical imaging datasets (Romero et al. 2020).')
     .command(commands)
@@ -81,6 +82,10 @@ export async function main(argv: string[]): Promise<number> {
       if (/^(Not enough non-option arguments|Give a)/.test(msg ?? '')) y.showHelp('error');
       throw new UsageError(usageMessage(msg, argv));
     });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const parser = buildParser(argv);
   // A handler may set process.exitCode (train: 130 when interrupted, a worker's code; predict: 1 when
   // nothing could be read): that is the command's exit code.
   const outer = process.exitCode;
@@ -98,4 +103,27 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     process.exitCode = outer;
   }
+}
+
+/** Thrown by parseCommandLine's check, after every value is parsed and before the command's handler. */
+class Parsed {
+  constructor(readonly args: Record<string, unknown>) {}
+}
+
+/**
+ * Checks a command line as `main` would run it, without running it: the command, unknown, missing and
+ * mistyped options (yargs), then every option's value (the option table). Resolves to the parsed
+ * arguments (undefined for --help and --version); rejects with the message `main` would print.
+ */
+export async function parseCommandLine(argv: string[]): Promise<Record<string, unknown> | undefined> {
+  const check = (args: Record<string, unknown>) => {
+    throw new Parsed(parseOptions({ ...args }, optionsOfCurrentCommand()));
+  };
+  try {
+    await buildParser(argv).middleware(check, false).parseAsync();
+  } catch (err) {
+    if (err instanceof Parsed) return err.args;
+    throw err instanceof UsageError ? new Error(err.message) : err;
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 /** torchxfer: the public library API. */
 export { OptionError } from './errors.js';
-export { NativeLoadError, native } from './native.js';
+export { NativeLoadError, addonOrigin, native, type AddonKind, type AddonOrigin } from './native.js';
 export { tensor, toDevice, type Tensor, type TypedArrayLike } from './tensor.js';
 export { runtimeInfo, setNumThreads, getNumThreads, resolveDevice, cpuCacheStats, releaseCpuCache, type RuntimeInfo, type CpuCacheStats } from './runtime.js';
 export { version } from './version.js';

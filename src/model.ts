@@ -6,6 +6,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 import { OptionError } from './errors.js';
 import { native, type NativeModel, type NativeTensor } from './native.js';
+import { withFilePrefix } from './weights/load-report.js';
 
 export type { NativeModel } from './native.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf } from './validate.js';
@@ -52,6 +53,23 @@ export interface LoadReport {
   replaced: string[];
   /** A 3-channel first conv was summed over RGB for 1-channel input. */
   firstConvAdapted: boolean;
+  /** Of `missing`, the keys outside the head. */
+  backboneMissing: number;
+  /**
+   * Where the backbone was found in the file's names: "" (direct), "module.densenet121." (CheXNet),
+   * "model.", "backbone."... (one prefix holding every backbone key with its shape).
+   */
+  prefix: string;
+  /** The file's head Linear ("classifier", "classifier.0" of a Sequential head), "" without one. */
+  headFound: string;
+  /** Its weight's shape [outputs, features]. */
+  headShape: number[];
+  /** How the head was read: a Sequential's Linear; its activation (CheXNet's Sigmoid) not applied. */
+  headNote: string;
+  /** File tensors not offered to the model (outside the prefix, other head members): "name (why)". */
+  leftOut: string[];
+  /** Pre-0.4 DenseNet names ("norm.1", "conv.2") were remapped. */
+  oldNames: boolean;
 }
 
 export interface LayerGroup {
@@ -221,16 +239,19 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
   const strict = options.strict === undefined ? true : expectBoolean(options.strict, 'strict');
   // A string is a weights file (.pth, safetensors, torchxfer checkpoint) or a registry name (fetched into the cache).
   let owned: Record<string, NativeTensor> | undefined;
+  let stripped = '';
   if (typeof options.weights === 'string') {
     const { resolveWeights } = await import('./weights/fetch.js');
-    const { readStateDict } = await import('./weights/io.js');
-    owned = await readStateDict(await resolveWeights(options.weights));
+    const { readWeights } = await import('./weights/io.js');
+    const read = await readWeights(await resolveWeights(options.weights));
+    owned = read.tensors;
+    stripped = read.provenance?.strippedPrefix ?? '';
   }
   const weights = owned ?? (options.weights === undefined ? undefined : expectWeights(options.weights, 'weights'));
 
   const model = new Model(new (native().Model)({ arch, numClasses, inChannels, greyMode, dropout }));
   try {
-    if (weights) model.loadReport = model.loadStateDict(weights, { strict });
+    if (weights) model.loadReport = withFilePrefix(model.loadStateDict(weights, { strict }), stripped);
     if (owned) for (const t of Object.values(owned)) t.dispose();
     if (device !== 'cpu' || channelsLast) await model.to(device, channelsLast);
   } catch (err) {

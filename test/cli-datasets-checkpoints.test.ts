@@ -51,6 +51,9 @@ describe('train on your own data, use the checkpoint anywhere', () => {
     // One epoch numbering: the screen's "best epoch 1 of 1" is metrics.json's.
     expect(r.stdout).toContain('best epoch 1 of 1');
     expect(metrics.bestEpoch).toBe(1);
+    // The summary says which AUC its interval is for (no TTA here: the test AUC).
+    expect(metrics.testAucCi).toHaveLength(2);
+    expect(r.stdout).toContain(`(95% CI of the test AUC ${metrics.testAucCi[0].toFixed(3)}-${metrics.testAucCi[1].toFixed(3)})`);
     expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1]);
     expect(metrics.split).toBe('random');
     expect(metrics.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/no official test list/), expect.stringMatching(/test set has \d+ positive/)]));
@@ -68,6 +71,11 @@ describe('train on your own data, use the checkpoint anywhere', () => {
       const metrics = JSON.parse(readFileSync(join(dicomRun, 'metrics.json'), 'utf8'));
       expect(report.images).toBe(metrics.samples.test.length);
       expect(report.auc).toBeCloseTo(metrics.testAuc, 6);
+      // The same interval as the run's (same split, same bootstrap seed), printed in the text output too.
+      expect(report.ci.map((v: number) => v.toFixed(6))).toEqual(metrics.testAucCi.map((v: number) => v.toFixed(6)));
+      const text = cli(['eval', '--checkpoint', join(dicomRun, 'best.safetensors')], elsewhere);
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stdout).toContain(`(95% CI ${report.ci[0].toFixed(3)}-${report.ci[1].toFixed(3)})`);
       // Data moved: the error names --data and where the checkpoint looked.
       const ck = await loadCheckpoint(join(dicomRun, 'best.safetensors'));
       for (const t of Object.values(ck.tensors)) t.dispose();

@@ -81,7 +81,7 @@ describe('data inspect', () => {
     const root = await makeNih([{ id: 'a.png', labels: 'Hernia', patient: '1' }]);
     writeFileSync(join(root, 'Data_Entry_2017.csv'), 'Image Index,Finding Labels,Patient ID\na.png,"Hernia,1\n');
     await expect(run(['inspect', '--data', root, '--format', 'nih'])).rejects.toThrow(`${join(root, 'Data_Entry_2017.csv')}: line 2, column 2: bad quoting: a quoted field is never closed`);
-    await expect(run(['inspect', '--data', root, '--format', 'png'])).rejects.toThrow("Expected one of 'nih', 'chexpert', 'mura', 'csv', 'folder', 'dicom' for --format but received 'png'");
+    await expect(run(['inspect', '--data', root, '--format', 'png'])).rejects.toThrow("Expected one of 'auto', 'nih', 'chexpert', 'mura', 'csv', 'folder', 'dicom' for --format but received 'png'");
   });
 });
 

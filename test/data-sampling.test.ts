@@ -85,7 +85,7 @@ describe('binary experiments', () => {
     expect(sampleIds(binaryExperiment(ds, 'Emphysema', split, 12).test)).not.toEqual(sampleIds(exp.test));
   });
 
-  it('training subsets are 50/50, from the train pool, positives with replacement when scarce, seeded', () => {
+  it('training subsets are 50/50, from the train pool, every unique positive used before one repeats, seeded', () => {
     for (const n of [50, 200, 2000]) {
       const sub = binaryTrainSubset(exp, n);
       expect(sub.length).toBe(n);
@@ -98,6 +98,11 @@ describe('binary experiments', () => {
     const posIds = big.filter((s) => s.targets[0] === 1).map((s) => s.id);
     expect(exp.positives.length).toBeLessThan(1000);
     expect(new Set(posIds).size).toBeLessThan(posIds.length); // repeats: drawn with replacement
+    // ...but only beyond the unique ones: every positive of the pool is in the subset.
+    expect(new Set(posIds).size).toBe(exp.positives.length);
+    // Unique positives never fall as N grows (they did when any shortfall drew every positive with replacement).
+    const unique = [200, 400, 800, 1000, 1400, 1600, 2000].map((n) => new Set(binaryTrainSubset(exp, n).filter((x) => x.targets[0] === 1).map((x) => x.id)).size);
+    expect(unique).toEqual(unique.map((_, i) => Math.min([200, 400, 800, 1000, 1400, 1600, 2000][i]! / 2, exp.positives.length)));
     expect(new Set(big.filter((s) => s.targets[0] === 0).map((s) => s.id)).size).toBe(1000);
     const s = binarySplits(exp, 100);
     expect(s.labels).toEqual(['Emphysema']);

@@ -81,8 +81,9 @@ describe('experiment estimate', () => {
     const target = allJobs(spec).find((j) => j.job.kind === 'target' && j.job.n === 100)!.job;
     const config = await jobTrainConfig(target);
     const fromData = await splitSizes(target, config, {});
-    const { splits } = await planSplits(config);
-    expect(fromData).toEqual({ train: 100, val: splits.val.length, test: splits.test.length, from: 'data' });
+    const { splits, poolPositives } = await planSplits(config);
+    // A binary subset of 100 holds 50 positives, as many of them unique as the pool has.
+    expect(fromData).toEqual({ train: 100, val: splits.val.length, test: splits.test.length, trainUniquePositives: Math.min(50, poolPositives), from: 'data' });
     expect(fromData.val).toBeLessThanOrEqual(40);
     expect(fromData.test).toBeLessThanOrEqual(60);
 

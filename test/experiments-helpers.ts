@@ -12,17 +12,20 @@ import { packageRoot } from '../src/native.js';
  * AUC rises with N; one-cycle, gradual unfreezing and the same-anatomy source help; tiny noise from
  * the job key. Source jobs write their checkpoint; dependent jobs check theirs exists. FAKE_DELAY_MS
  * slows every epoch; FAKE_HANG_AFTER=K finishes K runs, then the next one never ends (the kill test
- * kills the process while that run is marked running); FAKE_FAIL_DATA makes jobs on that dataset throw.
+ * kills the process while that run is marked running); FAKE_FAIL_DATA makes jobs on that dataset throw,
+ * FAKE_FAIL_ARM=option=value jobs whose arm has that value (e.g. strategy=feature-extractor). Results carry
+ * what the real runner records: method, counts (binary N > 400 is short of unique images), evaluation sizes.
  */
 export const FAKE_RUNNER_SOURCE = `
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 const h = (s) => createHash('sha256').update(s).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sizeOf = (job) => (job.n === 'all' ? 1000 : job.n);
 export function fakeAuc(job) {
-  const n = job.n === 'all' ? 1000 : job.n;
+  const n = sizeOf(job);
   const a = job.arm;
-  const bonus = (a.policy === 'onecycle' ? 0.04 : 0) + (a.strategy === 'gradual' ? 0.02 : 0)
+  const bonus = (a.policy === 'onecycle' ? 0.04 : 0) + (a.strategy === 'gradual' || a.strategy === 'discriminative' ? 0.02 : 0)
     + (a.source === 'chest-source' ? 0.05 : a.source === 'msk-source' ? 0.01 : 0);
   const noise = (parseInt(h(job.key).slice(0, 6), 16) / 0xffffff - 0.5) * 0.004;
   return Math.min(0.99, 0.55 + 0.3 * (1 - Math.exp(-n / 150)) + bonus + noise);
@@ -31,9 +34,12 @@ let started = 0;
 export default {
   async run(job, ctx) {
     if (process.env.FAKE_FAIL_DATA === job.data.name) throw new Error('fake failure on ' + job.data.name);
+    const failArm = (process.env.FAKE_FAIL_ARM ?? '').split('=');
+    if (failArm.length === 2 && String(job.arm[failArm[0]]) === failArm[1]) throw new Error('fake failure of arm ' + failArm.join('='));
     if (process.env.FAKE_HANG_AFTER && ++started > Number(process.env.FAKE_HANG_AFTER)) await sleep(1e9);
     if (job.dependsOn && !(job.initCheckpoint && existsSync(job.initCheckpoint))) throw new Error('source checkpoint missing: ' + job.initCheckpoint);
     const auc = fakeAuc(job);
+    const n = sizeOf(job);
     const delay = Number(process.env.FAKE_DELAY_MS || 0);
     const epochs = [];
     for (let e = 1; e <= job.arm.epochs; e++) {
@@ -55,6 +61,10 @@ export default {
       // A found max LR (the finder runs where the job reuses none), else the one given to it.
       maxLr: job.maxLr ?? (job.arm.maxLr === 'find' ? 1e-3 * (1 + parseInt(h(job.key).slice(0, 4), 16) / 0xffff) : job.arm.maxLr),
       versions: { torch: 'fake' },
+      method: job.arm.method ?? 'cnn', simulated: job.data.dataset.startsWith('phantom'),
+      counts: { nRequested: n, nTrained: n, uniqueImages: Math.min(n, 400 + n / 2), uniquePositives: Math.min(n / 2, 200), droppedFiles: 0, poolPositives: 200 },
+      evalSizes: { val: 40, test: 100, valPositives: 20, testPositives: 50 },
+      lrRule: job.arm.maxLr === 'find' ? (job.maxLr !== undefined ? 'reused' : 'minimum') : 'given',
     };
   },
 };

@@ -300,8 +300,8 @@ describe('published weights as a source (nothing trained)', () => {
     const arms = plan.arms.filter((a) => a.arm.source === 'xrv-chex');
     expect(arms.map((a) => `${a.figure}:${a.target}`).sort()).toEqual(['6:chestxray14', '6:emphysema', '6:hernia', '6:pneumonia']);
     expect(arms.every((a) => a.arm.arch === 'densenet121' && a.jobs.every((j) => j.initWeights === 'densenet121-res224-chex'))).toBe(true);
-    // 636 jobs without them; the new arm adds one N grid per target and no source task.
-    expect(planJobs(plan).length).toBe(636 + 4 * 12 + 5);
+    // 648 jobs without them; the new arm adds one N grid per target and no source task.
+    expect(planJobs(plan).length).toBe(648 + 4 * 12 + 5);
     for (const w of ['densenet121-res224-nih', 'densenet121-res224-all', 'densenet121-res224-rsna']) {
       expect(() => loadSpec('paper', { env, preset: { sameAnatomyWeights: w } })).toThrow(/--same-anatomy-weights .*trained on/);
     }
@@ -359,7 +359,8 @@ describe('running', () => {
     const decision = s.plan.outcomes[0]!.decision!;
     expect(decision.winner).toBe('gradual');
     const seedAuc = (strategy: string) => db.runs().filter((r) => JSON.parse(r.arm_json).strategy === strategy).sort((a, b) => a.seed - b.seed).map((r) => r.test_auc!);
-    expect(decision.pValue).toBeCloseTo(pairedP(seedAuc('gradual'), seedAuc('fine-tune')), 12);
+    // From random init, the stage's 'gradual' arm trains as 'discriminative' (nothing pretrained to freeze).
+    expect(decision.pValue).toBeCloseTo(pairedP(seedAuc('discriminative'), seedAuc('fine-tune')), 12);
     expect(decision.pValue).toBeLessThan(0.05);
     db.close();
   });
@@ -581,7 +582,10 @@ describe('running', () => {
       for (const cell of row) expect(cell.startsWith('{') || cell.startsWith('[')).toBe(false);
     });
     expect(json.runs[0]!.arch).toBe('densenet121');
-    expect(json.runs[0]!.arm).toBe(`densenet121 ${json.runs[0]!.policy} ${json.runs[0]!.strategy} source=${json.runs[0]!.source} init=${json.runs[0]!.init}`);
+    // The spec's own arm name (a grid arm's name), and the method that produced the numbers.
+    const spec = validateSpec(gridRaw(), {});
+    expect(json.runs.every((r) => (r.kind === 'source' ? r.arm === `source task ${r.data_name}` : spec.arms.some((a) => a.name === r.arm)) && r.method === 'cnn')).toBe(true);
+    expect(json.runs.map((r) => r.armNames)).toEqual(json.runs.map((r) => [r.arm]));
     expect((json.runs[1]!.history as unknown[]).length).toBe(2);
     db.close();
   });
@@ -626,13 +630,15 @@ describe('running', () => {
     const spec = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));
-    // Decided in advance: all six figures are planned before any result (636 distinct jobs, 5 source tasks).
+    // Decided in advance: all six figures are planned before any result (648 distinct jobs, 5 source tasks):
+    // Fig. 4 from the default init shares no arm with Fig. 5 (+48 over 4 targets), Fig. 8 on Emphysema
+    // alone adds only its moments arm (12; it added 48 over 4 targets).
     const before = planExperiment(spec, doneLookup(db), pairedP);
-    expect(planJobs(before).length).toBe(636 + 5);
+    expect(planJobs(before).length).toBe(648 + 5);
     expect([...new Set(before.arms.map((a) => a.figure))]).toEqual(['3', '4', '5', '6', '7', '8']);
     const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     expect(s.failed).toEqual([]);
-    expect(s.plan.outcomes.length).toBe(2 + 5 * 4);
+    expect(s.plan.outcomes.length).toBe(2 + 4 * 4 + 1);
     expect(s.plan.outcomes.every((o) => o.decision)).toBe(true);
     for (const t of spec.targets) {
       const decision = (stage: string) => s.plan.outcomes.find((o) => o.stage === stage && o.target === t.name)!.decision!;
@@ -641,8 +647,13 @@ describe('running', () => {
       // The results are compared with the decision: a p-value against each other value.
       expect(Object.keys(decision('transfer-method').pValues!)).toEqual(['feature-extractor', 'fine-tune']);
       const arms = (stage: string) => s.plan.arms.filter((a) => a.stage === stage && a.target === t.name);
-      expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === 'gradual' && a.arm.policy === 'onecycle')).toBe(true);
-      expect(arms('initialisation').map((a) => `${a.arm.source}:${a.arm.init}`)).toEqual(['none:default', 'imagenet:moments', 'imagenet:pretrained']);
+      expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === (a.arm.source === 'none' ? 'discriminative' : 'gradual') && a.arm.policy === 'onecycle')).toBe(true);
+      // Fig. 8 runs on Emphysema only: random init (every layer trains from the start), the ImageNet weights' moments (convolutions), the weights.
+      const init = arms('initialisation').map((a) => `${a.arm.source}:${a.arm.init}:${a.arm.strategy}:${String(a.arm.options.momentsScope ?? '')}`);
+      expect(init).toEqual(t.name === 'emphysema' ? ['none:default:discriminative:', 'imagenet:moments:gradual:conv', 'imagenet:pretrained:gradual:'] : []);
+      // Fig. 4 from the default init, every layer trainable (the authors' training_methods); the no-transfer arm of Fig. 6 trains every layer at discriminative rates.
+      expect(arms('training-policy').map((a) => `${a.arm.source}:${a.arm.init}:${a.arm.strategy}`)).toEqual(['none:default:fine-tune', 'none:default:fine-tune']);
+      expect(arms('source-data').find((a) => a.name === 'none')!.arm.strategy).toBe('discriminative');
       expect(arms('source-data').some((a) => a.arm.source === 'chestxray13')).toBe(t.name === 'emphysema');
     }
     // max_lr is found once per (target, arm) at N = 2000; every other N of the arm reuses it.

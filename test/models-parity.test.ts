@@ -112,7 +112,10 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
 
   it('loads a torchvision state_dict with no renaming and matches its logits (64x64 batch 2, 224x224)', async () => {
     const model = await loadModel({ arch, numClasses: 3, weights: weights(arch) });
-    expect(model.loadReport).toEqual({ missing: [], unexpected: [], mismatched: [], replaced: [], firstConvAdapted: false });
+    expect(model.loadReport).toEqual({
+      missing: [], unexpected: [], mismatched: [], replaced: [], firstConvAdapted: false, backboneMissing: 0,
+      prefix: '', headFound: head, headShape: [3, arch === 'densenet121' ? 1024 : 2048], headNote: '', leftOut: [], oldNames: false,
+    });
     expect(Object.keys(model.stateDict()).sort()).toEqual([...reference(arch).names].sort());
     await expectParity(model, arch, 'rgb-64');
     await expectParity(model, arch, 'rgb-224');
@@ -295,7 +298,10 @@ describe('densenet121 legacy files', () => {
     const old = weights('densenet121', (n) => (n.endsWith('num_batches_tracked') ? undefined : n.replace(/(denselayer\d+\.(?:norm|relu|conv))([12])\./, '$1.$2.')));
     expect(Object.keys(old)).toContain('features.denseblock1.denselayer1.norm.1.weight');
     const model = await loadModel({ arch: 'densenet121', numClasses: 3, weights: old });
-    expect(model.loadReport).toEqual({ missing: [], unexpected: [], mismatched: [], replaced: [], firstConvAdapted: false });
+    expect(model.loadReport).toEqual({
+      missing: [], unexpected: [], mismatched: [], replaced: [], firstConvAdapted: false, backboneMissing: 0,
+      prefix: '', headFound: 'classifier', headShape: [3, 1024], headNote: '', leftOut: [], oldNames: true,
+    });
     await expectParity(model, 'densenet121', 'rgb-64');
     model.dispose();
   });

@@ -23,7 +23,7 @@ describe('protocolWarnings', () => {
   it('counts the unique images of a training set resampled with replacement', () => {
     const s = big();
     s.train = [...set(3, 3, 't'), ...set(3, 3, 't'), ...set(3, 3, 't')];
-    expect(protocolWarnings(s, { split: 'official' }, 'official', 'nih')).toEqual([expect.stringContaining('training set of 18 is resampled with replacement from 6 unique image(s)')]);
+    expect(protocolWarnings(s, { split: 'official' }, 'official', 'nih')).toEqual([expect.stringContaining('N = 18 was asked for but the training pool has only 6 unique image(s) (3 positive) for it: the other 12 are repeats')]);
   });
 
   it('flags tiny validation and test sets with their class counts', () => {

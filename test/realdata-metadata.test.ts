@@ -154,15 +154,20 @@ describe.skipIf(!here)('real CheXpert and MURA metadata', () => {
 
 interface PlanOut {
   sources: { name: string; dataset: string; arch: string; labels: string[]; sizes: { train: number; val: number; test: number } }[];
-  jobs: { key: string; figure: string; target: string; arch: string | null; method: string; n: number; policy: string | null; strategy: string | null; source: string | null; init: string | null; sizes: { train: number; val: number; test: number } }[];
+  jobs: {
+    key: string; figure: string; target: string; arch: string | null; method: string; n: number; policy: string | null; strategy: string | null; source: string | null; init: string | null;
+    lrRule: string | null; frozenGroupsAtStart: number | null; sizes: { train: number; val: number; test: number; trainUniquePositives: number };
+  }[];
 }
 
 describe.skipIf(!here)('experiment paper --plan --json on the real lists', () => {
   let plan: PlanOut;
   let facts: ReturnType<typeof nihFacts>;
+  let rootDirs: { NIH_ROOT: string; CHEXPERT_ROOT: string; MURA_ROOT: string };
   beforeAll(async () => {
     const dir = tempDir('txreal-plan-');
-    const roots = ['--nih-root', nihRoot(dir), '--chexpert-root', chexpertRoot(dir), '--mura-root', muraRoot(dir)];
+    rootDirs = { NIH_ROOT: nihRoot(dir), CHEXPERT_ROOT: chexpertRoot(dir), MURA_ROOT: muraRoot(dir) };
+    const roots = ['--nih-root', rootDirs.NIH_ROOT, '--chexpert-root', rootDirs.CHEXPERT_ROOT, '--mura-root', rootDirs.MURA_ROOT];
     // Asynchronously: the worker keeps talking to vitest while the CLI plans.
     const r = await promisify(execFile)(process.execPath, [CLI, 'experiment', 'paper', '--plan', '--json', ...roots], { encoding: 'utf8', timeout: 600_000, maxBuffer: 256 << 20 });
     plan = JSON.parse(r.stdout) as PlanOut;
@@ -177,7 +182,7 @@ describe.skipIf(!here)('experiment paper --plan --json on the real lists', () =>
     expect([...new Set(plan.jobs.map((j) => j.figure))]).toEqual(['3', '4', '5', '6', '7', '8']);
     const grid = PAPER_NGRID.length;
     const counts = Object.fromEntries(['3', '4', '5', '6', '7', '8'].map((f) => [f, figure(f).length]));
-    expect(counts).toEqual({ 3: 2 * 3 * grid, 4: 4 * 2 * grid, 5: 4 * 3 * grid, 6: (4 * 4 + 1) * grid, 7: 4 * 4 * grid, 8: 4 * 3 * grid });
+    expect(counts).toEqual({ 3: 2 * 3 * grid, 4: 4 * 2 * grid, 5: 4 * 3 * grid, 6: (4 * 4 + 1) * grid, 7: 4 * 4 * grid, 8: 1 * 3 * grid });
     console.log(`plan on the real lists: jobs per figure ${JSON.stringify(counts)}, ${new Set(plan.jobs.map((j) => j.key)).size} distinct, ${plan.sources.length} source tasks`);
     // Fig. 3: radiomics and DenseNet121 with regular training, without and with ImageNet, on Emphysema and Hernia.
     expect(new Set(figure('3').map((j) => j.target))).toEqual(new Set(['emphysema', 'hernia']));
@@ -192,6 +197,48 @@ describe.skipIf(!here)('experiment paper --plan --json on the real lists', () =>
     // Fig. 8: default init, moments of the ImageNet weights, the ImageNet weights.
     expect(new Set(figure('8').map((j) => `${j.source} ${j.init}`))).toEqual(new Set(['none default', 'imagenet moments', 'imagenet pretrained']));
   });
+
+  it('the preset as the authors ran it: Fig. 4 from the default init, no-transfer arms unfrozen, max_lr at the loss minimum, Fig. 8 on Emphysema', () => {
+    // Fig. 4: PyTorch's default init, every layer trainable from the first step (training_methods/*.py).
+    expect(new Set(figure('4').map((j) => `${j.source} ${j.init} ${j.frozenGroupsAtStart}`))).toEqual(new Set(['none default 0']));
+    // The no-transfer arm of Figs. 6-8: nothing frozen (discriminative rates as the other arms); the transfer arms unfreeze gradually.
+    for (const f of ['6', '7', '8']) {
+      expect(new Set(figure(f).filter((j) => j.source === 'none').map((j) => `${j.strategy} ${j.frozenGroupsAtStart}`))).toEqual(new Set(['discriminative 0']));
+      expect(new Set(figure(f).filter((j) => j.source !== 'none').map((j) => j.frozenGroupsAtStart))).toEqual(new Set([2]));
+    }
+    expect(new Set(plan.jobs.filter((j) => j.method === 'cnn').map((j) => j.lrRule))).toEqual(new Set(['minimum']));
+    expect(new Set(plan.jobs.filter((j) => j.method === 'radiomics').map((j) => j.lrRule))).toEqual(new Set([null]));
+    expect(new Set(figure('8').map((j) => j.target))).toEqual(new Set(['emphysema']));
+  });
+
+  it("unique positives rise with N up to what the training pool has (Pneumonia: 791), never fall", () => {
+    const split = splitByPatient(loadNih(rootDirs.NIH_ROOT, { keepMissing: true }), { mode: 'official', seed: 0 });
+    for (const [target, label] of [['pneumonia', 'Pneumonia'], ['hernia', 'Hernia'], ['emphysema', 'Emphysema']] as const) {
+      // The training pool: train_val positives minus the validation patients', counted from the split here.
+      const available = split.train.filter((s) => facts.entry.get(s.id)!.labels.has(label)).length;
+      const jobs = figure('4').filter((j) => j.target === target && j.policy === 'regular').sort((a, b) => a.n - b.n);
+      expect(jobs.map((j) => j.sizes.trainUniquePositives)).toEqual(jobs.map((j) => Math.min(j.n / 2, available)));
+      if (target === 'pneumonia') expect(available).toBe(791);
+    }
+  });
+
+  it('--estimate sizes every job as --plan does, from the lists and from the preset\'s table alike', async () => {
+    const { estimateExperiment, rateKey } = await import('../src/experiments/estimate.js');
+    const flat = { setupMs: 1, headMs: 1, upperMs: 1, allMs: 1, evalMsPerImage: 1 };
+    // Rates given for both architectures at the preset's sizes: nothing is measured, only sized.
+    const rates = Object.fromEntries(['densenet121', 'resnet50'].map((arch) => [rateKey({ arch, imageSize: 250, crop: 236, batchSize: 16, evalBatch: 32 }), flat]));
+    const planned = new Map(plan.jobs.map((j) => [j.key, j.sizes]));
+    const withRoots = await estimateExperiment(loadSpec('paper', { env: rootDirs }), { rates });
+    const fromTable = await estimateExperiment(loadSpec('paper', { env: { NIH_ROOT: '/absent/nih', CHEXPERT_ROOT: '/absent/c', MURA_ROOT: '/absent/m' } }), { rates });
+    expect(fromTable.fromTable).toBe(fromTable.jobs.length);
+    for (const e of [withRoots, fromTable]) {
+      const targets = e.jobs.filter((j) => j.job.kind === 'target');
+      expect(targets.length).toBe(planned.size);
+      for (const j of targets) expect([j.job.key, j.sizes.train, j.sizes.val, j.sizes.test]).toEqual([j.job.key, planned.get(j.job.key)!.train, planned.get(j.job.key)!.val, planned.get(j.job.key)!.test]);
+      const sources = e.jobs.filter((j) => j.job.kind === 'source').map((j) => `${j.job.data.name} ${j.sizes.train} ${j.sizes.val} ${j.sizes.test}`).sort();
+      expect(sources).toEqual(plan.sources.map((s) => `${s.name} ${s.sizes.train} ${s.sizes.val} ${s.sizes.test}`).sort());
+    }
+  }, 600_000);
 
   it('sizes: every job trains on N; validation and test are the balanced sets counted from the lists', () => {
     expect(plan.jobs.every((j) => j.sizes.train === j.n)).toBe(true);

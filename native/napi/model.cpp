@@ -133,6 +133,15 @@ Napi::Value ModelWrap::LoadStateDict(const Napi::CallbackInfo& info) {
     out.Set("mismatched", string_array(env, r.mismatched));
     out.Set("replaced", string_array(env, r.replaced));
     out.Set("firstConvAdapted", r.first_conv_adapted);
+    out.Set("backboneMissing", static_cast<double>(r.backbone_missing));
+    out.Set("prefix", r.prefix);
+    out.Set("headFound", r.head_found);
+    auto shape = Napi::Array::New(env, r.head_shape.size());
+    for (size_t i = 0; i < r.head_shape.size(); ++i) shape.Set(static_cast<uint32_t>(i), static_cast<double>(r.head_shape[i]));
+    out.Set("headShape", shape);
+    out.Set("headNote", r.head_note);
+    out.Set("leftOut", string_array(env, r.left_out));
+    out.Set("oldNames", r.old_names);
     return out;
   });
 }

@@ -2,6 +2,7 @@
 // inspectWeights(path) (all async), tensorBytes(tensor) (raw bytes of any dtype, for checksums).
 #include <cstring>
 
+#include "../core/models/classifier.h"
 #include "../core/tensor_io.h"
 #include "../core/weights/weights_file.h"
 #include "async.h"
@@ -32,6 +33,22 @@ Napi::Object metadata_object(Napi::Env env, const std::map<std::string, std::str
   return o;
 }
 
+Napi::Array strings(Napi::Env env, const std::vector<std::string>& items) {
+  Napi::Array a = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); ++i) a.Set(static_cast<uint32_t>(i), items[i]);
+  return a;
+}
+
+Napi::Object provenance_object(Napi::Env env, const TorchProvenance& p) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("era", p.era);
+  o.Set("storageTypes", strings(env, p.storage_types));
+  o.Set("locations", strings(env, p.locations));
+  o.Set("checkpointKeys", strings(env, p.checkpoint_keys));
+  o.Set("strippedPrefix", p.stripped_prefix);
+  return o;
+}
+
 Napi::Value ReadStateDict(const Napi::CallbackInfo& info) {
   std::string path = get_string(info[0], "path");
   return run_async<StateDict>(info.Env(), [path]() { return read_state_dict(path); },
@@ -46,6 +63,7 @@ Napi::Value ReadWeights(const Napi::CallbackInfo& info) {
     o.Set("format", f.format);
     o.Set("container", f.container);
     o.Set("tensors", tensors_object(env, f.tensors));
+    o.Set("provenance", provenance_object(env, f.provenance));
     return o;
   });
 }
@@ -85,9 +103,45 @@ Napi::Value WriteSafetensors(const Napi::CallbackInfo& info) {
                          [](Napi::Env env, bool&) -> Napi::Value { return env.Undefined(); });
 }
 
+// A file inspected: what it holds, and where each architecture's backbone is in it (weights/backbone.h).
+struct Inspection {
+  WeightsFile file;
+  std::vector<std::pair<std::string, BackboneMatch>> matches;
+};
+
+Napi::Object match_object(Napi::Env env, const std::string& arch, const BackboneMatch& m, const std::string& stripped) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("arch", arch);
+  o.Set("complete", m.complete);
+  o.Set("prefix", stripped + m.prefix);  // in the file's names, before DataParallel's "module." was stripped
+  o.Set("found", static_cast<double>(m.found));
+  o.Set("expected", static_cast<double>(m.expected));
+  o.Set("mismatched", strings(env, m.mismatched));
+  o.Set("oldNames", m.old_names);
+  o.Set("head", m.head);
+  Napi::Array shape = Napi::Array::New(env, m.head_shape.size());
+  for (size_t i = 0; i < m.head_shape.size(); ++i) shape.Set(static_cast<uint32_t>(i), static_cast<double>(m.head_shape[i]));
+  o.Set("headShape", shape);
+  o.Set("headNote", m.head_note);
+  o.Set("leftOut", strings(env, m.left_out));
+  std::vector<std::string> prefixes;
+  for (auto& p : m.complete_prefixes) prefixes.push_back(stripped + p);
+  o.Set("completePrefixes", strings(env, prefixes));
+  return o;
+}
+
 Napi::Value InspectWeights(const Napi::CallbackInfo& info) {
   std::string path = get_string(info[0], "path");
-  return run_async<WeightsFile>(info.Env(), [path]() { return read_weights_file(path); }, [](Napi::Env env, WeightsFile& f) -> Napi::Value {
+  auto work = [path]() {
+    Inspection r{read_weights_file(path), {}};
+    ShapeList shapes;
+    for (auto& [name, t] : r.file.tensors) shapes.emplace_back(name, t.sizes().vec());
+    for (const char* arch : {"densenet121", "resnet50"}) r.matches.emplace_back(arch, find_backbone(shapes, Classifier::reference_keys(arch)));
+    for (auto& [name, t] : r.file.tensors) t = torch::empty(t.sizes(), t.options().device(torch::kMeta));  // free the data here
+    return r;
+  };
+  return run_async<Inspection>(info.Env(), work, [](Napi::Env env, Inspection& r) -> Napi::Value {
+    WeightsFile& f = r.file;
     Napi::Object o = Napi::Object::New(env);
     o.Set("format", f.format);
     o.Set("container", f.container);
@@ -101,6 +155,11 @@ Napi::Value InspectWeights(const Napi::CallbackInfo& info) {
     }
     o.Set("tensors", entries);
     o.Set("metadata", metadata_object(env, f.metadata));
+    o.Set("provenance", provenance_object(env, f.provenance));
+    Napi::Array matches = Napi::Array::New(env, r.matches.size());
+    for (size_t i = 0; i < r.matches.size(); ++i)
+      matches.Set(static_cast<uint32_t>(i), match_object(env, r.matches[i].first, r.matches[i].second, f.provenance.stripped_prefix));
+    o.Set("architectures", matches);
     return o;
   });
 }

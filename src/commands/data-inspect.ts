@@ -50,7 +50,7 @@ export const dataInspectCommand: CommandModule = {
   describe: 'Show label counts, patients, official split sizes and the files that cannot be used (headers checked; --verify decodes every image)',
   builder: (y) =>
     addOptions(y, INSPECT_OPTIONS)
-      .example('$0 data inspect --data ~/data/ChestX-ray14 --format nih', 'Counts of the NIH dataset')
+      .example('$0 data inspect --data ~/data/ChestX-ray14', 'Counts of the NIH dataset (its layout recognised)')
       .example('$0 data inspect --data scans/ --format dicom --labels labels.csv --verify', 'A DICOM tree, every image decoded')
       .example('$0 data inspect --data labels.csv --format csv --json', 'Your own table, as JSON'),
   handler: async (argv) => {

@@ -2,16 +2,14 @@
 import { loadDataset, type DatasetFormat } from '../data/datasets/index.js';
 import { defaultCacheDir } from '../data/phantom/index.js';
 import type { Dataset } from '../data/types.js';
-import { OptionError } from '../errors.js';
-import type { DATASET_KEYS, TrainConfig } from '../train/config.js';
+import { TRAIN_DEFAULTS, type DATASET_KEYS, type TrainConfig } from '../train/config.js';
 
 /** The dataset flags as train parses them (one list of fields: TrainConfig's), plus the root and layout. */
 export type DatasetArgs = Pick<TrainConfig, (typeof DATASET_KEYS)[number] | 'cacheDir'> & { data: string; format?: DatasetFormat };
 
-export function loadFromArgs(args: DatasetArgs): Dataset {
-  if (!args.format) throw new OptionError('--format', 'the dataset layout (nih, chexpert, mura, csv, folder or dicom)', undefined);
-  if (args.format === 'dicom' && !args.labels) throw new OptionError('--labels', 'a label CSV for --format dicom', undefined);
-  return loadDataset(args.format, args.data, {
+/** The dataset the flags name; the recognised layout and the reader's warnings go to `log` (stderr). */
+export function loadFromArgs(args: DatasetArgs, log: (line: string) => void = (line) => console.error(line)): Dataset {
+  const ds = loadDataset(args.format ?? TRAIN_DEFAULTS.format, args.data, {
     labels: args.labels,
     labelColumns: args.labelColumns,
     key: args.key,
@@ -20,6 +18,9 @@ export function loadFromArgs(args: DatasetArgs): Dataset {
     positive: args.positive,
     uncertainty: args.uncertainty,
   });
+  if (ds.recognised) log(ds.recognised.message);
+  for (const w of ds.warnings ?? []) log(`warning: ${w}`);
+  return ds;
 }
 
 /** torchxfer's cache root (--cache-dir), and the folders in it. */

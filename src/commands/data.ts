@@ -5,6 +5,7 @@ import { OptionError } from '../errors.js';
 import { synthesize, type PhantomKind } from '../data/phantom/index.js';
 import { SIMULATED_NOTICE } from '../data/phantom/writers.js';
 import { Progress } from '../progress.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
 import { dataCacheCommand } from './data-cache.js';
 import { dataInspectCommand } from './data-inspect.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
@@ -13,7 +14,7 @@ interface SynthArgs {
   kind: PhantomKind;
   out: string;
   count: number;
-  seed: number;
+  seed?: number;
   size: number;
   prevalenceBoost?: number;
   prevalence?: string[];
@@ -35,7 +36,7 @@ function prevalencePairs(items: string[] | undefined): Record<string, number> | 
   return out;
 }
 
-const SYNTH_OPTIONS: OptionList = [['kind', { required: true }], ['out', { required: true, note: 'a new or empty folder' }], ['count', { required: true }], ['seed', { required: true }], ['size', { default: true }], 'prevalence-boost', 'prevalence', 'threads'];
+const SYNTH_OPTIONS: OptionList = [['kind', { required: true }], ['out', { required: true, note: 'a new or empty folder' }], ['count', { required: true }], 'seed', ['size', { default: true }], 'prevalence-boost', 'prevalence', 'threads'];
 
 export const dataSynthCommand: CommandModule = {
   command: 'synth',
@@ -53,7 +54,7 @@ export const dataSynthCommand: CommandModule = {
       kind: args.kind,
       out: args.out,
       n: args.count,
-      seed: args.seed,
+      seed: args.seed ?? TRAIN_DEFAULTS.seed,
       size: args.size,
       prevalenceBoost: args.prevalenceBoost,
       prevalence: prevalencePairs(args.prevalence),

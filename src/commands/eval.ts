@@ -33,7 +33,8 @@ export const evalCommand: CommandModule = {
     }
     const per = Object.entries(r.perLabel).map(([l, v]) => `  ${l}: ${v === null ? 'n/a (one class only)' : v.toFixed(4)}`);
     const tta = r.tta > 0 ? ` with TTA (${r.tta} copies)` : '';
-    console.log(`${r.simulated ? '[SIMULATED] ' : ''}${r.split}: ${r.images} images, AUC ${r.auc === null ? 'n/a' : r.auc.toFixed(4)}${tta}, loss ${r.loss.toFixed(4)}\n${per.join('\n')}`);
+    const ci = r.ci ? ` (95% CI ${r.ci[0].toFixed(3)}-${r.ci[1].toFixed(3)})` : '';
+    console.log(`${r.simulated ? '[SIMULATED] ' : ''}${r.split}: ${r.images} images, AUC ${r.auc === null ? 'n/a' : r.auc.toFixed(4)}${tta}${ci}, loss ${r.loss.toFixed(4)}\n${per.join('\n')}`);
   },
 };
 

@@ -16,7 +16,9 @@ import { planExperiment, planJobs } from '../experiments/plan.js';
 import { doneLookup, runExperiment, runsDirBeside } from '../experiments/run.js';
 import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
-import type { ExperimentSpec } from '../experiments/types.js';
+import type { ExperimentSpec, RunJob } from '../experiments/types.js';
+import { WEAK_SOURCE_AUC } from '../report/sections.js';
+import { checkWeightsArchitecture } from '../weights/identify.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
 
 interface ExperimentArgs {
@@ -84,6 +86,13 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     }
     const checkpointDir = resolve(args.checkpoints ?? join(dirname(dbPath), `${spec.name}.checkpoints`));
     if (args.estimate) return estimate(spec, args, dbPath);
+    // Published weights given as files are checked now, before any arm decodes an image.
+    if (!args['dry-run']) {
+      for (const w of spec.weightSources ?? []) {
+        const option = w.weights === args['same-anatomy-weights'] ? '--same-anatomy-weights' : `sources.${w.name}.weights`;
+        if (existsSync(w.weights)) await checkWeightsArchitecture(w.weights, w.arch, option);
+      }
+    }
     const runner = args['dry-run'] ? undefined : await resolveArmRunner();
     // A dry run reads an existing database (to show statuses) and never creates one.
     const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);
@@ -113,6 +122,7 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
         });
         finish();
         for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
+        printSourceModels(db, s.plan.sources);
         console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
         // Where the artefacts are: the training runner writes one folder per run (checkpoint, metrics.json, figures).
         console.log(`run folders: ${runsDirBeside(db, spec)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`);
@@ -151,6 +161,17 @@ async function estimate(spec: ExperimentSpec, args: ExperimentArgs, dbPath: stri
     printEstimate(estimate, { json: args.json, measuredSeconds });
   } finally {
     measured?.close();
+  }
+}
+
+/** Each source model's own held-out AUC (Figs. 6-7 mean nothing without it); a weak one is flagged. */
+function printSourceModels(db: ResultsDb, sources: RunJob[]): void {
+  for (const job of sources) {
+    const row = db.run(job.key);
+    const auc = row?.test_auc_tta ?? row?.test_auc;
+    if (row?.status !== 'done' || auc === null || auc === undefined) continue;
+    const weak = auc < WEAK_SOURCE_AUC ? ` (below ${WEAK_SOURCE_AUC}: a weak source; the arms that start from it test little of its anatomy)` : '';
+    console.log(`source model ${job.data.name} (${job.arm.arch}, seed ${job.seed}): held-out test AUC ${auc.toFixed(3)}${weak}`);
   }
 }
 

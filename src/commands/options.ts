@@ -10,7 +10,7 @@ import { DATASET_FORMATS } from '../data/datasets/index.js';
 import { describe as describeValue, OptionError } from '../errors.js';
 import { ARCHS, FROZEN_BATCHNORM, GREY_MODES } from '../model.js';
 import { ONE_CYCLE_CONVENTIONS, STRATEGIES } from '../schedule/index.js';
-import { LR_RULES, OPTIMIZERS, POLICIES, SPLIT_MODES, TRAIN_DEFAULTS as D } from '../train/config.js';
+import { defaultCrop, LR_RULES, MOMENTS_SCOPES, OPTIMIZERS, POLICIES, SPLIT_MODES, TRAIN_DEFAULTS as D } from '../train/config.js';
 import { expectDevice, expectInteger, expectNumber, expectOneOf } from '../validate.js';
 
 export type OptionKind = 'string' | 'boolean' | 'integer' | 'number' | 'enum' | 'list';
@@ -41,29 +41,30 @@ const list = (xs: readonly (string | number)[]) => xs.join(' | ');
 /** Every option of every command. Adding an option: add it here, then name it in the command. */
 export const OPTIONS: Record<string, OptionSpec> = {
   // Dataset: what to read and how (train, lr-find, eval, data inspect/cache; spec `data` entries take the same keys).
-  data: { kind: 'string', group: 'Dataset', meaning: 'Dataset: its root folder, or for --format csv the CSV file (train, lr-find: omit for the built-in SIMULATED phantom chest set)' },
-  format: { kind: 'enum', group: 'Dataset', choices: DATASET_FORMATS, meaning: `Dataset layout: ${list(DATASET_FORMATS)} (default ${D.format})` },
-  labels: { kind: 'string', group: 'Dataset', meaning: "Label CSV: a key column and one 0/1 column per label (dicom: keyed by 'file' or --key; radiomics: by 'file')" },
+  data: { kind: 'string', group: 'Dataset', meaning: 'Dataset: its folder, or a labels CSV of paths (train, lr-find: omit for the built-in SIMULATED phantom chest set)' },
+  format: { kind: 'enum', group: 'Dataset', choices: DATASET_FORMATS, meaning: `Dataset layout: ${list(DATASET_FORMATS)} (default ${D.format}: recognised from what is there, and said in one line; a format given that does not fit is an error naming what was found)` },
+  labels: { kind: 'string', group: 'Dataset', meaning: "Label CSV: a key column and one 0/1 column per label (dicom: keyed by 'file' or --key, default labels.csv or the only CSV at the tree's top; radiomics: by 'file')" },
   'label-columns': { kind: 'list', group: 'Dataset', meaning: 'Label columns to read, comma-separated (default: every column that is not a key, path, patient or split column)' },
   key: { kind: 'string', group: 'Dataset', meaning: "dicom: what keys the label CSV: 'file' (path relative to --data, or the bare name; default) or a DICOM keyword such as SOPInstanceUID" },
   'path-column': { kind: 'string', group: 'Dataset', meaning: 'csv: the column of image paths, relative to the CSV or absolute (default path)' },
-  'patient-column': { kind: 'string', group: 'Dataset', meaning: 'csv: the column of patient ids (default patient when present, else one patient per image)' },
+  'patient-column': { kind: 'string', group: 'Dataset', meaning: "csv, dicom: the labels CSV's column of patient ids, never read as a label (default patient when present; else dicom: the PatientID tag, csv: one patient per image)" },
   positive: { kind: 'string', group: 'Dataset', meaning: 'folder: the class folder that is the positive class (needed unless the other is named normal, negative, healthy, ...)' },
   uncertainty: { kind: 'enum', group: 'Dataset', choices: ['ones', 'zeros', 'ignore'], meaning: 'chexpert: one policy for uncertain (-1) labels: ones | zeros | ignore (default: per label, as the paper)' },
-  split: { kind: 'enum', group: 'Dataset', choices: SPLIT_MODES, meaning: `How the test set is chosen: official (the dataset's own list; datasets without one fall back to random, and say so) | random (70/10/20 by patient) (default ${D.split})` },
+  split: { kind: 'enum', group: 'Dataset', choices: SPLIT_MODES, meaning: `How the test set is chosen: official (the dataset's own list; datasets without one fall back to random, and say so) | random (70/10/20 by patient) | by-image (70/10/20 by image, for data without patient ids: one patient's images may cross splits, with a warning) (default ${D.split})` },
   task: { kind: 'list', group: 'Dataset', meaning: 'Label(s) to learn, comma-separated; one label = a binary task (default: all labels; phantoms: Cardiomegaly)' },
   n: { kind: 'integer', group: 'Dataset', min: 2, meaning: 'Training-set size (binary: balanced 50/50; multi-label: first N of a seeded shuffle; default: all)' },
   'cache-dir': { kind: 'string', group: 'Dataset', meaning: "torchxfer's cache root: decoded images in images/, phantoms in phantoms/, weights in weights/ (default $TORCHXFER_CACHE or ~/.cache/torchxfer)" },
 
   // Model.
   arch: { kind: 'enum', group: 'Model', choices: ARCHS, meaning: `Architecture: ${list(ARCHS)} (default ${D.arch})` },
-  init: { kind: 'string', group: 'Model', meaning: `Initial weights: none | imagenet | moments | <registry name> | <weights or checkpoint file> (default ${D.init}; phantoms: none)` },
+  init: { kind: 'string', group: 'Model', meaning: `Initial weights: none | imagenet | moments | <registry name> | <weights or checkpoint file, checked against --arch before any image is decoded> (default ${D.init}; phantoms: none)` },
   'in-channels': { kind: 'enum', group: 'Model', choices: ['1', '3'], numeric: true, meaning: `Model input channels: 1 | 3 (default ${D.inChannels})` },
   'grey-mode': { kind: 'enum', group: 'Model', choices: GREY_MODES, meaning: `1-channel input with RGB weights: ${list(GREY_MODES)} (sum the first conv, or replicate the image; default ${D.greyMode})` },
   dropout: { kind: 'number', group: 'Model', min: 0, max: 0.99, meaning: 'Dropout before the head (default 0)' },
   'frozen-batch-norm': { kind: 'enum', group: 'Model', choices: FROZEN_BATCHNORM, meaning: `BatchNorm in frozen groups: ${list(FROZEN_BATCHNORM)} (default ${D.frozenBatchNorm}, as the authors)` },
   'image-size': { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Stored (cached) image side in pixels (default ${D.imageSize})` },
-  crop: { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Training crop side in pixels, <= --image-size (default ${D.crop})` },
+  crop: { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Training crop side in pixels, <= --image-size (default: --image-size x 236/250, ${defaultCrop(D.imageSize)} for ${D.imageSize})` },
+  'moments-scope': { kind: 'enum', group: 'Model', choices: MOMENTS_SCOPES, meaning: `--init moments (and a source's moments): re-draw the convolution weights (conv, the paper) or every tensor (all) (default ${D.momentsScope})` },
 
   // Training.
   config: { kind: 'string', group: 'Training', meaning: 'JSON or YAML file with any of these options (flags given on the command line win)' },
@@ -73,7 +74,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   epochs: { kind: 'integer', group: 'Training', min: 1, max: 100000, meaning: `Epochs (default ${D.epochs})` },
   'batch-size': { kind: 'integer', group: 'Training', min: 1, max: 4096, meaning: `Batch size (default ${D.batchSize})` },
   'max-lr': { kind: 'number', group: 'Training', min: 0, max: 100, exclusiveMin: true, words: ['auto'], meaning: `Peak (one-cycle) or starting (regular) learning rate, or auto: run the LR finder first and pick by --lr-rule (default ${D.maxLr})` },
-  'lr-rule': { kind: 'enum', group: 'Training', choices: LR_RULES, meaning: `How --max-lr auto picks from the LR finder's curve: valley (fastai) | min-div-10 (loss minimum / 10) | minimum (the paper) (default ${D.lrRule})` },
+  'lr-rule': { kind: 'enum', group: 'Training', choices: LR_RULES, meaning: `How --max-lr auto picks from the LR finder's curve: minimum (the paper) | valley (fastai) | min-div-10 (loss minimum / 10); the others are logged beside it (default ${D.lrRule})` },
   'final-div': { kind: 'number', group: 'Training', min: 1, meaning: `One-cycle final learning rate = max-lr / final-div (default ${D.finalDiv}; the authors' code used 250000)` },
   'div-factor': { kind: 'number', group: 'Training', min: 1, meaning: `One-cycle starting learning rate = max-lr / div-factor (default ${D.divFactor})` },
   'pct-start': { kind: 'number', group: 'Training', min: 0, max: 1, exclusiveMin: true, meaning: 'One-cycle: fraction of the steps spent warming up (default 0.3)' },
@@ -144,7 +145,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
 export const DATASET_OPTIONS: OptionList = ['data', 'format', 'labels', 'label-columns', 'key', 'path-column', 'patient-column', 'positive', 'uncertainty', 'cache-dir'];
 /** Which images a run trains, validates and tests on. */
 export const SPLIT_OPTIONS: OptionList = ['split', 'task', 'n'];
-export const MODEL_OPTIONS: OptionList = ['arch', 'init', 'in-channels', 'grey-mode', 'dropout', 'frozen-batch-norm', 'image-size', 'crop'];
+export const MODEL_OPTIONS: OptionList = ['arch', 'init', 'moments-scope', 'in-channels', 'grey-mode', 'dropout', 'frozen-batch-norm', 'image-size', 'crop'];
 export const TRAINING_OPTIONS: OptionList = ['config', 'strategy', 'policy', 'optimizer', 'epochs', 'batch-size', 'max-lr', 'lr-rule', 'final-div', 'weight-decay', 'nesterov', 'seed', 'max-steps'];
 export const RUNTIME_OPTIONS: OptionList = ['device', 'threads', 'channels-last'];
 /** Everything a training config takes from the command line (train and lr-find). */

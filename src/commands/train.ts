@@ -53,15 +53,20 @@ export function configFromArgs(args: Record<string, unknown>, names: OptionList 
   }
   let merged: Record<string, unknown> = { ...fromFile, ...fromCli };
   if (merged.resume === true && typeof merged.out === 'string') merged = withSavedOptions(merged, merged.out, log);
-  if (merged.data === undefined) return { ...PHANTOM_DEFAULTS, ...merged } as Partial<TrainConfig> & { out: string };
+  if (merged.data === undefined) {
+    // The demo's crop goes with its image size: a size given alone takes the protocol's crop (defaultCrop).
+    const { crop: _crop, ...sizeFree } = PHANTOM_DEFAULTS;
+    return { ...(merged.imageSize === undefined ? PHANTOM_DEFAULTS : sizeFree), ...merged } as Partial<TrainConfig> & { out: string };
+  }
   return merged as Partial<TrainConfig> & { out: string };
 }
 
 /** What the user reads at the end of a run: results, then where every artefact is. */
 export function summary(result: TrainResult, tta: number): string {
   const fmt = (v: number | null) => (v === null ? 'n/a' : v.toFixed(3));
-  const ci = result.testAucCi ? ` (95% CI ${fmt(result.testAucCi[0])}-${fmt(result.testAucCi[1])})` : '';
-  const auc = tta > 0 ? `test AUC ${fmt(result.testAuc)}; with TTA (${tta} copies) ${fmt(result.testAucTta)}${ci}` : `test AUC ${fmt(result.testAuc)}${ci}`;
+  // The interval is the bootstrap of the AUC reported last: with TTA, the TTA AUC.
+  const ci = (of: string) => (result.testAucCi ? ` (95% CI of the ${of} ${fmt(result.testAucCi[0])}-${fmt(result.testAucCi[1])})` : '');
+  const auc = tta > 0 ? `test AUC ${fmt(result.testAuc)}; with TTA (${tta} copies) ${fmt(result.testAucTta)}${ci('TTA AUC')}` : `test AUC ${fmt(result.testAuc)}${ci('test AUC')}`;
   const best = result.bestEpoch === null ? 'n/a' : String(result.bestEpoch);
   const files = ['best.safetensors (checkpoint)', 'metrics.json', 'training-curves.svg/.png', 'schedule.svg/.png'].map((f) => `  ${join(result.out, f)}`);
   return `${result.simulated ? '[SIMULATED phantom data] ' : ''}${auc}, best epoch ${best} of ${result.epochs.length}, ${Math.round(result.seconds)} s.\nOutputs:\n${files.join('\n')}`;
@@ -75,8 +80,10 @@ export const trainCommand: CommandModule = {
       .example('$0 train', 'The built-in demo: SIMULATED phantom chest X-rays, Cardiomegaly, N=200 (minutes on a laptop CPU)')
       .example('$0 train --data /data/NIH --format nih --task Emphysema --n 400 --init imagenet', 'The paper\'s recipe on NIH ChestX-ray14 Emphysema, N=400')
       .example('$0 train --data /data/NIH --task Hernia --init densenet121-res224-nih --strategy gradual-unfreeze --max-lr auto', 'Same-anatomy source weights, LR finder')
+      .example('$0 train --data scans/ --task Effusion', 'Your own data, its layout recognised (here a DICOM tree with labels.csv at its top)')
       .example('$0 train --data scans/ --format dicom --labels labels.csv --key SOPInstanceUID --task Effusion', 'Your DICOM tree, labels from a CSV keyed by a DICOM tag')
-      .example('$0 train --data images/ --format folder --positive fracture', 'A folder per class')
+      .example('$0 train --data scans/ --labels labels.csv --patient-column subject --task Effusion', 'Patients from a column of the labels CSV (never read as a label)')
+      .example('$0 train --data images/ --positive fracture --image-size 128', 'A folder per class, 128-px images (the crop follows: 121)')
       .example('$0 train --out runs/a --resume', 'Continue an interrupted run with its saved options')
       .example('$0 train --nproc 2', 'Data-parallel over 2 local processes (torchrun/srun launches work too: see README)'),
   handler: async (argv) => {

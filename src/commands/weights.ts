@@ -3,7 +3,8 @@ import { join } from 'node:path';
 
 import type { Argv, CommandModule } from 'yargs';
 
-import { inspectWeights } from '../weights/io.js';
+import { inspectWeights, type WeightsInspection } from '../weights/io.js';
+import { describeHead, describeNetwork, recognisedArchitecture } from '../weights/identify.js';
 import { fetchWeights, importWeights } from '../weights/fetch.js';
 import { loadManifest } from '../weights/manifest.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
@@ -66,11 +67,31 @@ const importCmd: CommandModule<object, CommonArgs & { file: string; name?: strin
   },
 };
 
+/** The lines on where the file came from, what holds the weights and what network they are. */
+function describeFile(info: WeightsInspection): [string, string][] {
+  const p = info.provenance;
+  const lines: [string, string][] = [['format', p.era ? `${info.format}: ${p.era}` : info.format]];
+  if (p.storageTypes.length) {
+    const cuda = p.storageTypes.some((t) => t.startsWith('torch.cuda.'));
+    lines.push(['storages', `${p.storageTypes.join(', ')}${p.locations.length ? ` saved on ${p.locations.join(', ')}` : ''}${cuda ? ' (a GPU save: read onto the CPU)' : ''}`]);
+  }
+  const checkpoint = info.container.startsWith('checkpoint') ? `training ${info.container}` : info.container;
+  const others = p.checkpointKeys.length ? `; also ${p.checkpointKeys.join(', ')} (not loaded)` : '';
+  lines.push(['contents', checkpoint + others + (p.strippedPrefix ? `; names read without DataParallel's '${p.strippedPrefix}'` : '')]);
+  lines.push(['network', describeNetwork(info)]);
+  const found = recognisedArchitecture(info);
+  if (found) {
+    lines.push(['head', describeHead(found) + (found.headNote ? ` (${found.headNote})` : '')]);
+    if (found.leftOut.length) lines.push(['left out', `${found.leftOut.length} tensors: ${found.leftOut.slice(0, 3).join(', ')}${found.leftOut.length > 3 ? ', ...' : ''}`]);
+  }
+  return lines;
+}
+
 const INSPECT_OPTIONS: OptionList = [['json', { default: true }], ['keys', { default: true }]];
 
 const inspect: CommandModule<object, { file: string; json: boolean; keys: number }> = {
   command: 'inspect <file>',
-  describe: 'Show the format, tensors, parameters and dtypes of a weights file',
+  describe: 'Show the format and torch era, what holds the weights, the network recognised (prefix, head, classes), tensors and dtypes of a weights file',
   builder: (y) =>
     addOptions(y.positional('file', { type: 'string', demandOption: true }), INSPECT_OPTIONS) as never,
   handler: async (argv) => {
@@ -82,12 +103,12 @@ const inspect: CommandModule<object, { file: string; json: boolean; keys: number
     const dtypes: Record<string, number> = {};
     for (const t of info.tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     if (args.json) {
-      console.log(JSON.stringify({ file: args.file, format: info.format, container: info.container, tensors: info.tensors.length, parameters, dtypes, entries: info.tensors, metadata: info.metadata }, null, 2));
+      const network = describeNetwork(info);
+      console.log(JSON.stringify({ file: args.file, format: info.format, container: info.container, provenance: info.provenance, network, architectures: info.architectures, tensors: info.tensors.length, parameters, dtypes, entries: info.tensors, metadata: info.metadata }, null, 2));
       return;
     }
     console.log(`file        ${args.file}`);
-    console.log(`format      ${info.format}`);
-    console.log(`contents    ${info.container}`);
+    for (const [label, text] of describeFile(info)) console.log(`${label.padEnd(11)} ${text}`);
     console.log(`tensors     ${info.tensors.length}`);
     console.log(`parameters  ${parameters.toLocaleString('en-US')}`);
     console.log(`dtypes      ${Object.entries(dtypes).map(([d, n]) => `${d} (${n})`).join(', ')}`);

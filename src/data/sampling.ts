@@ -3,7 +3,8 @@
  * - patient splits: official test list + ~10% of train_val patients for validation, or a seeded
  *   random 70/10/20 by patient; no patient is ever in two splits;
  * - binary experiments: balanced validation and test (all positives plus as many negatives), sampled
- *   once per experiment; training subsets of N balanced 50/50 (positives with replacement if scarce);
+ *   once per experiment; training subsets of N balanced 50/50, every unique positive (and negative)
+ *   used once before any is repeated (only the shortfall is drawn with replacement);
  * - multi-label experiments: training subsets are the first N of one seeded shuffle (nested prefixes);
  * - ChestX-ray13: Emphysema-negative images with the 13 other labels, disjoint from every image the
  *   Emphysema experiment uses at any N.
@@ -130,16 +131,25 @@ export function binaryExperiment(ds: Dataset, label: string, split: PatientSplit
 }
 
 /**
- * A training subset of size N, half positives (with replacement when fewer than N/2 exist) and half
- * negatives; one sample per (experiment, N): the same N and seed give the same subset.
+ * `k` items of `pool`, every unique item used once before any is repeated: all of them (shuffled) when
+ * the pool is short, plus the shortfall drawn with replacement; else `k` without replacement.
+ */
+export function drawUniqueFirst<T>(pool: readonly T[], k: number, rand: () => number): T[] {
+  if (pool.length >= k) return sampleWithout(pool, k, rand);
+  return [...shuffled(pool, rand), ...sampleWith(pool, k - pool.length, rand)];
+}
+
+/**
+ * A training subset of size N, half positives and half negatives, each half using every unique image
+ * before repeating one (docs/protocol.md): one sample per (experiment, N), the same N and seed give
+ * the same subset.
  */
 export function binaryTrainSubset(exp: BinaryExperiment, n: number): Sample[] {
   expectInteger(n, 'n', 2);
   const rand = mulberry32(deriveSeed('binary-train', exp.label, exp.seed, n));
   const nPos = Math.floor(n / 2);
-  const nNeg = n - nPos;
-  const pos = exp.positives.length >= nPos ? sampleWithout(exp.positives, nPos, rand) : sampleWith(exp.positives, nPos, rand);
-  const neg = exp.negatives.length >= nNeg ? sampleWithout(exp.negatives, nNeg, rand) : sampleWith(exp.negatives, nNeg, rand);
+  const pos = drawUniqueFirst(exp.positives, nPos, rand);
+  const neg = drawUniqueFirst(exp.negatives, n - nPos, rand);
   return shuffled([...pos, ...neg], rand);
 }
 

@@ -34,6 +34,10 @@ export interface Dataset {
    * copies of one layout (the real NIH and the phantom, both named "nih") never share a cache.
    */
   root?: string;
+  /** Format 'auto': the reader chosen and the one line that says so ("Data: recognised ..."). */
+  recognised?: { format: string; message: string };
+  /** What the user must know about how the data was read (e.g. class folders named like patient ids). */
+  warnings?: string[];
 }
 
 /** The splits one experiment uses; `train` is the size-N subset (may repeat positives when scarce). */

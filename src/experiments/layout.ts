@@ -7,12 +7,14 @@
 import { existsSync } from 'node:fs';
 
 import { loadDataset, type LoadOptions } from '../data/datasets/index.js';
-import type { Dataset } from '../data/types.js';
+import type { Dataset, Sample } from '../data/types.js';
+import { frozenGroupsAtStart } from '../schedule/strategy.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { datasetLoadOptions, planSplits } from '../train/data.js';
 import { canonicalJson } from './keys.js';
 import { pairedP } from './paired.js';
 import { planExperiment, type LookupDone, type Plan } from './plan.js';
+import { inSpecTerms } from './spec-terms.js';
 import { jobTrainOptions } from './train-runner.js';
 import type { ExperimentSpec, RunJob } from './types.js';
 
@@ -21,6 +23,8 @@ export interface SplitSizes {
   train: number;
   val: number;
   test: number;
+  /** Distinct positive images in the training set (binary: of the label; multi-label: of any); unknown from a size table. */
+  trainUniquePositives?: number;
   from: 'data' | 'table';
 }
 
@@ -57,7 +61,11 @@ export function expandPlan(spec: ExperimentSpec, done?: LookupDone): Plan {
 export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<TrainConfig> {
   // A job that reuses a tuned max LR runs no LR finder: any number stands in for it.
   const partial = await jobTrainOptions({ ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet', maxLr: job.lrFrom ? (job.maxLr ?? 1e-3) : job.maxLr }, { cacheDir });
-  return resolveTrainConfig(partial);
+  try {
+    return resolveTrainConfig(partial);
+  } catch (err) {
+    throw inSpecTerms(err, job);
+  }
 }
 
 /**
@@ -67,7 +75,7 @@ export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<Tr
  */
 export class SplitSizer {
   private readonly datasets = new Map<string, Dataset>();
-  private readonly groups = new Map<string, Promise<{ pool: number; val: number; test: number; labels: string[] }>>();
+  private readonly groups = new Map<string, Promise<{ pool: Sample[]; val: number; test: number; labels: string[] }>>();
 
   constructor(private readonly opts: { metadataOnly?: boolean } = {}) {}
 
@@ -82,20 +90,23 @@ export class SplitSizer {
   };
 
   /** Split sizes and labels of one job's config. */
-  async sizes(job: RunJob, config: TrainConfig): Promise<{ train: number; val: number; test: number; labels: string[] }> {
+  async sizes(job: RunJob, config: TrainConfig): Promise<{ train: number; val: number; test: number; trainUniquePositives: number; labels: string[] }> {
     const c = config;
     const key = canonicalJson({ kind: job.kind, data: c.data, format: c.format, task: c.task, split: c.split, seed: c.seed, exclude: c.excludeExperiment, grid: c.excludeNGrid, valLimit: c.valLimit, testLimit: c.testLimit, load: datasetLoadOptions(c) });
     let group = this.groups.get(key);
     if (!group) {
-      group = planSplits({ ...config, n: undefined }, { loadDataset: this.load }).then(({ splits }) => ({ pool: splits.train.length, val: splits.val.length, test: splits.test.length, labels: splits.labels }));
+      group = planSplits({ ...config, n: undefined }, { loadDataset: this.load }).then(({ splits }) => ({ pool: splits.train, val: splits.val.length, test: splits.test.length, labels: splits.labels }));
       this.groups.set(key, group);
     }
-    const g = await group;
-    if (config.n !== undefined && config.n > g.pool && g.labels.length > 1) {
-      throw new Error(`dataset '${job.data.name}': N = ${config.n} is more than its training pool of ${g.pool} images`);
+    const g = await group.catch((err: unknown) => Promise.reject(inSpecTerms(err, job)));
+    if (config.n !== undefined && config.n > g.pool.length && g.labels.length > 1) {
+      throw new Error(`dataset '${job.data.name}': N = ${config.n} is more than its training pool of ${g.pool.length} images`);
     }
-    // Binary subsets have exactly N (positives drawn with replacement when short); multi-label ones the first N.
-    return { train: config.n ?? g.pool, val: g.val, test: g.test, labels: g.labels };
+    const isPositive = (x: Sample) => x.targets.some((t) => t === 1);
+    // Binary subsets have exactly N, each half using every unique image before repeating one; multi-label ones the first N.
+    const trainUniquePositives =
+      g.labels.length === 1 && config.n !== undefined ? Math.min(Math.floor(config.n / 2), g.pool.filter(isPositive).length) : g.pool.slice(0, config.n).filter(isPositive).length;
+    return { train: config.n ?? g.pool.length, val: g.val, test: g.test, trainUniquePositives, labels: g.labels };
   }
 }
 
@@ -106,7 +117,7 @@ export class SplitSizer {
 export async function splitSizes(job: RunJob, config: TrainConfig, table: SizeTable, sizer = new SplitSizer()): Promise<SplitSizes> {
   if (!config.data || existsSync(config.data)) {
     const s = await sizer.sizes(job, config);
-    return { train: s.train, val: s.val, test: s.test, from: 'data' };
+    return { train: s.train, val: s.val, test: s.test, trainUniquePositives: s.trainUniquePositives, from: 'data' };
   }
   const row = table[job.data.name];
   if (!row) throw new Error(`cannot size dataset '${job.data.name}': its folder ${config.data} is not on this machine; give its sizes with --sizes (JSON {"${job.data.name}": {"train": n, "val": n, "test": n}})`);
@@ -119,6 +130,8 @@ export interface PlanSizes {
   train: number;
   val: number;
   test: number;
+  /** Distinct positive images among the N trained (binary: of the label; multi-label: of any label). */
+  trainUniquePositives: number;
 }
 
 export interface PlanSource {
@@ -140,6 +153,10 @@ export interface PlanJob {
   strategy: string | null;
   source: string | null;
   init: string | null;
+  /** How max_lr is chosen: the LR finder's rule ('minimum', 'valley', 'min-div-10'), or 'given'; null for radiomics. */
+  lrRule: string | null;
+  /** Layer groups frozen at the first step: 0 when every layer trains from the start, 2 under gradual unfreezing. */
+  frozenGroupsAtStart: number | null;
   sizes: PlanSizes;
 }
 
@@ -148,8 +165,9 @@ export async function describePlan(spec: ExperimentSpec, opts: { done?: LookupDo
   const plan = expandPlan(spec, opts.done);
   const sizer = new SplitSizer({ metadataOnly: true });
   const sizesOf = async (job: RunJob) => {
-    const s = await sizer.sizes(job, await jobTrainConfig(job, opts.cacheDir));
-    return { sizes: { train: s.train, val: s.val, test: s.test }, labels: s.labels };
+    const config = await jobTrainConfig(job, opts.cacheDir);
+    const s = await sizer.sizes(job, config);
+    return { sizes: { train: s.train, val: s.val, test: s.test, trainUniquePositives: s.trainUniquePositives }, labels: s.labels, config };
   };
   const sources: PlanSource[] = [];
   for (const job of plan.sources) {
@@ -161,6 +179,7 @@ export async function describePlan(spec: ExperimentSpec, opts: { done?: LookupDo
     for (const job of arm.jobs) {
       const a = job.arm;
       const cnn = a.method !== 'radiomics';
+      const { sizes, config } = await sizesOf(job);
       jobs.push({
         key: job.key,
         figure: arm.figure,
@@ -172,7 +191,9 @@ export async function describePlan(spec: ExperimentSpec, opts: { done?: LookupDo
         strategy: cnn ? a.strategy : null,
         source: cnn ? a.source : null,
         init: cnn ? a.init : null,
-        sizes: (await sizesOf(job)).sizes,
+        lrRule: cnn ? (a.maxLr === 'find' ? config.lrRule : 'given') : null,
+        frozenGroupsAtStart: cnn ? frozenGroupsAtStart(config.strategy) : null,
+        sizes,
       });
     }
   }
@@ -190,7 +211,7 @@ export function printPlan(p: { sources: PlanSource[]; jobs: PlanJob[] }, write: 
     write(`Figure ${f}: ${mine.length} jobs`);
     for (const t of targets) {
       const jobs = mine.filter((j) => j.target === t);
-      const arms = [...new Set(jobs.map((j) => (j.method === 'radiomics' ? 'radiomics' : `${j.arch} ${j.policy} ${j.strategy} source=${j.source} init=${j.init}`)))];
+      const arms = [...new Set(jobs.map((j) => (j.method === 'radiomics' ? 'radiomics' : `${j.arch} ${j.policy} ${j.strategy} source=${j.source} init=${j.init} max_lr=${j.lrRule} frozen-at-start=${j.frozenGroupsAtStart}`)))];
       write(`  ${t} (val ${jobs[0]!.sizes.val}, test ${jobs[0]!.sizes.test}): ${jobs.length} jobs, ${arms.length} arms`);
       for (const a of arms) write(`    ${a}`);
     }

@@ -45,13 +45,16 @@ function withKey(job: Omit<RunJob, 'key'>): RunJob {
 }
 
 /**
- * The source task's job for one architecture. A source built without a target's images (ChestX-ray13)
- * follows that target: its seed is the target job's, and its data options carry the target's label,
- * split and the N grid, so the excluded images are exactly those the target uses.
+ * The source task's job for one architecture. Its recipe starts from the spec's `base`, like every arm,
+ * with the source's `train` on top; a base whose source is another task (source tasks do not chain)
+ * starts it from ImageNet. A source built without a target's images (ChestX-ray13) follows that
+ * target: its seed is the target job's, and its data options carry the target's label, split and the
+ * N grid, so the excluded images are exactly those the target uses.
  */
 export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch, targetSeed?: number): RunJob {
   const { n, seed, train, targets: _offered, disjointFromTarget, ...data } = source;
-  const arm: ArmConfig = { ...spec.base, source: 'imagenet', init: 'pretrained', ...train, arch };
+  const baseStart = spec.base.source === 'none' || spec.base.source === 'imagenet' ? {} : { source: 'imagenet', init: 'pretrained' as const };
+  const arm: ArmConfig = { ...spec.base, ...baseStart, ...train, arch };
   if (!disjointFromTarget) return withKey({ experiment: spec.name, kind: 'source', data, arm: normaliseArm(arm), n, seed });
   const target = spec.targets.find((t) => t.name === disjointFromTarget)!;
   const options = { ...data.options, negativeFor: target.labels![0], excludeNGrid: spec.nGrid, split: target.options.split ?? 'official' };
@@ -66,12 +69,20 @@ const RADIOMICS_ARM: Omit<ArmConfig, 'options'> = {
 
 /**
  * One config, one key: random initialisation is source 'none' with init 'default' however it was
- * asked for; a radiomics arm keeps only its options; 'cnn' is the method when none is named.
+ * asked for; a radiomics arm keeps only its options; 'cnn' is the method when none is named. A network
+ * from random init has nothing pretrained to protect: under gradual unfreezing it trains every layer
+ * from the first step with the same discriminative rates ('discriminative'), as the authors' no-transfer
+ * arms did. "moments" re-draws the convolution weights unless the arm says otherwise (the scope is part
+ * of its key).
  */
 export function normaliseArm(arm: ArmConfig): ArmConfig {
   if (arm.method === 'radiomics') return { ...RADIOMICS_ARM, options: arm.options };
   const { method: _cnn, ...cnn } = arm;
-  return cnn.source === 'none' || cnn.init === 'default' ? { ...cnn, source: 'none', init: 'default' } : cnn;
+  if (cnn.source === 'none' || cnn.init === 'default') {
+    return { ...cnn, source: 'none', init: 'default', strategy: cnn.strategy === 'gradual' ? 'discriminative' : cnn.strategy };
+  }
+  if (cnn.init === 'moments' && cnn.options.momentsScope === undefined) return { ...cnn, options: { ...cnn.options, momentsScope: 'conv' } };
+  return cnn;
 }
 
 /** Whether `source` may be used by `target` (a source can be offered to some targets only). */

@@ -11,7 +11,7 @@ import { radiomicFeatures, RADIOMIC_FEATURE_COUNT } from '../radiomics/features.
 import type { Matrix } from '../radiomics/standardize.js';
 import { deriveSeed, mulberry32 } from '../random.js';
 import { resolveTrainConfig } from '../train/config.js';
-import { prepareData, type PreparedData, type SplitData } from '../train/data.js';
+import { evalSizes, prepareData, type PreparedData, type SplitData } from '../train/data.js';
 import type { RunJob, RunResult } from './types.js';
 
 export const CLASSIFIER_FAMILIES = ['l1', 'l2', 'elasticnet', 'forest'] as const;
@@ -102,6 +102,11 @@ export async function runRadiomicsJob(job: RunJob, partialConfig: Parameters<typ
       epochs: [],
       timings: { seconds: (performance.now() - started) / 1000 },
       sampleIdsHash: data.sampleIdsHash,
+      method: 'radiomics',
+      counts: data.counts,
+      simulated: data.source.simulated,
+      warnings: data.warnings,
+      evalSizes: evalSizes(data),
       radiomics: {
         classifier: best.family,
         params: best.model.params,

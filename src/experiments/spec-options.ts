@@ -6,6 +6,7 @@
  */
 import { CHEXPERT_DEFAULT_POLICY } from '../data/datasets/chexpert.js';
 import { OptionError } from '../errors.js';
+import { LR_RULES, MOMENTS_SCOPES, SPLIT_MODES } from '../train/config.js';
 import { expectInteger, expectOneOf, expectString } from '../validate.js';
 
 type Check = (value: unknown, path: string) => void;
@@ -18,7 +19,7 @@ const onlyTrue = (what: string): Check => (v, p) => {
 
 /** Key -> [check, default in words] (docs/experiment-spec.md lists the same). */
 export const SPEC_OPTIONS: Record<string, [Check, string]> = {
-  split: [(v, p) => void expectOneOf(v, p, ['official', 'random'] as const), "official (random where the dataset has none, recorded as such)"],
+  split: [(v, p) => void expectOneOf(v, p, SPLIT_MODES), "official (random where the dataset has none, recorded as such); by-image: each image its own patient (warned)"],
   imageSize: [integer(32), '250 (the cached image side)'],
   crop: [integer(32), 'imageSize x 236/250 (the training crop side)'],
   valSize: [integer(2), 'all (cap the validation set at a seeded prefix)'],
@@ -32,9 +33,11 @@ export const SPEC_OPTIONS: Record<string, [Check, string]> = {
     v.forEach((c, i) => expectString(c, `${p}[${i}]`));
   }, 'every non-key column'],
   pathColumn: [string, 'path (csv)'],
-  patientColumn: [string, 'patient when present (csv)'],
+  patientColumn: [string, "patient when present (csv, dicom: the labels CSV's patient ids; never a label)"],
   positive: [string, 'guessed from normal/negative/... (folder)'],
   uncertainty: [(v, p) => void expectOneOf(v, p, ['ones', 'zeros', 'ignore'] as const), 'per label, as the paper (chexpert)'],
+  lrRule: [(v, p) => void expectOneOf(v, p, LR_RULES), "minimum (max_lr at the LR finder's loss minimum, the paper's rule; valley is recorded beside it)"],
+  momentsScope: [(v, p) => void expectOneOf(v, p, MOMENTS_SCOPES), 'conv (init moments re-draws the convolution weights, as the paper; all: every tensor)'],
   searchIters: [integer(1), '20 (radiomics: random-search draws per label)'],
   folds: [integer(2), '5 (radiomics: stratified CV folds)'],
   balanced: [onlyTrue('binary targets always have balanced validation/test sets and 50/50 training subsets'), 'true'],

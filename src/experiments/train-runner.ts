@@ -12,6 +12,7 @@ import type { TrainConfig } from '../train/config.js';
 import { train } from '../train/run.js';
 import { version } from '../version.js';
 import { runRadiomicsJob } from './radiomics-runner.js';
+import { inSpecTerms } from './spec-terms.js';
 import { registerArmRunner } from './runners.js';
 import type { ArmRunner, DatasetSpec, RunJob, RunResult } from './types.js';
 
@@ -53,7 +54,6 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
   const { root, format } = await resolveData(job.data, opts.cacheDir);
   const a = job.arm;
   const o = { ...job.data.options, ...a.options } as Record<string, unknown>;
-  const imageSize = num(o.imageSize) ?? 250;
   const pretrained = a.init !== 'default';
   let init: string;
   if (a.source === 'none') init = 'none';
@@ -68,10 +68,12 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     format,
     task: labels,
     n: job.n === 'all' ? undefined : job.n,
-    split: o.split === 'random' ? 'random' : 'official',
+    split: o.split === 'random' || o.split === 'by-image' ? o.split : 'official',
     arch: a.arch,
     init,
     initMoments: a.init === 'moments' && a.source !== 'imagenet' && a.source !== 'none' ? true : undefined,
+    momentsScope: o.momentsScope as TrainConfig['momentsScope'] | undefined,
+    lrRule: o.lrRule as TrainConfig['lrRule'] | undefined,
     strategy: a.strategy === 'gradual' ? 'gradual-unfreeze' : a.strategy,
     policy: a.policy === 'onecycle' ? 'one-cycle' : 'regular',
     optimizer: a.optimizer,
@@ -82,8 +84,9 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
     // A spec stored before tta was a count holds a boolean (true meant 4 copies).
     tta: typeof a.tta === 'boolean' ? (a.tta ? 4 : 0) : a.tta,
     seed: job.seed,
-    imageSize,
-    crop: num(o.crop) ?? Math.min(imageSize, Math.round((imageSize * 236) / 250)),
+    // The crop follows the image size unless given (resolveTrainConfig, as for the CLI and the library).
+    imageSize: num(o.imageSize),
+    crop: num(o.crop),
     // The dataset options train takes from the command line (src/experiments/spec-options.ts).
     labels: typeof o.labelsCsv === 'string' ? o.labelsCsv : undefined,
     key: typeof o.key === 'string' ? o.key : undefined,
@@ -105,51 +108,63 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
 
 export function trainArmRunner(opts: TrainRunnerOptions = {}): ArmRunner {
   return {
-    async run(job: RunJob, ctx): Promise<RunResult> {
-      // Sources on the phantoms are trained once and cached with them.
-      const { phantoms } = await resolveData(job.data, opts.cacheDir);
-      const cached = job.kind === 'source' && phantoms ? await cachedSourceRun(job, phantoms.dir) : undefined;
-      if (cached) return cached;
-      const config = await jobTrainOptions(job, opts, ctx.runsDir);
-      if (job.arm.method === 'radiomics') {
-        const result = await runRadiomicsJob(job, config, { cacheDir: opts.cacheDir, progress: opts.progress, signal: ctx.signal });
-        return { ...result, versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version } };
-      }
-      // A job restarted after a crash starts its folder afresh (the database already forgot the partial run).
-      const { rmSync } = await import('node:fs');
-      rmSync(join(config.out, 'resume'), { recursive: true, force: true });
-      const run = train(config, { signal: ctx.signal, progress: opts.progress });
-      run.on('epoch', (e) => ctx.onEpoch({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds }));
-      const r = await run;
-      let checkpoint = r.checkpoint;
-      if (job.kind === 'source' && job.checkpointOut) {
-        // Shards on other machines find source checkpoints at the shared path.
-        const { copyFileSync, mkdirSync, renameSync } = await import('node:fs');
-        const { dirname } = await import('node:path');
-        mkdirSync(dirname(job.checkpointOut), { recursive: true });
-        copyFileSync(r.checkpoint, `${job.checkpointOut}.tmp-${process.pid}`);
-        renameSync(`${job.checkpointOut}.tmp-${process.pid}`, job.checkpointOut);
-        checkpoint = job.checkpointOut;
-      }
-      const result: RunResult = {
-        testAuc: r.testAuc,
-        testAucTta: r.testAucTta,
-        testAucCi: r.testAucCi ?? undefined,
-        perLabelAuc: r.perLabelAuc,
-        perLabelAucTta: r.perLabelAucTta,
-        valLoss: r.bestValLoss ?? NaN,
-        bestEpoch: r.bestEpoch ?? undefined,
-        epochs: r.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds })),
-        timings: { seconds: r.seconds },
-        maxLr: r.maxLr,
-        sampleIdsHash: r.sampleIdsHash,
-        checkpoint,
-        versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
-      };
-      if (job.kind === 'source' && phantoms) await cacheSourceRun(job, result, phantoms);
-      return result;
-    },
+    // A failure names the spec keys to change, never a CLI flag (src/experiments/spec-terms.ts).
+    run: (job, ctx) => runJob(job, ctx, opts).catch((err: unknown) => Promise.reject(inSpecTerms(err, job))),
   };
+}
+
+async function runJob(job: RunJob, ctx: Parameters<ArmRunner['run']>[1], opts: TrainRunnerOptions): Promise<RunResult> {
+  // Sources on the phantoms are trained once and cached with them.
+  const { phantoms } = await resolveData(job.data, opts.cacheDir);
+  const cached = job.kind === 'source' && phantoms ? await cachedSourceRun(job, phantoms.dir) : undefined;
+  if (cached) return cached;
+  const config = await jobTrainOptions(job, opts, ctx.runsDir);
+  if (job.arm.method === 'radiomics') {
+    const result = await runRadiomicsJob(job, config, { cacheDir: opts.cacheDir, progress: opts.progress, signal: ctx.signal });
+    return { ...result, versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version } };
+  }
+  // A job restarted after a crash starts its folder afresh (the database already forgot the partial run).
+  const { rmSync } = await import('node:fs');
+  rmSync(join(config.out, 'resume'), { recursive: true, force: true });
+  const run = train(config, { signal: ctx.signal, progress: opts.progress });
+  run.on('epoch', (e) => ctx.onEpoch({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds }));
+  const r = await run;
+  let checkpoint = r.checkpoint;
+  if (job.kind === 'source' && job.checkpointOut) {
+    // Shards on other machines find source checkpoints at the shared path.
+    const { copyFileSync, mkdirSync, renameSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    mkdirSync(dirname(job.checkpointOut), { recursive: true });
+    copyFileSync(r.checkpoint, `${job.checkpointOut}.tmp-${process.pid}`);
+    renameSync(`${job.checkpointOut}.tmp-${process.pid}`, job.checkpointOut);
+    checkpoint = job.checkpointOut;
+  }
+  const result: RunResult = {
+    testAuc: r.testAuc,
+    testAucTta: r.testAucTta,
+    testAucCi: r.testAucCi ?? undefined,
+    perLabelAuc: r.perLabelAuc,
+    perLabelAucTta: r.perLabelAucTta,
+    valLoss: r.bestValLoss ?? NaN,
+    bestEpoch: r.bestEpoch ?? undefined,
+    epochs: r.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds })),
+    timings: { seconds: r.seconds },
+    maxLr: r.maxLr,
+    sampleIdsHash: r.sampleIdsHash,
+    checkpoint,
+    versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
+    method: 'cnn',
+    counts: r.counts,
+    simulated: r.simulated,
+    // A job reusing the max LR tuned at the arm's largest N ran no finder of its own.
+    lrRule: job.maxLr !== undefined && job.lrFrom ? 'reused' : r.lrRule,
+    ...(r.lrSuggestions ? { lrSuggestions: r.lrSuggestions } : {}),
+    ...(r.stoppedEarly ? { stoppedEarly: r.stoppedEarly } : {}),
+    warnings: r.warnings,
+    evalSizes: r.evalSizes,
+  };
+  if (job.kind === 'source' && phantoms) await cacheSourceRun(job, result, phantoms);
+  return result;
 }
 
 /** Makes `torchxfer experiment` train for real. */

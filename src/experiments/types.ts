@@ -5,7 +5,8 @@
  */
 
 export const POLICIES = ['onecycle', 'regular'] as const;
-export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual'] as const;
+/** gradual: discriminative LRs with gradual unfreezing; discriminative: the same LRs, nothing frozen. */
+export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual', 'discriminative'] as const;
 /**
  * The `train` command's spellings of the same values, accepted anywhere a spec names a policy or
  * strategy. Specs store the short names above: they are part of every run's key, so results
@@ -212,6 +213,22 @@ export interface RunResult {
   radiomics?: { classifier: string; params: unknown; folds: number; searchIters: number; byFamily: Record<string, { cvAuc: number; valAuc: number | null; params: unknown }> };
   /** Library versions used (torch, torchxfer...). */
   versions?: Record<string, string>;
+  /** 'cnn' or 'radiomics': what produced the numbers. */
+  method?: Method;
+  /** The training set as it really was (see SampleCounts in src/train/data.ts). */
+  counts?: { nRequested: number; nTrained: number; uniqueImages: number; uniquePositives: number; droppedFiles: number; poolPositives?: number };
+  /** Trained on torchxfer's SIMULATED phantoms. */
+  simulated?: boolean;
+  /** How max_lr was chosen: the finder's rule, 'given', or 'reused' (tuned by the arm's job at the largest N). */
+  lrRule?: string;
+  /** What each finder rule suggested, when the finder ran. */
+  lrSuggestions?: { valley: number; minimum: number; minDiv10: number };
+  /** Why training ended early ('diverged', 'regular-policy', 'max-steps'). */
+  stoppedEarly?: string;
+  /** What the run warned about (resampling, small sets, wide CI, divergence...). */
+  warnings?: string[];
+  /** Images in the validation and test sets, and their positives (binary: of the label; multi-label: of any). */
+  evalSizes?: { val: number; test: number; valPositives: number; testPositives: number };
 }
 
 export interface RunContext {

@@ -24,8 +24,9 @@ export interface RunFigure {
 }
 
 /** One figure per stage (or grid) x target: test AUC with TTA vs N, one series per arm. */
-export function aucFigure(group: string, target: string, arms: ArmSummary[]): Figure {
-  const title = `${group === 'grid' ? 'Arms' : `Stage ${group}`}: ${target}`;
+export function aucFigure(group: string, target: string, arms: ArmSummary[], opts: { simulated?: boolean } = {}): Figure {
+  const named = `${group === 'grid' ? 'Arms' : `Stage ${group}`}: ${target}`;
+  const title = opts.simulated ? `SIMULATED phantoms. ${named}` : named;
   return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: aucSvg([{ title, arms }], {}) };
 }
 

@@ -9,6 +9,7 @@ import { planExperiment, type StageOutcome } from '../experiments/plan.js';
 import { doneLookup } from '../experiments/run.js';
 import { storedSpec } from '../experiments/spec.js';
 import type { ExperimentSpec } from '../experiments/types.js';
+import { usesPhantoms } from './phantoms.js';
 
 export interface ArmSummary {
   /** Stage name, or 'grid'. */
@@ -17,6 +18,8 @@ export interface ArmSummary {
   figure: string;
   /** The max LR its runs trained with: tuned once at the largest N and reused (null when not stored). */
   maxLr: number | null;
+  /** How that max LR was chosen: 'found' by the LR finder (and its rule), or 'given' in the spec. */
+  maxLrFrom: { mode: 'found'; rule: string } | { mode: 'given' } | null;
   name: string;
   target: string;
   /** The sizes this arm runs: the spec's grid, or its stage's own. */
@@ -50,9 +53,16 @@ export interface ExperimentReport {
   arms: ArmSummary[];
   outcomes: StageOutcome[];
   tests: PairTest[];
+  /** The source tasks the current spec plans (their own held-out AUC judges them). */
   sources: RunRow[];
   /** Every run of the experiment (provenance table). */
   runs: RunRow[];
+  /** Runs of the current plan that failed (listed apart; never counted in any mean or test). */
+  failed: RunRow[];
+  /** Runs in the database that the current spec no longer plans (an earlier version of it): listed apart, never counted. */
+  superseded: RunRow[];
+  /** Trained on torchxfer's simulated phantoms (by the spec's datasets or the runs' own record). */
+  simulated: boolean;
   versions: Record<string, string[]>;
   counts: Record<string, number>;
 }
@@ -72,11 +82,15 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
     const done = rows.filter((r) => r.status === 'done');
     const at = (n: number) => done.filter((r) => r.n === n);
     const grid = [...new Set(a.jobs.map((j) => j.n as number))].sort((x, y) => x - y);
-    const largest = done.filter((r) => r.n === grid[grid.length - 1]).map((r) => runResult(r).maxLr).find((v) => typeof v === 'number');
+    const largestDone = done.filter((r) => r.n === grid[grid.length - 1]);
+    const largest = largestDone.map((r) => runResult(r).maxLr).find((v) => typeof v === 'number');
+    const rule = largestDone.map((r) => runResult(r).lrRule).find((v) => typeof v === 'string');
+    const radiomics = a.arm.method === 'radiomics';
     return {
       group: a.stage ?? 'grid',
       figure: a.figure,
-      maxLr: largest ?? null,
+      maxLr: radiomics ? null : (largest ?? null),
+      maxLrFrom: radiomics ? null : a.arm.maxLr === 'find' ? { mode: 'found', rule: rule ?? 'a rule these runs did not record' } : { mode: 'given' },
       name: a.name,
       target: a.target,
       nGrid: grid,
@@ -114,9 +128,17 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
       versions[k] = [...new Set([...(versions[k] ?? []), v])];
     }
   }
+  const planned = new Set([...plan.sources, ...plan.arms.flatMap((a) => a.jobs)].map((j) => j.key));
+  const current = runs.filter((r) => planned.has(r.key));
   const counts: Record<string, number> = {};
-  for (const r of runs) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  return { spec, arms, outcomes: plan.outcomes, tests, sources: runs.filter((r) => r.kind === 'source'), runs, versions, counts };
+  for (const r of current) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const simulated = usesPhantoms(spec) || runs.some((r) => runResult(r).simulated === true);
+  return {
+    spec, arms, outcomes: plan.outcomes, tests, sources: current.filter((r) => r.kind === 'source'), runs: current, versions, counts,
+    failed: current.filter((r) => r.status === 'failed'),
+    superseded: runs.filter((r) => !planned.has(r.key)),
+    simulated,
+  };
 }
 
 /** Paired t-test over the (N, seed) cells both arms have done: seeds are repeats, so each is a pair. */

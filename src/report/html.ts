@@ -5,19 +5,9 @@ import type { ExperimentReport } from './data.js';
 import type { Figure, RunFigure } from '../plot/report-figures.js';
 import type { PhantomExamples } from './phantoms.js';
 import { paperVsRun } from './paper.js';
-
-/** Every value printed into the page goes through here (text and attributes alike): it may come from a database someone else wrote. */
-function esc(value: unknown): string {
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
-
-function fmt(v: number, digits = 4): string {
-  return Number.isFinite(v) ? v.toFixed(digits) : '–';
-}
-
-function fmtP(p: number): string {
-  return Number.isFinite(p) ? (p < 1e-4 ? p.toExponential(2) : p.toFixed(4)) : '–';
-}
+import { figureCaption } from './captions.js';
+import { esc, fmt, fmtP } from './escape.js';
+import { apartHtml, departuresHtml, maxLrHtml, methodsHtml, sourcesHtml, table1Html } from './sections.js';
 
 function aucTable(r: ExperimentReport, group: string, target: string, metric: 'auc' | 'aucTta'): string {
   const arms = r.arms.filter((a) => a.group === group && a.target === target);
@@ -55,7 +45,7 @@ function runsTable(r: ExperimentReport): string {
     const armText = ['arch', 'policy', 'strategy', 'source', 'init', 'epochs', 'maxLr'].map((k) => String(arm[k])).join(' ');
     const timings = x.timings_json ? Object.entries(JSON.parse(x.timings_json) as Record<string, number>).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ') : '';
     return (
-      `<tr data-key="${esc(x.key)}"><td>${esc(x.key.slice(0, 10))}</td><td>${esc(x.kind)}</td><td>${esc(x.data_name)}</td><td>${esc(armText)}</td><td>${esc(x.n ?? 'all')}</td><td>${esc(x.seed)}</td>` +
+      `<tr data-key="${esc(x.key)}"><td>${esc(x.key.slice(0, 10))}</td><td>${esc(x.kind)}</td><td>${esc(x.data_name)}</td><td>${esc(armText)}</td><td>${esc(String(x.n ?? 'all'))}</td><td>${esc(String(x.seed))}</td>` +
       `<td>${esc(x.status)}</td><td>${fmt(x.test_auc ?? NaN)}</td><td>${fmt(x.test_auc_tta ?? NaN)}</td><td>${fmt(x.val_loss ?? NaN)}</td>` +
       `<td>${esc((x.sample_ids_hash ?? '').slice(0, 12))}</td><td>${esc(x.host ?? '')}</td><td>${esc(timings)}</td><td>${esc(x.error ?? '')}</td></tr>`
     );
@@ -73,80 +63,101 @@ export interface ReportExtras {
   examples: (PhantomExamples & { svg?: string })[];
 }
 
-function simulatedSection(x: ReportExtras | undefined): string {
-  if (!x?.simulated) return '';
-  const grids = x.examples
+function simulatedSection(simulated: boolean, x: ReportExtras | undefined): string {
+  if (!simulated && !x?.simulated) return '';
+  const grids = (x?.examples ?? [])
     .map((e) => {
       const body = e.svg ?? `<p class="missing">${esc(e.missing ?? '')}</p>`;
-      return `<figure class="phantom-examples" data-kind="${esc(e.kind)}" data-seed="${esc(e.phantomSeed)}">${body}<figcaption>${esc(e.title)}: ${esc(e.caption)}</figcaption></figure>`;
+      return `<figure class="phantom-examples" data-kind="${esc(e.kind)}" data-seed="${esc(String(e.phantomSeed))}">${body}<figcaption>${esc(e.title)}: ${esc(e.caption)}</figcaption></figure>`;
     })
     .join('');
   return `<p class="simulated"><strong>SIMULATED.</strong> ${esc(SIMULATED_NOTICE)} The results show how the protocol's mechanisms act on a designed task, not clinical performance.</p>${grids ? `<h3>The phantoms</h3>${grids}` : ''}`;
 }
 
+function winnersHtml(r: ExperimentReport): string {
+  if (!r.outcomes.length) return '';
+  const why = (o: ExperimentReport['outcomes'][number]) => (o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? `${esc(o.waitingOn)} run(s)` : 'an earlier stage'}`);
+  const rows = r.outcomes.map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${why(o)}</td></tr>`);
+  return `<h3>Stage winners</h3><table class="winners"><tr><th>stage</th><th>target</th><th>winner</th><th>why</th></tr>${rows.join('')}</table>`;
+}
+
+function groupHtml(r: ExperimentReport, group: string, target: string, figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>): string {
+  const fig = figures.get(`${r.spec.name}/${group}/${target}`);
+  const runs = runFigures.get(`${r.spec.name}/${group}/${target}`) ?? [];
+  const caption = fig ? `<figcaption>${esc(figureCaption(group, r.arms.filter((a) => a.group === group && a.target === target), r))}</figcaption>` : '';
+  return (
+    `<section class="group" data-group="${esc(group)}" data-target="${esc(target)}"><h3>${esc(group === 'grid' ? 'Arms' : `Stage ${group}`)}: ${esc(target)}</h3>` +
+    (fig ? `<figure class="auc-figure" id="${esc(fig.id)}">${fig.svg}${caption}</figure>` : '') +
+    aucTable(r, group, target, 'aucTta') +
+    aucTable(r, group, target, 'auc') +
+    perLabelTable(r, group, target) +
+    testsTable(r, group, target) +
+    (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '') +
+    '</section>'
+  );
+}
+
+function paperFiguresHtml(r: ExperimentReport, figures: Map<string, Figure>): string {
+  return [...new Set(r.arms.map((a) => a.figure))]
+    .map((f) => ({ f, fig: figures.get(`${r.spec.name}/figure/${f}`) }))
+    .filter((x): x is { f: string; fig: Figure } => x.fig !== undefined)
+    .map(({ f, fig }) => `<figure class="paper-figure" id="${esc(fig.id)}"><figcaption><strong>${esc(fig.title)}</strong> ${esc(figureCaption(f, r.arms.filter((a) => a.figure === f), r))}</figcaption>${fig.svg}</figure>`)
+    .join('');
+}
+
+function paperTableHtml(r: ExperimentReport): string {
+  const comparison = paperVsRun(r);
+  if (!comparison.length) return '';
+  const rows = comparison.map((c) => `<tr><td>${esc(c.figure)}</td><td class="claim">${esc(c.claim)}</td><td>${esc(c.paper)}</td><td>${esc(c.thisRun)}</td></tr>`);
+  return `<table class="paper-vs-run"><caption>Paper vs this run (the paper's numbers beside the tasks it reported them for)</caption><tr><th>Fig.</th><th>claim</th><th>paper</th><th>this run</th></tr>${rows.join('')}</table>`;
+}
+
+function provenanceHtml(r: ExperimentReport): string {
+  return (
+    `<h3>Provenance</h3><table class="provenance"><tr><th>runs of the current spec</th><td>${Object.entries(r.counts).map(([k, v]) => `${esc(v)} ${esc(k)}`).join(', ')}</td></tr>` +
+    Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
+    `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
+    apartHtml(r) +
+    runsTable(r) +
+    `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`
+  );
+}
+
+function experimentHtml(r: ExperimentReport, figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>, x: ReportExtras | undefined): string {
+  const simulated = r.simulated || Boolean(x?.simulated);
+  const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
+  const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
+  const srcCurves = srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '';
+  return (
+    `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})${simulated ? ' <span class="simulated-tag">SIMULATED</span>' : ''}</h2>` +
+    simulatedSection(simulated, x) +
+    methodsHtml(r) +
+    departuresHtml(r) +
+    paperFiguresHtml(r, figures) +
+    paperTableHtml(r) +
+    table1Html(r) +
+    winnersHtml(r) +
+    maxLrHtml(r) +
+    groups.map(([group, target]) => groupHtml(r, group, target, figures, runFigures)).join('') +
+    sourcesHtml(r, srcCurves) +
+    provenanceHtml(r) +
+    '</section>'
+  );
+}
+
 export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>, extras: Map<string, ReportExtras> = new Map()): string {
-  const sections = reports.map((r) => {
-    const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
-    const winners = r.outcomes.length
-      ? `<h3>Stage winners</h3><table class="winners"><tr><th>stage</th><th>target</th><th>winner</th><th>why</th></tr>${r.outcomes
-          .map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? esc(o.waitingOn) + ' run(s)' : 'an earlier stage'}`}</td></tr>`)
-          .join('')}</table>`
-      : '';
-    const blocks = groups.map(([group, target]) => {
-      const fig = figures.get(`${r.spec.name}/${group}/${target}`);
-      const runs = runFigures.get(`${r.spec.name}/${group}/${target}`) ?? [];
-      return (
-        `<section class="group" data-group="${esc(group)}" data-target="${esc(target)}"><h3>${esc(group === 'grid' ? 'Arms' : `Stage ${group}`)}: ${esc(target)}</h3>` +
-        (fig ? `<figure class="auc-figure" id="${esc(fig.id)}">${fig.svg}</figure>` : '') +
-        aucTable(r, group, target, 'aucTta') +
-        aucTable(r, group, target, 'auc') +
-        perLabelTable(r, group, target) +
-        testsTable(r, group, target) +
-        (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '') +
-        '</section>'
-      );
-    });
-    const paperFigures = [...new Set(r.arms.map((a) => a.figure))]
-      .map((f) => figures.get(`${r.spec.name}/figure/${f}`))
-      .filter((f): f is Figure => f !== undefined)
-      .map((f) => `<figure class="paper-figure" id="${esc(f.id)}"><figcaption>${esc(f.title)}</figcaption>${f.svg}</figure>`)
-      .join('');
-    const comparison = paperVsRun(r);
-    const paperTable = comparison.length
-      ? `<table class="paper-vs-run"><caption>Paper vs this run</caption><tr><th>Fig.</th><th>claim</th><th>paper</th><th>this run</th></tr>${comparison
-          .map((c) => `<tr><td>${esc(c.figure)}</td><td class="claim">${esc(c.claim)}</td><td>${esc(c.paper)}</td><td>${esc(c.thisRun)}</td></tr>`)
-          .join('')}</table>`
-      : '';
-    const tuned = r.arms.filter((a) => a.maxLr !== null);
-    const lrTable = tuned.length
-      ? `<table class="max-lr"><caption>max_lr tuned at the largest N, reused for every N</caption><tr><th>figure</th><th>target</th><th>arm</th><th>max_lr</th></tr>${tuned
-          .map((a) => `<tr><td>${esc(a.figure)}</td><td>${esc(a.target)}</td><td>${esc(a.name)}</td><td>${esc(a.maxLr!.toPrecision(3))}</td></tr>`)
-          .join('')}</table>`
-      : '';
-    const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
-    const sources = r.sources.length
-      ? `<section class="sources"><h3>Source tasks</h3><table class="sources"><tr><th>source</th><th>arch</th><th>N</th><th>status</th><th>val loss</th><th>test AUC</th><th>checkpoint</th></tr>${r.sources
-          .map((s) => `<tr><td>${esc(s.data_name)}</td><td>${esc(String(JSON.parse(s.arm_json).arch))}</td><td>${esc(s.n ?? 'all')}</td><td>${esc(s.status)}</td><td>${fmt(s.val_loss ?? NaN)}</td><td>${fmt(s.test_auc ?? NaN)}</td><td>${esc(s.checkpoint ?? '')}</td></tr>`)
-          .join('')}</table>${srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : ''}</section>`
-      : '';
-    const prov =
-      `<h3>Provenance</h3><table class="provenance"><tr><th>runs</th><td>${Object.entries(r.counts).map(([k, v]) => `${esc(v)} ${esc(k)}`).join(', ')}</td></tr>` +
-      Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
-      `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
-      runsTable(r) +
-      `<details><summary>Experiment spec</summary><pre>${esc(JSON.stringify(r.spec, null, 2))}</pre></details>`;
-    const x = extras.get(r.spec.name);
-    return `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})${x?.simulated ? ' <span class="simulated-tag">SIMULATED</span>' : ''}</h2>${simulatedSection(x)}${paperFigures}${paperTable}${winners}${lrTable}${blocks.join('')}${sources}${prov}</section>`;
-  });
+  const sections = reports.map((r) => experimentHtml(r, figures, runFigures, extras.get(r.spec.name)));
+  const simulated = reports.some((r) => r.simulated) || [...extras.values()].some((x) => x.simulated);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${extras.size && [...extras.values()].some((x) => x.simulated) ? 'SIMULATED: ' : ''}torchxfer report</title>
+<html lang="en"><head><meta charset="utf-8"><title>${simulated ? 'SIMULATED: ' : ''}torchxfer report</title>
 <style>
 body{font-family:DejaVu Sans,Arial,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
 caption{text-align:left;font-weight:bold;padding:4px 0}td.winner{font-weight:bold;text-align:left}
 figure{margin:0.5em 0}p.simulated{background:#fff3cd;border:2px solid #c9a227;padding:0.8em}.simulated-tag{background:#c9a227;color:#fff;padding:0 0.4em;font-size:0.7em;vertical-align:middle}
 figure.phantom-examples svg{image-rendering:pixelated}figure svg{max-width:100%;height:auto}pre{background:#f6f6f6;padding:1em;overflow:auto;font-size:0.8em}
-</style></head><body><h1>torchxfer report</h1>
+p.warning,tr.weak td{background:#fde2e1}section.methods p,section.departures li{max-width:60em;text-align:justify}figcaption{max-width:70em;font-size:0.9em}
+</style></head><body>${simulated ? '<p class="simulated-banner"><strong>SIMULATED DATA</strong>: every result on this page comes from torchxfer\'s phantom images, not patients.</p>' : ''}<h1>torchxfer report</h1>
 ${sections.join('\n')}
 </body></html>
 `;

@@ -47,14 +47,14 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
       extras.set(r.spec.name, { simulated: true, examples: shown });
     }
     for (const figure of new Set(r.arms.map((a) => a.figure))) {
-      const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure), { simulated: usesPhantoms(r.spec) });
+      const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure), { simulated: r.simulated });
       figures.set(`${r.spec.name}/figure/${figure}`, fig);
       await save(fig, `${slug(r.spec.name)}-${fig.id}`);
     }
     for (const key of new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))) {
       const [group, target] = key.split('\u0000') as [string, string];
       const arms = r.arms.filter((a) => a.group === group && a.target === target);
-      const fig = aucFigure(group, target, arms);
+      const fig = aucFigure(group, target, arms, { simulated: r.simulated });
       figures.set(`${r.spec.name}/${group}/${target}`, fig);
       await save(fig, `${slug(r.spec.name)}-${fig.id}`);
       const runs: RunFigure[] = [];

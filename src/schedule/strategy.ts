@@ -6,7 +6,12 @@ import { OptionError } from '../errors.js';
 import { expectInteger, expectNumber, expectOneOf } from '../validate.js';
 import type { Schedule } from './compose.js';
 
-export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] as const;
+/**
+ * feature-extractor: only the head trains; fine-tune: every group at one LR; gradual-unfreeze:
+ * discriminative LRs, groups 1-2 frozen at first; discriminative: the same LRs with nothing frozen (a
+ * network from random init has nothing to protect: the paper's no-transfer arms).
+ */
+export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual-unfreeze', 'discriminative'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
 
 export interface GroupState {
@@ -21,7 +26,7 @@ export interface PlanOptions {
   lr: Schedule;
   momentum: Schedule;
   steps: number;
-  /** Discriminative divisors for groups 1, 2, 3 under gradual unfreezing: [9, 3, 1]. */
+  /** Discriminative divisors for groups 1, 2, 3 (gradual unfreezing and discriminative): [9, 3, 1]. */
   divisors?: [number, number, number];
   /** Fractions of all steps after which groups 1 and 2 unfreeze: [0.2, 0.1]. */
   unfreezeAt?: [number, number];
@@ -34,6 +39,11 @@ export interface TrainingPlan {
   at(step: number): [GroupState, GroupState, GroupState];
   /** The step from which each group trains (0 = from the start, null = never): groups 1, 2, 3. */
   trainsFrom: [number | null, number | null, number | null];
+}
+
+/** Layer groups frozen at the first step (0: every layer trains from the start). */
+export function frozenGroupsAtStart(strategy: Strategy): number {
+  return strategy === 'feature-extractor' || strategy === 'gradual-unfreeze' ? 2 : 0;
 }
 
 export function trainingPlan(opts: PlanOptions): TrainingPlan {
@@ -50,8 +60,8 @@ export function trainingPlan(opts: PlanOptions): TrainingPlan {
 
   // "After 10% of the iterations": the first ceil(0.1 steps) steps keep the group frozen.
   const trainsFrom: [number | null, number | null, number | null] =
-    strategy === 'feature-extractor' ? [null, null, 0] : strategy === 'fine-tune' ? [0, 0, 0] : [Math.ceil(unfreezeAt[0] * steps), Math.ceil(unfreezeAt[1] * steps), 0];
-  const div = strategy === 'gradual-unfreeze' ? divisors : [1, 1, 1];
+    strategy === 'feature-extractor' ? [null, null, 0] : strategy === 'gradual-unfreeze' ? [Math.ceil(unfreezeAt[0] * steps), Math.ceil(unfreezeAt[1] * steps), 0] : [0, 0, 0];
+  const div = strategy === 'gradual-unfreeze' || strategy === 'discriminative' ? divisors : [1, 1, 1];
   return {
     strategy,
     steps,

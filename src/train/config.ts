@@ -17,11 +17,14 @@ export const POLICIES = ['one-cycle', 'regular'] as const;
 export type Policy = (typeof POLICIES)[number];
 export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
-export const SPLIT_MODES = ['official', 'random'] as const;
+/** by-image: a random split with every image its own patient (data without patient ids; warned). */
+export const SPLIT_MODES = ['official', 'random', 'by-image'] as const;
 /** How `maxLr: 'auto'` picks from the LR finder's curve: fastai's valley, the loss minimum / 10, or the minimum (the paper). */
 export const LR_RULES = ['valley', 'min-div-10', 'minimum'] as const;
 export type LrRule = (typeof LR_RULES)[number];
 export const UNCERTAINTY_POLICIES = ['ones', 'zeros', 'ignore'] as const;
+/** conv: the convolution weights only (the paper randomises "the convolutional layers"); all: every tensor. */
+export const MOMENTS_SCOPES = ['conv', 'all'] as const;
 
 export interface TrainConfig {
   /** Dataset root; absent: the built-in phantom chest set (generated once into the cache). */
@@ -35,7 +38,7 @@ export interface TrainConfig {
   key?: string;
   /** csv: the image path column (default 'path'). */
   pathColumn?: string;
-  /** csv: the patient id column (default 'patient' when present). */
+  /** csv, dicom: the labels CSV's patient id column (default 'patient' when present); never a label. */
   patientColumn?: string;
   /** folder: the positive class folder. */
   positive?: string;
@@ -56,7 +59,7 @@ export interface TrainConfig {
   batchSize: number;
   /** A number, or 'auto' to run the LR finder first (the paper: the loss minimum). */
   maxLr: number | 'auto';
-  /** How 'auto' picks from the finder's curve (default 'valley'; the paper: 'minimum'). */
+  /** How 'auto' picks from the finder's curve (default 'minimum', the paper's; fastai's 'valley' is recorded beside it). */
   lrRule: LrRule;
   /** one-cycle: final LR = maxLr / finalDiv (protocol: 25000; the authors' code 250000). */
   finalDiv: number;
@@ -66,7 +69,7 @@ export interface TrainConfig {
   momentum: [number, number];
   weightDecay: number;
   nesterov: boolean;
-  /** Image side stored in the cache (protocol: 250) and the training crop (protocol: 236). */
+  /** Image side stored in the cache (protocol: 250) and the training crop (default: defaultCrop(imageSize), 236 for 250). */
   imageSize: number;
   crop: number;
   inChannels: 1 | 3;
@@ -95,6 +98,8 @@ export interface TrainConfig {
   testLimit?: number;
   /** After loading --init weights, replace them by their "moments" (Raghu et al.). */
   initMoments?: boolean;
+  /** Which tensors "moments" re-draws: the convolution weights (the paper, III.E) or every tensor. */
+  momentsScope: (typeof MOMENTS_SCOPES)[number];
   /**
    * ChestX-ray13-style source: drop every image positive for this label and every image the binary
    * experiment on it (same seed and split) uses at any N of excludeNGrid, and learn the other labels
@@ -105,8 +110,14 @@ export interface TrainConfig {
   excludeNGrid?: number[];
 }
 
-export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
-  format: 'nih',
+/** The protocol's crop for an image side: 236 of 250 (the crop follows the size unless given). */
+export function defaultCrop(imageSize: number): number {
+  return Math.min(imageSize, Math.round((imageSize * 236) / 250));
+}
+
+/** Defaults of every option but `crop`, which follows `imageSize` (defaultCrop) unless given. */
+export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out' | 'crop'> = {
+  format: 'auto',
   split: 'official',
   arch: 'densenet121',
   init: 'imagenet',
@@ -116,7 +127,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
   epochs: 20,
   batchSize: 16,
   maxLr: 'auto',
-  lrRule: 'valley',
+  lrRule: 'minimum',
   finalDiv: 25000,
   divFactor: 25,
   convention: 'paper',
@@ -124,12 +135,12 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out'> = {
   weightDecay: 0,
   nesterov: false,
   imageSize: 250,
-  crop: 236,
   inChannels: 1,
   greyMode: 'sum',
   dropout: 0,
   frozenBatchNorm: 'update-stats',
   tta: 4,
+  momentsScope: 'conv',
   seed: 0,
   device: 'auto',
   channelsLast: 'auto',
@@ -162,7 +173,7 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
 /** Defaults applied and every option checked; throws OptionError naming the first bad one. */
 export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
-  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume', 'force']);
+  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'crop', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume', 'force']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
   }
@@ -179,7 +190,6 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
     c.labelColumns.forEach((l) => expectString(l, 'labelColumns'));
   }
   if (c.uncertainty !== undefined) expectOneOf(c.uncertainty, 'uncertainty', UNCERTAINTY_POLICIES);
-  if (c.format === 'dicom' && c.data !== undefined && c.labels === undefined) throw new OptionError('labels', 'a label CSV for a dicom dataset', c.labels);
   if (c.task !== undefined) {
     if (typeof c.task === 'string') c.task = (c.task as string).split(',').map((s) => s.trim()).filter(Boolean);
     if (!Array.isArray(c.task) || c.task.length === 0) throw new OptionError('task', 'one or more label names', c.task);
@@ -205,6 +215,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   expectBoolean(c.nesterov, 'nesterov');
   if (c.nesterov && c.optimizer !== 'sgd') throw new OptionError('nesterov', "false unless optimizer is 'sgd'", c.nesterov);
   expectInteger(c.imageSize, 'imageSize', 32, 4096);
+  c.crop ??= defaultCrop(c.imageSize);
   expectInteger(c.crop, 'crop', 32, c.imageSize);
   if (c.inChannels !== 1 && c.inChannels !== 3) throw new OptionError('inChannels', '1 or 3', c.inChannels);
   expectOneOf(c.greyMode, 'greyMode', GREY_MODES);
@@ -223,6 +234,7 @@ export function resolveTrainConfig(input: Partial<TrainConfig> & { out: string }
   if (c.valLimit !== undefined) expectInteger(c.valLimit, 'valLimit', 2);
   if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);
   if (c.initMoments !== undefined) expectBoolean(c.initMoments, 'initMoments');
+  expectOneOf(c.momentsScope, 'momentsScope', MOMENTS_SCOPES);
   if (c.excludeExperiment !== undefined) expectString(c.excludeExperiment, 'excludeExperiment');
   if (c.excludeNGrid !== undefined) {
     if (!Array.isArray(c.excludeNGrid) || c.excludeNGrid.length === 0) throw new OptionError('excludeNGrid', 'a non-empty array of training-set sizes', c.excludeNGrid);

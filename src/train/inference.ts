@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { loadCheckpoint, type StoredCheckpointMetadata } from '../checkpoint.js';
 import { decodeGrey } from '../data/decode.js';
 import { OptionError } from '../errors.js';
+import { bootstrapMacroAucCi } from '../metrics/index.js';
 import { loadModel, type Model } from '../model.js';
 import { resolveDevice } from '../runtime.js';
 import { expectDevice, expectInteger, expectOneOf, expectString } from '../validate.js';
@@ -64,6 +65,8 @@ export interface EvaluationReport {
   images: number;
   labels: string[];
   auc: number | null;
+  /** 95% bootstrap interval of `auc` (as train's for its test AUC: same seed, same split). */
+  ci: [number, number] | null;
   perLabel: Record<string, number | null>;
   loss: number;
   tta: number;
@@ -85,11 +88,14 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     const s = data.splits[split];
     const res = await evaluateRows(trainer, data.cache, s.rows, s.targets, { batchSize: 32, labels: data.labels.length, tta, seed: training.seed });
     data.cache.close();
+    const L = data.labels.length;
+    const ci = bootstrapMacroAucCi({ data: s.targets, cols: L }, { data: res.probabilities, cols: L }, undefined, { seed: training.seed });
     return {
       split,
       images: s.samples.length,
       labels: data.labels,
       auc: res.auc && Number.isFinite(res.auc.mean) ? res.auc.mean : null,
+      ci: Number.isFinite(ci.lo) && Number.isFinite(ci.hi) ? [ci.lo, ci.hi] : null,
       perLabel: Object.fromEntries(data.labels.map((l, j) => [l, res.auc?.perLabel[j] ?? null])),
       loss: res.loss,
       tta,

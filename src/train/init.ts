@@ -13,6 +13,7 @@ import { manualSeed } from '../runtime.js';
 import { loadModel, type LoadReport, type Model } from '../model.js';
 import type { NativeTensor } from '../native.js';
 import { readWeights } from '../weights/io.js';
+import { withFilePrefix } from '../weights/load-report.js';
 import { getWeightsEntry, loadManifest, type Preprocessing, type WeightsEntry } from '../weights/manifest.js';
 import { resolveWeights } from '../weights/fetch.js';
 import type { TrainConfig } from './config.js';
@@ -99,7 +100,7 @@ function entryForFile(path: string, container: string, arch: TrainConfig['arch']
   return entries.find((e) => e.architecture === arch && /torchxrayvision/i.test(String(e.source ?? '')));
 }
 
-async function readWeightsFile(path: string): Promise<{ tensors: Record<string, NativeTensor>; checkpoint?: StoredCheckpointMetadata; container?: string }> {
+async function readWeightsFile(path: string): Promise<{ tensors: Record<string, NativeTensor>; checkpoint?: StoredCheckpointMetadata; container?: string; stripped?: string }> {
   if (/\.safetensors$/i.test(path)) {
     try {
       const ck = await loadCheckpoint(path);
@@ -108,8 +109,8 @@ async function readWeightsFile(path: string): Promise<{ tensors: Record<string, 
       // A plain safetensors file (not a torchxfer checkpoint): read it as weights below.
     }
   }
-  const { tensors, container } = await readWeights(path);
-  return { tensors, container };
+  const { tensors, container, provenance } = await readWeights(path);
+  return { tensors, container, stripped: provenance.strippedPrefix };
 }
 
 async function fetchOrExplain(name: string): Promise<string> {
@@ -151,7 +152,7 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
     path = await fetchOrExplain(init);
   }
 
-  const { tensors, checkpoint, container } = await readWeightsFile(path);
+  const { tensors, checkpoint, container, stripped } = await readWeightsFile(path);
   const fileEntry = !entry && !checkpoint && container ? entryForFile(path, container, config.arch) : undefined;
   let preprocessing = (entry ?? fileEntry)?.preprocessing ?? IMAGENET_PREPROCESSING;
   if (checkpoint) {
@@ -164,8 +165,8 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
   const ignored = dropXrvHeadExtras(tensors, xrv);
   const model = await loadModel({ ...base, weights: tensors, strict: true });
   for (const t of Object.values(tensors)) t.dispose();
-  if (init === 'moments' || config.initMoments) model.reinitMoments('all', config.seed);
+  if (init === 'moments' || config.initMoments) model.reinitMoments(config.momentsScope, config.seed);
   const description =
-    config.initMoments ? `moments of ${init}` : init === 'moments' ? `moments of ImageNet (${entry!.name})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
-  return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport, checkpoint, ...(ignored.length ? { ignored } : {}) };
+    config.initMoments ? `moments of ${init} (${config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor'})` : init === 'moments' ? `moments of ImageNet (${entry!.name}; ${config.momentsScope === 'conv' ? 'convolution weights' : 'every tensor'})` : init === 'imagenet' ? `imagenet (${entry!.name})` : entry ? `registry ${entry.name}` : checkpoint ? `checkpoint ${path}` : fileEntry ? `file ${path} (${container}; preprocessing of ${fileEntry.name})` : `file ${path}`;
+  return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport && withFilePrefix(model.loadReport, stripped ?? ''), checkpoint, ...(ignored.length ? { ignored } : {}) };
 }

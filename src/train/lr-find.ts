@@ -85,10 +85,12 @@ export async function lrFind(
   const { Progress } = await import('../progress.js');
   const { resolveDevice } = await import('../runtime.js');
   const config = resolveTrainConfig(configInput);
+  await (await import('./init-check.js')).checkInitFile(config);  // before any image is decoded
   const data = await prepareData(config, { progress: opts.progress });
   const init = await initModel(config, data.labels);
-  const gradual = config.strategy === 'gradual-unfreeze';
-  const frozenStart = config.strategy !== 'fine-tune';
+  const { frozenGroupsAtStart } = await import('../schedule/strategy.js');
+  const discriminative = config.strategy === 'gradual-unfreeze' || config.strategy === 'discriminative';
+  const frozenStart = frozenGroupsAtStart(config.strategy) > 0;
   const trainer = new Trainer(init.model, { optimizer: config.optimizer, crop: config.crop, mean: init.normalisation.mean, std: init.normalisation.std, seed: config.seed, device: resolveDevice(config.device) });
   const numIter = opts.numIter ?? 100;
   const bar = new Progress({ total: numIter, label: 'lr-find', unit: 'step', stream: opts.progress });
@@ -102,7 +104,7 @@ export async function lrFind(
       batchSize: config.batchSize,
       labels: data.labels.length,
       seed: config.seed,
-      divisors: gradual ? [9, 3, 1] : [1, 1, 1],
+      divisors: discriminative ? [9, 3, 1] : [1, 1, 1],
       trainable: [!frozenStart, !frozenStart, true],
       momentum: config.policy === 'regular' ? REGULAR_MOMENTUM : config.momentum[0],
       onStep: (_i, lr, loss) => bar.tick(1, { lr, loss }),

@@ -8,7 +8,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs
 import { join } from 'node:path';
 
 import { version } from '../version.js';
-import { writeJsonAtomic } from './state.js';
+import { writeJsonAtomic } from '../fs-atomic.js';
 
 /** The file that marks a folder as a torchxfer run's. */
 export const RUN_MARKER = '.torchxfer-run';

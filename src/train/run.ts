@@ -20,15 +20,17 @@ import { divergenceSigns, lowerLrHint } from './divergence.js';
 import { resolveDevice, runtimeInfo, setNumThreads } from '../runtime.js';
 import { oneCycle, REGULAR_MOMENTUM, RegularPolicy, tabulate, trainingPlan, type TrainingPlan } from '../schedule/index.js';
 import { version } from '../version.js';
-import { resolveTrainConfig, type TrainConfig } from './config.js';
-import { prepareData, type PreparedData } from './data.js';
+import { resolveTrainConfig, type LrRule, type TrainConfig } from './config.js';
+import { evalSizes, prepareData, type EvalSizes, type PreparedData, type SampleCounts } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import { initModel, type InitResult } from './init.js';
+import { checkInitFile } from './init-check.js';
 import { runLrFinder } from './lr-find.js';
 import { pickMaxLr } from './lr-finder-analysis.js';
 import { ResumeState, writeJsonAtomic, type EpochRecord, type LoopPosition } from './state.js';
 import { joinFromEnv, rankDevice, rankSlice } from './distributed.js';
 import { withScope } from './scope.js';
+import { describeLoad } from '../weights/load-report.js';
 import { Trainer, type TrainerOptions } from './trainer.js';
 import type { DistributedContext } from '../distributed.js';
 
@@ -48,6 +50,16 @@ export interface TrainResult {
   epochs: EpochRecord[];
   maxLr: number;
   sampleIdsHash: string;
+  /** The training set as it really was: N asked for, images per epoch, unique images and positives, files dropped. */
+  counts: SampleCounts;
+  /** How max_lr was chosen: the finder's rule, or 'given' (a fixed --max-lr). */
+  lrRule: LrRule | 'given';
+  /** What each finder rule suggested, when the finder ran (the chosen one is maxLr). */
+  lrSuggestions?: { valley: number; minimum: number; minDiv10: number };
+  /** Validation and test images, and their positives (binary: of the label; multi-label: of any label). */
+  evalSizes: EvalSizes;
+  /** Everything the run warned about (protocol departures of the data, divergence, wide CI...). */
+  warnings: string[];
   /** Why training ended early, if it did ('diverged', 'regular-policy', 'max-steps'). */
   stoppedEarly?: string;
   seconds: number;
@@ -174,6 +186,7 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, run: Trai
     throw new Error(`${ctx.out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`);
   }
   return withScope(async (scope) => {
+    await checkInitFile(config);  // another network is named now, before any image is decoded or cached
     const data = scope.own(await openData(config, options, ctx), (d) => d.cache.close());
     const init = await initModel(config, data.labels);
     const model = scope.own(init.model, (m) => m.dispose());
@@ -212,7 +225,7 @@ async function openData(config: TrainConfig, options: TrainOptions, ctx: RunCont
   const { train, val, test } = data.splits;
   log(
     `Data: ${data.source.simulated ? 'SIMULATED phantoms' : data.source.format} at ${data.source.root}; labels ${data.labels.join(', ')}; ` +
-      `train ${train.samples.length}, validation ${val.samples.length}, test ${test.samples.length}`,
+      `train ${train.samples.length} (${data.counts.uniqueImages} unique, ${data.counts.uniquePositives} positive), validation ${val.samples.length}, test ${test.samples.length}`,
   );
   return data;
 }
@@ -221,6 +234,7 @@ function describeModel(config: TrainConfig, init: InitResult, labels: number, ct
   const { model } = init;
   if (init.report?.replaced.length) ctx.log(`Head replaced (${init.report.replaced.join(', ')}): ${labels} output(s) instead of the file's.`);
   if (init.ignored?.length) ctx.log(`Not loaded (not part of the network): ${init.ignored.join('; ')}.`);
+  if (init.report) ctx.log(describeLoad(init.report));
   ctx.log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`);
 }
 
@@ -289,7 +303,7 @@ async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNull
   await saveFigure(lrFinderChart(curve), join(out, 'lr-finder.svg'));
   s.log(`LR finder: max_lr = ${formatNumber(maxLr)} (--lr-rule ${pick.rule}; valley ${formatNumber(sg.valley.lr)}, minimum/10 ${formatNumber(sg.minDiv10)}, minimum ${formatNumber(sg.min.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
   if (pick.warning) s.warn(pick.warning);
-  return { maxLr, lrFinder: { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr } };
+  return { maxLr, lrFinder: { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr, suggestions: { valley: sg.valley.lr, minimum: sg.min.lr, minDiv10: sg.minDiv10 } } };
 }
 
 /** The schedule (regular policy replayed over the recorded validation losses), the group, the first freeze. */
@@ -524,7 +538,10 @@ function rankResult(s: Session, loop: Loop): TrainResult {
     out: s.out, checkpoint: s.checkpointPath, labels: s.data.labels,
     testAuc: null, testAucTta: null, testAucCi: null, perLabelAuc: {}, perLabelAucTta: {},
     bestEpoch: position.bestEpoch, bestValLoss: position.bestValLoss, epochs: position.history, maxLr: position.maxLr,
-    sampleIdsHash: s.data.sampleIdsHash, stoppedEarly: loop.stoppedEarly,
+    sampleIdsHash: s.data.sampleIdsHash, counts: s.data.counts, stoppedEarly: loop.stoppedEarly,
+    evalSizes: evalSizes(s.data), warnings: [...s.data.warnings, ...s.warnings],
+    lrRule: s.config.maxLr === 'auto' ? s.config.lrRule : 'given',
+    ...(position.lrFinder?.suggestions ? { lrSuggestions: position.lrFinder.suggestions } : {}),
     seconds: (performance.now() - s.started) / 1000, simulated: s.data.source.simulated,
   };
 }
@@ -572,10 +589,14 @@ async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise
   await saveFigure(trainingCurvesChart(curves, { title: `${config.arch} ${config.strategy} ${config.policy}` }), join(s.out, 'training-curves.svg'));
   const ci = result.testAucCi;
   if (ci && ci[1] - ci[0] > WIDE_CI) s.warn(`the test AUC's 95% CI [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}] is ${(ci[1] - ci[0]).toFixed(2)} wide: the test set (${data.splits.test.samples.length} images) is too small to tell close results apart.`);
+  result.warnings = [...data.warnings, ...s.warnings];
+  if (result.counts.uniqueImages < result.counts.nRequested && !result.warnings.some((w) => w.startsWith(`N = ${result.counts.nRequested} was asked`))) {
+    result.warnings.push(`N = ${result.counts.nRequested} was asked for but ${result.counts.uniqueImages} unique image(s) trained.`);
+  }
   writeJsonAtomic(join(s.out, 'metrics.json'), {
+    method: 'cnn',
     ...result,
     split: data.splitMode,
-    warnings: [...data.warnings, ...s.warnings],
     config,
     versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
     samples: { train: data.splits.train.samples.map((x) => x.id), val: data.splits.val.samples.map((x) => x.id), test: data.splits.test.samples.map((x) => x.id) },

@@ -4,8 +4,8 @@
  * every epoch end and on interruption; `--resume` continues from it to the same result.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import type { NativeTensor } from '../native.js';
 import { readSafetensors, writeSafetensors } from '../weights/io.js';
@@ -37,7 +37,8 @@ export interface LoopPosition {
   bestEpoch: number | null;
   /** The max_lr used (after the LR finder when 'auto'). */
   maxLr: number;
-  lrFinder?: { lrs: number[]; losses: number[]; suggestion: number };
+  /** The finder's curve, the max_lr chosen and the other rules' suggestions (recorded beside it). */
+  lrFinder?: { lrs: number[]; losses: number[]; suggestion: number; suggestions?: { valley: number; minimum: number; minDiv10: number } };
   done: boolean;
 }
 
@@ -61,18 +62,9 @@ export function configHash(config: TrainConfig): string {
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-export function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
+import { writeJsonAtomic } from '../fs-atomic.js';
+
+export { writeJsonAtomic };
 
 export class ResumeState {
   readonly dir: string;

@@ -17,12 +17,55 @@ export interface WeightsEntryInfo {
   shape: number[];
 }
 
+/** What a torch.save file says about where it came from (empty for safetensors). */
+export interface WeightsProvenance {
+  /** e.g. "torch 0.3 or earlier (legacy format; tensors rebuilt by _rebuild_tensor, ...)". */
+  era: string;
+  /** Storage types the pickle names: "torch.cuda.FloatStorage" (a GPU save, read onto the CPU), "torch.FloatStorage". */
+  storageTypes: string[];
+  /** Where the storages were saved: "cuda:0", "cpu" (at most 8). */
+  locations: string[];
+  /** A training checkpoint's entries besides the weights: "epoch", "best_loss", "optimizer" (not loaded). */
+  checkpointKeys: string[];
+  /** "module." when DataParallel's prefix was stripped from the tensor names, else "". */
+  strippedPrefix: string;
+}
+
+/** Where an architecture's backbone sits in a file's names (every shape checked). */
+export interface ArchitectureMatch {
+  arch: 'densenet121' | 'resnet50';
+  /** Every backbone key found under `prefix` with the architecture's shape. */
+  complete: boolean;
+  /** In the file's names ("module." included): "" when direct, "module.densenet121.", ... */
+  prefix: string;
+  /** Backbone keys found with their shapes, and how many the architecture has (head and counters excluded). */
+  found: number;
+  expected: number;
+  /** Shape mismatches under the prefix ("name: file [a] vs model [b]", at most 12). */
+  mismatched: string[];
+  /** Pre-0.4 DenseNet names ("norm.1", "conv.2") were remapped. */
+  oldNames: boolean;
+  /** The head's Linear in the file, prefix removed ("classifier", "classifier.0"), or "" without one. */
+  head: string;
+  /** Its weight's shape [outputs, features]. */
+  headShape: number[];
+  /** How the head was read (a Sequential's Linear, its other members). */
+  headNote: string;
+  /** File tensors not part of the backbone or head: "name (why)". */
+  leftOut: string[];
+  /** Every prefix holding a complete backbone: more than one is ambiguous. */
+  completePrefixes: string[];
+}
+
 export interface WeightsInspection {
   format: WeightsFormat;
   /** Where the tensors were found: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read as data". */
   container: string;
   tensors: WeightsEntryInfo[];
   metadata: Record<string, string>;
+  provenance: WeightsProvenance;
+  /** DenseNet121 and ResNet50 looked for in the file (src/weights/identify.ts says what it is). */
+  architectures: ArchitectureMatch[];
 }
 
 /** Bytes of one tensor as stored. */
@@ -34,6 +77,7 @@ export interface WeightsRead {
   /** As WeightsInspection.container. */
   container: string;
   tensors: Record<string, NativeTensor>;
+  provenance: WeightsProvenance;
 }
 
 const addon = native;
@@ -64,7 +108,10 @@ export function writeSafetensors(path: string, tensors: Record<string, NativeTen
   return addon().writeSafetensors(path, tensors, metadata);
 }
 
-/** Format, tensor names, dtypes and shapes of a weights file. */
+/**
+ * Format, tensor names, dtypes and shapes of a weights file, where it came from, and where DenseNet121's
+ * and ResNet50's backbones sit in it. The tensors' data is freed before this returns.
+ */
 export function inspectWeights(path: string): Promise<WeightsInspection> {
   return addon().inspectWeights(expectString(path, 'path'));
 }

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "../weights/backbone.h"
 #include "densenet.h"
 #include "resnet.h"
 
@@ -66,26 +67,6 @@ void validate(const ClassifierConfig& c) {
   if (!(c.dropout >= 0.0 && c.dropout < 1.0)) throw std::invalid_argument("Expected a number >= 0 and < 1 for dropout but received " + std::to_string(c.dropout));
   if (c.grey_mode != "sum" && c.grey_mode != "replicate")
     throw std::invalid_argument("Expected 'sum' or 'replicate' for greyMode but received '" + c.grey_mode + "'");
-}
-
-// torchvision's DenseNet._load_state_dict: "denselayer1.norm.1.weight" -> "denselayer1.norm1.weight", i.e.
-// ^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$ matched by
-// hand: std::regex recurses once per character, so a long key from a file would overflow the stack.
-std::string remap_old_densenet_key(const std::string& key) {
-  for (const char* field : {"weight", "bias", "running_mean", "running_var"}) {
-    const std::string tail = std::string(".") + field;
-    if (!ends_with(key, tail) || key.size() < tail.size() + 7) continue;  // ".conv.1" + tail at least
-    const size_t digit = key.size() - tail.size() - 1;  // the '1' or '2'
-    if ((key[digit] != '1' && key[digit] != '2') || key[digit - 1] != '.') return key;
-    const std::string head = key.substr(0, digit - 1);  // "...denselayer12.norm"
-    if (!ends_with(head, ".norm") && !ends_with(head, ".relu") && !ends_with(head, ".conv")) return key;
-    size_t j = head.size() - 5;  // the digits of denselayerN end here
-    size_t digits_end = j;
-    while (j > 0 && std::isdigit(static_cast<unsigned char>(head[j - 1]))) --j;
-    if (j == digits_end || !ends_with(head.substr(0, j), "denselayer")) return key;
-    return head + key.substr(digit);
-  }
-  return key;
 }
 
 class TorchvisionClassifier : public Classifier {
@@ -159,18 +140,20 @@ class TorchvisionClassifier : public Classifier {
     return out;
   }
 
-  LoadReport load_state_dict(const StateDict& weights, bool strict_backbone) override {
+  ArchKeys arch_keys() override {
+    ArchKeys keys{config_.arch, spec_.head, spec_.first_conv + ".weight", {}};
+    for (auto& [name, t] : entries()) keys.keys.emplace_back(name, t.sizes().vec());
+    return keys;
+  }
+
+  LoadReport load_state_dict(const StateDict& given, bool strict_backbone) override {
     LoadReport report;
+    const StateDict weights = find_weights(given, report);
     StateDict model = entries();
     std::unordered_map<std::string, torch::Tensor> by_name(model.begin(), model.end());
-    bool wrapped = !weights.empty();  // a DataParallel file: every key starts with "module."
-    for (const auto& w : weights) wrapped = wrapped && w.first.rfind("module.", 0) == 0;
-
     std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (model tensor, file tensor)
     std::set<std::string> seen;
-    for (const auto& [raw, src] : weights) {
-      std::string name = wrapped ? raw.substr(7) : raw;
-      if (config_.arch == "densenet121") name = remap_old_densenet_key(name);
+    for (const auto& [name, src] : weights) {
       const bool counter = ends_with(name, "num_batches_tracked");  // absent from old files: never an issue
       auto it = by_name.find(name);
       if (it == by_name.end()) {
@@ -197,8 +180,10 @@ class TorchvisionClassifier : public Classifier {
       report.missing.push_back(name);
       if (!has_prefix(name, spec_.head)) backbone_missing.push_back(name);
     }
+    report.backbone_missing = backbone_missing.size();
     if (strict_backbone && (!backbone_missing.empty() || !report.unexpected.empty() || !report.mismatched.empty())) {
-      std::string msg = "state_dict does not match " + config_.arch + " (strict)";
+      std::string msg = "state_dict does not match " + config_.arch + " (strict";
+      msg += report.prefix.empty() ? ")" : "; looked for under the prefix '" + report.prefix + "')";
       if (!backbone_missing.empty()) msg += "; missing keys: " + join_limited(backbone_missing);
       if (!report.unexpected.empty()) msg += "; unexpected keys: " + join_limited(report.unexpected);
       if (!report.mismatched.empty()) msg += "; shape mismatches: " + join_limited(report.mismatched);
@@ -255,6 +240,25 @@ class TorchvisionClassifier : public Classifier {
   bool is_batchnorm_param(const std::string& name) const {
     auto dot = name.rfind('.');
     return dot != std::string::npos && batchnorms_.count(name.substr(0, dot)) > 0;
+  }
+
+  // The weights under the model's names: the backbone found in `given` (weights/backbone.h); what was
+  // left out, the prefix and the head found go in the report.
+  StateDict find_weights(const StateDict& given, LoadReport& report) {
+    ShapeList shapes;
+    for (auto& [name, t] : given) shapes.emplace_back(name, t.sizes().vec());
+    BackboneMatch m = find_backbone(shapes, arch_keys());
+    if (m.complete_prefixes.size() > 1) throw std::runtime_error(ambiguous_backbones(config_.arch, m.complete_prefixes));
+    report.prefix = m.prefix;
+    report.head_found = m.head;
+    report.head_shape = m.head_shape;
+    report.head_note = m.head_note;
+    report.left_out = m.left_out;
+    report.old_names = m.old_names;
+    StateDict out;
+    for (size_t i = 0; i < given.size(); ++i)
+      if (!m.renamed[i].empty()) out.emplace_back(m.renamed[i], given[i].second);
+    return out;
   }
 
   // requires_grad and BN modes from the frozen groups and the frozen-BatchNorm policy.
@@ -343,6 +347,37 @@ int64_t Classifier::parameter_bytes() {
 std::shared_ptr<Classifier> Classifier::create(const ClassifierConfig& config) {
   validate(config);
   return std::make_shared<TorchvisionClassifier>(config);
+}
+
+namespace {
+// Built with the global generator's state restored afterwards: looking at a file must not change what a
+// seeded run draws next.
+ArchKeys build_reference_keys(const std::string& arch) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  at::Tensor state;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state = gen.get_state();
+  }
+  ClassifierConfig config;
+  config.arch = arch;
+  ArchKeys keys = Classifier::create(config)->arch_keys();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+  return keys;
+}
+}  // namespace
+
+const ArchKeys& Classifier::reference_keys(const std::string& arch) {
+  if (arch == "densenet121") {
+    static const ArchKeys densenet = build_reference_keys(arch);
+    return densenet;
+  }
+  if (arch == "resnet50") {
+    static const ArchKeys resnet = build_reference_keys(arch);
+    return resnet;
+  }
+  throw std::invalid_argument("Expected 'densenet121' or 'resnet50' for arch but received '" + arch + "'");
 }
 
 }  // namespace torchxfer

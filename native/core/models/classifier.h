@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "../weights/backbone.h"
 #include "../weights/state_dict.h"
 
 namespace torchxfer {
@@ -48,6 +49,15 @@ struct LoadReport {
   std::vector<std::string> mismatched;   // "name: file [a, b] vs model [c, d]"
   std::vector<std::string> replaced;     // head keys skipped because the label count differs
   bool first_conv_adapted = false;       // 3-channel first conv summed to 1 channel
+  size_t backbone_missing = 0;           // of `missing`, those outside the head
+  // Where the weights were found (weights/backbone.h): the prefix in the names given ("" when direct),
+  // the head's Linear in the file and its shape, how the head was read, and the tensors left out.
+  std::string prefix;
+  std::string head_found;
+  std::vector<int64_t> head_shape;
+  std::string head_note;
+  std::vector<std::string> left_out;
+  bool old_names = false;                // pre-0.4 DenseNet names remapped
 };
 
 class Classifier {
@@ -77,7 +87,13 @@ class Classifier {
   virtual StateDict state_dict() = 0;  // parameters and buffers, torchvision names
   // strict_backbone: any missing/unexpected/mismatched backbone key is an error (std::runtime_error
   // listing them). The head is replaced (kept at its fresh init) when its size differs.
+  // The backbone is found first, directly or under one prefix, with old DenseNet names remapped and a
+  // Sequential head read (weights/backbone.h); two complete backbones are an error naming both.
   virtual LoadReport load_state_dict(const StateDict& weights, bool strict_backbone) = 0;
+  // This model's state_dict names and shapes, head and first conv: what weight files are matched against.
+  virtual ArchKeys arch_keys() = 0;
+  // The same for `arch` with 3 input channels and one output, built once (weights inspect, --init checks).
+  static const ArchKeys& reference_keys(const std::string& arch);
 
   virtual void to(const torch::Device& device, bool channels_last) = 0;
   virtual torch::Device device() const = 0;

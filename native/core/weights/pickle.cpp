@@ -82,6 +82,15 @@ bool is_set_global(const std::string& n) {
   return n == "builtins.set" || n == "__builtin__.set" || n == "builtins.frozenset" || n == "__builtin__.frozenset";
 }
 
+bool is_storage_global(const std::string& name) {
+  try {
+    storage_scalar_type(name);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 bool known_global(const std::string& name) {
   static const char* kAllowed[] = {
       "collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor",
@@ -91,13 +100,7 @@ bool known_global(const std::string& name) {
   };
   for (const char* a : kAllowed)
     if (name == a) return true;
-  if (is_set_global(name) || is_inert_class(name)) return true;
-  try {
-    storage_scalar_type(name);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  return is_set_global(name) || is_inert_class(name) || is_storage_global(name);
 }
 
 std::string refusal(const std::string& full) {
@@ -111,8 +114,8 @@ std::string refusal(const std::string& full) {
 // The VM: stack, marks, memo, and the rules that keep what it builds a finite tree within budget.
 class Machine {
  public:
-  Machine(const uint8_t* data, size_t size, const PersistentLoad& load, const std::string& what)
-      : r_{data, size, 0, what}, load_(load), budget_(Budget::for_pickle(size)) {}
+  Machine(const uint8_t* data, size_t size, const PersistentLoad& load, const std::string& what, std::set<std::string>* seen)
+      : r_{data, size, 0, what}, load_(load), budget_(Budget::for_pickle(size)), seen_(seen) {}
 
   Ref run(size_t* consumed);
 
@@ -120,6 +123,7 @@ class Machine {
   Reader r_;
   const PersistentLoad& load_;
   Budget budget_;
+  std::set<std::string>* seen_;
   uint64_t spent_ = 0;
   std::vector<Ref> stack_;
   std::vector<size_t> marks_;
@@ -254,6 +258,7 @@ Ref Machine::global(const std::string& module, const std::string& name) {
   if (module.size() + name.size() > kMaxGlobalName) r_.fail("pickle global name longer than " + std::to_string(kMaxGlobalName) + " bytes");
   std::string full = module + "." + name;
   if (!known_global(full)) r_.fail(refusal(full));
+  if (seen_ && (starts_with(full, "torch._utils.") || is_storage_global(full))) seen_->insert(full);  // a finite set
   return make_str(K::Global, full);
 }
 
@@ -512,8 +517,10 @@ torch::ScalarType storage_scalar_type(const std::string& name) {
       {"torch.ShortStorage", torch::kShort},   {"torch.CharStorage", torch::kChar}, {"torch.ByteStorage", torch::kByte},
       {"torch.BoolStorage", torch::kBool},
   };
+  // A GPU checkpoint (torch <= 1.x on CUDA) names torch.cuda.<Type>Storage: the same bytes, placed on the CPU here.
+  const std::string cpu_name = name.rfind("torch.cuda.", 0) == 0 ? "torch." + name.substr(11) : name;
   for (auto& [n, t] : kTypes)
-    if (name == n) return t;
+    if (cpu_name == n) return t;
   throw std::runtime_error("unsupported storage type " + name);
 }
 
@@ -521,8 +528,9 @@ bool is_module_class(const std::string& name) {
   return starts_with(name, "torch.nn.modules.") || starts_with(name, "torchvision.models.") || starts_with(name, "torchxrayvision.models.");
 }
 
-Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_load, const std::string& what, size_t* consumed) {
-  Machine m(data, size, persistent_load, what);
+Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_load, const std::string& what, size_t* consumed,
+             std::set<std::string>* globals_seen) {
+  Machine m(data, size, persistent_load, what, globals_seen);
   return m.run(consumed);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,10 +62,13 @@ using PersistentLoad = std::function<Ref(const Ref& pid)>;
 
 // Runs the pickle in [data, data + size) and returns the object it STOPs with. `what` names the
 // stream in errors ("model.pth: data.pkl"). *consumed (optional) receives the bytes read.
+// *globals_seen (optional) receives the torch._utils rebuild functions and storage types the pickle names
+// (a finite set: they tell the torch era and whether the storages were CUDA ones).
 Ref unpickle(const uint8_t* data, size_t size, const PersistentLoad& persistent_load, const std::string& what,
-             size_t* consumed = nullptr);
+             size_t* consumed = nullptr, std::set<std::string>* globals_seen = nullptr);
 
-// The scalar type of a torch.<X>Storage global ("torch.FloatStorage" -> kFloat); throws if unknown.
+// The scalar type of a torch.<X>Storage or torch.cuda.<X>Storage global ("torch.FloatStorage" -> kFloat);
+// throws if unknown. CUDA storages are data like any other: their bytes are read onto the CPU.
 torch::ScalarType storage_scalar_type(const std::string& global_name);
 
 // An allow-listed module class (torch.nn, torchvision.models, torchxrayvision.models): its instances'

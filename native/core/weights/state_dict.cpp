@@ -177,6 +177,7 @@ WeightsFile read_weights_file(const std::string& path) {
     TorchObject o = out.format == "torch-zip" ? read_torch_zip(bytes, path) : read_torch_legacy(bytes, path);
     out.tensors = std::move(o.tensors);
     out.container = std::move(o.container);
+    out.provenance = std::move(o.provenance);
   } else if (out.format == "safetensors") {
     auto st = parse_safetensors(bytes, path);
     out.tensors = std::move(st.tensors);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "pickle.h"
@@ -22,6 +23,7 @@ struct StorageId {
   std::string key;
   int64_t numel;
   Ref view;  // legacy only: (view_key, offset, size) or None
+  std::string location;  // "cpu", "cuda:0": read onto the CPU whatever it says
 };
 
 StorageId parse_storage_id(const Ref& pid, const std::string& path) {
@@ -36,7 +38,7 @@ StorageId parse_storage_id(const Ref& pid, const std::string& path) {
   } catch (const std::exception& e) {
     fail(path, e.what());  // name the file: the global (an allowed one, but no storage) came from it
   }
-  return StorageId{dtype, t[2]->s, t[4]->i, t.size() > 5 ? t[5] : nullptr};
+  return StorageId{dtype, t[2]->s, t[4]->i, t.size() > 5 ? t[5] : nullptr, t[3]->is(K::Str) ? t[3]->s.substr(0, 32) : ""};
 }
 
 Ref storage_value(torch::Tensor t) {
@@ -89,6 +91,21 @@ StateDict walk_module(const Ref& root, const std::string& path) {
   return out;
 }
 
+// Up to 8 distinct storage locations, for the report.
+void note_location(TorchProvenance& p, const std::string& location) {
+  if (location.empty() || p.locations.size() >= 8) return;
+  if (std::find(p.locations.begin(), p.locations.end(), location) == p.locations.end()) p.locations.push_back(location);
+}
+
+// The torch era the pickle's globals tell, and the storage types it named.
+void note_globals(TorchProvenance& p, const std::set<std::string>& seen, const std::string& format_era, bool legacy) {
+  p.era = format_era;
+  if (legacy && seen.count("torch._utils._rebuild_tensor") && !seen.count("torch._utils._rebuild_tensor_v2"))
+    p.era = "torch 0.3 or earlier (legacy format; tensors rebuilt by _rebuild_tensor, 0.4 brought _rebuild_tensor_v2)";
+  for (auto& g : seen)
+    if (g.rfind("torch._utils.", 0) != 0) p.storage_types.push_back(g);
+}
+
 bool is_module(const Ref& v) { return v->is(K::Object) && pickle::is_module_class(v->s); }
 
 std::string module_note(const Ref& v) { return "pickled module of class " + v->s + ", read as data"; }
@@ -115,6 +132,8 @@ TorchObject to_state_dict(const Ref& root, const std::string& path) {
         if (!v || !((*v)->is(K::Dict) || is_module(*v))) continue;
         dict = v;
         out.container = std::string("checkpoint, weights under '") + key + "'";
+        for (auto& [k, _] : root->dict)
+          if (k->is(K::Str) && k->s != key && out.provenance.checkpoint_keys.size() < 32) out.provenance.checkpoint_keys.push_back(k->s.substr(0, 64));
         if (is_module(*v)) {
           out.tensors = walk_module(*v, path);
           out.container += ": " + module_note(*v);
@@ -135,8 +154,11 @@ TorchObject to_state_dict(const Ref& root, const std::string& path) {
       }
     }
   }
-  for (auto& [name, t] : out.tensors)
-    if (name.rfind("module.", 0) == 0) name = name.substr(7);  // DataParallel
+  for (auto& [name, t] : out.tensors) {
+    if (name.rfind("module.", 0) != 0) continue;
+    name = name.substr(7);  // DataParallel
+    out.provenance.stripped_prefix = "module.";
+  }
   return out;
 }
 
@@ -166,8 +188,10 @@ TorchObject read_torch_zip(const std::vector<uint8_t>& bytes, const std::string&
     if (std::string(reinterpret_cast<const char*>(b), size) != "little") fail(path, "big-endian torch.save files are not supported");
   }
   std::map<std::string, Ref> storages;
+  TorchProvenance provenance;
   auto load = [&](const Ref& pid) -> Ref {
     StorageId id = parse_storage_id(pid, path);  // zip files name module classes directly, never by persistent id
+    note_location(provenance, id.location);
     auto it = storages.find(id.key);
     if (it != storages.end()) return it->second;
     uint64_t n = 0;
@@ -182,14 +206,22 @@ TorchObject read_torch_zip(const std::vector<uint8_t>& bytes, const std::string&
     return storages[id.key] = storage_value(std::move(t));
   };
   const uint8_t* pkl = zip.member(prefix + "data.pkl", &size, true);
-  return to_state_dict(pickle::unpickle(pkl, size, load, path + ": data.pkl"), path);
+  std::set<std::string> seen;
+  TorchObject out = to_state_dict(pickle::unpickle(pkl, size, load, path + ": data.pkl", nullptr, &seen), path);
+  // The byteorder record came with torch 2.1 (docs/source/notes/serialization.rst).
+  note_globals(provenance, seen, zip.has(prefix + "byteorder") ? "torch 2.1 or later (zip format with a byteorder record)" : "torch 1.6 to 2.0 (zip format)", false);
+  provenance.checkpoint_keys = std::move(out.provenance.checkpoint_keys);
+  provenance.stripped_prefix = out.provenance.stripped_prefix;
+  out.provenance = std::move(provenance);
+  return out;
 }
 
 TorchObject read_torch_legacy(const std::vector<uint8_t>& bytes, const std::string& path) {
   size_t pos = 0;
+  std::set<std::string> seen;
   auto next = [&](const pickle::PersistentLoad& load, const char* what) {
     size_t used = 0;
-    Ref v = pickle::unpickle(bytes.data() + pos, bytes.size() - pos, load, path + " (" + what + ")", &used);
+    Ref v = pickle::unpickle(bytes.data() + pos, bytes.size() - pos, load, path + " (" + what + ")", &used, &seen);
     pos += used;
     return v;
   };
@@ -207,9 +239,11 @@ TorchObject read_torch_legacy(const std::vector<uint8_t>& bytes, const std::stri
   std::map<std::string, Ref> roots, views;
   std::map<std::string, torch::ScalarType> root_types;
   uint64_t declared = 0;  // bytes of all storages: together they cannot exceed the file that holds them
+  TorchProvenance provenance;
   auto load = [&](const Ref& pid) -> Ref {
     if (Ref cls = module_class(pid)) return cls;
     StorageId id = parse_storage_id(pid, path);
+    note_location(provenance, id.location);
     auto it = roots.find(id.key);
     if (it == roots.end()) {
       // The data follows the pickle, so a storage can be no larger than the file: refuse before allocating.
@@ -253,7 +287,12 @@ TorchObject read_torch_legacy(const std::vector<uint8_t>& bytes, const std::stri
   }
   for (auto& [key, _] : roots)
     if (!filled[key]) fail(path, "truncated or corrupt: the data of storage " + key + " is missing");
-  return to_state_dict(root, path);
+  TorchObject out = to_state_dict(root, path);
+  note_globals(provenance, seen, "torch 0.4 or later (legacy format, the default before 1.6)", true);
+  provenance.checkpoint_keys = std::move(out.provenance.checkpoint_keys);
+  provenance.stripped_prefix = out.provenance.stripped_prefix;
+  out.provenance = std::move(provenance);
+  return out;
 }
 
 }  // namespace torchxfer

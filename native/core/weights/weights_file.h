@@ -12,16 +12,27 @@ namespace torchxfer {
 // "torch-zip", "torch-legacy", "safetensors", or "" when the bytes are none of these.
 std::string sniff_weights_format(const std::vector<uint8_t>& bytes);
 
+// What a torch.save file says about where it came from (for `weights inspect` and load reports).
+struct TorchProvenance {
+  std::string era;                          // "torch 0.3 or earlier (legacy format, _rebuild_tensor)", ...
+  std::vector<std::string> storage_types;   // "torch.cuda.FloatStorage", ... (a finite set)
+  std::vector<std::string> locations;       // where the storages were saved: "cuda:0", "cpu" (at most 8 named)
+  std::vector<std::string> checkpoint_keys;  // a training checkpoint's other entries: "epoch", "optimizer" (at most 32)
+  std::string stripped_prefix;              // "module." when DataParallel's prefix was stripped from the names
+};
+
 struct WeightsFile {
   std::string format;     // as sniff_weights_format
   std::string container;  // what held the tensors: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read as data"
   StateDict tensors;      // file order; a checkpoint's nested state_dict, "module." stripped
   std::map<std::string, std::string> metadata;  // safetensors only
+  TorchProvenance provenance;                   // torch.save files only
 };
 // What a torch.save file held: its tensors and how they were found.
 struct TorchObject {
   StateDict tensors;
   std::string container;
+  TorchProvenance provenance;
 };
 WeightsFile read_weights_file(const std::string& path);
 

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { OptionError } from '../../errors.js';
 import { DataError } from '../errors.js';
 import type { Dataset, Sample } from '../types.js';
 
@@ -36,6 +37,25 @@ export function dropMissing(samples: Sample[], skipped: Dataset['skipped']): Sam
     skipped.push({ path: s.path, reason: 'file not found' });
     return false;
   });
+}
+
+/** The patient column is never read as a label, even when listed among the label columns. */
+export function rejectPatientLabel(labels: string[], patientColumn: string | undefined): void {
+  if (patientColumn !== undefined && labels.includes(patientColumn)) {
+    throw new OptionError('labelColumns', `label columns other than the patient column '${patientColumn}'`, labels.join(','));
+  }
+}
+
+/** A dataset without one usable image is an error saying why its files were skipped, never an empty success. */
+export function requireSamples(ds: Dataset): void {
+  if (ds.samples.length > 0) return;
+  const reasons = new Map<string, number>();
+  for (const s of ds.skipped) {
+    const reason = s.reason.replace(/'[^']*'/g, "'...'");
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  const why = [...reasons].slice(0, 3).map(([r, n]) => `${n} x ${r}`).join('; ');
+  throw new DataError(ds.root ?? ds.name, `no usable image${ds.skipped.length ? ` (${ds.skipped.length} file(s) skipped: ${why})` : ' (the labels name no image)'}`);
 }
 
 export function relativeId(root: string, path: string): string {

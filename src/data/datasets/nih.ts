@@ -22,12 +22,13 @@ export interface NihOptions {
   keepMissing?: boolean;
 }
 
-const ENTRY_FILES = ['Data_Entry_2017.csv', 'Data_Entry_2017_v2020.csv'];
+/** The label table's names (2017, and the 2020 relabelling). */
+export const NIH_ENTRY_FILES = ['Data_Entry_2017.csv', 'Data_Entry_2017_v2020.csv'];
 
 export function loadNih(root: string, opts: NihOptions = {}): Dataset {
   requireDir(root, 'NIH ChestX-ray14 directory');
-  const entry = ENTRY_FILES.map((f) => join(root, f)).find((p) => existsSync(p));
-  if (!entry) throw new DataError(join(root, ENTRY_FILES[0]), 'file not found (the NIH label table)');
+  const entry = NIH_ENTRY_FILES.map((f) => join(root, f)).find((p) => existsSync(p));
+  if (!entry) throw new DataError(join(root, NIH_ENTRY_FILES[0]), 'file not found (the NIH label table)');
   const table = readCsv(entry);
   const idCol = table.column('Image Index');
   const labelCol = table.column('Finding Labels');

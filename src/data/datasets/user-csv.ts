@@ -6,7 +6,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 
 import { readCsv } from '../csv.js';
 import type { Dataset, Sample } from '../types.js';
-import { dropMissing } from './common.js';
+import { dropMissing, rejectPatientLabel } from './common.js';
 
 export interface UserCsvOptions {
   /** Image path column (default 'path'). */
@@ -33,6 +33,7 @@ export function loadUserCsv(csvPath: string, opts: UserCsvOptions = {}): Dataset
   const splitCol = splitName === undefined ? -1 : table.column(splitName);
   const reserved = new Set([pathName, patientName, splitName]);
   const labels = opts.labelColumns ?? table.header.filter((h) => !reserved.has(h));
+  rejectPatientLabel(labels, patientName);
   if (labels.length === 0) throw table.error({ line: 1, cells: [] }, pathName, 'no label columns (add one or more 0/1 columns, or name them with labelColumns)');
   const labelCols = labels.map((l) => table.column(l));
   const base = dirname(resolve(csvPath));

@@ -2,10 +2,11 @@
  * The paper's experiments (docs/protocol.md, "The paper's experiments"), one stage per figure, on four
  * ChestX-ray14 targets over the N grid 50, 100, 200, 400, 600, ..., 2000:
  * Fig. 3 radiomics vs DenseNet121 (regular training, without and with ImageNet weights) on Emphysema
- * and Hernia; Fig. 4 regular vs one-cycle; Fig. 5 feature extractor vs fine-tune vs gradual
- * unfreezing; Fig. 6 source data with DenseNet121 (ChestX-ray13 for Emphysema only); Fig. 7 source
- * data with ResNet50 (four sources); Fig. 8 default init vs moments of the ImageNet weights vs the
- * ImageNet weights. Decisions between stages are the paper's (one-cycle after Fig. 4, gradual
+ * and Hernia; Fig. 4 regular vs one-cycle from the default init, every layer trainable; Fig. 5 feature
+ * extractor vs fine-tune vs gradual unfreezing (ImageNet weights); Fig. 6 source data with DenseNet121
+ * (ChestX-ray13 for Emphysema only); Fig. 7 source data with ResNet50 (four sources); Fig. 8 on
+ * Emphysema: default init vs moments of the ImageNet convolution weights vs the ImageNet weights.
+ * max_lr at the finder's loss minimum (the paper's rule). Decisions between stages are the paper's (one-cycle after Fig. 4, gradual
  * unfreezing after Fig. 5); the report says whether this run's results agree.
  * With `sameAnatomyWeights` (published chest X-ray weights the user has, e.g. TorchXRayVision's),
  * Fig. 6 offers them as one more source: the same-anatomy alternative to ImageNet, nothing trained.
@@ -81,37 +82,40 @@ export function paperSpec(opts: PresetOptions): unknown {
       },
       ...published,
     ],
-    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'find', batchSize: 16, tta: 4 },
+    // max_lr at the LR finder's loss minimum (the paper, II.D), tuned at N = 2000 and reused for every N.
+    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'find', batchSize: 16, tta: 4, options: { lrRule: 'minimum' } },
     stages: [
       {
         name: 'radiomics-vs-cnn', figure: '3', targets: ['emphysema', 'hernia'], buildsOn: 'base',
         arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-imagenet', source: 'imagenet' }],
         winner: mean,
       },
-      { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
-      { name: 'transfer-method', figure: '5', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual' } },
+      // As the authors' training_methods/*.py: PyTorch's default init, every layer trainable (no transfer).
+      { name: 'training-policy', figure: '4', buildsOn: 'base', base: { source: 'none', init: 'default' }, vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
+      { name: 'transfer-method', figure: '5', base: { source: 'imagenet', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual' } },
+      // The no-transfer arm trains every layer from the first step at the same discriminative rates (normaliseArm).
       { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13', ...published.map((p) => p.name)], winner: mean },
       { name: 'source-data-resnet50', figure: '7', buildsOn: 'transfer-method', base: { arch: 'resnet50' }, vary: 'source', values: sources, winner: mean },
-      { name: 'initialisation', figure: '8', buildsOn: 'transfer-method', base: { source: 'imagenet' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
+      // The authors' distribution_transfer_learning/emphysema.py: Emphysema only, the paper's single p-value.
+      { name: 'initialisation', figure: '8', buildsOn: 'transfer-method', targets: ['emphysema'], base: { source: 'imagenet' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
     ],
   };
 }
 
 /**
- * The paper preset's datasets, from the published sizes, split as docs/protocol.md says (official test list;
- * 10% of train_val by patient for validation; binary tasks balanced: all positives plus as many
- * negatives; source tasks train on the whole training split).
- * NIH ChestX-ray14: 112,120 images, test list 25,596, train_val 86,524 (Table I: Emphysema test 1,093
- * positives, train+val 1,423; Hernia 86 / 141; Pneumonia 555 / 876). CheXpert: 191,027 frontal training
- * images, validation 202 frontal (used as test). MURA: 36,808 training, 3,197 validation (used as test).
+ * The paper preset's datasets, as `experiment paper --plan` counts them on the published lists (seed 0;
+ * official test list, 10% of train_val patients for validation, binary tasks balanced: all positives
+ * plus as many negatives; source tasks train on the whole training split). `--estimate` sizes a job
+ * from this table only where its dataset's lists are not on the machine, so both agree; a test checks
+ * the table against the plan on the real lists. CheXpert's validation set (202 frontal) and MURA's
+ * (3,060 images here: the published image list's valid rows) are the source tasks' test sets.
  */
 export const PAPER_SIZES: SizeTable = {
-  chestxray14: { train: 2000, val: 8652, test: 25596 },
-  pneumonia: { train: 2000, val: 2 * 88, test: 2 * 555 },
-  emphysema: { train: 2000, val: 2 * 142, test: 2 * 1093 },
-  hernia: { train: 2000, val: 2 * 14, test: 2 * 86 },
-  mura: { train: 33127, val: 3681, test: 3197 },
-  chexpert: { train: 171924, val: 19103, test: 202 },
-  // Counted by `experiment paper --plan` on the published NIH lists (79,542 images split 90/10 by patient).
+  chestxray14: { train: 2000, val: 9195, test: 25596 },
+  pneumonia: { train: 2000, val: 170, test: 954 },
+  emphysema: { train: 2000, val: 316, test: 2186 },
+  hernia: { train: 2000, val: 24, test: 172 },
+  mura: { train: 33019, val: 3058, test: 3060 },
+  chexpert: { train: 171703, val: 19324, test: 202 },
   chestxray13: { train: 71525, val: 8017, test: 23410 },
 };
