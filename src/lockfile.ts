@@ -41,6 +41,10 @@ function readLock(lock: string): Generation | undefined {
   }
 }
 
+/** How long a process waits for another one's takeover of a dead holder's lock to finish. */
+const TAKEOVER_WAIT_MS = 5000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
 const holds = (pid: number) => Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid);
 
 /** Claims `lock` for this process; `busy(pid)` words the error when a live process holds it. */
@@ -48,7 +52,9 @@ export function acquirePidLock(lock: string, busy: (pid: number) => string): () 
   const mine = `${lock}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   writeFileSync(mine, String(process.pid), { flag: 'wx' });
   try {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    // Another process's takeover lasts a few system calls, unless it is descheduled meanwhile: wait for it.
+    const deadline = Date.now() + TAKEOVER_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
       try {
         linkSync(mine, lock);
         const { ino } = statSync(lock);
@@ -62,11 +68,11 @@ export function acquirePidLock(lock: string, busy: (pid: number) => string): () 
       if (holds(held.pid)) throw new Error(busy(held.pid));
       const ino = takeOver(lock, held, mine);
       if (typeof ino === 'number') return () => releaseLock(lock, ino);
-      if (ino === 'claimed' && attempt === 19) {
+      if (Date.now() > deadline) {
         throw new Error(`cannot lock ${lock}: its dead holder (pid ${held.pid}) is being replaced by another process; if none is, delete ${lock} and ${claimOf(lock, held)}`);
       }
+      if (ino === 'claimed') Atomics.wait(pause, 0, 0, Math.min(20, 1 + attempt));
     }
-    throw new Error(`cannot lock ${lock}: it keeps changing hands`);
   } finally {
     rmSync(mine, { force: true });
   }

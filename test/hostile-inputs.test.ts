@@ -410,7 +410,10 @@ describe('6: special files in datasets', () => {
     execFileSync('mkfifo', [join(tree, 'pipe.dcm')]);
     writeFileSync(join(tree, 'sparse.dcm'), '');
     truncateSync(join(tree, 'sparse.dcm'), 1.9e9);
-    writeFileSync(join(dir, 'labels.csv'), 'file,y\nzero.dcm,1\npipe.dcm,0\nsparse.dcm,1\n');
+    // One usable image beside them (a tree with none is refused as a whole, naming the three).
+    const pixels = Buffer.concat([tag(0x7fe0, 0x0010), Buffer.from('OB'), u16(0), u32(16), Buffer.alloc(16, 7)]);
+    writeFileSync(join(tree, 'ok.dcm'), Buffer.concat([meta('1.2.840.10008.1.2.1'), el(0x0010, 0x0020, 'LO', 'P1'), image(4, 4, 8), pixels]));
+    writeFileSync(join(dir, 'labels.csv'), 'file,y\nzero.dcm,1\npipe.dcm,0\nsparse.dcm,1\nok.dcm,0\n');
     const mine = snapshot(dir, [inside]);
     const r = await capped(['data', 'inspect', '--data', tree, '--format', 'dicom', '--labels', join(dir, 'labels.csv'), '--json'], { timeoutMs: 60_000 });
     bounded(6, 'DICOM tree: /dev/zero link, FIFO, sparse 1.9 GB', r);
