@@ -91,6 +91,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'end-lr': { kind: 'number', group: 'Training', min: 0, exclusiveMin: true, meaning: 'LR finder: last learning rate of the ramp (default 10)' },
   resume: { kind: 'boolean', group: 'Training', meaning: 'Continue the interrupted run in --out with its saved options (differences from them are listed)' },
   'keep-resume': { kind: 'boolean', group: 'Training', meaning: 'Keep the resumable state (resume/) after a finished run (default: removed)' },
+  force: { kind: 'boolean', group: 'Training', meaning: 'Write into a non-empty --out that is not a torchxfer run folder (files already there are never replaced)' },
   nproc: { kind: 'integer', group: 'Runtime', min: 1, max: 256, meaning: 'Data-parallel: N local worker processes (Gloo on 127.0.0.1), the global batch split between them' },
 
   // Evaluation.

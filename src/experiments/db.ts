@@ -10,6 +10,7 @@ import { version } from '../version.js';
 import { canonicalJson, hashConfig, keyForm, withoutRoots } from './keys.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
 import { isAlive } from '../lockfile.js';
+import { checkInputSchema, checkRow, knownColumns, quoted, selectList, type Table } from './db-input.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -88,6 +89,11 @@ export const SCHEMA_VERSION = '2';
 const STALE_MS = 10 * 60_000;
 const HEARTBEAT_MS = 30_000;
 
+/** The schema versions a read-only open accepts (1..SCHEMA_VERSION); a writable open migrates them. */
+const READABLE_VERSIONS = Array.from({ length: Number(SCHEMA_VERSION) }, (_, i) => String(i + 1));
+/** This torchxfer's columns of `table` (read from the schema it creates: one definition). */
+const columnsOf = (table: Table) => knownColumns(table, () => new ResultsDb(':memory:'));
+
 export class DbLockedError extends Error {
   constructor(message: string) {
     super(message);
@@ -102,6 +108,8 @@ export class ResultsDb {
   private locked = false;
   /** Read-only open of a schema 1 database: the runs whose epochs count from 0 (renumbered on read). */
   private zeroBased = new Set<string>();
+  /** Read-only (untrusted) open: the known columns each table holds; its rows are checked as read. */
+  private input?: Map<Table, Set<string>>;
 
   /** Opens (creating when missing) the database. `readonly` opens an existing file without locking. */
   constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
@@ -119,7 +127,7 @@ export class ResultsDb {
         this.db.exec(SCHEMA);
         this.migrate();
       } else {
-        this.db.prepare('SELECT 1 FROM runs LIMIT 1').all();
+        this.input = checkInputSchema(this.db, READABLE_VERSIONS, columnsOf);
         if (this.schemaVersion() === '1') this.zeroBased = zeroBasedRuns(this.db);
       }
     } catch (err) {
@@ -218,23 +226,36 @@ export class ResultsDb {
     else if (row.spec_hash !== hash) this.db.prepare('UPDATE experiments SET spec_json = ?, spec_hash = ? WHERE name = ?').run(specJson, hash, spec.name);
   }
 
+  /** Rows of `table` through its known columns, never `*`; typed and checked when the database is input. */
+  private select<T>(table: Table, rest: string, ...params: unknown[]): T[] {
+    const columns = columnsOf(table);
+    try {
+      const rows = this.db.prepare(`SELECT ${selectList(table, columns, this.input?.get(table))} ${rest}`).all(...params) as Record<string, unknown>[];
+      if (this.input) rows.forEach((r, i) => checkRow(table, columns, r, i));
+      return rows as T[];
+    } catch (err) {
+      // A corrupt page, a value of the wrong type: the message names the file.
+      if (!this.input) throw err;
+      throw new Error(`${this.path} is not a torchxfer results database: ${(err as Error).message}`);
+    }
+  }
+
   experiments(): ExperimentRow[] {
-    return this.db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[];
+    return this.select<ExperimentRow>('experiments', 'ORDER BY name');
   }
 
   run(key: string): RunRow | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE key = ?').get(key) as RunRow | undefined;
+    const row = this.select<RunRow>('runs', 'WHERE key = ?', key)[0];
     return row && this.numbered(row);
   }
 
   runs(experiment?: string): RunRow[] {
-    return ((experiment === undefined
-      ? this.db.prepare('SELECT * FROM runs ORDER BY experiment, key').all()
-      : this.db.prepare('SELECT * FROM runs WHERE experiment = ? ORDER BY key').all(experiment)) as RunRow[]).map((r) => this.numbered(r));
+    const rows = experiment === undefined ? this.select<RunRow>('runs', 'ORDER BY experiment, key') : this.select<RunRow>('runs', 'WHERE experiment = ? ORDER BY key', experiment);
+    return rows.map((r) => this.numbered(r));
   }
 
   epochs(key: string): EpochRow[] {
-    const rows = this.db.prepare('SELECT * FROM epochs WHERE run_key = ? ORDER BY epoch').all(key) as EpochRow[];
+    const rows = this.select<EpochRow>('epochs', 'WHERE run_key = ? ORDER BY epoch', key);
     return this.zeroBased.has(key) ? rows.map(numberEpochFromOne) : rows;
   }
 
@@ -303,12 +324,16 @@ export class ResultsDb {
     this.db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE key = ?").run(error, new Date().toISOString(), key);
   }
 
-  /** Inserts or replaces a whole run with its epochs (used by merge). */
+  /**
+   * Inserts or replaces a whole run with its epochs (used by merge): through this schema's own column
+   * list and bound values, whatever columns the row came with.
+   */
   putRun(row: RunRow, epochs: EpochRow[]): void {
+    const columns = columnsOf('runs').map((c) => c.name);
+    const values = columns.map((c) => (row as unknown as Record<string, unknown>)[c] ?? null);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(row.key);
-      const cols = Object.keys(row);
-      this.db.prepare(`INSERT OR REPLACE INTO runs (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(row);
+      this.db.prepare(`INSERT OR REPLACE INTO runs (${columns.map(quoted).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
       const ins = this.db.prepare('INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)');
       for (const e of epochs) ins.run(e);
     })();

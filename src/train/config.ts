@@ -87,6 +87,8 @@ export interface TrainConfig {
   resume: boolean;
   /** Keep OUT/resume after a finished run (default: removed). */
   keepResume?: boolean;
+  /** Write into a non-empty `out` that is not a torchxfer run folder (still never replacing a file there). */
+  force?: boolean;
   /** Cache root for images and phantoms (default $TORCHXFER_CACHE or ~/.cache/torchxfer). */
   cacheDir?: string;
   /** Stop after this many optimiser steps in total (tests, quick looks); absent: all epochs. */
@@ -206,7 +208,7 @@ export function resolveTrainConfig(
   defaults: TrainDefaults = defaultsFor(input ?? {}),
 ): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
-  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'crop', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume']);
+  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'crop', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume', 'force']);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
   }
@@ -262,6 +264,7 @@ export function resolveTrainConfig(
   expectString(c.out, 'out');
   expectBoolean(c.resume, 'resume');
   if (c.keepResume !== undefined) expectBoolean(c.keepResume, 'keepResume');
+  if (c.force !== undefined) expectBoolean(c.force, 'force');
   if (c.maxSteps !== undefined) expectInteger(c.maxSteps, 'maxSteps', 1);
   if (c.valLimit !== undefined) expectInteger(c.valLimit, 'valLimit', 2);
   if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);
