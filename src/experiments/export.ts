@@ -6,7 +6,7 @@
 import { formatCsv } from '../data/csv.js';
 import type { ResultsDb, RunRow } from './db.js';
 import { pairedP } from './paired.js';
-import { planExperiment } from './plan.js';
+import { planArmNames, planExperiment } from './plan.js';
 import { doneLookup } from './run.js';
 import { storedSpec } from './spec.js';
 
@@ -44,16 +44,7 @@ export function armName(arm: Record<string, unknown>): string {
  */
 export function specArmNames(db: ResultsDb): Map<string, string[]> {
   const names = new Map<string, string[]>();
-  const add = (key: string, name: string) => {
-    const list = names.get(key) ?? [];
-    if (!list.includes(name)) list.push(name);
-    names.set(key, list);
-  };
-  for (const e of db.experiments()) {
-    const plan = planExperiment(storedSpec(e.spec_json, `${db.path}: experiment '${e.name}'`), doneLookup(db), pairedP);
-    for (const a of plan.arms) for (const j of a.jobs) add(j.key, a.stage ? `Fig. ${a.figure} (${a.stage}): ${a.name}` : a.name);
-    for (const j of plan.sources) add(j.key, `source task ${j.data.name}`);
-  }
+  for (const e of db.experiments()) planArmNames(planExperiment(storedSpec(e.spec_json, `${db.path}: experiment '${e.name}'`), doneLookup(db), pairedP), names);
   return names;
 }
 
