@@ -48,3 +48,16 @@ export function expectDevice(value: unknown, name = 'device'): string {
   if (typeof value !== 'string' || !/^(cpu|auto|cuda(:\d+)?)$/.test(value)) throw new OptionError(name, "'cpu', 'cuda', 'cuda:N' or 'auto'", value);
   return value;
 }
+
+/**
+ * Names that become parts of file and folder names (experiments, datasets, sources): letters, digits,
+ * '.', '_' or '-', starting with a letter or digit (so never '..', hidden or absolute), at most 128.
+ */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function expectSafeName(value: unknown, name: string): string {
+  if (typeof value !== 'string' || !SAFE_NAME.test(value)) {
+    throw new OptionError(name, "a name of at most 128 letters, digits, '.', '_' or '-' starting with a letter or digit", value);
+  }
+  return value;
+}

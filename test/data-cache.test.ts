@@ -34,7 +34,7 @@ describe('image cache', () => {
     expect(cache.length).toBe(7);
     expect(cache.skipped.map((s) => [s.path.split('/').pop(), s.reason])).toEqual([
       ['dropped.png', 'file not found'],
-      ['2.png', "not a PNG, JPEG or DICOM image (content starts with 'not an image')"],
+      ['2.png', 'not a PNG, JPEG or DICOM image (its first bytes match none of their signatures)'],
       ['gone.png', 'file not found'],
     ]);
     expect(cache.report()).toMatch(/toy: 5 images cached at 20x16 .*, 3 skipped/);

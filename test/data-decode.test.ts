@@ -132,7 +132,7 @@ describe('bad files give errors naming the file', () => {
     writeFileSync(join(dir, 'empty.png'), '');
     await expect(decodeGrey(join(dir, 'empty.png'))).rejects.toThrow(`${join(dir, 'empty.png')}: file is empty (0 bytes)`);
     writeFileSync(join(dir, 'text.png'), 'hello, I am not an image\n');
-    await expect(decodeGrey(join(dir, 'text.png'))).rejects.toThrow(/text\.png: not a PNG, JPEG or DICOM image \(content starts with 'hello, I am '\)/);
+    await expect(decodeGrey(join(dir, 'text.png'))).rejects.toThrow(/text\.png: not a PNG, JPEG or DICOM image \(its first bytes match none of their signatures\)$/);
     const png = await sharp(Buffer.from(randomBytes(64 * 64, 5)), { raw: { width: 64, height: 64, channels: 1 } }).png().toBuffer();
     writeFileSync(join(dir, 'trunc.png'), png.subarray(0, Math.floor(png.length / 2)));
     await expect(decodeGrey(join(dir, 'trunc.png'))).rejects.toThrow(/trunc\.png: cannot decode image/);

@@ -118,5 +118,12 @@ describe('counts of a run are what happened', () => {
     expect(new Set(metrics.samples.train).size).toBe(metrics.counts.uniqueImages);
     expect(String(row!.warnings)).toContain('N = 40 was asked for but the training pool has only');
     expect(metrics.simulated).toBe(true);
+    // metrics.json names the spec's arm too; the report of these phantoms (read as --format nih) says SIMULATED.
+    expect((metrics as Metrics & { armNames: string[] }).armNames).toEqual(['scratch']);
+    const rep = runCli(['report', join(dir, 'few.db'), '--out', join(dir, 'few-report'), '--no-png']);
+    expect(rep.status, rep.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'few-report', 'report.html'), 'utf8');
+    expect(html).toContain('<title>SIMULATED: torchxfer report</title>');
+    expect(html).toContain('<strong>SIMULATED DATA</strong>');
   }, 600_000);
 });

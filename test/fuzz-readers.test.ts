@@ -1,6 +1,7 @@
 /**
- * Fuzzes the weight readers (torch.save zip and legacy, safetensors) and the DICOM decoder with
- * seeded mutants of valid files made by torch.save and pydicom: every mutant must resolve or reject
+ * Fuzzes the weight readers (torch.save zip and legacy, safetensors), the DICOM decoder, PNG/JPEG decoding,
+ * results databases opened read-only and spec loading with seeded mutants of valid files (torch.save,
+ * pydicom, sharp, torchxfer's own database and spec): every mutant must resolve or reject
  * with an Error naming the file, in a child process (a segfault or abort is a failure, not our death),
  * within a per-case timeout and a memory bound. Then hostile files crafted to overflow sizes, declare
  * huge storages or nest deeply: regressions for the reader fixes. Needs dist/ (npx tsc) and the addon.
@@ -50,6 +51,12 @@ describe('reader fuzzing', () => {
     // The hostile shapes (weights: floods, nesting, aliasing, header floods; DICOM: undefined-length sequences and
     // elements, encapsulated fragments, deflated bodies and bombs) were all tried; what each cost is reported.
     for (const shape of ['flood', 'nested', 'aliased|tensors over the range', 'header of \\d+ zeros', 'undefined-length|length undefined', 'encapsulated', 'deflated']) expect(stats.shapes[shape], shape).toBeGreaterThan(5);
+    // Hostile inputs II: declared image sizes (PNG, JPEG incl. progressive, DICOM), crafted results databases
+    // (SQL in column names, views, generated columns, versions, values of the wrong type) and specs.
+    for (const shape of ['dicom declares', 'png declares|jpeg (progressive )?declares', 'db: ']) expect(stats.shapes[shape], shape).toBeGreaterThan(5);
+    expect(Object.entries(stats.shapes).find(([k]) => k.startsWith('spec '))?.[1], 'spec shapes').toBeGreaterThan(5);
+    for (const format of ['png', 'jpeg', 'db', 'spec']) expect(stats.byFormat[format].err, format).toBeGreaterThan(20);
+    for (const format of ['png', 'jpeg', 'db']) expect(stats.byFormat[format].ok, format).toBeGreaterThan(0);
     // Peak memory is measured for DICOM cases too: the deflate bombs under the 256 MiB bound raise a child's
     // resident size by tens of MiB, and the watchdog above bounds them like any reader.
     expect(stats.byFormat.dicom.maxRiseKiB).toBeGreaterThan(32 * 1024);

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { readStateDict, readSafetensors, inspectWeights, tensorBytes } = await import(join(root, 'dist', 'weights', 'io.js'));
 const { decodeGrey } = await import(join(root, 'dist', 'data', 'decode.js'));
+const { ResultsDb } = await import(join(root, 'dist', 'experiments', 'db.js'));
+const { loadSpec } = await import(join(root, 'dist', 'experiments', 'spec.js'));
 const { native } = await import(join(root, 'dist', 'native.js'));
 // One intra-op thread: tiny files need no more, and LibTorch 1.13 rebuilds its thread pool on every
 // worker call when more are set (about 100 ms per call on a loaded machine).
@@ -32,11 +34,30 @@ function say(line) {
   }
 }
 
+/** A results database as report, export and merge read it: every experiment, run and epoch. */
+function readDb(path) {
+  const db = new ResultsDb(path, { readonly: true });
+  try {
+    let epochs = 0;
+    const runs = db.runs();
+    for (const r of runs) epochs += db.epochs(r.key).length;
+    return `${db.experiments().length} experiments, ${runs.length} runs, ${epochs} epochs`;
+  } finally {
+    db.close();
+  }
+}
+
 async function readAll(c) {
   if (c.format === 'dicom') {
     const img = await decodeGrey(c.path, { width: 16, height: 16 });
     return `${img.width}x${img.height}`;
   }
+  if (c.format === 'png' || c.format === 'jpeg') {
+    const img = await decodeGrey(c.path, { width: 250, height: 250 });
+    return `${img.width}x${img.height}`;
+  }
+  if (c.format === 'db') return readDb(c.path);
+  if (c.format === 'spec') return `spec ${loadSpec(c.path, { env: {} }).name}`;
   const sd = await readStateDict(c.path);
   let bytes = 0;
   for (const t of Object.values(sd)) bytes += tensorBytes(t).bytes.length;  // touches every element

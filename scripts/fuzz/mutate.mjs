@@ -2,6 +2,8 @@
 // seed file), so a failing case is reproduced from the three alone: see `mutant()`.
 import { crc32, deflateRawSync } from 'node:zlib';
 
+import { db, jpeg, png, spec } from './inputs.mjs';
+
 /** mulberry32: small, fast and good enough to pick mutations. */
 export function rng(seed) {
   let a = seed >>> 0;
@@ -416,6 +418,15 @@ function nestedSequences(b, d, r) {
 }
 
 const dicomShapes = {
+  // Rows and Columns both set: sizes under the pixel limit whose decode would still hold gigabytes, and strips.
+  declaredSize(b, r) {
+    const [rows, columns] = r.pick([[10000, 10000], [8000, 8000], [25, 60000], [60000, 25], [65535, 1500]]);
+    const at = [findTag(b, 0x0028, 0x0010), findTag(b, 0x0028, 0x0011)];
+    if (at.some((a) => a < 0 || a + 10 > b.length)) return generic.word(b, r);
+    b.writeUInt16LE(rows, at[0] + 8);
+    b.writeUInt16LE(columns, at[1] + 8);
+    return [b, `dicom declares ${columns} x ${rows}`];
+  },
   undefinedSequence(b, r) {
     const d = dicomLayout(b);
     return d ? nestedSequences(b, d, r) : generic.word(b, r);
@@ -482,11 +493,19 @@ const BY_FORMAT = {
   legacy: { ...generic, ...shapes.legacy },
   safetensors: { ...generic, ...safetensors, ...shapes.safetensors },
   dicom: { ...generic, ...dicom, ...dicomShapes },
+  png: { ...generic, ...png, declaredSize2: png.declaredSize },  // the CRC stops most byte mutations: sizes twice as likely
+  jpeg: { ...generic, ...jpeg, declaredSize2: jpeg.declaredSize },
+  db: { bitflip: generic.bitflip, word: generic.word, truncate: generic.truncate, ...db },
+  spec: { byte: generic.byte, truncate: generic.truncate, ...spec, hostileField2: spec.hostileField, hostileField3: spec.hostileField },
 };
 
 export function formatOf(file) {
   if (file.endsWith('.safetensors')) return 'safetensors';
   if (file.endsWith('.dcm')) return 'dicom';
+  if (file.endsWith('.png')) return 'png';
+  if (file.endsWith('.jpg')) return 'jpeg';
+  if (file.endsWith('.db')) return 'db';
+  if (file.endsWith('.json')) return 'spec';
   return file.includes('legacy') ? 'legacy' : 'zip';
 }
 

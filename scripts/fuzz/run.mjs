@@ -6,13 +6,15 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { writeInputSeeds } from './inputs.mjs';
 import { formatOf, mutant } from './mutate.mjs';
 import { watchRss } from './watchdog.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // The hostile shapes of mutate.mjs, counted per run: weights (floods, nesting, aliasing, header floods)
 // and DICOM (undefined-length sequences and elements, encapsulated fragments, deflated bodies and bombs).
-const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /header of \d+ zeros/, /undefined-length|length undefined/, /encapsulated/, /deflated/];
+const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /header of \d+ zeros/, /undefined-length|length undefined/, /encapsulated/, /deflated/,
+  /dicom declares/, /png declares|jpeg (progressive )?declares/, /db: /, /spec (nGrid|\d+ seeds|name|an absolute|a size|\d+ arms|a target|a negative)/];
 
 /**
  * @param {object} o
@@ -29,7 +31,8 @@ const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /he
  * @param {(line: string) => void} [o.log]
  */
 export async function fuzzReaders(o) {
-  const seeds = readdirSync(o.seedsDir).filter((f) => /\.(pth|safetensors|dcm)$/.test(f)).sort();
+  await writeInputSeeds(o.seedsDir, join(here, '..', '..', 'dist'));
+  const seeds = readdirSync(o.seedsDir).filter((f) => /\.(pth|safetensors|dcm|png|jpg|db|json)$/.test(f)).sort();
   const bytes = seeds.map((f) => readFileSync(join(o.seedsDir, f)));
   const batch = o.batch ?? 400;
   const limitCases = o.cases ?? Infinity;

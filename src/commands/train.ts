@@ -9,7 +9,7 @@ import { train, type TrainResult } from '../train/run.js';
 import { addOptions, parseOptions, RUN_OPTIONS, type OptionList } from './options.js';
 import { configFromArgs } from './run-config.js';
 
-const TRAIN_OPTIONS: OptionList = [...RUN_OPTIONS, 'tta', 'out', 'resume', 'keep-resume', 'nproc'];
+const TRAIN_OPTIONS: OptionList = [...RUN_OPTIONS, 'tta', 'out', 'resume', 'keep-resume', 'force', 'nproc'];
 
 /** What the user reads at the end of a run: results, then where every artefact is. */
 export function summary(result: TrainResult, tta: number): string {

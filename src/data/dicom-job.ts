@@ -2,10 +2,9 @@
  * One DICOM decode, start to end, as the worker runs it: read the file, guard it, decode frame 1,
  * rescale, window to 8 bits. Returns a plain message (no class instances cross the thread boundary).
  */
-import { readFile } from 'node:fs/promises';
-
 import { decodeDicomFrame, dicomToRawGrey } from './dicom-pixels.js';
 import { DataError } from './errors.js';
+import { readRegularFile } from './regular-file.js';
 import { applyWindow, type Window } from './window.js';
 
 export interface DicomJob {
@@ -13,6 +12,8 @@ export interface DicomJob {
   path: string;
   window: Window;
   maxPixels: number;
+  /** The resize target's width (0: none): checked with the budget before decoding. */
+  targetWidth?: number;
 }
 
 export type DicomJobResult =
@@ -21,13 +22,8 @@ export type DicomJobResult =
 
 export async function runDicomJob(job: DicomJob): Promise<DicomJobResult> {
   try {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(job.path);
-    } catch (err) {
-      throw new DataError(job.path, `cannot read (${(err as Error).message})`);
-    }
-    const frame = await decodeDicomFrame(job.path, bytes, job.maxPixels);
+    const bytes = await readRegularFile(job.path);
+    const frame = await decodeDicomFrame(job.path, bytes, job.maxPixels, { targetWidth: job.targetWidth ?? 0 });
     const raw = dicomToRawGrey(frame);
     const data = applyWindow(raw, job.window);
     return { id: job.id, ok: true, data, width: raw.width, height: raw.height, bitDepth: raw.bitDepth, frames: frame.frames, syntax: frame.syntax };

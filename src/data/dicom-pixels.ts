@@ -6,6 +6,7 @@
 import { decodeCodestream, jpegFrameHeader, type CodecName, type DecodedFrame } from './dicom-codecs.js';
 import { checkDicomLengths, EXPLICIT_BE, PIXEL_DATA, SYNTAX_NAMES, type DicomLayout, type ElementRef } from './dicom-lengths.js';
 import { DataError } from './errors.js';
+import { checkImageBudget } from './image-budget.js';
 import type { RawGrey, VoiLut } from './window.js';
 
 const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99', EXPLICIT_BE]);
@@ -24,10 +25,31 @@ const CODECS: Record<string, CodecName> = {
   '1.2.840.10008.1.2.4.203': 'htj2k',
 };
 
+export type StoredSamples = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
+
+/** The narrowest array for `n` samples of `bits` bits (signed or not). */
+function samplesOf(bits: number, signed: boolean, n: number): StoredSamples {
+  if (bits <= 8) return signed ? new Int8Array(n) : new Uint8Array(n);
+  if (bits <= 16) return signed ? new Int16Array(n) : new Uint16Array(n);
+  return signed ? new Int32Array(n) : new Uint32Array(n);
+}
+
+/** Bytes a decode holds per pixel beyond the file: codec output (and its copy out of WebAssembly), samples, 8-bit output. */
+function bytesPerPixel(allocated: number, compressed: boolean): number {
+  const sample = allocated / 8;
+  return (compressed ? 3 : 2) * sample + 1;
+}
+
+/** Limits of one decode besides maxPixels: the resize target (checked with the budget) and the budget. */
+export interface FrameLimits {
+  targetWidth?: number;
+  budgetBytes?: number;
+}
+
 /** Frame 1 of a DICOM file as stored values, with what the header says about them. */
 export interface DicomFrame {
-  /** rows x columns, row-major: BitsStored bits of each sample, sign-extended when signed. */
-  stored: Float64Array;
+  /** rows x columns, row-major: BitsStored bits of each sample, sign-extended when signed, in the narrowest type. */
+  stored: StoredSamples;
   rows: number;
   columns: number;
   bitsAllocated: number;
@@ -101,15 +123,13 @@ const T = {
 };
 
 /** Guards, then decodes frame 1 to stored values. Throws DataErrors naming the file. */
-export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixels: number): Promise<DicomFrame> {
+export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixels: number, limits: FrameLimits = {}): Promise<DicomFrame> {
   const layout = checkDicomLengths(path, bytes);
   const h = new Header(layout);
   const syntax = layout.syntax;
   const rows = h.number(T.rows) ?? 0;
   const columns = h.number(T.columns) ?? 0;
   if (!h.ref(PIXEL_DATA)) throw new DataError(path, 'DICOM has no pixel data');
-  if (!(rows > 0 && columns > 0)) throw new DataError(path, `image has no size (${columns} x ${rows})`);
-  if (rows * columns > maxPixels) throw new DataError(path, `image is ${columns} x ${rows} = ${rows * columns} pixels, over the limit of ${maxPixels} (option maxPixels)`);
   const samples = h.number(T.samples) ?? 1;
   if (samples !== 1) throw new DataError(path, `DICOM has ${samples} samples per pixel (${h.strings(T.photometric)[0] ?? 'colour'}); only grey (1) is supported`);
   const photometric = (h.strings(T.photometric)[0] || 'MONOCHROME2').toUpperCase();
@@ -120,6 +140,9 @@ export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixel
   if (!(stored >= 1 && stored <= allocated)) throw new DataError(path, `DICOM BitsStored ${stored} is not between 1 and BitsAllocated (${allocated})`);
   const signed = h.number(T.representation) === 1;
   const frames = Math.max(1, Math.floor(h.number(T.frames) ?? 1));
+  // Every buffer of the decode is sized from the header: checked before the first is allocated.
+  const fixedBytes = bytes.length + (layout.body.buffer === bytes.buffer ? 0 : layout.body.length);
+  checkImageBudget(path, { width: columns, height: rows, bytesPerPixel: bytesPerPixel(allocated, !NATIVE.has(syntax)), fixedBytes }, { maxPixels, targetWidth: limits.targetWidth ?? 0, budgetBytes: limits.budgetBytes });
   const n = rows * columns;
   let words: ArrayLike<number>;
   try {
@@ -131,7 +154,7 @@ export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixel
     throw new DataError(path, `cannot decode DICOM pixel data (${SYNTAX_NAMES[syntax]}, ${syntax}): ${(err as Error).message}`);
   }
   // Keep only BitsStored bits (sign-extended when signed): bits above may hold overlays.
-  const out = new Float64Array(n);
+  const out = samplesOf(stored, signed, n);
   if (stored === 32) {
     for (let i = 0; i < n; i++) out[i] = signed ? words[i]! | 0 : words[i]! >>> 0;
   } else {
@@ -295,7 +318,8 @@ function lutOf(h: Header, sequence: number, signed: boolean): VoiLut | undefined
 /** Stored values through the modality LUT or rescale, with the file's VOI LUT or window and the 'full' range. */
 export function dicomToRawGrey(f: DicomFrame): RawGrey {
   const h = new Header(f.layout);
-  const values = f.stored;
+  let values: ArrayLike<number> = f.stored;
+  let rescale: RawGrey['rescale'];
   const lo = f.signed ? -(2 ** (f.bitsStored - 1)) : 0;
   const hi = f.signed ? 2 ** (f.bitsStored - 1) - 1 : 2 ** f.bitsStored - 1;
   let fullRange: [number, number];
@@ -304,12 +328,14 @@ export function dicomToRawGrey(f: DicomFrame): RawGrey {
     // A Modality LUT replaces the rescale (PS3.3 C.11.1): its outputs span 0..2^bits-1.
     const { first, entries } = modality;
     const last = entries.length - 1;
-    for (let i = 0; i < values.length; i++) values[i] = entries[Math.min(last, Math.max(0, Math.trunc(values[i]! - first)))]!;
+    const mapped = new Uint16Array(f.stored.length);
+    for (let i = 0; i < mapped.length; i++) mapped[i] = entries[Math.min(last, Math.max(0, Math.trunc(f.stored[i]! - first)))]!;
+    values = mapped;
     fullRange = [0, 2 ** modality.bits - 1];
   } else {
     const slope = h.number(T.slope) ?? 1;
     const intercept = h.number(T.intercept) ?? 0;
-    if (slope !== 1 || intercept !== 0) for (let i = 0; i < values.length; i++) values[i] = values[i]! * slope + intercept;
+    if (slope !== 1 || intercept !== 0) rescale = { slope, intercept };
     const ends = [lo * slope + intercept, hi * slope + intercept];
     fullRange = [Math.min(...ends), Math.max(...ends)];
   }
@@ -325,5 +351,6 @@ export function dicomToRawGrey(f: DicomFrame): RawGrey {
     fileLut: lutOf(h, T.voiLutSequence, f.signed),
     invert: f.photometric === 'MONOCHROME1',
     autoMode: 'minmax',
+    ...(rescale ? { rescale } : {}),
   };
 }

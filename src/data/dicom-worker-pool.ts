@@ -13,7 +13,10 @@ import { Worker } from 'node:worker_threads';
 import { runDicomJob, type DicomJob, type DicomJobResult } from './dicom-job.js';
 import { DataError } from './errors.js';
 
-/** V8 heap of one decode worker (WebAssembly codec memory is separate, at most 2 GiB per codec). */
+/**
+ * V8 heap of one decode worker. ArrayBuffers and WebAssembly codec memory are outside it: those are
+ * bounded by the decode budget, checked from the header before the frame is decoded (image-budget.ts).
+ */
 export const WORKER_HEAP_MB = 1024;
 
 interface Lane {
@@ -33,8 +36,8 @@ function workerScript(): string | undefined {
 }
 
 /** Decodes one DICOM file to 8-bit grey at its own size, on a worker thread. */
-export async function decodeDicomInWorker(path: string, window: DicomJob['window'], maxPixels: number): Promise<Extract<DicomJobResult, { ok: true }>> {
-  const job: DicomJob = { id: nextId++, path, window, maxPixels };
+export async function decodeDicomInWorker(path: string, window: DicomJob['window'], maxPixels: number, targetWidth = 0): Promise<Extract<DicomJobResult, { ok: true }>> {
+  const job: DicomJob = { id: nextId++, path, window, maxPixels, targetWidth };
   const script = workerScript();
   const result = script ? await new Promise<DicomJobResult>((resolve) => {
     queue.push({ job, resolve });

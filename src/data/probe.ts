@@ -3,10 +3,11 @@
  * bytes, PNG's IHDR and IEND chunks, JPEG's start and end markers, a DICOM header that parses and holds
  * pixel data. `torchxfer data inspect` runs it on every file (`--verify` decodes them all instead).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 
 import { readDicomHeader } from './datasets/dicom-tree.js';
 import { sniffFormat } from './decode.js';
+import { openRegularFileSync } from './regular-file.js';
 
 function readAt(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.alloc(Math.max(0, length));
@@ -17,13 +18,14 @@ function readAt(fd: number, position: number, length: number): Buffer {
 /** Why the file cannot be a usable image, or undefined when its header and ends look whole. */
 export function probeImage(path: string): string | undefined {
   let fd: number;
+  let size: number;
   try {
-    fd = openSync(path, 'r');
+    ({ fd, size } = openRegularFileSync(path));
   } catch (err) {
-    return `cannot open (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+    const message = (err as Error).message;
+    return message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message;
   }
   try {
-    const size = fstatSync(fd).size;
     if (size === 0) return 'empty file (0 bytes)';
     const head = readAt(fd, 0, 132);
     const format = sniffFormat(head);

@@ -32,6 +32,11 @@ export interface RawGrey {
   autoMode: 'full' | 'minmax';
   /** Already 8-bit at the requested width: only the height fit remains. */
   final?: boolean;
+  /**
+   * A linear rescale of `values` (DICOM's modality rescale), applied as each value is windowed: the
+   * samples stay in their own narrow type instead of a float copy of the whole frame.
+   */
+  rescale?: { slope: number; intercept: number };
 }
 
 /** A VOI LUT (PS3.3 C.11.2.1.1): values from `first` on index `entries`; outputs have `bits` bits. */
@@ -45,8 +50,9 @@ export interface VoiLut {
  * Maps source values to 0..255 by the chosen window (DICOM PS3.3 C.11.2.1.2 for center/width); 'auto'
  * prefers the file's VOI LUT (as pydicom's apply_voi_lut does), then its window.
  */
-export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWindow' | 'fileLut' | 'invert' | 'autoMode'>, window: Window): Uint8Array {
+export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWindow' | 'fileLut' | 'invert' | 'autoMode' | 'rescale'>, window: Window): Uint8Array {
   const { values } = img;
+  const { slope, intercept } = img.rescale ?? { slope: 1, intercept: 0 };
   const n = values.length;
   const out = new Uint8Array(n);
   if (window === 'auto' && img.fileLut) {
@@ -55,14 +61,14 @@ export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWin
     const scale = 255 / (2 ** bits - 1);
     for (let i = 0; i < n; i++) {
       // Below the first mapped value: entry 0; past the table: its last entry.
-      const k = Math.min(last, Math.max(0, Math.trunc(values[i]! - first)));
+      const k = Math.min(last, Math.max(0, Math.trunc(values[i]! * slope + intercept - first)));
       const y = Math.min(255, Math.round(entries[k]! * scale));
       out[i] = img.invert ? 255 - y : y;
     }
     return out;
   }
   let mode: Window = window === 'auto' ? (img.fileWindow ?? img.autoMode) : window;
-  if (mode === 'full' && img.fullRange[0] === 0 && img.fullRange[1] === 255 && !img.invert) {
+  if (mode === 'full' && img.fullRange[0] === 0 && img.fullRange[1] === 255 && !img.invert && !img.rescale) {
     for (let i = 0; i < n; i++) out[i] = values[i];
     return out;
   }
@@ -79,7 +85,7 @@ export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWin
     lo = Infinity;
     hi = -Infinity;
     for (let i = 0; i < n; i++) {
-      const v = values[i];
+      const v = values[i] * slope + intercept;
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
@@ -87,7 +93,7 @@ export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWin
   }
   const scale = hi > lo ? 255 / (hi - lo) : 0;
   for (let i = 0; i < n; i++) {
-    const v = values[i];
+    const v = values[i] * slope + intercept;
     let y = v <= lo ? 0 : v > hi ? 255 : Math.round((v - lo) * scale);
     if (img.invert) y = 255 - y;
     out[i] = y;

@@ -11,6 +11,7 @@ import { canonicalJson, hashConfig, keyForm, withoutRoots } from './keys.js';
 import { oldSpellingNotice, respell, type Respelt } from './spellings.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
 import { isAlive } from '../lockfile.js';
+import { checkInputSchema, checkRow, knownColumns, quoted, selectList, type Table } from './db-input.js';
 
 export type RunStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -89,6 +90,11 @@ export const SCHEMA_VERSION = '2';
 const STALE_MS = 10 * 60_000;
 const HEARTBEAT_MS = 30_000;
 
+/** The schema versions a read-only open accepts (1..SCHEMA_VERSION); a writable open migrates them. */
+const READABLE_VERSIONS = Array.from({ length: Number(SCHEMA_VERSION) }, (_, i) => String(i + 1));
+/** This torchxfer's columns of `table` (read from the schema it creates: one definition). */
+const columnsOf = (table: Table) => knownColumns(table, () => new ResultsDb(':memory:'));
+
 export class DbLockedError extends Error {
   constructor(message: string) {
     super(message);
@@ -103,6 +109,8 @@ export class ResultsDb {
   private locked = false;
   /** Read-only open of a schema 1 database: the runs whose epochs count from 0 (renumbered on read). */
   private zeroBased = new Set<string>();
+  /** Read-only (untrusted) open: the known columns each table holds; its rows are checked as read. */
+  private input?: Map<Table, Set<string>>;
 
   /** Opens (creating when missing) the database. `readonly` opens an existing file without locking. */
   constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
@@ -120,7 +128,7 @@ export class ResultsDb {
         this.db.exec(SCHEMA);
         this.migrate();
       } else {
-        this.db.prepare('SELECT 1 FROM runs LIMIT 1').all();
+        this.input = checkInputSchema(this.db, READABLE_VERSIONS, columnsOf);
         if (this.schemaVersion() === '1') this.zeroBased = zeroBasedRuns(this.db);
       }
     } catch (err) {
@@ -219,33 +227,46 @@ export class ResultsDb {
     else if (row.spec_hash !== hash) this.db.prepare('UPDATE experiments SET spec_json = ?, spec_hash = ? WHERE name = ?').run(specJson, hash, spec.name);
   }
 
+  /** Rows of `table` through its known columns, never `*`; typed and checked when the database is input. */
+  private select<T>(table: Table, rest: string, ...params: unknown[]): T[] {
+    const columns = columnsOf(table);
+    try {
+      const rows = this.db.prepare(`SELECT ${selectList(table, columns, this.input?.get(table))} ${rest}`).all(...params) as Record<string, unknown>[];
+      if (this.input) rows.forEach((r, i) => checkRow(table, columns, r, i));
+      return rows as T[];
+    } catch (err) {
+      // A corrupt page, a value of the wrong type: the message names the file.
+      if (!this.input) throw err;
+      throw new Error(`${this.path} is not a torchxfer results database: ${(err as Error).message}`);
+    }
+  }
+
   /** The experiments, their specs in the train command's spellings (stored ones respelt, with a notice). */
   experiments(): ExperimentRow[] {
-    return (this.db.prepare('SELECT * FROM experiments ORDER BY name').all() as ExperimentRow[]).map((row) => {
+    return this.select<ExperimentRow>('experiments', 'ORDER BY name').map((row) => {
       const changed: Respelt[] = [];
-      const spec = respell(JSON.parse(row.spec_json) as unknown, 'canonical', changed);
+      const specJson = respeltJson(row.spec_json, changed);
       if (changed.length === 0) return row;
       const notice = oldSpellingNotice(changed, `the spec of experiment '${row.name}' stored in ${this.path}`)!;
       if (!noticed.has(notice)) console.error(notice);
       noticed.add(notice);
       // The hash stays: it is computed from the old spellings (keyForm), which are the same for both.
-      return { ...row, spec_json: canonicalJson(spec) };
+      return { ...row, spec_json: specJson };
     });
   }
 
   run(key: string): RunRow | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE key = ?').get(key) as RunRow | undefined;
+    const row = this.select<RunRow>('runs', 'WHERE key = ?', key)[0];
     return row && this.numbered(row);
   }
 
   runs(experiment?: string): RunRow[] {
-    return ((experiment === undefined
-      ? this.db.prepare('SELECT * FROM runs ORDER BY experiment, key').all()
-      : this.db.prepare('SELECT * FROM runs WHERE experiment = ? ORDER BY key').all(experiment)) as RunRow[]).map((r) => this.numbered(r));
+    const rows = experiment === undefined ? this.select<RunRow>('runs', 'ORDER BY experiment, key') : this.select<RunRow>('runs', 'WHERE experiment = ? ORDER BY key', experiment);
+    return rows.map((r) => this.numbered(r));
   }
 
   epochs(key: string): EpochRow[] {
-    const rows = this.db.prepare('SELECT * FROM epochs WHERE run_key = ? ORDER BY epoch').all(key) as EpochRow[];
+    const rows = this.select<EpochRow>('epochs', 'WHERE run_key = ? ORDER BY epoch', key);
     return this.zeroBased.has(key) ? rows.map(numberEpochFromOne) : rows;
   }
 
@@ -318,12 +339,16 @@ export class ResultsDb {
     this.db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE key = ?").run(error, new Date().toISOString(), key);
   }
 
-  /** Inserts or replaces a whole run with its epochs (used by merge). */
+  /**
+   * Inserts or replaces a whole run with its epochs (used by merge): through this schema's own column
+   * list and bound values, whatever columns the row came with.
+   */
   putRun(row: RunRow, epochs: EpochRow[]): void {
+    const columns = columnsOf('runs').map((c) => c.name);
+    const values = columns.map((c) => (row as unknown as Record<string, unknown>)[c] ?? null);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(row.key);
-      const cols = Object.keys(row);
-      this.db.prepare(`INSERT OR REPLACE INTO runs (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(row);
+      this.db.prepare(`INSERT OR REPLACE INTO runs (${columns.map(quoted).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
       const ins = this.db.prepare('INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)');
       for (const e of epochs) ins.run(e);
     })();
@@ -344,17 +369,18 @@ export function jobConfig(job: RunJob): Record<string, unknown> {
 /** Notices already printed (one per stored spec and database in a process). */
 const noticed = new Set<string>();
 
-/** Stored JSON in the train command's spellings; the text unchanged when nothing was old (or it is not JSON). */
-function respeltJson(json: string): string {
-  let value: unknown;
+/**
+ * Stored JSON in the train command's spellings, what was respelt added to `changed`; the text unchanged
+ * when nothing was old, or when it cannot be read (its readers report what is wrong with it).
+ */
+function respeltJson(json: string, changed: Respelt[] = []): string {
   try {
-    value = JSON.parse(json);
+    const respelt = respell(JSON.parse(json) as unknown, 'canonical', changed);
+    return changed.length === 0 ? json : canonicalJson(respelt);
   } catch {
-    return json; // its readers report what is wrong with it
+    changed.length = 0;
+    return json;
   }
-  const changed: Respelt[] = [];
-  const respelt = respell(value, 'canonical', changed);
-  return changed.length === 0 ? json : canonicalJson(respelt);
 }
 
 /** Schema 1: the runs whose epochs were numbered from 0 (those holding an epoch 0). */

@@ -6,9 +6,9 @@
 import { formatCsv } from '../data/csv.js';
 import type { ResultsDb, RunRow } from './db.js';
 import { pairedP } from './paired.js';
-import { planExperiment } from './plan.js';
+import { planArmNames, planExperiment } from './plan.js';
 import { doneLookup } from './run.js';
-import type { ExperimentSpec } from './types.js';
+import { storedSpec } from './spec.js';
 
 /** The run columns exported, in order: flat values, no JSON inside cells (per-label AUCs follow as auc:<label> columns). */
 export const RUN_COLUMNS = [
@@ -44,16 +44,7 @@ export function armName(arm: Record<string, unknown>): string {
  */
 export function specArmNames(db: ResultsDb): Map<string, string[]> {
   const names = new Map<string, string[]>();
-  const add = (key: string, name: string) => {
-    const list = names.get(key) ?? [];
-    if (!list.includes(name)) list.push(name);
-    names.set(key, list);
-  };
-  for (const e of db.experiments()) {
-    const plan = planExperiment(JSON.parse(e.spec_json) as ExperimentSpec, doneLookup(db), pairedP);
-    for (const a of plan.arms) for (const j of a.jobs) add(j.key, a.stage ? `Fig. ${a.figure} (${a.stage}): ${a.name}` : a.name);
-    for (const j of plan.sources) add(j.key, `source task ${j.data.name}`);
-  }
+  for (const e of db.experiments()) planArmNames(planExperiment(storedSpec(e.spec_json, `${db.path}: experiment '${e.name}'`), doneLookup(db), pairedP), names);
   return names;
 }
 
@@ -103,9 +94,17 @@ export function exportJson(db: ResultsDb): string {
   return JSON.stringify({ experiments, runs }, null, 2);
 }
 
+/**
+ * A spreadsheet runs a text cell starting with = + - @ (or a tab or CR) as a formula (=HYPERLINK(...),
+ * =cmd|...): such cells, whatever column they are in, get a leading apostrophe and stay text.
+ */
+export function neutraliseFormula(value: string | number | boolean | null | undefined): string | number | boolean | null | undefined {
+  return typeof value === 'string' && /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
 export function exportCsv(db: ResultsDb): string {
   const names = specArmNames(db);
   const runs = db.runs().map((r) => flatRun(r, names));
   const columns = exportColumns(runs);
-  return formatCsv([columns, ...runs.map((r) => columns.map((c) => r[c]))]);
+  return formatCsv([columns.map(neutraliseFormula), ...runs.map((r) => columns.map((c) => neutraliseFormula(r[c])))]);
 }

@@ -260,6 +260,21 @@ function eagerSources(spec: ExperimentSpec): RunJob[] {
   );
 }
 
+/**
+ * The spec's names of each planned job: "Fig. F (stage): arm" (a grid arm: its name) for every arm it
+ * serves (a job shared by two figures has two), "source task <name>" for a source job.
+ */
+export function planArmNames(plan: Plan, into: Map<string, string[]> = new Map()): Map<string, string[]> {
+  const add = (key: string, name: string) => {
+    const list = into.get(key) ?? [];
+    if (!list.includes(name)) list.push(name);
+    into.set(key, list);
+  };
+  for (const a of plan.arms) for (const j of a.jobs) add(j.key, a.stage ? `Fig. ${a.figure} (${a.stage}): ${a.name}` : a.name);
+  for (const j of plan.sources) add(j.key, `source task ${j.data.name}`);
+  return into;
+}
+
 /** Every distinct job of a plan, sources first (they are dependencies). */
 export function planJobs(plan: Plan): RunJob[] {
   const seen = new Set<string>();

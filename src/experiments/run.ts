@@ -9,7 +9,7 @@ import { describe } from '../errors.js';
 import { expectInteger } from '../validate.js';
 import { ResultsDb } from './db.js';
 import { shardOf } from './keys.js';
-import { planExperiment, planJobs, type Plan } from './plan.js';
+import { planArmNames, planExperiment, planJobs, type Plan } from './plan.js';
 import type { ArmRunner, ExperimentSpec, RunJob } from './types.js';
 import type { PairedP } from './winner.js';
 
@@ -88,6 +88,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
   for (;;) {
     const plan = planExperiment(spec, doneLookup(db), opts.pairedP);
     summary.plan = plan;
+    const armNames = planArmNames(plan);
     const todo = planJobs(plan).filter((j) => mine(j.key) && !attempted.has(j.key));
     let ranThisPass = 0;
     opts.onPass?.(todo.length);
@@ -126,7 +127,7 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       summary.ran++;
       ranThisPass++;
       try {
-        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, runsDir, onEpoch: (m) => {
+        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, runsDir, armNames: armNames.get(job.key), onEpoch: (m) => {
             expectInteger(m?.epoch, 'metrics.epoch (from the runner, numbered from 1)', 1);
             db.addEpoch(job.key, m);
           },

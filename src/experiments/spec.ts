@@ -4,15 +4,17 @@
  * An arm's training options are checked by their recipe entries (src/train/recipe.ts), as the CLI and
  * the library check them; old spellings are respelt first, with a notice (src/experiments/spellings.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
 
 import { parse as parseYaml } from 'yaml';
 
+import { readRegularFileSync } from '../data/regular-file.js';
 import { OptionError } from '../errors.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
-import { ARM_FIELDS, checkOption } from '../train/recipe.js';
-import { expectNumber, expectOneOf, expectString } from '../validate.js';
+import { ARM_FIELDS, checkOption, RECIPE } from '../train/recipe.js';
+import { expectNumber, expectOneOf, expectSafeName, expectString } from '../validate.js';
+import { STORED_NAME } from './db-input.js';
 import { getWeightsEntry } from '../weights/manifest.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import { validateSpecOptions } from './spec-options.js';
@@ -102,11 +104,7 @@ export function parseArmFields(raw: Obj, path: string, allowName = false): Parti
 }
 
 /** A dataset or source name: it becomes part of folder names and figure legends. */
-function expectName(value: unknown, path: string): string {
-  const name = expectString(value, path);
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new OptionError(path, 'a name of letters, digits, ".", "_" or "-"', name);
-  return name;
-}
+const expectName = expectSafeName;
 
 function parseDataset(raw: unknown, path: string, env: NodeJS.ProcessEnv, extraKeys: string[] = []): DatasetSpec {
   const o = expectObject(raw, path);
@@ -269,6 +267,73 @@ function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceName
 }
 
 /**
+ * The caps on a spec's sizes, named in the errors: a spec (or one stored in a results database someone
+ * sent) of a few KB must not plan millions of jobs. Far above any real study (the paper: 7 sizes, 5 seeds).
+ */
+export const SPEC_LIMITS = { n: RECIPE.n.max, nGrid: 64, seeds: 1000, targets: 64, sources: 64, arms: 256, stages: 64, values: 256, jobs: 20_000 } as const;
+
+function capLength(list: unknown, path: string, cap: number): void {
+  if (Array.isArray(list) && list.length > cap) throw new OptionError(path, `at most ${cap} entries (the cap on ${path})`, `${list.length} entries`);
+}
+
+/** The planned target jobs of a spec, at most: (arms or stage values) x targets x sizes x seeds. */
+function plannedJobs(spec: ExperimentSpec): number {
+  const perArm = spec.seeds.length;
+  if (spec.mode === 'grid') return spec.arms.length * spec.targets.length * spec.nGrid.length * perArm;
+  return spec.stages.reduce((sum, st) => sum + st.values.length * (st.targets?.length ?? spec.targets.length) * (st.nGrid ?? spec.nGrid).length * perArm, 0);
+}
+
+/** Throws an OptionError naming the cap a spec's lists or planned jobs exceed. */
+export function checkSpecBounds(spec: ExperimentSpec): void {
+  capLength(spec.nGrid, 'nGrid', SPEC_LIMITS.nGrid);
+  capLength(spec.seeds, 'seeds', SPEC_LIMITS.seeds);
+  capLength(spec.targets, 'targets', SPEC_LIMITS.targets);
+  capLength([...spec.sources, ...(spec.weightSources ?? [])], 'sources', SPEC_LIMITS.sources);
+  capLength(spec.arms, 'arms', SPEC_LIMITS.arms);
+  capLength(spec.stages, 'stages', SPEC_LIMITS.stages);
+  spec.stages.forEach((st, i) => capLength(st.values, `stages[${i}].values`, SPEC_LIMITS.values));
+  const jobs = plannedJobs(spec);
+  if (jobs > SPEC_LIMITS.jobs) throw new OptionError('spec', `at most ${SPEC_LIMITS.jobs} planned jobs (the cap on an experiment's size)`, `${jobs} jobs`);
+}
+
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isIntList = (v: unknown, min: number, max: number) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= min && x <= max);
+
+/**
+ * A spec as a results database stores it (validated when it was saved, but the database may come from
+ * anyone): parsed, its shape checked where the planner relies on it, and its sizes capped. `where`
+ * names the database and experiment in errors.
+ */
+export function storedSpec(json: string, where: string): ExperimentSpec {
+  const fail = (what: string): never => {
+    throw new Error(`${where}: the stored spec is not a valid experiment spec (${what})`);
+  };
+  let o: unknown;
+  try {
+    o = JSON.parse(json);
+  } catch {
+    fail('not JSON');
+  }
+  if (!isObject(o)) return fail('not an object');
+  if (typeof o.name !== 'string' || !STORED_NAME.test(o.name)) fail('name');
+  if (o.mode !== 'grid' && o.mode !== 'stagewise') fail('mode');
+  if (!isIntList(o.nGrid, 1, SPEC_LIMITS.n) || (o.nGrid as number[]).length === 0) fail('nGrid');
+  if (!isIntList(o.seeds, 0, RECIPE.seed.max)) fail('seeds');
+  const named = (v: unknown) => Array.isArray(v) && v.every((x) => isObject(x) && typeof x.name === 'string' && STORED_NAME.test(x.name));
+  if (!named(o.targets) || !named(o.sources) || (o.weightSources !== undefined && !named(o.weightSources))) fail('targets or sources');
+  if (!isObject(o.base) || !Array.isArray(o.arms) || !o.arms.every((a) => isObject(a) && typeof a.name === 'string' && isObject(a.arm))) fail('arms');
+  const stageOk = (st: unknown) => isObject(st) && typeof st.name === 'string' && Array.isArray(st.values) && Array.isArray(st.arms) && isObject(st.base) && isObject(st.winner);
+  if (!Array.isArray(o.stages) || !o.stages.every(stageOk)) fail('stages');
+  const spec = o as unknown as ExperimentSpec;
+  try {
+    checkSpecBounds(spec);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  return spec;
+}
+
+/**
  * Validates a parsed spec object. `env` expands ${VAR} in roots. Old spellings (`onecycle`, `gradual`,
  * `find`, `valSize`...) are read as the train command's, each named in one notice on stderr.
  */
@@ -278,7 +343,8 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   const notice = oldSpellingNotice(changed, 'the spec');
   if (notice) console.error(notice);
   rejectUnknownKeys(o, ['name', 'mode', 'nGrid', 'seeds', 'targets', 'sources', 'base', 'arms', 'stages'], '');
-  const name = expectString(o.name, 'name');
+  // The experiment's name names its database, run and checkpoint folders.
+  const name = expectSafeName(o.name, 'name');
   const mode = expectOneOf(o.mode, 'mode', ['grid', 'stagewise'] as const);
   const nGrid = expectArray(o.nGrid, 'nGrid').map((n, i) => checkOption('n', n, `nGrid[${i}]`) as number);
   nGrid.forEach((n, i) => {
@@ -326,8 +392,12 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   }
   const spec: ExperimentSpec = { name, mode, nGrid, seeds, targets, sources, base, arms, stages };
   if (weightSources.length) spec.weightSources = weightSources;
+  checkSpecBounds(spec);
   return spec;
 }
+
+/** The largest spec file read: 1 MiB (the paper's is 3 KB). */
+const MAX_SPEC_BYTES = 2 ** 20;
 
 /**
  * Loads a spec from a file (.yaml, .yml, .json) or a preset name. Parse errors name the file and line.
@@ -338,7 +408,7 @@ export function loadSpec(ref: string, opts: { env?: NodeJS.ProcessEnv; preset?: 
     if (presetNames.includes(ref)) return validateSpec(presetSpec(ref, opts.preset ?? {}, env), env);
     throw new OptionError('SPEC', `a spec file (.yaml, .yml, .json) or a preset name (${presetNames.join(', ')})`, ref);
   }
-  const text = readFileSync(ref, 'utf8');
+  const text = readRegularFileSync(ref, MAX_SPEC_BYTES).toString('utf8');
   let raw: unknown;
   try {
     raw = extname(ref).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);

@@ -2,11 +2,13 @@
  * The production ArmRunner: turns an experiment job (target or source task, arm, N, seed) into a
  * `train()` run and its result into a RunResult for the results database.
  */
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { DEFAULT_PHANTOMS, ensureDefaultPhantoms } from '../data/phantom/index.js';
 import { cachedSourceRun, cacheSourceRun } from './phantom-sources.js';
 import type { DatasetFormat } from '../data/datasets/index.js';
+import { writeJsonAtomic } from '../fs-atomic.js';
 import { runtimeInfo } from '../runtime.js';
 import type { TrainConfig } from '../train/config.js';
 import { SPEC_OPTION_KEYS } from '../train/recipe.js';
@@ -112,6 +114,8 @@ async function runJob(job: RunJob, ctx: Parameters<ArmRunner['run']>[1], opts: T
   const run = train(config, { signal: ctx.signal, progress: opts.progress });
   run.on('epoch', (e) => ctx.onEpoch({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds }));
   const r = await run;
+  // metrics.json says which of the spec's arms the run is (the trainer does not know the spec).
+  if (ctx.armNames?.length) addToMetrics(join(config.out, 'metrics.json'), { armNames: ctx.armNames });
   let checkpoint = r.checkpoint;
   if (job.kind === 'source' && job.checkpointOut) {
     // Shards on other machines find source checkpoints at the shared path.
@@ -148,6 +152,12 @@ async function runJob(job: RunJob, ctx: Parameters<ArmRunner['run']>[1], opts: T
   };
   if (job.kind === 'source' && phantoms) await cacheSourceRun(job, result, phantoms);
   return result;
+}
+
+/** Adds fields to a run's metrics.json, replaced whole (never half-written). */
+function addToMetrics(path: string, fields: Record<string, unknown>): void {
+  const metrics = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  writeJsonAtomic(path, { ...metrics, ...fields });
 }
 
 /** Makes `torchxfer experiment` train for real. */

@@ -228,6 +228,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** Where the experiment's run folders go (the runner writes RUNS_DIR/<run key>); undefined: the runner's default. */
   runsDir?: string;
+  /** The spec's names of this job ("Fig. 6 (source-data): chestxray13"; one per figure it serves). */
+  armNames?: string[];
   onEpoch(metrics: EpochMetrics): void;
 }
 

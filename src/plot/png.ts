@@ -1,5 +1,5 @@
 /** SVG -> PNG through sharp (librsvg renders the SVG, fontconfig finds the fonts). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 import sharp from 'sharp';
@@ -17,13 +17,24 @@ export async function toPng(svg: string, path: string, opts: { scale?: number } 
   return { width: info.width, height: info.height };
 }
 
-/** Writes `svg` to `svgPath` and its PNG rendering beside it (same name, .png); resolves to both paths. */
+/**
+ * Writes `svg` to `svgPath` and its PNG rendering beside it (same name, .png); resolves to both paths.
+ * Each file is written whole under a temporary name, then renamed over the old one: a reader never
+ * sees half a figure, and a link already at the path is replaced, never followed.
+ */
 export async function saveFigure(svg: string, svgPath: string): Promise<{ svg: string; png: string }> {
   expectString(svgPath, 'path');
   const png = svgPath.replace(/(\.svg)?$/i, '.png');
   mkdirSync(dirname(svgPath), { recursive: true });
-  writeFileSync(svgPath, svg);
-  await toPng(svg, png);
+  const tmp = (path: string) => `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp(svgPath), svg);
+  renameSync(tmp(svgPath), svgPath);
+  try {
+    await sharp(Buffer.from(svg), { density: 72 }).flatten({ background: '#ffffff' }).png().toFile(tmp(png));
+    renameSync(tmp(png), png);
+  } finally {
+    rmSync(tmp(png), { force: true });
+  }
   return { svg: svgPath, png };
 }
 

@@ -7,6 +7,7 @@ import { runResult, type ResultsDb, type RunRow } from '../experiments/db.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, type StageOutcome } from '../experiments/plan.js';
 import { doneLookup } from '../experiments/run.js';
+import { storedSpec } from '../experiments/spec.js';
 import type { ExperimentSpec } from '../experiments/types.js';
 import { usesPhantoms } from './phantoms.js';
 
@@ -74,7 +75,7 @@ function meanOf(xs: (number | null)[]): number {
 export function experimentReport(db: ResultsDb, name: string): ExperimentReport {
   const row = db.experiments().find((e) => e.name === name);
   if (!row) throw new Error(`No experiment named '${name}' in ${db.path}`);
-  const spec = JSON.parse(row.spec_json) as ExperimentSpec;
+  const spec = storedSpec(row.spec_json, `${db.path}: experiment '${name}'`);
   const plan = planExperiment(spec, doneLookup(db), pairedP);
   const arms: ArmSummary[] = plan.arms.map((a) => {
     const rows = a.jobs.map((j) => db.run(j.key)).filter((r): r is RunRow => r !== undefined);

@@ -1,6 +1,9 @@
-/** HTML text and attribute escaping: every value the report prints goes through here. */
-export function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+/**
+ * HTML text and attribute escaping: every value the report prints goes through here, numbers too (a
+ * results database may come from anyone, and its columns hold whatever it was given).
+ */
+export function esc(value: unknown): string {
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 export function fmt(v: number, digits = 4): string {

@@ -12,21 +12,21 @@ import { apartHtml, departuresHtml, maxLrHtml, methodsHtml, sourcesHtml, table1H
 function aucTable(r: ExperimentReport, group: string, target: string, metric: 'auc' | 'aucTta'): string {
   const arms = r.arms.filter((a) => a.group === group && a.target === target);
   // The arms of one stage share its grid (the spec's, or the stage's own).
-  const head = `<tr><th>arm</th>${(arms[0]?.nGrid ?? r.spec.nGrid).map((n) => `<th>N=${n}</th>`).join('')}<th>mean</th></tr>`;
+  const head = `<tr><th>arm</th>${(arms[0]?.nGrid ?? r.spec.nGrid).map((n) => `<th>N=${esc(n)}</th>`).join('')}<th>mean</th></tr>`;
   const rows = arms.map((a) => {
     const v = a[metric];
     const fin = v.filter(Number.isFinite);
     const m = fin.length ? fin.reduce((s, x) => s + x, 0) / fin.length : NaN;
     return `<tr data-arm="${esc(a.name)}"><th>${esc(a.name)}</th>${v.map((x) => `<td>${fmt(x)}</td>`).join('')}<td class="mean">${fmt(m)}</td></tr>`;
   });
-  return `<table class="auc" data-group="${esc(group)}" data-target="${esc(target)}" data-metric="${metric}"><caption>Test AUC ${metric === 'aucTta' ? 'with' : 'without'} TTA</caption>${head}${rows.join('')}</table>`;
+  return `<table class="auc" data-group="${esc(group)}" data-target="${esc(target)}" data-metric="${esc(metric)}"><caption>Test AUC ${metric === 'aucTta' ? 'with' : 'without'} TTA</caption>${head}${rows.join('')}</table>`;
 }
 
 function perLabelTable(r: ExperimentReport, group: string, target: string): string {
   const arms = r.arms.filter((a) => a.group === group && a.target === target && a.perLabel);
   if (!arms.length) return '';
   const labels = arms[0]!.perLabel!.labels;
-  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${a.perLabel!.n})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
+  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${esc(a.perLabel!.n)})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
   return `<table class="per-label"><caption>Per-label test AUC at the largest N (– = one class only, no AUC)</caption><tr><th>arm</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.join('')}</table>`;
 }
 
@@ -34,7 +34,7 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
   const tests = r.tests.filter((t) => t.group === group && t.target === target);
   if (!tests.length) return '';
   const over = (t: (typeof tests)[number]) => (t.over === 'n' ? 'N (seed means)' : 'N x seed');
-  const rows = tests.map((t) => `<tr data-over="${t.over}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${t.pairs}</td><td class="p">${fmtP(t.p)}</td></tr>`);
+  const rows = tests.map((t) => `<tr data-over="${esc(t.over)}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${esc(t.pairs)}</td><td class="p">${fmtP(t.p)}</td></tr>`);
   return `<table class="ttest"><caption>Paired two-sided t-tests (test AUC with TTA): over the N grid (the paper's test) and over every (N, seed) run</caption><tr><th>arm A</th><th>arm B</th><th>paired over</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
@@ -76,7 +76,7 @@ function simulatedSection(simulated: boolean, x: ReportExtras | undefined): stri
 
 function winnersHtml(r: ExperimentReport): string {
   if (!r.outcomes.length) return '';
-  const why = (o: ExperimentReport['outcomes'][number]) => (o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? `${o.waitingOn} run(s)` : 'an earlier stage'}`);
+  const why = (o: ExperimentReport['outcomes'][number]) => (o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? `${esc(o.waitingOn)} run(s)` : 'an earlier stage'}`);
   const rows = r.outcomes.map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${why(o)}</td></tr>`);
   return `<h3>Stage winners</h3><table class="winners"><tr><th>stage</th><th>target</th><th>winner</th><th>why</th></tr>${rows.join('')}</table>`;
 }
@@ -114,7 +114,7 @@ function paperTableHtml(r: ExperimentReport): string {
 
 function provenanceHtml(r: ExperimentReport): string {
   return (
-    `<h3>Provenance</h3><table class="provenance"><tr><th>runs of the current spec</th><td>${Object.entries(r.counts).map(([k, v]) => `${v} ${esc(k)}`).join(', ')}</td></tr>` +
+    `<h3>Provenance</h3><table class="provenance"><tr><th>runs of the current spec</th><td>${Object.entries(r.counts).map(([k, v]) => `${esc(v)} ${esc(k)}`).join(', ')}</td></tr>` +
     Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
     `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
     apartHtml(r) +

@@ -22,7 +22,9 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
   const runFigures = new Map<string, RunFigure[]>();
   const extras = new Map<string, ReportExtras>();
   const files: string[] = [];
-  const save = async (f: Figure, stem: string) => {
+  const save = async (f: Figure, name: string) => {
+    // A file name from a safe slug of the whole name: ids carry run keys and names from the database.
+    const stem = slug(name);
     const svgPath = join(outDir, 'figures', `${stem}.svg`);
     writeFileSync(svgPath, f.svg);
     files.push(svgPath);

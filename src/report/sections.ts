@@ -61,7 +61,7 @@ export function table1Html(r: ExperimentReport): string {
   const cell = (v: number | null) => (v === null ? '–' : String(v));
   return (
     `<table class="table1"><caption>Table I: positive images per partition of each binary target (training: the pool subsets are drawn from); the paper's only for its own tasks</caption>` +
-    `<tr><th>target</th><th>partition</th><th>this run</th><th>paper</th></tr>${rows.map((x) => `<tr><td>${esc(x.target)}</td><td>${x.partition}</td><td>${cell(x.thisRun)}</td><td>${cell(x.paper)}</td></tr>`).join('')}</table>`
+    `<tr><th>target</th><th>partition</th><th>this run</th><th>paper</th></tr>${rows.map((x) => `<tr><td>${esc(x.target)}</td><td>${esc(x.partition)}</td><td>${esc(cell(x.thisRun))}</td><td>${esc(cell(x.paper))}</td></tr>`).join('')}</table>`
   );
 }
 
@@ -72,7 +72,7 @@ export function maxLrHtml(r: ExperimentReport): string {
   const how = (a: (typeof arms)[number]) => (a.maxLrFrom!.mode === 'found' ? `LR finder (${a.maxLrFrom!.rule}) at N = ${a.nGrid[a.nGrid.length - 1]}, reused for every N` : 'fixed in the spec');
   return (
     `<table class="max-lr"><caption>max_lr per arm and how it was chosen</caption><tr><th>figure</th><th>target</th><th>arm</th><th>max_lr</th><th>chosen by</th></tr>` +
-    arms.map((a) => `<tr><td>${esc(a.figure)}</td><td>${esc(a.target)}</td><td>${esc(a.name)}</td><td>${a.maxLr === null ? '–' : a.maxLr.toPrecision(3)}</td><td>${esc(how(a))}</td></tr>`).join('') +
+    arms.map((a) => `<tr><td>${esc(a.figure)}</td><td>${esc(a.target)}</td><td>${esc(a.name)}</td><td>${a.maxLr === null ? '–' : esc(a.maxLr.toPrecision(3))}</td><td>${esc(how(a))}</td></tr>`).join('') +
     '</table>'
   );
 }

@@ -95,6 +95,8 @@ export interface TrainConfig {
   resume: boolean;
   /** Keep OUT/resume after a finished run (default: removed). */
   keepResume?: boolean;
+  /** Write into a non-empty `out` that is not a torchxfer run folder (still never replacing a file there). */
+  force?: boolean;
   /** Cache root for images and phantoms (default $TORCHXFER_CACHE or ~/.cache/torchxfer). */
   cacheDir?: string;
   /** Stop after this many optimiser steps in total (tests, quick looks); absent: all epochs. */

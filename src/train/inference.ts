@@ -14,7 +14,7 @@ import { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.j
 import { checkOption } from './recipe.js';
 import { prepareData, type SplitName } from './data.js';
 import { evaluateRows } from './evaluate.js';
-import type { InputNormalisation } from './init.js';
+import { trainedWith } from './checkpoint-meta.js';
 import { openRun, type CheckpointWeights } from './open-run.js';
 import { withScope, type Scope } from './scope.js';
 
@@ -28,12 +28,9 @@ async function openCheckpoint(scope: Scope, path: string): Promise<Loaded> {
   expectString(path, 'checkpoint');
   const ck = await loadCheckpoint(path);
   scope.own(ck.tensors, (tensors) => Object.values(tensors).forEach((t) => t.dispose()));
-  const training = ck.metadata.training as TrainConfig | undefined;
-  const normalisation = ck.metadata.normalisation as InputNormalisation | undefined;
-  if (!training || !ck.metadata.labels || !normalisation) {
-    throw new OptionError('checkpoint', 'a checkpoint written by torchxfer train (with its training metadata)', path);
-  }
-  return { tensors: ck.tensors, labels: ck.metadata.labels, normalisation, meta: ck.metadata, training };
+  // The metadata is input: validated as options (ranges), its paths never used (src/train/checkpoint-meta.ts).
+  const { training, labels, normalisation } = trainedWith(ck.metadata, path);
+  return { tensors: ck.tensors, labels, normalisation, meta: ck.metadata, training };
 }
 
 export interface EvaluateOptions {
@@ -72,8 +69,9 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     if (opts.data === undefined && !dataMeta?.simulated && typeof training.data === 'string' && !existsSync(training.data)) {
       throw new OptionError('data', `where the dataset is now (the checkpoint's ${training.data} does not exist)`, undefined);
     }
-    // The checkpoint records its whole config: nothing it left out comes from the phantom recipe's defaults.
-    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir ?? training.cacheDir, out: training.out ?? '.', resume: false, maxLr: 1 } as TrainConfig, TRAIN_DEFAULTS);
+    // The checkpoint records its whole config: nothing it left out comes from the phantom recipe's defaults;
+    // its cacheDir and out are never used (a file must not choose where we write).
+    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir, out: '.', resume: false, maxLr: 1 } as TrainConfig, TRAIN_DEFAULTS);
     const { data, trainer } = await openRun(scope, config, { checkpoint: ck, device, data: () => prepareData(config) });
     const s = data.splits[split];
     const res = await evaluateRows(trainer, data.cache, s.rows, s.targets, { batchSize: 32, labels: data.labels.length, tta, seed: training.seed });

@@ -81,7 +81,8 @@ export const RECIPE = {
   uncertainty: { kind: 'enum', group: 'Dataset', specOption: true, choices: UNCERTAINTY_POLICIES, defaultText: 'per label, as the paper', help: `chexpert: one policy for uncertain (-1) labels: ${list(UNCERTAINTY_POLICIES)}` },
   split: { kind: 'enum', group: 'Dataset', specOption: true, choices: SPLIT_MODES, default: 'official', help: "How the test set is chosen: official (the dataset's own list; datasets without one fall back to random, and say so) | random (70/10/20 by patient) | by-image (70/10/20 by image, for data without patient ids: one patient's images may cross splits, with a warning)" },
   task: { kind: 'list', group: 'Dataset', defaultText: 'all labels; phantoms: Cardiomegaly', help: 'Label(s) to learn, comma-separated; one label = a binary task' },
-  n: { kind: 'integer', group: 'Dataset', min: 2, defaultText: 'all', help: 'Training-set size (binary: balanced 50/50; multi-label: first N of a seeded shuffle)' },
+  // At most 10 million: a spec's nGrid (a results database from anyone) must not plan absurd sizes.
+  n: { kind: 'integer', group: 'Dataset', min: 2, max: 10_000_000, defaultText: 'all', help: 'Training-set size (binary: balanced 50/50; multi-label: first N of a seeded shuffle)' },
   cacheDir: { kind: 'path', group: 'Dataset', defaultText: '$TORCHXFER_CACHE or ~/.cache/torchxfer', help: "torchxfer's cache root: decoded images in images/, phantoms in phantoms/, weights in weights/" },
   valLimit: { kind: 'integer', group: 'Dataset', min: 2, cli: false, specOption: true, legacy: { key: 'valSize' }, defaultText: 'all', help: 'Cap the validation set at this many images (a seeded prefix; quick experiments)' },
   testLimit: { kind: 'integer', group: 'Dataset', min: 2, cli: false, specOption: true, legacy: { key: 'testSize' }, defaultText: 'all', help: 'Cap the test set at this many images (a seeded prefix; quick experiments)' },
@@ -119,6 +120,7 @@ export const RECIPE = {
   maxSteps: { kind: 'integer', group: 'Training', min: 1, help: 'Stop after this many optimiser steps (quick looks)' },
   resume: { kind: 'boolean', group: 'Training', default: false, help: 'Continue the interrupted run in --out with its saved options (differences from them are listed)' },
   keepResume: { kind: 'boolean', group: 'Training', defaultText: 'removed', help: 'Keep the resumable state (resume/) after a finished run' },
+  force: { kind: 'boolean', group: 'Training', help: 'Write into a non-empty --out that is not a torchxfer run folder (files already there are never replaced)' },
 
   // Evaluation.
   tta: { kind: 'integer', group: 'Evaluation', arm: true, min: 0, max: 64, default: 4, cli: { perCommandDefault: true }, legacy: { values: [[true, 4], [false, 0]] }, defaultText: 'train 4; eval, predict 0', help: 'Test-time augmentation: augmented copies averaged with the centre crop, 0 = off' },

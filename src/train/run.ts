@@ -5,10 +5,11 @@
  * AbortSignal: the state is saved first), and observable (events on the returned TrainingRun).
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint.js';
+import { prepareOutFolder } from './out-folder.js';
 import { deriveSeed, mulberry32, shuffled } from '../random.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import type { Model } from '../model.js';
@@ -116,7 +117,9 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
     if (!isMain) options = { ...options, progress: null };
     const device = rankDevice(config.device, resolveDevice(config.device), dist);
     const out = resolve(config.out);
-    mkdirSync(out, { recursive: true });
+    // Rank 0 claims the folder (never one holding the user's files); the other ranks share it.
+    if (isMain) prepareOutFolder(out, { force: config.force });
+    else mkdirSync(out, { recursive: true });
     const channelsLast = resolveChannelsLast(config.channelsLast);
     const ctx: RunContext = { out, started, log, device, channelsLast, dist, isMain };
     const state = new ResumeState(out);
@@ -211,7 +214,7 @@ async function trainOpened(
   if (!s.isMain) return rankResult(s, loop);
   const result = await testAndReport(s, loop);
   // Finished: the resumable state (model + optimiser, often larger than the checkpoint) has done its job.
-  if (!config.keepResume) rmSync(state.dir, { recursive: true, force: true });
+  if (!config.keepResume) state.remove();
   return result;
 }
 

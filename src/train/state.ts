@@ -4,7 +4,7 @@
  * every epoch end and on interruption; `--resume` continues from it to the same result.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { NativeTensor } from '../native.js';
@@ -52,7 +52,7 @@ interface StateFile {
 }
 
 /** Options that do not change the result: a resumed run may change them. */
-export const RESUME_FREE_KEYS = ['out', 'resume', 'keepResume', 'threads', 'cacheDir'] as const;
+export const RESUME_FREE_KEYS = ['out', 'resume', 'keepResume', 'force', 'threads', 'cacheDir'] as const;
 
 /** A hash of the options that change the result. */
 export function configHash(config: TrainConfig): string {
@@ -95,6 +95,15 @@ export class ResumeState {
     for (const f of readdirSync(this.dir)) {
       if (f.startsWith('state-') && f !== tensorsFile) rmSync(join(this.dir, f), { force: true });
     }
+  }
+
+  /** Removes the state this class wrote (state.json, state-*.safetensors), then resume/ itself only if nothing else is in it. */
+  remove(): void {
+    if (!existsSync(this.dir)) return;
+    for (const f of readdirSync(this.dir)) {
+      if (f === 'state.json' || /^state\.json\.tmp-\d+$/.test(f) || /^state-[\d-]+\.safetensors$/.test(f)) rmSync(join(this.dir, f), { force: true });
+    }
+    if (readdirSync(this.dir).length === 0) rmdirSync(this.dir);
   }
 
   /** The options the saved run was started with (undefined: no state, or one written before they were kept). */

@@ -4,12 +4,12 @@
  * is the CSV's patient column when it has one (`patientColumn`, default 'patient' when present), else the
  * file's PatientID tag. Files absent from the label table are skipped and listed.
  */
-import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
 import { readCsv } from '../csv.js';
 import { dicomHeaderValues } from '../dicom-header.js';
 import { checkDicomLengths } from '../dicom-lengths.js';
+import { readRegularFileSync } from '../regular-file.js';
 import type { Dataset, Sample } from '../types.js';
 import { listImages, rejectPatientLabel, relativeId, requireDir } from './common.js';
 
@@ -28,7 +28,7 @@ export interface DicomTreeOptions {
 
 /** The DICOM header's top-level attributes by keyword, from the guard's walk of the whole file. */
 export function readDicomHeader(path: string): Record<string, unknown> {
-  return dicomHeaderValues(checkDicomLengths(path, readFileSync(path)));
+  return dicomHeaderValues(checkDicomLengths(path, readRegularFileSync(path)));
 }
 
 export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
