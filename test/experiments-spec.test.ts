@@ -61,6 +61,9 @@ const stageRaw = () => ({
   ],
 });
 
+/** How a spec in old spellings is announced (src/experiments/spellings.ts). */
+const NOTICE =
+  'torchxfer: notice: the spec uses old spellings, read as torchxfer train writes them (run keys are unchanged): ';
 describe('spec validation', () => {
   const bad = (mutate: (s: ReturnType<typeof stageRaw>) => void, message: RegExp) => {
     const s = stageRaw();
@@ -185,11 +188,12 @@ describe('planning', () => {
     // Keys are deterministic: same spec, same keys.
     expect(planJobs(planExperiment(validateSpec(gridRaw(), {}), () => undefined, pairedP)).map((j) => j.key)).toEqual(jobs.map((j) => j.key));
   });
-  it('accepts the old spellings (onecycle, gradual) as the same arms, with the same keys, naming each in a notice', () => {
+  it('accepts the old spellings (onecycle, gradual) as the same arms and keys, naming each in a notice', () => {
     const keys = (raw: ReturnType<typeof stageRaw>) => planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
     const oldNames = stageRaw();
     oldNames.stages[0]!.values = ['regular', 'onecycle'];
-    oldNames.stages[2] = { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'gradual' } };
+    const winner = { rule: 'paired-t', alpha: 0.05, simpler: 'gradual' };
+    oldNames.stages[2] = { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner };
     const notice = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const spec = validateSpec(oldNames, {});
@@ -197,8 +201,9 @@ describe('planning', () => {
       expect(spec.stages![2]!.values).toEqual(['fine-tune', 'gradual-unfreeze']);
       expect(spec.stages![2]!.winner).toMatchObject({ simpler: 'gradual-unfreeze' });
       expect(notice.mock.calls.map((c) => String(c[0]))).toEqual([
-        "torchxfer: notice: the spec uses old spellings, read as torchxfer train writes them (run keys are unchanged): stages[0].values[1]: 'onecycle' (now 'one-cycle'), " +
-          "stages[2].values[1]: 'gradual' (now 'gradual-unfreeze'), stages[2].winner.simpler: 'gradual' (now 'gradual-unfreeze')",
+        NOTICE +
+          "stages[0].values[1]: 'onecycle' (now 'one-cycle'), stages[2].values[1]: 'gradual' (now 'gradual-unfreeze'), " +
+          "stages[2].winner.simpler: 'gradual' (now 'gradual-unfreeze')",
       ]);
       const current = stageRaw();
       current.stages[2]!.winner = { rule: 'paired-t', alpha: 0.05, simpler: 'gradual-unfreeze' };
@@ -211,7 +216,7 @@ describe('planning', () => {
     expect(() => validateSpec(bad, {})).toThrow(/for stages\[0\]\.values\[1\] but received 'one_cycle'/);
   });
 
-  it('tta is a count of copies, as the CLI\'s --tta; the old boolean loads with a notice naming the key, and keeps its run keys', () => {
+  it("tta is a count of copies, as the CLI's --tta; the old boolean loads with a notice and keeps its run keys", () => {
     const withTta = (tta: unknown) => ({ ...gridRaw(), base: { epochs: 2, maxLr: 0.001, tta } });
     const keys = (raw: object) => planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
     expect(validateSpec(gridRaw(), {}).base.tta).toBe(4);
@@ -221,10 +226,7 @@ describe('planning', () => {
     try {
       expect(validateSpec(withTta(true), {}).base.tta).toBe(4);
       expect(validateSpec({ ...gridRaw(), arms: [{ name: 'plain', tta: false }] }, {}).arms![0]!.arm.tta).toBe(0);
-      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
-        'torchxfer: notice: the spec uses old spellings, read as torchxfer train writes them (run keys are unchanged): base.tta: true (now 4)',
-        'torchxfer: notice: the spec uses old spellings, read as torchxfer train writes them (run keys are unchanged): arms[0].tta: false (now 0)',
-      ]);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([`${NOTICE}base.tta: true (now 4)`, `${NOTICE}arms[0].tta: false (now 0)`]);
       // 4 copies is what true meant: the same runs, so the same keys (and those made before the count).
       expect(keys(withTta(4))).toEqual(keys(withTta(true)));
       const before = { ...gridRaw(), base: { epochs: 2, maxLr: 0.001 } };

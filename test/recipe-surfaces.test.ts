@@ -19,7 +19,10 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 /** Values at and beyond the entry's range, of other types, outside its enum; `cli`: how a user types it. */
 function candidates(o: RecipeOption): Candidate[] {
-  const typed = (value: unknown): Candidate => ({ value, cli: typeof value === 'object' || typeof value === 'boolean' ? undefined : String(value) });
+  const typed = (value: unknown): Candidate => ({
+    value,
+    cli: typeof value === 'object' || typeof value === 'boolean' ? undefined : String(value),
+  });
   const words = [...(o.words ?? []), 'bogus'].map(typed);
   switch (o.kind) {
     case 'integer':
@@ -27,14 +30,24 @@ function candidates(o: RecipeOption): Candidate[] {
       const lo = o.min ?? -5;
       const hi = o.max ?? lo + 1000;
       const step = o.kind === 'integer' ? 1 : 1e-6;
-      return [lo, lo - step, hi, hi + step, (lo + hi) / 2, lo + 0.5, 'x', true, ...(o.kind === 'integer' ? [2.5] : [])].map(typed).concat(o.words ? words : []);
+      return [lo, lo - step, hi, hi + step, (lo + hi) / 2, lo + 0.5, 'x', true, ...(o.kind === 'integer' ? [2.5] : [])]
+        .map(typed)
+        .concat(o.words ? words : []);
     }
     case 'boolean':
       // A switch takes no value on a command line: only true (--flag) and false (--no-flag) are typed there.
-      return [{ value: true, cli: '' }, { value: false, cli: 'no' }, { value: 'yes' }, { value: 1 }, ...(o.words ? words.map(({ value }) => ({ value })) : [])];
+      return [
+        { value: true, cli: '' },
+        { value: false, cli: 'no' },
+        { value: 'yes' },
+        { value: 1 },
+        ...(o.words ? words.map(({ value }) => ({ value })) : []),
+      ];
     case 'enum':
       // (A numeric enum's '1' is 1 once typed: not representable on a command line.)
-      return [...o.choices!, 'bogus', 2, ''].map(typed).concat(typeof o.choices![0] === 'string' ? [typed(String(o.choices![0]).toUpperCase())] : [{ value: '1' }]);
+      return [...o.choices!, 'bogus', 2, '']
+        .map(typed)
+        .concat(typeof o.choices![0] === 'string' ? [typed(String(o.choices![0]).toUpperCase())] : [{ value: '1' }]);
     case 'string':
     case 'path':
       // A number is no string to the library; typed on a command line, it is one (not representable).
@@ -42,7 +55,14 @@ function candidates(o: RecipeOption): Candidate[] {
     case 'device':
       return ['cpu', 'cuda', 'cuda:1', 'auto', 'gpu', 'cuda:x'].map(typed);
     case 'list':
-      return [typed('A,B'), { value: ['A', 'B'], cli: 'A,B' }, { value: [], cli: '' }, { value: [''], cli: ' , ' }, typed(['A', 5]), { value: 5 }];
+      return [
+        typed('A,B'),
+        { value: ['A', 'B'], cli: 'A,B' },
+        { value: [], cli: '' },
+        { value: [''], cli: ' , ' },
+        typed(['A', 5]),
+        { value: 5 },
+      ];
     case 'pair':
       return [[0.9, 0.8], [0.9], [0, o.max], [o.max! + 1, 0.5], [-0.1, 0.5], 'x'].map(typed);
     case 'sizes':
@@ -84,7 +104,9 @@ const specOf = (name: RecipeName, value: unknown, where: 'arm' | 'options') => (
   mode: 'grid',
   nGrid: [50],
   seeds: [0],
-  targets: [{ name: 't', dataset: 'csv', root: '/d/t.csv', label: 'A', options: where === 'options' ? { [name]: value } : {} }],
+  targets: [
+    { name: 't', dataset: 'csv', root: '/d/t.csv', label: 'A', options: where === 'options' ? { [name]: value } : {} },
+  ],
   base: where === 'arm' ? { [name]: value } : {},
   arms: [{ name: 'a' }],
 });
@@ -113,19 +135,24 @@ describe('the recipe schema', () => {
         const lib = library(name, value);
         const row = `${name} = ${JSON.stringify(value)}`;
         checked.push(`${row}: ${lib ? 'accepted' : 'refused'}`);
-        if (o.cli !== false && text !== undefined) expect(await cli(name, text, value), `${row}: CLI vs library`).toBe(lib);
+        if (o.cli !== false && text !== undefined)
+          expect(await cli(name, text, value), `${row}: CLI vs library`).toBe(lib);
         // An old spelling is the one difference, by design (the next test).
         const old = (o.legacy?.values ?? []).some(([was]) => Object.is(was, value));
         if (o.arm && !old) expect(spec(name, value, 'arm'), `${row}: spec arm vs library`).toBe(lib);
         if (o.specOption) expect(spec(name, value, 'options'), `${row}: spec options vs library`).toBe(lib);
       }
       // Every option has values on both sides (the walk is not vacuous).
-      expect(checked.filter((c) => c.startsWith(`${name} = `) && c.endsWith('accepted')).length, name).toBeGreaterThan(0);
-      expect(checked.filter((c) => c.startsWith(`${name} = `) && c.endsWith('refused')).length, name).toBeGreaterThan(0);
+      expect(checked.filter((c) => c.startsWith(`${name} = `) && c.endsWith('accepted')).length, name).toBeGreaterThan(
+        0,
+      );
+      expect(checked.filter((c) => c.startsWith(`${name} = `) && c.endsWith('refused')).length, name).toBeGreaterThan(
+        0,
+      );
     }
   }, 120_000);
 
-  it('old spellings load in specs, read as the train command writes them, and are refused by the CLI and the library', async () => {
+  it('old spellings load in specs, read as train writes them, and are refused by the CLI and the library', async () => {
     const notice = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       for (const name of RECIPE_NAMES) {
@@ -139,7 +166,15 @@ describe('the recipe schema', () => {
         if (o.legacy?.key !== undefined) {
           const value = o.kind === 'integer' ? 40 : 'x';
           expect(library(o.legacy.key as RecipeName, value), o.legacy.key).toBe(false);
-          const options = validateSpec({ ...specOf(name, value, 'options'), targets: [{ name: 't', dataset: 'csv', root: '/d/t.csv', label: 'A', options: { [o.legacy.key]: value } }] }, {}).targets[0]!.options;
+          const options = validateSpec(
+            {
+              ...specOf(name, value, 'options'),
+              targets: [
+                { name: 't', dataset: 'csv', root: '/d/t.csv', label: 'A', options: { [o.legacy.key]: value } },
+              ],
+            },
+            {},
+          ).targets[0]!.options;
           expect(options).toEqual({ [name]: value });
         }
       }
@@ -157,7 +192,11 @@ describe('the recipe schema', () => {
         expect(trainer, `${name} = ${JSON.stringify(value)}`).toBe(library(name, value));
       }
     }
-    expect(() => validateTrainerOptions({ optimizer: 'adam', nesterov: true })).toThrow("Expected false unless optimizer is 'sgd' for nesterov but received true");
-    expect(() => resolveTrainConfig({ out: 'o', optimizer: 'adam', nesterov: true })).toThrow("Expected false unless optimizer is 'sgd' for nesterov but received true");
+    expect(() => validateTrainerOptions({ optimizer: 'adam', nesterov: true })).toThrow(
+      "Expected false unless optimizer is 'sgd' for nesterov but received true",
+    );
+    expect(() => resolveTrainConfig({ out: 'o', optimizer: 'adam', nesterov: true })).toThrow(
+      "Expected false unless optimizer is 'sgd' for nesterov but received true",
+    );
   });
 });

@@ -28,7 +28,10 @@ interface Before {
   keys: string[];
   phantomSourceKeys: string[];
 }
-const before = JSON.parse(readFileSync(new URL('./fixtures/run-keys-before.json', import.meta.url), 'utf8')) as Record<'paper' | 'demo' | 'legacy', Before>;
+const before = JSON.parse(readFileSync(new URL('./fixtures/run-keys-before.json', import.meta.url), 'utf8')) as Record<
+  'paper' | 'demo' | 'legacy',
+  Before
+>;
 
 const env = { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' };
 // As the fixture: every job done with an AUC drawn from its key, so every stage is planned.
@@ -77,7 +80,12 @@ describe('run keys across spellings', () => {
       validateSpec(LEGACY_SPEC, env);
       expect(errors).toHaveBeenCalledTimes(1);
       const notice = String(errors.mock.calls[0]![0]);
-      for (const named of ["stages[0].values[1]: 'onecycle' (now 'one-cycle')", 'targets[0].options.labelsCsv (now labels)', "base.maxLr: 'find' (now 'auto')", 'base.tta: true (now 4)']) {
+      for (const named of [
+        "stages[0].values[1]: 'onecycle' (now 'one-cycle')",
+        'targets[0].options.labelsCsv (now labels)',
+        "base.maxLr: 'find' (now 'auto')",
+        'base.tta: true (now 4)',
+      ]) {
         expect(notice).toContain(named);
       }
     } finally {
@@ -92,7 +100,12 @@ describe('run keys across spellings', () => {
       try {
         const b = before[name];
         // The database as the code before wrote it: the spec in its spellings, every run done.
-        db.putExperiment({ name: b.stored.name, spec_json: canonicalJson(b.stored), spec_hash: b.specHash, created_at: '2024-01-01T00:00:00.000Z' });
+        db.putExperiment({
+          name: b.stored.name,
+          spec_json: canonicalJson(b.stored),
+          spec_hash: b.specHash,
+          created_at: '2024-01-01T00:00:00.000Z',
+        });
         for (const key of b.keys) db.putRun(doneRow(key, b.stored.name), []);
         // Reading it respells the stored spec (one notice naming the old spellings) and its runs.
         const stored = db.experiments()[0]!;
@@ -101,7 +114,12 @@ describe('run keys across spellings', () => {
         expect(errors.mock.calls.some(([line]) => /stored in .* uses old spellings/.test(String(line)))).toBe(true);
         expect(keysOf(JSON.parse(stored.spec_json) as ExperimentSpec).keys).toEqual(b.keys);
         const runner = { run: () => Promise.reject(new Error('a run was retrained')) };
-        const summary = await runExperiment(validateSpec(specs[name](), env), { db, runner, pairedP, checkpointDir: join(dir, `${name}.checkpoints`) });
+        const summary = await runExperiment(validateSpec(specs[name](), env), {
+          db,
+          runner,
+          pairedP,
+          checkpointDir: join(dir, `${name}.checkpoints`),
+        });
         expect(summary).toMatchObject({ ran: 0, failed: [], skippedDone: b.keys.length });
       } finally {
         errors.mockRestore();
@@ -114,10 +132,35 @@ describe('run keys across spellings', () => {
 /** A finished run row as the code before stored it (its arm in the old spellings). */
 function doneRow(key: string, experiment: string): RunRow {
   return {
-    key, experiment, kind: 'target', data_name: 'x', n: 50, seed: 0,
-    arm_json: canonicalJson({ policy: 'onecycle', strategy: 'gradual', maxLr: 'find', tta: true, options: { valSize: 40 } }),
-    config_json: '{}', status: 'done', attempts: 1, sample_ids_hash: 'h', test_auc: auc(key), test_auc_tta: auc(key),
-    per_label_json: null, val_loss: 0.5, checkpoint: null, timings_json: '{}', result_json: canonicalJson({ maxLr: 0.001 }),
-    versions_json: '{}', host: 'h', pid: 1, started_at: null, finished_at: null, error: null,
+    key,
+    experiment,
+    kind: 'target',
+    data_name: 'x',
+    n: 50,
+    seed: 0,
+    arm_json: canonicalJson({
+      policy: 'onecycle',
+      strategy: 'gradual',
+      maxLr: 'find',
+      tta: true,
+      options: { valSize: 40 },
+    }),
+    config_json: '{}',
+    status: 'done',
+    attempts: 1,
+    sample_ids_hash: 'h',
+    test_auc: auc(key),
+    test_auc_tta: auc(key),
+    per_label_json: null,
+    val_loss: 0.5,
+    checkpoint: null,
+    timings_json: '{}',
+    result_json: canonicalJson({ maxLr: 0.001 }),
+    versions_json: '{}',
+    host: 'h',
+    pid: 1,
+    started_at: null,
+    finished_at: null,
+    error: null,
   };
 }

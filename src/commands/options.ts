@@ -7,7 +7,14 @@
 import type { Argv, Options } from 'yargs';
 
 import { describe as describeValue, OptionError } from '../errors.js';
-import { checkOption, defaultWords, RECIPE, RECIPE_NAMES, type RecipeName, type RecipeOption } from '../train/recipe.js';
+import {
+  checkOption,
+  defaultWords,
+  RECIPE,
+  RECIPE_NAMES,
+  type RecipeName,
+  type RecipeOption,
+} from '../train/recipe.js';
 import { expectDevice, expectInteger, expectNumber, expectOneOf } from '../validate.js';
 
 export type OptionKind = 'string' | 'boolean' | 'integer' | 'number' | 'enum' | 'list';
@@ -41,7 +48,8 @@ const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 function recipeFlag(name: RecipeName, o: RecipeOption): OptionSpec {
   const kind: OptionKind = o.kind === 'path' || o.kind === 'device' ? 'string' : (o.kind as OptionKind);
   const words = defaultWords(o);
-  const spec: OptionSpec = { kind, group: o.group, recipe: name, meaning: `${o.help}${words === undefined ? '' : ` (default ${words})`}` };
+  const meaning = `${o.help}${words === undefined ? '' : ` (default ${words})`}`;
+  const spec: OptionSpec = { kind, group: o.group, recipe: name, meaning };
   if (o.choices) spec.choices = o.choices.map(String);
   if (typeof o.choices?.[0] === 'number') spec.numeric = true;
   if (o.min !== undefined) spec.min = o.min;
@@ -54,10 +62,16 @@ function recipeFlag(name: RecipeName, o: RecipeOption): OptionSpec {
 
 /** The flags of the training options: every recipe entry but those with `cli: false`. */
 const RECIPE_FLAGS: Record<string, OptionSpec> = Object.fromEntries(
-  RECIPE_NAMES.filter((n) => (RECIPE[n] as RecipeOption).cli !== false).map((n) => [kebab(n), recipeFlag(n, RECIPE[n])]),
+  RECIPE_NAMES.filter((n) => (RECIPE[n] as RecipeOption).cli !== false).map((n) => [
+    kebab(n),
+    recipeFlag(n, RECIPE[n]),
+  ]),
 );
 
-/** Every option of every command. Adding a training option: add it to the recipe; any other: here. Then name it in the command. */
+/**
+ * Every option of every command. Adding a training option: add it to the recipe (src/train/recipe.ts); any
+ * other: here. Then name it in the command.
+ */
 export const OPTIONS: Record<string, OptionSpec> = {
   ...RECIPE_FLAGS,
   config: { kind: 'string', group: 'Training', meaning: 'JSON or YAML file with any of these options (flags given on the command line win)' },

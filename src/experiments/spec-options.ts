@@ -20,7 +20,10 @@ const onlyTrue = (what: string): Check => (v, p) => {
 
 /** The training options a spec may set in `options`: their recipe entries (src/train/recipe.ts). */
 const TRAINING: Record<string, [Check, string]> = Object.fromEntries(
-  SPEC_OPTION_KEYS.map((k) => [k, [(v: unknown, p: string) => checkOption(k, v, p), `${defaultWords(RECIPE[k]) ?? 'none'} (${RECIPE[k].help})`]]),
+  SPEC_OPTION_KEYS.map((k) => {
+    const check: Check = (v, p) => checkOption(k, v, p);
+    return [k, [check, `${defaultWords(RECIPE[k]) ?? 'none'} (${RECIPE[k].help})`]];
+  }),
 );
 
 /** Key -> [check, default in words] (docs/experiment-spec.md lists the same). */

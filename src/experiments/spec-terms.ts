@@ -44,7 +44,9 @@ function setting(flag: string, value: string | undefined, job: RunJob): string |
   if (key === 'init' && v !== undefined && v !== 'moments') v = 'pretrained';
   const pair = v === undefined ? key : `${key}: ${quote(v)}`;
   if (OPTION_KEYS.has(key)) return `options: { ${pair} } (${owner(job)})`;
-  if (ARM_KEYS.has(key) || key === 'source') return job.kind === 'source' ? `train: { ${pair} } (${owner(job)})` : `${pair} in the arm (${owner(job)})`;
+  if (ARM_KEYS.has(key) || key === 'source') {
+    return job.kind === 'source' ? `train: { ${pair} } (${owner(job)})` : `${pair} in the arm (${owner(job)})`;
+  }
   const path = specPathOf(key, job);
   return path === undefined ? undefined : `${path}${v === undefined ? '' : ` (${quote(v)})`}`;
 }

@@ -12,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { readRegularFileSync } from '../data/regular-file.js';
 import { OptionError } from '../errors.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
-import { ARM_FIELDS, checkOption, RECIPE } from '../train/recipe.js';
+import { ARM_FIELDS, checkOption, RECIPE, type ArmField } from '../train/recipe.js';
 import { expectNumber, expectOneOf, expectSafeName, expectString } from '../validate.js';
 import { STORED_NAME } from './db-input.js';
 import { getWeightsEntry } from '../weights/manifest.js';
@@ -37,7 +37,7 @@ import {
 
 /** The arm a spec starts from: the training options' defaults (train's), from ImageNet weights. */
 export const DEFAULT_ARM: ArmConfig = {
-  ...(Object.fromEntries(ARM_FIELDS.map((k) => [k, TRAIN_DEFAULTS[k]])) as Pick<ArmConfig, (typeof ARM_FIELDS)[number]>),
+  ...(Object.fromEntries(ARM_FIELDS.map((k) => [k, TRAIN_DEFAULTS[k]])) as Pick<ArmConfig, ArmField>),
   source: 'imagenet',
   init: 'pretrained',
   options: {},
@@ -89,7 +89,7 @@ export function parseArmOption<K extends keyof ArmConfig>(key: K, value: unknown
       case 'method': return expectOneOf(value, path, METHODS);
       case 'options': return validateSpecOptions(expectObject(value, path), path);
       // The training options: their recipe entries, as for --flags and train({...}).
-      default: return checkOption(key as (typeof ARM_FIELDS)[number], value, path);
+      default: return checkOption(key as ArmField, value, path);
     }
   })();
   return v as ArmConfig[K];
@@ -157,7 +157,8 @@ function parseWeightsSource(o: Obj, path: string, env: NodeJS.ProcessEnv, target
   rejectUnknownKeys(o, ['name', 'weights', 'arch', 'targets'], path);
   const name = expectName(o.name, `${path}.name`);
   const weights = expandEnv(expectString(o.weights, `${path}.weights`), `${path}.weights`, env);
-  const arch = o.arch === undefined ? undefined : expectOneOf(o.arch, `${path}.arch`, ARCHS);
+  type Arch = WeightsSource['arch'];
+  const arch = o.arch === undefined ? undefined : (checkOption('arch', o.arch, `${path}.arch`) as Arch);
   let registryArch: WeightsSource['arch'] | undefined;
   if (!existsSync(weights)) {
     try {
@@ -350,7 +351,8 @@ export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env)
   nGrid.forEach((n, i) => {
     if (i > 0 && n <= nGrid[i - 1]!) throw new OptionError(`nGrid[${i}]`, `a size larger than nGrid[${i - 1}] (${nGrid[i - 1]})`, n);
   });
-  const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => checkOption('seed', s, `seeds[${i}]`) as number);
+  const seedList = o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds');
+  const seeds = seedList.map((s, i) => checkOption('seed', s, `seeds[${i}]`) as number);
   const targets = expectArray(o.targets, 'targets').map((t, i) => parseDataset(t, `targets[${i}]`, env));
   uniqueNames(targets, 'targets');
   const sources: SourceSpec[] = [];

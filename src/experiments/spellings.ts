@@ -52,7 +52,8 @@ function renameKeys(options: Obj, to: Spelling, changed: Respelt[], path: string
   for (const [old, canonical] of KEY_PAIRS) {
     const [from, into] = to === 'legacy' ? [canonical, old] : [old, canonical];
     if (!(from in out)) continue;
-    if (into in out) throw new OptionError(join(path, from), `either ${canonical} or its old name ${old}, not both`, out[from]);
+    if (into in out)
+      throw new OptionError(join(path, from), `either ${canonical} or its old name ${old}, not both`, out[from]);
     out[into] = out[from];
     delete out[from];
     changed.push({ path: join(path, from), from, to: into, key: true });
@@ -113,6 +114,9 @@ const show = (v: unknown) => (typeof v === 'string' ? `'${v}'` : String(v));
 /** The notice for old spellings read: each one named, with what it was read as. */
 export function oldSpellingNotice(changed: Respelt[], where: string): string | undefined {
   if (changed.length === 0) return undefined;
-  const items = changed.map((c) => (c.key ? `${c.path} (now ${String(c.to)})` : `${c.path}: ${show(c.from)} (now ${show(c.to)})`));
-  return `torchxfer: notice: ${where} uses old spellings, read as torchxfer train writes them (run keys are unchanged): ${items.join(', ')}`;
+  const items = changed.map((c) =>
+    c.key ? `${c.path} (now ${String(c.to)})` : `${c.path}: ${show(c.from)} (now ${show(c.to)})`,
+  );
+  const what = `${where} uses old spellings, read as torchxfer train writes them (run keys are unchanged)`;
+  return `torchxfer: notice: ${what}: ${items.join(', ')}`;
 }

@@ -74,7 +74,9 @@ export function validateTrainerOptions(options: TrainerOptions): TrainerOptions 
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'an object', options);
   const o = options;
   // The options a training config also has are checked by their recipe entries (src/train/recipe.ts).
-  for (const name of ['optimizer', 'nesterov', 'weightDecay'] as const) if (o[name] !== undefined) checkOption(name, o[name]);
+  for (const name of ['optimizer', 'nesterov', 'weightDecay'] as const) {
+    if (o[name] !== undefined) checkOption(name, o[name]);
+  }
   checkNesterov(o.nesterov, o.optimizer);
   if (o.beta2 !== undefined) expectNumber(o.beta2, 'beta2', 0, 0.999999999);
   if (o.eps !== undefined) expectNumber(o.eps, 'eps', 0, 1, { exclusiveMin: true });

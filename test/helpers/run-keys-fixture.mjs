@@ -34,5 +34,7 @@ const out = {
   demo: entry(presetSpec('demo', {}, env)),
   legacy: entry(LEGACY_SPEC),
 };
-out.digest = createHash('sha256').update(JSON.stringify([out.paper.keys, out.demo.keys, out.legacy.keys])).digest('hex');
+out.digest = createHash('sha256')
+  .update(JSON.stringify([out.paper.keys, out.demo.keys, out.legacy.keys]))
+  .digest('hex');
 process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
