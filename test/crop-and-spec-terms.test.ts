@@ -30,9 +30,10 @@ const spec = (base: Record<string, unknown>, targetOptions: Record<string, unkno
   );
 
 describe('the crop follows the image size unless given, everywhere', () => {
-  it('the rule: 236 of 250, never more than the image', () => {
-    expect([250, 64, 112, 32, 4096].map(defaultCrop)).toEqual([236, 60, 106, 30, 3867]);
-    expect(defaultCrop(33)).toBeLessThanOrEqual(33);
+  it('the rule: 236 of 250, never more than the image nor less than the smallest crop (32)', () => {
+    expect([250, 64, 112, 32, 33, 34, 4096].map(defaultCrop)).toEqual([236, 60, 106, 32, 32, 32, 3867]);
+    // The smallest image sizes train at their default crop (30 of 32 was refused as a crop).
+    expect(resolveTrainConfig({ out: 'o', data: '/d', imageSize: 32 }).crop).toBe(32);
   });
 
   it('the library: imageSize alone trains at the protocol crop; a crop given is kept and checked', () => {

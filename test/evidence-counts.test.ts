@@ -90,7 +90,7 @@ describe('counts of a run are what happened', () => {
         nGrid: [40],
         seeds: [0],
         // Pneumothorax: 20 of the 120 phantoms, 16 in the training pool: N = 40 asks for 20 positives.
-        targets: [{ name: 'pneumothorax', dataset: 'nih', root: phantoms, label: 'Pneumothorax', options: { imageSize: 64, testSize: 16 } }],
+        targets: [{ name: 'pneumothorax', dataset: 'nih', root: phantoms, label: 'Pneumothorax', options: { imageSize: 64, testLimit: 16 } }],
         sources: [],
         base: { arch: 'resnet50', epochs: 1, batchSize: 16, maxLr: 0.001, tta: 0 },
         arms: [{ name: 'scratch', source: 'none', init: 'default' }],

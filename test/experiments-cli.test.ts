@@ -21,7 +21,7 @@ sources:
   - { name: msk-source, dataset: phantom-msk, n: 300, train: { epochs: 2 } }
 base: { policy: regular, strategy: fine-tune, source: none, init: default, epochs: 4, maxLr: 0.001 }
 stages:
-  - { name: policy, vary: policy, values: [regular, onecycle] }
+  - { name: policy, vary: policy, values: [regular, one-cycle] }
   - { name: source, vary: source, values: [none, chest-source, msk-source], base: { init: pretrained } }
 `;
 
@@ -66,7 +66,7 @@ describe('torchxfer experiment (CLI)', () => {
     const whole = join(dir, 'whole.db');
     const r = wholeRun;
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/stage policy \(chest\): onecycle/);
+    expect(r.stdout).toMatch(/stage policy \(chest\): one-cycle/);
     expect(r.stdout).toMatch(/stage source \(chest\): chest-source/);
     const total = doneCount(whole);
     expect(total).toBe((2 + 3 - 1) * 3 * 2 + 2);
@@ -111,7 +111,7 @@ describe('torchxfer experiment (CLI)', () => {
     expect(r.stderr).toMatch(/Expected 'i\/n' with 0 <= i < n for --shard but received '3\/3'/);
     writeFileSync(join(dir, 'bad.yaml'), SPEC.replace('epochs: 4', 'epochs: -1'));
     r = runCli(['experiment', join(dir, 'bad.yaml')], {}, fakeCli);
-    expect(r.stderr).toMatch(/bad\.yaml: Expected a positive integer for base\.epochs but received -1/);
+    expect(r.stderr).toMatch(/bad\.yaml: Expected an integer between 1 and 100000 for base\.epochs but received -1/);
     r = runCli(['experiment', specPath, '--same-anatomy-weights', 'densenet121-res224-chex', '--dry-run'], {}, fakeCli);
     expect(r.stderr).toMatch(/Expected the paper preset .* for --same-anatomy-weights but received '.*'/);
     r = runCli(['experiment', 'paper', '--plan', '--same-anatomy-weights', 'densenet121-res224-nih'], { NIH_ROOT: dir, CHEXPERT_ROOT: dir, MURA_ROOT: dir }, fakeCli);
@@ -174,7 +174,7 @@ describe('torchxfer experiment (CLI)', () => {
     const figures = dom.match(/<figure class="auc-figure"[\s\S]*?<\/figure>/g) ?? [];
     expect(figures.length).toBe(2);
     const policy = figures.find((f) => f.includes('id="auc-policy-chest"'))!;
-    for (const arm of ['regular', 'onecycle']) {
+    for (const arm of ['regular', 'one-cycle']) {
       const d = new RegExp(`<path class="series" data-name="${arm}" d="([^"]*)"`).exec(policy)![1]!;
       expect(d.match(/[ML]/g)!.length).toBe(3);
     }
@@ -184,21 +184,21 @@ describe('torchxfer experiment (CLI)', () => {
     const at = (n: number, pol: string) => runs.filter((x) => x.n === n && JSON.parse(x.arm_json).policy === pol && JSON.parse(x.arm_json).source === 'none');
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     for (const n of [50, 100, 200]) {
-      expect(dom).toContain(mean(at(n, 'onecycle').map((x) => x.test_auc_tta!)).toFixed(4));
+      expect(dom).toContain(mean(at(n, 'one-cycle').map((x) => x.test_auc_tta!)).toFixed(4));
       expect(dom).toContain(mean(at(n, 'regular').map((x) => x.test_auc!)).toFixed(4));
     }
-    expect(dom).toMatch(/<td>policy<\/td><td>chest<\/td><td class="winner">onecycle<\/td>/);
+    expect(dom).toMatch(/<td>policy<\/td><td>chest<\/td><td class="winner">one-cycle<\/td>/);
     expect(dom).toMatch(/Paired two-sided t-tests/);
     // The spec runs on phantoms: the report says SIMULATED (title, heading, notice).
     expect(dom).toMatch(/<title>SIMULATED: torchxfer report<\/title>/);
     expect(dom).toMatch(/<p class="simulated"><strong>SIMULATED\.<\/strong> SIMULATED PHANTOM DATA/);
     // Two seeds: each pair of arms is also tested over its (N, seed) runs (6 pairs).
-    expect(dom).toMatch(/<tr data-over="n-seed"><td>regular<\/td><td>onecycle<\/td><td>N x seed<\/td><td>[-0-9.]+<\/td><td>6<\/td>/);
+    expect(dom).toMatch(/<tr data-over="n-seed"><td>regular<\/td><td>one-cycle<\/td><td>N x seed<\/td><td>[-0-9.]+<\/td><td>6<\/td>/);
     // The p-value of regular vs one-cycle over the N grid matches scipy's ttest_rel on the same means.
     const series = (pol: string) => [50, 100, 200].map((n) => mean(at(n, pol).map((x) => x.test_auc_tta!)));
-    const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))', JSON.stringify([series('regular'), series('onecycle')])], { encoding: 'utf8' });
+    const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))', JSON.stringify([series('regular'), series('one-cycle')])], { encoding: 'utf8' });
     const p = Number(py.trim());
-    expect(dom).toContain(`<td>regular</td><td>onecycle</td>`);
+    expect(dom).toContain(`<td>regular</td><td>one-cycle</td>`);
     expect(dom).toContain(`<td class="p">${p < 1e-4 ? p.toExponential(2) : p.toFixed(4)}</td>`);
     // Training curves: one per run of each stage (the run shared by both stages is shown in both).
     expect(runs.length).toBe(4 * 3 * 2);

@@ -23,7 +23,7 @@ beforeAll(async () => {
 });
 
 // Small phantom images so the CLI test measures its step times in seconds.
-const small = { imageSize: 64, valSize: 40, testSize: 60 };
+const small = { imageSize: 64, valLimit: 40, testLimit: 60 };
 const stagewise = () => ({
   name: 'est',
   mode: 'stagewise',
@@ -33,8 +33,8 @@ const stagewise = () => ({
   sources: [{ name: 'msk-source', dataset: 'phantom-msk', n: 120, options: small, train: { epochs: 1, source: 'none', init: 'default' } }],
   base: { arch: 'resnet50', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', epochs: 2, maxLr: 0.001, batchSize: 16, tta: 4, options: { imageSize: 64 } },
   stages: [
-    { name: 'policy', vary: 'policy', values: ['regular', 'onecycle'] },
-    { name: 'strategy', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'] },
+    { name: 'policy', vary: 'policy', values: ['regular', 'one-cycle'] },
+    { name: 'strategy', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] },
     { name: 'source', arms: [{ source: 'none' }, { source: 'msk-source' }], base: { init: 'pretrained' } },
   ],
 });

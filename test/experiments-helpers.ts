@@ -25,7 +25,7 @@ const sizeOf = (job) => (job.n === 'all' ? 1000 : job.n);
 export function fakeAuc(job) {
   const n = sizeOf(job);
   const a = job.arm;
-  const bonus = (a.policy === 'onecycle' ? 0.04 : 0) + (a.strategy === 'gradual' || a.strategy === 'discriminative' ? 0.02 : 0)
+  const bonus = (a.policy === 'one-cycle' ? 0.04 : 0) + (a.strategy === 'gradual-unfreeze' || a.strategy === 'discriminative' ? 0.02 : 0)
     + (a.source === 'chest-source' ? 0.05 : a.source === 'msk-source' ? 0.01 : 0);
   const noise = (parseInt(h(job.key).slice(0, 6), 16) / 0xffffff - 0.5) * 0.004;
   return Math.min(0.99, 0.55 + 0.3 * (1 - Math.exp(-n / 150)) + bonus + noise);
@@ -59,12 +59,12 @@ export default {
       checkpoint, schedule: { step: [0, 1, 2, 3], lr: [0.0001, 0.001, 0.0005, 0.00001] },
       lrFinder: job.kind === 'target' && job.n === 50 ? { lr: [1e-6, 1e-4, 1e-2, 1], loss: [0.7, 0.6, 0.4, 2], chosen: 1e-2 } : undefined,
       // A found max LR (the finder runs where the job reuses none), else the one given to it.
-      maxLr: job.maxLr ?? (job.arm.maxLr === 'find' ? 1e-3 * (1 + parseInt(h(job.key).slice(0, 4), 16) / 0xffff) : job.arm.maxLr),
+      maxLr: job.maxLr ?? (job.arm.maxLr === 'auto' ? 1e-3 * (1 + parseInt(h(job.key).slice(0, 4), 16) / 0xffff) : job.arm.maxLr),
       versions: { torch: 'fake' },
       method: job.arm.method ?? 'cnn', simulated: job.data.dataset.startsWith('phantom'),
       counts: { nRequested: n, nTrained: n, uniqueImages: Math.min(n, 400 + n / 2), uniquePositives: Math.min(n / 2, 200), droppedFiles: 0, poolPositives: 200 },
       evalSizes: { val: 40, test: 100, valPositives: 20, testPositives: 50 },
-      lrRule: job.arm.maxLr === 'find' ? (job.maxLr !== undefined ? 'reused' : 'minimum') : 'given',
+      lrRule: job.arm.maxLr === 'auto' ? (job.maxLr !== undefined ? 'reused' : 'minimum') : 'given',
     };
   },
 };

@@ -63,7 +63,7 @@ describe('radiomics jobs through the experiment runner', () => {
         name: 'rad',
         mode: 'grid',
         nGrid: [60],
-        targets: [{ name: 'cardio', dataset: 'phantom-chest', label: 'Cardiomegaly', options: { imageSize: 64, valSize: 40, testSize: 60 } }],
+        targets: [{ name: 'cardio', dataset: 'phantom-chest', label: 'Cardiomegaly', options: { imageSize: 64, valLimit: 40, testLimit: 60 } }],
         arms: [{ name: 'radiomics', method: 'radiomics', options: { searchIters: 2, folds: 3 } }],
       },
       {},

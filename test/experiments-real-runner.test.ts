@@ -31,9 +31,9 @@ const spec = (data: string) =>
       mode: 'grid',
       nGrid: [16],
       seeds: [0],
-      targets: [{ name: 'chest', dataset: 'nih', root: data, label: 'Cardiomegaly', options: { imageSize: 64, valSize: 16, testSize: 16 } }],
+      targets: [{ name: 'chest', dataset: 'nih', root: data, label: 'Cardiomegaly', options: { imageSize: 64, valLimit: 16, testLimit: 16 } }],
       // The source task trains from scratch too: no ImageNet weights on a machine without the internet.
-      sources: [{ name: 'chest-source', dataset: 'nih', root: data, n: 16, options: { imageSize: 64, valSize: 16, testSize: 16 }, train: { source: 'none', init: 'default' } }],
+      sources: [{ name: 'chest-source', dataset: 'nih', root: data, n: 16, options: { imageSize: 64, valLimit: 16, testLimit: 16 }, train: { source: 'none', init: 'default' } }],
       base: { arch: 'resnet50', epochs: 1, batchSize: 8, maxLr: 0.001, tta: 0 },
       arms: [
         { name: 'scratch', source: 'none', init: 'default' },

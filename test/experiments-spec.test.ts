@@ -38,7 +38,7 @@ const gridRaw = () => ({
   base: { epochs: 2, maxLr: 0.001 },
   arms: [
     { name: 'plain', source: 'none', init: 'default' },
-    { name: 'onecycle', policy: 'onecycle' },
+    { name: 'one-cycle', policy: 'one-cycle' },
     { name: 'chest', source: 'chest-source' },
   ],
 });
@@ -55,12 +55,15 @@ const stageRaw = () => ({
   ],
   base: { policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', epochs: 2, maxLr: 0.001 },
   stages: [
-    { name: 'policy', vary: 'policy', values: ['regular', 'onecycle'] },
+    { name: 'policy', vary: 'policy', values: ['regular', 'one-cycle'] },
     { name: 'source', arms: [{ source: 'none' }, { source: 'chest-source' }, { source: 'msk-source' }], base: { init: 'pretrained' } },
-    { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'fine-tune' } },
+    { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual-unfreeze'], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'fine-tune' } },
   ],
 });
 
+/** How a spec in old spellings is announced (src/experiments/spellings.ts). */
+const NOTICE =
+  'torchxfer: notice: the spec uses old spellings, read as torchxfer train writes them (run keys are unchanged): ';
 describe('spec validation', () => {
   const bad = (mutate: (s: ReturnType<typeof stageRaw>) => void, message: RegExp) => {
     const s = stageRaw();
@@ -68,7 +71,7 @@ describe('spec validation', () => {
     expect(() => validateSpec(s, {})).toThrow(message);
   };
   it('names the path of a bad value', () => {
-    bad((s) => ((s.stages[1]!.arms![0] as Record<string, unknown>).epochs = -1), /Expected a positive integer for stages\[1\]\.arms\[0\]\.epochs but received -1/);
+    bad((s) => ((s.stages[1]!.arms![0] as Record<string, unknown>).epochs = -1), /Expected an integer between 1 and 100000 for stages\[1\]\.arms\[0\]\.epochs but received -1/);
     bad((s) => (s.nGrid[2] = 100), /for nGrid\[2\] but received 100/);
     bad((s) => ((s.stages[0] as Record<string, unknown>).vary = 'colour'), /Expected one of 'policy'.* for stages\[0\]\.vary but received 'colour'/);
     bad((s) => ((s.stages[1]!.arms![2] as Record<string, unknown>).source = 'imagenett'), /stages\[1\]\.values\[2\] but received 'imagenett'/);
@@ -99,12 +102,12 @@ describe('spec validation', () => {
     s.targets.push({ name: 'other', dataset: 'phantom-chest', label: 'Hernia' });
     (s.sources[0] as Record<string, unknown>).targets = ['chest'];
     (s.stages[0] as Record<string, unknown>).buildsOn = 'base';
-    (s.stages as unknown[]).unshift({ name: 'fig3', figure: 3, targets: ['other'], buildsOn: 'base', arms: [{ name: 'rad', method: 'radiomics' }, { name: 'cnn', source: 'none', policy: 'onecycle' }] });
+    (s.stages as unknown[]).unshift({ name: 'fig3', figure: 3, targets: ['other'], buildsOn: 'base', arms: [{ name: 'rad', method: 'radiomics' }, { name: 'cnn', source: 'none', policy: 'one-cycle' }] });
     const spec = validateSpec(s, {});
     const plan = planExperiment(spec, () => undefined, pairedP);
     expect(plan.arms.filter((a) => a.stage === 'fig3').map((a) => [a.figure, a.target, a.name, a.arm.method ?? 'cnn', a.arm.policy])).toEqual([
       ['3', 'other', 'rad', 'radiomics', 'regular'],
-      ['3', 'other', 'cnn', 'cnn', 'onecycle'],
+      ['3', 'other', 'cnn', 'cnn', 'one-cycle'],
     ]);
     // Radiomics jobs ignore what the stage carried; they tune no learning rate.
     expect(plan.arms[0]!.jobs.every((j) => j.lrFrom === undefined && j.dependsOn === undefined)).toBe(true);
@@ -115,7 +118,7 @@ describe('spec validation', () => {
   it("a stage may run part of the spec's N grid; its found max LR is tuned at the stage's largest size", () => {
     const s = stageRaw();
     (s.stages[1] as Record<string, unknown>).nGrid = [50, 200];
-    (s.stages[1] as Record<string, unknown>).base = { init: 'pretrained', maxLr: 'find' };
+    (s.stages[1] as Record<string, unknown>).base = { init: 'pretrained', maxLr: 'auto' };
     const spec = validateSpec(s, {});
     const plan = planExperiment(spec, () => ({ testAuc: 0.7, testAucTta: 0.7 }), pairedP);
     const sizes = (stage: string) => [...new Set(plan.arms.filter((a) => a.stage === stage).flatMap((a) => a.jobs.map((j) => j.n)))];
@@ -146,7 +149,7 @@ describe('spec validation', () => {
       ['source-resnet50', 'source', 'policy'],
     ]);
     expect(spec.stages[0]!.arms).toEqual([{ method: 'radiomics' }, { source: 'imagenet' }]);
-    expect(spec.stages[3]!.winner).toEqual({ rule: 'fixed', metric: 'testAucTta', value: 'gradual' });
+    expect(spec.stages[3]!.winner).toEqual({ rule: 'fixed', metric: 'testAucTta', value: 'gradual-unfreeze' });
     expect(spec.sources[0]!.root).toBe('/c');
     expect(spec.sources[1]!.targets).toEqual(['emphysema']);
   });
@@ -160,7 +163,7 @@ describe('spec validation', () => {
   it('reads YAML and JSON files, naming the file on errors; presets validate', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a.yaml'), 'name: y\nmode: grid\nnGrid: [50]\ntargets: [{name: t, dataset: phantom-chest}]\narms: [{name: a, epochs: 0}]\n');
-    expect(() => loadSpec(join(dir, 'a.yaml'))).toThrow(/a\.yaml: Expected a positive integer for arms\[0\]\.epochs but received 0/);
+    expect(() => loadSpec(join(dir, 'a.yaml'))).toThrow(/a\.yaml: Expected an integer between 1 and 100000 for arms\[0\]\.epochs but received 0/);
     writeFileSync(join(dir, 'b.json'), '{"name": "j", "mode": "grid", ');
     expect(() => loadSpec(join(dir, 'b.json'))).toThrow(/Cannot parse the spec .*b\.json/);
     expect(() => loadSpec('nonesuch')).toThrow(/preset name \(paper, demo\) for SPEC but received 'nonesuch'/);
@@ -185,24 +188,35 @@ describe('planning', () => {
     // Keys are deterministic: same spec, same keys.
     expect(planJobs(planExperiment(validateSpec(gridRaw(), {}), () => undefined, pairedP)).map((j) => j.key)).toEqual(jobs.map((j) => j.key));
   });
-  it("accepts the train command's spellings (one-cycle, gradual-unfreeze) as the same arms, with the same keys", () => {
+  it('accepts the old spellings (onecycle, gradual) as the same arms and keys, naming each in a notice', () => {
     const keys = (raw: ReturnType<typeof stageRaw>) => planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
-    const trainNames = stageRaw();
-    trainNames.stages[0]!.values = ['regular', 'one-cycle'];
-    trainNames.stages[2] = { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual-unfreeze'], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'gradual-unfreeze' } };
-    const spec = validateSpec(trainNames, {});
-    expect(spec.stages![0]!.values).toEqual(['regular', 'onecycle']);
-    expect(spec.stages![2]!.values).toEqual(['fine-tune', 'gradual']);
-    expect(spec.stages![2]!.winner).toMatchObject({ simpler: 'gradual' });
-    const original = stageRaw();
-    original.stages[2]!.winner = { rule: 'paired-t', alpha: 0.05, simpler: 'gradual' };
-    expect(keys(trainNames)).toEqual(keys(original));
+    const oldNames = stageRaw();
+    oldNames.stages[0]!.values = ['regular', 'onecycle'];
+    const winner = { rule: 'paired-t', alpha: 0.05, simpler: 'gradual' };
+    oldNames.stages[2] = { name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner };
+    const notice = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const spec = validateSpec(oldNames, {});
+      expect(spec.stages![0]!.values).toEqual(['regular', 'one-cycle']);
+      expect(spec.stages![2]!.values).toEqual(['fine-tune', 'gradual-unfreeze']);
+      expect(spec.stages![2]!.winner).toMatchObject({ simpler: 'gradual-unfreeze' });
+      expect(notice.mock.calls.map((c) => String(c[0]))).toEqual([
+        NOTICE +
+          "stages[0].values[1]: 'onecycle' (now 'one-cycle'), stages[2].values[1]: 'gradual' (now 'gradual-unfreeze'), " +
+          "stages[2].winner.simpler: 'gradual' (now 'gradual-unfreeze')",
+      ]);
+      const current = stageRaw();
+      current.stages[2]!.winner = { rule: 'paired-t', alpha: 0.05, simpler: 'gradual-unfreeze' };
+      expect(keys(oldNames)).toEqual(keys(current));
+    } finally {
+      notice.mockRestore();
+    }
     const bad = stageRaw();
     bad.stages[0]!.values = ['regular', 'one_cycle'];
-    expect(() => validateSpec(bad, {})).toThrow(/for stages\[0\]\.values\[1\] but received 'one_cycle'|stages\[0\]\.values\[1\]/);
+    expect(() => validateSpec(bad, {})).toThrow(/for stages\[0\]\.values\[1\] but received 'one_cycle'/);
   });
 
-  it('tta is a count of copies, as the CLI\'s --tta; the old boolean loads with a warning naming the key, and keeps its run keys', () => {
+  it("tta is a count of copies, as the CLI's --tta; the old boolean loads with a notice and keeps its run keys", () => {
     const withTta = (tta: unknown) => ({ ...gridRaw(), base: { epochs: 2, maxLr: 0.001, tta } });
     const keys = (raw: object) => planJobs(planExperiment(validateSpec(raw, {}), () => undefined, pairedP)).map((j) => j.key);
     expect(validateSpec(gridRaw(), {}).base.tta).toBe(4);
@@ -212,10 +226,7 @@ describe('planning', () => {
     try {
       expect(validateSpec(withTta(true), {}).base.tta).toBe(4);
       expect(validateSpec({ ...gridRaw(), arms: [{ name: 'plain', tta: false }] }, {}).arms![0]!.arm.tta).toBe(0);
-      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
-        'torchxfer: warning: base.tta: true is deprecated; write the number of TTA copies, as for --tta (tta: 4)',
-        'torchxfer: warning: arms[0].tta: false is deprecated; write the number of TTA copies, as for --tta (tta: 0)',
-      ]);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([`${NOTICE}base.tta: true (now 4)`, `${NOTICE}arms[0].tta: false (now 0)`]);
       // 4 copies is what true meant: the same runs, so the same keys (and those made before the count).
       expect(keys(withTta(4))).toEqual(keys(withTta(true)));
       const before = { ...gridRaw(), base: { epochs: 2, maxLr: 0.001 } };
@@ -225,8 +236,8 @@ describe('planning', () => {
     }
     expect(keys(withTta(2))).not.toEqual(keys(withTta(4)));
     expect(keys(withTta(0))).not.toEqual(keys(withTta(4)));
-    expect(() => validateSpec(withTta(65), {})).toThrow(/Expected an integer between 0 and 64 for base\.tta \(test-time augmentation copies, 0 = off\) but received 65/);
-    expect(() => validateSpec(withTta('yes'), {})).toThrow(/for base\.tta .* but received 'yes'/);
+    expect(() => validateSpec(withTta(65), {})).toThrow(/Expected an integer between 0 and 64 for base\.tta but received 65/);
+    expect(() => validateSpec(withTta('yes'), {})).toThrow(/for base\.tta but received 'yes'/);
   });
 
   it('keys ignore where the data sits (root) but not what it is', () => {
@@ -320,15 +331,15 @@ describe('running', () => {
     const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     expect(s.failed).toEqual([]);
     const o = Object.fromEntries(s.plan.outcomes.map((x) => [x.stage, x.decision!]));
-    expect(o.policy!.winner).toBe('onecycle');
+    expect(o.policy!.winner).toBe('one-cycle');
     expect(o.source!.winner).toBe('chest-source');
     // Stage 3's options only differ by 0.02 AUC over 4 pairs with tiny noise: the t-test decides.
     expect(o.strategy!.pValue).toBeLessThan(0.05);
-    expect(o.strategy!.winner).toBe('gradual');
+    expect(o.strategy!.winner).toBe('gradual-unfreeze');
     const stage2 = s.plan.arms.filter((a) => a.stage === 'source');
-    expect(stage2.every((a) => a.arm.policy === 'onecycle')).toBe(true);
+    expect(stage2.every((a) => a.arm.policy === 'one-cycle')).toBe(true);
     const stage3 = s.plan.arms.filter((a) => a.stage === 'strategy');
-    expect(stage3.every((a) => a.arm.source === 'chest-source' && a.arm.policy === 'onecycle')).toBe(true);
+    expect(stage3.every((a) => a.arm.source === 'chest-source' && a.arm.policy === 'one-cycle')).toBe(true);
     // Same config in two stages is one run: 2 + 3 + 2 arms x 4 N, minus 2 shared arms, plus 2 sources.
     expect(db.runs().filter((r) => r.status === 'done').length).toBe((2 + 3 + 2 - 2) * 4 + 2);
     expect(db.epochs(db.runs()[0]!.key).length).toBeGreaterThan(0);
@@ -340,7 +351,7 @@ describe('running', () => {
 
   it('the paired-t rule keeps the simpler option without a significant gain', async () => {
     const raw = stageRaw();
-    raw.stages = [{ name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], winner: { rule: 'paired-t', alpha: 1e-30, simpler: 'fine-tune' } }] as never;
+    raw.stages = [{ name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual-unfreeze'], winner: { rule: 'paired-t', alpha: 1e-30, simpler: 'fine-tune' } }] as never;
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));
     const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
@@ -351,15 +362,15 @@ describe('running', () => {
 
   it('on a stage with one N the paired-t rule pairs the seeds (one mean over N would be one pair, never a test)', async () => {
     const raw = { ...stageRaw(), seeds: [0, 1, 2, 3] };
-    // The fake runner gives gradual a steady +0.02 over fine-tune (noise +-0.002): significant over 4 seeds.
-    raw.stages = [{ name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual'], nGrid: [50], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'fine-tune' } }] as never;
+    // The fake runner gives gradual-unfreeze a steady +0.02 over fine-tune (noise +-0.002): significant over 4 seeds.
+    raw.stages = [{ name: 'strategy', vary: 'strategy', values: ['fine-tune', 'gradual-unfreeze'], nGrid: [50], winner: { rule: 'paired-t', alpha: 0.05, simpler: 'fine-tune' } }] as never;
     const dir = tempDir();
     const db = new ResultsDb(join(dir, 'r.db'));
     const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     const decision = s.plan.outcomes[0]!.decision!;
-    expect(decision.winner).toBe('gradual');
+    expect(decision.winner).toBe('gradual-unfreeze');
     const seedAuc = (strategy: string) => db.runs().filter((r) => JSON.parse(r.arm_json).strategy === strategy).sort((a, b) => a.seed - b.seed).map((r) => r.test_auc!);
-    // From random init, the stage's 'gradual' arm trains as 'discriminative' (nothing pretrained to freeze).
+    // From random init, the stage's 'gradual-unfreeze' arm trains as 'discriminative' (nothing pretrained to freeze).
     expect(decision.pValue).toBeCloseTo(pairedP(seedAuc('discriminative'), seedAuc('fine-tune')), 12);
     expect(decision.pValue).toBeLessThan(0.05);
     db.close();
@@ -375,9 +386,9 @@ describe('running', () => {
     const s = await runExperiment(validateSpec(raw, {}), { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     const policy = s.plan.outcomes.filter((o) => o.stage === 'policy');
     expect(policy.map((o) => o.target)).toEqual(['*']);
-    expect(policy[0]!.decision!.winner).toBe('onecycle');
+    expect(policy[0]!.decision!.winner).toBe('one-cycle');
     expect(s.plan.outcomes.filter((o) => o.stage === 'source').map((o) => o.target)).toEqual(['chest', 'chest2']);
-    expect(s.plan.arms.filter((a) => a.stage === 'source').every((a) => a.arm.policy === 'onecycle')).toBe(true);
+    expect(s.plan.arms.filter((a) => a.stage === 'source').every((a) => a.arm.policy === 'one-cycle')).toBe(true);
     db.close();
   });
 
@@ -642,22 +653,22 @@ describe('running', () => {
     expect(s.plan.outcomes.every((o) => o.decision)).toBe(true);
     for (const t of spec.targets) {
       const decision = (stage: string) => s.plan.outcomes.find((o) => o.stage === stage && o.target === t.name)!.decision!;
-      expect(decision('training-policy').winner).toBe('onecycle');
-      expect(decision('transfer-method').winner).toBe('gradual');
+      expect(decision('training-policy').winner).toBe('one-cycle');
+      expect(decision('transfer-method').winner).toBe('gradual-unfreeze');
       // The results are compared with the decision: a p-value against each other value.
       expect(Object.keys(decision('transfer-method').pValues!)).toEqual(['feature-extractor', 'fine-tune']);
       const arms = (stage: string) => s.plan.arms.filter((a) => a.stage === stage && a.target === t.name);
-      expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === (a.arm.source === 'none' ? 'discriminative' : 'gradual') && a.arm.policy === 'onecycle')).toBe(true);
+      expect(arms('source-data-resnet50').every((a) => a.arm.arch === 'resnet50' && a.arm.strategy === (a.arm.source === 'none' ? 'discriminative' : 'gradual-unfreeze') && a.arm.policy === 'one-cycle')).toBe(true);
       // Fig. 8 runs on Emphysema only: random init (every layer trains from the start), the ImageNet weights' moments (convolutions), the weights.
       const init = arms('initialisation').map((a) => `${a.arm.source}:${a.arm.init}:${a.arm.strategy}:${String(a.arm.options.momentsScope ?? '')}`);
-      expect(init).toEqual(t.name === 'emphysema' ? ['none:default:discriminative:', 'imagenet:moments:gradual:conv', 'imagenet:pretrained:gradual:'] : []);
+      expect(init).toEqual(t.name === 'emphysema' ? ['none:default:discriminative:', 'imagenet:moments:gradual-unfreeze:conv', 'imagenet:pretrained:gradual-unfreeze:'] : []);
       // Fig. 4 from the default init, every layer trainable (the authors' training_methods); the no-transfer arm of Fig. 6 trains every layer at discriminative rates.
       expect(arms('training-policy').map((a) => `${a.arm.source}:${a.arm.init}:${a.arm.strategy}`)).toEqual(['none:default:fine-tune', 'none:default:fine-tune']);
       expect(arms('source-data').find((a) => a.name === 'none')!.arm.strategy).toBe('discriminative');
       expect(arms('source-data').some((a) => a.arm.source === 'chestxray13')).toBe(t.name === 'emphysema');
     }
     // max_lr is found once per (target, arm) at N = 2000; every other N of the arm reuses it.
-    const policy = s.plan.arms.find((a) => a.stage === 'training-policy' && a.target === 'hernia' && a.name === 'onecycle')!;
+    const policy = s.plan.arms.find((a) => a.stage === 'training-policy' && a.target === 'hernia' && a.name === 'one-cycle')!;
     const tuning = policy.jobs.find((j) => j.n === 2000)!;
     expect(tuning.lrFrom).toBeUndefined();
     expect(policy.jobs.filter((j) => j.n !== 2000).every((j) => j.lrFrom === tuning.key)).toBe(true);
@@ -671,8 +682,8 @@ describe('running', () => {
     expect(table).toContain('p = 3.76e-8');
     expect(table).toMatch(/emphysema: DenseNet121 with ImageNet vs radiomics, paired t-test<\/td><td>p = 3.76e-8<\/td><td>p = \d/);
     expect(table).toMatch(/emphysema: test AUC at N = 50 with ChestX-ray13<\/td><td>~0.80<\/td><td>0\.\d{3}/);
-    expect(table).toMatch(/hernia: one-cycle equal or better than regular<\/td><td>onecycle<\/td><td>agrees/);
-    expect(html).toMatch(/<table class="max-lr">[^]*?<td>4<\/td><td>hernia<\/td><td>onecycle<\/td><td>[\d.e-]+<\/td>/);
+    expect(table).toMatch(/hernia: one-cycle equal or better than regular<\/td><td>one-cycle<\/td><td>agrees/);
+    expect(html).toMatch(/<table class="max-lr">[^]*?<td>4<\/td><td>hernia<\/td><td>one-cycle<\/td><td>[\d.e-]+<\/td>/);
     // Arms that transfer from a source task depend on that task trained with the same architecture.
     const chexpert = s.plan.arms.filter((a) => a.arm.source === 'chexpert').flatMap((a) => a.jobs);
     expect(new Set(chexpert.map((j) => `${j.arm.arch}:${j.dependsOn}`)).size).toBe(2);

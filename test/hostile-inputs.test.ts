@@ -469,9 +469,10 @@ describe('7: experiment names are names, not paths', () => {
 
 describe('8: spec sizes are capped, the cap named', () => {
   it.each([
-    ['a 3000 x 3000 grid (--plan)', { nGrid: Array.from({ length: 3000 }, (_, i) => i + 1), seeds: Array.from({ length: 3000 }, (_, i) => i) }, /at most 64 entries \(the cap on nGrid\)/],
-    ['nGrid: [1e308]', { nGrid: [1e308] }, /Expected an integer between 1 and 10000000 for nGrid\[0\] but received 1e\+308/],
-    ['60 sizes x 1000 seeds x 2 arms', { nGrid: Array.from({ length: 60 }, (_, i) => i + 1), seeds: Array.from({ length: 1000 }, (_, i) => i), arms: [{ name: 'a' }, { name: 'b', policy: 'regular' }] }, /at most 20000 planned jobs \(the cap on an experiment's size\)/],
+    // Sizes from 2, as train's -n (a size of 1 is refused before any cap).
+    ['a 3000 x 3000 grid (--plan)', { nGrid: Array.from({ length: 3000 }, (_, i) => i + 2), seeds: Array.from({ length: 3000 }, (_, i) => i) }, /at most 64 entries \(the cap on nGrid\)/],
+    ['nGrid: [1e308]', { nGrid: [1e308] }, /Expected an integer between 2 and 10000000 for nGrid\[0\] but received 1e\+308/],
+    ['60 sizes x 1000 seeds x 2 arms', { nGrid: Array.from({ length: 60 }, (_, i) => i + 2), seeds: Array.from({ length: 1000 }, (_, i) => i), arms: [{ name: 'a' }, { name: 'b', policy: 'regular' }] }, /at most 20000 planned jobs \(the cap on an experiment's size\)/],
   ])('%s is refused', async (what, over, why) => {
     const { dir, inside } = box(`spec-${what.replace(/\W+/g, '-')}`);
     writeFileSync(join(dir, 'spec.json'), spec(over));

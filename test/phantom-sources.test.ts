@@ -19,7 +19,7 @@ const job = (key: string, experiment = 'demo', epochs = 6): RunJob => ({
   experiment,
   kind: 'source',
   data: { name: 'chest-source', dataset: 'phantom-chest', labels: ['Mass', 'Effusion'], options: { phantomSeed: 2021 } },
-  arm: { arch: 'resnet50', policy: 'onecycle', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs, maxLr: 0.001, batchSize: 16, tta: 0, options: {} },
+  arm: { arch: 'resnet50', policy: 'one-cycle', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs, maxLr: 0.001, batchSize: 16, tta: 0, options: {} },
   n: 400,
   seed: 0,
 });

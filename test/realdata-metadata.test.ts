@@ -188,8 +188,8 @@ describe.skipIf(!here)('experiment paper --plan --json on the real lists', () =>
     expect(new Set(figure('3').map((j) => j.target))).toEqual(new Set(['emphysema', 'hernia']));
     expect(arms('3', 'hernia')).toEqual(new Set(['radiomics null null null null null', 'cnn densenet121 regular fine-tune none default', 'cnn densenet121 regular fine-tune imagenet pretrained']));
     // Fig. 5 carries one-cycle (after Fig. 4); Figs. 6-8 carry gradual unfreezing (after Fig. 5).
-    expect(new Set(figure('5').map((j) => j.policy))).toEqual(new Set(['onecycle']));
-    for (const f of ['6', '7', '8']) expect(new Set(figure(f).filter((j) => j.source !== 'none').map((j) => `${j.policy} ${j.strategy}`))).toEqual(new Set(['onecycle gradual']));
+    expect(new Set(figure('5').map((j) => j.policy))).toEqual(new Set(['one-cycle']));
+    for (const f of ['6', '7', '8']) expect(new Set(figure(f).filter((j) => j.source !== 'none').map((j) => `${j.policy} ${j.strategy}`))).toEqual(new Set(['one-cycle gradual-unfreeze']));
     // Fig. 6: five sources for Emphysema only (ChestX-ray13), four for the others; Fig. 7: ResNet50, four.
     expect(new Set(figure('6').filter((j) => j.target === 'emphysema').map((j) => j.source))).toEqual(new Set(['none', 'imagenet', 'mura', 'chexpert', 'chestxray13']));
     for (const t of ['chestxray14', 'pneumonia', 'hernia']) expect(new Set(figure('6').filter((j) => j.target === t).map((j) => j.source))).toEqual(new Set(['none', 'imagenet', 'mura', 'chexpert']));

@@ -17,12 +17,12 @@ const spec = (nGrid: number[]) => ({
   mode: 'stagewise',
   nGrid,
   seeds: [0, 1],
-  targets: [{ name: 'chest', dataset: 'phantom-chest', label: 'Emphysema', options: { valSize: 40, testSize: 100 } }],
+  targets: [{ name: 'chest', dataset: 'phantom-chest', label: 'Emphysema', options: { valLimit: 40, testLimit: 100 } }],
   sources: [{ name: 'chest-source', dataset: 'phantom-chest', n: 300, train: { epochs: 1 } }],
-  base: { policy: 'onecycle', strategy: 'gradual', source: 'chest-source', init: 'pretrained', epochs: 2, maxLr: 'find', options: { imageSize: 64 } },
+  base: { policy: 'one-cycle', strategy: 'gradual-unfreeze', source: 'chest-source', init: 'pretrained', epochs: 2, maxLr: 'auto', options: { imageSize: 64 } },
   stages: [
     { name: 'radiomics-vs-cnn', figure: '3', buildsOn: 'base', arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-chest', source: 'chest-source' }] },
-    { name: 'transfer-method', figure: '5', buildsOn: 'base', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'] },
+    { name: 'transfer-method', figure: '5', buildsOn: 'base', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] },
   ],
 });
 
@@ -75,8 +75,8 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(m).toContain('Training subsets of N = 50 were drawn once per (N, seed), 2 seeds (0 and 1)');
     expect(m).toContain('resized to 64x64 pixels');
     expect(m).toContain('random 60x60 crops');
-    expect(m).toMatch(/Fig\. 5 \(transfer-method\): feature-extractor \(densenet121, source chest-source weights, feature-extractor, onecycle\)/);
-    expect(m).toMatch(/cnn-none \(densenet121, default \(random\) init, discriminative, onecycle\)/);
+    expect(m).toMatch(/Fig\. 5 \(transfer-method\): feature-extractor \(densenet121, source chest-source weights, feature-extractor, one-cycle\)/);
+    expect(m).toMatch(/cnn-none \(densenet121, default \(random\) init, discriminative, one-cycle\)/);
     expect(m).toContain('Radiomics: 79 features per image');
     expect(m).toMatch(/max_lr was chosen by the learning-rate finder .* at the loss minimum \(the paper's rule\)/);
     expect(m).toMatch(/chest-source \(densenet121, 300 training images, 1 epoch\): held-out test AUC 0\.\d{3} \(100 test images\)/);
@@ -121,7 +121,7 @@ describe('the evidence report, rendered in Chromium', () => {
     const sources = /<section class="sources">([^]*?)<\/section>/.exec(dom)![1]!;
     expect(textOf(sources)).toMatch(/Source models .*held-out test AUC .* chest-source densenet121 300 done [\d.]+ 0\.\d{3} 100 \(50 positive\)/);
     const caption = textOf(/<figure class="paper-figure" id="figure-5">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!);
-    expect(caption).toContain('SIMULATED phantoms. Fig. 5: transfer-method Fig. 5 (transfer-method). SIMULATED phantoms. Test AUC with test-time augmentation of feature-extractor, fine-tune and gradual on chest');
+    expect(caption).toContain('SIMULATED phantoms. Fig. 5: transfer-method Fig. 5 (transfer-method). SIMULATED phantoms. Test AUC with test-time augmentation of feature-extractor, fine-tune and gradual-unfreeze on chest');
     expect(caption).toContain('All at N = 50: a dot per seed (2 seeds), a bar at their mean.');
     expect(caption).toContain('Test sets: chest: 100 test images (50 positive).');
     expect(dom).toMatch(/<table class="max-lr">.*<td>3<\/td><td>chest<\/td><td>cnn-chest<\/td><td>[\d.e-]+<\/td><td>LR finder \(minimum\) at N = 50, reused for every N<\/td>/s);

@@ -14,7 +14,7 @@ const spec = (targetOptions: Record<string, unknown>, armOptions: Record<string,
   seeds: [0],
   targets: [{ name: 't', dataset: 'csv', root: '/data/table.csv', label: 'A', options: targetOptions }],
   base: { epochs: 2, maxLr: 0.001, options: armOptions },
-  arms: [{ name: 'a', policy: 'onecycle' }, { name: 'b', policy: 'regular' }],
+  arms: [{ name: 'a', policy: 'one-cycle' }, { name: 'b', policy: 'regular' }],
 });
 
 describe('spec options', () => {

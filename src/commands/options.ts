@@ -6,11 +6,15 @@
  */
 import type { Argv, Options } from 'yargs';
 
-import { DATASET_FORMATS } from '../data/datasets/index.js';
 import { describe as describeValue, OptionError } from '../errors.js';
-import { ARCHS, FROZEN_BATCHNORM, GREY_MODES } from '../model.js';
-import { ONE_CYCLE_CONVENTIONS, STRATEGIES } from '../schedule/index.js';
-import { defaultCrop, LR_RULES, MOMENTS_SCOPES, OPTIMIZERS, POLICIES, SPLIT_MODES, TRAIN_DEFAULTS as D } from '../train/config.js';
+import {
+  checkOption,
+  defaultWords,
+  RECIPE,
+  RECIPE_NAMES,
+  type RecipeName,
+  type RecipeOption,
+} from '../train/recipe.js';
 import { expectDevice, expectInteger, expectNumber, expectOneOf } from '../validate.js';
 
 export type OptionKind = 'string' | 'boolean' | 'integer' | 'number' | 'enum' | 'list';
@@ -34,75 +38,58 @@ export interface OptionSpec {
   alias?: string;
   /** The default may differ per command (where outputs go). */
   perCommandDefault?: boolean;
+  /** A training option: its entry in the recipe (src/train/recipe.ts), which checks its values. */
+  recipe?: RecipeName;
 }
 
-const list = (xs: readonly (string | number)[]) => xs.join(' | ');
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-/** Every option of every command. Adding an option: add it here, then name it in the command. */
+/** A training option's flag, from its recipe entry: the recipe owns its type, range, default and help. */
+function recipeFlag(name: RecipeName, o: RecipeOption): OptionSpec {
+  const kind: OptionKind = o.kind === 'path' || o.kind === 'device' ? 'string' : (o.kind as OptionKind);
+  const words = defaultWords(o);
+  const meaning = `${o.help}${words === undefined ? '' : ` (default ${words})`}`;
+  const spec: OptionSpec = { kind, group: o.group, recipe: name, meaning };
+  if (o.choices) spec.choices = o.choices.map(String);
+  if (typeof o.choices?.[0] === 'number') spec.numeric = true;
+  if (o.min !== undefined) spec.min = o.min;
+  if (o.max !== undefined) spec.max = o.max;
+  if (o.exclusiveMin) spec.exclusiveMin = true;
+  if (o.words && kind !== 'boolean') spec.words = o.words;
+  if (o.cli && o.cli.perCommandDefault) spec.perCommandDefault = true;
+  return spec;
+}
+
+/** The flags of the training options: every recipe entry but those with `cli: false`. */
+const RECIPE_FLAGS: Record<string, OptionSpec> = Object.fromEntries(
+  RECIPE_NAMES.filter((n) => (RECIPE[n] as RecipeOption).cli !== false).map((n) => [
+    kebab(n),
+    recipeFlag(n, RECIPE[n]),
+  ]),
+);
+
+/**
+ * Every option of every command. Adding a training option: add it to the recipe (src/train/recipe.ts); any
+ * other: here. Then name it in the command.
+ */
 export const OPTIONS: Record<string, OptionSpec> = {
-  // Dataset: what to read and how (train, lr-find, eval, data inspect/cache; spec `data` entries take the same keys).
-  data: { kind: 'string', group: 'Dataset', meaning: 'Dataset: its folder, or a labels CSV of paths (train, lr-find: omit for the built-in SIMULATED phantom chest set)' },
-  format: { kind: 'enum', group: 'Dataset', choices: DATASET_FORMATS, meaning: `Dataset layout: ${list(DATASET_FORMATS)} (default ${D.format}: recognised from what is there, and said in one line; a format given that does not fit is an error naming what was found)` },
-  labels: { kind: 'string', group: 'Dataset', meaning: "Label CSV: a key column and one 0/1 column per label (dicom: keyed by 'file' or --key, default labels.csv or the only CSV at the tree's top; radiomics: by 'file')" },
-  'label-columns': { kind: 'list', group: 'Dataset', meaning: 'Label columns to read, comma-separated (default: every column that is not a key, path, patient or split column)' },
-  key: { kind: 'string', group: 'Dataset', meaning: "dicom: what keys the label CSV: 'file' (path relative to --data, or the bare name; default) or a DICOM keyword such as SOPInstanceUID" },
-  'path-column': { kind: 'string', group: 'Dataset', meaning: 'csv: the column of image paths, relative to the CSV or absolute (default path)' },
-  'patient-column': { kind: 'string', group: 'Dataset', meaning: "csv, dicom: the labels CSV's column of patient ids, never read as a label (default patient when present; else dicom: the PatientID tag, csv: one patient per image)" },
-  positive: { kind: 'string', group: 'Dataset', meaning: 'folder: the class folder that is the positive class (needed unless the other is named normal, negative, healthy, ...)' },
-  uncertainty: { kind: 'enum', group: 'Dataset', choices: ['ones', 'zeros', 'ignore'], meaning: 'chexpert: one policy for uncertain (-1) labels: ones | zeros | ignore (default: per label, as the paper)' },
-  split: { kind: 'enum', group: 'Dataset', choices: SPLIT_MODES, meaning: `How the test set is chosen: official (the dataset's own list; datasets without one fall back to random, and say so) | random (70/10/20 by patient) | by-image (70/10/20 by image, for data without patient ids: one patient's images may cross splits, with a warning) (default ${D.split})` },
-  task: { kind: 'list', group: 'Dataset', meaning: 'Label(s) to learn, comma-separated; one label = a binary task (default: all labels; phantoms: Cardiomegaly)' },
-  n: { kind: 'integer', group: 'Dataset', min: 2, meaning: 'Training-set size (binary: balanced 50/50; multi-label: first N of a seeded shuffle; default: all)' },
-  'cache-dir': { kind: 'string', group: 'Dataset', meaning: "torchxfer's cache root: decoded images in images/, phantoms in phantoms/, weights in weights/ (default $TORCHXFER_CACHE or ~/.cache/torchxfer)" },
-
-  // Model.
-  arch: { kind: 'enum', group: 'Model', choices: ARCHS, meaning: `Architecture: ${list(ARCHS)} (default ${D.arch})` },
-  init: { kind: 'string', group: 'Model', meaning: `Initial weights: none | imagenet | moments | <registry name> | <weights or checkpoint file, checked against --arch before any image is decoded> (default ${D.init}; phantoms: none)` },
-  'in-channels': { kind: 'enum', group: 'Model', choices: ['1', '3'], numeric: true, meaning: `Model input channels: 1 | 3 (default ${D.inChannels})` },
-  'grey-mode': { kind: 'enum', group: 'Model', choices: GREY_MODES, meaning: `1-channel input with RGB weights: ${list(GREY_MODES)} (sum the first conv, or replicate the image; default ${D.greyMode})` },
-  dropout: { kind: 'number', group: 'Model', min: 0, max: 0.99, meaning: 'Dropout before the head (default 0)' },
-  'frozen-batch-norm': { kind: 'enum', group: 'Model', choices: FROZEN_BATCHNORM, meaning: `BatchNorm in frozen groups: ${list(FROZEN_BATCHNORM)} (default ${D.frozenBatchNorm}, as the authors)` },
-  'image-size': { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Stored (cached) image side in pixels (default ${D.imageSize})` },
-  crop: { kind: 'integer', group: 'Model', min: 32, max: 4096, meaning: `Training crop side in pixels, <= --image-size (default: --image-size x 236/250, ${defaultCrop(D.imageSize)} for ${D.imageSize})` },
-  'moments-scope': { kind: 'enum', group: 'Model', choices: MOMENTS_SCOPES, meaning: `--init moments (and a source's moments): re-draw the convolution weights (conv, the paper) or every tensor (all) (default ${D.momentsScope})` },
-
-  // Training.
+  ...RECIPE_FLAGS,
   config: { kind: 'string', group: 'Training', meaning: 'JSON or YAML file with any of these options (flags given on the command line win)' },
-  strategy: { kind: 'enum', group: 'Training', choices: STRATEGIES, meaning: `Transfer strategy over the 3 layer groups: ${list(STRATEGIES)} (default ${D.strategy})` },
-  policy: { kind: 'enum', group: 'Training', choices: POLICIES, meaning: `Learning-rate policy: ${list(POLICIES)} (default ${D.policy})` },
-  optimizer: { kind: 'enum', group: 'Training', choices: OPTIMIZERS, meaning: `Optimiser: ${list(OPTIMIZERS)} (default ${D.optimizer})` },
-  epochs: { kind: 'integer', group: 'Training', min: 1, max: 100000, meaning: `Epochs (default ${D.epochs})` },
-  'batch-size': { kind: 'integer', group: 'Training', min: 1, max: 4096, meaning: `Batch size (default ${D.batchSize})` },
-  'max-lr': { kind: 'number', group: 'Training', min: 0, max: 100, exclusiveMin: true, words: ['auto'], meaning: `Peak (one-cycle) or starting (regular) learning rate, or auto: run the LR finder first and pick by --lr-rule (default ${D.maxLr})` },
-  'lr-rule': { kind: 'enum', group: 'Training', choices: LR_RULES, meaning: `How --max-lr auto picks from the LR finder's curve: minimum (the paper) | valley (fastai) | min-div-10 (loss minimum / 10); the others are logged beside it (default ${D.lrRule})` },
-  'final-div': { kind: 'number', group: 'Training', min: 1, meaning: `One-cycle final learning rate = max-lr / final-div (default ${D.finalDiv}; the authors' code used 250000)` },
-  'div-factor': { kind: 'number', group: 'Training', min: 1, meaning: `One-cycle starting learning rate = max-lr / div-factor (default ${D.divFactor})` },
-  'pct-start': { kind: 'number', group: 'Training', min: 0, max: 1, exclusiveMin: true, meaning: 'One-cycle: fraction of the steps spent warming up (default 0.3)' },
-  convention: { kind: 'enum', group: 'Training', choices: ONE_CYCLE_CONVENTIONS, meaning: `One-cycle formula: ${list(ONE_CYCLE_CONVENTIONS)} (paper: eq. 1; pytorch: OneCycleLR) (default ${D.convention})` },
+  // The schedule command's (the recipe's one-cycle momentum is a [high, low] pair).
   momentum: { kind: 'number', group: 'Training', min: 0, max: 0.999999, meaning: 'Momentum of the regular policy (constant; default 0.9)' },
-  'weight-decay': { kind: 'number', group: 'Training', min: 0, max: 1, meaning: 'Decoupled weight decay, none on biases and BatchNorm (default 0)' },
-  nesterov: { kind: 'boolean', group: 'Training', meaning: 'Nesterov momentum (SGD only)' },
-  seed: { kind: 'integer', group: 'Training', min: 0, max: 2 ** 32 - 1, meaning: `Random seed (same seed, same result; default ${D.seed})` },
-  'max-steps': { kind: 'integer', group: 'Training', min: 1, meaning: 'Stop after this many optimiser steps (quick looks)' },
+  'pct-start': { kind: 'number', group: 'Training', min: 0, max: 1, exclusiveMin: true, meaning: 'One-cycle: fraction of the steps spent warming up (default 0.3)' },
   iters: { kind: 'integer', group: 'Training', min: 1, max: 1e7, meaning: 'Total optimiser steps (epochs x batches per epoch)' },
   'val-losses': { kind: 'list', group: 'Training', meaning: 'Regular policy: validation loss per epoch, comma-separated (iters / epochs steps each)' },
   'num-iter': { kind: 'integer', group: 'Training', min: 5, max: 100000, meaning: 'LR finder: ramp steps (default 100)' },
   'start-lr': { kind: 'number', group: 'Training', min: 0, exclusiveMin: true, meaning: 'LR finder: first learning rate of the ramp (default 1e-7)' },
   'end-lr': { kind: 'number', group: 'Training', min: 0, exclusiveMin: true, meaning: 'LR finder: last learning rate of the ramp (default 10)' },
-  resume: { kind: 'boolean', group: 'Training', meaning: 'Continue the interrupted run in --out with its saved options (differences from them are listed)' },
-  'keep-resume': { kind: 'boolean', group: 'Training', meaning: 'Keep the resumable state (resume/) after a finished run (default: removed)' },
-  force: { kind: 'boolean', group: 'Training', meaning: 'Write into a non-empty --out that is not a torchxfer run folder (files already there are never replaced)' },
   nproc: { kind: 'integer', group: 'Runtime', min: 1, max: 256, meaning: 'Data-parallel: N local worker processes (Gloo on 127.0.0.1), the global batch split between them' },
 
   // Evaluation.
   checkpoint: { kind: 'string', group: 'Evaluation', meaning: 'A checkpoint written by torchxfer train (best.safetensors); it carries everything needed to use it' },
   subset: { kind: 'enum', group: 'Evaluation', choices: ['test', 'val', 'train'], default: 'test', meaning: "Which part of the checkpoint's run to score: test | val | train" },
-  tta: { kind: 'integer', group: 'Evaluation', min: 0, max: 64, meaning: `Test-time augmentation: augmented copies averaged with the centre crop, 0 = off (train default ${D.tta}; eval, predict default 0)`, perCommandDefault: true },
 
   // Runtime.
-  device: { kind: 'string', group: 'Runtime', meaning: 'cpu | cuda | cuda:N | auto (default auto: CUDA when available)' },
-  threads: { kind: 'integer', group: 'Runtime', min: 0, max: 4096, meaning: 'CPU threads (default: all cores; data synth: 0 draws in the main thread)' },
-  'channels-last': { kind: 'boolean', group: 'Runtime', meaning: 'channels_last memory format (default: on)' },
   concurrency: { kind: 'integer', group: 'Runtime', min: 1, max: 1024, meaning: 'Images decoded at once (default: cores)' },
 
   // Output.
@@ -146,7 +133,7 @@ export const DATASET_OPTIONS: OptionList = ['data', 'format', 'labels', 'label-c
 /** Which images a run trains, validates and tests on. */
 export const SPLIT_OPTIONS: OptionList = ['split', 'task', 'n'];
 export const MODEL_OPTIONS: OptionList = ['arch', 'init', 'moments-scope', 'in-channels', 'grey-mode', 'dropout', 'frozen-batch-norm', 'image-size', 'crop'];
-export const TRAINING_OPTIONS: OptionList = ['config', 'strategy', 'policy', 'optimizer', 'epochs', 'batch-size', 'max-lr', 'lr-rule', 'final-div', 'weight-decay', 'nesterov', 'seed', 'max-steps'];
+export const TRAINING_OPTIONS: OptionList = ['config', 'strategy', 'policy', 'optimizer', 'epochs', 'batch-size', 'max-lr', 'lr-rule', 'final-div', 'div-factor', 'convention', 'weight-decay', 'nesterov', 'seed', 'max-steps'];
 export const RUNTIME_OPTIONS: OptionList = ['device', 'threads', 'channels-last'];
 /** Everything a training config takes from the command line (train and lr-find). */
 export const RUN_OPTIONS: OptionList = [...DATASET_OPTIONS, ...SPLIT_OPTIONS, ...MODEL_OPTIONS, ...TRAINING_OPTIONS, ...RUNTIME_OPTIONS];
@@ -253,6 +240,7 @@ export function parseOption(name: string, raw: unknown): unknown {
       }
       const value = Number(text);
       try {
+        if (s.recipe) return checkOption(s.recipe, value, flag);
         if (s.kind === 'integer') return expectInteger(value, flag, s.min, s.max);
         return expectNumber(value, flag, s.min, s.max, { exclusiveMin: s.exclusiveMin });
       } catch (err) {

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 
 import { version } from '../version.js';
 import { canonicalJson, hashConfig, keyForm, withoutRoots } from './keys.js';
+import { oldSpellingNotice, respell, type Respelt } from './spellings.js';
 import type { EpochMetrics, ExperimentSpec, RunJob, RunResult } from './types.js';
 import { isAlive } from '../lockfile.js';
 import { checkInputSchema, checkRow, knownColumns, quoted, selectList, type Table } from './db-input.js';
@@ -240,8 +241,18 @@ export class ResultsDb {
     }
   }
 
+  /** The experiments, their specs in the train command's spellings (stored ones respelt, with a notice). */
   experiments(): ExperimentRow[] {
-    return this.select<ExperimentRow>('experiments', 'ORDER BY name');
+    return this.select<ExperimentRow>('experiments', 'ORDER BY name').map((row) => {
+      const changed: Respelt[] = [];
+      const specJson = respeltJson(row.spec_json, changed);
+      if (changed.length === 0) return row;
+      const notice = oldSpellingNotice(changed, `the spec of experiment '${row.name}' stored in ${this.path}`)!;
+      if (!noticed.has(notice)) console.error(notice);
+      noticed.add(notice);
+      // The hash stays: it is computed from the old spellings (keyForm), which are the same for both.
+      return { ...row, spec_json: specJson };
+    });
   }
 
   run(key: string): RunRow | undefined {
@@ -259,9 +270,13 @@ export class ResultsDb {
     return this.zeroBased.has(key) ? rows.map(numberEpochFromOne) : rows;
   }
 
-  /** A run row with its best epoch numbered from 1 (read-only schema 1 databases). */
+  /**
+   * A run row with its best epoch numbered from 1 (read-only schema 1 databases), its arm and config in
+   * the train command's spellings (runs stored before are respelt; their keys stay).
+   */
   private numbered(row: RunRow): RunRow {
-    return this.zeroBased.has(row.key) ? { ...row, result_json: bestEpochFromOne(row.result_json) } : row;
+    const out = { ...row, arm_json: respeltJson(row.arm_json), config_json: respeltJson(row.config_json) };
+    return this.zeroBased.has(row.key) ? { ...out, result_json: bestEpochFromOne(row.result_json) } : out;
   }
 
   /** Marks a job running (a fresh attempt): its earlier partial epochs are removed. */
@@ -349,6 +364,23 @@ export class ResultsDb {
 /** The config recorded with a run: everything its key is computed from. */
 export function jobConfig(job: RunJob): Record<string, unknown> {
   return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn, initWeights: job.initWeights, lrFrom: job.lrFrom };
+}
+
+/** Notices already printed (one per stored spec and database in a process). */
+const noticed = new Set<string>();
+
+/**
+ * Stored JSON in the train command's spellings, what was respelt added to `changed`; the text unchanged
+ * when nothing was old, or when it cannot be read (its readers report what is wrong with it).
+ */
+function respeltJson(json: string, changed: Respelt[] = []): string {
+  try {
+    const respelt = respell(JSON.parse(json) as unknown, 'canonical', changed);
+    return changed.length === 0 ? json : canonicalJson(respelt);
+  } catch {
+    changed.length = 0;
+    return json;
+  }
 }
 
 /** Schema 1: the runs whose epochs were numbered from 0 (those holding an epoch 0). */

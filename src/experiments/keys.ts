@@ -1,6 +1,8 @@
 /** Deterministic run keys and shard assignment. */
 import { createHash } from 'node:crypto';
 
+import { respell } from './spellings.js';
+
 /** JSON with object keys sorted at every level, so equal configs give equal text. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value));
@@ -54,16 +56,11 @@ export function withoutRoots<T>(value: T): T {
 }
 
 /**
- * What keys and spec hashes are computed from: an arm's `tta` was a boolean (true meant 4 copies)
- * before it became a count, so 4 is hashed as true and 0 as false: every run key and spec hash made
- * before the change stays the same, and `tta: 4` and the old `tta: true` are one run.
+ * What keys and spec hashes are computed from: the spellings specs used before the recipe schema
+ * (`onecycle`, `gradual`, `find`, `labelsCsv`, `valSize`, `testSize`, `negativeFor`, and `tta` as the
+ * boolean it was: 4 copies hashed as true, 0 as false). Every run key and spec hash made before stays
+ * the same, and a recipe written in either spelling is one run (src/experiments/spellings.ts).
  */
 export function keyForm<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(keyForm) as T;
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = k === 'tta' && (v === 4 || v === 0) ? v === 4 : keyForm(v);
-    return out as T;
-  }
-  return value;
+  return respell(value, 'legacy');
 }

@@ -191,7 +191,7 @@ export async function describePlan(spec: ExperimentSpec, opts: { done?: LookupDo
         strategy: cnn ? a.strategy : null,
         source: cnn ? a.source : null,
         init: cnn ? a.init : null,
-        lrRule: cnn ? (a.maxLr === 'find' ? config.lrRule : 'given') : null,
+        lrRule: cnn ? (a.maxLr === 'auto' ? config.lrRule : 'given') : null,
         frozenGroupsAtStart: cnn ? frozenGroupsAtStart(config.strategy) : null,
         sizes,
       });

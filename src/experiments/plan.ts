@@ -57,7 +57,7 @@ export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch, 
   const arm: ArmConfig = { ...spec.base, ...baseStart, ...train, arch };
   if (!disjointFromTarget) return withKey({ experiment: spec.name, kind: 'source', data, arm: normaliseArm(arm), n, seed });
   const target = spec.targets.find((t) => t.name === disjointFromTarget)!;
-  const options = { ...data.options, negativeFor: target.labels![0], excludeNGrid: spec.nGrid, split: target.options.split ?? 'official' };
+  const options = { ...data.options, excludeExperiment: target.labels![0], excludeNGrid: spec.nGrid, split: target.options.split ?? 'official' };
   return withKey({ experiment: spec.name, kind: 'source', data: { ...data, options }, arm: normaliseArm(arm), n, seed: targetSeed ?? seed });
 }
 
@@ -79,7 +79,7 @@ export function normaliseArm(arm: ArmConfig): ArmConfig {
   if (arm.method === 'radiomics') return { ...RADIOMICS_ARM, options: arm.options };
   const { method: _cnn, ...cnn } = arm;
   if (cnn.source === 'none' || cnn.init === 'default') {
-    return { ...cnn, source: 'none', init: 'default', strategy: cnn.strategy === 'gradual' ? 'discriminative' : cnn.strategy };
+    return { ...cnn, source: 'none', init: 'default', strategy: cnn.strategy === 'gradual-unfreeze' ? 'discriminative' : cnn.strategy };
   }
   if (cnn.init === 'moments' && cnn.options.momentsScope === undefined) return { ...cnn, options: { ...cnn.options, momentsScope: 'conv' } };
   return cnn;
@@ -104,7 +104,7 @@ export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfi
   for (const seed of spec.seeds) {
     const dependsOn = source && arm.init !== 'default' ? sourceJob(spec, source, arm.arch, seed).key : undefined;
     const tuning = withKey({ experiment: spec.name, kind: 'target', data: target, arm, n: largest, seed, dependsOn, initWeights });
-    const lrFrom = arm.maxLr === 'find' && arm.method !== 'radiomics' ? tuning.key : undefined;
+    const lrFrom = arm.maxLr === 'auto' && arm.method !== 'radiomics' ? tuning.key : undefined;
     for (const n of nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, initWeights, lrFrom }));
   }
   return jobs;

@@ -5,25 +5,16 @@
  * typed a flag, so an error advising one would send them to the wrong place.
  */
 import { OptionError } from '../errors.js';
+import { ARM_FIELDS, SPEC_OPTION_KEYS } from '../train/recipe.js';
 import type { RunJob } from './types.js';
 
-/** Training option (TrainConfig key) -> where a spec sets it: an arm key, a dataset options key, or a dataset field. */
-const ARM_KEYS: Record<string, string> = {
-  arch: 'arch', init: 'init', strategy: 'strategy', policy: 'policy', optimizer: 'optimizer', epochs: 'epochs',
-  batchSize: 'batchSize', maxLr: 'maxLr', tta: 'tta',
-};
-const OPTION_KEYS: Record<string, string> = {
-  imageSize: 'imageSize', crop: 'crop', split: 'split', labels: 'labelsCsv', key: 'key', labelColumns: 'labelColumns',
-  pathColumn: 'pathColumn', patientColumn: 'patientColumn', positive: 'positive', uncertainty: 'uncertainty',
-  valLimit: 'valSize', testLimit: 'testSize', excludeExperiment: 'negativeFor',
-};
+/**
+ * Where a spec sets a training option (a TrainConfig key), by the same name (the recipe's,
+ * src/train/recipe.ts): an arm field, a key of a dataset's `options`, or a dataset field.
+ */
+const ARM_KEYS = new Set<string>([...ARM_FIELDS, 'init']);
+const OPTION_KEYS = new Set<string>(SPEC_OPTION_KEYS);
 const DATASET_FIELDS: Record<string, string> = { data: 'root', format: 'dataset', task: 'labels' };
-/** Spec spellings of values the CLI spells otherwise. */
-const VALUES: Record<string, Record<string, string>> = {
-  policy: { 'one-cycle': 'onecycle' },
-  strategy: { 'gradual-unfreeze': 'gradual' },
-  maxLr: { auto: 'find' },
-};
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -34,11 +25,11 @@ function owner(job: RunJob): string {
 /** Where `key` (a TrainConfig key) is set for this job, as a path: "options.crop of target 'x'". */
 export function specPathOf(key: string, job: RunJob): string | undefined {
   const where = owner(job);
-  if (key in OPTION_KEYS) return `options.${OPTION_KEYS[key]} of ${where}`;
+  if (OPTION_KEYS.has(key)) return `options.${key} of ${where}`;
   if (key in DATASET_FIELDS) return `${DATASET_FIELDS[key]} of ${where}`;
   if (key === 'n') return job.kind === 'source' ? `n of ${where}` : 'nGrid';
   if (key === 'seed') return job.kind === 'source' ? `seed of ${where}` : 'seeds';
-  if (key in ARM_KEYS) return job.kind === 'source' ? `train.${ARM_KEYS[key]} of ${where}` : `${ARM_KEYS[key]} of the arm on ${where}`;
+  if (ARM_KEYS.has(key)) return job.kind === 'source' ? `train.${key} of ${where}` : `${key} of the arm on ${where}`;
   return undefined;
 }
 
@@ -47,13 +38,15 @@ const quote = (v: string) => (/^[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(v) 
 /** `--init none` -> `train: { source: "none" } (source 'x')`; `--crop 200` -> `options: { crop: 200 } (target 'y')`. */
 function setting(flag: string, value: string | undefined, job: RunJob): string | undefined {
   let key = camel(flag);
-  let v = value === undefined ? undefined : (VALUES[key]?.[value] ?? value);
+  let v = value;
   // --init none / imagenet name the arm's source; other inits (moments, a file) its init.
   if (key === 'init' && (v === 'none' || v === 'imagenet')) key = 'source';
   if (key === 'init' && v !== undefined && v !== 'moments') v = 'pretrained';
-  const pair = v === undefined ? `${key in OPTION_KEYS ? OPTION_KEYS[key] : key}` : `${key in OPTION_KEYS ? OPTION_KEYS[key] : key}: ${quote(v)}`;
-  if (key in OPTION_KEYS) return `options: { ${pair} } (${owner(job)})`;
-  if (key in ARM_KEYS || key === 'source') return job.kind === 'source' ? `train: { ${pair} } (${owner(job)})` : `${pair} in the arm (${owner(job)})`;
+  const pair = v === undefined ? key : `${key}: ${quote(v)}`;
+  if (OPTION_KEYS.has(key)) return `options: { ${pair} } (${owner(job)})`;
+  if (ARM_KEYS.has(key) || key === 'source') {
+    return job.kind === 'source' ? `train: { ${pair} } (${owner(job)})` : `${pair} in the arm (${owner(job)})`;
+  }
   const path = specPathOf(key, job);
   return path === undefined ? undefined : `${path}${v === undefined ? '' : ` (${quote(v)})`}`;
 }

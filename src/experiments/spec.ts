@@ -1,6 +1,8 @@
 /**
  * Reads and validates experiment specs (YAML, JSON or a preset name). Every error names the path in
- * the spec: "Expected a positive integer for stages[1].arms[0].epochs but received -1".
+ * the spec: "Expected an integer between 1 and 100000 for stages[1].arms[0].epochs but received -1".
+ * An arm's training options are checked by their recipe entries (src/train/recipe.ts), as the CLI and
+ * the library check them; old spellings are respelt first, with a notice (src/experiments/spellings.ts).
  */
 import { existsSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -9,19 +11,18 @@ import { parse as parseYaml } from 'yaml';
 
 import { readRegularFileSync } from '../data/regular-file.js';
 import { OptionError } from '../errors.js';
-import { expectInteger, expectNumber, expectOneOf, expectSafeName, expectString } from '../validate.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { ARM_FIELDS, checkOption, RECIPE, type ArmField } from '../train/recipe.js';
+import { expectNumber, expectOneOf, expectSafeName, expectString } from '../validate.js';
 import { STORED_NAME } from './db-input.js';
 import { getWeightsEntry } from '../weights/manifest.js';
 import { presetNames, presetSpec, type PresetOptions } from './presets/index.js';
 import { validateSpecOptions } from './spec-options.js';
+import { oldSpellingNotice, respell, type Respelt } from './spellings.js';
 import {
   ARCHS,
-  ARM_VALUE_ALIASES,
   INITS,
   METHODS,
-  OPTIMIZERS,
-  POLICIES,
-  STRATEGIES,
   VARIABLE_OPTIONS,
   type ArmConfig,
   type DatasetSpec,
@@ -34,17 +35,11 @@ import {
   type WinnerRule,
 } from './types.js';
 
+/** The arm a spec starts from: the training options' defaults (train's), from ImageNet weights. */
 export const DEFAULT_ARM: ArmConfig = {
-  arch: 'densenet121',
-  policy: 'onecycle',
-  strategy: 'gradual',
+  ...(Object.fromEntries(ARM_FIELDS.map((k) => [k, TRAIN_DEFAULTS[k]])) as Pick<ArmConfig, ArmField>),
   source: 'imagenet',
   init: 'pretrained',
-  optimizer: 'adam',
-  epochs: 20,
-  maxLr: 'find',
-  batchSize: 16,
-  tta: 4,
   options: {},
 };
 
@@ -59,11 +54,6 @@ function expectObject(value: unknown, path: string): Obj {
 
 function expectArray(value: unknown, path: string, minLength = 1): unknown[] {
   if (!Array.isArray(value) || value.length < minLength) throw new OptionError(path, `an array of at least ${minLength} item${minLength === 1 ? '' : 's'}`, value);
-  return value;
-}
-
-function expectPositiveInt(value: unknown, path: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new OptionError(path, 'a positive integer', value);
   return value;
 }
 
@@ -91,37 +81,18 @@ function expandEnv(value: string, path: string, env: NodeJS.ProcessEnv): string 
 }
 
 /** Validates one arm option's value; `path` is where it sits in the spec. */
-export function parseArmOption<K extends keyof ArmConfig>(key: K, raw: unknown, path: string): ArmConfig[K] {
-  const value = typeof raw === 'string' ? (ARM_VALUE_ALIASES[key]?.[raw] ?? raw) : raw;
+export function parseArmOption<K extends keyof ArmConfig>(key: K, value: unknown, path: string): ArmConfig[K] {
   const v = ((): unknown => {
     switch (key) {
-      case 'arch': return expectOneOf(value, path, ARCHS);
-      case 'policy': return expectOneOf(value, path, POLICIES);
-      case 'strategy': return expectOneOf(value, path, STRATEGIES);
       case 'source': return expectString(value, path);
       case 'init': return expectOneOf(value, path, INITS);
-      case 'optimizer': return expectOneOf(value, path, OPTIMIZERS);
-      case 'epochs': case 'batchSize': return expectPositiveInt(value, path);
-      case 'maxLr': return value === 'find' ? 'find' : expectNumber(value, path, 0, 10, { exclusiveMin: true });
-      case 'tta': return parseTta(value, path);
       case 'method': return expectOneOf(value, path, METHODS);
-      default: return validateSpecOptions(expectObject(value, path), path);
+      case 'options': return validateSpecOptions(expectObject(value, path), path);
+      // The training options: their recipe entries, as for --flags and train({...}).
+      default: return checkOption(key as ArmField, value, path);
     }
   })();
   return v as ArmConfig[K];
-}
-
-/**
- * `tta` is a count of augmented copies, as the CLI's --tta (0 = off). Specs written when it was a
- * boolean still load: true is the 4 copies it meant, false is 0, with a warning naming the key.
- */
-function parseTta(value: unknown, path: string): number {
-  if (typeof value === 'boolean') {
-    const copies = value ? 4 : 0;
-    console.error(`torchxfer: warning: ${path}: ${value} is deprecated; write the number of TTA copies, as for --tta (${path.split('.').pop()}: ${copies})`);
-    return copies;
-  }
-  return expectInteger(value, `${path} (test-time augmentation copies, 0 = off)`, 0, 64);
 }
 
 /** Validates the arm fields present in `raw` (all optional), returning the partial arm. */
@@ -162,8 +133,9 @@ function parseSource(raw: unknown, path: string, env: NodeJS.ProcessEnv, targets
     if (target.dataset !== ds.dataset || target.root !== ds.root) throw new OptionError(`${path}.disjointFromTarget`, `a target on the same dataset and root as the source (${ds.dataset})`, disjointFromTarget);
     if (offered && offered.some((t) => t !== disjointFromTarget)) throw new OptionError(`${path}.targets`, `only ${disjointFromTarget} (the source is built from its dataset)`, offered);
   }
-  const n = o.n === undefined || o.n === 'all' ? 'all' : expectPositiveInt(o.n, `${path}.n`);
-  const seed = o.seed === undefined ? 0 : expectInteger(o.seed, `${path}.seed`, 0);
+  // A training-set size and a seed, as train's -n and --seed.
+  const n = o.n === undefined || o.n === 'all' ? 'all' : (checkOption('n', o.n, `${path}.n`) as number);
+  const seed = o.seed === undefined ? 0 : (checkOption('seed', o.seed, `${path}.seed`) as number);
   const train = o.train === undefined ? {} : parseArmFields(expectObject(o.train, `${path}.train`), `${path}.train`);
   if (train.arch !== undefined) throw new OptionError(`${path}.train.arch`, 'no arch (a source task is trained once per architecture of the arms that use it)', train.arch);
   if (train.source !== undefined && train.source !== 'imagenet' && train.source !== 'none') {
@@ -185,7 +157,8 @@ function parseWeightsSource(o: Obj, path: string, env: NodeJS.ProcessEnv, target
   rejectUnknownKeys(o, ['name', 'weights', 'arch', 'targets'], path);
   const name = expectName(o.name, `${path}.name`);
   const weights = expandEnv(expectString(o.weights, `${path}.weights`), `${path}.weights`, env);
-  const arch = o.arch === undefined ? undefined : expectOneOf(o.arch, `${path}.arch`, ARCHS);
+  type Arch = WeightsSource['arch'];
+  const arch = o.arch === undefined ? undefined : (checkOption('arch', o.arch, `${path}.arch`) as Arch);
   let registryArch: WeightsSource['arch'] | undefined;
   if (!existsSync(weights)) {
     try {
@@ -210,12 +183,12 @@ function parseWinner(raw: unknown, path: string, vary: VariableOption | 'arm', v
   const metric = o.metric === undefined ? 'testAucTta' : expectOneOf(o.metric, `${path}.metric`, ['testAuc', 'testAucTta'] as const);
   if (rule === 'mean-auc') return { rule, metric };
   if (rule === 'fixed') {
-    const value = ARM_VALUE_ALIASES[vary]?.[String(o.value)] ?? String(o.value);
+    const value = String(o.value);
     if (!values.map(String).includes(value)) throw new OptionError(`${path}.value`, `one of the stage's values (${values.join(', ')})`, o.value);
     return { rule, metric, value };
   }
   const alpha = o.alpha === undefined ? 0.05 : expectNumber(o.alpha, `${path}.alpha`, 0, 1, { exclusiveMin: true });
-  const simpler = o.simpler === undefined ? String(values[0]) : (ARM_VALUE_ALIASES[vary]?.[String(o.simpler)] ?? String(o.simpler));
+  const simpler = o.simpler === undefined ? String(values[0]) : String(o.simpler);
   if (!values.map(String).includes(simpler)) throw new OptionError(`${path}.simpler`, `one of the stage's values (${values.join(', ')})`, o.simpler);
   return { rule, metric, alpha, simpler };
 }
@@ -298,7 +271,7 @@ function parseStage(raw: unknown, path: string, earlier: StageSpec[], sourceName
  * The caps on a spec's sizes, named in the errors: a spec (or one stored in a results database someone
  * sent) of a few KB must not plan millions of jobs. Far above any real study (the paper: 7 sizes, 5 seeds).
  */
-export const SPEC_LIMITS = { n: 10_000_000, nGrid: 64, seeds: 1000, targets: 64, sources: 64, arms: 256, stages: 64, values: 256, jobs: 20_000 } as const;
+export const SPEC_LIMITS = { n: RECIPE.n.max, nGrid: 64, seeds: 1000, targets: 64, sources: 64, arms: 256, stages: 64, values: 256, jobs: 20_000 } as const;
 
 function capLength(list: unknown, path: string, cap: number): void {
   if (Array.isArray(list) && list.length > cap) throw new OptionError(path, `at most ${cap} entries (the cap on ${path})`, `${list.length} entries`);
@@ -346,7 +319,7 @@ export function storedSpec(json: string, where: string): ExperimentSpec {
   if (typeof o.name !== 'string' || !STORED_NAME.test(o.name)) fail('name');
   if (o.mode !== 'grid' && o.mode !== 'stagewise') fail('mode');
   if (!isIntList(o.nGrid, 1, SPEC_LIMITS.n) || (o.nGrid as number[]).length === 0) fail('nGrid');
-  if (!isIntList(o.seeds, 0, 2 ** 32 - 1)) fail('seeds');
+  if (!isIntList(o.seeds, 0, RECIPE.seed.max)) fail('seeds');
   const named = (v: unknown) => Array.isArray(v) && v.every((x) => isObject(x) && typeof x.name === 'string' && STORED_NAME.test(x.name));
   if (!named(o.targets) || !named(o.sources) || (o.weightSources !== undefined && !named(o.weightSources))) fail('targets or sources');
   if (!isObject(o.base) || !Array.isArray(o.arms) || !o.arms.every((a) => isObject(a) && typeof a.name === 'string' && isObject(a.arm))) fail('arms');
@@ -361,18 +334,25 @@ export function storedSpec(json: string, where: string): ExperimentSpec {
   return spec;
 }
 
-/** Validates a parsed spec object. `env` expands ${VAR} in roots. */
+/**
+ * Validates a parsed spec object. `env` expands ${VAR} in roots. Old spellings (`onecycle`, `gradual`,
+ * `find`, `valSize`...) are read as the train command's, each named in one notice on stderr.
+ */
 export function validateSpec(raw: unknown, env: NodeJS.ProcessEnv = process.env): ExperimentSpec {
-  const o = expectObject(raw, 'spec');
+  const changed: Respelt[] = [];
+  const o = respell(expectObject(raw, 'spec'), 'canonical', changed);
+  const notice = oldSpellingNotice(changed, 'the spec');
+  if (notice) console.error(notice);
   rejectUnknownKeys(o, ['name', 'mode', 'nGrid', 'seeds', 'targets', 'sources', 'base', 'arms', 'stages'], '');
   // The experiment's name names its database, run and checkpoint folders.
   const name = expectSafeName(o.name, 'name');
   const mode = expectOneOf(o.mode, 'mode', ['grid', 'stagewise'] as const);
-  const nGrid = expectArray(o.nGrid, 'nGrid').map((n, i) => expectInteger(n, `nGrid[${i}]`, 1, SPEC_LIMITS.n));
+  const nGrid = expectArray(o.nGrid, 'nGrid').map((n, i) => checkOption('n', n, `nGrid[${i}]`) as number);
   nGrid.forEach((n, i) => {
     if (i > 0 && n <= nGrid[i - 1]!) throw new OptionError(`nGrid[${i}]`, `a size larger than nGrid[${i - 1}] (${nGrid[i - 1]})`, n);
   });
-  const seeds = (o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds')).map((s, i) => expectInteger(s, `seeds[${i}]`, 0));
+  const seedList = o.seeds === undefined ? [0] : expectArray(o.seeds, 'seeds');
+  const seeds = seedList.map((s, i) => checkOption('seed', s, `seeds[${i}]`) as number);
   const targets = expectArray(o.targets, 'targets').map((t, i) => parseDataset(t, `targets[${i}]`, env));
   uniqueNames(targets, 'targets');
   const sources: SourceSpec[] = [];

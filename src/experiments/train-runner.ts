@@ -11,6 +11,7 @@ import type { DatasetFormat } from '../data/datasets/index.js';
 import { writeJsonAtomic } from '../fs-atomic.js';
 import { runtimeInfo } from '../runtime.js';
 import type { TrainConfig } from '../train/config.js';
+import { SPEC_OPTION_KEYS } from '../train/recipe.js';
 import { train } from '../train/run.js';
 import { version } from '../version.js';
 import { runRadiomicsJob } from './radiomics-runner.js';
@@ -42,8 +43,6 @@ async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root
   return { root: spec.root, format: spec.dataset as DatasetFormat };
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-
 /** A job's run folder: under the runner's runsDir if set, else under the experiment's (RunContext.runsDir), else under the working directory. */
 function runFolder(job: RunJob, opts: TrainRunnerOptions, contextRunsDir: string | undefined): string {
   if (opts.runsDir !== undefined) return resolve(opts.runsDir, job.experiment, job.key);
@@ -65,42 +64,26 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
   else if (!job.initCheckpoint) throw new Error(`job ${job.key}: source task '${a.source}' has no checkpoint yet (its job must run first)`);
   else init = job.initCheckpoint;
   const labels = (job.data as DatasetSpec & { label?: string }).label ? [(job.data as DatasetSpec & { label?: string }).label!] : job.data.labels;
+  // The training options a spec writes in `options` are the train command's, by the same names (the recipe's).
+  const fromOptions = Object.fromEntries(SPEC_OPTION_KEYS.map((k) => [k, o[k]]));
   return {
+    ...fromOptions,
     data: root,
     format,
     task: labels,
     n: job.n === 'all' ? undefined : job.n,
-    split: o.split === 'random' || o.split === 'by-image' ? o.split : 'official',
     arch: a.arch,
     init,
     initMoments: a.init === 'moments' && a.source !== 'imagenet' && a.source !== 'none' ? true : undefined,
-    momentsScope: o.momentsScope as TrainConfig['momentsScope'] | undefined,
-    lrRule: o.lrRule as TrainConfig['lrRule'] | undefined,
-    strategy: a.strategy === 'gradual' ? 'gradual-unfreeze' : a.strategy,
-    policy: a.policy === 'onecycle' ? 'one-cycle' : 'regular',
+    strategy: a.strategy,
+    policy: a.policy,
     optimizer: a.optimizer,
     epochs: a.epochs,
     batchSize: a.batchSize,
     // Tuned once per (target, arm) at the largest N: the other N reuse that job's max LR.
-    maxLr: job.maxLr ?? (a.maxLr === 'find' ? 'auto' : a.maxLr),
-    // A spec stored before tta was a count holds a boolean (true meant 4 copies).
-    tta: typeof a.tta === 'boolean' ? (a.tta ? 4 : 0) : a.tta,
+    maxLr: job.maxLr ?? a.maxLr,
+    tta: a.tta,
     seed: job.seed,
-    // The crop follows the image size unless given (resolveTrainConfig, as for the CLI and the library).
-    imageSize: num(o.imageSize),
-    crop: num(o.crop),
-    // The dataset options train takes from the command line (src/experiments/spec-options.ts).
-    labels: typeof o.labelsCsv === 'string' ? o.labelsCsv : undefined,
-    key: typeof o.key === 'string' ? o.key : undefined,
-    labelColumns: Array.isArray(o.labelColumns) ? (o.labelColumns as string[]) : undefined,
-    pathColumn: typeof o.pathColumn === 'string' ? o.pathColumn : undefined,
-    patientColumn: typeof o.patientColumn === 'string' ? o.patientColumn : undefined,
-    positive: typeof o.positive === 'string' ? o.positive : undefined,
-    uncertainty: o.uncertainty as TrainConfig['uncertainty'],
-    valLimit: num(o.valSize),
-    testLimit: num(o.testSize),
-    excludeExperiment: typeof o.negativeFor === 'string' ? o.negativeFor : undefined,
-    excludeNGrid: Array.isArray(o.excludeNGrid) ? (o.excludeNGrid as number[]) : undefined,
     device: opts.device ?? 'auto',
     cacheDir: opts.cacheDir,
     out: runFolder(job, opts, runsDir),

@@ -4,31 +4,24 @@
  * every job by its deterministic key so runs resume, shard and merge.
  */
 
-export const POLICIES = ['onecycle', 'regular'] as const;
-/** gradual: discriminative LRs with gradual unfreezing; discriminative: the same LRs, nothing frozen. */
-export const STRATEGIES = ['feature-extractor', 'fine-tune', 'gradual', 'discriminative'] as const;
-/**
- * The `train` command's spellings of the same values, accepted anywhere a spec names a policy or
- * strategy. Specs store the short names above: they are part of every run's key, so results
- * databases made before the aliases keep resuming.
- */
-export const ARM_VALUE_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  policy: { 'one-cycle': 'onecycle' },
-  strategy: { 'gradual-unfreeze': 'gradual' },
-};
+import type { Policy, OptimizerName } from '../train/config.js';
+import type { Arch } from '../model.js';
+import type { Strategy } from '../schedule/index.js';
+
+// An arm's training options are spelt as `torchxfer train` spells them (src/train/recipe.ts); specs in
+// the old spellings are respelt on reading (src/experiments/spellings.ts).
+export { ARCHS } from '../model.js';
+export { OPTIMIZERS, POLICIES } from '../train/config.js';
+export { STRATEGIES } from '../schedule/index.js';
+export type { Arch, Policy, Strategy };
+export type Optimizer = OptimizerName;
 export const INITS = ['default', 'moments', 'pretrained'] as const;
 /** cnn: train the arm's network; radiomics: radiomic features + the classical classifiers (no network). */
 export const METHODS = ['cnn', 'radiomics'] as const;
-export const ARCHS = ['densenet121', 'resnet50'] as const;
-export const OPTIMIZERS = ['adam', 'sgd'] as const;
 /** Options a stage may vary (one per stage). */
 export const VARIABLE_OPTIONS = ['policy', 'strategy', 'source', 'init', 'arch', 'optimizer', 'epochs', 'maxLr', 'method'] as const;
 
-export type Policy = (typeof POLICIES)[number];
-export type Strategy = (typeof STRATEGIES)[number];
 export type Init = (typeof INITS)[number];
-export type Arch = (typeof ARCHS)[number];
-export type Optimizer = (typeof OPTIMIZERS)[number];
 export type Method = (typeof METHODS)[number];
 export type VariableOption = (typeof VARIABLE_OPTIONS)[number];
 
@@ -41,8 +34,8 @@ export interface ArmConfig {
   init: Init;
   optimizer: Optimizer;
   epochs: number;
-  /** A number, or 'find' to run the learning-rate finder first. */
-  maxLr: number | 'find';
+  /** A number, or 'auto' to run the learning-rate finder first (specs wrote 'find'). */
+  maxLr: number | 'auto';
   batchSize: number;
   /** Test-time augmentation: augmented copies averaged with the centre crop, 0 = off (as the CLI's --tta). */
   tta: number;

@@ -90,7 +90,7 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
       group: a.stage ?? 'grid',
       figure: a.figure,
       maxLr: radiomics ? null : (largest ?? null),
-      maxLrFrom: radiomics ? null : a.arm.maxLr === 'find' ? { mode: 'found', rule: rule ?? 'a rule these runs did not record' } : { mode: 'given' },
+      maxLrFrom: radiomics ? null : a.arm.maxLr === 'auto' ? { mode: 'found', rule: rule ?? 'a rule these runs did not record' } : { mode: 'given' },
       name: a.name,
       target: a.target,
       nGrid: grid,

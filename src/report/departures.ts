@@ -46,9 +46,9 @@ function specDepartures(r: ExperimentReport): string[] {
   if (batch.length) out.push(`Batches of ${batch.join('/')} instead of the paper's 16.`);
   const fixed = values((a) => a.maxLr).filter((v): v is number => typeof v === 'number');
   if (fixed.length) out.push(`max_lr is fixed at ${fixed.join('/')} for some arms instead of found by the learning-rate finder.`);
-  const rules = values((a) => (a.maxLr === 'find' ? String(a.options?.lrRule ?? 'minimum') : 'minimum')).filter((v) => v !== 'minimum');
+  const rules = values((a) => (a.maxLr === 'auto' ? String(a.options?.lrRule ?? 'minimum') : 'minimum')).filter((v) => v !== 'minimum');
   if (rules.length) out.push(`max_lr is picked by the finder's ${rules.join('/')} rule, not at the loss minimum as the paper (II.D).`);
-  for (const [key, what] of [['valSize', 'validation'], ['testSize', 'test']] as const) {
+  for (const [key, what] of [['valLimit', 'validation'], ['testLimit', 'test']] as const) {
     const caps = [...new Set(r.spec.targets.map((t) => t.options[key]).filter((v) => typeof v === 'number'))];
     if (caps.length) out.push(`The ${what} sets are capped at ${caps.join('/')} images (a seeded prefix), not the full balanced sets.`);
   }

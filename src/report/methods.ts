@@ -81,14 +81,14 @@ function preprocessingParagraph(r: ExperimentReport): string {
 }
 
 const POLICY_WORDS: Record<string, string> = {
-  onecycle: 'one-cycle: cosine from max_lr/25 up to max_lr over the first 30% of the iterations, then down to max_lr/25000, momentum 0.95 to 0.85 and back',
+  'one-cycle': 'one-cycle: cosine from max_lr/25 up to max_lr over the first 30% of the iterations, then down to max_lr/25000, momentum 0.95 to 0.85 and back',
   regular: 'regular: max_lr, divided by 10 whenever an epoch does not improve the validation loss',
 };
 
 const STRATEGY_WORDS: Record<string, string> = {
   'feature-extractor': 'feature extractor: only the head trains (layer groups 1-2 frozen throughout)',
   'fine-tune': 'fine-tune: every layer trains from the first step at one learning rate',
-  gradual: 'gradual: discriminative learning rates (groups 1, 2, 3 at max_lr/9, /3, /1), group 2 unfrozen after 10% and group 1 after 20% of the iterations',
+  'gradual-unfreeze': 'gradual-unfreeze: discriminative learning rates (groups 1, 2, 3 at max_lr/9, /3, /1), group 2 unfrozen after 10% and group 1 after 20% of the iterations',
   discriminative: 'discriminative: the same learning rates with every layer training from the first step',
 };
 

@@ -55,7 +55,7 @@ export function paperVsRun(r: ExperimentReport): PaperRow[] {
   }
   if (has('transfer-method')) {
     for (const [target, p] of ([['chestxray14', '1.01e-7'], ['emphysema', '0.00098']] as const).filter(([t]) => isPaperTask(r, t))) {
-      rows.push({ figure: '5', claim: `${target}: gradual unfreezing vs feature extractor, paired t-test`, paper: `p = ${p}`, thisRun: `p = ${fmtP(pOf(r, 'transfer-method', target, 'gradual', 'feature-extractor'))}` });
+      rows.push({ figure: '5', claim: `${target}: gradual unfreezing vs feature extractor, paired t-test`, paper: `p = ${p}`, thisRun: `p = ${fmtP(pOf(r, 'transfer-method', target, 'gradual-unfreeze', 'feature-extractor'))}` });
     }
   }
   if (has('source-data') && isPaperTask(r, 'emphysema')) {

@@ -7,25 +7,33 @@ import { extname, resolve } from 'node:path';
 
 import YAML from 'yaml';
 
-import { DATASET_FORMATS, type DatasetFormat } from '../data/datasets/index.js';
+import { type DatasetFormat } from '../data/datasets/index.js';
 import { OptionError } from '../errors.js';
-import { ARCHS, FROZEN_BATCHNORM, GREY_MODES, type Arch, type FrozenBatchNormPolicy, type GreyMode } from '../model.js';
-import { ONE_CYCLE_CONVENTIONS, STRATEGIES, type OneCycleConvention, type Strategy } from '../schedule/index.js';
-import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectString } from '../validate.js';
+import { type Arch, type FrozenBatchNormPolicy, type GreyMode } from '../model.js';
+import { type OneCycleConvention, type Strategy } from '../schedule/index.js';
+import {
+  checkOption,
+  checkRecipeRules,
+  LR_RULES,
+  MOMENTS_SCOPES,
+  OPTIMIZERS,
+  POLICIES,
+  RECIPE,
+  RECIPE_NAMES,
+  recipeOption,
+  SPLIT_MODES,
+  UNCERTAINTY_POLICIES,
+  type RecipeName,
+  type RecipeOption,
+} from './recipe.js';
 
-export const POLICIES = ['one-cycle', 'regular'] as const;
+// The enums live with the recipe (src/train/recipe.ts); re-exported where they were.
+export { LR_RULES, MOMENTS_SCOPES, OPTIMIZERS, POLICIES, SPLIT_MODES, UNCERTAINTY_POLICIES } from './recipe.js';
 export type Policy = (typeof POLICIES)[number];
-export const OPTIMIZERS = ['adam', 'sgd'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
-/** by-image: a random split with every image its own patient (data without patient ids; warned). */
-export const SPLIT_MODES = ['official', 'random', 'by-image'] as const;
-/** How `maxLr: 'auto'` picks from the LR finder's curve: fastai's valley, the loss minimum / 10, or the minimum (the paper). */
-export const LR_RULES = ['valley', 'min-div-10', 'minimum'] as const;
 export type LrRule = (typeof LR_RULES)[number];
-export const UNCERTAINTY_POLICIES = ['ones', 'zeros', 'ignore'] as const;
-/** conv: the convolution weights only (the paper randomises "the convolutional layers"); all: every tensor. */
-export const MOMENTS_SCOPES = ['conv', 'all'] as const;
 
+/** The options of one run; each one's type, range, default and help text are its entry in RECIPE. */
 export interface TrainConfig {
   /** Dataset root; absent: the built-in phantom chest set (generated once into the cache). */
   data?: string;
@@ -110,42 +118,21 @@ export interface TrainConfig {
   excludeNGrid?: number[];
 }
 
-/** The protocol's crop for an image side: 236 of 250 (the crop follows the size unless given). */
+/**
+ * The protocol's crop for an image side: 236 of 250 (the crop follows the size unless given), never
+ * below the smallest crop (so the smallest image sizes, 32 and 33, have a crop).
+ */
 export function defaultCrop(imageSize: number): number {
-  return Math.min(imageSize, Math.round((imageSize * 236) / 250));
+  return Math.min(imageSize, Math.max(RECIPE.crop.min, Math.round((imageSize * 236) / 250)));
 }
 
-/** Defaults of every option but `crop`, which follows `imageSize` (defaultCrop) unless given. */
-export const TRAIN_DEFAULTS: Omit<TrainConfig, 'out' | 'crop'> = {
-  format: 'auto',
-  split: 'official',
-  arch: 'densenet121',
-  init: 'imagenet',
-  strategy: 'gradual-unfreeze',
-  policy: 'one-cycle',
-  optimizer: 'adam',
-  epochs: 20,
-  batchSize: 16,
-  maxLr: 'auto',
-  lrRule: 'minimum',
-  finalDiv: 25000,
-  divFactor: 25,
-  convention: 'paper',
-  momentum: [0.95, 0.85],
-  weightDecay: 0,
-  nesterov: false,
-  imageSize: 250,
-  inChannels: 1,
-  greyMode: 'sum',
-  dropout: 0,
-  frozenBatchNorm: 'update-stats',
-  tta: 4,
-  momentsScope: 'conv',
-  seed: 0,
-  device: 'auto',
-  channelsLast: 'auto',
-  resume: false,
-};
+/** Defaults of every option but `crop`, which follows `imageSize` (defaultCrop) unless given: RECIPE's. */
+export const TRAIN_DEFAULTS = Object.fromEntries(
+  RECIPE_NAMES.flatMap((name) => {
+    const d = (RECIPE[name] as RecipeOption).default;
+    return d === undefined ? [] : [[name, Array.isArray(d) ? [...(d as unknown[])] : d]];
+  }),
+) as Omit<TrainConfig, 'out' | 'crop'>;
 
 /**
  * The defaults that change when no data is given (`torchxfer train` and `train({ out })` alike): the
@@ -208,73 +195,24 @@ export function resolveTrainConfig(
   defaults: TrainDefaults = defaultsFor(input ?? {}),
 ): TrainConfig {
   if (typeof input !== 'object' || input === null) throw new OptionError('config', 'an options object', input);
-  const known = new Set([...Object.keys(TRAIN_DEFAULTS), 'out', 'crop', 'data', 'task', 'n', 'threads', 'cacheDir', 'maxSteps', 'valLimit', 'testLimit', 'initMoments', 'excludeExperiment', 'excludeNGrid', ...DATASET_KEYS, 'keepResume', 'force']);
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new OptionError(key, `a known option (${[...known].sort().join(', ')})`, key);
+    if (!recipeOption(key)) throw new OptionError(key, `a known option (${[...RECIPE_NAMES].sort().join(', ')})`, key);
   }
-  const c = { ...defaults, ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) } as TrainConfig;
-  // Absolute paths, so the checkpoint's record of the run works from any folder.
-  if (c.data !== undefined) c.data = resolve(expectString(c.data, 'data'));
-  if (c.labels !== undefined) c.labels = resolve(expectString(c.labels, 'labels'));
-  if (c.cacheDir !== undefined) c.cacheDir = resolve(expectString(c.cacheDir, 'cacheDir'));
-  expectOneOf(c.format, 'format', DATASET_FORMATS);
-  for (const k of ['labels', 'key', 'pathColumn', 'patientColumn', 'positive'] as const) if (c[k] !== undefined) expectString(c[k], k);
-  if (c.labelColumns !== undefined) {
-    if (typeof c.labelColumns === 'string') c.labelColumns = (c.labelColumns as string).split(',').map((s) => s.trim()).filter(Boolean);
-    if (!Array.isArray(c.labelColumns) || c.labelColumns.length === 0) throw new OptionError('labelColumns', 'one or more column names', c.labelColumns);
-    c.labelColumns.forEach((l) => expectString(l, 'labelColumns'));
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const c: Record<string, unknown> = { ...defaults, ...given };
+  if (c.crop === undefined && typeof c.imageSize === 'number') c.crop = defaultCrop(c.imageSize);
+  checkOption('out', c.out);
+  for (const name of RECIPE_NAMES) {
+    if (c[name] === undefined) continue;
+    c[name] = checkOption(name, c[name]);
+    // Absolute paths, so the checkpoint's record of the run works from any folder.
+    if (RECIPE[name].kind === 'path') c[name] = resolve(c[name] as string);
   }
-  if (c.uncertainty !== undefined) expectOneOf(c.uncertainty, 'uncertainty', UNCERTAINTY_POLICIES);
-  if (c.task !== undefined) {
-    if (typeof c.task === 'string') c.task = (c.task as string).split(',').map((s) => s.trim()).filter(Boolean);
-    if (!Array.isArray(c.task) || c.task.length === 0) throw new OptionError('task', 'one or more label names', c.task);
-    c.task.forEach((t, i) => expectString(t, `task[${i}]`));
-  }
-  if (c.n !== undefined) expectInteger(c.n, 'n', 2);
-  expectOneOf(c.split, 'split', SPLIT_MODES);
-  expectOneOf(c.arch, 'arch', ARCHS);
-  expectString(c.init, 'init');
-  expectOneOf(c.strategy, 'strategy', STRATEGIES);
-  expectOneOf(c.policy, 'policy', POLICIES);
-  expectOneOf(c.optimizer, 'optimizer', OPTIMIZERS);
-  expectInteger(c.epochs, 'epochs', 1, 100000);
-  expectInteger(c.batchSize, 'batchSize', 1, 4096);
-  if (c.maxLr !== 'auto') expectNumber(c.maxLr, 'maxLr', 0, 100, { exclusiveMin: true });
-  expectOneOf(c.lrRule, 'lrRule', LR_RULES);
-  expectNumber(c.finalDiv, 'finalDiv', 1);
-  expectNumber(c.divFactor, 'divFactor', 1);
-  expectOneOf(c.convention, 'convention', ONE_CYCLE_CONVENTIONS);
-  if (!Array.isArray(c.momentum) || c.momentum.length !== 2) throw new OptionError('momentum', 'two numbers [high, low], e.g. [0.95, 0.85]', c.momentum);
-  c.momentum.forEach((m, i) => expectNumber(m, `momentum[${i}]`, 0, 0.999999));
-  expectNumber(c.weightDecay, 'weightDecay', 0, 1);
-  expectBoolean(c.nesterov, 'nesterov');
-  if (c.nesterov && c.optimizer !== 'sgd') throw new OptionError('nesterov', "false unless optimizer is 'sgd'", c.nesterov);
-  expectInteger(c.imageSize, 'imageSize', 32, 4096);
-  c.crop ??= defaultCrop(c.imageSize);
-  expectInteger(c.crop, 'crop', 32, c.imageSize);
-  if (c.inChannels !== 1 && c.inChannels !== 3) throw new OptionError('inChannels', '1 or 3', c.inChannels);
-  expectOneOf(c.greyMode, 'greyMode', GREY_MODES);
-  expectNumber(c.dropout, 'dropout', 0, 0.99);
-  expectOneOf(c.frozenBatchNorm, 'frozenBatchNorm', FROZEN_BATCHNORM);
-  expectInteger(c.tta, 'tta', 0, 64);
-  expectInteger(c.seed, 'seed', 0, 2 ** 32 - 1);
-  expectDevice(c.device);
-  if (c.channelsLast !== 'auto') expectBoolean(c.channelsLast, 'channelsLast');
-  if (c.threads !== undefined) expectInteger(c.threads, 'threads', 1, 4096);
-  expectString(c.out, 'out');
-  expectBoolean(c.resume, 'resume');
-  if (c.keepResume !== undefined) expectBoolean(c.keepResume, 'keepResume');
-  if (c.force !== undefined) expectBoolean(c.force, 'force');
-  if (c.maxSteps !== undefined) expectInteger(c.maxSteps, 'maxSteps', 1);
-  if (c.valLimit !== undefined) expectInteger(c.valLimit, 'valLimit', 2);
-  if (c.testLimit !== undefined) expectInteger(c.testLimit, 'testLimit', 2);
-  if (c.initMoments !== undefined) expectBoolean(c.initMoments, 'initMoments');
-  expectOneOf(c.momentsScope, 'momentsScope', MOMENTS_SCOPES);
-  if (c.excludeExperiment !== undefined) expectString(c.excludeExperiment, 'excludeExperiment');
-  if (c.excludeNGrid !== undefined) {
-    if (!Array.isArray(c.excludeNGrid) || c.excludeNGrid.length === 0) throw new OptionError('excludeNGrid', 'a non-empty array of training-set sizes', c.excludeNGrid);
-    c.excludeNGrid.forEach((n, i) => expectInteger(n, `excludeNGrid[${i}]`, 2));
-  }
-  if (c.excludeNGrid !== undefined && c.excludeExperiment === undefined) throw new OptionError('excludeNGrid', 'no value without excludeExperiment', c.excludeNGrid);
-  return c;
+  checkRecipeRules(c);
+  return c as unknown as TrainConfig;
 }
+
+// Every TrainConfig key has its RECIPE entry, and every entry is a TrainConfig key (a compile-time check).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const recipeIsTrainConfig: Same<keyof TrainConfig, RecipeName> = true;
+void recipeIsTrainConfig;

@@ -9,8 +9,9 @@ import { decodeGrey } from '../data/decode.js';
 import { OptionError } from '../errors.js';
 import { bootstrapMacroAucCi } from '../metrics/index.js';
 import { resolveDevice } from '../runtime.js';
-import { expectDevice, expectInteger, expectOneOf, expectString } from '../validate.js';
+import { expectDevice, expectOneOf, expectString } from '../validate.js';
 import { resolveTrainConfig, TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+import { checkOption } from './recipe.js';
 import { prepareData, type SplitName } from './data.js';
 import { evaluateRows } from './evaluate.js';
 import { trainedWith } from './checkpoint-meta.js';
@@ -59,7 +60,7 @@ export interface EvaluationReport {
 /** Scores one split of the checkpoint's own run (same seed, same samples). */
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport> {
   const split = expectOneOf(opts.split ?? 'test', 'split', ['train', 'val', 'test'] as const);
-  const tta = expectInteger(opts.tta ?? 0, 'tta', 0, 64);
+  const tta = checkOption('tta', opts.tta ?? 0) as number;
   const device = resolveDevice(expectDevice(opts.device ?? 'auto'));
   return withScope(async (scope) => {
     const ck = await openCheckpoint(scope, opts.checkpoint);
@@ -107,7 +108,7 @@ export interface Prediction {
 /** Probabilities for image files (PNG, JPEG, DICOM); unreadable files get an error entry, never a crash. */
 export async function predict(opts: PredictOptions): Promise<Prediction[]> {
   if (!Array.isArray(opts.images) || opts.images.length === 0) throw new OptionError('images', 'one or more image paths', opts.images);
-  const tta = expectInteger(opts.tta ?? 0, 'tta', 0, 64);
+  const tta = checkOption('tta', opts.tta ?? 0) as number;
   const device = resolveDevice(expectDevice(opts.device ?? 'auto'));
   return withScope(async (scope) => {
     const ck = await openCheckpoint(scope, opts.checkpoint);

@@ -19,6 +19,7 @@ import {
   type StepResult,
   type TrainerOptions,
 } from '../native.js';
+import { checkNesterov, checkOption, RECIPE } from './recipe.js';
 import { expectBoolean, expectDevice, expectInteger, expectNumber, expectOneOf, expectShape } from '../validate.js';
 
 // What crosses the addon is declared in src/native-types.ts; re-exported here, where users look for it.
@@ -72,12 +73,11 @@ function validateGroupNumbers(v: unknown, name: string, max: number): void {
 export function validateTrainerOptions(options: TrainerOptions): TrainerOptions {
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'an object', options);
   const o = options;
-  if (o.optimizer !== undefined) expectOneOf(o.optimizer, 'optimizer', ['adam', 'sgd'] as const);
-  if (o.nesterov !== undefined) {
-    expectBoolean(o.nesterov, 'nesterov');
-    if (o.nesterov && o.optimizer !== 'sgd') throw new OptionError('nesterov', "false unless optimizer is 'sgd'", o.nesterov);
+  // The options a training config also has are checked by their recipe entries (src/train/recipe.ts).
+  for (const name of ['optimizer', 'nesterov', 'weightDecay'] as const) {
+    if (o[name] !== undefined) checkOption(name, o[name]);
   }
-  if (o.weightDecay !== undefined) expectNumber(o.weightDecay, 'weightDecay', 0, 1);
+  checkNesterov(o.nesterov, o.optimizer);
   if (o.beta2 !== undefined) expectNumber(o.beta2, 'beta2', 0, 0.999999999);
   if (o.eps !== undefined) expectNumber(o.eps, 'eps', 0, 1, { exclusiveMin: true });
   validateAugment(o);
@@ -127,9 +127,9 @@ export class Trainer {
     if (typeof batch !== 'object' || batch === null) throw new OptionError('batch', 'an object', batch);
     const shape = validateImages(batch.images, batch.shape);
     if (batch.targets !== undefined) validateTargets(batch.targets, shape[0]);
-    if (batch.tta !== undefined) expectInteger(batch.tta, 'tta', 0, 64);
+    if (batch.tta !== undefined) checkOption('tta', batch.tta);
     if (batch.seed !== undefined) expectInteger(batch.seed, 'seed', 0, SEED_MAX);
-    if (batch.copy !== undefined) expectInteger(batch.copy, 'copy', 0, 64);
+    if (batch.copy !== undefined) expectInteger(batch.copy, 'copy', 0, RECIPE.tta.max);
     if (batch.alsoPlain !== undefined && typeof batch.alsoPlain !== 'boolean') throw new OptionError('alsoPlain', 'a boolean', batch.alsoPlain);
     if (batch.output !== undefined) {
       expectOneOf(batch.output, 'output', ['probabilities', 'logits'] as const);

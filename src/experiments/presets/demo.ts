@@ -29,14 +29,14 @@ export const DEMO_NGRID = [50];
  * TTA copies dominate a 50-image run's cost.
  */
 const IMAGE = { imageSize: 112, crop: 104 };
-const TARGET_OPTIONS = { ...IMAGE, valSize: 40, testSize: 100, balanced: true };
+const TARGET_OPTIONS = { ...IMAGE, valLimit: 40, testLimit: 100, balanced: true };
 /**
  * The source tasks' recipe (their cache key: change it and they train anew). It sets every field of the
  * targets' base arm the demo might tune (max LR, TTA, policy, epochs), so tuning the targets leaves the
  * cached sources valid.
  */
-const SOURCE_TRAIN = { epochs: 6, maxLr: 0.001, policy: 'onecycle', source: 'none', init: 'default', tta: 4 };
-const SOURCE_OPTIONS = { ...IMAGE, valSize: 100, testSize: 300 };
+const SOURCE_TRAIN = { epochs: 6, maxLr: 0.001, policy: 'one-cycle', source: 'none', init: 'default', tta: 4 };
+const SOURCE_OPTIONS = { ...IMAGE, valLimit: 100, testLimit: 300 };
 
 export function demoSpec(): unknown {
   const mean = { rule: 'mean-auc', metric: 'testAucTta' };
@@ -54,9 +54,9 @@ export function demoSpec(): unknown {
     ],
     base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', optimizer: 'adam', epochs: 6, maxLr: 0.001, batchSize: 16, tta: 2, options: IMAGE },
     stages: [
-      { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
+      { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'one-cycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'one-cycle' } },
       { name: 'source-data', figure: '6', buildsOn: 'training-policy', base: { init: 'pretrained' }, vary: 'source', values: ['none', 'msk-source', 'chest-source'], winner: mean },
-      { name: 'transfer-method', figure: '5', buildsOn: 'training-policy', base: { source: 'chest-source', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: mean },
+      { name: 'transfer-method', figure: '5', buildsOn: 'training-policy', base: { source: 'chest-source', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'], winner: mean },
       { name: 'initialisation', figure: '8', buildsOn: 'training-policy', base: { source: 'chest-source' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
       {
         name: 'radiomics-vs-cnn', figure: '3', buildsOn: 'training-policy',

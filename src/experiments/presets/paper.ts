@@ -95,7 +95,7 @@ export function paperSpec(opts: PresetOptions): unknown {
       ...published,
     ],
     // max_lr at the LR finder's loss minimum (the paper, II.D), tuned at N = 2000 and reused for every N.
-    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'find', batchSize: 16, tta: 4, options: { lrRule: 'minimum' } },
+    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'auto', batchSize: 16, tta: 4, options: { lrRule: 'minimum' } },
     stages: [
       {
         name: 'radiomics-vs-cnn', figure: '3', targets: ['emphysema', 'hernia'], buildsOn: 'base',
@@ -103,8 +103,8 @@ export function paperSpec(opts: PresetOptions): unknown {
         winner: mean,
       },
       // As the authors' training_methods/*.py: PyTorch's default init, every layer trainable (no transfer).
-      { name: 'training-policy', figure: '4', buildsOn: 'base', base: { source: 'none', init: 'default' }, vary: 'policy', values: ['regular', 'onecycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'onecycle' } },
-      { name: 'transfer-method', figure: '5', base: { source: 'imagenet', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual' } },
+      { name: 'training-policy', figure: '4', buildsOn: 'base', base: { source: 'none', init: 'default' }, vary: 'policy', values: ['regular', 'one-cycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'one-cycle' } },
+      { name: 'transfer-method', figure: '5', base: { source: 'imagenet', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual-unfreeze' } },
       // The no-transfer arm trains every layer from the first step at the same discriminative rates (normaliseArm).
       { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13', ...published.map((p) => p.name)], winner: mean },
       { name: 'source-data-resnet50', figure: '7', buildsOn: 'transfer-method', base: { arch: 'resnet50' }, vary: 'source', values: sources, winner: mean },
