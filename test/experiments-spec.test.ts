@@ -167,7 +167,7 @@ describe('spec validation', () => {
     writeFileSync(join(dir, 'b.json'), '{"name": "j", "mode": "grid", ');
     expect(() => loadSpec(join(dir, 'b.json'))).toThrow(/Cannot parse the spec .*b\.json/);
     expect(() => loadSpec('nonesuch')).toThrow(/preset name \(paper, demo\) for SPEC but received 'nonesuch'/);
-    expect(loadSpec('demo').stages.map((s) => s.figure)).toEqual(['4', '6', '5', '8', '3']);
+    expect(loadSpec('demo').stages.map((s) => s.figure)).toEqual(['4', '6', '3']);
     expect(() => loadSpec('paper', { env: {} })).toThrow(/NIH_ROOT/);
     const paper = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
     expect(paper.nGrid).toEqual([50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000]);

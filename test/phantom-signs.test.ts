@@ -147,6 +147,20 @@ describe('msk abnormalities', () => {
     expect(wins / total).toBeGreaterThanOrEqual(0.75);
   });
 
+  it('a fracture shows at the demo input size: a main bone, inside the film, displaced (not a crack under a pixel)', () => {
+    // Pixels that change by a visible amount (8 grey levels) between a fractured film and its normal twin, at 112 px.
+    const plans = planMsk(9, 200, 112).filter((r) => r.plan.view === 0).slice(0, 40);
+    const changed = plans.map((r) => {
+      const a = renderMsk(9, { ...r.plan, abnormality: 'fracture' });
+      const b = renderMsk(9, { ...r.plan, abnormality: null });
+      return a.filter((v, i) => Math.abs(v - b[i]!) >= 8).length;
+    });
+    // Version 4 (a crack anywhere, often in a phalanx or below the film) changed a median of ~370 and as few as 55.
+    const sorted = [...changed].sort((a, b) => a - b);
+    expect(sorted[Math.floor(sorted.length / 2)], changed.join(' ')).toBeGreaterThanOrEqual(500);
+    expect(sorted[0], changed.join(' ')).toBeGreaterThanOrEqual(90);
+  });
+
   it('hardware saturates the film', () => {
     const saturated = (im: Uint8Array) => im.filter((v) => v >= 250).length;
     const more = studies.filter((r) => saturated(renderMsk(9, { ...r.plan, abnormality: 'hardware' })) > saturated(renderMsk(9, { ...r.plan, abnormality: null }))).length;

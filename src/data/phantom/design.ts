@@ -3,7 +3,7 @@
  * from a few hundred examples but not from fifty (Cardiomegaly: heart wider than half the chest); the
  * same-anatomy source is another chest population labelled with *other* findings (a ChestX-ray13-style
  * source: the target's label is not among them) whose signs are drawn on the same anatomy (lung fields,
- * diaphragm, lung edge: effusion, hyperinflation, pneumothorax), so learning them builds the features
+ * diaphragm, lung edge: hyperinflation, pneumothorax), so learning them builds the features
  * the target needs; limbs (MURA layout) are the other-anatomy source.
  * Nodule (a small round opacity anywhere in the lungs) was the first planned target; no network within
  * the demo's budget learned it at N = 400, so it could not show a difficulty curve.
@@ -15,10 +15,10 @@ export const PHANTOM_DESIGN = {
   target: 'Cardiomegaly' as Finding,
   /**
    * Labels of the chest source task (another simulated population, disjoint patients; not the target):
-   * the signs DenseNet121 learns at 112 px within the source's budget (Atelectasis and Mass stayed at
-   * chance there, so they only diluted the source's AUC; docs/demo-design.md).
+   * the signs DenseNet121 learns at the demo's 96 px within the source's budget (Effusion, Atelectasis,
+   * Mass and Hernia stayed at chance there, so they only diluted the source's AUC; docs/demo-design.md).
    */
-  chestSourceLabels: ['Effusion', 'Emphysema', 'Pneumothorax'] as Finding[],
+  chestSourceLabels: ['Emphysema', 'Pneumothorax'] as Finding[],
   /**
    * Prevalences set outright in the default chest sets: the target needs positives for balanced
    * training subsets up to N = 200 plus validation and test sets large enough for a stable AUC.

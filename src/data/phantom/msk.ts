@@ -141,41 +141,70 @@ function layout(part: MuraPart, rng: Rng): Layout {
   return { bones, blobs, tissue };
 }
 
-/** Applies an abnormality to the layout (fractures change geometry); returns drawing for the rest. */
+/** The part of a bone (as fractions of a -> b) inside the film's central area (a wrist's radius starts below the film). */
+function insideFilm(b: Bone, margin = 0.1): [number, number] {
+  let t0 = 0;
+  let t1 = 1;
+  const d = { x: b.b.x - b.a.x, y: b.b.y - b.a.y };
+  for (const [p, q] of [[b.a.x, d.x], [b.a.y, d.y]] as const) {
+    // Liang-Barsky clipping against margin <= p + q t <= 1 - margin.
+    if (q === 0) continue;
+    const ta = (margin - p) / q;
+    const tb = (1 - margin - p) / q;
+    t0 = Math.max(t0, Math.min(ta, tb));
+    t1 = Math.min(t1, Math.max(ta, tb));
+  }
+  return t0 < t1 ? [t0, t1] : [0, 1];
+}
+
+/**
+ * Applies an abnormality to the layout (fractures change geometry); returns drawing for the rest.
+ * It strikes one of the limb's main long bones (at least half as thick as the thickest): a crack in a
+ * phalanx is under a pixel at the demo's input size, so a network could never learn it there.
+ */
 function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map: (p: Point) => Point, unit: number) => void {
   const longBones = lay.bones.filter((b) => b.hollow);
-  const target = rng.pick(longBones.length ? longBones : lay.bones);
-  const t = rng.uniform(0.3, 0.7);
+  const pool = longBones.length ? longBones : lay.bones;
+  const thickest = Math.max(...pool.map((b) => b.r));
+  const target = rng.pick(pool.filter((b) => b.r >= 0.5 * thickest));
+  const [t0, t1] = insideFilm(target);
+  const t = t0 + (t1 - t0) * rng.uniform(0.3, 0.7);
   const at = P(target.a.x + (target.b.x - target.a.x) * t, target.a.y + (target.b.y - target.a.y) * t);
   const dir = Math.atan2(target.b.y - target.a.y, target.b.x - target.a.x);
   const sev = rng.uniform(0.2, 1);
   if (kind === 'fracture') {
-    // Displacement from a hairline crack (subtle) to a fragment shifted by more than the bone's width.
+    // Displacement from a fragment shifted by most of the bone's width to one shifted well past it,
+    // with a lucent gap and soft-tissue swelling (the signs a reader sees first on a plain film).
     // Split the bone; the distal fragment shifts sideways and angulates.
-    const shift = target.r * (0.3 + 1.2 * sev) * (rng.chance(0.5) ? 1 : -1);
-    const ang = rng.uniform(-0.25, 0.25) * sev;
+    const shift = target.r * (0.8 + 1.2 * sev) * (rng.chance(0.5) ? 1 : -1);
+    const ang = rng.uniform(-0.35, 0.35) * sev;
     const nx = -Math.sin(dir) * shift;
     const ny = Math.cos(dir) * shift;
     const len = Math.hypot(target.b.x - at.x, target.b.y - at.y);
-    const gap = target.r * 0.25;
+    const gap = target.r * 0.6;
     const start = P(at.x + Math.cos(dir) * gap + nx, at.y + Math.sin(dir) * gap + ny);
     const end = P(start.x + Math.cos(dir + ang) * len, start.y + Math.sin(dir + ang) * len);
     lay.bones.push({ ...target, a: start, b: end, endA: target.r });
     target.b = at;
     target.endB = target.r;
-    return () => {};
+    return (c, map, unit) => {
+      const p = map(at);
+      const q = map(target.a);
+      const r = target.r * unit;
+      ellipse(c, { cx: p.x, cy: p.y, rx: r * 3.5, ry: r * 2.5, angle: Math.atan2(p.y - q.y, p.x - q.x) }, 0.15 + 0.15 * sev, 'dome', r);
+    };
   }
   return (c, map, unit) => {
     const p = map(at);
     const r = target.r * unit;
-    const lesion = { cx: p.x, cy: p.y, rx: r * (0.55 + 0.35 * sev), ry: r * (0.9 + 0.9 * sev), angle: rng.uniform(0, Math.PI) };
+    const lesion = { cx: p.x, cy: p.y, rx: r * (0.75 + 0.3 * sev), ry: r * (1.1 + 0.9 * sev), angle: rng.uniform(0, Math.PI) };
     if (kind === 'lytic') {
       // A punched-out lucency inside the bone with a thin sclerotic margin.
       ellipse(c, { ...lesion, rx: lesion.rx * 1.15, ry: lesion.ry * 1.1 }, 0.12, 'flat', 1);
       ellipse(c, lesion, -0.12 - 0.2 * sev - 0.12, 'flat', 1);
     } else if (kind === 'sclerotic') {
       // Dense, slightly lobulated bone-forming lesion.
-      ellipse(c, lesion, 0.2 + 0.2 * sev, 'flat', 1);
+      ellipse(c, lesion, 0.3 + 0.25 * sev, 'flat', 1);
       ellipse(c, { ...lesion, cx: p.x + rng.normal(0, r * 0.3), cy: p.y + rng.normal(0, r * 0.3), rx: lesion.rx * 0.6, ry: lesion.ry * 0.6 }, 0.15, 'flat', 1);
     }
     else {

@@ -6,7 +6,7 @@ import { NIH_FINDINGS } from './labels.js';
 import type { ChestRow, MskRow } from './plan.js';
 
 /** Bumped whenever the same seed would draw different images. */
-export const PHANTOM_VERSION = 4;
+export const PHANTOM_VERSION = 5;
 /*
  * 2: the designed demo regime (docs/demo-design.md): Nodule, the target, is 1-3 compact low-contrast
  *    round opacities sized to survive 96 px; Mass draws the same primitive larger and denser; the default
