@@ -63,7 +63,8 @@ export default {
       versions: { torch: 'fake' },
       method: job.arm.method ?? 'cnn', simulated: job.data.dataset.startsWith('phantom'),
       counts: { nRequested: n, nTrained: n, uniqueImages: Math.min(n, 400 + n / 2), uniquePositives: Math.min(n / 2, 200), droppedFiles: 0, poolPositives: 200 },
-      evalSizes: { val: 40, test: 100, valPositives: 20, testPositives: 50 },
+      // As the real runner: each seed draws its own validation set (its patient split).
+      evalSizes: { val: 40 - 2 * job.seed, test: 100, valPositives: 20 - job.seed, testPositives: 50 },
       lrRule: job.arm.maxLr === 'auto' ? (job.maxLr !== undefined ? 'reused' : 'minimum') : 'given',
     };
   },

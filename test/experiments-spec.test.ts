@@ -12,10 +12,11 @@ import { shardOf } from '../src/experiments/keys.js';
 import { mergeDatabases } from '../src/experiments/merge.js';
 import { pairedP } from '../src/experiments/paired.js';
 import { planExperiment, planJobs } from '../src/experiments/plan.js';
-import { doneLookup, runExperiment } from '../src/experiments/run.js';
+import { describeJob, doneLookup, runExperiment } from '../src/experiments/run.js';
 import { loadSpec, validateSpec } from '../src/experiments/spec.js';
 import type { ArmRunner, ExperimentSpec } from '../src/experiments/types.js';
 import { experimentReport } from '../src/report/data.js';
+import { departures } from '../src/report/departures.js';
 import { writeReport } from '../src/report/index.js';
 import { comparableRecords, tempDir, removeTempDirs, writeFakeRunner } from './experiments-helpers.js';
 
@@ -167,7 +168,13 @@ describe('spec validation', () => {
     writeFileSync(join(dir, 'b.json'), '{"name": "j", "mode": "grid", ');
     expect(() => loadSpec(join(dir, 'b.json'))).toThrow(/Cannot parse the spec .*b\.json/);
     expect(() => loadSpec('nonesuch')).toThrow(/preset name \(paper, demo\) for SPEC but received 'nonesuch'/);
-    expect(loadSpec('demo').stages.map((s) => s.figure)).toEqual(['4', '6', '3']);
+    const demo = loadSpec('demo');
+    expect(demo.stages.map((s) => s.figure)).toEqual(['4', '6', '3']);
+    // The run log and --dry-run say radiomics for a radiomics job, not a network's settings.
+    const demoJobs = planJobs(planExperiment(demo, () => ({ testAuc: 0.7, testAucTta: 0.7 }), pairedP));
+    const words = demoJobs.map(describeJob);
+    expect(words.filter((w) => w.endsWith(' radiomics'))).toEqual(demo.seeds.map((seed) => `target cardiomegaly n=50 seed=${seed} radiomics`));
+    expect(words).toContain('target cardiomegaly n=50 seed=0 densenet121 regular fine-tune source=chest-source init=pretrained');
     expect(() => loadSpec('paper', { env: {} })).toThrow(/NIH_ROOT/);
     const paper = loadSpec('paper', { env: { NIH_ROOT: '/n', CHEXPERT_ROOT: '/c', MURA_ROOT: '/m' } });
     expect(paper.nGrid).toEqual([50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000]);
@@ -460,6 +467,20 @@ describe('running', () => {
     expect(s2.ran).toBe(18);
     expect(db.runs().every((r) => r.status === 'done')).toBe(true);
     db.close();
+  });
+
+  it('declares a validation or test cap only where it cut a set the runs recorded', async () => {
+    const dir = tempDir();
+    const raw = gridRaw();
+    // The fake runs record validation 38-40 and test 100: a cap of 500 cuts nothing, a cap of 100 may have.
+    for (const t of raw.targets) Object.assign(t, { options: { valLimit: 500, testLimit: 100 } });
+    const spec = validateSpec(raw, {});
+    const db = new ResultsDb(join(dir, 'caps.db'));
+    await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
+    const said = departures(experimentReport(db, spec.name)).spec;
+    db.close();
+    expect(said).toContain('The test sets are capped at 100 images (a seeded prefix), not the full balanced sets.');
+    expect(said.filter((d) => d.includes('validation sets are capped'))).toEqual([]);
   });
 
   it('shards merged equal the unsharded grid; merging again changes nothing', async () => {

@@ -18,11 +18,14 @@ const spec = (nGrid: number[]) => ({
   nGrid,
   seeds: [0, 1],
   targets: [{ name: 'chest', dataset: 'phantom-chest', label: 'Emphysema', options: { valLimit: 40, testLimit: 100 } }],
-  sources: [{ name: 'chest-source', dataset: 'phantom-chest', n: 300, train: { epochs: 1 } }],
+  // CheXpert-style: the source's labels include the target's finding (the report must say so).
+  sources: [{ name: 'chest-source', dataset: 'phantom-chest', labels: ['Emphysema', 'Effusion'], n: 300, train: { epochs: 1 } }],
   base: { policy: 'one-cycle', strategy: 'gradual-unfreeze', source: 'chest-source', init: 'pretrained', epochs: 2, maxLr: 'auto', options: { imageSize: 64 } },
   stages: [
     { name: 'radiomics-vs-cnn', figure: '3', buildsOn: 'base', arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-chest', source: 'chest-source' }] },
     { name: 'transfer-method', figure: '5', buildsOn: 'base', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] },
+    // Fig. 4 from the source, not from default init as the paper: a declared departure.
+    { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'one-cycle'] },
   ],
 });
 
@@ -69,9 +72,15 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(text).toMatch(/^ ?SIMULATED DATA ?: every result on this page comes from torchxfer's phantom images/);
     const methods = /<section class="methods">([^]*?)<\/section>/.exec(dom)![1]!;
     const m = textOf(methods);
-    // The fake runs recorded validation 40 (20 positive) and test 100 (50 positive): the text carries those numbers.
+    // The fake runs recorded validation 40 (20 positive) at seed 0, 38 (19) at seed 1, and test 100 (50
+    // positive): the text carries those numbers, and says the sets follow the seed.
     expect(m).toContain("chest: torchxfer's SIMULATED chest phantoms, binary task Emphysema");
-    expect(m).toContain('validation 40 images (20 positive), test 100 (50 positive)');
+    expect(m).toContain('validation 38 to 40 images (19 to 20 positive), test 100 (50 positive)');
+    expect(m).toContain('Validation and test sets are drawn once per target and seed');
+    // Arms of several figures share runs (Fig. 4's one-cycle, Fig. 5's gradual-unfreeze and Fig. 3's
+    // cnn-chest are the base arm): each run counts once. Five configs ran (radiomics, cnn-none, the base,
+    // fine-tune, regular; feature-extractor failed) at two seeds: 10 runs, not the 14 of the arms' lists.
+    expect(m).toContain('All 10 recorded runs trained on N distinct images');
     expect(m).toContain('Training subsets of N = 50 were drawn once per (N, seed), 2 seeds (0 and 1)');
     expect(m).toContain('resized to 64x64 pixels');
     expect(m).toContain('random 60x60 crops');
@@ -79,7 +88,8 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(m).toMatch(/cnn-none \(densenet121, default \(random\) init, discriminative, one-cycle\)/);
     expect(m).toContain('Radiomics: 79 features per image');
     expect(m).toMatch(/max_lr was chosen by the learning-rate finder .* at the loss minimum \(the paper's rule\)/);
-    expect(m).toMatch(/chest-source \(densenet121, 300 training images, 1 epoch\): held-out test AUC 0\.\d{3} \(100 test images\)/);
+    expect(m).toMatch(/chest-source \(torchxfer's SIMULATED chest phantoms, 2 labels \(Emphysema and Effusion\), densenet121, 300 training images, 1 epoch\): held-out test AUC 0\.\d{3} \(100 test images\)/);
+    expect(m).toContain('The source chest-source was trained on Emphysema, the finding target chest is tested on: it can pass on that finding, not only the anatomy');
     expect(m).toContain('paired two-sided t-tests over the N grid');
   });
 
@@ -94,6 +104,7 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(d).toMatch(/2 runs failed and are listed apart; they count in no mean and no test/);
     expect(d).toMatch(/\d+ runs in the database belong to an earlier version of this spec/);
     expect(d).toContain('One-cycle ends at max_lr/25000 as the paper states');
+    expect(d).toContain("Fig. 4 compares the training policies fine-tuning from chest-source; the paper's Fig. 4 trains from default initialisation without transfer.");
   });
 
   it('lists failed and superseded runs apart, and counts them in no mean', () => {
@@ -122,7 +133,9 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(textOf(sources)).toMatch(/Source models .*held-out test AUC .* chest-source densenet121 300 done [\d.]+ 0\.\d{3} 100 \(50 positive\)/);
     const caption = textOf(/<figure class="paper-figure" id="figure-5">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!);
     expect(caption).toContain('SIMULATED phantoms. Fig. 5: transfer-method Fig. 5 (transfer-method). SIMULATED phantoms. Test AUC with test-time augmentation of feature-extractor, fine-tune and gradual-unfreeze on chest');
-    expect(caption).toContain('All at N = 50: a dot per seed (2 seeds), a bar at their mean.');
+    expect(caption).toContain('on chest (a panel per target). Every arm starts from the source model chest-source. All at N = 50: a dot per seed (2 seeds), a bar at their mean.');
+    const fig3 = textOf(/<figure class="paper-figure" id="figure-3">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!);
+    expect(fig3).not.toContain('Every arm starts from');
     expect(caption).toContain('Test sets: chest: 100 test images (50 positive).');
     expect(dom).toMatch(/<table class="max-lr">.*<td>3<\/td><td>chest<\/td><td>cnn-chest<\/td><td>[\d.e-]+<\/td><td>LR finder \(minimum\) at N = 50, reused for every N<\/td>/s);
   });

@@ -13,7 +13,7 @@ import { parseShard, shardOf } from '../experiments/keys.js';
 import { describePlan, printPlan } from '../experiments/layout.js';
 import { pairedP } from '../experiments/paired.js';
 import { planExperiment, planJobs } from '../experiments/plan.js';
-import { doneLookup, runExperiment, runsDirBeside } from '../experiments/run.js';
+import { describeJob, doneLookup, runExperiment, runsDirBeside } from '../experiments/run.js';
 import { resolveArmRunner } from '../experiments/runners.js';
 import { loadSpec } from '../experiments/spec.js';
 import type { ExperimentSpec, RunJob } from '../experiments/types.js';
@@ -179,10 +179,7 @@ function printSourceModels(db: ResultsDb, sources: RunJob[]): void {
 function printDryRun(spec: ExperimentSpec, db: ResultsDb, shard: { index: number; count: number } | undefined): void {
   const plan = planExperiment(spec, doneLookup(db), pairedP);
   const jobs = planJobs(plan).filter((j) => !shard || shardOf(j.key, shard.count) === shard.index);
-  for (const j of jobs) {
-    const a = j.arm;
-    console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${j.kind} ${j.data.name} n=${j.n} seed=${j.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`);
-  }
+  for (const j of jobs) console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${describeJob(j)}`);
   const blocked = plan.outcomes.filter((o) => !o.decision).map((o) => `${o.stage}/${o.target}`);
   console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`);
 }

@@ -176,6 +176,15 @@ function readHeader(bytes: Uint8Array, view: DataView, pos: number, explicit: bo
   return { tag, vr, length: view.getUint32(pos + 8, le), valueAt: pos + 12 };
 }
 
+/** A container of the walk in words, for errors. */
+function where(f: Frame): string {
+  return f.kind === 'dataset' ? 'the dataset' : `the ${f.kind === 'fragments' ? 'encapsulated pixel data' : f.kind} ${tagName(f.tag)} at byte ${f.at}`;
+}
+
+function refOf(h: Header, vr: string): ElementRef {
+  return { vr, offset: h.valueAt, length: h.length };
+}
+
 /** The walk itself: a loop over an explicit stack of containers (no recursion, however deep). */
 function walkDataset(path: string, layout: DicomLayout, start: number, explicit: boolean, fail: (d: string) => never): void {
   const { body, littleEndian: le } = layout;
@@ -187,8 +196,6 @@ function walkDataset(path: string, layout: DicomLayout, start: number, explicit:
   // Top-level bookkeeping: the sequence whose first item is being recorded.
   let firstItemOf: number | undefined;
   let firstItem: Map<number, ElementRef> | undefined;
-  const where = (f: Frame) => (f.kind === 'dataset' ? 'the dataset' : `the ${f.kind === 'fragments' ? 'encapsulated pixel data' : f.kind} ${tagName(f.tag)} at byte ${f.at}`);
-  const refOf = (h: Header, vr: string): ElementRef => ({ vr, offset: h.valueAt, length: h.length });
   for (;;) {
     const top = stack[stack.length - 1]!;
     if (top.end !== undefined && pos >= top.end) {

@@ -64,9 +64,11 @@ export function sourceCheckpointPath(checkpointDir: string, sourceKey: string): 
   return join(checkpointDir, `source-${sourceKey.slice(0, 16)}.pt`);
 }
 
-function describeJob(job: RunJob): string {
+/** One job in words, as the run log and --dry-run print it (a radiomics job has no network settings). */
+export function describeJob(job: RunJob): string {
   const a = job.arm;
-  return `${job.kind} ${job.data.name} n=${job.n} seed=${job.seed} ${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`;
+  const how = a.method === 'radiomics' ? 'radiomics' : `${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`;
+  return `${job.kind} ${job.data.name} n=${job.n} seed=${job.seed} ${how}`;
 }
 
 export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOptions): Promise<RunSummary> {

@@ -38,7 +38,9 @@ export function figureCaption(figure: string, arms: ArmSummary[], r: Pick<Experi
       : seeds > 1
         ? 'The tables below compare every pair of arms by paired two-sided t-tests over the seeds\' runs.'
         : 'One run per arm: no test is possible.';
-  return `${head} ${what} ${how} Test sets: ${targets.map((t) => testSetWords(arms, t)).join('; ')}. ${tests}`;
+  const from = [...new Set(arms.filter((a) => a.name !== 'radiomics').map((a) => (JSON.parse(a.armJson) as { source?: string }).source))];
+  const start = names.length > 1 && from.length === 1 && from[0] && from[0] !== 'none' ? ` Every arm starts from the source model ${from[0]}.` : '';
+  return `${head} ${what}${start} ${how} Test sets: ${targets.map((t) => testSetWords(arms, t)).join('; ')}. ${tests}`;
 }
 
 export interface Table1Row {

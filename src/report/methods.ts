@@ -41,11 +41,17 @@ function splitWords(d: DatasetSpec): string {
 
 /** One paragraph per target: its data, its fixed evaluation sets and what the training subsets really held. */
 function dataParagraph(r: ExperimentReport, target: DatasetSpec): string {
-  const runs = r.arms.filter((a) => a.target === target.name).flatMap((a) => a.runs);
+  // Arms of several figures share runs (one key per config): each run counts once.
+  const runs = [...new Map(r.arms.filter((a) => a.target === target.name).flatMap((a) => a.runs).map((x) => [x.key, x])).values()];
   const results = doneResults(runs);
-  const sizes = results.map((x) => x.evalSizes).find((e) => e !== undefined);
-  const evalText = sizes
-    ? `validation ${sizes.val} images (${sizes.valPositives} positive), test ${sizes.test} (${sizes.testPositives} positive)`
+  const sizes = results.map((x) => x.evalSizes).filter((e) => e !== undefined);
+  // The sets follow the seed: one size when every seed drew the same, else the range.
+  const span = (f: (e: (typeof sizes)[number]) => number) => {
+    const v = sizes.map(f);
+    return Math.min(...v) === Math.max(...v) ? `${v[0]}` : `${Math.min(...v)} to ${Math.max(...v)}`;
+  };
+  const evalText = sizes.length
+    ? `validation ${span((e) => e.val)} images (${span((e) => e.valPositives)} positive), test ${span((e) => e.test)} (${span((e) => e.testPositives)} positive)`
     : 'validation and test sizes not recorded by these runs';
   const counts = results.map((x) => x.counts).filter((c): c is NonNullable<RunResult['counts']> => c !== undefined);
   const short = counts.filter((c) => c.uniqueImages < c.nRequested);
@@ -64,7 +70,8 @@ function dataParagraph(r: ExperimentReport, target: DatasetSpec): string {
 function samplingSentence(r: ExperimentReport): string {
   const grid = [...new Set(r.arms.flatMap((a) => a.nGrid))].sort((a, b) => a - b);
   return (
-    `Validation and test sets are fixed per target for every N and seed. Training subsets of N = ${list(grid)} were drawn once per (N, seed), ` +
+    'Validation and test sets are drawn once per target and seed (the patient split and the balanced sets follow the seed) and shared by every N and arm of that seed, so paired tests compare arms on the same images. ' +
+    `Training subsets of N = ${list(grid)} were drawn once per (N, seed), ` +
     `${plural(r.spec.seeds.length, 'seed')} (${list(r.spec.seeds)}): balanced 50/50 for binary targets, every unique positive and negative used once before any is repeated; the first N of one seeded shuffle for multi-label targets.`
   );
 }
@@ -152,10 +159,29 @@ function sourcesParagraph(r: ExperimentReport): string {
     const auc = s.test_auc_tta ?? s.test_auc;
     const n = res.counts ? `${res.counts.nTrained} training images` : s.n === null ? 'its whole training split' : `N = ${s.n}`;
     const test = res.evalSizes ? ` (${res.evalSizes.test} test images)` : '';
-    return `${s.data_name} (${arm.arch}, ${n}, ${plural(arm.epochs, 'epoch')}): ${s.status === 'done' && auc !== null ? `held-out test AUC ${auc.toFixed(3)}${test}` : `not finished (${s.status})`}`;
+    const spec = r.spec.sources.find((x) => x.name === s.data_name);
+    const task = spec ? `${datasetWords(spec, r.simulated)}, ` : '';
+    return `${s.data_name} (${task}${arm.arch}, ${n}, ${plural(arm.epochs, 'epoch')}): ${s.status === 'done' && auc !== null ? `held-out test AUC ${auc.toFixed(3)}${test}` : `not finished (${s.status})`}`;
   });
   for (const w of r.spec.weightSources ?? []) parts.push(`${w.name}: published ${w.arch} weights ${w.weights}, used as given (not trained or tested here)`);
-  return `Source models, trained once per architecture and seed and reused by every arm naming them: ${parts.join('; ')}.`;
+  return [`Source models, trained once per architecture and seed and reused by every arm naming them: ${parts.join('; ')}.`, ...sharedFindings(r)].join(' ');
+}
+
+/**
+ * A source trained on a target's own finding (another population's images) passes on more than the
+ * anatomy: the reader must know before crediting "same anatomy" with its lift.
+ */
+function sharedFindings(r: ExperimentReport): string[] {
+  const used = new Set(r.sources.map((s) => s.data_name));
+  return r.spec.sources
+    .filter((source) => used.has(source.name))
+    .flatMap((source) =>
+      r.spec.targets.flatMap((t) => {
+        const shared = (t.labels ?? []).filter((l) => source.labels?.includes(l));
+        if (!shared.length) return [];
+        return [`The source ${source.name} was trained on ${list(shared)}, the finding target ${t.name} is tested on: it can pass on that finding, not only the anatomy (CheXpert's five labels, the paper's chest source, include Cardiomegaly).`];
+      }),
+    );
 }
 
 const STATISTICS =

@@ -65,53 +65,65 @@ export function sameAnatomySource(weights: string): { name: string; weights: str
 
 export function paperSpec(opts: PresetOptions): unknown {
   const nih = opts.nihRoot ?? '${NIH_ROOT}';
-  const sources = ['none', 'imagenet', 'mura', 'chexpert'];
   const published = opts.sameAnatomyWeights === undefined ? [] : [sameAnatomySource(opts.sameAnatomyWeights)];
-  const mean = { rule: 'mean-auc', metric: 'testAucTta' };
   return {
     name: 'paper',
     mode: 'stagewise',
     nGrid: PAPER_NGRID,
     seeds: [0],
-    targets: [
-      { name: 'chestxray14', dataset: 'nih', root: nih, labels: NIH_LABELS, options: { split: 'official' } },
-      { name: 'pneumonia', dataset: 'nih', root: nih, label: 'Pneumonia', options: { split: 'official', balanced: true } },
-      { name: 'emphysema', dataset: 'nih', root: nih, label: 'Emphysema', options: { split: 'official', balanced: true } },
-      { name: 'hernia', dataset: 'nih', root: nih, label: 'Hernia', options: { split: 'official', balanced: true } },
-    ],
-    sources: [
-      { name: 'mura', dataset: 'mura', root: opts.muraRoot ?? '${MURA_ROOT}', n: 'all', train: { epochs: 5 } },
-      {
-        name: 'chexpert', dataset: 'chexpert', root: opts.chexpertRoot ?? '${CHEXPERT_ROOT}', n: 'all',
-        labels: ['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Pleural Effusion'],
-        options: { frontalOnly: true, uncertain: { Atelectasis: 1, Edema: 1, Cardiomegaly: 0, Consolidation: 0, 'Pleural Effusion': 0 } },
-        train: { epochs: 5 },
-      },
-      {
-        // ~75 thousand Emphysema-negative images with the 13 other labels, no image of the Emphysema experiment.
-        name: 'chestxray13', dataset: 'nih', root: nih, n: 'all', labels: NIH_LABELS.filter((l) => l !== 'Emphysema'),
-        disjointFromTarget: 'emphysema', options: { split: 'official' }, train: { epochs: 5 },
-      },
-      ...published,
-    ],
+    targets: paperTargets(nih),
+    sources: [...paperSources(opts, nih), ...published],
     // max_lr at the LR finder's loss minimum (the paper, II.D), tuned at N = 2000 and reused for every N.
     base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'auto', batchSize: 16, tta: 4, options: { lrRule: 'minimum' } },
-    stages: [
-      {
-        name: 'radiomics-vs-cnn', figure: '3', targets: ['emphysema', 'hernia'], buildsOn: 'base',
-        arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-imagenet', source: 'imagenet' }],
-        winner: mean,
-      },
-      // As the authors' training_methods/*.py: PyTorch's default init, every layer trainable (no transfer).
-      { name: 'training-policy', figure: '4', buildsOn: 'base', base: { source: 'none', init: 'default' }, vary: 'policy', values: ['regular', 'one-cycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'one-cycle' } },
-      { name: 'transfer-method', figure: '5', base: { source: 'imagenet', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual-unfreeze' } },
-      // The no-transfer arm trains every layer from the first step at the same discriminative rates (normaliseArm).
-      { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13', ...published.map((p) => p.name)], winner: mean },
-      { name: 'source-data-resnet50', figure: '7', buildsOn: 'transfer-method', base: { arch: 'resnet50' }, vary: 'source', values: sources, winner: mean },
-      // The authors' distribution_transfer_learning/emphysema.py: Emphysema only, the paper's single p-value.
-      { name: 'initialisation', figure: '8', buildsOn: 'transfer-method', targets: ['emphysema'], base: { source: 'imagenet' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
-    ],
+    stages: paperStages(published.map((p) => p.name)),
   };
+}
+
+function paperTargets(nih: string): unknown[] {
+  return [
+    { name: 'chestxray14', dataset: 'nih', root: nih, labels: NIH_LABELS, options: { split: 'official' } },
+    { name: 'pneumonia', dataset: 'nih', root: nih, label: 'Pneumonia', options: { split: 'official', balanced: true } },
+    { name: 'emphysema', dataset: 'nih', root: nih, label: 'Emphysema', options: { split: 'official', balanced: true } },
+    { name: 'hernia', dataset: 'nih', root: nih, label: 'Hernia', options: { split: 'official', balanced: true } },
+  ];
+}
+
+function paperSources(opts: PresetOptions, nih: string): unknown[] {
+  return [
+    { name: 'mura', dataset: 'mura', root: opts.muraRoot ?? '${MURA_ROOT}', n: 'all', train: { epochs: 5 } },
+    {
+      name: 'chexpert', dataset: 'chexpert', root: opts.chexpertRoot ?? '${CHEXPERT_ROOT}', n: 'all',
+      labels: ['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Pleural Effusion'],
+      options: { frontalOnly: true, uncertain: { Atelectasis: 1, Edema: 1, Cardiomegaly: 0, Consolidation: 0, 'Pleural Effusion': 0 } },
+      train: { epochs: 5 },
+    },
+    {
+      // ~75 thousand Emphysema-negative images with the 13 other labels, no image of the Emphysema experiment.
+      name: 'chestxray13', dataset: 'nih', root: nih, n: 'all', labels: NIH_LABELS.filter((l) => l !== 'Emphysema'),
+      disjointFromTarget: 'emphysema', options: { split: 'official' }, train: { epochs: 5 },
+    },
+  ];
+}
+
+/** The paper's figures, each decision as the paper took it; `published`: extra Fig. 6 sources (weights given). */
+function paperStages(published: string[]): unknown[] {
+  const sources = ['none', 'imagenet', 'mura', 'chexpert'];
+  const mean = { rule: 'mean-auc', metric: 'testAucTta' };
+  return [
+    {
+      name: 'radiomics-vs-cnn', figure: '3', targets: ['emphysema', 'hernia'], buildsOn: 'base',
+      arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-imagenet', source: 'imagenet' }],
+      winner: mean,
+    },
+    // As the authors' training_methods/*.py: PyTorch's default init, every layer trainable (no transfer).
+    { name: 'training-policy', figure: '4', buildsOn: 'base', base: { source: 'none', init: 'default' }, vary: 'policy', values: ['regular', 'one-cycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'one-cycle' } },
+    { name: 'transfer-method', figure: '5', base: { source: 'imagenet', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual-unfreeze' } },
+    // The no-transfer arm trains every layer from the first step at the same discriminative rates (normaliseArm).
+    { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13', ...published], winner: mean },
+    { name: 'source-data-resnet50', figure: '7', buildsOn: 'transfer-method', base: { arch: 'resnet50' }, vary: 'source', values: sources, winner: mean },
+    // The authors' distribution_transfer_learning/emphysema.py: Emphysema only, the paper's single p-value.
+    { name: 'initialisation', figure: '8', buildsOn: 'transfer-method', targets: ['emphysema'], base: { source: 'imagenet' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
+  ];
 }
 
 /**
