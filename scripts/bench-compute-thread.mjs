@@ -26,7 +26,9 @@ try {
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
     const done = [];
-    const jobs = Array.from({ length: 8 }, (_, i) => a.matmul(a).then(() => done.push({ what: `matmul ${i}`, ms: performance.now() - t0 })));
+    const jobs = Array.from({ length: 8 }, (_, i) =>
+      a.matmul(a).then(() => done.push({ what: `matmul ${i}`, ms: performance.now() - t0 })),
+    );
     const read = readFile(file, 'utf8').then(() => done.push({ what: 'read', ms: performance.now() - t0 }));
     await Promise.all([...jobs, read]);
     const at = done.findIndex((d) => d.what === 'read');
@@ -35,7 +37,9 @@ try {
     lastMatmulMs.push(done.at(-1).ms);
   }
   console.log(`${n}x${n} matmuls x8 queued, then a 5-byte file read; ${repeats} repeats`);
-  console.log(`read done after  median ${median(readMs).toFixed(1)} ms (max ${Math.max(...readMs).toFixed(1)} ms), completion rank median ${median(ranks)} of 9 (worst ${Math.max(...ranks)})`);
+  console.log(
+    `read done after  median ${median(readMs).toFixed(1)} ms (max ${Math.max(...readMs).toFixed(1)} ms), completion rank median ${median(ranks)} of 9 (worst ${Math.max(...ranks)})`,
+  );
   console.log(`last matmul done median ${median(lastMatmulMs).toFixed(0)} ms`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

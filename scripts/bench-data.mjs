@@ -27,7 +27,9 @@ try {
   for (let i = 0; i < n; i++) {
     const path = join(dir, 'img', `${i}.png`);
     for (let k = 0; k < 4096; k++) base[(k * 7919 + i * 104729) % base.length] = (i * 31 + k) & 0xff;
-    await sharp(base, { raw: { width: 1024, height: 1024, channels: 1 } }).png().toFile(path);
+    await sharp(base, { raw: { width: 1024, height: 1024, channels: 1 } })
+      .png()
+      .toFile(path);
     samples.push({ id: `${i}.png`, path, patientId: String(i), targets: [i % 2] });
   }
   const ds = { name: 'bench', labels: ['x'], samples, skipped: [] };
@@ -35,16 +37,21 @@ try {
   let t = performance.now();
   const cache = await openCache(ds, { dir: join(dir, 'cache'), geometry, progress: null });
   const buildS = (performance.now() - t) / 1000;
-  console.log(`decode+cache build: ${n} images 1024x1024 PNG -> 250x250 in ${buildS.toFixed(2)} s = ${(n / buildS).toFixed(0)} img/s`);
+  console.log(
+    `decode+cache build: ${n} images 1024x1024 PNG -> 250x250 in ${buildS.toFixed(2)} s = ${(n / buildS).toFixed(0)} img/s`,
+  );
   cache.close();
 
   const lut = normalisationTable({ mean: 0.449, std: 0.226 });
-  for (const [mode, inMemoryBytes] of [['memory', undefined], ['positioned reads', 0]]) {
+  for (const [mode, inMemoryBytes] of [
+    ['memory', undefined],
+    ['positioned reads', 0],
+  ]) {
     const c = await openCache(ds, { dir: join(dir, 'cache'), geometry, progress: null, inMemoryBytes });
     const out = new Uint8Array(batch * c.frameBytes);
     const f32 = new Float32Array(batch * c.frameBytes);
     let seed = 1;
-    const pick = () => Array.from({ length: batch }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) % c.length));
+    const pick = () => Array.from({ length: batch }, () => (seed = (seed * 1103515245 + 12345) >>> 0) % c.length);
     for (const normalise of [false, true]) {
       let images = 0;
       t = performance.now();
@@ -54,7 +61,9 @@ try {
         images += batch;
       }
       const s = (performance.now() - t) / 1000;
-      console.log(`read ${mode}${normalise ? ' + Float32 normalise' : ''}: ${(images / s).toFixed(0)} img/s (batches of ${batch} random indices)`);
+      console.log(
+        `read ${mode}${normalise ? ' + Float32 normalise' : ''}: ${(images / s).toFixed(0)} img/s (batches of ${batch} random indices)`,
+      );
     }
     c.close();
   }

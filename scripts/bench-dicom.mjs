@@ -17,16 +17,30 @@ const N = 1024;
 
 // A smooth 12-bit image with a little noise (what JPEG-family codecs meet in radiographs).
 const px = Uint16Array.from({ length: N * N }, (_, i) => {
-  const x = i % N, y = Math.floor(i / N);
-  return Math.max(0, Math.min(4095, Math.round(2048 + 1500 * Math.sin(x / 60) * Math.cos(y / 90) + ((i * 2654435761) >>> 0) % 17 - 8)));
+  const x = i % N,
+    y = Math.floor(i / N);
+  return Math.max(
+    0,
+    Math.min(4095, Math.round(2048 + 1500 * Math.sin(x / 60) * Math.cos(y / 90) + (((i * 2654435761) >>> 0) % 17) - 8)),
+  );
 });
 writeFileSync(join(dir, 'px12.raw'), Buffer.from(px.buffer));
 
 const require = createRequire(import.meta.url);
 const ht = await require('@cornerstonejs/codec-openjph/wasmjs')({ print() {}, printErr() {} });
-const htj2k = [['htj2k_lossless', true], ['htj2k_lossy', false]].map(([name, reversible]) => {
+const htj2k = [
+  ['htj2k_lossless', true],
+  ['htj2k_lossy', false],
+].map(([name, reversible]) => {
   const e = new ht.HTJ2KEncoder();
-  e.getDecodedBuffer({ width: N, height: N, bitsPerSample: 12, componentCount: 1, isSigned: false, isUsingColorTransform: false }).set(new Uint8Array(px.buffer));
+  e.getDecodedBuffer({
+    width: N,
+    height: N,
+    bitsPerSample: 12,
+    componentCount: 1,
+    isSigned: false,
+    isUsingColorTransform: false,
+  }).set(new Uint8Array(px.buffer));
   if (!reversible) e.setQuality(false, 0.002);
   e.encode();
   writeFileSync(join(dir, `${name}.j2c`), e.getEncodedBuffer());
@@ -72,13 +86,34 @@ convert("grey8", "jpeg_baseline8", "1.2.840.10008.1.2.4.50")
 write("htj2k_lossless", "1.2.840.10008.1.2.4.201", px12, 16, 12, [open(f"{d}/htj2k_lossless.j2c", "rb").read()])
 write("htj2k_lossy", "1.2.840.10008.1.2.4.203", px12, 16, 12, [open(f"{d}/htj2k_lossy.j2c", "rb").read()])
 `;
-execFileSync(process.env.TORCHXFER_PYTHON ?? '/usr/bin/python3', ['-c', python, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(process.env.TORCHXFER_PYTHON ?? '/usr/bin/python3', ['-c', python, dir], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // GDCM writes 16-bit-precision lossy JPEG (outside the standard) from these pixels: 12-bit JPEG is
 // timed on pydicom's JPGExtended.dcm (1024 x 256), scaled to 1024 x 1024 by pixel count.
-const pydicomFiles = execFileSync(process.env.TORCHXFER_PYTHON ?? '/usr/bin/python3', ['-c', 'import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))'], { encoding: 'utf8' }).trim();
-const names = ['implicit', 'explicit', 'bigendian', 'deflated', 'rle', 'jpeg_baseline8', join(pydicomFiles, 'JPGExtended.dcm'), 'jpeg_lossless_p14', 'jpeg_lossless_sv1', 'jpegls_lossless', 'jpegls_near', 'j2k_lossless', 'j2k_lossy', ...htj2k];
+const pydicomFiles = execFileSync(
+  process.env.TORCHXFER_PYTHON ?? '/usr/bin/python3',
+  ['-c', 'import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))'],
+  { encoding: 'utf8' },
+).trim();
+const names = [
+  'implicit',
+  'explicit',
+  'bigendian',
+  'deflated',
+  'rle',
+  'jpeg_baseline8',
+  join(pydicomFiles, 'JPGExtended.dcm'),
+  'jpeg_lossless_p14',
+  'jpeg_lossless_sv1',
+  'jpegls_lossless',
+  'jpegls_near',
+  'j2k_lossless',
+  'j2k_lossy',
+  ...htj2k,
+];
 console.log('| file | transfer syntax | size (KiB) | frame decode (ms) | decodeGrey via worker (ms) |');
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const name of names) {
@@ -99,6 +134,8 @@ for (const name of names) {
     if (r > 0) grey.push(performance.now() - t);
   }
   const note = scale === 1 ? '' : ` (x${scale} of ${Math.round(median(frame))})`;
-  console.log(`| ${name.split('/').pop()} | ${syntax} | ${Math.round(bytes.length / 1024)} | ${(median(frame) * scale).toFixed(0)}${note} | ${(median(grey) * scale).toFixed(0)} |`);
+  console.log(
+    `| ${name.split('/').pop()} | ${syntax} | ${Math.round(bytes.length / 1024)} | ${(median(frame) * scale).toFixed(0)}${note} | ${(median(grey) * scale).toFixed(0)} |`,
+  );
 }
 rmSync(dir, { recursive: true, force: true });

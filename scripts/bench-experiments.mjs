@@ -10,12 +10,18 @@ import { exportCsv, mergeDatabases, ResultsDb, runExperiment, validateSpec, writ
 import { pairedP } from '../dist/experiments/paired.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'txbench-'));
-const spec = validateSpec({
-  name: 'bench', mode: 'grid', nGrid: [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000], seeds: [0],
-  targets: ['a', 'b', 'c', 'd'].map((name) => ({ name, dataset: 'phantom-chest' })),
-  base: { epochs: 20, maxLr: 0.001 },
-  arms: ['p1', 'p2', 'p3', 'p4', 'p5'].map((name, i) => ({ name, epochs: 20 + i })),
-}, {});
+const spec = validateSpec(
+  {
+    name: 'bench',
+    mode: 'grid',
+    nGrid: [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000],
+    seeds: [0],
+    targets: ['a', 'b', 'c', 'd'].map((name) => ({ name, dataset: 'phantom-chest' })),
+    base: { epochs: 20, maxLr: 0.001 },
+    arms: ['p1', 'p2', 'p3', 'p4', 'p5'].map((name, i) => ({ name, epochs: 20 + i })),
+  },
+  {},
+);
 const runner = {
   async run(job, ctx) {
     const epochs = [];
@@ -25,7 +31,16 @@ const runner = {
       ctx.onEpoch(m);
     }
     const auc = 0.6 + job.n / 10000 + job.arm.epochs / 1000;
-    return { testAuc: auc, testAucTta: auc + 0.01, testAucCi: [auc - 0.03, auc + 0.03], valLoss: 0.2, epochs, timings: {}, sampleIdsHash: 'x', schedule: { step: [0, 1, 2], lr: [1e-4, 1e-3, 1e-5] } };
+    return {
+      testAuc: auc,
+      testAucTta: auc + 0.01,
+      testAucCi: [auc - 0.03, auc + 0.03],
+      valLoss: 0.2,
+      epochs,
+      timings: {},
+      sampleIdsHash: 'x',
+      schedule: { step: [0, 1, 2], lr: [1e-4, 1e-3, 1e-5] },
+    };
   },
 };
 const time = async (label, f) => {
@@ -36,8 +51,12 @@ const time = async (label, f) => {
 };
 const whole = new ResultsDb(join(dir, 'whole.db'));
 whole.acquireWriter();
-await time('240 runs x ~22 epochs, one database', () => runExperiment(spec, { db: whole, runner, pairedP, checkpointDir: join(dir, 'ck') }));
-await time('resume pass (all done, nothing to run)', () => runExperiment(spec, { db: whole, runner, pairedP, checkpointDir: join(dir, 'ck') }));
+await time('240 runs x ~22 epochs, one database', () =>
+  runExperiment(spec, { db: whole, runner, pairedP, checkpointDir: join(dir, 'ck') }),
+);
+await time('resume pass (all done, nothing to run)', () =>
+  runExperiment(spec, { db: whole, runner, pairedP, checkpointDir: join(dir, 'ck') }),
+);
 const shards = [];
 for (let i = 0; i < 4; i++) {
   const db = new ResultsDb(join(dir, `s${i}.db`));

@@ -11,7 +11,14 @@ import { native } from '../dist/native.js';
 import { tensor } from '../dist/tensor.js';
 import { Trainer } from '../dist/train/trainer.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '2000' }, size: { type: 'string', default: '32' }, batch: { type: 'string', default: '8' }, arch: { type: 'string', default: 'resnet50' } } });
+const { values } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '2000' },
+    size: { type: 'string', default: '32' },
+    batch: { type: 'string', default: '8' },
+    arch: { type: 'string', default: 'resnet50' },
+  },
+});
 const steps = Number(values.steps);
 const size = Number(values.size);
 const batch = Number(values.batch);
@@ -29,7 +36,14 @@ const samples = [];
 const t0 = performance.now();
 for (let s = 0; s < steps; s++) {
   model.setTraining(true);
-  await trainer.step({ images, shape: [batch, 1, size, size], targets, lrs: [1e-4, 1e-4, 1e-4], momenta: [0.9, 0.9, 0.9], step: s });
+  await trainer.step({
+    images,
+    shape: [batch, 1, size, size],
+    targets,
+    lrs: [1e-4, 1e-4, 1e-4],
+    momenta: [0.9, 0.9, 0.9],
+    step: s,
+  });
   if ((s + 1) % 100 === 0) {
     model.setTraining(false);
     await trainer.evaluate({ images, shape: [batch, 1, size, size], targets, tta: 2 });
@@ -37,7 +51,9 @@ for (let s = 0; s < steps; s++) {
     for (const t of Object.values(snapshot)) t.dispose();
     global.gc();
     samples.push({ step: s + 1, rssMiB: mib() });
-    console.log(`step ${String(s + 1).padStart(5)}  rss ${mib().toFixed(1)} MiB  (${((performance.now() - t0) / (s + 1)).toFixed(1)} ms/step)`);
+    console.log(
+      `step ${String(s + 1).padStart(5)}  rss ${mib().toFixed(1)} MiB  (${((performance.now() - t0) / (s + 1)).toFixed(1)} ms/step)`,
+    );
   }
 }
 trainer.dispose();
@@ -46,7 +62,9 @@ const after = samples.filter((x) => x.step >= Math.min(500, steps / 4));
 const lo = Math.min(...after.map((x) => x.rssMiB));
 const hi = Math.max(...after.map((x) => x.rssMiB));
 const drift = hi / lo - 1;
-console.log(`after warm-up: min ${lo.toFixed(1)} MiB, max ${hi.toFixed(1)} MiB, spread ${(100 * drift).toFixed(2)}% -> ${drift <= 0.05 ? 'PASS (<= 5%)' : 'FAIL (> 5%)'}`);
+console.log(
+  `after warm-up: min ${lo.toFixed(1)} MiB, max ${hi.toFixed(1)} MiB, spread ${(100 * drift).toFixed(2)}% -> ${drift <= 0.05 ? 'PASS (<= 5%)' : 'FAIL (> 5%)'}`,
+);
 
 // Finalizers: 200 MiB of tensors dropped without dispose() must come back after GC.
 global.gc();
@@ -63,5 +81,7 @@ for (let i = 0; i < 5; i++) {
 const released = mib();
 const liveAfter = native().liveTensors();
 // RSS need not fall (glibc keeps freed heap); the live-tensor count says whether finalizers ran.
-console.log(`finalizers: 50 x 4 MiB tensors dropped without dispose(): live tensors ${liveBefore} -> ${liveBefore + 50} -> ${liveAfter} after GC (${liveAfter === liveBefore ? 'PASS: freed' : 'FAIL: not freed'}); rss ${base.toFixed(1)} -> ${peak.toFixed(1)} -> ${released.toFixed(1)} MiB`);
+console.log(
+  `finalizers: 50 x 4 MiB tensors dropped without dispose(): live tensors ${liveBefore} -> ${liveBefore + 50} -> ${liveAfter} after GC (${liveAfter === liveBefore ? 'PASS: freed' : 'FAIL: not freed'}); rss ${base.toFixed(1)} -> ${peak.toFixed(1)} -> ${released.toFixed(1)} MiB`,
+);
 process.exitCode = drift <= 0.05 && liveAfter === liveBefore ? 0 : 1;

@@ -29,8 +29,17 @@ for (let i = 0; i < iters; i++) {
 }
 times.sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)];
-console.log(JSON.stringify({
-  arch: opt.arch, batch, size, threads: getNumThreads(), channelsLast: opt['channels-last'], iters,
-  medianMs: Math.round(median), minMs: Math.round(times[0]), imagesPerSecond: Number(((batch * 1000) / median).toFixed(2)),
-}));
+console.log(
+  JSON.stringify({
+    arch: opt.arch,
+    batch,
+    size,
+    threads: getNumThreads(),
+    channelsLast: opt['channels-last'],
+    iters,
+    medianMs: Math.round(median),
+    minMs: Math.round(times[0]),
+    imagesPerSecond: Number(((batch * 1000) / median).toFixed(2)),
+  }),
+);
 model.dispose();

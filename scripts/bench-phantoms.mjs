@@ -12,7 +12,11 @@ import { synthesize } from '../dist/data/phantom/index.js';
 const n = Number(process.argv[2] ?? 400);
 const size = Number(process.argv[3] ?? 256);
 const root = await mkdtemp(join(tmpdir(), 'torchxfer-bench-phantoms-'));
-console.log(`cores ${availableParallelism()}, load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}, n ${n}, size ${size}`);
+console.log(
+  `cores ${availableParallelism()}, load average ${loadavg()
+    .map((v) => v.toFixed(1))
+    .join(' ')}, n ${n}, size ${size}`,
+);
 try {
   for (const kind of ['chest', 'msk']) {
     for (const threads of [undefined, 0]) {

@@ -12,20 +12,30 @@ import { parseArgs } from 'node:util';
 import { radiomicFeatures } from '../dist/radiomics/features.js';
 import { getNumThreads, setNumThreads } from '../dist/runtime.js';
 
-const { values } = parseArgs({ options: { images: { type: 'string', default: '200' }, size: { type: 'string', default: '250' }, python: { type: 'string', default: '/usr/bin/python3' } } });
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string', default: '200' },
+    size: { type: 'string', default: '250' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+  },
+});
 const n = Number(values.images);
 const size = Number(values.size);
 
 // Radiograph-like test images: smooth structure (sums of broad sinusoids) plus noise, 8-bit.
 function makeImages(seed) {
   let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
   const data = new Uint8Array(n * size * size);
   for (let k = 0; k < n; k++) {
     const f = [1 + 4 * rand(), 1 + 4 * rand(), 2 * Math.PI * rand(), 20 + 40 * rand()];
     for (let r = 0; r < size; r++)
       for (let c = 0; c < size; c++) {
-        const v = 128 + f[3] * Math.sin((f[0] * r) / size * Math.PI + f[2]) * Math.cos((f[1] * c) / size * Math.PI) + 25 * (rand() - 0.5) + (r / size) * 40;
+        const v =
+          128 +
+          f[3] * Math.sin(((f[0] * r) / size) * Math.PI + f[2]) * Math.cos(((f[1] * c) / size) * Math.PI) +
+          25 * (rand() - 0.5) +
+          (r / size) * 40;
         data[k * size * size + r * size + c] = Math.max(0, Math.min(255, Math.round(v)));
       }
   }
@@ -58,9 +68,16 @@ const images = makeImages(1);
 const dir = mkdtempSync(join(tmpdir(), 'bench-radiomics-'));
 try {
   writeFileSync(join(dir, 'images.u8'), images);
-  const py = spawnSync(values.python, ['-c', PYTHON, join(dir, 'images.u8'), String(n), String(size), join(dir, 'ref.f64')], { encoding: 'utf8' });
+  const py = spawnSync(
+    values.python,
+    ['-c', PYTHON, join(dir, 'images.u8'), String(n), String(size), join(dir, 'ref.f64')],
+    { encoding: 'utf8' },
+  );
   if (py.status !== 0) throw new Error(`python reference failed: ${py.stderr}`);
-  const [pyMs, pyCpuMs] = py.stdout.trim().split(' ').map((v) => (Number(v) * 1000) / n);
+  const [pyMs, pyCpuMs] = py.stdout
+    .trim()
+    .split(' ')
+    .map((v) => (Number(v) * 1000) / n);
   const { readFileSync } = await import('node:fs');
   const ref = new Float64Array(readFileSync(join(dir, 'ref.f64')).buffer.slice(0));
 
@@ -79,10 +96,12 @@ try {
   const multi = await time();
 
   let maxRel = 0;
-  for (let i = 0; i < ref.length; i++) maxRel = Math.max(maxRel, Math.abs(multi.out[i] - ref[i]) / Math.max(Math.abs(ref[i]), 1e-9));
+  for (let i = 0; i < ref.length; i++)
+    maxRel = Math.max(maxRel, Math.abs(multi.out[i] - ref[i]) / Math.max(Math.abs(ref[i]), 1e-9));
   console.log(`radiomic features, ${n} images of ${size}x${size} (79 features each)`);
   // Wall time shows what a user waits; CPU time is what the work costs (steadier on a shared machine).
-  const row = (name, wall, cpu) => `  ${name.padEnd(32)} ${wall.toFixed(3).padStart(9)} ms/image wall (${(pyMs / wall).toFixed(1).padStart(6)}x)  ${cpu.toFixed(3).padStart(9)} ms/image CPU (${(pyCpuMs / cpu).toFixed(1).padStart(6)}x)`;
+  const row = (name, wall, cpu) =>
+    `  ${name.padEnd(32)} ${wall.toFixed(3).padStart(9)} ms/image wall (${(pyMs / wall).toFixed(1).padStart(6)}x)  ${cpu.toFixed(3).padStart(9)} ms/image CPU (${(pyCpuMs / cpu).toFixed(1).padStart(6)}x)`;
   console.log(row('scikit-image + scipy, 1 thread', pyMs, pyCpuMs));
   console.log(row('torchxfer, 1 thread', single.ms, single.cpuMs));
   console.log(row(`torchxfer, ${threads} threads`, multi.ms, multi.cpuMs));

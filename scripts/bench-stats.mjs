@@ -18,4 +18,6 @@ const Y = Array.from({ length: N }, () => Array.from({ length: 14 }, () => (rand
 const S = Y.map((row) => row.map((l) => rand() + 0.3 * l));
 time('bootstrapMacroAucCi, 22400 x 14, B=100', 1, () => bootstrapMacroAucCi(Y, S, undefined, { replicates: 100 }));
 const grid = [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000];
-time('compareOverGrid (paired t-test), 12 N', 1000, () => compareOverGrid({ n: grid, value: grid.map(() => rand()) }, { n: grid, value: grid.map(() => rand()) }));
+time('compareOverGrid (paired t-test), 12 N', 1000, () =>
+  compareOverGrid({ n: grid, value: grid.map(() => rand()) }, { n: grid, value: grid.map(() => rand()) }),
+);

@@ -34,7 +34,8 @@ aug.dispose();
 for (const channelsLast of [false, true]) {
   const model = new (native().Model)({ arch, numClasses: 1 });
   const trainer = new Trainer(model, { optimizer: 'adam', crop: size, channelsLast, device });
-  const step = (i) => trainer.step({ images, shape, targets, lrs: [1e-4, 1e-4, 1e-4], momenta: [0.9, 0.9, 0.9], step: i });
+  const step = (i) =>
+    trainer.step({ images, shape, targets, lrs: [1e-4, 1e-4, 1e-4], momenta: [0.9, 0.9, 0.9], step: i });
   await step(0); // warm-up (allocations, oneDNN primitive caches)
   const times = [];
   for (let i = 1; i <= iters; i++) {
@@ -43,7 +44,12 @@ for (const channelsLast of [false, true]) {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  results.runs.push({ layout: channelsLast ? 'channels_last' : 'NCHW', medianMs: times[Math.floor(times.length / 2)], minMs: times[0], times });
+  results.runs.push({
+    layout: channelsLast ? 'channels_last' : 'NCHW',
+    medianMs: times[Math.floor(times.length / 2)],
+    minMs: times[0],
+    times,
+  });
   trainer.dispose();
   model.dispose();
 }

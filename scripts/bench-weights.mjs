@@ -12,12 +12,19 @@ import { readStateDict, writeSafetensors } from '../dist/weights/io.js';
 const repeats = Number(process.argv[2] ?? 5);
 const dir = mkdtempSync(join(tmpdir(), 'torchxfer-bench-weights-'));
 try {
-  execFileSync('/usr/bin/python3', ['-c', `
+  execFileSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      `
 import torch, torchvision
 sd = torchvision.models.densenet121().state_dict()
 torch.save(sd, '${dir}/densenet121.pth')
 torch.save(sd, '${dir}/densenet121-legacy.pth', _use_new_zipfile_serialization=False)
-`], { stdio: 'inherit' });
+`,
+    ],
+    { stdio: 'inherit' },
+  );
   const sd = await readStateDict(join(dir, 'densenet121.pth'));
   await writeSafetensors(join(dir, 'densenet121.safetensors'), sd);
   for (const file of ['densenet121.pth', 'densenet121-legacy.pth', 'densenet121.safetensors']) {
@@ -32,7 +39,9 @@ torch.save(sd, '${dir}/densenet121-legacy.pth', _use_new_zipfile_serialization=F
     }
     times.sort((a, b) => a - b);
     const mb = statSync(path).size / 1e6;
-    console.log(`${file.padEnd(26)} ${mb.toFixed(1)} MB  ${count} tensors  median ${times[times.length >> 1].toFixed(3)} s  best ${times[0].toFixed(3)} s  (target <= 0.5 s)`);
+    console.log(
+      `${file.padEnd(26)} ${mb.toFixed(1)} MB  ${count} tensors  median ${times[times.length >> 1].toFixed(3)} s  best ${times[0].toFixed(3)} s  (target <= 0.5 s)`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,15 @@ function parse(text) {
   let section = '';
   for (const line of text.split('\n')) {
     if (/^\S.*:$/.test(line)) section = line;
-    else if (section === 'Commands:' && /^ {2}torchxfer /.test(line)) subs.push(line.trim().split(/\s{2,}/)[0].replace(/^torchxfer /, '').split(' ').filter((w) => !/^[<[]/.test(w)));
+    else if (section === 'Commands:' && /^ {2}torchxfer /.test(line))
+      subs.push(
+        line
+          .trim()
+          .split(/\s{2,}/)[0]
+          .replace(/^torchxfer /, '')
+          .split(' ')
+          .filter((w) => !/^[<[]/.test(w)),
+      );
     else if (/options:$/i.test(section)) {
       const m = /^ {2}(?:-\w, )?\s*(--?[\w-]+)/.exec(line);
       if (m) flags.push(m[1].replace(/^-+/, ''));
@@ -34,7 +42,9 @@ function parse(text) {
 const perCommand = [];
 async function visit(path) {
   const { flags, subs } = parse(await help(path));
-  const children = subs.filter((s) => s.length === path.length + 1 && s.slice(0, path.length).join(' ') === path.join(' '));
+  const children = subs.filter(
+    (s) => s.length === path.length + 1 && s.slice(0, path.length).join(' ') === path.join(' '),
+  );
   if (path.length && children.length === 0) perCommand.push([path.join(' '), flags]);
   for (const c of children) await visit(c);
 }
@@ -50,5 +60,6 @@ for (const [name, s] of Object.entries(OPTIONS)) {
   out.push(`| \`${dash(name)}\` | ${type} | ${s.meaning.replace(/\|/g, '\\|')} | ${users.get(name).join(', ')} |`);
 }
 out.push('', '| command | options |', '|---|---|');
-for (const [cmd, flags] of perCommand) out.push(`| \`${cmd}\` | ${flags.map((f) => `\`${dash(f)}\``).join(' ') || '(none)'} |`);
+for (const [cmd, flags] of perCommand)
+  out.push(`| \`${cmd}\` | ${flags.map((f) => `\`${dash(f)}\``).join(' ') || '(none)'} |`);
 console.log(out.join('\n'));

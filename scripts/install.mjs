@@ -11,7 +11,8 @@
 // printed alone; anything else prints the log's tail).
 //
 // Skipped in a source checkout (it has src/, which the package does not ship: developers build with
-// `npm run build:native` when they choose) and when TORCHXFER_ADDON names a build to load instead. `npm rebuild torchxfer` runs it again.
+// `npm run build:native` when they choose) and when TORCHXFER_ADDON names a build to load instead. `npm rebuild
+// torchxfer` runs it again.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -22,14 +23,16 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = join(root, 'build');
 const addonPath = join(buildDir, 'Release', 'torchxfer.node');
-const logPath = join(root, 'install.log');  // outside build/, which cmake-js may clean
+const logPath = join(root, 'install.log'); // outside build/, which cmake-js may clean
 
 const say = (line) => console.log(`torchxfer: ${line}`);
 
 class InstallError extends Error {}
 
 function checkTools() {
-  const missing = ['cmake', process.env.CXX || 'c++'].filter((tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0);
+  const missing = ['cmake', process.env.CXX || 'c++'].filter(
+    (tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0,
+  );
   if (missing.length > 0) {
     throw new InstallError(
       `building the native addon needs cmake and a C++17 compiler; not found: ${missing.join(', ')}. ` +
@@ -41,7 +44,11 @@ function checkTools() {
 /** The paragraph of a "CMake Error ... (message): torchxfer: ..." block, or undefined. */
 export function ownCmakeError(log) {
   const m = /CMake Error at [^\n]*CMakeLists\.txt:\d+ \(message\):\n((?: {2}[^\n]*\n?)+)/.exec(log);
-  const text = m?.[1].split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  const text = m?.[1]
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
   return text?.startsWith('torchxfer:') ? text.slice('torchxfer:'.length).replace(/\s+/g, ' ').trim() : undefined;
 }
 
@@ -66,7 +73,9 @@ async function cmakeJs(args) {
   const own = ownCmakeError(text);
   if (own) throw new InstallError(own);
   const tail = text.trimEnd().split('\n').slice(-30).join('\n');
-  throw new InstallError(`the native build failed (cmake-js exit ${code}); the log's last lines:\n${tail}\nFull log: ${logPath}`);
+  throw new InstallError(
+    `the native build failed (cmake-js exit ${code}); the log's last lines:\n${tail}\nFull log: ${logPath}`,
+  );
 }
 
 /** Loads the fresh build in a separate process (a failed dlopen must not take this one down). */
@@ -104,7 +113,8 @@ try {
 } catch (err) { out = { why: err.message }; }
 process.stdout.write(JSON.stringify(out));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' });
-  if (r.status !== 0) return { why: `loading a prebuilt addon failed: ${(r.stderr || `exit ${r.status}`).trim().split('\n')[0]}` };
+  if (r.status !== 0)
+    return { why: `loading a prebuilt addon failed: ${(r.stderr || `exit ${r.status}`).trim().split('\n')[0]}` };
   return JSON.parse(r.stdout);
 }
 
@@ -120,7 +130,9 @@ async function buildFromSource() {
   await cmakeJs(['configure', ...cmakeArgs]);
   await cmakeJs(['build', '--parallel', jobs, ...cmakeArgs]);
   const info = checkLoads();
-  say(`built ${addonPath} in ${((performance.now() - start) / 1000).toFixed(0)} s: LibTorch ${info.torchVersion}; ${featureList(info.features)}`);
+  say(
+    `built ${addonPath} in ${((performance.now() - start) / 1000).toFixed(0)} s: LibTorch ${info.torchVersion}; ${featureList(info.features)}`,
+  );
 }
 
 async function main() {
@@ -135,10 +147,12 @@ async function main() {
   const asked = sourceBuildAsked();
   const prebuilt = asked ? { why: asked } : tryPrebuilt();
   if (prebuilt.origin) {
-    rmSync(buildDir, { recursive: true, force: true });  // an earlier source build would be loaded first
+    rmSync(buildDir, { recursive: true, force: true }); // an earlier source build would be loaded first
     const { origin, info } = prebuilt;
     const where = origin.libtorch ? ` at ${origin.libtorch.library}` : '';
-    say(`using the prebuilt addon ${relative(root, origin.path)}: LibTorch ${info.torchVersion}${where}; ${featureList(info.features)}. Nothing to compile.`);
+    say(
+      `using the prebuilt addon ${relative(root, origin.path)}: LibTorch ${info.torchVersion}${where}; ${featureList(info.features)}. Nothing to compile.`,
+    );
     return;
   }
   say(`building from source: ${prebuilt.why}`);
@@ -147,7 +161,7 @@ async function main() {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((err) => {
-    console.error(`torchxfer: ${err instanceof InstallError ? err.message : err?.stack ?? String(err)}`);
+    console.error(`torchxfer: ${err instanceof InstallError ? err.message : (err?.stack ?? String(err))}`);
     process.exit(1);
   });
 }

@@ -24,7 +24,12 @@ export function functionLengths(dir = join(root, 'src')) {
       if (ts.isFunctionLike(node) && 'body' in node && node.body) {
         const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
         const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
-        out.push({ name: functionName(node, source), file: relative(root, path), line: first + 1, lines: last - first + 1 });
+        out.push({
+          name: functionName(node, source),
+          file: relative(root, path),
+          line: first + 1,
+          lines: last - first + 1,
+        });
       }
       ts.forEachChild(node, visit);
     };
@@ -33,12 +38,16 @@ export function functionLengths(dir = join(root, 'src')) {
   return out.sort((a, b) => b.lines - a.lines);
 }
 
-/** The name a reader would search for: the declaration's, the variable or property it is assigned to, or the call it is passed to. */
+/**
+ * The name a reader would search for: the declaration's, the variable or property it is assigned to, or the call it is
+ * passed to.
+ */
 function functionName(node, source) {
   if (node.name) return node.name.getText(source);
   if (ts.isConstructorDeclaration(node)) return 'constructor';
   const parent = node.parent;
-  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) return parent.name.getText(source);
+  if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))
+    return parent.name.getText(source);
   if (ts.isCallExpression(parent)) return `(callback of ${parent.expression.getText(source).slice(0, 40)})`;
   return '(anonymous)';
 }
@@ -54,7 +63,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = process.argv.indexOf(name);
     if (i < 0) return fallback;
     const v = Number(process.argv[i + 1]);
-    if (!Number.isInteger(v) || v < 1) throw new Error(`Expected a positive integer for ${name} but received '${process.argv[i + 1]}'`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`Expected a positive integer for ${name} but received '${process.argv[i + 1]}'`);
     return v;
   };
   const max = arg('--max', MAX_FUNCTION_LINES);

@@ -8,7 +8,17 @@
 // docs/building.md says how to add another LibTorch.
 //   node scripts/prebuild.mjs [--variant cu121]     (the variant is needed for a LibTorch with CUDA)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -17,7 +27,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const stage = join(root, 'build-prebuild');
 // What binding.gyp reads: itself, CMakeLists.txt (through scripts/torch-flags.mjs) and the sources.
-const INPUTS = ['binding.gyp', 'CMakeLists.txt', 'package.json', 'scripts/torch-flags.mjs', 'scripts/install.mjs', 'native/core', 'native/napi'];
+const INPUTS = [
+  'binding.gyp',
+  'CMakeLists.txt',
+  'package.json',
+  'scripts/torch-flags.mjs',
+  'scripts/install.mjs',
+  'native/core',
+  'native/napi',
+];
 
 const say = (line) => console.log(`prebuild: ${line}`);
 class PrebuildError extends Error {}
@@ -25,13 +43,16 @@ class PrebuildError extends Error {}
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
   if (r.error) throw new PrebuildError(`${cmd}: ${r.error.message}`);
-  if (r.status !== 0) throw new PrebuildError(`${cmd} ${args.join(' ')} exited with ${r.status}\n${(r.stderr || r.stdout || '').trimEnd().split('\n').slice(-30).join('\n')}`);
+  if (r.status !== 0)
+    throw new PrebuildError(
+      `${cmd} ${args.join(' ')} exited with ${r.status}\n${(r.stderr || r.stdout || '').trimEnd().split('\n').slice(-30).join('\n')}`,
+    );
   return r.stdout;
 }
 
 function stageInputs() {
   mkdirSync(join(stage, 'scripts'), { recursive: true });
-  rmSync(join(stage, 'native'), { recursive: true, force: true });  // a deleted source must not linger
+  rmSync(join(stage, 'native'), { recursive: true, force: true }); // a deleted source must not linger
   for (const p of INPUTS) cpSync(join(root, p), join(stage, p), { recursive: true, preserveTimestamps: true });
   // node-addon-api's headers sit inside the stage, as in a checkout: the compile commands match a checkout's.
   const napi = dirname(createRequire(join(root, 'package.json')).resolve('node-addon-api/package.json'));
@@ -46,7 +67,10 @@ function buildWithNodeGyp() {
   const nodedir = !process.env.npm_config_nodedir && localHeaders ? [`--nodedir=${prefix}`] : [];
   const jobs = String(Number(process.env.JOBS) || availableParallelism());
   // Its output goes to stderr: `npm pack --json` (prepack runs this) keeps stdout for its JSON.
-  const r = spawnSync(process.execPath, [nodeGyp, 'configure', 'build', '--release', '-j', jobs, ...nodedir], { cwd: stage, stdio: ['ignore', 2, 2] });
+  const r = spawnSync(process.execPath, [nodeGyp, 'configure', 'build', '--release', '-j', jobs, ...nodedir], {
+    cwd: stage,
+    stdio: ['ignore', 2, 2],
+  });
   if (r.status !== 0) throw new PrebuildError(`node-gyp failed (exit ${r.status}) in ${stage}`);
   const version = JSON.parse(readFileSync(join(dirname(dirname(nodeGyp)), 'package.json'), 'utf8')).version;
   return { addon: join(stage, 'build', 'Release', 'torchxfer.node'), builtWith: `node-gyp ${version}` };
@@ -55,7 +79,8 @@ function buildWithNodeGyp() {
 /** Loads the build in a child (every symbol bound now) and returns what it reports and the LibTorch it mapped. */
 function probe(addon) {
   const prebuilds = pathToFileURL(join(root, 'dist', 'prebuilds.js')).href;
-  if (!existsSync(fileURLToPath(prebuilds))) throw new PrebuildError('dist/ is not built: run `npx tsc -p tsconfig.json` first');
+  if (!existsSync(fileURLToPath(prebuilds)))
+    throw new PrebuildError('dist/ is not built: run `npx tsc -p tsconfig.json` first');
   const code = `import { constants } from 'node:os'; import { loadedLibtorch, runtimeLibc } from ${JSON.stringify(prebuilds)};
 const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(addon)}, constants.dlopen.RTLD_NOW);
 console.log(JSON.stringify({ info: m.exports.info(), libtorch: loadedLibtorch(), libc: runtimeLibc() }));`;
@@ -65,13 +90,20 @@ console.log(JSON.stringify({ info: m.exports.info(), libtorch: loadedLibtorch(),
 /** The LibTorch sonames the binary links to (its DT_NEEDED entries). */
 function neededLibtorch(addon) {
   const out = run('readelf', ['-d', addon]);
-  return [...out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]).filter((n) => /^lib(torch|c10)/.test(n));
+  return [...out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)]
+    .map((m) => m[1])
+    .filter((n) => /^lib(torch|c10)/.test(n));
 }
 
 function buildMachine() {
-  const os = existsSync('/etc/os-release') ? /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] : undefined;
+  const os = existsSync('/etc/os-release')
+    ? /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1]
+    : undefined;
   const cxx = run(process.env.CXX || 'c++', ['--version']).split('\n')[0];
-  return [os ?? process.platform, cxx].join(', ').replace(/[^\w .,:;()+/-]/g, ' ').slice(0, 200);
+  return [os ?? process.platform, cxx]
+    .join(', ')
+    .replace(/[^\w .,:;()+/-]/g, ' ')
+    .slice(0, 200);
 }
 
 function variantOf(info, args) {
@@ -80,7 +112,8 @@ function variantOf(info, args) {
   if (given !== undefined && !/^(cpu|cu\d{2,4}|rocm[\d.]{1,10})$/.test(given)) {
     throw new PrebuildError(`Expected cpu, cuNNN or rocmN.N for --variant but received '${given}'`);
   }
-  if (info.features.cuda && (!given || given === 'cpu')) throw new PrebuildError('this LibTorch has CUDA: name its variant, e.g. --variant cu121');
+  if (info.features.cuda && (!given || given === 'cpu'))
+    throw new PrebuildError('this LibTorch has CUDA: name its variant, e.g. --variant cu121');
   return given ?? 'cpu';
 }
 
@@ -89,12 +122,23 @@ async function main(args) {
   stageInputs();
   const { addon, builtWith } = buildWithNodeGyp();
   const { info, libtorch, libc } = probe(addon);
-  const { prebuildTag, parsePrebuildMeta, prebuildFolder } = await import(pathToFileURL(join(root, 'dist', 'prebuilds.js')).href);
+  const { prebuildTag, parsePrebuildMeta, prebuildFolder } = await import(
+    pathToFileURL(join(root, 'dist', 'prebuilds.js')).href
+  );
   const needs = neededLibtorch(addon);
   const meta = {
-    platform: process.platform, arch: process.arch, ...(libc ? { libc } : {}), napi: 8,
-    libtorch: { version: info.torchVersion, variant: variantOf(info, args), origin: needs.some((n) => /\.so\.\d/.test(n)) ? 'system' : 'pytorch', needs },
-    builtWith, builtOn: buildMachine(),
+    platform: process.platform,
+    arch: process.arch,
+    ...(libc ? { libc } : {}),
+    napi: 8,
+    libtorch: {
+      version: info.torchVersion,
+      variant: variantOf(info, args),
+      origin: needs.some((n) => /\.so\.\d/.test(n)) ? 'system' : 'pytorch',
+      needs,
+    },
+    builtWith,
+    builtOn: buildMachine(),
   };
   const tag = prebuildTag(meta.libtorch);
   const file = ['torchxfer', 'napi', libc, tag, 'node'].filter(Boolean).join('.');
@@ -103,13 +147,18 @@ async function main(args) {
   for (const old of readdirSync(folder).filter((n) => n.includes(`.${tag}.`))) rmSync(join(folder, old));
   copyFileSync(addon, join(folder, file));
   run('strip', ['--strip-all', join(folder, file)]);
-  writeFileSync(join(folder, file.replace(/\.node$/, '.json')), `${JSON.stringify(parsePrebuildMeta({ file, ...meta }), null, 2)}\n`);
+  writeFileSync(
+    join(folder, file.replace(/\.node$/, '.json')),
+    `${JSON.stringify(parsePrebuildMeta({ file, ...meta }), null, 2)}\n`,
+  );
   const mib = (statSync(join(folder, file)).size / 2 ** 20).toFixed(1);
-  say(`${relative(root, join(folder, file))} (${mib} MiB): LibTorch ${info.torchVersion} from ${libtorch?.library ?? 'an unknown place'}; ` +
-    `${((performance.now() - start) / 1000).toFixed(0)} s`);
+  say(
+    `${relative(root, join(folder, file))} (${mib} MiB): LibTorch ${info.torchVersion} from ${libtorch?.library ?? 'an unknown place'}; ` +
+      `${((performance.now() - start) / 1000).toFixed(0)} s`,
+  );
 }
 
 main(process.argv.slice(2)).catch((err) => {
-  console.error(`prebuild: ${err instanceof PrebuildError ? err.message : err?.stack ?? String(err)}`);
+  console.error(`prebuild: ${err instanceof PrebuildError ? err.message : (err?.stack ?? String(err))}`);
   process.exit(1);
 });

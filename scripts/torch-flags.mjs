@@ -56,13 +56,16 @@ function watchedMtime() {
   const paths = [join(root, 'CMakeLists.txt')];
   for (const top of ['native/core', 'native/napi']) {
     paths.push(join(root, top));
-    for (const e of readdirSync(join(root, top), { withFileTypes: true })) if (e.isDirectory()) paths.push(join(root, top, e.name));
+    for (const e of readdirSync(join(root, top), { withFileTypes: true }))
+      if (e.isDirectory()) paths.push(join(root, top, e.name));
   }
   return Math.max(...paths.map((p) => statSync(p).mtimeMs));
 }
 
 function configureKey(nodeInclude) {
-  const env = Object.fromEntries(['LIBTORCH', 'Torch_DIR', 'TORCHXFER_PYTHON', 'TORCHXFER_CMAKE_ARGS', 'CXX'].map((k) => [k, process.env[k] ?? '']));
+  const env = Object.fromEntries(
+    ['LIBTORCH', 'Torch_DIR', 'TORCHXFER_PYTHON', 'TORCHXFER_CMAKE_ARGS', 'CXX'].map((k) => [k, process.env[k] ?? '']),
+  );
   return JSON.stringify({ nodeInclude, env });
 }
 
@@ -71,14 +74,32 @@ function configure(nodeInclude) {
   rmSync(probeDir, { recursive: true, force: true });
   mkdirSync(probeDir, { recursive: true });
   const extra = (process.env.TORCHXFER_CMAKE_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const args = ['-S', root, '-B', probeDir, '-G', 'Unix Makefiles', '-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
-    '-DTORCHXFER_USE_PCH=OFF', '-DTORCHXFER_BUILD_BENCH=OFF', ...(nodeInclude ? [`-DCMAKE_JS_INC=${nodeInclude}`] : []), ...extra];
+  const args = [
+    '-S',
+    root,
+    '-B',
+    probeDir,
+    '-G',
+    'Unix Makefiles',
+    '-DCMAKE_BUILD_TYPE=Release',
+    '-DCMAKE_EXPORT_COMPILE_COMMANDS=ON',
+    '-DTORCHXFER_USE_PCH=OFF',
+    '-DTORCHXFER_BUILD_BENCH=OFF',
+    ...(nodeInclude ? [`-DCMAKE_JS_INC=${nodeInclude}`] : []),
+    ...extra,
+  ];
   const r = spawnSync('cmake', args, { cwd: root, encoding: 'utf8' });
-  if (r.error) throw new FlagsError(`the node-gyp build asks LibTorch's CMake package for its flags and needs cmake (>= 3.19): ${r.error.message}`);
+  if (r.error)
+    throw new FlagsError(
+      `the node-gyp build asks LibTorch's CMake package for its flags and needs cmake (>= 3.19): ${r.error.message}`,
+    );
   const log = `${r.stdout}\n${r.stderr}`;
   writeFileSync(join(probeDir, 'configure.log'), log);
   if (r.status !== 0) {
-    throw new FlagsError(ownCmakeError(log) ?? `configuring CMakeLists.txt failed; the log's last lines:\n${log.trimEnd().split('\n').slice(-20).join('\n')}`);
+    throw new FlagsError(
+      ownCmakeError(log) ??
+        `configuring CMakeLists.txt failed; the log's last lines:\n${log.trimEnd().split('\n').slice(-20).join('\n')}`,
+    );
   }
 }
 
@@ -103,11 +124,13 @@ function compileFacts() {
     const target = /CMakeFiles\/([^/]+)\.dir\//.exec(words[o + 1] ?? '')?.[1];
     if (!target) throw new FlagsError(`no CMake target in the compile command of ${entry.file}`);
     const c = words.indexOf('-c');
-    const dropped = new Set([0, o, o + 1, c, c + 1]);  // the compiler, -o <object>, -c <source>
+    const dropped = new Set([0, o, o + 1, c, c + 1]); // the compiler, -o <object>, -c <source>
     const cflags = words.filter((_, i) => !dropped.has(i)).map(relocatable);
     const fact = (facts[target] ??= { sources: [], cflags });
     if (fact.cflags.join(' ') !== cflags.join(' ')) {
-      throw new FlagsError(`CMake compiles ${entry.file} with other flags than the rest of ${target}; binding.gyp has one list per target`);
+      throw new FlagsError(
+        `CMake compiles ${entry.file} with other flags than the rest of ${target}; binding.gyp has one list per target`,
+      );
     }
     fact.sources.push(relative(root, resolve(entry.directory, entry.file)));
   }
@@ -120,11 +143,14 @@ function linkLibraries(target) {
   const lastObject = words.findLastIndex((w) => w.endsWith('.o'));
   const own = new Set(Object.values(TARGETS).map((t) => `lib${t}.a`));
   // Consecutive -Wl words are merged (gyp drops repeated entries, such as a second "-Wl,--as-needed").
-  return words.slice(lastObject + 1).filter((w) => !own.has(w)).reduce((out, w) => {
-    if (w.startsWith('-Wl,') && out.at(-1)?.startsWith('-Wl,')) out[out.length - 1] += w.slice(3);
-    else out.push(w);
-    return out;
-  }, []);
+  return words
+    .slice(lastObject + 1)
+    .filter((w) => !own.has(w))
+    .reduce((out, w) => {
+      if (w.startsWith('-Wl,') && out.at(-1)?.startsWith('-Wl,')) out[out.length - 1] += w.slice(3);
+      else out.push(w);
+      return out;
+    }, []);
 }
 
 /** Every target's sources, cflags and libraries, configuring first unless build/torch-flags is current. */
@@ -147,7 +173,9 @@ export function torchFlags(nodeInclude = '') {
 
 function main([what, target, nodeRoot]) {
   if (!WHATS.includes(what) || !(target in TARGETS)) {
-    throw new FlagsError(`Expected <${WHATS.join('|')}> <${Object.keys(TARGETS).join('|')}> [node headers directory] but received '${what ?? ''} ${target ?? ''}'`);
+    throw new FlagsError(
+      `Expected <${WHATS.join('|')}> <${Object.keys(TARGETS).join('|')}> [node headers directory] but received '${what ?? ''} ${target ?? ''}'`,
+    );
   }
   const nodeInclude = nodeRoot ? resolve(nodeRoot, 'include', 'node') : '';
   console.log(torchFlags(nodeInclude)[target][what].map(quote).join(' '));
@@ -157,7 +185,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   try {
     main(process.argv.slice(2));
   } catch (err) {
-    console.error(`torchxfer: ${err instanceof FlagsError ? err.message : err?.stack ?? String(err)}`);
+    console.error(`torchxfer: ${err instanceof FlagsError ? err.message : (err?.stack ?? String(err))}`);
     process.exit(1);
   }
 }

@@ -65,10 +65,16 @@ export function tensorsDigest(tensors: Record<string, NativeTensor>): string {
   return hash.digest('hex');
 }
 
-export async function saveCheckpoint(path: string, tensors: Record<string, NativeTensor>, metadata: CheckpointMetadata = {}): Promise<StoredCheckpointMetadata> {
+export async function saveCheckpoint(
+  path: string,
+  tensors: Record<string, NativeTensor>,
+  metadata: CheckpointMetadata = {},
+): Promise<StoredCheckpointMetadata> {
   expectString(path, 'path');
-  if (typeof tensors !== 'object' || tensors === null || Array.isArray(tensors)) throw new OptionError('tensors', 'an object of tensors', tensors);
-  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new OptionError('metadata', 'an object', metadata);
+  if (typeof tensors !== 'object' || tensors === null || Array.isArray(tensors))
+    throw new OptionError('tensors', 'an object of tensors', tensors);
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    throw new OptionError('metadata', 'an object', metadata);
   const stored: StoredCheckpointMetadata = {
     ...metadata,
     format: CHECKPOINT_FORMAT,
@@ -97,14 +103,17 @@ function describeFileKind(path: string): string {
   return 'not safetensors';
 }
 
-export async function loadCheckpoint(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: StoredCheckpointMetadata }> {
+export async function loadCheckpoint(
+  path: string,
+): Promise<{ tensors: Record<string, NativeTensor>; metadata: StoredCheckpointMetadata }> {
   expectString(path, 'path');
   let file: Awaited<ReturnType<typeof readSafetensors>>;
   try {
     file = await readSafetensors(path);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    if (/not a safetensors file/.test(msg)) throw new NotACheckpointError(`${path}: not a torchxfer checkpoint (${describeFileKind(path)})`);
+    if (/not a safetensors file/.test(msg))
+      throw new NotACheckpointError(`${path}: not a torchxfer checkpoint (${describeFileKind(path)})`);
     throw new CheckpointError(msg.startsWith(path) ? msg : `${path}: ${msg}`);
   }
   // A file that is read but refused frees its tensors: nothing read is left to the garbage collector.
@@ -119,16 +128,26 @@ export async function loadCheckpoint(path: string): Promise<{ tensors: Record<st
 /** The checkpoint description of a safetensors file read whole, its checksum verified; throws CheckpointError. */
 function checkedMetadata(path: string, file: Awaited<ReturnType<typeof readSafetensors>>): StoredCheckpointMetadata {
   const json = file.metadata.torchxfer;
-  if (json === undefined) throw new NotACheckpointError(`${path}: a safetensors file but not a torchxfer checkpoint (no "torchxfer" metadata); read it with readSafetensors`);
+  if (json === undefined)
+    throw new NotACheckpointError(
+      `${path}: a safetensors file but not a torchxfer checkpoint (no "torchxfer" metadata); read it with readSafetensors`,
+    );
   let meta: StoredCheckpointMetadata;
   try {
     meta = JSON.parse(json) as StoredCheckpointMetadata;
   } catch {
     throw new CheckpointError(`${path}: the checkpoint's "torchxfer" metadata is not valid JSON`);
   }
-  if (meta.format !== CHECKPOINT_FORMAT || typeof meta.tensorsSha256 !== 'string') throw new CheckpointError(`${path}: the "torchxfer" metadata is not a checkpoint description`);
-  if (meta.formatVersion > CHECKPOINT_VERSION) throw new CheckpointError(`${path}: checkpoint format version ${meta.formatVersion} is newer than this torchxfer reads (${CHECKPOINT_VERSION})`);
+  if (meta.format !== CHECKPOINT_FORMAT || typeof meta.tensorsSha256 !== 'string')
+    throw new CheckpointError(`${path}: the "torchxfer" metadata is not a checkpoint description`);
+  if (meta.formatVersion > CHECKPOINT_VERSION)
+    throw new CheckpointError(
+      `${path}: checkpoint format version ${meta.formatVersion} is newer than this torchxfer reads (${CHECKPOINT_VERSION})`,
+    );
   const digest = tensorsDigest(file.tensors);
-  if (digest !== meta.tensorsSha256) throw new CheckpointError(`${path}: checksum mismatch (tensors sha256 ${digest}, recorded ${meta.tensorsSha256}): the file is corrupt`);
+  if (digest !== meta.tensorsSha256)
+    throw new CheckpointError(
+      `${path}: checksum mismatch (tensors sha256 ${digest}, recorded ${meta.tensorsSha256}): the file is corrupt`,
+    );
   return meta;
 }

@@ -11,7 +11,9 @@ function closestFlag(typed: string): string | undefined {
   const dist = (a: string, b: string) => {
     const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
     for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-    for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++)
+        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     return d[a.length]![b.length]!;
   };
   let best: [string, number] | undefined;
@@ -27,7 +29,9 @@ const GROUPS = new Set(['data', 'weights', 'results']);
 
 function usageMessage(msg: string, argv: string[]): string {
   const known = commands.some((c) => String(c.command).split(' ')[0] === argv[0]);
-  const command = !known ? '' : (GROUPS.has(argv[0]!) && argv[1] && !argv[1].startsWith('-') ? argv.slice(0, 2) : argv.slice(0, 1)).join(' ');
+  const command = !known
+    ? ''
+    : (GROUPS.has(argv[0]!) && argv[1] && !argv[1].startsWith('-') ? argv.slice(0, 2) : argv.slice(0, 1)).join(' ');
   const kebab = (s: string) => s.replace(/^-+/, '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   // yargs names flags without dashes, and twice (kebab and camelCase): once, as typed.
   const flags = (list: string) => [...new Set(list.split(', ').map(kebab))];
@@ -45,7 +49,9 @@ function usageMessage(msg: string, argv: string[]): string {
     const typedAsFlag = (n: string) => argv.some((a) => a.startsWith('-') && kebab(a.replace(/=.*$/, '')) === n);
     if (!names.every(typedAsFlag)) text = `Unknown ${names.length > 1 ? 'arguments' : 'argument'}: ${names.join(', ')}`;
   } else if (missing) {
-    text = `Missing required ${missing[1]!.includes(',') ? 'options' : 'option'}: ${flags(missing[1]!).map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}`;
+    text = `Missing required ${missing[1]!.includes(',') ? 'options' : 'option'}: ${flags(missing[1]!)
+      .map((n) => (n.length > 1 ? `--${n}` : `-${n}`))
+      .join(', ')}`;
   }
   return `torchxfer: ${text}\nSee: torchxfer ${command ? `${command} ` : ''}--help`;
 }
@@ -64,24 +70,26 @@ class UsageError extends Error {}
 
 /** The CLI's parser for `argv`, as `main` runs it. */
 function buildParser(argv: string[]) {
-  return yargs(argv)
-    .scriptName('torchxfer')
-    .usage('$0 <command> [options]\n\nTransfer learning for small medical imaging datasets (Romero et al. 2020).')
-    .command(commands)
-    .demandCommand(1, 'Give a command; see the list above.')
-    .strict()
-    // Values reach the option table as typed, so errors can quote them.
-    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
-    .version(version)
-    .help()
-    .alias('h', 'help')
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .exitProcess(false)
-    .fail((msg, err, y) => {
-      if (err) throw err;
-      if (/^(Not enough non-option arguments|Give a)/.test(msg ?? '')) y.showHelp('error');
-      throw new UsageError(usageMessage(msg, argv));
-    });
+  return (
+    yargs(argv)
+      .scriptName('torchxfer')
+      .usage('$0 <command> [options]\n\nTransfer learning for small medical imaging datasets (Romero et al. 2020).')
+      .command(commands)
+      .demandCommand(1, 'Give a command; see the list above.')
+      .strict()
+      // Values reach the option table as typed, so errors can quote them.
+      .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
+      .version(version)
+      .help()
+      .alias('h', 'help')
+      .wrap(Math.min(110, process.stdout.columns || 110))
+      .exitProcess(false)
+      .fail((msg, err, y) => {
+        if (err) throw err;
+        if (/^(Not enough non-option arguments|Give a)/.test(msg ?? '')) y.showHelp('error');
+        throw new UsageError(usageMessage(msg, argv));
+      })
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

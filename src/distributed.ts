@@ -75,25 +75,44 @@ export class DistributedContext {
 }
 
 /** The rank this process was launched as: torchrun's RANK/WORLD_SIZE first, then Slurm's; null when neither is set. */
-export function distributedFromEnv(env: NodeJS.ProcessEnv = process.env): (DistributedOptions & { localRank: number; launcher: 'torchrun' | 'slurm' }) | null {
+export function distributedFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): (DistributedOptions & { localRank: number; launcher: 'torchrun' | 'slurm' }) | null {
   const int = (name: string, min: number): number => {
     const raw = env[name]!;
     const v = Number(raw);
-    if (!/^\d+$/.test(raw.trim()) || v < min) throw new OptionError(name, `an integer >= ${min} (environment variable)`, raw);
+    if (!/^\d+$/.test(raw.trim()) || v < min)
+      throw new OptionError(name, `an integer >= ${min} (environment variable)`, raw);
     return v;
   };
   const common = () => {
     const port = env.MASTER_PORT !== undefined && env.MASTER_PORT !== '' ? int('MASTER_PORT', 1) : 29500;
-    if (port > 65535) throw new OptionError('MASTER_PORT', 'an integer in [1, 65535] (environment variable)', env.MASTER_PORT);
+    if (port > 65535)
+      throw new OptionError('MASTER_PORT', 'an integer in [1, 65535] (environment variable)', env.MASTER_PORT);
     return { masterAddr: env.MASTER_ADDR || '127.0.0.1', masterPort: port };
   };
   let found: { rank: number; worldSize: number; localRank: number; launcher: 'torchrun' | 'slurm' } | null = null;
   if (env.RANK !== undefined && env.WORLD_SIZE !== undefined) {
-    found = { rank: int('RANK', 0), worldSize: int('WORLD_SIZE', 1), localRank: env.LOCAL_RANK ? int('LOCAL_RANK', 0) : 0, launcher: 'torchrun' };
+    found = {
+      rank: int('RANK', 0),
+      worldSize: int('WORLD_SIZE', 1),
+      localRank: env.LOCAL_RANK ? int('LOCAL_RANK', 0) : 0,
+      launcher: 'torchrun',
+    };
   } else if (env.SLURM_PROCID !== undefined && env.SLURM_NTASKS !== undefined) {
-    found = { rank: int('SLURM_PROCID', 0), worldSize: int('SLURM_NTASKS', 1), localRank: env.SLURM_LOCALID ? int('SLURM_LOCALID', 0) : 0, launcher: 'slurm' };
+    found = {
+      rank: int('SLURM_PROCID', 0),
+      worldSize: int('SLURM_NTASKS', 1),
+      localRank: env.SLURM_LOCALID ? int('SLURM_LOCALID', 0) : 0,
+      launcher: 'slurm',
+    };
   }
   if (!found) return null;
-  if (found.rank >= found.worldSize) throw new OptionError(found.launcher === 'slurm' ? 'SLURM_PROCID' : 'RANK', `an integer below the world size ${found.worldSize}`, found.rank);
+  if (found.rank >= found.worldSize)
+    throw new OptionError(
+      found.launcher === 'slurm' ? 'SLURM_PROCID' : 'RANK',
+      `an integer below the world size ${found.worldSize}`,
+      found.rank,
+    );
   return { ...found, ...common() };
 }

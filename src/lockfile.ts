@@ -8,7 +8,17 @@
  * the generation is still in place before replacing it by rename: of two processes that both find the
  * same dead holder, one takes over and the other then sees the new, live holder.
  */
-import { closeSync, fstatSync, linkSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  linkSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 
 /** One lock file's identity: its inode and the pid written in it. */
 type Generation = { ino: number; pid: number };
@@ -63,13 +73,15 @@ export function acquirePidLock(lock: string, busy: (pid: number) => string): () 
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const held = readLock(lock);
-      if (!held) continue;  // released meanwhile: try again
+      if (!held) continue; // released meanwhile: try again
       if (held.pid === process.pid) throw new Error(`cannot lock ${lock}: this process already holds it`);
       if (holds(held.pid)) throw new Error(busy(held.pid));
       const ino = takeOver(lock, held, mine);
       if (typeof ino === 'number') return () => releaseLock(lock, ino);
       if (Date.now() > deadline) {
-        throw new Error(`cannot lock ${lock}: its dead holder (pid ${held.pid}) is being replaced by another process; if none is, delete ${lock} and ${claimOf(lock, held)}`);
+        throw new Error(
+          `cannot lock ${lock}: its dead holder (pid ${held.pid}) is being replaced by another process; if none is, delete ${lock} and ${claimOf(lock, held)}`,
+        );
       }
       if (ino === 'claimed') Atomics.wait(pause, 0, 0, Math.min(20, 1 + attempt));
     }
@@ -79,7 +91,8 @@ export function acquirePidLock(lock: string, busy: (pid: number) => string): () 
 }
 
 const claimOf = (lock: string, g: Generation) => `${lock}.takeover-${g.ino}-${g.pid}`;
-const sameGeneration = (a: Generation, b: Generation) => a.ino === b.ino && (a.pid === b.pid || (Number.isNaN(a.pid) && Number.isNaN(b.pid)));
+const sameGeneration = (a: Generation, b: Generation) =>
+  a.ino === b.ino && (a.pid === b.pid || (Number.isNaN(a.pid) && Number.isNaN(b.pid)));
 
 /**
  * Replaces the stale generation `stale` by ours: the new lock's inode, or 'claimed' when another

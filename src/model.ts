@@ -1,5 +1,6 @@
 /**
- * DenseNet121 / ResNet50 classifiers with torchvision's parameter names and the protocol's head (docs/protocol.md), three layer
+ * DenseNet121 / ResNet50 classifiers with torchvision's parameter names and the protocol's head (docs/protocol.md),
+ * three layer
  * groups for freezing, and reported state_dict loading. The heavy work runs in the native addon.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -80,7 +81,9 @@ export interface CheckpointInfo {
   path: string;
   /** Output i is the probability (after a sigmoid) of labels[i]. */
   labels: string[];
-  /** Input: grey images resized to imageSize x imageSize, centre-cropped to crop, (x / 255 - mean) / std per channel. */
+  /**
+   * Input: grey images resized to imageSize x imageSize, centre-cropped to crop, (x / 255 - mean) / std per channel.
+   */
   imageSize?: number;
   crop?: number;
   normalisation?: { mean: number[]; std: number[] };
@@ -122,7 +125,8 @@ export class Model {
     if (c !== channels) throw new OptionError('shape[1]', `${channels} (the model's inChannels)`, c);
     expectInteger(h, 'shape[2]', 32);
     expectInteger(w, 'shape[3]', 32);
-    if (n * c * h * w !== input.length) throw new OptionError('shape', `dimensions whose product is ${input.length}`, `[${shape.join(', ')}]`);
+    if (n * c * h * w !== input.length)
+      throw new OptionError('shape', `dimensions whose product is ${input.length}`, `[${shape.join(', ')}]`);
     return this.handle.predict(input, shape);
   }
 
@@ -155,7 +159,10 @@ export class Model {
 
   /** Raghu et al. "moments": every (conv) weight tensor becomes N(its mean, its std) noise. */
   reinitMoments(which: 'all' | 'conv', seed: number): void {
-    this.handle.reinitMoments(expectOneOf(which, 'which', ['all', 'conv'] as const), expectInteger(seed, 'seed', 0, Number.MAX_SAFE_INTEGER));
+    this.handle.reinitMoments(
+      expectOneOf(which, 'which', ['all', 'conv'] as const),
+      expectInteger(seed, 'seed', 0, Number.MAX_SAFE_INTEGER),
+    );
   }
 
   /** Frees the native model now (idempotent); later calls throw "Model has been disposed". */
@@ -167,7 +174,13 @@ export class Model {
     const { saveCheckpoint } = await import('./checkpoint.js');
     const tensors = this.stateDict();
     try {
-      await saveCheckpoint(path, tensors, { architecture: this.config.arch, greyMode: this.config.greyMode, groups: this.groups.map((g) => ({ index: g.index, prefixes: g.prefixes })), model: this.config, ...metadata });
+      await saveCheckpoint(path, tensors, {
+        architecture: this.config.arch,
+        greyMode: this.config.greyMode,
+        groups: this.groups.map((g) => ({ index: g.index, prefixes: g.prefixes })),
+        model: this.config,
+        ...metadata,
+      });
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
     }
@@ -187,12 +200,20 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
     // Other options given win (a new head for other labels, 3-channel input: transfer from the checkpoint).
     if (options.arch !== undefined && defaults.arch !== undefined && options.arch !== defaults.arch) {
       for (const t of Object.values(tensors)) t.dispose();
-      throw new OptionError('arch', `${JSON.stringify(defaults.arch)} (what the checkpoint ${info.path} was trained with) or nothing`, options.arch);
+      throw new OptionError(
+        'arch',
+        `${JSON.stringify(defaults.arch)} (what the checkpoint ${info.path} was trained with) or nothing`,
+        options.arch,
+      );
     }
     try {
       const model = await loadModel({ ...defaults, ...options, weights: tensors });
       // Its labels and preprocessing describe this model only if the head and input are the checkpoint's.
-      if (model.config.numClasses === defaults.numClasses && model.config.inChannels === (defaults.inChannels ?? model.config.inChannels)) model.checkpoint = info;
+      if (
+        model.config.numClasses === defaults.numClasses &&
+        model.config.inChannels === (defaults.inChannels ?? model.config.inChannels)
+      )
+        model.checkpoint = info;
       return model;
     } finally {
       for (const t of Object.values(tensors)) t.dispose();
@@ -232,10 +253,14 @@ export async function loadModel(options: ModelOptions): Promise<Model> {
 }
 
 /** A torchxfer checkpoint's tensors and the model options it records; undefined for any other weights. */
-async function readCheckpointOptions(path: string): Promise<{ tensors: Record<string, NativeTensor>; defaults: Partial<ModelOptions>; info: CheckpointInfo } | undefined> {
+async function readCheckpointOptions(
+  path: string,
+): Promise<
+  { tensors: Record<string, NativeTensor>; defaults: Partial<ModelOptions>; info: CheckpointInfo } | undefined
+> {
   if (!hasTorchxferMetadata(path)) return undefined;
   const { loadCheckpoint } = await import('./checkpoint.js');
-  const { tensors, metadata: meta } = await loadCheckpoint(path);  // verifies the checksum
+  const { tensors, metadata: meta } = await loadCheckpoint(path); // verifies the checksum
   const training = (meta.training ?? {}) as Record<string, unknown>;
   const model = (meta.model ?? {}) as Record<string, unknown>;
   const labels = Array.isArray(meta.labels) ? (meta.labels as string[]) : [];
@@ -272,7 +297,7 @@ function hasTorchxferMetadata(path: string): boolean {
     const json = JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, unknown> };
     return typeof json.__metadata__?.torchxfer === 'string';
   } catch {
-    return false;  // missing, a registry name, not safetensors: read as plain weights
+    return false; // missing, a registry name, not safetensors: read as plain weights
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

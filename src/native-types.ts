@@ -42,7 +42,8 @@ export interface NativeCpuCacheStats {
   misses: number;
 }
 
-export type TypedArrayLike = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
+export type TypedArrayLike =
+  Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
 
 export interface NativeTensor {
   readonly shape: number[];
@@ -237,7 +238,9 @@ export interface WeightsEntryInfo {
 export interface WeightsProvenance {
   /** e.g. "torch 0.3 or earlier (legacy format; tensors rebuilt by _rebuild_tensor, ...)". */
   era: string;
-  /** Storage types the pickle names: "torch.cuda.FloatStorage" (a GPU save, read onto the CPU), "torch.FloatStorage". */
+  /**
+   * Storage types the pickle names: "torch.cuda.FloatStorage" (a GPU save, read onto the CPU), "torch.FloatStorage".
+   */
   storageTypes: string[];
   /** Where the storages were saved: "cuda:0", "cpu" (at most 8). */
   locations: string[];
@@ -275,7 +278,10 @@ export interface ArchitectureMatch {
 
 export interface WeightsInspection {
   format: WeightsFormat;
-  /** Where the tensors were found: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read as data". */
+  /**
+   * Where the tensors were found: "state_dict", "checkpoint, weights under 'model'", "pickled module of class X, read
+   * as data".
+   */
   container: string;
   tensors: WeightsEntryInfo[];
   metadata: Record<string, string>;

@@ -33,7 +33,15 @@ import type {
   WeightsInspection,
   WeightsRead,
 } from './native-types.js';
-import { listPrebuilds, loadedLibtorch, prebuildMismatch, prebuildTag, runtimeLibc, type LoadedLibtorch, type PrebuildMeta } from './prebuilds.js';
+import {
+  listPrebuilds,
+  loadedLibtorch,
+  prebuildMismatch,
+  prebuildTag,
+  runtimeLibc,
+  type LoadedLibtorch,
+  type PrebuildMeta,
+} from './prebuilds.js';
 
 export * from './native-types.js';
 
@@ -112,7 +120,11 @@ export interface NativeAddon {
   readStateDict(path: string): Promise<Record<string, NativeTensor>>;
   readWeights(path: string): Promise<WeightsRead>;
   readSafetensors(path: string): Promise<{ tensors: Record<string, NativeTensor>; metadata: Record<string, string> }>;
-  writeSafetensors(path: string, tensors: Record<string, NativeTensor>, metadata: Record<string, string>): Promise<void>;
+  writeSafetensors(
+    path: string,
+    tensors: Record<string, NativeTensor>,
+    metadata: Record<string, string>,
+  ): Promise<void>;
   inspectWeights(path: string): Promise<WeightsInspection>;
   tensorBytes(tensor: NativeTensor): NativeTensorBytes;
   // radiomics.cpp
@@ -124,7 +136,10 @@ export interface NativeAddon {
 }
 
 export class NativeLoadError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(message);
     this.name = 'NativeLoadError';
   }
@@ -164,7 +179,8 @@ const BUILD_HINT =
 export function explainLoadFailure(path: string, cause: unknown, prebuildReasons: string[] = []): string {
   const detail = cause instanceof Error ? cause.message : String(cause);
   if (!existsSync(path)) {
-    const prebuilt = prebuildReasons.length > 0 ? ` No prebuilt addon fits this machine: ${prebuildReasons.join('; ')}.` : '';
+    const prebuilt =
+      prebuildReasons.length > 0 ? ` No prebuilt addon fits this machine: ${prebuildReasons.join('; ')}.` : '';
     return `torchxfer's native addon was not found at ${path}.${prebuilt} ${BUILD_HINT}`;
   }
   if (/lib(torch|c10|torch_cpu|torch_cuda)[^ ]*\.so/.test(detail)) {
@@ -220,12 +236,15 @@ export function loadPrebuiltAddon(root = packageRoot, bindNow = false): Prebuilt
       addon = dlopen(path, bindNow);
     } catch (err) {
       // Nothing stays loaded after a failed dlopen: the next prebuild may fit another LibTorch.
-      reasons.push(`${name} (${prebuildTag(meta.libtorch)}) does not load: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
+      reasons.push(
+        `${name} (${prebuildTag(meta.libtorch)}) does not load: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`,
+      );
       continue;
     }
     const libtorch = loadedLibtorch();
     const mismatch = prebuildMismatch(meta, libtorch, addon.info().torchVersion);
-    if (mismatch) return { reasons: [...reasons, `${name} does not fit: ${mismatch}`], misfit: { path, why: mismatch } };
+    if (mismatch)
+      return { reasons: [...reasons, `${name} does not fit: ${mismatch}`], misfit: { path, why: mismatch } };
     return { loaded: { addon, origin: { kind: 'prebuilt', path, prebuild: meta, libtorch } }, reasons };
   }
   if (reasons.length === 0) reasons.push(`prebuilds/ has none for ${process.platform}-${process.arch}`);
@@ -243,7 +262,15 @@ export function loadAddon(options: LoadOptions = {}): { addon: NativeAddon; orig
     try {
       const addon = dlopen(local, bindNow);
       const kind = env.TORCHXFER_ADDON ? 'TORCHXFER_ADDON' : 'built here';
-      return { addon, origin: { kind, path: local, builtWith: kind === 'built here' ? builtWith(local) : undefined, libtorch: loadedLibtorch() } };
+      return {
+        addon,
+        origin: {
+          kind,
+          path: local,
+          builtWith: kind === 'built here' ? builtWith(local) : undefined,
+          libtorch: loadedLibtorch(),
+        },
+      };
     } catch (err) {
       throw new NativeLoadError(explainLoadFailure(local, err), local);
     }
@@ -252,7 +279,10 @@ export function loadAddon(options: LoadOptions = {}): { addon: NativeAddon; orig
   if (loaded) return loaded;
   if (misfit) {
     const name = relative(root, misfit.path);
-    throw new NativeLoadError(`torchxfer's prebuilt addon ${name} does not fit this machine: ${misfit.why}. ${BUILD_HINT}`, misfit.path);
+    throw new NativeLoadError(
+      `torchxfer's prebuilt addon ${name} does not fit this machine: ${misfit.why}. ${BUILD_HINT}`,
+      misfit.path,
+    );
   }
   throw new NativeLoadError(explainLoadFailure(builtHere[0]!, new Error('not built'), reasons), builtHere[0]!);
 }

@@ -67,10 +67,15 @@ export function parsePrebuildMeta(value: unknown): PrebuildMeta {
   const bad = (field: string, expected: string): never => {
     throw new TypeError(`Expected ${expected} for ${field}`);
   };
-  const str = (v: unknown, field: string, pattern = SHORT): string => (typeof v === 'string' && pattern.test(v) ? v : bad(field, 'a short plain string'));
+  const str = (v: unknown, field: string, pattern = SHORT): string =>
+    typeof v === 'string' && pattern.test(v) ? v : bad(field, 'a short plain string');
   if (typeof o !== 'object' || Array.isArray(o)) bad('the metadata', 'a JSON object');
-  const needs = Array.isArray(lt.needs) && lt.needs.length <= 16 ? lt.needs.map((n, i) => str(n, `libtorch.needs[${i}]`, /^lib[\w.+-]{1,100}$/)) : bad('libtorch.needs', 'a list of sonames');
-  if (typeof o.napi !== 'number' || !Number.isInteger(o.napi) || o.napi < 1 || o.napi > 100) bad('napi', 'an integer between 1 and 100');
+  const needs =
+    Array.isArray(lt.needs) && lt.needs.length <= 16
+      ? lt.needs.map((n, i) => str(n, `libtorch.needs[${i}]`, /^lib[\w.+-]{1,100}$/))
+      : bad('libtorch.needs', 'a list of sonames');
+  if (typeof o.napi !== 'number' || !Number.isInteger(o.napi) || o.napi < 1 || o.napi > 100)
+    bad('napi', 'an integer between 1 and 100');
   return {
     file: str(o.file, 'file', SAFE_FILE),
     platform: str(o.platform, 'platform', /^\w{1,20}$/),
@@ -94,10 +99,13 @@ export function listPrebuilds(root: string): { prebuilds: Prebuild[]; problems: 
   const prebuilds: Prebuild[] = [];
   const problems: string[] = [];
   if (!existsSync(folder)) return { prebuilds, problems };
-  for (const name of readdirSync(folder).filter((n) => n.endsWith('.json')).sort()) {
+  for (const name of readdirSync(folder)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     try {
       const meta = parsePrebuildMeta(JSON.parse(readFileSync(join(folder, name), 'utf8')));
-      if (meta.platform !== process.platform || meta.arch !== process.arch) throw new Error(`it is for ${meta.platform}-${meta.arch}`);
+      if (meta.platform !== process.platform || meta.arch !== process.arch)
+        throw new Error(`it is for ${meta.platform}-${meta.arch}`);
       if (!existsSync(join(folder, meta.file))) throw new Error(`its binary ${meta.file} is missing`);
       prebuilds.push({ path: join(folder, meta.file), meta });
     } catch (err) {
@@ -114,7 +122,10 @@ export function runtimeLibc(): string | undefined {
   return header?.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
-/** A LibTorch library's version: its versioned file name, the LibTorch folder's build-version, or the wheel's version.py. */
+/**
+ * A LibTorch library's version: its versioned file name, the LibTorch folder's build-version, or the wheel's
+ * version.py.
+ */
 export function libtorchVersionAt(library: string): string | undefined {
   const fromName = /\.so\.(\d+\.\d+\.\d+)$/.exec(basename(library))?.[1];
   if (fromName) return fromName;
@@ -128,11 +139,14 @@ export function libtorchVersionAt(library: string): string | undefined {
 /** The LibTorch mapped into this process (Linux: /proc/self/maps), undefined when none is or off Linux. */
 export function loadedLibtorch(maps = '/proc/self/maps'): LoadedLibtorch | undefined {
   if (!existsSync(maps)) return undefined;
-  const line = readFileSync(maps, 'utf8').split('\n').find((l) => /\/libtorch_cpu\.(so|dylib)[^/]*$/.test(l));
+  const line = readFileSync(maps, 'utf8')
+    .split('\n')
+    .find((l) => /\/libtorch_cpu\.(so|dylib)[^/]*$/.test(l));
   const mapped = line?.slice(line.indexOf('/'));
   if (!mapped) return undefined;
   const library = existsSync(mapped) ? realpathSync(mapped) : mapped;
-  const cuda = existsSync(dirname(library)) && readdirSync(dirname(library)).some((n) => /^libtorch_cuda\.(so|dylib)/.test(n));
+  const cuda =
+    existsSync(dirname(library)) && readdirSync(dirname(library)).some((n) => /^libtorch_cuda\.(so|dylib)/.test(n));
   return { library, version: libtorchVersionAt(library), cuda };
 }
 
@@ -144,7 +158,11 @@ function majorMinor(version: string): string {
  * Why a loaded prebuild does not fit the LibTorch it found (undefined when it does): another
  * major.minor, a LibTorch with CUDA for a CPU-only binary, or a binary whose headers were another version.
  */
-export function prebuildMismatch(meta: PrebuildMeta, loaded: LoadedLibtorch | undefined, reportedVersion: string): string | undefined {
+export function prebuildMismatch(
+  meta: PrebuildMeta,
+  loaded: LoadedLibtorch | undefined,
+  reportedVersion: string,
+): string | undefined {
   const wanted = `LibTorch ${majorMinor(meta.libtorch.version)} (${prebuildTag(meta.libtorch)})`;
   if (majorMinor(reportedVersion) !== majorMinor(meta.libtorch.version)) {
     return `it reports LibTorch ${reportedVersion} but its metadata says ${meta.libtorch.version}`;

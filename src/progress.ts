@@ -79,10 +79,14 @@ export class Progress {
       const width = 24;
       const filled = Math.round(frac * width);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-      this.stream.write(`\r\x1b[2K${this.opts.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${stats}${info ? '  ' + info : ''}${final ? '\n' : ''}`);
+      this.stream.write(
+        `\r\x1b[2K${this.opts.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${stats}${info ? '  ' + info : ''}${final ? '\n' : ''}`,
+      );
       if (final && message) this.stream.write(message + '\n');
     } else {
-      this.stream.write(`${this.opts.label} ${(frac * 100).toFixed(0)}% ${stats}${info ? '  ' + info : ''}${message ? '  ' + message : ''}\n`);
+      this.stream.write(
+        `${this.opts.label} ${(frac * 100).toFixed(0)}% ${stats}${info ? '  ' + info : ''}${message ? '  ' + message : ''}\n`,
+      );
     }
   }
 }
@@ -101,5 +105,7 @@ export function formatDuration(seconds: number): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${m}:${String(sec).padStart(2, '0')}`;
 }

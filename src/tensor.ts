@@ -13,11 +13,20 @@ const SUPPORTED = [Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8A
  */
 export function tensor(data: TypedArrayLike, shape?: number[]): NativeTensor {
   if (!SUPPORTED.some((T) => data instanceof T)) {
-    throw new OptionError('data', 'a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array, Int8Array or Int16Array', data);
+    throw new OptionError(
+      'data',
+      'a Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array, Int8Array or Int16Array',
+      data,
+    );
   }
   const dims = shape === undefined ? [data.length] : expectShape(shape, 'shape');
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new OptionError('shape', `dimensions whose product is ${data.length}`, `[${dims.join(', ')}] (${count} elements)`);
+  if (count !== data.length)
+    throw new OptionError(
+      'shape',
+      `dimensions whose product is ${data.length}`,
+      `[${dims.join(', ')}] (${count} elements)`,
+    );
   return new (native().Tensor)(data, dims);
 }
 

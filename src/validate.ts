@@ -3,13 +3,26 @@ import { OptionError } from './errors.js';
 
 export function expectInteger(value: unknown, name: string, min = -Infinity, max = Infinity): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = min > -Infinity && max < Infinity ? ` between ${min} and ${max}` : min > -Infinity ? ` >= ${min}` : max < Infinity ? ` <= ${max}` : '';
+    const range =
+      min > -Infinity && max < Infinity
+        ? ` between ${min} and ${max}`
+        : min > -Infinity
+          ? ` >= ${min}`
+          : max < Infinity
+            ? ` <= ${max}`
+            : '';
     throw new OptionError(name, `an integer${range}`, value);
   }
   return value;
 }
 
-export function expectNumber(value: unknown, name: string, min = -Infinity, max = Infinity, opts: { exclusiveMin?: boolean } = {}): number {
+export function expectNumber(
+  value: unknown,
+  name: string,
+  min = -Infinity,
+  max = Infinity,
+  opts: { exclusiveMin?: boolean } = {},
+): number {
   const tooLow = typeof value === 'number' && (opts.exclusiveMin ? value <= min : value < min);
   if (typeof value !== 'number' || !Number.isFinite(value) || tooLow || value > max) {
     const lo = min > -Infinity ? `${opts.exclusiveMin ? '>' : '>='} ${min}` : '';
@@ -45,7 +58,8 @@ export function expectShape(value: unknown, name: string): number[] {
 
 /** Device names accepted everywhere: cpu, cuda, cuda:N, auto. */
 export function expectDevice(value: unknown, name = 'device'): string {
-  if (typeof value !== 'string' || !/^(cpu|auto|cuda(:\d+)?)$/.test(value)) throw new OptionError(name, "'cpu', 'cuda', 'cuda:N' or 'auto'", value);
+  if (typeof value !== 'string' || !/^(cpu|auto|cuda(:\d+)?)$/.test(value))
+    throw new OptionError(name, "'cpu', 'cuda', 'cuda:N' or 'auto'", value);
   return value;
 }
 
@@ -57,7 +71,11 @@ export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function expectSafeName(value: unknown, name: string): string {
   if (typeof value !== 'string' || !SAFE_NAME.test(value)) {
-    throw new OptionError(name, "a name of at most 128 letters, digits, '.', '_' or '-' starting with a letter or digit", value);
+    throw new OptionError(
+      name,
+      "a name of at most 128 letters, digits, '.', '_' or '-' starting with a letter or digit",
+      value,
+    );
   }
   return value;
 }

@@ -13,7 +13,10 @@ import { writePng } from './helpers/data-fixtures.js';
 
 let dir: string;
 const p = (name: string) => join(dir, name);
-const table = (name: string, text: string) => { writeFileSync(p(name), text); return p(name); };
+const table = (name: string, text: string) => {
+  writeFileSync(p(name), text);
+  return p(name);
+};
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'txf-bad-data-'));
@@ -27,7 +30,8 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('data inspect: malformed tables name the file, line and column', () => {
-  const inspect = (csv: string, ...extra: string[]) => cli(['data', 'inspect', '--data', csv, '--format', 'csv', ...extra]);
+  const inspect = (csv: string, ...extra: string[]) =>
+    cli(['data', 'inspect', '--data', csv, '--format', 'csv', ...extra]);
 
   it('a missing CSV', async () => {
     expectCleanFailure(await inspect(p('nope.csv')), p('nope.csv'));
@@ -82,7 +86,19 @@ describe('data inspect: malformed tables name the file, line and column', () => 
 describe('data cache: unreadable images are reported skips', () => {
   it('truncated, text and empty images are named and skipped; the good ones are cached', async () => {
     const f = table('mixed.csv', 'path,a\nimg0.png,1\nimg1.png,0\ntruncated.png,1\ntext.png,0\nempty.png,1\n');
-    const r = await cli(['data', 'cache', '--data', f, '--format', 'csv', '--cache-dir', p('cache'), '--image-size', '32', '--json']);
+    const r = await cli([
+      'data',
+      'cache',
+      '--data',
+      f,
+      '--format',
+      'csv',
+      '--cache-dir',
+      p('cache'),
+      '--image-size',
+      '32',
+      '--json',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.signal).toBeNull();
     const all = r.stdout + r.stderr;
@@ -95,7 +111,10 @@ describe('data cache: unreadable images are reported skips', () => {
     [['--concurrency', '0'], /for --concurrency but received '0'/],
   ])('options %j: an error naming the option', async (opts, why) => {
     const f = table('ok2.csv', 'path,a\nimg0.png,1\nimg1.png,0\n');
-    expectCleanFailure(await cli(['data', 'cache', '--data', f, '--format', 'csv', '--cache-dir', p('cache2'), ...opts]), why);
+    expectCleanFailure(
+      await cli(['data', 'cache', '--data', f, '--format', 'csv', '--cache-dir', p('cache2'), ...opts]),
+      why,
+    );
   });
 
   it('a cache folder under a file: an error naming it', async () => {
@@ -117,7 +136,12 @@ describe('data synth: bad options name the option and write nothing', () => {
   ])('%j', async (opts, why) => {
     const out = p(`synth-${opts.join('')}`);
     const base = ['data', 'synth', '--kind', 'chest', '--out', out];
-    const args = [...base, ...(opts.includes('--count') ? [] : ['--count', '2']), ...(opts.includes('--seed') ? [] : ['--seed', '1']), ...opts];
+    const args = [
+      ...base,
+      ...(opts.includes('--count') ? [] : ['--count', '2']),
+      ...(opts.includes('--seed') ? [] : ['--seed', '1']),
+      ...opts,
+    ];
     expectCleanFailure(await cli(args), why);
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
   });
@@ -132,6 +156,9 @@ describe('data synth: bad options name the option and write nothing', () => {
 
   it('an output folder under a file: an error naming it', async () => {
     const out = join(p('a-file'), 'synth');
-    expectCleanFailure(await cli(['data', 'synth', '--kind', 'chest', '--out', out, '--count', '2', '--seed', '1']), p('a-file'));
+    expectCleanFailure(
+      await cli(['data', 'synth', '--kind', 'chest', '--out', out, '--count', '2', '--seed', '1']),
+      p('a-file'),
+    );
   });
 });

@@ -13,7 +13,10 @@ import { cli, expectCleanFailure } from './helpers/bad-input.js';
 
 let dir: string;
 const p = (name: string) => join(dir, name);
-const file = (name: string, text: string | Buffer) => { writeFileSync(p(name), text); return p(name); };
+const file = (name: string, text: string | Buffer) => {
+  writeFileSync(p(name), text);
+  return p(name);
+};
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'txf-bad-exp-'));
@@ -76,7 +79,10 @@ describe('results merge and export: databases that are not databases', () => {
   });
 
   it('export --format xml names --format', async () => {
-    expectCleanFailure(await cli(['results', 'export', p('text.db'), '--format', 'xml']), /Unknown option: --format \(did you mean --json/);
+    expectCleanFailure(
+      await cli(['results', 'export', p('text.db'), '--format', 'xml']),
+      /Unknown option: --format \(did you mean --json/,
+    );
   });
 
   it('merge of a corrupt input names it and leaves no output', async () => {
@@ -115,7 +121,10 @@ describe('schedule: options out of range or of the wrong type name the option', 
     [['--iters', '100', '--max-lr', '1e-3', '--final-div', '-4'], /final-div|finalDiv/],
     [['--iters', '100', '--max-lr', '1e-3', '--policy', 'triangle'], /policy/],
     [['--iters', '100', '--max-lr', '1e-3', '--strategy', 'freeze-all'], /strategy/],
-    [['--iters', '50', '--max-lr', '1e-3', '--policy', 'regular', '--val-losses', '0.9,abc,0.7'], /val-losses|valLosses|abc/],
+    [
+      ['--iters', '50', '--max-lr', '1e-3', '--policy', 'regular', '--val-losses', '0.9,abc,0.7'],
+      /val-losses|valLosses|abc/,
+    ],
     [['--iters', '50', '--max-lr', '1e-3', '--policy', 'regular', '--momentum', '2'], /momentum/],
   ])('%j', async (args, why) => {
     expectCleanFailure(await cli(['schedule', '--json', ...args]), why);

@@ -29,9 +29,20 @@ beforeAll(async () => {
   writeFileSync(p('huge.png'), huge);
   const px16 = Buffer.alloc(40 * 32 * 2);
   for (let i = 0; i < 40 * 32; i++) px16.writeUInt16LE((i * 997) % 65536, i * 2);
-  await sharp(px16, { raw: { width: 40, height: 32, channels: 1 } }).toColourspace('grey16').png().toFile(p('sixteen.png'));
+  await sharp(px16, { raw: { width: 40, height: 32, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toFile(p('sixteen.png'));
   // Features of the good images, for the radiomics cases.
-  const r = await cli(['features', ...Array.from({ length: 8 }, (_, k) => p(`good${k}.png`)), '--json', '--width', '0', '--out', p('train.json')]);
+  const r = await cli([
+    'features',
+    ...Array.from({ length: 8 }, (_, k) => p(`good${k}.png`)),
+    '--json',
+    '--width',
+    '0',
+    '--out',
+    p('train.json'),
+  ]);
   expect(r.status, r.stderr).toBe(0);
   const labels = ['file,a', ...Array.from({ length: 8 }, (_, k) => `good${k}.png,${k % 2}`)].join('\n') + '\n';
   writeFileSync(p('labels.csv'), labels);
@@ -49,7 +60,10 @@ describe('features: bad images are reported skips naming the file', () => {
     const r = await cli(['features', p('good0.png'), p(bad), '--json']);
     expectReportedSkip(r, p(bad), why);
     const out = JSON.parse(r.stdout) as { file: string; features?: object; error?: string }[];
-    expect(out.map((o) => [o.file, o.features !== undefined, o.error !== undefined])).toEqual([[p('good0.png'), true, false], [p(bad), false, true]]);
+    expect(out.map((o) => [o.file, o.features !== undefined, o.error !== undefined])).toEqual([
+      [p('good0.png'), true, false],
+      [p(bad), false, true],
+    ]);
   });
 
   it('only bad images: a non-zero exit code', async () => {
@@ -81,7 +95,10 @@ describe('features: bad images are reported skips naming the file', () => {
 
 describe('radiomics: malformed features and labels name the file and line', () => {
   const run = (args: string[]) => cli(['radiomics', '--folds', '2', '--search-iters', '1', ...args]);
-  const csv = (name: string, text: string) => { writeFileSync(p(name), text); return p(name); };
+  const csv = (name: string, text: string) => {
+    writeFileSync(p(name), text);
+    return p(name);
+  };
 
   it('a missing features file', async () => {
     expectCleanFailure(await run(['--train', p('nope.json'), '--labels', p('labels.csv')]), p('nope.json'));
@@ -123,7 +140,10 @@ describe('radiomics: malformed features and labels name the file and line', () =
   });
 
   it('an unknown --label-columns name', async () => {
-    expectCleanFailure(await run(['--train', p('train.json'), '--labels', p('labels.csv'), '--label-columns', 'zzz']), /zzz/);
+    expectCleanFailure(
+      await run(['--train', p('train.json'), '--labels', p('labels.csv'), '--label-columns', 'zzz']),
+      /zzz/,
+    );
   });
 
   it.each([
@@ -133,6 +153,9 @@ describe('radiomics: malformed features and labels name the file and line', () =
     [['--folds', 'x'], /folds/],
   ])('options %j: an error naming the option', async (opts, why) => {
     const defaults = ['--folds', '2', '--search-iters', '1'].filter((_, k, a) => !opts.includes(a[k - (k % 2)]!));
-    expectCleanFailure(await cli(['radiomics', '--train', p('train.json'), '--labels', p('labels.csv'), ...defaults, ...opts]), why);
+    expectCleanFailure(
+      await cli(['radiomics', '--train', p('train.json'), '--labels', p('labels.csv'), ...defaults, ...opts]),
+      why,
+    );
   });
 });

@@ -73,25 +73,59 @@ describe('weights inspect', () => {
 
 describe('weights import and fetch', () => {
   it('import of a missing file names it', async () => {
-    const r = await cli(['weights', 'import', join(dir, 'nope.pth'), '--name', 'resnet50-imagenet', '--cache-dir', join(dir, 'cache')]);
+    const r = await cli([
+      'weights',
+      'import',
+      join(dir, 'nope.pth'),
+      '--name',
+      'resnet50-imagenet',
+      '--cache-dir',
+      join(dir, 'cache'),
+    ]);
     expectCleanFailure(r, join(dir, 'nope.pth'));
   });
 
   it('import under an unknown name names it and lists the known ones', async () => {
-    const r = await cli(['weights', 'import', join(fx, 'zoo.pth'), '--name', 'no-such-weights', '--cache-dir', join(dir, 'cache')]);
+    const r = await cli([
+      'weights',
+      'import',
+      join(fx, 'zoo.pth'),
+      '--name',
+      'no-such-weights',
+      '--cache-dir',
+      join(dir, 'cache'),
+    ]);
     expectCleanFailure(r, 'no-such-weights', /known: .*densenet121-imagenet/);
   });
 
   it('import of the wrong file: checksum error, nothing left in the cache', async () => {
     const cache = join(dir, 'cache-wrong');
-    const r = await cli(['weights', 'import', join(fx, 'zoo.pth'), '--name', 'densenet121-imagenet', '--cache-dir', cache]);
+    const r = await cli([
+      'weights',
+      'import',
+      join(fx, 'zoo.pth'),
+      '--name',
+      'densenet121-imagenet',
+      '--cache-dir',
+      cache,
+    ]);
     expectCleanFailure(r, /checksum mismatch for densenet121-imagenet/);
     expect(existsSync(join(cache, 'weights')) ? readdirSync(join(cache, 'weights')) : []).toEqual([]);
   });
 
   it('a malformed manifest is named', async () => {
     const manifest = join(dir, 'bad-manifest.json');
-    const r = await cli(['weights', 'import', join(fx, 'zoo.pth'), '--name', 'x', '--manifest', manifest, '--cache-dir', join(dir, 'cache')]);
+    const r = await cli([
+      'weights',
+      'import',
+      join(fx, 'zoo.pth'),
+      '--name',
+      'x',
+      '--manifest',
+      manifest,
+      '--cache-dir',
+      join(dir, 'cache'),
+    ]);
     expectCleanFailure(r, manifest);
   });
 
@@ -106,7 +140,9 @@ describe('weights import and fetch', () => {
     const manifest = join(dir, 'unreachable.json');
     writeFileSync(manifest, JSON.stringify({ version: 1, weights: { 'densenet121-imagenet': entry } }));
     const cache = join(dir, 'cache-unreachable');
-    const r = await cli(['weights', 'fetch', 'densenet121-imagenet', '--manifest', manifest, '--cache-dir', cache], { timeoutMs: 90_000 });
+    const r = await cli(['weights', 'fetch', 'densenet121-imagenet', '--manifest', manifest, '--cache-dir', cache], {
+      timeoutMs: 90_000,
+    });
     expectCleanFailure(r, /densenet121-imagenet|127\.0\.0\.1/);
     expect(existsSync(join(cache, 'weights', entry.fileName))).toBe(false);
   }, 120_000);
@@ -140,7 +176,9 @@ describe('writeSafetensors never leaves a partial file', () => {
     const before = readFileSync(good);
     const gone = tensor(2);
     gone.dispose();
-    await expect((async () => writeSafetensors(good, { a: tensor(3), b: gone }))()).rejects.toThrow(/disposed|tensors\['b'\]/);
+    await expect((async () => writeSafetensors(good, { a: tensor(3), b: gone }))()).rejects.toThrow(
+      /disposed|tensors\['b'\]/,
+    );
     expect(readFileSync(good).equals(before)).toBe(true);
   });
 });

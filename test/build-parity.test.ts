@@ -17,7 +17,10 @@ interface Logits {
   logits: Record<string, number[]>;
 }
 
-function node(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function node(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, args, { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -29,7 +32,10 @@ function node(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number 
 }
 
 async function logitsWith(addon: string): Promise<Logits> {
-  const r = await node([join(packageRoot, 'test', 'helpers', 'addon-logits.mjs')], { ...process.env, TORCHXFER_ADDON: addon });
+  const r = await node([join(packageRoot, 'test', 'helpers', 'addon-logits.mjs')], {
+    ...process.env,
+    TORCHXFER_ADDON: addon,
+  });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as Logits;
 }
@@ -41,7 +47,9 @@ describe('the node-gyp and cmake-js builds', () => {
     const start = performance.now();
     const r = await node([join(packageRoot, 'scripts', 'prebuild.mjs')], process.env);
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
-    console.log(`${r.stdout.trim().split('\n').at(-1)} (node-gyp build, ${((performance.now() - start) / 1000).toFixed(0)} s in this test)`);
+    console.log(
+      `${r.stdout.trim().split('\n').at(-1)} (node-gyp build, ${((performance.now() - start) / 1000).toFixed(0)} s in this test)`,
+    );
     const line = /prebuild: (prebuilds\/\S+\.node)/.exec(r.stdout);
     expect(line, r.stdout).not.toBeNull();
     gypAddon = join(packageRoot, line![1]!);
@@ -54,7 +62,9 @@ describe('the node-gyp and cmake-js builds', () => {
     expect(mine, `${gypAddon} among ${prebuilds.map((p) => p.path).join(', ')}`).toBeDefined();
     expect(mine!.meta.builtWith).toMatch(/^node-gyp \d+\.\d+\.\d+$/);
     expect(gypAddon).toContain(`.${prebuildTag(mine!.meta.libtorch)}.node`);
-    const json = JSON.parse(readFileSync(gypAddon.replace(/\.node$/, '.json'), 'utf8')) as { libtorch: { needs: string[] } };
+    const json = JSON.parse(readFileSync(gypAddon.replace(/\.node$/, '.json'), 'utf8')) as {
+      libtorch: { needs: string[] };
+    };
     expect(json.libtorch.needs.some((n) => n.startsWith('libtorch_cpu.so'))).toBe(true);
   });
 

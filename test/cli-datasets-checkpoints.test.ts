@@ -15,10 +15,37 @@ import { tempDir, writePng } from './helpers/data-fixtures.js';
 import { python } from './helpers/python.js';
 
 const CLI = resolve('bin/torchxfer.js');
-const QUICK = ['--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--threads', '2'];
+const QUICK = [
+  '--arch',
+  'resnet50',
+  '--init',
+  'none',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '8',
+  '--max-lr',
+  '0.001',
+  '--image-size',
+  '64',
+  '--crop',
+  '56',
+  '--tta',
+  '0',
+  '--device',
+  'cpu',
+  '--threads',
+  '2',
+];
 
 let root: string;
-const cli = (args: string[], cwd = root) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000 });
+const cli = (args: string[], cwd = root) =>
+  spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: '1' },
+    timeout: 300_000,
+  });
 
 beforeAll(() => {
   root = tempDir('cli-e2e');
@@ -32,13 +59,38 @@ describe('train on your own data, use the checkpoint anywhere', () => {
     const scans = join(root, 'scans');
     mkdirSync(join(scans, 'a'), { recursive: true });
     mkdirSync(join(scans, 'b'), { recursive: true });
-    const cases = Array.from({ length: 40 }, (_, i) => ({ name: `${i % 2 ? 'a' : 'b'}/im${i}`, rows: 64, cols: 64, bits: 8, patient: `P${i}`, seed: i }));
+    const cases = Array.from({ length: 40 }, (_, i) => ({
+      name: `${i % 2 ? 'a' : 'b'}/im${i}`,
+      rows: 64,
+      cols: 64,
+      bits: 8,
+      patient: `P${i}`,
+      seed: i,
+    }));
     python('make_dicom.py', [scans], JSON.stringify(cases));
     const labels = join(root, 'labels.csv');
-    writeFileSync(labels, ['file,Effusion', ...cases.map((c, i) => `${c.name}.dcm,${i % 4 < 2 ? 1 : 0}`)].join('\n') + '\n');
+    writeFileSync(
+      labels,
+      ['file,Effusion', ...cases.map((c, i) => `${c.name}.dcm,${i % 4 < 2 ? 1 : 0}`)].join('\n') + '\n',
+    );
     dicomRun = join(root, 'runs', 'dicom');
     // Relative paths, as a user types them: the checkpoint must record them absolute.
-    const r = cli(['train', '--data', 'scans', '--format', 'dicom', '--labels', 'labels.csv', '--task', 'Effusion', '--out', 'runs/dicom', '--cache-dir', 'cache', ...QUICK]);
+    const r = cli([
+      'train',
+      '--data',
+      'scans',
+      '--format',
+      'dicom',
+      '--labels',
+      'labels.csv',
+      '--task',
+      'Effusion',
+      '--out',
+      'runs/dicom',
+      '--cache-dir',
+      'cache',
+      ...QUICK,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Data: dicom at .*scans; labels Effusion/);
     // No official test list: the fallback is said, and recorded.
@@ -53,10 +105,17 @@ describe('train on your own data, use the checkpoint anywhere', () => {
     expect(metrics.bestEpoch).toBe(1);
     // The summary says which AUC its interval is for (no TTA here: the test AUC).
     expect(metrics.testAucCi).toHaveLength(2);
-    expect(r.stdout).toContain(`(95% CI of the test AUC ${metrics.testAucCi[0].toFixed(3)}-${metrics.testAucCi[1].toFixed(3)})`);
+    expect(r.stdout).toContain(
+      `(95% CI of the test AUC ${metrics.testAucCi[0].toFixed(3)}-${metrics.testAucCi[1].toFixed(3)})`,
+    );
     expect(metrics.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1]);
     expect(metrics.split).toBe('random');
-    expect(metrics.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/no official test list/), expect.stringMatching(/test set has \d+ positive/)]));
+    expect(metrics.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/no official test list/),
+        expect.stringMatching(/test set has \d+ positive/),
+      ]),
+    );
     // A finished run removes its resumable state (it is kept with --keep-resume).
     expect(existsSync(join(dicomRun, 'resume'))).toBe(false);
   });
@@ -90,14 +149,24 @@ describe('train on your own data, use the checkpoint anywhere', () => {
   it('loads the checkpoint in the library with no options but the file', async () => {
     const path = join(dicomRun, 'best.safetensors');
     const model = await loadModel({ weights: path });
-    const explicit = await loadModel({ arch: 'resnet50', numClasses: 1, inChannels: 1, greyMode: 'sum', weights: path });
+    const explicit = await loadModel({
+      arch: 'resnet50',
+      numClasses: 1,
+      inChannels: 1,
+      greyMode: 'sum',
+      weights: path,
+    });
     try {
       expect(model.config).toMatchObject({ arch: 'resnet50', numClasses: 1, inChannels: 1 });
       expect(model.checkpoint).toMatchObject({ labels: ['Effusion'], imageSize: 64, crop: 56 });
       expect(model.checkpoint!.normalisation!.mean).toHaveLength(1);
       const x = new Float32Array(2 * 56 * 56).map((_, i) => Math.sin(i));
-      expect(Array.from(await model.predict(x, [2, 1, 56, 56]))).toEqual(Array.from(await explicit.predict(x, [2, 1, 56, 56])));
-      await expect(loadModel({ weights: path, arch: 'densenet121' })).rejects.toThrow(/Expected "resnet50" \(what the checkpoint .* was trained with\) or nothing for arch but received 'densenet121'/);
+      expect(Array.from(await model.predict(x, [2, 1, 56, 56]))).toEqual(
+        Array.from(await explicit.predict(x, [2, 1, 56, 56])),
+      );
+      await expect(loadModel({ weights: path, arch: 'densenet121' })).rejects.toThrow(
+        /Expected "resnet50" \(what the checkpoint .* was trained with\) or nothing for arch but received 'densenet121'/,
+      );
     } finally {
       model.dispose();
       explicit.dispose();
@@ -113,10 +182,31 @@ describe('train on your own data, use the checkpoint anywhere', () => {
     expect(plain.status).toBe(1);
     expect(plain.stderr).toMatch(/name the positive one/);
     const out = join(root, 'runs', 'folder');
-    const r = cli(['train', '--data', images, '--format', 'folder', '--positive', 'fracture', '--out', out, '--cache-dir', join(root, 'cache'), '--keep-resume', ...QUICK]);
+    const r = cli([
+      'train',
+      '--data',
+      images,
+      '--format',
+      'folder',
+      '--positive',
+      'fracture',
+      '--out',
+      out,
+      '--cache-dir',
+      join(root, 'cache'),
+      '--keep-resume',
+      ...QUICK,
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/labels fracture/);
-    const p = cli(['predict', '--checkpoint', join(out, 'best.safetensors'), join(images, 'fracture', 'x1.png'), join(root, 'missing.png'), '--json']);
+    const p = cli([
+      'predict',
+      '--checkpoint',
+      join(out, 'best.safetensors'),
+      join(images, 'fracture', 'x1.png'),
+      join(root, 'missing.png'),
+      '--json',
+    ]);
     expect(p.status, p.stderr).toBe(0);
     const preds = JSON.parse(p.stdout);
     expect(preds[0].probabilities.fracture).toBeGreaterThan(0);

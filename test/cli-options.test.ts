@@ -45,7 +45,13 @@ function parseHelp(help: string): { usage: string; options: HelpOption[]; subcom
     }
     if (section === 'Commands:') {
       const m = /^ {2}torchxfer (?:\S+ )*?(\S+)(?= |$)/.exec(line);
-      if (m) subcommands.push(line.trim().split(/\s{2,}/)[0]!.replace(/^torchxfer /, ''));
+      if (m)
+        subcommands.push(
+          line
+            .trim()
+            .split(/\s{2,}/)[0]!
+            .replace(/^torchxfer /, ''),
+        );
       continue;
     }
     if (!/options:$/i.test(section)) continue;
@@ -65,7 +71,7 @@ async function leafCommands(): Promise<string[][]> {
   const visit = async (path: string[]) => {
     const help = parseHelp((await run([...path, '--help'])).stdout);
     const subs = help.subcommands.map((s) => s.split(' ').filter((w) => !/^[<[]/.test(w)));
-    if (subs.length === 0 || path.length > 0 && subs.every((s) => s.join(' ') === path.join(' '))) {
+    if (subs.length === 0 || (path.length > 0 && subs.every((s) => s.join(' ') === path.join(' ')))) {
       leaves.push(path);
       return;
     }
@@ -83,7 +89,19 @@ describe('one vocabulary', () => {
     const leaves = await leafCommands();
     const names = leaves.map((l) => l.join(' '));
     // The commands users reach first must be among those walked.
-    for (const c of ['train', 'eval', 'predict', 'lr-find', 'data inspect', 'data cache', 'data synth', 'experiment', 'results export', 'schedule']) expect(names).toContain(c);
+    for (const c of [
+      'train',
+      'eval',
+      'predict',
+      'lr-find',
+      'data inspect',
+      'data cache',
+      'data synth',
+      'experiment',
+      'results export',
+      'schedule',
+    ])
+      expect(names).toContain(c);
     const meanings = new Map<string, Map<string, string[]>>();
     const table: string[] = [];
     for (const path of leaves) {
@@ -91,9 +109,22 @@ describe('one vocabulary', () => {
       for (const o of options) {
         if (o.flag === 'help' || o.flag === 'version') continue;
         const spec: OptionSpec | undefined = OPTIONS[o.flag];
-        expect(spec, `torchxfer ${path.join(' ')} --${o.flag} is not in the option table (src/commands/options.ts)`).toBeDefined();
-        expect(squash(o.text).startsWith(squash(spec!.meaning)), `torchxfer ${path.join(' ')} --${o.flag}: help text "${o.text}" is not the table's meaning`).toBe(true);
-        const type = spec!.kind === 'boolean' ? '[boolean]' : spec!.kind === 'string' || spec!.kind === 'list' ? '[string]' : spec!.kind === 'enum' ? '' : `[${spec!.kind}`;
+        expect(
+          spec,
+          `torchxfer ${path.join(' ')} --${o.flag} is not in the option table (src/commands/options.ts)`,
+        ).toBeDefined();
+        expect(
+          squash(o.text).startsWith(squash(spec!.meaning)),
+          `torchxfer ${path.join(' ')} --${o.flag}: help text "${o.text}" is not the table's meaning`,
+        ).toBe(true);
+        const type =
+          spec!.kind === 'boolean'
+            ? '[boolean]'
+            : spec!.kind === 'string' || spec!.kind === 'list'
+              ? '[string]'
+              : spec!.kind === 'enum'
+                ? ''
+                : `[${spec!.kind}`;
         if (type) expect(o.text, `torchxfer ${path.join(' ')} --${o.flag}: type`).toContain(type);
         const seen = meanings.get(o.flag) ?? new Map<string, string[]>();
         const key = `${spec!.kind}: ${spec!.meaning}`;
@@ -102,7 +133,11 @@ describe('one vocabulary', () => {
         table.push(`${path.join(' ')}\t--${o.flag}\t${spec!.kind}`);
       }
     }
-    for (const [flag, seen] of meanings) expect([...seen.keys()], `--${flag} has more than one meaning: ${JSON.stringify(Object.fromEntries(seen))}`).toHaveLength(1);
+    for (const [flag, seen] of meanings)
+      expect(
+        [...seen.keys()],
+        `--${flag} has more than one meaning: ${JSON.stringify(Object.fromEntries(seen))}`,
+      ).toHaveLength(1);
     expect(table.length).toBeGreaterThan(100);
     if (process.env.CLI_OPTIONS_TABLE) console.warn(names.join('; '), table.length);
   });
@@ -115,7 +150,8 @@ describe('one vocabulary', () => {
     expect(await help(['eval'])).not.toContain('split');
     for (const c of [['train'], ['lr-find'], ['eval'], ['data', 'inspect'], ['data', 'cache']]) {
       const flags = await help(c);
-      for (const f of ['data', 'format', 'labels', 'positive', 'key', 'path-column', 'uncertainty']) expect(flags, `${c.join(' ')} --${f}`).toContain(c[0] === 'eval' && f !== 'data' ? 'data' : f);
+      for (const f of ['data', 'format', 'labels', 'positive', 'key', 'path-column', 'uncertainty'])
+        expect(flags, `${c.join(' ')} --${f}`).toContain(c[0] === 'eval' && f !== 'data' ? 'data' : f);
     }
   });
 });

@@ -36,11 +36,18 @@ describe('CUDA-only code', () => {
       const kept: string[] = [];
       for (let i = 1; i < args.length; i++) {
         const a = args[i]!;
-        if (a === '-o' || a === '-include' || a === '-MF' || a === '-MT' || a === '-c') { i++; continue; }
+        if (a === '-o' || a === '-include' || a === '-MF' || a === '-MT' || a === '-c') {
+          i++;
+          continue;
+        }
         if (a === '-isystem') kept.push(a, args[++i]!);
         else if (/^-(D|I|isystem|std=)/.test(a)) kept.push(a);
       }
-      const { stdout } = await promisify(execFile)(args[0]!, [...kept, '-DTORCHXFER_WITH_CUDA', '-fsyntax-only', join(packageRoot, file)], { cwd: join(packageRoot, 'build'), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await promisify(execFile)(
+        args[0]!,
+        [...kept, '-DTORCHXFER_WITH_CUDA', '-fsyntax-only', join(packageRoot, file)],
+        { cwd: join(packageRoot, 'build'), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+      );
       expect(stdout).toBe('');
     }, 120000);
   }

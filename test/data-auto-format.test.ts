@@ -46,12 +46,22 @@ interface Fixture {
 /** The real layouts, each with 20 of its listed images present (symlinks to one real image). */
 async function realFixtures(dir: string): Promise<Fixture[]> {
   const nih = nihRoot(dir);
-  const nihIds = realText('nih', 'Data_Entry_2017.csv.gz').split('\n').slice(1, 21).map((l) => l.split(',')[0]!);
+  const nihIds = realText('nih', 'Data_Entry_2017.csv.gz')
+    .split('\n')
+    .slice(1, 21)
+    .map((l) => l.split(',')[0]!);
   await linkImages(join(nih, 'images'), nihIds);
 
   const chexpert = chexpertRoot(join(dir, 'chexpert'));
-  const frontal = realText('chexpert', 'train.csv.gz').split('\n').slice(1).filter((l) => l.split(',')[3] === 'Frontal').slice(0, 20);
-  await linkImages(join(dir, 'chexpert'), frontal.map((l) => l.split(',')[0]!));
+  const frontal = realText('chexpert', 'train.csv.gz')
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.split(',')[3] === 'Frontal')
+    .slice(0, 20);
+  await linkImages(
+    join(dir, 'chexpert'),
+    frontal.map((l) => l.split(',')[0]!),
+  );
 
   const muraParent = join(dir, 'mura');
   muraRoot(muraParent);
@@ -59,7 +69,14 @@ async function realFixtures(dir: string): Promise<Fixture[]> {
 
   // The real DICOMs in a tree (two per folder), labels and patients from labels.csv.
   const scans = join(dir, 'scans');
-  const dicoms = ['1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm', 'RG3_J2KR.dcm', 'CT_small.dcm', 'MR_small_RLE.dcm', 'JPEG2000.dcm', 'rtplan.dcm'];
+  const dicoms = [
+    '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm',
+    'RG3_J2KR.dcm',
+    'CT_small.dcm',
+    'MR_small_RLE.dcm',
+    'JPEG2000.dcm',
+    'rtplan.dcm',
+  ];
   const rows = dicoms.map((f, i) => {
     const rel = `site${i % 3}/${f}`;
     mkdirSync(dirname(join(scans, rel)), { recursive: true });
@@ -77,15 +94,33 @@ async function realFixtures(dir: string): Promise<Fixture[]> {
   const table = join(dir, 'table');
   mkdirSync(join(table, 'png'), { recursive: true });
   for (let i = 0; i < 4; i++) symlinkSync(png, join(table, 'png', `p${i}.png`));
-  writeFileSync(join(table, 'labels.csv'), ['path,patient,Effusion', ...[0, 1, 2, 3].map((i) => `png/p${i}.png,s${i >> 1},${i % 2}`)].join('\n') + '\n');
+  writeFileSync(
+    join(table, 'labels.csv'),
+    ['path,patient,Effusion', ...[0, 1, 2, 3].map((i) => `png/p${i}.png,s${i >> 1},${i % 2}`)].join('\n') + '\n',
+  );
 
   return [
-    { kind: 'nih', path: nih, what: 'the NIH ChestX-ray14 layout (Data_Entry_2017.csv, train_val_list.txt, test_list.txt)', images: 20 },
+    {
+      kind: 'nih',
+      path: nih,
+      what: 'the NIH ChestX-ray14 layout (Data_Entry_2017.csv, train_val_list.txt, test_list.txt)',
+      images: 20,
+    },
     { kind: 'chexpert', path: chexpert, what: 'the CheXpert layout (train.csv, valid.csv)', images: 20 },
-    { kind: 'mura', path: muraParent, what: 'the MURA layout (MURA-v1.1/train_image_paths.csv, MURA-v1.1/valid_image_paths.csv)', images: 20 },
+    {
+      kind: 'mura',
+      path: muraParent,
+      what: 'the MURA layout (MURA-v1.1/train_image_paths.csv, MURA-v1.1/valid_image_paths.csv)',
+      images: 20,
+    },
     { kind: 'dicom', path: scans, what: 'a DICOM tree (6 files) with labels.csv', images: 6 },
     { kind: 'folder', path: classes, what: 'class folders (images per class: effusion 3, normal 3)', images: 6 },
-    { kind: 'csv', path: join(table, 'labels.csv'), what: "a labels CSV of paths (labels.csv, column 'path')", images: 4 },
+    {
+      kind: 'csv',
+      path: join(table, 'labels.csv'),
+      what: "a labels CSV of paths (labels.csv, column 'path')",
+      images: 4,
+    },
   ];
 }
 
@@ -99,7 +134,10 @@ describe.skipIf(!real)('format auto on the real layouts', () => {
     for (const f of fixtures) {
       const ds = loadDataset('auto', f.path, { positive: 'effusion' });
       const patients = new Set(ds.samples.map((s) => s.patientId)).size;
-      expect(ds.recognised, f.kind).toEqual({ format: f.kind, message: `Data: recognised ${f.what}: ${f.images} image(s) of ${patients} patient(s)` });
+      expect(ds.recognised, f.kind).toEqual({
+        format: f.kind,
+        message: `Data: recognised ${f.what}: ${f.images} image(s) of ${patients} patient(s)`,
+      });
       console.log(`${f.kind}: ${ds.recognised!.message}`);
     }
   });
@@ -121,16 +159,22 @@ describe.skipIf(!real)('format auto on the real layouts', () => {
     const ds = loadDataset('auto', scans);
     expect(ds.labels).toEqual(['Effusion']);
     expect(new Set(ds.samples.map((s) => s.patientId))).toEqual(new Set(['pat0', 'pat1', 'pat2']));
-    expect(() => loadDataset('auto', scans, { labelColumns: ['Effusion', 'patient'] })).toThrow(/label columns other than the patient column 'patient'/);
+    expect(() => loadDataset('auto', scans, { labelColumns: ['Effusion', 'patient'] })).toThrow(
+      /label columns other than the patient column 'patient'/,
+    );
     const nih = fixtures.find((f) => f.kind === 'nih')!.path;
-    expect(() => loadDataset('auto', nih, { patientColumn: 'subject' })).toThrow(/Expected no value for nih data \(its patients come from the table's Patient ID column\) for patientColumn/);
+    expect(() => loadDataset('auto', nih, { patientColumn: 'subject' })).toThrow(
+      /Expected no value for nih data \(its patients come from the table's Patient ID column\) for patientColumn/,
+    );
   });
 
   it('the CLI: a wrong --format exits 1 naming what was found; nothing is read from zero images', async () => {
     const classes = fixtures.find((f) => f.kind === 'folder')!.path;
     const wrong = await cli(['data', 'inspect', '--data', classes, '--format', 'dicom']);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toContain(`Expected 'folder' or 'auto' (${classes} holds class folders (images per class: effusion 3, normal 3), not a DICOM tree with a labels CSV) for --format but received 'dicom'`);
+    expect(wrong.stderr).toContain(
+      `Expected 'folder' or 'auto' (${classes} holds class folders (images per class: effusion 3, normal 3), not a DICOM tree with a labels CSV) for --format but received 'dicom'`,
+    );
     const asCsv = await cli(['data', 'inspect', '--data', classes, '--format', 'csv']);
     expect(asCsv.code).toBe(1);
     expect(asCsv.stderr).toMatch(/holds class folders .* not a labels CSV file with a column of image paths/);
@@ -153,17 +197,26 @@ describe('what is not recognised is said, not guessed', () => {
   it('folders named like patients are not classes (auto stops; --format folder warns that each became a label)', async () => {
     const root = tempDir('auto-cases');
     for (let i = 0; i < 8; i++) await writePng(join(root, `case${i}`, 'a.png'), i);
-    expect(() => loadDataset('auto', root)).toThrow(/holds 8 images in 8 folders named like patient or case ids \(case0 \.\.\. case7\) and no labels CSV: give the labels as a CSV/);
+    expect(() => loadDataset('auto', root)).toThrow(
+      /holds 8 images in 8 folders named like patient or case ids \(case0 \.\.\. case7\) and no labels CSV: give the labels as a CSV/,
+    );
     const ds = loadDataset('folder', root);
     expect(ds.labels).toHaveLength(8);
-    expect(ds.warnings).toEqual([expect.stringMatching(/^the 8 class folders are named like patient or case ids \(case0, case1, case2 \.\.\.\): each became a label/)]);
+    expect(ds.warnings).toEqual([
+      expect.stringMatching(
+        /^the 8 class folders are named like patient or case ids \(case0, case1, case2 \.\.\.\): each became a label/,
+      ),
+    ]);
   });
 
   it('a format named reads its own files where auto would pick another kind', async () => {
     const root = tempDir('auto-both');
     writeFileSync(join(root, 'Data_Entry_2017.csv'), 'Image Index,Finding Labels,Follow-up #,Patient ID\n');
     for (let i = 0; i < 4; i++) await writePng(join(root, 'png', `p${i}.png`), i);
-    writeFileSync(join(root, 'labels.csv'), ['path,A', ...[0, 1, 2, 3].map((i) => `png/p${i}.png,${i % 2}`)].join('\n') + '\n');
+    writeFileSync(
+      join(root, 'labels.csv'),
+      ['path,A', ...[0, 1, 2, 3].map((i) => `png/p${i}.png,${i % 2}`)].join('\n') + '\n',
+    );
     expect(() => loadDataset('auto', root)).toThrow(/no usable image/); // the NIH table wins, and lists no image
     const ds = loadDataset('csv', root);
     expect(ds.samples).toHaveLength(4);
@@ -174,12 +227,14 @@ describe('what is not recognised is said, not guessed', () => {
     const parent = tempDir('auto-parent');
     mkdirSync(join(parent, 'CheXpert-v1.0-small'));
     writeFileSync(join(parent, 'CheXpert-v1.0-small', 'train.csv'), `${CHEXPERT_HEADER}\n`);
-    expect(() => loadDataset('auto', parent)).toThrow(`holds the CheXpert layout (train.csv) in CheXpert-v1.0-small/: give that folder: --data ${join(parent, 'CheXpert-v1.0-small')}`);
+    expect(() => loadDataset('auto', parent)).toThrow(
+      `holds the CheXpert layout (train.csv) in CheXpert-v1.0-small/: give that folder: --data ${join(parent, 'CheXpert-v1.0-small')}`,
+    );
   });
 });
 
 describe('a split that fails names the patients and positives per split, and what to try', () => {
-  it('45 images of 6 patients, the positives all one patient\'s', async () => {
+  it("45 images of 6 patients, the positives all one patient's", async () => {
     const root = tempDir('split-few');
     const rows = ['path,patient,Effusion'];
     for (let i = 0; i < 45; i++) {
@@ -189,17 +244,29 @@ describe('a split that fails names the patients and positives per split, and wha
     }
     writeFileSync(join(root, 'labels.csv'), rows.join('\n') + '\n');
     const config = resolveTrainConfig({ data: root, task: ['Effusion'], out: join(root, 'run') });
-    const err = await planSplits(config).then(() => undefined, (e: Error) => e);
-    expect(err?.message).toMatch(/split has no (positive|negative) image for Effusion\. Split by patient: training 4 patients, \d+ images \(\d+ positive, \d+ negative\); validation 1 patient, \d+ images \(\d+ positive, \d+ negative\); test 1 patient, \d+ images/);
-    expect(err?.message).toContain('Try: more patients (6 split 70/10/20 leave about 1 for validation); --split by-image');
+    const err = await planSplits(config).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /split has no (positive|negative) image for Effusion\. Split by patient: training 4 patients, \d+ images \(\d+ positive, \d+ negative\); validation 1 patient, \d+ images \(\d+ positive, \d+ negative\); test 1 patient, \d+ images/,
+    );
+    expect(err?.message).toContain(
+      'Try: more patients (6 split 70/10/20 leave about 1 for validation); --split by-image',
+    );
     // --split by-image: every image its own patient, and a warning that says what that costs.
     const logs: string[] = [];
-    const byImage = await planSplits(resolveTrainConfig({ data: root, task: ['Effusion'], split: 'by-image', seed: 1, out: join(root, 'run') }), { log: (l) => logs.push(l) }).catch((e: Error) => e);
+    const byImage = await planSplits(
+      resolveTrainConfig({ data: root, task: ['Effusion'], split: 'by-image', seed: 1, out: join(root, 'run') }),
+      { log: (l) => logs.push(l) },
+    ).catch((e: Error) => e);
     if (byImage instanceof Error) expect(byImage.message).toContain('Split by image:');
     else {
       expect(byImage.splitMode).toBe('by-image');
       expect(byImage.warnings[0]).toMatch(/^split by image: one patient's images may be in training and test alike/);
-      expect(logs).toContain('Data: recognised a labels CSV of paths (labels.csv, column \'path\'): 45 image(s) of 6 patient(s)');
+      expect(logs).toContain(
+        "Data: recognised a labels CSV of paths (labels.csv, column 'path'): 45 image(s) of 6 patient(s)",
+      );
     }
   });
 });
@@ -208,7 +275,28 @@ describe('a split that fails names the patients and positives per split, and wha
 // One epoch on phantoms laid out as each kind, through the CLI, without --format and without --crop.
 
 const CLI = resolve('bin/torchxfer.js');
-const QUICK = ['--n', '16', '--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--tta', '0', '--device', 'cpu', '--threads', '2'];
+const QUICK = [
+  '--n',
+  '16',
+  '--arch',
+  'resnet50',
+  '--init',
+  'none',
+  '--epochs',
+  '1',
+  '--batch-size',
+  '8',
+  '--max-lr',
+  '0.001',
+  '--image-size',
+  '64',
+  '--tta',
+  '0',
+  '--device',
+  'cpu',
+  '--threads',
+  '2',
+];
 
 interface PhantomImage {
   id: string;
@@ -221,10 +309,20 @@ interface PhantomImage {
 /** The phantom chest set's images with their patient, Cardiomegaly label and official split. */
 function phantomImages(root: string): PhantomImage[] {
   const test = new Set(readFileSync(join(root, 'test_list.txt'), 'utf8').split('\n').filter(Boolean));
-  return readFileSync(join(root, 'Data_Entry_2017.csv'), 'utf8').split('\n').slice(1).filter(Boolean).map((line) => {
-    const [id, labels, , patient] = line.split(',');
-    return { id: id!, path: join(root, 'images', id!), patient: patient!, cardiomegaly: labels!.split('|').includes('Cardiomegaly') ? 1 : 0, test: test.has(id!) };
-  });
+  return readFileSync(join(root, 'Data_Entry_2017.csv'), 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter(Boolean)
+    .map((line) => {
+      const [id, labels, , patient] = line.split(',');
+      return {
+        id: id!,
+        path: join(root, 'images', id!),
+        patient: patient!,
+        cardiomegaly: labels!.split('|').includes('Cardiomegaly') ? 1 : 0,
+        test: test.has(id!),
+      };
+    });
 }
 
 describe('one epoch on phantoms without --format (and --image-size 64 alone: the crop follows)', () => {
@@ -233,7 +331,24 @@ describe('one epoch on phantoms without --format (and --image-size 64 alone: the
   let images: PhantomImage[];
   const train = (data: string, task: string, name: string, extra: string[] = []) => {
     const out = join(dir, 'runs', name);
-    const r = spawnSync(process.execPath, [CLI, 'train', '--data', data, '--task', task, '--out', out, '--cache-dir', join(dir, 'cache'), ...QUICK, ...extra], { encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'train',
+        '--data',
+        data,
+        '--task',
+        task,
+        '--out',
+        out,
+        '--cache-dir',
+        join(dir, 'cache'),
+        ...QUICK,
+        ...extra,
+      ],
+      { encoding: 'utf8', env: { ...process.env, CI: '1' }, timeout: 300_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     return { stderr: r.stderr, metrics: JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) };
   };
@@ -247,7 +362,9 @@ describe('one epoch on phantoms without --format (and --image-size 64 alone: the
 
   it('NIH layout (the phantom chest set): recognised, trained; the crop is 60 for 64-px images', () => {
     const { stderr, metrics } = train(chest, 'Cardiomegaly', 'nih');
-    expect(stderr).toMatch(/^Data: recognised the NIH ChestX-ray14 layout \(Data_Entry_2017\.csv, train_val_list\.txt, test_list\.txt\): 120 image\(s\) of \d+ patient\(s\)$/m);
+    expect(stderr).toMatch(
+      /^Data: recognised the NIH ChestX-ray14 layout \(Data_Entry_2017\.csv, train_val_list\.txt, test_list\.txt\): 120 image\(s\) of \d+ patient\(s\)$/m,
+    );
     expect(metrics.config).toMatchObject({ format: 'auto', imageSize: 64, crop: 60 });
     expect(metrics.epochs).toHaveLength(1);
   });
@@ -256,7 +373,9 @@ describe('one epoch on phantoms without --format (and --image-size 64 alone: the
     const msk = join(dir, 'msk');
     await synthesize({ kind: 'msk', out: msk, n: 120, seed: 5, size: 64, threads: 0 });
     const { stderr, metrics } = train(msk, 'Abnormal', 'mura');
-    expect(stderr).toMatch(/^Data: recognised the MURA layout \(MURA-v1\.1\/train_image_paths\.csv, MURA-v1\.1\/valid_image_paths\.csv\): \d+ image\(s\)/m);
+    expect(stderr).toMatch(
+      /^Data: recognised the MURA layout \(MURA-v1\.1\/train_image_paths\.csv, MURA-v1\.1\/valid_image_paths\.csv\): \d+ image\(s\)/m,
+    );
     expect(metrics.split).toBe('official');
   });
 
@@ -274,7 +393,8 @@ describe('one epoch on phantoms without --format (and --image-size 64 alone: the
       [cells[0], cells[3], cells[4], cells[cardio]] = [rel, 'Frontal', 'PA', `${im.cardiomegaly}.0`];
       lines[split].push(cells.join(','));
     }
-    for (const split of ['train', 'valid'] as const) writeFileSync(join(root, `${split}.csv`), lines[split].join('\n') + '\n');
+    for (const split of ['train', 'valid'] as const)
+      writeFileSync(join(root, `${split}.csv`), lines[split].join('\n') + '\n');
     const { stderr, metrics } = train(root, 'Cardiomegaly', 'chexpert');
     expect(stderr).toContain(`Data: recognised the CheXpert layout (train.csv, valid.csv): ${images.length} image(s)`);
     expect(metrics.labels).toEqual(['Cardiomegaly']);
@@ -288,26 +408,44 @@ describe('one epoch on phantoms without --format (and --image-size 64 alone: the
     }
     const positives = images.filter((i) => i.cardiomegaly).length;
     const { stderr } = train(root, 'cardiomegaly', 'folder');
-    expect(stderr).toContain(`Data: recognised class folders (images per class: cardiomegaly ${positives}, normal ${images.length - positives})`);
+    expect(stderr).toContain(
+      `Data: recognised class folders (images per class: cardiomegaly ${positives}, normal ${images.length - positives})`,
+    );
   });
 
   it('a labels CSV of paths, given as its folder', () => {
     const root = join(dir, 'table');
     mkdirSync(join(root, 'png'), { recursive: true });
     for (const im of images) copyFileSync(im.path, join(root, 'png', im.id));
-    writeFileSync(join(root, 'labels.csv'), ['path,patient,Cardiomegaly', ...images.map((i) => `png/${i.id},${i.patient},${i.cardiomegaly}`)].join('\n') + '\n');
+    writeFileSync(
+      join(root, 'labels.csv'),
+      ['path,patient,Cardiomegaly', ...images.map((i) => `png/${i.id},${i.patient},${i.cardiomegaly}`)].join('\n') +
+        '\n',
+    );
     const { stderr } = train(root, 'Cardiomegaly', 'csv');
     expect(stderr).toContain("Data: recognised a labels CSV of paths (labels.csv, column 'path')");
   });
 
   it('a DICOM tree with labels.csv: its patient column splits it (every file says PatientID ANON)', () => {
     const root = join(dir, 'scans');
-    const cases = images.map((im) => ({ name: `${im.patient}/${basename(im.id, '.png')}`, png: im.path, patient: 'ANON' }));
+    const cases = images.map((im) => ({
+      name: `${im.patient}/${basename(im.id, '.png')}`,
+      png: im.path,
+      patient: 'ANON',
+    }));
     python(DICOM_FROM_PNG, [root], JSON.stringify(cases));
-    writeFileSync(join(root, 'labels.csv'), ['file,patient,Cardiomegaly', ...images.map((im, i) => `${cases[i]!.name}.dcm,${im.patient},${im.cardiomegaly}`)].join('\n') + '\n');
+    writeFileSync(
+      join(root, 'labels.csv'),
+      [
+        'file,patient,Cardiomegaly',
+        ...images.map((im, i) => `${cases[i]!.name}.dcm,${im.patient},${im.cardiomegaly}`),
+      ].join('\n') + '\n',
+    );
     const { stderr, metrics } = train(root, 'Cardiomegaly', 'dicom', ['--split', 'random']);
     const patients = new Set(images.map((i) => i.patient)).size;
-    expect(stderr).toContain(`Data: recognised a DICOM tree (${images.length} files) with labels.csv: ${images.length} image(s) of ${patients} patient(s)`);
+    expect(stderr).toContain(
+      `Data: recognised a DICOM tree (${images.length} files) with labels.csv: ${images.length} image(s) of ${patients} patient(s)`,
+    );
     // By the CSV's patients: none in two splits (by the tag, all would be one patient and no split could be made).
     const patientOf = (id: string) => id.split('/')[0];
     const inTrain = new Set<string>(metrics.samples.train.map(patientOf));
@@ -319,7 +457,9 @@ describe('one epoch on phantoms without --format (and --image-size 64 alone: the
   });
 });
 
-/** Writes 8-bit MONOCHROME2 DICOMs (explicit VR little endian) holding each PNG's pixels; stdin: [{name, png, patient}]. */
+/**
+ * Writes 8-bit MONOCHROME2 DICOMs (explicit VR little endian) holding each PNG's pixels; stdin: [{name, png, patient}].
+ */
 const DICOM_FROM_PNG = `
 import json, os, sys
 import numpy as np

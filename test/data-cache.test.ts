@@ -20,7 +20,12 @@ async function fixture(): Promise<{ ds: Dataset; dir: string }> {
   }
   writeFileSync(samples[2].path, 'not an image');
   samples.push({ id: 'gone.png', path: join(dir, 'img', 'gone.png'), patientId: 'p9', targets: [0] });
-  const ds: Dataset = { name: 'toy', labels: ['x'], samples, skipped: [{ path: join(dir, 'img', 'dropped.png'), reason: 'file not found' }] };
+  const ds: Dataset = {
+    name: 'toy',
+    labels: ['x'],
+    samples,
+    skipped: [{ path: join(dir, 'img', 'dropped.png'), reason: 'file not found' }],
+  };
   return { ds, dir };
 }
 
@@ -73,7 +78,9 @@ describe('image cache', () => {
     const rebuilt = await openCache(ds, { dir: cdir, geometry, progress: null });
     expect(rebuilt.built).toBe(true);
     expect(rebuilt.reused).toBe(4); // rows 0, 3, 4, 5 copied; 1 decoded again; 2 and gone still skipped
-    expect(Array.from(rebuilt.readBatch([3]))).toEqual(Array.from((await decodeGrey(ds.samples[3].path, geometry)).data));
+    expect(Array.from(rebuilt.readBatch([3]))).toEqual(
+      Array.from((await decodeGrey(ds.samples[3].path, geometry)).data),
+    );
     const one = await decodeGrey(ds.samples[1].path, geometry);
     expect(Array.from(rebuilt.readBatch([1]))).toEqual(Array.from(one.data));
     rebuilt.close();
@@ -85,7 +92,9 @@ describe('image cache', () => {
     const repaired = await openCache(ds, { dir: cdir, geometry, progress: null });
     expect(repaired.built).toBe(true);
     expect(repaired.reused).toBe(0); // the corrupt pixels are never copied
-    expect(Array.from(repaired.readBatch([0]))).toEqual(Array.from((await decodeGrey(ds.samples[0].path, geometry)).data));
+    expect(Array.from(repaired.readBatch([0]))).toEqual(
+      Array.from((await decodeGrey(ds.samples[0].path, geometry)).data),
+    );
     repaired.close();
 
     // Another geometry is another cache; no temp files are left behind.
@@ -100,7 +109,11 @@ describe('image cache', () => {
   it('grows: a subset reuses the cache as is, a superset decodes only the new images and keeps the old rows', async () => {
     const { ds, dir } = await fixture();
     const cdir = join(dir, 'cache');
-    const part = (ids: string[]): Dataset => ({ ...ds, samples: ds.samples.filter((s) => ids.includes(s.id)), skipped: [] });
+    const part = (ids: string[]): Dataset => ({
+      ...ds,
+      samples: ds.samples.filter((s) => ids.includes(s.id)),
+      skipped: [],
+    });
     const first = await openCache(part(['0.png', '1.png', '2.png']), { dir: cdir, geometry, progress: null });
     expect(first.built).toBe(true);
     expect(first.skipped.map((s) => s.id)).toEqual(['2.png']);
@@ -118,7 +131,9 @@ describe('image cache', () => {
     const back = await openCache(part(['0.png', '1.png', '3.png']), { dir: cdir, geometry, progress: null });
     expect(back.built).toBe(false);
     const rows = back.rowsOf(part(['0.png', '1.png', '3.png']).samples);
-    const expected = await Promise.all(['0.png', '1.png', '3.png'].map((id) => decodeGrey(join(dir, 'img', id), geometry)));
+    const expected = await Promise.all(
+      ['0.png', '1.png', '3.png'].map((id) => decodeGrey(join(dir, 'img', id), geometry)),
+    );
     expect(Array.from(back.readBatch(rows))).toEqual(expected.flatMap((e) => Array.from(e.data)));
     back.close();
   });
@@ -128,7 +143,10 @@ describe('image cache', () => {
     const cdir = join(dir, 'cache');
     const nih: Dataset = { ...ds, name: 'nih', root: join(dir, 'img') };
     (await openCache(nih, { dir: cdir, geometry, progress: null })).close();
-    const view = await openCache({ ...nih, name: 'nih-without-Emphysema', samples: nih.samples.slice(0, 2), skipped: [] }, { dir: cdir, geometry, progress: null });
+    const view = await openCache(
+      { ...nih, name: 'nih-without-Emphysema', samples: nih.samples.slice(0, 2), skipped: [] },
+      { dir: cdir, geometry, progress: null },
+    );
     expect(view.built).toBe(false);
     expect(view.report()).toMatch(/^nih-without-Emphysema: 2 images cached/);
     view.close();

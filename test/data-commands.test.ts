@@ -14,9 +14,15 @@ async function run(argv: string[]): Promise<string> {
   const lines: string[] = [];
   const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
   try {
-    await yargs(argv).command(dataInspectCommand).command(dataCacheCommand).strict().exitProcess(false).fail((msg, err) => {
-      throw err ?? new Error(msg);
-    }).parseAsync();
+    await yargs(argv)
+      .command(dataInspectCommand)
+      .command(dataCacheCommand)
+      .strict()
+      .exitProcess(false)
+      .fail((msg, err) => {
+        throw err ?? new Error(msg);
+      })
+      .parseAsync();
   } finally {
     spy.mockRestore();
   }
@@ -42,7 +48,12 @@ describe('data inspect', () => {
     expect(text).toContain(`${join(root, 'images/d.png')}: file not found`);
     const json = JSON.parse(await run(['inspect', '--data', root, '--format', 'nih', '--json']));
     expect(json.images).toBe(3);
-    expect(json.labels.find((l: { label: string }) => l.label === 'Hernia')).toEqual({ label: 'Hernia', positive: 2, negative: 1, unknown: 0 });
+    expect(json.labels.find((l: { label: string }) => l.label === 'Hernia')).toEqual({
+      label: 'Hernia',
+      positive: 2,
+      negative: 1,
+      unknown: 0,
+    });
     expect(json.officialSplits).toEqual({ trainVal: 2, test: 1 });
   });
 
@@ -66,13 +77,19 @@ describe('data inspect', () => {
     writeFileSync(at('d.png', 3), d);
     const headers = JSON.parse(await run(['inspect', '--data', root, '--format', 'nih', '--json']));
     expect(headers.checked).toBe('headers');
-    expect(Object.fromEntries(headers.skipped.map((s: { path: string; reason: string }) => [s.path, s.reason]))).toEqual({
+    expect(
+      Object.fromEntries(headers.skipped.map((s: { path: string; reason: string }) => [s.path, s.reason])),
+    ).toEqual({
       [at('b.png', 1)]: 'empty file (0 bytes)',
       [at('c.png', 2)]: 'PNG truncated (no IEND chunk at the end)',
     });
     expect(headers.images).toBe(3);
     const verified = JSON.parse(await run(['inspect', '--data', root, '--format', 'nih', '--json', '--verify']));
-    expect(verified.skipped.map((s: { path: string }) => s.path)).toEqual([at('b.png', 1), at('c.png', 2), at('d.png', 3)]);
+    expect(verified.skipped.map((s: { path: string }) => s.path)).toEqual([
+      at('b.png', 1),
+      at('c.png', 2),
+      at('d.png', 3),
+    ]);
     expect(verified.skipped[2].reason).toMatch(/^cannot be decoded/);
     expect(verified.images).toBe(2);
   });
@@ -80,8 +97,12 @@ describe('data inspect', () => {
   it('a malformed table fails naming file, line and column', async () => {
     const root = await makeNih([{ id: 'a.png', labels: 'Hernia', patient: '1' }]);
     writeFileSync(join(root, 'Data_Entry_2017.csv'), 'Image Index,Finding Labels,Patient ID\na.png,"Hernia,1\n');
-    await expect(run(['inspect', '--data', root, '--format', 'nih'])).rejects.toThrow(`${join(root, 'Data_Entry_2017.csv')}: line 2, column 2: bad quoting: a quoted field is never closed`);
-    await expect(run(['inspect', '--data', root, '--format', 'png'])).rejects.toThrow("Expected one of 'auto', 'nih', 'chexpert', 'mura', 'csv', 'folder', 'dicom' for --format but received 'png'");
+    await expect(run(['inspect', '--data', root, '--format', 'nih'])).rejects.toThrow(
+      `${join(root, 'Data_Entry_2017.csv')}: line 2, column 2: bad quoting: a quoted field is never closed`,
+    );
+    await expect(run(['inspect', '--data', root, '--format', 'png'])).rejects.toThrow(
+      "Expected one of 'auto', 'nih', 'chexpert', 'mura', 'csv', 'folder', 'dicom' for --format but received 'png'",
+    );
   });
 });
 
@@ -100,6 +121,8 @@ describe('data cache', () => {
     const second = await run(args);
     expect(second).toMatch(/^up to date: nih: 2 images cached at 32x32 .*, 1 skipped/);
     expect(second).toContain(`skipped ${join(root, 'images/c.png')}: file not found`);
-    await expect(run([...args.slice(0, -2), '--image-size', '2.5'])).rejects.toThrow('Expected an integer between 32 and 4096 for --image-size but received 2.5');
+    await expect(run([...args.slice(0, -2), '--image-size', '2.5'])).rejects.toThrow(
+      'Expected an integer between 32 and 4096 for --image-size but received 2.5',
+    );
   });
 });

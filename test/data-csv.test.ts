@@ -21,10 +21,18 @@ describe('parseCsv', () => {
   });
 
   it('names file, line and column for malformed input', () => {
-    expect(() => parseCsv('a,b\n1,2\n3\n', 'bad.csv')).toThrow('bad.csv: line 3: expected 2 fields (as the header) but found 1');
-    expect(() => parseCsv('a,b\n1,2\n"open,2\n4,5\n', 'q.csv')).toThrow('q.csv: line 3, column 1: bad quoting: a quoted field is never closed');
-    expect(() => parseCsv('a,b\n1,x"y"\n', 'q.csv')).toThrow('q.csv: line 2, column 2: bad quoting: a quote inside an unquoted field');
-    expect(() => parseCsv('a,b\n"1"x,2\n', 'q.csv')).toThrow("q.csv: line 2, column 1: bad quoting: unexpected character 'x' after a closing quote");
+    expect(() => parseCsv('a,b\n1,2\n3\n', 'bad.csv')).toThrow(
+      'bad.csv: line 3: expected 2 fields (as the header) but found 1',
+    );
+    expect(() => parseCsv('a,b\n1,2\n"open,2\n4,5\n', 'q.csv')).toThrow(
+      'q.csv: line 3, column 1: bad quoting: a quoted field is never closed',
+    );
+    expect(() => parseCsv('a,b\n1,x"y"\n', 'q.csv')).toThrow(
+      'q.csv: line 2, column 2: bad quoting: a quote inside an unquoted field',
+    );
+    expect(() => parseCsv('a,b\n"1"x,2\n', 'q.csv')).toThrow(
+      "q.csv: line 2, column 1: bad quoting: unexpected character 'x' after a closing quote",
+    );
     expect(() => parseCsv('', 'empty.csv')).toThrow('empty.csv: empty CSV file (no header)');
     expect(() => parseCsv('\n\n', 'blank.csv')).toThrow('blank.csv: empty CSV file (no header)');
     const t = parseCsv('a,b\n1,2\n', 'h.csv');
@@ -45,6 +53,8 @@ describe('formatCsv', () => {
     expect(csvField(null)).toBe('');
     const back = parseCsv(text, 'round.csv');
     expect(back.header).toEqual(rows[0]);
-    expect(back.rows.map((r) => r.cells)).toEqual(rows.slice(1).map((r) => r.map((v) => (v === null || v === undefined ? '' : String(v)))));
+    expect(back.rows.map((r) => r.cells)).toEqual(
+      rows.slice(1).map((r) => r.map((v) => (v === null || v === undefined ? '' : String(v)))),
+    );
   });
 });

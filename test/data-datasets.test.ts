@@ -37,7 +37,9 @@ describe('NIH ChestX-ray14', () => {
       { id: 'a.png', labels: 'Effusion', patient: '1' },
       { id: 'b.png', labels: 'Effusion|Pneumonitis', patient: '2' },
     ]);
-    expect(() => loadNih(root)).toThrow(`${join(root, 'Data_Entry_2017.csv')}: line 3, column 'Finding Labels': unknown label 'Pneumonitis'`);
+    expect(() => loadNih(root)).toThrow(
+      `${join(root, 'Data_Entry_2017.csv')}: line 3, column 'Finding Labels': unknown label 'Pneumonitis'`,
+    );
   });
 
   it('a missing label table is named', () => {
@@ -47,13 +49,23 @@ describe('NIH ChestX-ray14', () => {
 });
 
 describe('CheXpert', () => {
-  const row = (patient: string, view: 'Frontal' | 'Lateral', v: { atel?: string; card?: string; cons?: string; edema?: string; eff?: string }, split = 'train') =>
-    // Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,...
+  const row = (
+    patient: string,
+    view: 'Frontal' | 'Lateral',
+    v: { atel?: string; card?: string; cons?: string; edema?: string; eff?: string },
+    split = 'train',
+  ) =>
+    // Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,Lung
+    // Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,...
     `CheXpert-v1.0-small/${split}/${patient}/study1/view1_${view.toLowerCase()}.jpg,Female,68,${view},AP,,,${v.card ?? ''},1.0,,${v.edema ?? ''},${v.cons ?? ''},,${v.atel ?? ''},0.0,${v.eff ?? ''},,,1.0`;
 
   it('keeps frontal views, maps uncertain per the protocol defaults, blank = 0', async () => {
     const root = await makeChexpert(
-      [row('patient00001', 'Frontal', { atel: '-1.0', card: '-1.0', cons: '-1.0', edema: '-1.0', eff: '-1.0' }), row('patient00001', 'Lateral', { atel: '1.0' }), row('patient00002', 'Frontal', { card: '1.0', eff: '0.0' })],
+      [
+        row('patient00001', 'Frontal', { atel: '-1.0', card: '-1.0', cons: '-1.0', edema: '-1.0', eff: '-1.0' }),
+        row('patient00001', 'Lateral', { atel: '1.0' }),
+        row('patient00002', 'Frontal', { card: '1.0', eff: '0.0' }),
+      ],
       [row('patient64541', 'Frontal', { edema: '1.0' }, 'valid')],
     );
     const ds = loadChexpert(root);
@@ -61,7 +73,9 @@ describe('CheXpert', () => {
     expect(ds.samples.map((s) => s.patientId)).toEqual(['patient00001', 'patient00002', 'patient64541']);
     expect(ds.samples[0].targets).toEqual([1, 0, 0, 1, 0]);
     expect(ds.samples[1].targets).toEqual([0, 1, 0, 0, 0]);
-    expect(ds.samples[0].path).toBe(join(root, '..', 'CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg'));
+    expect(ds.samples[0].path).toBe(
+      join(root, '..', 'CheXpert-v1.0-small/train/patient00001/study1/view1_frontal.jpg'),
+    );
     expect(ds.skipped).toEqual([]);
     expect(ds.officialSplits!.test!.size).toBe(1);
 
@@ -71,12 +85,19 @@ describe('CheXpert', () => {
     expect(zeros.samples[0].targets).toEqual([0, 0, 0, 0, 0]);
     const ignore = loadChexpert(root, { uncertainty: { Cardiomegaly: 'ignore' } });
     expect(ignore.samples[0].targets).toEqual([1, NaN, 0, 1, 0]);
-    expect(() => loadChexpert(root, { uncertainty: 'maybe' as never })).toThrow("Expected 'ones', 'zeros' or 'ignore' for uncertainty but received 'maybe'");
+    expect(() => loadChexpert(root, { uncertainty: 'maybe' as never })).toThrow(
+      "Expected 'ones', 'zeros' or 'ignore' for uncertainty but received 'maybe'",
+    );
   });
 
   it('a bad label value names line and column', async () => {
-    const root = await makeChexpert([row('patient00001', 'Frontal', {}), row('patient00002', 'Frontal', { edema: '2.0' })], []);
-    expect(() => loadChexpert(root)).toThrow(`${join(root, 'train.csv')}: line 3, column 'Edema': expected 1, 0, -1 or blank but found '2.0'`);
+    const root = await makeChexpert(
+      [row('patient00001', 'Frontal', {}), row('patient00002', 'Frontal', { edema: '2.0' })],
+      [],
+    );
+    expect(() => loadChexpert(root)).toThrow(
+      `${join(root, 'train.csv')}: line 3, column 'Edema': expected 1, 0, -1 or blank but found '2.0'`,
+    );
     writeFileSync(join(root, 'train.csv'), CHEXPERT_HEADER.replace('Edema,', '') + '\n');
     expect(() => loadChexpert(root)).toThrow(`${join(root, 'train.csv')}: line 1, column 'Edema': missing column`);
   });
@@ -108,7 +129,10 @@ describe("the user's own data", () => {
     const dir = tempDir('csv');
     await writePng(join(dir, 'img/a.png'), 1);
     await writePng(join(dir, 'img/b.png'), 2);
-    writeFileSync(join(dir, 'labels.csv'), 'file,patient,tumour,cyst\nimg/a.png,p1,1,0\nimg/b.png,p2,0,\nimg/gone.png,p3,1,1\n');
+    writeFileSync(
+      join(dir, 'labels.csv'),
+      'file,patient,tumour,cyst\nimg/a.png,p1,1,0\nimg/b.png,p2,0,\nimg/gone.png,p3,1,1\n',
+    );
     const ds = loadUserCsv(join(dir, 'labels.csv'), { pathColumn: 'file' });
     expect(ds.labels).toEqual(['tumour', 'cyst']);
     expect(ds.samples.map((s) => [s.path, s.patientId, s.targets])).toEqual([
@@ -117,8 +141,12 @@ describe("the user's own data", () => {
     ]);
     expect(ds.skipped).toEqual([{ path: join(dir, 'img/gone.png'), reason: 'file not found' }]);
     writeFileSync(join(dir, 'bad.csv'), 'path,tumour\nimg/a.png,1\nimg/b.png,maybe\n');
-    expect(() => loadUserCsv(join(dir, 'bad.csv'))).toThrow(`${join(dir, 'bad.csv')}: line 3, column 'tumour': expected 0 or 1 (or blank for unknown) but found 'maybe'`);
-    expect(() => loadUserCsv(join(dir, 'bad.csv'), { labelColumns: ['cyst'] })).toThrow(`line 1, column 'cyst': missing column`);
+    expect(() => loadUserCsv(join(dir, 'bad.csv'))).toThrow(
+      `${join(dir, 'bad.csv')}: line 3, column 'tumour': expected 0 or 1 (or blank for unknown) but found 'maybe'`,
+    );
+    expect(() => loadUserCsv(join(dir, 'bad.csv'), { labelColumns: ['cyst'] })).toThrow(
+      `line 1, column 'cyst': missing column`,
+    );
     writeFileSync(join(dir, 'empty.csv'), '');
     expect(() => loadUserCsv(join(dir, 'empty.csv'))).toThrow(`${join(dir, 'empty.csv')}: empty CSV file`);
   });
@@ -163,6 +191,8 @@ describe("the user's own data", () => {
     writeFileSync(join(dir, 'by-tag.csv'), 'PatientID,nodule\nPAT-B,1\n');
     const byTag = loadDicomTree(dir, { labels: join(dir, 'by-tag.csv'), key: 'PatientID' });
     expect(byTag.samples.map((s) => [s.id, s.targets[0]])).toEqual([['series/two.dcm', 1]]);
-    expect(byTag.skipped).toEqual([{ path: join(dir, 'series/one.dcm'), reason: `PatientID 'PAT-A' not in ${join(dir, 'by-tag.csv')}` }]);
+    expect(byTag.skipped).toEqual([
+      { path: join(dir, 'series/one.dcm'), reason: `PatientID 'PAT-A' not in ${join(dir, 'by-tag.csv')}` },
+    ]);
   });
 });

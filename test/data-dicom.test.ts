@@ -18,7 +18,9 @@ import { helpersDir, PYTHON, python } from './helpers/python.js';
 import { realDataRoot, realDataSkipReason } from './helpers/realdata.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'txf-dicom-'));
-const pydicomFiles = python<string>('import os, pydicom, json; print(json.dumps(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")))');
+const pydicomFiles = python<string>(
+  'import os, pydicom, json; print(json.dumps(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")))',
+);
 const pyd = (name: string) => join(pydicomFiles, name);
 
 interface Case {
@@ -65,7 +67,12 @@ const cases: Case[] = [
 ];
 
 const REAL_CASES: Case[] = [
-  { file: '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm', syntax: 'JPEG Baseline 8-bit (SIIM chest CR)', tolerance: 0, greyTolerance: 0 },
+  {
+    file: '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm',
+    syntax: 'JPEG Baseline 8-bit (SIIM chest CR)',
+    tolerance: 0,
+    greyTolerance: 0,
+  },
   lossless('RG3_J2KR.dcm', 'JPEG 2000 Lossless (CR, MONOCHROME1, 10 of 16 bits)'),
   lossless('CT_small.dcm', 'Explicit VR Little Endian'),
   lossless('MR_small_RLE.dcm', 'RLE Lossless'),
@@ -78,12 +85,27 @@ const real: Case[] = realRoot ? REAL_CASES.map((c) => ({ ...c, file: join(realRo
 /** HTJ2K codestreams of a smooth 12-bit image, encoded with OpenJPH (lossless and irreversible). */
 async function encodeHtj2k(): Promise<object[]> {
   const require = createRequire(import.meta.url);
-  const module = await (require('@cornerstonejs/codec-openjph/wasmjs') as (o: object) => Promise<Record<string, new () => HtEncoder>>)({ print: () => {}, printErr: () => {} });
+  const module = await (
+    require('@cornerstonejs/codec-openjph/wasmjs') as (o: object) => Promise<Record<string, new () => HtEncoder>>
+  )({ print: () => {}, printErr: () => {} });
   const [w, h] = [80, 96];
-  const px = Uint16Array.from({ length: w * h }, (_, i) => 2048 + Math.round(1500 * Math.sin((i % w) / 9) * Math.cos(Math.floor(i / w) / 13)) + (i % 7));
-  return [['htj2k_lossless', '1.2.840.10008.1.2.4.201', true], ['htj2k_lossy', '1.2.840.10008.1.2.4.203', false]].map(([name, syntax, reversible]) => {
+  const px = Uint16Array.from(
+    { length: w * h },
+    (_, i) => 2048 + Math.round(1500 * Math.sin((i % w) / 9) * Math.cos(Math.floor(i / w) / 13)) + (i % 7),
+  );
+  return [
+    ['htj2k_lossless', '1.2.840.10008.1.2.4.201', true],
+    ['htj2k_lossy', '1.2.840.10008.1.2.4.203', false],
+  ].map(([name, syntax, reversible]) => {
     const e = new module.HTJ2KEncoder!();
-    e.getDecodedBuffer({ width: w, height: h, bitsPerSample: 12, componentCount: 1, isSigned: false, isUsingColorTransform: false }).set(new Uint8Array(px.buffer));
+    e.getDecodedBuffer({
+      width: w,
+      height: h,
+      bitsPerSample: 12,
+      componentCount: 1,
+      isSigned: false,
+      isUsingColorTransform: false,
+    }).set(new Uint8Array(px.buffer));
     if (!reversible) e.setQuality(false, 0.002);
     e.encode();
     const codestream = join(dir, `${name}.j2c`);
@@ -161,7 +183,10 @@ describe('frames, colour, and what cannot be decoded', () => {
     ['liver_1frame.dcm', /BitsAllocated 1 is not supported/],
     ['MR_truncated.dcm', /\(7FE0,0010\) at byte \d+ declares 8192 bytes, past the end of the file/],
     // A codestream whose SIZ marker is overwritten: refused before OpenJPEG sees it.
-    ['JPEG2000-embedded-sequence-delimiter.dcm', /DICOM says 256 x 1024 but the compressed frame declares \d+ x \d+: corrupt/],
+    [
+      'JPEG2000-embedded-sequence-delimiter.dcm',
+      /DICOM says 256 x 1024 but the compressed frame declares \d+ x \d+: corrupt/,
+    ],
   ])('%s is refused naming the file and the reason', async (name, why) => {
     await expect(decodeGrey(pyd(name))).rejects.toThrow(new RegExp(`^${pyd(name).replace(/[.+]/g, '\\$&')}: `));
     await expect(decodeGrey(pyd(name))).rejects.toThrow(why);
@@ -171,14 +196,36 @@ describe('frames, colour, and what cannot be decoded', () => {
 describe('torchxfer data inspect on a DICOM tree of mixed transfer syntaxes', () => {
   it('decodes every file (on the worker, through dist/) and skips none', () => {
     const tree = join(dir, 'tree');
-    const files = [...cases, ...real].map((c, i) => ({ from: c.file, to: join(tree, `s${i % 3}`, `${i}-${basename(c.file)}`) }));
+    const files = [...cases, ...real].map((c, i) => ({
+      from: c.file,
+      to: join(tree, `s${i % 3}`, `${i}-${basename(c.file)}`),
+    }));
     for (const f of files) {
       mkdirSync(join(f.to, '..'), { recursive: true });
       copyFileSync(f.from, f.to);
     }
-    writeFileSync(join(dir, 'labels.csv'), ['file,finding', ...files.map((f, i) => `${basename(f.to)},${i % 2}`)].join('\n'));
+    writeFileSync(
+      join(dir, 'labels.csv'),
+      ['file,finding', ...files.map((f, i) => `${basename(f.to)},${i % 2}`)].join('\n'),
+    );
     const cli = join(helpersDir, '..', '..', 'bin', 'torchxfer.js');
-    const r = spawnSync(process.execPath, [cli, 'data', 'inspect', '--data', tree, '--format', 'dicom', '--labels', join(dir, 'labels.csv'), '--verify', '--json'], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        'data',
+        'inspect',
+        '--data',
+        tree,
+        '--format',
+        'dicom',
+        '--labels',
+        join(dir, 'labels.csv'),
+        '--verify',
+        '--json',
+      ],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
     const info = JSON.parse(r.stdout) as { images: number; skipped: unknown[]; checked: string };
     expect(info.skipped).toEqual([]);
@@ -189,6 +236,8 @@ describe('torchxfer data inspect on a DICOM tree of mixed transfer syntaxes', ()
 
 // The reference Python itself: the test is only as good as the files it could read.
 it('pydicom read every reference file', () => {
-  const unread = Object.entries(reference).filter(([, r]) => r.error).map(([f, r]) => `${f}: ${r.error}`);
+  const unread = Object.entries(reference)
+    .filter(([, r]) => r.error)
+    .map(([f, r]) => `${f}: ${r.error}`);
   expect(unread, `${PYTHON} with pydicom and python3-gdcm`).toEqual([]);
 });

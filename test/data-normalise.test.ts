@@ -16,7 +16,11 @@ describe('normaliseBatch', () => {
     expect(out).toBeInstanceOf(Float32Array);
     const maxErr = Math.max(...Array.from(out, (v, i) => Math.abs(v - ref[i])));
     expect(maxErr).toBeLessThan(2e-6);
-    expect(() => normalisationTable({ mean: 0.5, std: 0 })).toThrow('Expected a finite number > 0 for std but received 0');
-    expect(() => normaliseBatch(pixels, normalisationTable({ mean: 0, std: 1 }), new Float32Array(3))).toThrow(/for out but received a Float32Array/);
+    expect(() => normalisationTable({ mean: 0.5, std: 0 })).toThrow(
+      'Expected a finite number > 0 for std but received 0',
+    );
+    expect(() => normaliseBatch(pixels, normalisationTable({ mean: 0, std: 1 }), new Float32Array(3))).toThrow(
+      /for out but received a Float32Array/,
+    );
   });
 });

@@ -1,11 +1,21 @@
-// Sampling of the protocol (docs/protocol.md, "Data"): patient-disjoint splits, balanced binary sets, nested multi-label
+// Sampling of the protocol (docs/protocol.md, "Data"): patient-disjoint splits, balanced binary sets, nested
+// multi-label
 // subsets, ChestX-ray13 disjointness, determinism by seed, and the one-class error.
 import { describe, expect, it } from 'vitest';
 
 import { NIH_LABELS } from '../src/data/datasets/nih.js';
 import { hashIds } from '../src/train/data.js';
 import { deriveSeed, mulberry32 } from '../src/random.js';
-import { binaryExperiment, binarySplits, binaryTrainSubset, chestXray13, multiLabelExperiment, multiLabelSplits, sampleIds, splitByPatient } from '../src/data/sampling.js';
+import {
+  binaryExperiment,
+  binarySplits,
+  binaryTrainSubset,
+  chestXray13,
+  multiLabelExperiment,
+  multiLabelSplits,
+  sampleIds,
+  splitByPatient,
+} from '../src/data/sampling.js';
 import type { Dataset, Sample } from '../src/data/types.js';
 
 /** A synthetic NIH-like dataset: `patients` patients with 1-4 images; label j positive with rate[j]. */
@@ -74,7 +84,10 @@ describe('binary experiments', () => {
   const exp = binaryExperiment(ds, 'Emphysema', split, 11);
 
   it('validation and test are balanced: all positives plus as many negatives', () => {
-    for (const [set, pool] of [[exp.val, split.val], [exp.test, split.test]] as const) {
+    for (const [set, pool] of [
+      [exp.val, split.val],
+      [exp.test, split.test],
+    ] as const) {
       const pos = set.filter((s) => s.targets[0] === 1).length;
       const allPos = pool.filter((s) => s.targets[ds.labels.indexOf('Emphysema')] === 1).length;
       expect(pos).toBe(allPos);
@@ -101,8 +114,17 @@ describe('binary experiments', () => {
     // ...but only beyond the unique ones: every positive of the pool is in the subset.
     expect(new Set(posIds).size).toBe(exp.positives.length);
     // Unique positives never fall as N grows (they did when any shortfall drew every positive with replacement).
-    const unique = [200, 400, 800, 1000, 1400, 1600, 2000].map((n) => new Set(binaryTrainSubset(exp, n).filter((x) => x.targets[0] === 1).map((x) => x.id)).size);
-    expect(unique).toEqual(unique.map((_, i) => Math.min([200, 400, 800, 1000, 1400, 1600, 2000][i]! / 2, exp.positives.length)));
+    const unique = [200, 400, 800, 1000, 1400, 1600, 2000].map(
+      (n) =>
+        new Set(
+          binaryTrainSubset(exp, n)
+            .filter((x) => x.targets[0] === 1)
+            .map((x) => x.id),
+        ).size,
+    );
+    expect(unique).toEqual(
+      unique.map((_, i) => Math.min([200, 400, 800, 1000, 1400, 1600, 2000][i]! / 2, exp.positives.length)),
+    );
     expect(new Set(big.filter((s) => s.targets[0] === 0).map((s) => s.id)).size).toBe(1000);
     const s = binarySplits(exp, 100);
     expect(s.labels).toEqual(['Emphysema']);
@@ -111,7 +133,12 @@ describe('binary experiments', () => {
 
   it('unknown (NaN) targets, e.g. CheXpert uncertain with "ignore", are left out of binary sets', () => {
     const e = ds.labels.indexOf('Emphysema');
-    const withNaN = { ...ds, samples: ds.samples.map((s, i) => (i % 3 === 0 ? { ...s, targets: s.targets.map((t, j) => (j === e ? NaN : t)) } : s)) };
+    const withNaN = {
+      ...ds,
+      samples: ds.samples.map((s, i) =>
+        i % 3 === 0 ? { ...s, targets: s.targets.map((t, j) => (j === e ? NaN : t)) } : s,
+      ),
+    };
     const x = binaryExperiment(withNaN, 'Emphysema', splitByPatient(withNaN, { seed: 1 }), 11);
     const all = [...x.positives, ...x.negatives, ...x.val, ...x.test];
     expect(all.every((s) => s.targets[0] === 0 || s.targets[0] === 1)).toBe(true);
@@ -119,8 +146,16 @@ describe('binary experiments', () => {
   });
 
   it('a split with one class is a clear error', () => {
-    const none = { ...ds, samples: ds.samples.map((s) => ({ ...s, targets: s.targets.map((t, j) => (j === 13 && !ds.officialSplits!.test!.has(s.id) ? 0 : t)) })) };
-    expect(() => binaryExperiment(none, 'Hernia', splitByPatient(none, { seed: 1 }), 1)).toThrow(/^nih: the validation split has only one class for Hernia \(0 positive, \d+ negative\)/);
+    const none = {
+      ...ds,
+      samples: ds.samples.map((s) => ({
+        ...s,
+        targets: s.targets.map((t, j) => (j === 13 && !ds.officialSplits!.test!.has(s.id) ? 0 : t)),
+      })),
+    };
+    expect(() => binaryExperiment(none, 'Hernia', splitByPatient(none, { seed: 1 }), 1)).toThrow(
+      /^nih: the validation split has only one class for Hernia \(0 positive, \d+ negative\)/,
+    );
     expect(() => binaryExperiment(ds, 'Nope', split, 1)).toThrow(/for label but received 'Nope'/);
   });
 
@@ -138,7 +173,11 @@ describe('binary experiments', () => {
     // Only what the experiment uses is removed: every other negative of train_val stays in the pool.
     const pool = [...split.train, ...split.val].filter((s) => s.targets[e] === 0 && !used.has(s.id)).map((s) => s.id);
     expect([...src.officialSplits!.trainVal!].sort()).toEqual(pool.sort());
-    expect(src.samples.filter((s) => src.officialSplits!.test!.has(s.id)).every((s) => split.test.some((t) => t.id === s.id))).toBe(true);
+    expect(
+      src.samples
+        .filter((s) => src.officialSplits!.test!.has(s.id))
+        .every((s) => split.test.some((t) => t.id === s.id)),
+    ).toBe(true);
     // Its own split: 90/10 by patient, no patient in two splits.
     const own = splitByPatient(src, { mode: 'official', seed: 0 });
     expect(own.train.length + own.val.length).toBe(pool.length);
@@ -160,7 +199,11 @@ describe('multi-label subsets', () => {
     const s400 = multiLabelSplits(exp, 400).train.map((s) => s.id);
     expect(s400.slice(0, 50)).toEqual(s50);
     expect(multiLabelExperiment(ds, split, 5).order.map((s) => s.id)).toEqual(exp.order.map((s) => s.id));
-    expect(multiLabelExperiment(ds, split, 6).order.slice(0, 50).map((s) => s.id)).not.toEqual(s50);
+    expect(
+      multiLabelExperiment(ds, split, 6)
+        .order.slice(0, 50)
+        .map((s) => s.id),
+    ).not.toEqual(s50);
     expect(() => multiLabelSplits(exp, exp.order.length + 1)).toThrow(/for n but received/);
   });
 });
@@ -195,7 +238,11 @@ describe('splits do not depend on where the data sits', () => {
         const ds = loadUserCsv(join(d, 'labels.csv'), { keepMissing: true });
         const split = splitByPatient(ds, { mode: 'random', seed: 3 });
         const exp = binaryExperiment(ds, 'y', split, 3);
-        return { split: [split.train, split.val, split.test].map(sampleIds), val: sampleIds(exp.val), train: sampleIds(binaryTrainSubset(exp, 20)) };
+        return {
+          split: [split.train, split.val, split.test].map(sampleIds),
+          val: sampleIds(exp.val),
+          train: sampleIds(binaryTrainSubset(exp, 20)),
+        };
       });
       expect(views[0]).toEqual(views[1]);
     } finally {

@@ -30,10 +30,13 @@ function helpExamples(mod: CommandModule<unknown, unknown>): string[] {
   const recorder: unknown = new Proxy(
     {},
     {
-      get: (_target, prop) =>
+      get:
+        (_target, prop) =>
         (...args: unknown[]) => {
           if (prop === 'example') out.push(String(args[0]));
-          if (prop === 'command') for (const c of [args[0]].flat()) if (c && typeof c === 'object') out.push(...helpExamples(c as CommandModule<unknown, unknown>));
+          if (prop === 'command')
+            for (const c of [args[0]].flat())
+              if (c && typeof c === 'object') out.push(...helpExamples(c as CommandModule<unknown, unknown>));
           return recorder;
         },
     },
@@ -50,7 +53,14 @@ function commandsOf(line: string): string[] {
   for (const part of line.replace(/\$\([^)]*\)/g, 'x').split(/&&|;/)) {
     const m = /^\s*((?:\S+\s+)*?)(?:\$0|torchxfer)(\s.*)?$/.exec(part.replace(/\s#\s.*$/, ''));
     // Only where torchxfer is the command: after npx, time, env and VAR=value, not in `npm install torchxfer`.
-    if (!m || !m[1]!.split(/\s+/).filter(Boolean).every((w) => /^(npx|time|env|[A-Z_]+=\S*)$/.test(w))) continue;
+    if (
+      !m ||
+      !m[1]!
+        .split(/\s+/)
+        .filter(Boolean)
+        .every((w) => /^(npx|time|env|[A-Z_]+=\S*)$/.test(w))
+    )
+      continue;
     // "torchxfer results / report" in a listing: two commands; the first is enough to check the name.
     out.push(`torchxfer${(m[2] ?? '').split(/\s+\|\s+|\s+>\s+/)[0]!.replace(/^(\s+\S+)\s+\/\s+\S+/, '$1')}`.trim());
   }
@@ -69,7 +79,13 @@ function docsLines(file: string): CommandLine[] {
         // A listing of commands ("torchxfer eval    what it does") keeps the part before the gap.
         const line = raw.replace(/^\$\s+/, '').split(/\s{3,}(?![-\w]*\s*#)/)[0]!;
         const error = /^torchxfer: (.*)$/.exec(lines[k + 1] ?? '')?.[1];
-        for (const c of commandsOf(line)) out.push({ where: `${file}: ${raw.trim()}`, text: c, synopsis: SYNOPSIS.test(c) || line !== raw.replace(/^\$\s+/, ''), error });
+        for (const c of commandsOf(line))
+          out.push({
+            where: `${file}: ${raw.trim()}`,
+            text: c,
+            synopsis: SYNOPSIS.test(c) || line !== raw.replace(/^\$\s+/, ''),
+            error,
+          });
       });
       return;
     }
@@ -120,7 +136,10 @@ async function check(line: CommandLine): Promise<string | undefined> {
       return line.error ? `${line.where}: parsed, but the docs show it failing with '${line.error}'` : undefined;
     } catch (err) {
       const message = (err as Error).message.replace(/^torchxfer: /, '').split('\nSee:')[0]!;
-      if (line.error) return message.includes(line.error) ? undefined : `${line.where}: fails with '${message}', the docs show '${line.error}'`;
+      if (line.error)
+        return message.includes(line.error)
+          ? undefined
+          : `${line.where}: fails with '${message}', the docs show '${line.error}'`;
       const missing = /^Missing required options?: (.*)$/.exec(message);
       if (line.synopsis && attempt < 5 && missing) {
         for (const flag of missing[1]!.split(', ')) argv.push(flag, sample(flag.replace(/^-+/, '')));
@@ -140,7 +159,10 @@ async function check(line: CommandLine): Promise<string | undefined> {
 let quiet: ReturnType<typeof vi.spyOn>[] = [];
 beforeAll(() => {
   // --help lines print the help; a missing positional prints it to stderr: not this test's output.
-  quiet = [vi.spyOn(console, 'log').mockImplementation(() => {}), vi.spyOn(console, 'error').mockImplementation(() => {})];
+  quiet = [
+    vi.spyOn(console, 'log').mockImplementation(() => {}),
+    vi.spyOn(console, 'error').mockImplementation(() => {}),
+  ];
 });
 afterAll(() => quiet.forEach((s) => s.mockRestore()));
 
@@ -159,7 +181,12 @@ describe('the docs and the help agree with the CLI', () => {
   });
 
   it('every command line in README.md and docs/*.md parses, and the errors the docs show are the ones the CLI gives', async () => {
-    const files = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+    const files = [
+      'README.md',
+      ...readdirSync('docs')
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => join('docs', f)),
+    ];
     const lines = files.flatMap(docsLines);
     expect(lines.filter((l) => !l.synopsis).length).toBeGreaterThan(10);
     expect(lines.some((l) => l.error)).toBe(true);
@@ -173,18 +200,27 @@ describe('the docs and the help agree with the CLI', () => {
 
   it('the checker catches what it is for: an unknown flag, a bad value, a renamed flag', async () => {
     const concrete = (text: string) => check({ where: 'probe', text, synopsis: true });
-    expect(await concrete('torchxfer data synth --kind chest --out o --count 5 --n 5')).toMatch(/Unknown option: -n|Unknown option: --n/);
-    expect(await concrete('torchxfer train --epochs banana')).toMatch(/Expected an integer for --epochs but received 'banana'/);
+    expect(await concrete('torchxfer data synth --kind chest --out o --count 5 --n 5')).toMatch(
+      /Unknown option: -n|Unknown option: --n/,
+    );
+    expect(await concrete('torchxfer train --epochs banana')).toMatch(
+      /Expected an integer for --epochs but received 'banana'/,
+    );
     expect(await concrete('torchxfer train --format png')).toMatch(/for --format but received 'png'/);
     expect(await concrete('torchxfer data synth --kind chest --out DIR --count K --seed S')).toBeUndefined();
   });
 
   it('data synth: --seed is optional, default 0, and its help says only that', async () => {
-    expect(await check({ where: 'probe', text: 'torchxfer data synth --kind chest --out o --count 5', synopsis: false })).toBeUndefined();
+    expect(
+      await check({ where: 'probe', text: 'torchxfer data synth --kind chest --out o --count 5', synopsis: false }),
+    ).toBeUndefined();
     const printed: string[] = [];
     vi.mocked(console.log).mockImplementation((...a: unknown[]) => void printed.push(a.join(' ')));
     await main(['data', 'synth', '--help']);
-    const seed = printed.join('\n').split('\n').find((l) => l.includes('--seed'))!;
+    const seed = printed
+      .join('\n')
+      .split('\n')
+      .find((l) => l.includes('--seed'))!;
     expect(seed).toContain('default 0');
     expect(seed).not.toContain('[required]');
   });

@@ -31,7 +31,11 @@ beforeAll(async () => {
   // A labels CSV of 60 phantom images in 30 patients, each with one positive and one negative image (so any
   // validation patient brings both classes, wherever the seeded split puts it), plus two files that do not
   // decode and three that do not exist, each its own patient.
-  const images = readFileSync(join(phantoms, 'Data_Entry_2017.csv'), 'utf8').trim().split('\n').slice(1, 61).map((l) => l.split(',')[0]!);
+  const images = readFileSync(join(phantoms, 'Data_Entry_2017.csv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1, 61)
+    .map((l) => l.split(',')[0]!);
   mkdirSync(join(dir, 'bad'));
   for (const f of corrupt) writeFileSync(join(dir, f), Buffer.from('\x89PNG\r\n\x1a\n this is not an image'));
   const rows = images.map((f, i) => `chest/images/${f},p${Math.floor(i / 2)},${i < 40 ? 'train' : 'test'},${i % 2}`);
@@ -40,12 +44,30 @@ beforeAll(async () => {
   writeFileSync(csv, `path,patient,split,Cardiomegaly\n${rows.join('\n')}\n`);
 }, 300_000);
 
-const tiny = { arch: 'resnet50' as const, init: 'none', epochs: 1, batchSize: 16, maxLr: 0.001, tta: 0, imageSize: 64, crop: 60, device: 'cpu', maxSteps: 2 };
+const tiny = {
+  arch: 'resnet50' as const,
+  init: 'none',
+  epochs: 1,
+  batchSize: 16,
+  maxLr: 0.001,
+  tta: 0,
+  imageSize: 64,
+  crop: 60,
+  device: 'cpu',
+  maxSteps: 2,
+};
 
 interface Metrics {
   method: string;
   simulated: boolean;
-  counts: { nRequested: number; nTrained: number; uniqueImages: number; uniquePositives: number; droppedFiles: number; poolPositives: number };
+  counts: {
+    nRequested: number;
+    nTrained: number;
+    uniqueImages: number;
+    uniquePositives: number;
+    droppedFiles: number;
+    poolPositives: number;
+  };
   dropped: { path: string; reason: string }[];
   samples: { train: string[]; val: string[]; test: string[] };
   warnings: string[];
@@ -56,7 +78,10 @@ describe('counts of a run are what happened', () => {
   it('a labels CSV with missing and unreadable files: removed before sampling, listed, never counted; the next run draws the same sample', async () => {
     const cacheDir = join(dir, 'cache');
     const run = async (out: string) => {
-      await train({ ...tiny, data: csv, format: 'csv', task: ['Cardiomegaly'], n: 60, cacheDir, out: join(dir, out) }, { progress: null });
+      await train(
+        { ...tiny, data: csv, format: 'csv', task: ['Cardiomegaly'], n: 60, cacheDir, out: join(dir, out) },
+        { progress: null },
+      );
       return JSON.parse(readFileSync(join(dir, out, 'metrics.json'), 'utf8')) as Metrics;
     };
     const m = await run('csv-1');
@@ -73,7 +98,11 @@ describe('counts of a run are what happened', () => {
     expect(m.counts.uniqueImages).toBe(unique.size);
     expect(m.counts.uniqueImages).toBeLessThan(60);
     expect(m.counts.uniquePositives).toBe(m.counts.poolPositives);
-    expect(m.warnings.some((w) => w.startsWith(`N = 60 was asked for but the training pool has only ${unique.size} unique image(s)`))).toBe(true);
+    expect(
+      m.warnings.some((w) =>
+        w.startsWith(`N = 60 was asked for but the training pool has only ${unique.size} unique image(s)`),
+      ),
+    ).toBe(true);
     // The CSV is not the phantoms' folder: no marker there, so not recorded as simulated.
     expect(m.simulated).toBe(false);
     // A second run knows the unreadable files before it samples: the same sample, nothing redrawn.
@@ -90,7 +119,15 @@ describe('counts of a run are what happened', () => {
         nGrid: [40],
         seeds: [0],
         // Pneumothorax: 20 of the 120 phantoms, 16 in the training pool: N = 40 asks for 20 positives.
-        targets: [{ name: 'pneumothorax', dataset: 'nih', root: phantoms, label: 'Pneumothorax', options: { imageSize: 64, testLimit: 16 } }],
+        targets: [
+          {
+            name: 'pneumothorax',
+            dataset: 'nih',
+            root: phantoms,
+            label: 'Pneumothorax',
+            options: { imageSize: 64, testLimit: 16 },
+          },
+        ],
         sources: [],
         base: { arch: 'resnet50', epochs: 1, batchSize: 16, maxLr: 0.001, tta: 0 },
         arms: [{ name: 'scratch', source: 'none', init: 'default' }],
@@ -110,9 +147,21 @@ describe('counts of a run are what happened', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     const [row] = (JSON.parse(readFileSync(out, 'utf8')) as { runs: Record<string, unknown>[] }).runs;
-    const metrics = JSON.parse(readFileSync(join(dir, 'few.runs', String(row!.key), 'metrics.json'), 'utf8')) as Metrics;
-    expect([row!.n_requested, row!.n_trained, row!.method, row!.simulated, row!.arm]).toEqual([40, 40, 'cnn', true, 'scratch']);
-    expect([row!.unique_images, row!.unique_positives, row!.dropped_files]).toEqual([metrics.counts.uniqueImages, metrics.counts.uniquePositives, 0]);
+    const metrics = JSON.parse(
+      readFileSync(join(dir, 'few.runs', String(row!.key), 'metrics.json'), 'utf8'),
+    ) as Metrics;
+    expect([row!.n_requested, row!.n_trained, row!.method, row!.simulated, row!.arm]).toEqual([
+      40,
+      40,
+      'cnn',
+      true,
+      'scratch',
+    ]);
+    expect([row!.unique_images, row!.unique_positives, row!.dropped_files]).toEqual([
+      metrics.counts.uniqueImages,
+      metrics.counts.uniquePositives,
+      0,
+    ]);
     expect(metrics.counts.uniquePositives).toBe(metrics.counts.poolPositives);
     expect(metrics.counts.uniquePositives).toBeLessThan(20);
     expect(new Set(metrics.samples.train).size).toBe(metrics.counts.uniqueImages);

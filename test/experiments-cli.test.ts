@@ -76,7 +76,8 @@ describe('torchxfer experiment (CLI)', () => {
     const child = spawnCli(['experiment', specPath, '--db', killed], { FAKE_HANG_AFTER: '5' }, fakeCli);
     const exit = new Promise<void>((res) => child.on('exit', () => res()));
     const t0 = Date.now();
-    while (!(doneCount(killed) >= 5 && runCount(killed, 'running') === 1) && Date.now() - t0 < 60_000) await new Promise((res) => setTimeout(res, 50));
+    while (!(doneCount(killed) >= 5 && runCount(killed, 'running') === 1) && Date.now() - t0 < 60_000)
+      await new Promise((res) => setTimeout(res, 50));
     child.kill('SIGKILL');
     await exit;
     const partial = new ResultsDb(killed, { readonly: true });
@@ -103,7 +104,9 @@ describe('torchxfer experiment (CLI)', () => {
     child.kill('SIGKILL');
     await exit;
     expect(second.status).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`busy\\.db is in use by another writer \\(pid ${child.pid} on .*results merge`));
+    expect(second.stderr).toMatch(
+      new RegExp(`busy\\.db is in use by another writer \\(pid ${child.pid} on .*results merge`),
+    );
   });
 
   it('validates options and specs before running', () => {
@@ -114,8 +117,14 @@ describe('torchxfer experiment (CLI)', () => {
     expect(r.stderr).toMatch(/bad\.yaml: Expected an integer between 1 and 100000 for base\.epochs but received -1/);
     r = runCli(['experiment', specPath, '--same-anatomy-weights', 'densenet121-res224-chex', '--dry-run'], {}, fakeCli);
     expect(r.stderr).toMatch(/Expected the paper preset .* for --same-anatomy-weights but received '.*'/);
-    r = runCli(['experiment', 'paper', '--plan', '--same-anatomy-weights', 'densenet121-res224-nih'], { NIH_ROOT: dir, CHEXPERT_ROOT: dir, MURA_ROOT: dir }, fakeCli);
-    expect(r.stderr).toMatch(/for --same-anatomy-weights but received 'densenet121-res224-nih \(trained on NIH ChestX-ray14\)'/);
+    r = runCli(
+      ['experiment', 'paper', '--plan', '--same-anatomy-weights', 'densenet121-res224-nih'],
+      { NIH_ROOT: dir, CHEXPERT_ROOT: dir, MURA_ROOT: dir },
+      fakeCli,
+    );
+    expect(r.stderr).toMatch(
+      /for --same-anatomy-weights but received 'densenet121-res224-nih \(trained on NIH ChestX-ray14\)'/,
+    );
     r = runCli(['experiment', specPath, '--db', join(dir, 'dry.db'), '--dry-run'], {}, fakeCli);
     expect(r.status, r.stderr).toBe(0);
     // Stage 1 (2 arms x 3 N x 2 seeds) and the 2 source tasks; stage 2 waits for stage 1's winner.
@@ -141,7 +150,11 @@ describe('torchxfer experiment (CLI)', () => {
         const p = join(dir, `pass${pass}-shard${i}.db`);
         // Each shard starts from everything finished so far (copying a WAL database with cp is unsafe).
         if (existsSync(merged)) expect(runCli(['results', 'merge', p, merged]).status).toBe(0);
-        const r = runCli(['experiment', specPath, '--db', p, '--shard', `${i}/2`, '--checkpoints', join(dir, 'ck')], {}, fakeCli);
+        const r = runCli(
+          ['experiment', specPath, '--db', p, '--shard', `${i}/2`, '--checkpoints', join(dir, 'ck')],
+          {},
+          fakeCli,
+        );
         expect(r.status, r.stderr).toBe(0);
         parts.push(p);
         await breathe();
@@ -155,17 +168,37 @@ describe('torchxfer experiment (CLI)', () => {
     expect(readFileSync(join(dir, 'm.csv'), 'utf8').trim().split('\n').length).toBe(1 + doneCount(whole));
   });
 
-  it('the report renders in headless Chromium with the runs\' data', () => {
+  it("the report renders in headless Chromium with the runs' data", () => {
     const out = join(dir, 'report');
     const r = runCli(['report', join(dir, 'whole.db'), '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     const html = join(out, 'report.html');
     // Self-contained: no external scripts, styles, images or fonts (the phantoms' example grids are inline data).
-    expect(readFileSync(html, 'utf8')).not.toMatch(/<(script|link)\b|url\((?!#)|(src|href)=(?!"data:image\/png;base64,)/i);
+    expect(readFileSync(html, 'utf8')).not.toMatch(
+      /<(script|link)\b|url\((?!#)|(src|href)=(?!"data:image\/png;base64,)/i,
+    );
     const profile = tempDir('txexp-chrome-');
-    const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
-    const dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
-    execFileSync('/usr/bin/chromium', [...flags, `--screenshot=${join(out, 'shot.png')}`, '--window-size=1200,2000', `file://${html}`], { timeout: 60_000, stdio: 'ignore' });
+    const flags = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${profile}`,
+    ];
+    const dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    execFileSync(
+      '/usr/bin/chromium',
+      [...flags, `--screenshot=${join(out, 'shot.png')}`, '--window-size=1200,2000', `file://${html}`],
+      { timeout: 60_000, stdio: 'ignore' },
+    );
     expect(statSync(join(out, 'shot.png')).size).toBeGreaterThan(10_000);
     const doc = new ResultsDb(join(dir, 'whole.db'), { readonly: true });
     const runs = doc.runs().filter((x) => x.kind === 'target');
@@ -181,7 +214,10 @@ describe('torchxfer experiment (CLI)', () => {
     expect((figures[1]!.match(/class="series"/g) ?? []).length).toBe(3);
     expect((figures[1]!.match(/class="band"/g) ?? []).length).toBe(3);
     // Table cells hold the mean over seeds of the stored AUCs.
-    const at = (n: number, pol: string) => runs.filter((x) => x.n === n && JSON.parse(x.arm_json).policy === pol && JSON.parse(x.arm_json).source === 'none');
+    const at = (n: number, pol: string) =>
+      runs.filter(
+        (x) => x.n === n && JSON.parse(x.arm_json).policy === pol && JSON.parse(x.arm_json).source === 'none',
+      );
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     for (const n of [50, 100, 200]) {
       expect(dom).toContain(mean(at(n, 'one-cycle').map((x) => x.test_auc_tta!)).toFixed(4));
@@ -193,10 +229,20 @@ describe('torchxfer experiment (CLI)', () => {
     expect(dom).toMatch(/<title>SIMULATED: torchxfer report<\/title>/);
     expect(dom).toMatch(/<p class="simulated"><strong>SIMULATED\.<\/strong> SIMULATED PHANTOM DATA/);
     // Two seeds: each pair of arms is also tested over its (N, seed) runs (6 pairs).
-    expect(dom).toMatch(/<tr data-over="n-seed"><td>regular<\/td><td>one-cycle<\/td><td>N x seed<\/td><td>[-0-9.]+<\/td><td>6<\/td>/);
+    expect(dom).toMatch(
+      /<tr data-over="n-seed"><td>regular<\/td><td>one-cycle<\/td><td>N x seed<\/td><td>[-0-9.]+<\/td><td>6<\/td>/,
+    );
     // The p-value of regular vs one-cycle over the N grid matches scipy's ttest_rel on the same means.
     const series = (pol: string) => [50, 100, 200].map((n) => mean(at(n, pol).map((x) => x.test_auc_tta!)));
-    const py = execFileSync('/usr/bin/python3', ['-c', 'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))', JSON.stringify([series('regular'), series('one-cycle')])], { encoding: 'utf8' });
+    const py = execFileSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import sys, json; from scipy.stats import ttest_rel; a, b = json.loads(sys.argv[1]); print(repr(ttest_rel(a, b).pvalue))',
+        JSON.stringify([series('regular'), series('one-cycle')]),
+      ],
+      { encoding: 'utf8' },
+    );
     const p = Number(py.trim());
     expect(dom).toContain(`<td>regular</td><td>one-cycle</td>`);
     expect(dom).toContain(`<td class="p">${p < 1e-4 ? p.toExponential(2) : p.toFixed(4)}</td>`);

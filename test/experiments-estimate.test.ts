@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ResultsDb } from '../src/experiments/db.js';
-import { allJobs, estimateJob, jobTrainConfig, jobWork, splitSizes, type SplitSizes } from '../src/experiments/estimate.js';
+import {
+  allJobs,
+  estimateJob,
+  jobTrainConfig,
+  jobWork,
+  splitSizes,
+  type SplitSizes,
+} from '../src/experiments/estimate.js';
 import { pairedP } from '../src/experiments/paired.js';
 import { doneLookup, runExperiment } from '../src/experiments/run.js';
 import { validateSpec } from '../src/experiments/spec.js';
@@ -30,8 +37,27 @@ const stagewise = () => ({
   nGrid: [50, 100],
   seeds: [0],
   targets: [{ name: 'cardio', dataset: 'phantom-chest', label: 'Cardiomegaly', options: { ...small, balanced: true } }],
-  sources: [{ name: 'msk-source', dataset: 'phantom-msk', n: 120, options: small, train: { epochs: 1, source: 'none', init: 'default' } }],
-  base: { arch: 'resnet50', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default', epochs: 2, maxLr: 0.001, batchSize: 16, tta: 4, options: { imageSize: 64 } },
+  sources: [
+    {
+      name: 'msk-source',
+      dataset: 'phantom-msk',
+      n: 120,
+      options: small,
+      train: { epochs: 1, source: 'none', init: 'default' },
+    },
+  ],
+  base: {
+    arch: 'resnet50',
+    policy: 'regular',
+    strategy: 'fine-tune',
+    source: 'none',
+    init: 'default',
+    epochs: 2,
+    maxLr: 0.001,
+    batchSize: 16,
+    tta: 4,
+    options: { imageSize: 64 },
+  },
   stages: [
     { name: 'policy', vary: 'policy', values: ['regular', 'one-cycle'] },
     { name: 'strategy', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] },
@@ -46,7 +72,11 @@ describe('experiment estimate', () => {
     const db = new ResultsDb(join(dir, 'r.db'));
     const s = await runExperiment(spec, { db, runner: fake, pairedP, checkpointDir: join(dir, 'ck') });
     expect(s.failed).toEqual([]);
-    const ran = db.runs('est').filter((r) => r.status === 'done').map((r) => r.key).sort();
+    const ran = db
+      .runs('est')
+      .filter((r) => r.status === 'done')
+      .map((r) => r.key)
+      .sort();
     // With the finished runs, stages build on their real winners: exactly the jobs that ran.
     const planned = allJobs(spec, doneLookup(db));
     db.close();
@@ -60,11 +90,25 @@ describe('experiment estimate', () => {
     const sizes: SplitSizes = { train: 333, val: 40, test: 60, from: 'table' };
     for (const strategy of ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] as const) {
       const config = resolveTrainConfig({ out: 'x', strategy, epochs: 7, batchSize: 16, maxLr: 'auto', tta: 4 });
-      const w = jobWork({ key: 'k', experiment: 'e', kind: 'target', data: { name: 'd', dataset: 'nih', options: {} }, arm: {} as never, n: 333, seed: 0 }, 's', config, sizes);
+      const w = jobWork(
+        {
+          key: 'k',
+          experiment: 'e',
+          kind: 'target',
+          data: { name: 'd', dataset: 'nih', options: {} },
+          arm: {} as never,
+          n: 333,
+          seed: 0,
+        },
+        's',
+        config,
+        sizes,
+      );
       const steps = 7 * Math.ceil(333 / 16);
       // Counted step by step from the schedule train() follows.
       const table = tabulate(trainingPlan({ strategy, lr: () => 1, momentum: () => 0.9, steps }));
-      const count = (g0: boolean, g1: boolean) => table.groups[0]!.trainable.filter((t, i) => t === g0 && table.groups[1]!.trainable[i] === g1).length;
+      const count = (g0: boolean, g1: boolean) =>
+        table.groups[0]!.trainable.filter((t, i) => t === g0 && table.groups[1]!.trainable[i] === g1).length;
       expect(w.steps).toEqual({ head: count(false, false), upper: count(false, true), all: count(true, true) });
       expect(w.steps.head + w.steps.upper + w.steps.all).toBe(steps);
       expect(w.finder).toEqual({ steps: 100, part: strategy === 'fine-tune' ? 'all' : 'head' });
@@ -83,16 +127,31 @@ describe('experiment estimate', () => {
     const fromData = await splitSizes(target, config, {});
     const { splits, poolPositives } = await planSplits(config);
     // A binary subset of 100 holds 50 positives, as many of them unique as the pool has.
-    expect(fromData).toEqual({ train: 100, val: splits.val.length, test: splits.test.length, trainUniquePositives: Math.min(50, poolPositives), from: 'data' });
+    expect(fromData).toEqual({
+      train: 100,
+      val: splits.val.length,
+      test: splits.test.length,
+      trainUniquePositives: Math.min(50, poolPositives),
+      from: 'data',
+    });
     expect(fromData.val).toBeLessThanOrEqual(40);
     expect(fromData.test).toBeLessThanOrEqual(60);
 
     const away = { ...target, data: { ...target.data, dataset: 'nih', root: join(tempDir(), 'missing') } };
     const awayConfig = resolveTrainConfig({ ...config, data: away.data.root! });
-    expect(await splitSizes(away, awayConfig, { cardio: { train: 5000, val: 500, test: 900 } })).toEqual({ train: 100, val: 40, test: 60, from: 'table' });
+    expect(await splitSizes(away, awayConfig, { cardio: { train: 5000, val: 500, test: 900 } })).toEqual({
+      train: 100,
+      val: 40,
+      test: 60,
+      from: 'table',
+    });
     await expect(splitSizes(away, awayConfig, {})).rejects.toThrow(/cannot size dataset 'cardio'.*--sizes/);
     // Data that is here but wrong is an error, not a silent fallback to the table.
-    await expect(splitSizes(target, resolveTrainConfig({ ...config, task: ['NoSuchFinding'] }), { cardio: { train: 5000, val: 500, test: 900 } })).rejects.toThrow(/NoSuchFinding/);
+    await expect(
+      splitSizes(target, resolveTrainConfig({ ...config, task: ['NoSuchFinding'] }), {
+        cardio: { train: 5000, val: 500, test: 900 },
+      }),
+    ).rejects.toThrow(/NoSuchFinding/);
   });
 
   it('the CLI measures step times and prints every job with its time (JSON)', async () => {
@@ -102,12 +161,29 @@ describe('experiment estimate', () => {
     raw.stages = raw.stages.slice(0, 1);
     raw.nGrid = [50];
     writeFileSync(specPath, JSON.stringify(raw));
-    const r = await runCliAsync(['experiment', specPath, '--estimate', '--json', '--device', 'cpu', '--db', join(dir, 'none.db')]);
+    const r = await runCliAsync([
+      'experiment',
+      specPath,
+      '--estimate',
+      '--json',
+      '--device',
+      'cpu',
+      '--db',
+      join(dir, 'none.db'),
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { device: string; totalSeconds: number; rates: Record<string, { allMs: number; headMs: number; evalMsPerImage: number }>; jobs: { seconds: { total: number }; steps: { all: number } }[] };
+    const out = JSON.parse(r.stdout) as {
+      device: string;
+      totalSeconds: number;
+      rates: Record<string, { allMs: number; headMs: number; evalMsPerImage: number }>;
+      jobs: { seconds: { total: number }; steps: { all: number } }[];
+    };
     expect(out.device).toBe('cpu');
     expect(out.jobs.length).toBe(allJobs(validateSpec(raw, {})).length);
-    expect(out.totalSeconds).toBeCloseTo(out.jobs.reduce((s, j) => s + j.seconds.total, 0), 6);
+    expect(out.totalSeconds).toBeCloseTo(
+      out.jobs.reduce((s, j) => s + j.seconds.total, 0),
+      6,
+    );
     const rates = Object.values(out.rates);
     expect(rates.length).toBe(1); // one architecture at one size
     // Timings themselves are for benchmarks; here only that each was measured.

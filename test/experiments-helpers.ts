@@ -114,14 +114,22 @@ process.exitCode = await main(process.argv.slice(2));
 }
 
 export function runCli(args: string[], env: Record<string, string> = {}, cli = CLI): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
 }
 
 /**
  * runCli for long commands: asynchronous (a synchronous child over 60 s starves vitest's RPC) and with
  * no time limit of its own (the test's timeout bounds it).
  */
-export function runCliAsync(args: string[], env: Record<string, string> = {}, cli = CLI): Promise<{ status: number | null; stdout: string; stderr: string }> {
+export function runCliAsync(
+  args: string[],
+  env: Record<string, string> = {},
+  cli = CLI,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   const child = spawnCli(args, env, cli);
   let stdout = '';
   let stderr = '';
@@ -134,7 +142,10 @@ export function runCliAsync(args: string[], env: Record<string, string> = {}, cl
 }
 
 export function spawnCli(args: string[], env: Record<string, string> = {}, cli = CLI) {
-  return spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [cli, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Export JSON minus what legitimately differs between runs of the same job (times, attempts, paths). */

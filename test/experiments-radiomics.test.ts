@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { rocAuc } from '../src/metrics/auc.js';
-import { chooseClassifier, CLASSIFIER_FAMILIES, familyCandidates, familyOf } from '../src/experiments/radiomics-runner.js';
+import {
+  chooseClassifier,
+  CLASSIFIER_FAMILIES,
+  familyCandidates,
+  familyOf,
+} from '../src/experiments/radiomics-runner.js';
 import { mulberry32 } from '../src/random.js';
 
 /** Rows of 6 features; the label depends on feature 0 (linear) and on |feature 1| > 1 (not linear). */
@@ -33,13 +38,23 @@ describe('radiomics method', () => {
   it('tunes each of the four classifiers and keeps the one with the best validation AUC', () => {
     const train = rows(160, 1);
     const val = rows(120, 2);
-    const { best, tried, folds } = chooseClassifier(train.X, train.Y, val.X, val.Y, { seed: 0, searchIters: 3, folds: 4 });
+    const { best, tried, folds } = chooseClassifier(train.X, train.Y, val.X, val.Y, {
+      seed: 0,
+      searchIters: 3,
+      folds: 4,
+    });
     expect(folds).toBe(4);
     expect(tried.map((t) => t.family)).toEqual([...CLASSIFIER_FAMILIES]);
     for (const t of tried) {
       expect(t.model.params.every((p) => p !== null && familyOf(p) === t.family)).toBe(true);
       // The validation AUC is the AUC of the fitted model's scores on the validation rows.
-      expect(t.model.valAuc).toBeCloseTo(rocAuc(val.Y.map((y) => y[0]!), t.model.predict(val.X).map((p) => p[0]!)), 12);
+      expect(t.model.valAuc).toBeCloseTo(
+        rocAuc(
+          val.Y.map((y) => y[0]!),
+          t.model.predict(val.X).map((p) => p[0]!),
+        ),
+        12,
+      );
     }
     expect(best.model.valAuc).toBe(Math.max(...tried.map((t) => t.model.valAuc!)));
   });
@@ -63,14 +78,24 @@ describe('radiomics jobs through the experiment runner', () => {
         name: 'rad',
         mode: 'grid',
         nGrid: [60],
-        targets: [{ name: 'cardio', dataset: 'phantom-chest', label: 'Cardiomegaly', options: { imageSize: 64, valLimit: 40, testLimit: 60 } }],
+        targets: [
+          {
+            name: 'cardio',
+            dataset: 'phantom-chest',
+            label: 'Cardiomegaly',
+            options: { imageSize: 64, valLimit: 40, testLimit: 60 },
+          },
+        ],
         arms: [{ name: 'radiomics', method: 'radiomics', options: { searchIters: 2, folds: 3 } }],
       },
       {},
     );
     const job = planExperiment(spec, () => undefined, pairedP).arms[0]!.jobs[0]!;
     const events: unknown[] = [];
-    const result = await trainArmRunner({ progress: null }).run(job, { signal: new AbortController().signal, onEpoch: (m) => events.push(m) });
+    const result = await trainArmRunner({ progress: null }).run(job, {
+      signal: new AbortController().signal,
+      onEpoch: (m) => events.push(m),
+    });
     expect(events).toEqual([]);
     expect(result.testAucTta).toBeNull();
     expect(result.testAuc).toBeGreaterThan(0);

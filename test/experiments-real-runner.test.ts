@@ -31,9 +31,26 @@ const spec = (data: string) =>
       mode: 'grid',
       nGrid: [16],
       seeds: [0],
-      targets: [{ name: 'chest', dataset: 'nih', root: data, label: 'Cardiomegaly', options: { imageSize: 64, valLimit: 16, testLimit: 16 } }],
+      targets: [
+        {
+          name: 'chest',
+          dataset: 'nih',
+          root: data,
+          label: 'Cardiomegaly',
+          options: { imageSize: 64, valLimit: 16, testLimit: 16 },
+        },
+      ],
       // The source task trains from scratch too: no ImageNet weights on a machine without the internet.
-      sources: [{ name: 'chest-source', dataset: 'nih', root: data, n: 16, options: { imageSize: 64, valLimit: 16, testLimit: 16 }, train: { source: 'none', init: 'default' } }],
+      sources: [
+        {
+          name: 'chest-source',
+          dataset: 'nih',
+          root: data,
+          n: 16,
+          options: { imageSize: 64, valLimit: 16, testLimit: 16 },
+          train: { source: 'none', init: 'default' },
+        },
+      ],
       base: { arch: 'resnet50', epochs: 1, batchSize: 8, maxLr: 0.001, tta: 0 },
       arms: [
         { name: 'scratch', source: 'none', init: 'default' },
@@ -50,8 +67,17 @@ describe('the real ArmRunner (trainArmRunner) through runExperiment', () => {
     try {
       // No runsDir: each run's folder goes beside the database (tiny.runs/<key>), whatever the working directory.
       const runner = trainArmRunner({ cacheDir: join(dir, 'cache'), device: 'cpu', progress: null });
-      const summary = await runExperiment(spec(root), { db, runner, pairedP, checkpointDir: join(dir, 'checkpoints'), log: (l) => lines.push(l) });
-      expect(summary.failed.map((f) => f.error), lines.join('\n')).toEqual([]);
+      const summary = await runExperiment(spec(root), {
+        db,
+        runner,
+        pairedP,
+        checkpointDir: join(dir, 'checkpoints'),
+        log: (l) => lines.push(l),
+      });
+      expect(
+        summary.failed.map((f) => f.error),
+        lines.join('\n'),
+      ).toEqual([]);
       const runs = db.runs();
       expect(runs.map((r) => r.kind).sort()).toEqual(['source', 'target', 'target']);
       expect(runs.every((r) => r.status === 'done')).toBe(true);
@@ -69,7 +95,9 @@ describe('the real ArmRunner (trainArmRunner) through runExperiment', () => {
       const source = runs.find((r) => r.kind === 'source')!;
       expect(existsSync(source.checkpoint!)).toBe(true);
       // The arm that starts from the source task ran (its job needs the checkpoint file to exist).
-      const fromSource = runs.find((r) => r.kind === 'target' && (JSON.parse(r.arm_json) as { source: string }).source === 'chest-source');
+      const fromSource = runs.find(
+        (r) => r.kind === 'target' && (JSON.parse(r.arm_json) as { source: string }).source === 'chest-source',
+      );
       expect(fromSource?.status).toBe('done');
     } finally {
       db.close();

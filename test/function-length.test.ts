@@ -28,7 +28,22 @@ describe('function length', () => {
     const body = (n: number) => Array.from({ length: n }, (_, i) => `  const v${i} = ${i};`).join('\n');
     writeFileSync(
       join(dir, 'sample.ts'),
-      [`export function longOne(): void {`, body(130), `}`, `class A {`, `  method(): void {`, body(3), `  }`, `}`, `const arrow = () => {`, `  const inner = function () {`, body(2), `  };`, `};`, ''].join('\n'),
+      [
+        `export function longOne(): void {`,
+        body(130),
+        `}`,
+        `class A {`,
+        `  method(): void {`,
+        body(3),
+        `  }`,
+        `}`,
+        `const arrow = () => {`,
+        `  const inner = function () {`,
+        body(2),
+        `  };`,
+        `};`,
+        '',
+      ].join('\n'),
     );
     const found = functionLengths(dir) as Length[];
     const byName = Object.fromEntries(found.map((f) => [f.name, f]));

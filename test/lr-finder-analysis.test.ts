@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 
 import { lrFinderChart } from '../src/plot/index.js';
-import { analyseLrFinder, LrFinderTracker, lrRamp, smoothLosses, suggestLr, valleyIndex } from '../src/schedule/lr-finder.js';
+import {
+  analyseLrFinder,
+  LrFinderTracker,
+  lrRamp,
+  smoothLosses,
+  suggestLr,
+  valleyIndex,
+} from '../src/schedule/lr-finder.js';
 import { close, python } from './stats-reference.js';
 
 describe('ramp and smoothing', () => {
@@ -23,7 +30,9 @@ describe('ramp and smoothing', () => {
 out = [pd.Series(inp).ewm(alpha=1 - b, adjust=True).mean().tolist() for b in (0.98, 0.9)]`,
       losses,
     );
-    [0.98, 0.9].forEach((b, k) => smoothLosses(losses, b).forEach((v, i) => expect(close(v, ref[k][i], 1e-12), `beta ${b} i ${i}`).toBe(true)));
+    [0.98, 0.9].forEach((b, k) =>
+      smoothLosses(losses, b).forEach((v, i) => expect(close(v, ref[k][i], 1e-12), `beta ${b} i ${i}`).toBe(true)),
+    );
   });
 
   it('stops at the first step where the smoothed loss exceeds 4x its best, or is NaN', () => {
@@ -55,7 +64,9 @@ describe('suggestions', () => {
   it('valley is 2/3 down the longest strictly decreasing stretch', () => {
     // Rising, then strictly decreasing over indices 20..80 (61 points), then rising again.
     const n = 100;
-    const loss = Array.from({ length: n }, (_, i) => (i < 20 ? 1.5 + i * 0.01 : i <= 80 ? 3 - (i - 20) * 0.03 : 1.2 + (i - 80) * 0.5));
+    const loss = Array.from({ length: n }, (_, i) =>
+      i < 20 ? 1.5 + i * 0.01 : i <= 80 ? 3 - (i - 20) * 0.03 : 1.2 + (i - 80) * 0.5,
+    );
     // The longest decreasing subsequence is 20..80 (every earlier value is below 3): 61 points.
     // fastai: start = end - length = 19, idx = start + int(61/3) + int(61/3/2) = 19 + 20 + 10.
     expect(valleyIndex(loss)).toBe(49);

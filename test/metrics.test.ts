@@ -22,8 +22,11 @@ describe('rocAuc', () => {
   it('equals sklearn roc_auc_score on tied and untied random scores over many seeds', () => {
     const cases = [];
     for (let seed = 1; seed <= 40; seed++) cases.push(dataset(seed, 5 + ((seed * 37) % 300), seed % 2 === 0));
-    const ref = python<number[]>(`from sklearn.metrics import roc_auc_score
-out = [float(roc_auc_score(c["labels"], c["scores"])) for c in inp]`, cases);
+    const ref = python<number[]>(
+      `from sklearn.metrics import roc_auc_score
+out = [float(roc_auc_score(c["labels"], c["scores"])) for c in inp]`,
+      cases,
+    );
     cases.forEach((c, i) => expect(close(rocAuc(c.labels, c.scores), ref[i], 1e-12), `seed ${i + 1}`).toBe(true));
     // Ties really occur in the tied cases, and all-tied scores give exactly one half.
     expect(new Set(cases[1].scores).size).toBeLessThan(cases[1].scores.length);
@@ -64,11 +67,17 @@ for j in range(${L}):
     );
     expect(r.missing).toEqual([2]);
     expect(r.perLabel[2]).toBeNull();
-    r.perLabel.forEach((v, j) => (v === null ? expect(ref[j]).toBeNull() : expect(close(v, ref[j]!, 1e-12)).toBe(true)));
+    r.perLabel.forEach((v, j) =>
+      v === null ? expect(ref[j]).toBeNull() : expect(close(v, ref[j]!, 1e-12)).toBe(true),
+    );
     const present = ref.filter((v): v is number => v !== null);
     expect(close(r.mean, present.reduce((a, b) => a + b) / present.length, 1e-12)).toBe(true);
     // The flat row-major form gives the same answer.
-    const flat = macroAuc({ data: labels.flat(), cols: L }, { data: scores.flat(), cols: L }, { data: mask.flat(), cols: L });
+    const flat = macroAuc(
+      { data: labels.flat(), cols: L },
+      { data: scores.flat(), cols: L },
+      { data: mask.flat(), cols: L },
+    );
     expect(flat).toEqual(r);
     expect(() => macroAuc(labels, scores.slice(1))).toThrow(/Expected a matrix shaped as labels \(60 x 4\) for scores/);
     expect(Number.isNaN(macroAuc([[0], [0]], [[0.1], [0.2]]).mean)).toBe(true);
@@ -106,7 +115,9 @@ out = [float(np.quantile(v, 0.025)), float(np.quantile(v, 0.975))]`,
     expect(Math.abs(a.hi - ref[1])).toBeLessThan(0.2 * width);
     const one = bootstrapAucCi([1, 1], [0.2, 0.3]);
     expect([one.auc, one.lo, one.hi].every(Number.isNaN)).toBe(true);
-    expect(() => bootstrapAucCi(small.labels, small.scores, { replicates: 0 })).toThrow(/Expected an integer between 1 and 10000000 for replicates but received 0/);
+    expect(() => bootstrapAucCi(small.labels, small.scores, { replicates: 0 })).toThrow(
+      /Expected an integer between 1 and 10000000 for replicates but received 0/,
+    );
   });
 });
 

@@ -31,6 +31,8 @@ describe('Model.save and loadModel({ weights })', () => {
   });
 
   it('an unknown weights name is refused naming it and the registry', async () => {
-    await expect(loadModel({ arch: 'densenet121', weights: 'no-such-weights' })).rejects.toThrow(/'no-such-weights' is neither a file nor a registry name/);
+    await expect(loadModel({ arch: 'densenet121', weights: 'no-such-weights' })).rejects.toThrow(
+      /'no-such-weights' is neither a file nor a registry name/,
+    );
   });
 });

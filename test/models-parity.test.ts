@@ -13,7 +13,12 @@ import { loadModel, type Arch, type Model } from '../src/model.js';
 import { native, packageRoot } from '../src/native.js';
 import { tensor, type Tensor } from '../src/tensor.js';
 
-interface Entry { name: string; dtype: 'float32' | 'int64'; shape: number[]; offset: number }
+interface Entry {
+  name: string;
+  dtype: 'float32' | 'int64';
+  shape: number[];
+  offset: number;
+}
 interface Reference {
   names: string[];
   arrays: Map<string, { data: Float32Array | BigInt64Array; shape: number[] }>;
@@ -40,13 +45,25 @@ function reference(arch: Arch): Reference {
   const arrays: Reference['arrays'] = new Map();
   for (const e of index) {
     const n = e.shape.reduce((a, b) => a * b, 1);
-    const bytes = bin.buffer.slice(bin.byteOffset + e.offset, bin.byteOffset + e.offset + n * (e.dtype === 'int64' ? 8 : 4));
-    arrays.set(e.name, { data: e.dtype === 'int64' ? new BigInt64Array(bytes) : new Float32Array(bytes), shape: e.shape });
+    const bytes = bin.buffer.slice(
+      bin.byteOffset + e.offset,
+      bin.byteOffset + e.offset + n * (e.dtype === 'int64' ? 8 : 4),
+    );
+    arrays.set(e.name, {
+      data: e.dtype === 'int64' ? new BigInt64Array(bytes) : new Float32Array(bytes),
+      shape: e.shape,
+    });
   }
-  const meta = JSON.parse(readFileSync(join(base, 'meta.json'), 'utf8')) as { cases: Record<string, { inputShape: [number, number, number, number] }> };
+  const meta = JSON.parse(readFileSync(join(base, 'meta.json'), 'utf8')) as {
+    cases: Record<string, { inputShape: [number, number, number, number] }>;
+  };
   const cases: Reference['cases'] = {};
   for (const [name, c] of Object.entries(meta.cases)) {
-    cases[name] = { input: readFloat32(join(base, `${name}.input.bin`)), logits: readFloat32(join(base, `${name}.logits.bin`)), inputShape: c.inputShape };
+    cases[name] = {
+      input: readFloat32(join(base, `${name}.input.bin`)),
+      logits: readFloat32(join(base, `${name}.logits.bin`)),
+      inputShape: c.inputShape,
+    };
   }
   const ref = { names: index.map((e) => e.name), arrays, cases };
   refs.set(arch, ref);
@@ -100,7 +117,9 @@ function moments(a: Float32Array): { mean: number; std: number } {
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'torchxfer-models-'));
-  execFileSync('/usr/bin/python3', [join(packageRoot, 'test', 'reference', 'torchvision_models.py'), dir], { stdio: 'pipe' });
+  execFileSync('/usr/bin/python3', [join(packageRoot, 'test', 'reference', 'torchvision_models.py'), dir], {
+    stdio: 'pipe',
+  });
 });
 
 afterAll(() => {
@@ -113,13 +132,23 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
   it('loads a torchvision state_dict with no renaming and matches its logits (64x64 batch 2, 224x224)', async () => {
     const model = await loadModel({ arch, numClasses: 3, weights: weights(arch) });
     expect(model.loadReport).toEqual({
-      missing: [], unexpected: [], mismatched: [], replaced: [], firstConvAdapted: false, backboneMissing: 0,
-      prefix: '', headFound: head, headShape: [3, arch === 'densenet121' ? 1024 : 2048], headNote: '', leftOut: [], oldNames: false,
+      missing: [],
+      unexpected: [],
+      mismatched: [],
+      replaced: [],
+      firstConvAdapted: false,
+      backboneMissing: 0,
+      prefix: '',
+      headFound: head,
+      headShape: [3, arch === 'densenet121' ? 1024 : 2048],
+      headNote: '',
+      leftOut: [],
+      oldNames: false,
     });
     expect(Object.keys(model.stateDict()).sort()).toEqual([...reference(arch).names].sort());
     await expectParity(model, arch, 'rgb-64');
     await expectParity(model, arch, 'rgb-224');
-    await model.to('cpu', true);  // channels-last memory format: same logits
+    await model.to('cpu', true); // channels-last memory format: same logits
     await expectParity(model, arch, 'rgb-64');
     expect(model.device).toBe('cpu');
     model.dispose();
@@ -135,7 +164,13 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
   });
 
   it('grey input, "replicate": the conv keeps 3 channels and forward repeats the grey channel', async () => {
-    const model = await loadModel({ arch, numClasses: 3, inChannels: 1, greyMode: 'replicate', weights: weights(arch) });
+    const model = await loadModel({
+      arch,
+      numClasses: 3,
+      inChannels: 1,
+      greyMode: 'replicate',
+      weights: weights(arch),
+    });
     expect(model.loadReport!.firstConvAdapted).toBe(false);
     expect(model.stateDict()[FIRST_CONV[arch]]!.shape).toEqual([64, 3, 7, 7]);
     await expectParity(model, arch, 'grey-64');
@@ -148,8 +183,11 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     expect(model.loadReport!.missing).toEqual([]);
     const sd = model.stateDict();
     expect(sd[`${head}.weight`]!.shape).toEqual([2, arch === 'densenet121' ? 1024 : 2048]);
-    if (arch === 'densenet121') expect(Array.from(values(sd[`${head}.bias`]!))).toEqual([0, 0]);  // torchvision's init
-    for (const name of [FIRST_CONV[arch], arch === 'densenet121' ? 'features.norm5.running_var' : 'layer4.2.bn3.running_var']) {
+    if (arch === 'densenet121') expect(Array.from(values(sd[`${head}.bias`]!))).toEqual([0, 0]); // torchvision's init
+    for (const name of [
+      FIRST_CONV[arch],
+      arch === 'densenet121' ? 'features.norm5.running_var' : 'layer4.2.bn3.running_var',
+    ]) {
       expect(Array.from(values(sd[name]!))).toEqual(Array.from(reference(arch).arrays.get(name)!.data as Float32Array));
     }
     const logits = await model.predict(reference(arch).cases['rgb-64']!.input, [2, 3, 64, 64]);
@@ -167,7 +205,9 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     const model = await loadModel({ arch, numClasses: 3 });
     const before = Array.from(values(model.stateDict()[FIRST_CONV[arch]]!));
     expect(() => model.loadStateDict(bad)).toThrow(
-      new RegExp(`missing keys: ${dropped.replace(/\./g, '\\.')}.*unexpected keys: extra\\.weight.*shape mismatches: ${resized.replace(/\./g, '\\.')}: file \\[5\\] vs model \\[64\\]`),
+      new RegExp(
+        `missing keys: ${dropped.replace(/\./g, '\\.')}.*unexpected keys: extra\\.weight.*shape mismatches: ${resized.replace(/\./g, '\\.')}: file \\[5\\] vs model \\[64\\]`,
+      ),
     );
     expect(Array.from(values(model.stateDict()[FIRST_CONV[arch]]!))).toEqual(before);
 
@@ -202,12 +242,28 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     const groups = model.groups;
     const all = groups.flatMap((g) => g.parameterNames);
     expect(new Set(all).size).toBe(all.length);
-    expect([...all].sort()).toEqual(reference(arch).names.filter((n) => !isBuffer(n)).sort());
+    expect([...all].sort()).toEqual(
+      reference(arch)
+        .names.filter((n) => !isBuffer(n))
+        .sort(),
+    );
     expect(groups.reduce((s, g) => s + g.numParameters, 0)).toBe(model.numParameters);
     const members: Record<Arch, string[][]> = {
       densenet121: [
-        ['features.conv0.weight', 'features.norm0.bias', 'features.denseblock1.denselayer6.conv2.weight', 'features.transition1.conv.weight', 'features.denseblock2.denselayer12.norm2.weight'],
-        ['features.transition2.norm.weight', 'features.denseblock3.denselayer1.conv1.weight', 'features.transition3.conv.weight', 'features.denseblock4.denselayer16.conv2.weight', 'features.norm5.bias'],
+        [
+          'features.conv0.weight',
+          'features.norm0.bias',
+          'features.denseblock1.denselayer6.conv2.weight',
+          'features.transition1.conv.weight',
+          'features.denseblock2.denselayer12.norm2.weight',
+        ],
+        [
+          'features.transition2.norm.weight',
+          'features.denseblock3.denselayer1.conv1.weight',
+          'features.transition3.conv.weight',
+          'features.denseblock4.denselayer16.conv2.weight',
+          'features.norm5.bias',
+        ],
         ['classifier.weight', 'classifier.bias'],
       ],
       resnet50: [
@@ -227,8 +283,12 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
     const model = await loadModel({ arch, numClasses: 3 });
     const sd = model.stateDict();
     const bnAffine = (g: number) =>
-      model.groups[g]!.parameterNames.filter((n) => sd[n.replace(/\.(weight|bias)$/, '.running_mean')] !== undefined).reduce((s, n) => s + sd[n]!.numel, 0);
-    const bnModules = (g: number) => model.groups[g]!.parameterNames.filter((n) => n.endsWith('.weight') && sd[n.replace(/weight$/, 'running_mean')]).length;
+      model.groups[g]!.parameterNames.filter(
+        (n) => sd[n.replace(/\.(weight|bias)$/, '.running_mean')] !== undefined,
+      ).reduce((s, n) => s + sd[n]!.numel, 0);
+    const bnModules = (g: number) =>
+      model.groups[g]!.parameterNames.filter((n) => n.endsWith('.weight') && sd[n.replace(/weight$/, 'running_mean')])
+        .length;
 
     model.freeze([0, 1]);
     let groups = model.groups;
@@ -263,7 +323,9 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
 
   it('"moments" replaces each weight tensor by noise with its own mean and std, seeded', async () => {
     const ref = reference(arch).arrays;
-    const [a, b, c] = await Promise.all([0, 1, 2].map(() => loadModel({ arch, numClasses: 3, weights: weights(arch) })));
+    const [a, b, c] = await Promise.all(
+      [0, 1, 2].map(() => loadModel({ arch, numClasses: 3, weights: weights(arch) })),
+    );
     a!.reinitMoments('all', 7);
     b!.reinitMoments('all', 7);
     c!.reinitMoments('conv', 7);
@@ -273,13 +335,13 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
       if (name.endsWith('num_batches_tracked')) continue;
       const o = ref.get(name)!.data as Float32Array;
       const r = values(sa![name]!);
-      expect(same(values(sb![name]!), r)).toBe(true);  // same seed, same noise
+      expect(same(values(sb![name]!), r)).toBe(true); // same seed, same noise
       if (isBuffer(name)) {
-        expect(same(r, o)).toBe(true);  // running statistics are not weights
+        expect(same(r, o)).toBe(true); // running statistics are not weights
         continue;
       }
       expect(same(r, o)).toBe(false);
-      expect(same(values(sc![name]!), o)).toBe(sa![name]!.shape.length !== 4);  // "conv" changes conv weights only
+      expect(same(values(sc![name]!), o)).toBe(sa![name]!.shape.length !== 4); // "conv" changes conv weights only
       if (o.length >= 1000) {
         const mo = moments(o);
         const mr = moments(r);
@@ -295,12 +357,26 @@ describe.each(['densenet121', 'resnet50'] as Arch[])('%s', (arch) => {
 
 describe('densenet121 legacy files', () => {
   it('remaps old keys (norm.1, conv.2, ...) and files without num_batches_tracked, then matches torchvision', async () => {
-    const old = weights('densenet121', (n) => (n.endsWith('num_batches_tracked') ? undefined : n.replace(/(denselayer\d+\.(?:norm|relu|conv))([12])\./, '$1.$2.')));
+    const old = weights('densenet121', (n) =>
+      n.endsWith('num_batches_tracked')
+        ? undefined
+        : n.replace(/(denselayer\d+\.(?:norm|relu|conv))([12])\./, '$1.$2.'),
+    );
     expect(Object.keys(old)).toContain('features.denseblock1.denselayer1.norm.1.weight');
     const model = await loadModel({ arch: 'densenet121', numClasses: 3, weights: old });
     expect(model.loadReport).toEqual({
-      missing: [], unexpected: [], mismatched: [], replaced: [], firstConvAdapted: false, backboneMissing: 0,
-      prefix: '', headFound: 'classifier', headShape: [3, 1024], headNote: '', leftOut: [], oldNames: true,
+      missing: [],
+      unexpected: [],
+      mismatched: [],
+      replaced: [],
+      firstConvAdapted: false,
+      backboneMissing: 0,
+      prefix: '',
+      headFound: 'classifier',
+      headShape: [3, 1024],
+      headNote: '',
+      leftOut: [],
+      oldNames: true,
     });
     await expectParity(model, 'densenet121', 'rgb-64');
     model.dispose();
@@ -310,28 +386,48 @@ describe('densenet121 legacy files', () => {
 describe('options and lifecycle', () => {
   it('validates options in TS with OptionError naming the option', async () => {
     await expect(loadModel({ arch: 'vgg16' as Arch })).rejects.toThrow(OptionError);
-    await expect(loadModel({ arch: 'vgg16' as Arch })).rejects.toThrow(/Expected one of 'densenet121', 'resnet50' for arch but received 'vgg16'/);
+    await expect(loadModel({ arch: 'vgg16' as Arch })).rejects.toThrow(
+      /Expected one of 'densenet121', 'resnet50' for arch but received 'vgg16'/,
+    );
     await expect(loadModel({ arch: 'resnet50', numClasses: 0 })).rejects.toThrow(/for numClasses but received 0/);
-    await expect(loadModel({ arch: 'resnet50', inChannels: 2 as 1 })).rejects.toThrow(/Expected 1 or 3 for inChannels but received 2/);
-    await expect(loadModel({ arch: 'resnet50', greyMode: 'mean' as 'sum' })).rejects.toThrow(/for greyMode but received 'mean'/);
+    await expect(loadModel({ arch: 'resnet50', inChannels: 2 as 1 })).rejects.toThrow(
+      /Expected 1 or 3 for inChannels but received 2/,
+    );
+    await expect(loadModel({ arch: 'resnet50', greyMode: 'mean' as 'sum' })).rejects.toThrow(
+      /for greyMode but received 'mean'/,
+    );
     await expect(loadModel({ arch: 'resnet50', dropout: 1 })).rejects.toThrow(/for dropout but received 1/);
     await expect(loadModel({ arch: 'resnet50', device: 'tpu' })).rejects.toThrow(/for device but received 'tpu'/);
-    await expect(loadModel({ arch: 'resnet50', weights: [] as never })).rejects.toThrow(/Expected an object of named Tensors for weights/);
+    await expect(loadModel({ arch: 'resnet50', weights: [] as never })).rejects.toThrow(
+      /Expected an object of named Tensors for weights/,
+    );
   });
 
   it('the native layer validates too, naming the option or tensor', () => {
     const Native = native().Model as new (c: unknown) => unknown;
-    expect(() => new Native({ arch: 'vgg16' })).toThrow(/Expected 'densenet121' or 'resnet50' for arch but received 'vgg16'/);
-    expect(() => new Native({ arch: 'resnet50', numClasses: 1.5 })).toThrow(/Expected an integer for numClasses but received 1.5/);
-    expect(() => new Native({ arch: 'resnet50', inChannels: 4 })).toThrow(/Expected 1 or 3 for inChannels but received 4/);
+    expect(() => new Native({ arch: 'vgg16' })).toThrow(
+      /Expected 'densenet121' or 'resnet50' for arch but received 'vgg16'/,
+    );
+    expect(() => new Native({ arch: 'resnet50', numClasses: 1.5 })).toThrow(
+      /Expected an integer for numClasses but received 1.5/,
+    );
+    expect(() => new Native({ arch: 'resnet50', inChannels: 4 })).toThrow(
+      /Expected 1 or 3 for inChannels but received 4/,
+    );
   });
 
   it('bad input shapes and values are refused with clear messages; dispose is idempotent and final', async () => {
     const model = await loadModel({ arch: 'resnet50', inChannels: 1 });
-    expect(() => model.predict(new Float32Array(2 * 3 * 32 * 32), [2, 3, 32, 32])).toThrow(/Expected 1 \(the model's inChannels\) for shape\[1\] but received 3/);
+    expect(() => model.predict(new Float32Array(2 * 3 * 32 * 32), [2, 3, 32, 32])).toThrow(
+      /Expected 1 \(the model's inChannels\) for shape\[1\] but received 3/,
+    );
     expect(() => model.predict(new Float32Array(10), [1, 1, 32, 32])).toThrow(/for shape but received/);
-    await expect(model.handle.predict(new Float32Array(2 * 3 * 32 * 32), [2, 3, 32, 32])).rejects.toThrow(/Expected input of shape \[N, 1, H, W\] but received \[2, 3, 32, 32\]/);
-    expect(() => model.loadStateDict({ 'conv1.weight': 3 as never })).toThrow(/Expected a Tensor for tensors\['conv1\.weight'\]/);
+    await expect(model.handle.predict(new Float32Array(2 * 3 * 32 * 32), [2, 3, 32, 32])).rejects.toThrow(
+      /Expected input of shape \[N, 1, H, W\] but received \[2, 3, 32, 32\]/,
+    );
+    expect(() => model.loadStateDict({ 'conv1.weight': 3 as never })).toThrow(
+      /Expected a Tensor for tensors\['conv1\.weight'\]/,
+    );
     expect(() => model.freeze([3])).toThrow(/for groups\[0\] but received 3/);
     expect(() => model.setFrozenBatchNorm('off' as 'frozen')).toThrow(/for frozenBatchNorm but received 'off'/);
     expect(() => model.reinitMoments('bias' as 'all', 1)).toThrow(/for which but received 'bias'/);

@@ -9,7 +9,14 @@ import { describe, expect, it } from 'vitest';
 
 import { explainLoadFailure, native, packageRoot } from '../src/native.js';
 import { distributedAvailable } from '../src/distributed.js';
-import { cpuCacheStats, getNumThreads, manualSeed, releaseCpuCache, runtimeInfo, setNumThreads } from '../src/runtime.js';
+import {
+  cpuCacheStats,
+  getNumThreads,
+  manualSeed,
+  releaseCpuCache,
+  runtimeInfo,
+  setNumThreads,
+} from '../src/runtime.js';
 import { tensor } from '../src/tensor.js';
 import { HEAVY_TEST_MS } from './helpers/limits.js';
 import { runAsync } from './helpers/processes.js';
@@ -51,7 +58,9 @@ describe('tensor round trips', () => {
   });
 
   it('rejects unsupported dtypes and wrong shapes, naming the argument', () => {
-    expect(() => tensor(new Uint16Array(4) as never, [4])).toThrow(/Expected a Float32Array.* for data but received a Uint16Array/);
+    expect(() => tensor(new Uint16Array(4) as never, [4])).toThrow(
+      /Expected a Float32Array.* for data but received a Uint16Array/,
+    );
     expect(() => tensor(new Float32Array(6), [4, 2])).toThrow(/Expected dimensions whose product is 6 for shape/);
     expect(() => tensor(new Float32Array(6), [-1, 6] as never)).toThrow(/for shape\[0\]/);
     // The native layer checks too, whatever the TS layer lets through.
@@ -65,7 +74,10 @@ describe('errors from LibTorch', () => {
   it('arrive as a JS Error carrying LibTorch message, without the C++ backtrace', async () => {
     const a = tensor(new Float32Array(6), [2, 3]);
     const b = tensor(new Float32Array(8), [4, 2]);
-    const err = await a.matmul(b).then(() => null, (e: unknown) => e);
+    const err = await a.matmul(b).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x2\)/);
     expect((err as Error).message).not.toMatch(/Exception raised from|frame #/);
@@ -136,14 +148,19 @@ describe('the caching CPU allocator', () => {
   const run = async (env: Record<string, string>) => {
     const r = await runAsync(process.execPath, [script], { env: { ...process.env, ...env } });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout.trim().split('\n').pop()!) as { losses: number[]; probs: number[]; cache: ReturnType<typeof cpuCacheStats> };
+    return JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      losses: number[];
+      probs: number[];
+      cache: ReturnType<typeof cpuCacheStats>;
+    };
   };
 
   it('reuses freed blocks of a size class and gives them back on request', async () => {
     expect(cpuCacheStats().installed).toBe(true);
     const n = 256; // 256 KiB per float32 tensor: above the 64 KiB floor
     const before = cpuCacheStats();
-    for (let i = 0; i < 5; i++) (await tensor(new Float32Array(n * n).fill(1), [n, n]).matmul(tensor(new Float32Array(n * n), [n, n]))).dispose();
+    for (let i = 0; i < 5; i++)
+      (await tensor(new Float32Array(n * n).fill(1), [n, n]).matmul(tensor(new Float32Array(n * n), [n, n]))).dispose();
     const after = cpuCacheStats();
     expect(after.hits).toBeGreaterThan(before.hits);
     expect(after.cachedBytes).toBeGreaterThan(0);
@@ -151,28 +168,45 @@ describe('the caching CPU allocator', () => {
     expect(cpuCacheStats().cachedBytes).toBe(0);
   });
 
-  it('changes no result: training and TTA evaluation are bit-identical with and without it', async () => {
-    const withCache = await run({});
-    const without = await run({ TORCHXFER_CPU_CACHE: 'off' });
-    expect(withCache.cache.installed).toBe(true);
-    expect(withCache.cache.hits).toBeGreaterThan(withCache.cache.misses); // steps 2 and 3 reuse step 1's blocks
-    expect(without.cache.installed).toBe(false);
-    expect(withCache.losses).toEqual(without.losses);
-    expect(withCache.probs).toEqual(without.probs);
-  }, HEAVY_TEST_MS);
+  it(
+    'changes no result: training and TTA evaluation are bit-identical with and without it',
+    async () => {
+      const withCache = await run({});
+      const without = await run({ TORCHXFER_CPU_CACHE: 'off' });
+      expect(withCache.cache.installed).toBe(true);
+      expect(withCache.cache.hits).toBeGreaterThan(withCache.cache.misses); // steps 2 and 3 reuse step 1's blocks
+      expect(without.cache.installed).toBe(false);
+      expect(withCache.losses).toEqual(without.losses);
+      expect(withCache.probs).toEqual(without.probs);
+    },
+    HEAVY_TEST_MS,
+  );
 
-  it('keeps nothing beyond TORCHXFER_CPU_CACHE_MB', async () => {
-    const capped = await run({ TORCHXFER_CPU_CACHE_MB: '0' });
-    expect(capped.cache.limitBytes).toBe(0);
-    expect(capped.cache.cachedBytes).toBe(0);
-    expect(capped.cache.hits).toBe(0);
-  }, HEAVY_TEST_MS);
+  it(
+    'keeps nothing beyond TORCHXFER_CPU_CACHE_MB',
+    async () => {
+      const capped = await run({ TORCHXFER_CPU_CACHE_MB: '0' });
+      expect(capped.cache.limitBytes).toBe(0);
+      expect(capped.cache.cachedBytes).toBe(0);
+      expect(capped.cache.hits).toBe(0);
+    },
+    HEAVY_TEST_MS,
+  );
 
   it('reports a malformed setting and keeps the default instead of failing to load', () => {
-    const r = spawnSync(process.execPath, ['-e', "import('" + join(packageRoot, 'dist', 'runtime.js') + "').then((m) => console.log(JSON.stringify(m.cpuCacheStats())))"], {
-      env: { ...process.env, TORCHXFER_CPU_CACHE_MB: '12abc', TORCHXFER_CPU_CACHE: 'yes' },
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        "import('" +
+          join(packageRoot, 'dist', 'runtime.js') +
+          "').then((m) => console.log(JSON.stringify(m.cpuCacheStats())))",
+      ],
+      {
+        env: { ...process.env, TORCHXFER_CPU_CACHE_MB: '12abc', TORCHXFER_CPU_CACHE: 'yes' },
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/ignoring TORCHXFER_CPU_CACHE='yes' \(expected 'off' or 'on'\)/);
     expect(r.stderr).toMatch(/ignoring TORCHXFER_CPU_CACHE_MB='12abc' \(expected a whole number of megabytes\)/);
@@ -234,7 +268,9 @@ describe('loading the addon', () => {
   });
 
   it('torchxfer info --json reports version, CUDA and threads', () => {
-    const out = execFileSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), 'info', '--json'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), 'info', '--json'], {
+      encoding: 'utf8',
+    });
     const info = JSON.parse(out) as Record<string, unknown>;
     expect(info.torchVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(typeof info.cudaAvailable).toBe('boolean');
@@ -246,9 +282,13 @@ describe('loading the addon', () => {
   });
 
   it('torchxfer info prints the features line', () => {
-    const out = execFileSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), 'info'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), 'info'], {
+      encoding: 'utf8',
+    });
     const f = runtimeInfo().features;
     const yes = (b: boolean) => (b ? 'yes' : 'no');
-    expect(out).toContain(`features   Gloo ${yes(f.gloo)}, CUDA ${yes(f.cuda)}, cuDNN ${yes(f.cudnn)}, NCCL ${yes(f.nccl)}`);
+    expect(out).toContain(
+      `features   Gloo ${yes(f.gloo)}, CUDA ${yes(f.cuda)}, cuDNN ${yes(f.cudnn)}, NCCL ${yes(f.nccl)}`,
+    );
   });
 });

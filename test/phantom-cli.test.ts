@@ -18,12 +18,28 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/torchxfer.js', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['bin/torchxfer.js', ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
 
 describe('torchxfer data synth', () => {
   it('writes a labelled simulated set with worker threads, byte-identical to the in-process library call', async () => {
     const out = join(root, 'cli-chest');
-    const r = cli('data', 'synth', '--kind', 'chest', '--out', out, '--count', '24', '--seed', '9', '--size', '64', '--threads', '2');
+    const r = cli(
+      'data',
+      'synth',
+      '--kind',
+      'chest',
+      '--out',
+      out,
+      '--count',
+      '24',
+      '--seed',
+      '9',
+      '--size',
+      '64',
+      '--threads',
+      '2',
+    );
     expect(r.stderr).toContain('SIMULATED PHANTOM DATA');
     expect(r.stderr).toMatch(/synth chest 100% 24\/24/);
     expect(r.stdout).toMatch(/Wrote 24 SIMULATED NIH ChestX-ray14 phantom images/);
@@ -33,18 +49,57 @@ describe('torchxfer data synth', () => {
     expect(await hashTree(out)).toBe(await hashTree(lib));
   });
 
-  it('--prevalence sets findings\' prevalences as the library option does', async () => {
+  it("--prevalence sets findings' prevalences as the library option does", async () => {
     const out = join(root, 'cli-prevalence');
-    const r = cli('data', 'synth', '--kind', 'chest', '--out', out, '--count', '30', '--seed', '4', '--size', '64', '--prevalence', 'Nodule=0.6,Hernia=0.5');
+    const r = cli(
+      'data',
+      'synth',
+      '--kind',
+      'chest',
+      '--out',
+      out,
+      '--count',
+      '30',
+      '--seed',
+      '4',
+      '--size',
+      '64',
+      '--prevalence',
+      'Nodule=0.6,Hernia=0.5',
+    );
     expect(r.status, r.stderr).toBe(0);
     const lib = join(root, 'lib-prevalence');
-    await synthesize({ kind: 'chest', out: lib, n: 30, seed: 4, size: 64, threads: 0, prevalence: { Nodule: 0.6, Hernia: 0.5 } });
+    await synthesize({
+      kind: 'chest',
+      out: lib,
+      n: 30,
+      seed: 4,
+      size: 64,
+      threads: 0,
+      prevalence: { Nodule: 0.6, Hernia: 0.5 },
+    });
     expect(await hashTree(out)).toBe(await hashTree(lib));
     const plain = join(root, 'lib-plain');
     await synthesize({ kind: 'chest', out: plain, n: 30, seed: 4, size: 64, threads: 0 });
     expect(await hashTree(plain)).not.toBe(await hashTree(lib));
-    const bad = (value: string) => cli('data', 'synth', '--kind', 'chest', '--out', join(root, `bad-${value.length}`), '--count', '3', '--seed', '1', '--prevalence', value);
-    expect(bad('Nodule').stderr).toMatch(/Expected Finding=fraction pairs, comma-separated .* for --prevalence but received 'Nodule'/);
+    const bad = (value: string) =>
+      cli(
+        'data',
+        'synth',
+        '--kind',
+        'chest',
+        '--out',
+        join(root, `bad-${value.length}`),
+        '--count',
+        '3',
+        '--seed',
+        '1',
+        '--prevalence',
+        value,
+      );
+    expect(bad('Nodule').stderr).toMatch(
+      /Expected Finding=fraction pairs, comma-separated .* for --prevalence but received 'Nodule'/,
+    );
     expect(bad('Nodules=0.3').stderr).toMatch(/'Nodules'/);
     expect(bad('Nodule=0.95').stderr).toMatch(/prevalence\.Nodule/);
   });
@@ -66,7 +121,12 @@ describe('ensureDefaultPhantoms', () => {
     const stale = join(cacheDir, 'phantoms', `${PHANTOM_VERSION}-77-c6-m5.tmp-999999999-1`);
     await mkdir(stale, { recursive: true });
     const stages = new Set<string>();
-    const first = await ensureDefaultPhantoms({ cacheDir, seed: 77, images: { chest: 6, msk: 5 }, onProgress: (s) => stages.add(s) });
+    const first = await ensureDefaultPhantoms({
+      cacheDir,
+      seed: 77,
+      images: { chest: 6, msk: 5 },
+      onProgress: (s) => stages.add(s),
+    });
     expect(first.generated).toBe(true);
     expect([...stages].sort()).toEqual(['chest', 'msk']);
     expect(await walk(first.chest)).toContain('Data_Entry_2017.csv');
@@ -94,6 +154,8 @@ describe('ensureDefaultPhantoms', () => {
 
   it('validates its options', async () => {
     await expect(ensureDefaultPhantoms({ cacheDir: '' })).rejects.toThrow(/Expected a non-empty string for cacheDir/);
-    await expect(ensureDefaultPhantoms({ cacheDir: root, images: { chest: 0, msk: 1 } })).rejects.toThrow(/for images.chest/);
+    await expect(ensureDefaultPhantoms({ cacheDir: root, images: { chest: 0, msk: 1 } })).rejects.toThrow(
+      /for images.chest/,
+    );
   });
 });

@@ -22,17 +22,30 @@ export async function walk(root: string): Promise<string[]> {
 /** One hash over the names and bytes of every file under `root`. */
 export async function hashTree(root: string): Promise<string> {
   const h = createHash('sha256');
-  for (const f of await walk(root)) h.update(f).update('\0').update(await readFile(join(root, f)));
+  for (const f of await walk(root))
+    h.update(f)
+      .update('\0')
+      .update(await readFile(join(root, f)));
   return h.digest('hex');
 }
 
-export async function readGrey(path: string): Promise<{ data: Uint8Array; width: number; height: number; channels: number }> {
+export async function readGrey(
+  path: string,
+): Promise<{ data: Uint8Array; width: number; height: number; channels: number }> {
   const meta = await sharp(path).metadata();
   const { data, info } = await sharp(path).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: meta.channels ?? 0 };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: info.width,
+    height: info.height,
+    channels: meta.channels ?? 0,
+  };
 }
 
 /** Minimal CSV line split (the phantom CSVs hold no quoted fields). */
 export function csvRows(text: string): string[][] {
-  return text.split('\n').filter((l) => l.length > 0).map((l) => l.split(','));
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split(','));
 }

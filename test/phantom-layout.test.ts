@@ -17,7 +17,20 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const NIH_HEADER = ['Image Index', 'Finding Labels', 'Follow-up #', 'Patient ID', 'Patient Age', 'Patient Gender', 'View Position', 'OriginalImage[Width', 'Height]', 'OriginalImagePixelSpacing[x', 'y]', ''];
+const NIH_HEADER = [
+  'Image Index',
+  'Finding Labels',
+  'Follow-up #',
+  'Patient ID',
+  'Patient Age',
+  'Patient Gender',
+  'View Position',
+  'OriginalImage[Width',
+  'Height]',
+  'OriginalImagePixelSpacing[x',
+  'y]',
+  '',
+];
 
 describe('chest phantoms: NIH ChestX-ray14 layout', () => {
   let out: string;
@@ -76,7 +89,15 @@ describe('chest phantoms: NIH ChestX-ray14 layout', () => {
     const img = await readGrey(first);
     expect([img.width, img.height, img.channels]).toEqual([64, 64, 1]);
     const sum = img.data.reduce((s, v) => s + v, 0);
-    const py = spawnSync('/usr/bin/python3', ['-c', 'import sys, numpy as np; from PIL import Image; im = Image.open(sys.argv[1]); a = np.asarray(im); print(im.mode, a.dtype, a.shape, int(a.astype(np.int64).sum()))', first], { encoding: 'utf8' });
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        'import sys, numpy as np; from PIL import Image; im = Image.open(sys.argv[1]); a = np.asarray(im); print(im.mode, a.dtype, a.shape, int(a.astype(np.int64).sum()))',
+        first,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(py.stderr).toBe('');
     expect(py.stdout.trim()).toBe(`L uint8 (64, 64) ${sum}`);
   });
@@ -102,17 +123,28 @@ describe('msk phantoms: MURA-v1.1 layout', () => {
     const patientsBySplit = { train: new Set<string>(), valid: new Set<string>() };
     for (const split of ['train', 'valid'] as const) {
       const paths = (await readFile(join(mura, `${split}_image_paths.csv`), 'utf8')).trim().split('\n');
-      const studies = new Map(csvRows(await readFile(join(mura, `${split}_labeled_studies.csv`), 'utf8')).map(([p, l]) => [p!, l!]));
+      const studies = new Map(
+        csvRows(await readFile(join(mura, `${split}_labeled_studies.csv`), 'utf8')).map(([p, l]) => [p!, l!]),
+      );
       for (const p of paths) {
-        const m = /^MURA-v1\.1\/(train|valid)\/(XR_[A-Z]+)\/(patient\d{5})\/(study\d+_(positive|negative))\/image\d+\.png$/.exec(p);
+        const m =
+          /^MURA-v1\.1\/(train|valid)\/(XR_[A-Z]+)\/(patient\d{5})\/(study\d+_(positive|negative))\/image\d+\.png$/.exec(
+            p,
+          );
         expect(m, p).not.toBeNull();
         expect(m![1]).toBe(split);
-        expect(['XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND', 'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST']).toContain(m![2]);
+        expect(['XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND', 'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST']).toContain(
+          m![2],
+        );
         const study = p.slice(0, p.lastIndexOf('/') + 1);
         expect(studies.get(study), study).toBe(m![5] === 'positive' ? '1' : '0');
         patientsBySplit[split].add(m![3]!);
       }
-      for (const s of studies.keys()) expect(paths.some((p) => p.startsWith(s)), s).toBe(true);
+      for (const s of studies.keys())
+        expect(
+          paths.some((p) => p.startsWith(s)),
+          s,
+        ).toBe(true);
       listed.push(...paths);
     }
     expect(listed.sort()).toEqual(onDisk.sort());
@@ -124,7 +156,8 @@ describe('msk phantoms: MURA-v1.1 layout', () => {
   it('holds several images per study and grey PNGs of the requested height', async () => {
     const paths = (await readFile(join(out, 'MURA-v1.1', 'train_image_paths.csv'), 'utf8')).trim().split('\n');
     const perStudy = new Map<string, number>();
-    for (const p of paths) perStudy.set(p.slice(0, p.lastIndexOf('/')), (perStudy.get(p.slice(0, p.lastIndexOf('/'))) ?? 0) + 1);
+    for (const p of paths)
+      perStudy.set(p.slice(0, p.lastIndexOf('/')), (perStudy.get(p.slice(0, p.lastIndexOf('/'))) ?? 0) + 1);
     expect(Math.max(...perStudy.values())).toBeGreaterThan(1);
     const img = await readGrey(join(out, paths[0]!));
     expect(img.height).toBe(64);
@@ -150,12 +183,20 @@ describe('determinism', () => {
 describe('options', () => {
   it('rejects bad options with OptionError naming the option', async () => {
     const out = join(root, 'bad');
-    await expect(synthesize({ kind: 'ct' as never, out, n: 1, seed: 1 })).rejects.toThrow(/^Expected one of 'chest', 'msk' for kind but received 'ct'$/);
+    await expect(synthesize({ kind: 'ct' as never, out, n: 1, seed: 1 })).rejects.toThrow(
+      /^Expected one of 'chest', 'msk' for kind but received 'ct'$/,
+    );
     await expect(synthesize({ kind: 'chest', out, n: 0, seed: 1 })).rejects.toThrow(OptionError);
-    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, size: 2048 })).rejects.toThrow(/for size but received 2048/);
+    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, size: 2048 })).rejects.toThrow(
+      /for size but received 2048/,
+    );
     await expect(synthesize({ kind: 'chest', out, n: 5, seed: -1 })).rejects.toThrow(/for seed/);
-    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalenceBoost: 0.9 })).rejects.toThrow(/for prevalenceBoost/);
-    await expect(synthesize({ kind: 'msk', out, n: 5, seed: 1, prevalenceBoost: 0.1 })).rejects.toThrow(/for prevalenceBoost/);
+    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalenceBoost: 0.9 })).rejects.toThrow(
+      /for prevalenceBoost/,
+    );
+    await expect(synthesize({ kind: 'msk', out, n: 5, seed: 1, prevalenceBoost: 0.1 })).rejects.toThrow(
+      /for prevalenceBoost/,
+    );
   });
 
   it('refuses to write into a folder that already holds files', async () => {

@@ -26,7 +26,8 @@ const controls = draw([]);
 function boxMean(im: Uint8Array, x0: number, x1: number, y0: number, y1: number): number {
   let s = 0;
   let n = 0;
-  for (let y = Math.floor(y0 * S); y < y1 * S; y++) for (let x = Math.floor(x0 * S); x < x1 * S; x++, n++) s += im[y * S + x]!;
+  for (let y = Math.floor(y0 * S); y < y1 * S; y++)
+    for (let x = Math.floor(x0 * S); x < x1 * S; x++, n++) s += im[y * S + x]!;
   return s / n;
 }
 
@@ -67,7 +68,11 @@ function detail(im: Uint8Array, x0: number, x1: number, y0: number, y1: number):
 
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 /** Share of twin pairs where the finding's image beats its control on `stat` in the given direction. */
-function pairedShare(stat: (im: Uint8Array) => number, withFinding: Uint8Array[], direction: 1 | -1): { share: number; diff: number } {
+function pairedShare(
+  stat: (im: Uint8Array) => number,
+  withFinding: Uint8Array[],
+  direction: 1 | -1,
+): { share: number; diff: number } {
   const a = withFinding.map(stat);
   const b = controls.map(stat);
   return { share: a.filter((v, i) => direction * (v - b[i]!) > 0).length / a.length, diff: mean(a) - mean(b) };
@@ -115,7 +120,9 @@ describe('chest findings leave their sign in the pixels', () => {
   it('every finding changes the image', () => {
     for (const f of NIH_FINDINGS) {
       const few = twins.slice(0, 6);
-      const changed = few.filter((r, i) => renderChest(SEED, { ...r.plan, labels: [f] }, S).some((v, k) => v !== controls[i]![k])).length;
+      const changed = few.filter((r, i) =>
+        renderChest(SEED, { ...r.plan, labels: [f] }, S).some((v, k) => v !== controls[i]![k]),
+      ).length;
       expect(changed, f).toBe(few.length);
     }
   });
@@ -124,13 +131,16 @@ describe('chest findings leave their sign in the pixels', () => {
 describe('msk abnormalities', () => {
   const energy = (im: Uint8Array, w: number, h: number) => {
     let s = 0;
-    for (let y = 1; y < h - 1; y++) for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      s += Math.abs(4 * im[i]! - im[i - 1]! - im[i + 1]! - im[i - w]! - im[i + w]!);
-    }
+    for (let y = 1; y < h - 1; y++)
+      for (let x = 1; x < w - 1; x++) {
+        const i = y * w + x;
+        s += Math.abs(4 * im[i]! - im[i - 1]! - im[i + 1]! - im[i - w]! - im[i + w]!);
+      }
     return s;
   };
-  const studies = planMsk(9, 120, 96).filter((r) => r.plan.view === 0).slice(0, 24);
+  const studies = planMsk(9, 120, 96)
+    .filter((r) => r.plan.view === 0)
+    .slice(0, 24);
 
   it('abnormal films carry more edge energy (fracture gaps, lesion margins, metal) than their normal twins', () => {
     let wins = 0;
@@ -149,7 +159,9 @@ describe('msk abnormalities', () => {
 
   it('a fracture shows at the demo input size: a main bone, inside the film, displaced (not a crack under a pixel)', () => {
     // Pixels that change by a visible amount (8 grey levels) between a fractured film and its normal twin, at 112 px.
-    const plans = planMsk(9, 200, 112).filter((r) => r.plan.view === 0).slice(0, 40);
+    const plans = planMsk(9, 200, 112)
+      .filter((r) => r.plan.view === 0)
+      .slice(0, 40);
     const changed = plans.map((r) => {
       const a = renderMsk(9, { ...r.plan, abnormality: 'fracture' });
       const b = renderMsk(9, { ...r.plan, abnormality: null });
@@ -163,7 +175,11 @@ describe('msk abnormalities', () => {
 
   it('hardware saturates the film', () => {
     const saturated = (im: Uint8Array) => im.filter((v) => v >= 250).length;
-    const more = studies.filter((r) => saturated(renderMsk(9, { ...r.plan, abnormality: 'hardware' })) > saturated(renderMsk(9, { ...r.plan, abnormality: null }))).length;
+    const more = studies.filter(
+      (r) =>
+        saturated(renderMsk(9, { ...r.plan, abnormality: 'hardware' })) >
+        saturated(renderMsk(9, { ...r.plan, abnormality: null })),
+    ).length;
     expect(more / studies.length).toBeGreaterThanOrEqual(0.9);
   });
 });
@@ -174,10 +190,22 @@ describe('labels', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  async function prevalences(n: number, boost?: number, prevalence?: Partial<Record<Finding, number>>): Promise<Map<string, number>> {
+  async function prevalences(
+    n: number,
+    boost?: number,
+    prevalence?: Partial<Record<Finding, number>>,
+  ): Promise<Map<string, number>> {
     const dir = await tempDir('phantom-labels');
     dirs.push(dir);
-    await synthesize({ kind: 'chest', out: join(dir, 'set'), n, seed: 21, size: 64, prevalenceBoost: boost, prevalence });
+    await synthesize({
+      kind: 'chest',
+      out: join(dir, 'set'),
+      n,
+      seed: 21,
+      size: 64,
+      prevalenceBoost: boost,
+      prevalence,
+    });
     const rows = csvRows(await readFile(join(dir, 'set', 'Data_Entry_2017.csv'), 'utf8')).slice(1);
     const counts = new Map<string, number>();
     for (const r of rows) for (const f of r[1]!.split('|')) counts.set(f, (counts.get(f) ?? 0) + 1);
@@ -207,8 +235,14 @@ describe('labels', () => {
     expect(Math.abs((p.get('Nodule') ?? 0) - 0.5)).toBeLessThan(5 * Math.sqrt(0.25 / n));
     expect(p.get('Hernia') ?? 0).toBeLessThan(0.03);
     const out = join(await tempDir('phantom-labels'), 'bad');
-    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalence: { Nodules: 0.3 } as never })).rejects.toThrow(/a key of prevalence/);
-    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalence: { Nodule: 1.5 } })).rejects.toThrow(/prevalence\.Nodule/);
-    await expect(synthesize({ kind: 'msk', out, n: 5, seed: 1, prevalence: { Nodule: 0.3 } })).rejects.toThrow(/for prevalence/);
+    await expect(
+      synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalence: { Nodules: 0.3 } as never }),
+    ).rejects.toThrow(/a key of prevalence/);
+    await expect(synthesize({ kind: 'chest', out, n: 5, seed: 1, prevalence: { Nodule: 1.5 } })).rejects.toThrow(
+      /prevalence\.Nodule/,
+    );
+    await expect(synthesize({ kind: 'msk', out, n: 5, seed: 1, prevalence: { Nodule: 0.3 } })).rejects.toThrow(
+      /for prevalence/,
+    );
   });
 });

@@ -16,7 +16,10 @@ function vertices(d: string): number[][] {
   return [...d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
 }
 function pathsOf(svg: string, cls: string): { name: string; d: string }[] {
-  return [...svg.matchAll(new RegExp(`<path class="${cls}" data-name="([^"]*)" d="([^"]*)"`, 'g'))].map((m) => ({ name: m[1], d: m[2] }));
+  return [...svg.matchAll(new RegExp(`<path class="${cls}" data-name="([^"]*)" d="([^"]*)"`, 'g'))].map((m) => ({
+    name: m[1],
+    d: m[2],
+  }));
 }
 function textsOf(svg: string, cls: string): string[] {
   return [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
@@ -30,7 +33,13 @@ describe('lineChart', () => {
     y: { label: 'learning rate' },
     series: [
       { name: 'group 1', x, y: x.map((v) => v * v) },
-      { name: 'group <2>', x, y: x.map((v) => 100 - v * v), dash: true, band: { lo: x.map((v) => 90 - v * v), hi: x.map((v) => 100 - v) } },
+      {
+        name: 'group <2>',
+        x,
+        y: x.map((v) => 100 - v * v),
+        dash: true,
+        band: { lo: x.map((v) => 90 - v * v), hi: x.map((v) => 100 - v) },
+      },
     ],
     markers: [{ x: 3, label: 'unfreeze group 2' }, { x: 6 }],
   };
@@ -57,7 +66,10 @@ describe('lineChart', () => {
     expect(textsOf(svg, 'title')).toEqual(['LR &amp; momentum']);
     expect(textsOf(svg, 'x-label')).toEqual(['iteration']);
     expect(textsOf(svg, 'y-label')).toEqual(['learning rate']);
-    expect([...svg.matchAll(/class="legend-entry" data-name="([^"]*)"/g)].map((m) => m[1])).toEqual(['group 1', 'group &lt;2&gt;']);
+    expect([...svg.matchAll(/class="legend-entry" data-name="([^"]*)"/g)].map((m) => m[1])).toEqual([
+      'group 1',
+      'group &lt;2&gt;',
+    ]);
     const markers = [...svg.matchAll(/<line class="marker" x1="([\d.]+)"[^>]*stroke="([^"]+)"/g)];
     expect(markers).toHaveLength(2);
     expect(markers.every((m) => m[2] === '#d62728')).toBe(true);
@@ -67,7 +79,11 @@ describe('lineChart', () => {
   });
 
   it('breaks lines at NaN and, on a log axis, at values <= 0; log ticks are decades', () => {
-    const s = lineChart({ x: { log: true }, y: { label: 'loss' }, series: [{ name: 'a', x: [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1], y: [1, 2, NaN, 3, 4, 5, 6, 7] }] });
+    const s = lineChart({
+      x: { log: true },
+      y: { label: 'loss' },
+      series: [{ name: 'a', x: [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1], y: [1, 2, NaN, 3, 4, 5, 6, 7] }],
+    });
     const d = pathsOf(s, 'series')[0].d;
     expect(d.match(/M/g)).toHaveLength(2);
     expect(vertices(d)).toHaveLength(7);
@@ -81,9 +97,15 @@ describe('lineChart', () => {
     const ticks = textsOf(s, 'tick y-tick').map(Number);
     expect(Math.min(...ticks)).toBe(0.5);
     expect(Math.max(...ticks)).toBe(1);
-    expect(() => lineChart({ x: {}, y: {}, series: [{ name: 'a', x: [1, 2], y: [1] }] })).toThrow(/Expected an array as long as x \(2\) for charts\[0\]\.series\[0\]\.y/);
-    expect(() => lineChart({ x: {}, y: { min: 1, max: 0 }, series: [] })).toThrow(/Expected a number above min \(1\) for charts\[0\]\.y\.max but received 0/);
-    expect(() => lineChart({ x: { log: true, min: 0 }, y: {}, series: [] })).toThrow(/Expected a number > 0 \(log axis\) for charts\[0\]\.x\.min/);
+    expect(() => lineChart({ x: {}, y: {}, series: [{ name: 'a', x: [1, 2], y: [1] }] })).toThrow(
+      /Expected an array as long as x \(2\) for charts\[0\]\.series\[0\]\.y/,
+    );
+    expect(() => lineChart({ x: {}, y: { min: 1, max: 0 }, series: [] })).toThrow(
+      /Expected a number above min \(1\) for charts\[0\]\.y\.max but received 0/,
+    );
+    expect(() => lineChart({ x: { log: true, min: 0 }, y: {}, series: [] })).toThrow(
+      /Expected a number > 0 \(log axis\) for charts\[0\]\.x\.min/,
+    );
     expect(() => panels([])).toThrow(/Expected a non-empty array of chart specs for charts/);
   });
 
@@ -113,8 +135,17 @@ describe('lineChart', () => {
 describe('figures', () => {
   it('AUC vs N: a panel per target, per arm a line with one dot per N and a CI band', () => {
     const n = [50, 100, 200, 400];
-    const arm = (name: string, b: number) => ({ name, n, auc: n.map(() => b), lo: n.map(() => b - 0.05), hi: n.map(() => b + 0.05) });
-    const svg = aucVsNChart([{ title: 'Emphysema', arms: [arm('ImageNet', 0.7), arm('MURA', 0.65)] }, { title: 'Hernia', arms: [arm('ImageNet', 0.3)] }]);
+    const arm = (name: string, b: number) => ({
+      name,
+      n,
+      auc: n.map(() => b),
+      lo: n.map(() => b - 0.05),
+      hi: n.map(() => b + 0.05),
+    });
+    const svg = aucVsNChart([
+      { title: 'Emphysema', arms: [arm('ImageNet', 0.7), arm('MURA', 0.65)] },
+      { title: 'Hernia', arms: [arm('ImageNet', 0.3)] },
+    ]);
     expect(svg.match(/<g class="panel"/g)).toHaveLength(2);
     expect(pathsOf(svg, 'series').map((p) => p.name)).toEqual(['ImageNet', 'MURA', 'ImageNet']);
     expect(pathsOf(svg, 'band')).toHaveLength(3);
@@ -125,7 +156,18 @@ describe('figures', () => {
   });
 
   it('AUC at one N: an arm per labelled slot, a dot per seed on one vertical, a bar at the mean', () => {
-    const svg = aucByArmChart([{ title: 'cardiomegaly', arms: [{ name: 'none', values: [0.5, 0.7, 0.6] }, { name: 'chest-source', values: [0.8, 0.75, 0.85] }] }], { n: 50 });
+    const svg = aucByArmChart(
+      [
+        {
+          title: 'cardiomegaly',
+          arms: [
+            { name: 'none', values: [0.5, 0.7, 0.6] },
+            { name: 'chest-source', values: [0.8, 0.75, 0.85] },
+          ],
+        },
+      ],
+      { n: 50 },
+    );
     expect(textsOf(svg, 'tick x-tick')).toEqual(['none', 'chest-source']);
     expect(textsOf(svg, 'x-label')[0]).toMatch(/^N = 50/);
     expect(svg.match(/<circle class="point"/g)).toHaveLength(6);
@@ -136,7 +178,10 @@ describe('figures', () => {
     expect(chestSeeds![0]![0]).toBeGreaterThan(noneSeeds![0]![0]!);
     expect(noneSeeds!.map((v) => v[1])).toEqual([...noneSeeds!.map((v) => v[1]!)].sort((a, b) => b - a));
     // The mean bar is horizontal, centred on its arm's slot, at the mean (here the middle seed's AUC).
-    for (const [seeds, mean] of [[noneSeeds!, noneMean!], [chestSeeds!, chestMean!]]) {
+    for (const [seeds, mean] of [
+      [noneSeeds!, noneMean!],
+      [chestSeeds!, chestMean!],
+    ]) {
       expect(mean[0]![1]).toBe(mean[1]![1]);
       expect((mean[0]![0]! + mean[1]![0]!) / 2).toBeCloseTo(seeds[0]![0]!, 1);
       expect(mean[0]![1]).toBeCloseTo(seeds[1]![1]!, 1);
@@ -145,9 +190,26 @@ describe('figures', () => {
   });
 
   it("the report's paper figure draws seeds per arm when every arm runs one N, lines over N otherwise", () => {
-    const run = (n: number, seed: number, auc: number) => ({ status: 'done', n, seed, test_auc: auc, test_auc_tta: auc, result_json: '{}' });
+    const run = (n: number, seed: number, auc: number) => ({
+      status: 'done',
+      n,
+      seed,
+      test_auc: auc,
+      test_auc_tta: auc,
+      result_json: '{}',
+    });
     const arm = (name: string, nGrid: number[], aucs: number[]) =>
-      ({ group: 'source-data', figure: '6', name, target: 'cardiomegaly', nGrid, aucTta: nGrid.map(() => aucs[0]!), auc: [], done: [], runs: nGrid.flatMap((n) => aucs.map((a, s) => run(n, s, a))) }) as unknown as ArmSummary;
+      ({
+        group: 'source-data',
+        figure: '6',
+        name,
+        target: 'cardiomegaly',
+        nGrid,
+        aucTta: nGrid.map(() => aucs[0]!),
+        auc: [],
+        done: [],
+        runs: nGrid.flatMap((n) => aucs.map((a, s) => run(n, s, a))),
+      }) as unknown as ArmSummary;
     const one = paperFigure('6', [arm('none', [50], [0.5, 0.6]), arm('chest', [50], [0.7, 0.8])], { simulated: true });
     expect(textsOf(one.svg, 'tick x-tick')).toEqual(['none', 'chest']);
     expect(one.svg.match(/<circle class="point"/g)).toHaveLength(4);
@@ -159,7 +221,13 @@ describe('figures', () => {
 
   it('training curves: loss panel and AUC panel with the best epoch marked', () => {
     const x = [1, 2, 3, 4];
-    const svg = trainingCurvesChart({ x, trainLoss: [1, 0.8, 0.7, 0.6], valLoss: [1, 0.9, 0.95, 1], valAuc: [0.6, 0.7, 0.72, 0.71], best: 2 });
+    const svg = trainingCurvesChart({
+      x,
+      trainLoss: [1, 0.8, 0.7, 0.6],
+      valLoss: [1, 0.9, 0.95, 1],
+      valAuc: [0.6, 0.7, 0.72, 0.71],
+      best: 2,
+    });
     expect(pathsOf(svg, 'series').map((p) => p.name)).toEqual(['train loss', 'validation loss', 'validation AUC']);
     expect(svg.match(/<line class="marker"/g)).toHaveLength(2);
   });
@@ -177,7 +245,14 @@ describe('ticks', () => {
 describe('toPng', () => {
   it('writes a PNG of the SVG size (times scale) and the text is rendered', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'torchxfer-plot-'));
-    const chart = lineChart({ title: 'T', x: { label: 'x' }, y: {}, series: [{ name: 'a', x: [0, 1], y: [0, 1] }], width: 320, height: 240 });
+    const chart = lineChart({
+      title: 'T',
+      x: { label: 'x' },
+      y: {},
+      series: [{ name: 'a', x: [0, 1], y: [0, 1] }],
+      width: 320,
+      height: 240,
+    });
     expect(await toPng(chart, join(dir, 'c.png'))).toEqual({ width: 320, height: 240 });
     const meta = await sharp(join(dir, 'c.png')).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 320, 240]);

@@ -14,7 +14,11 @@ import { fitStandardizer, type Matrix } from '../src/radiomics/standardize.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever JSON the reference script prints
 function python(script: string, input: unknown): any {
-  const r = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/python3', ['-c', script], {
+    input: JSON.stringify(input),
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -29,7 +33,13 @@ function linearData(n: number, p: number, seed: number): { X: Matrix; y: number[
 }
 
 // sklearn's objective: C * sum log-loss + l1Ratio * |w|_1 + (1 - l1Ratio) / 2 * |w|^2.
-function objective(X: Matrix, y: number[], w: number[], b: number, f: { penalty: string; C: number; l1Ratio?: number }): number {
+function objective(
+  X: Matrix,
+  y: number[],
+  w: number[],
+  b: number,
+  f: { penalty: string; C: number; l1Ratio?: number },
+): number {
   const r = f.penalty === 'l1' ? 1 : f.penalty === 'l2' ? 0 : f.l1Ratio!;
   let loss = 0;
   X.forEach((row, i) => {
@@ -86,7 +96,9 @@ describe('standardisation and logistic regression match scikit-learn', () => {
       // The same zero pattern under L1 (exact zeros from soft-thresholding vs saga's).
       if (f.penalty === 'l1') m.coef.forEach((c, j) => expect(c === 0).toBe(Math.abs(want.coef[j]) < 1e-8));
       // And never a worse objective than sklearn's solution.
-      expect(objective(Xs, y, m.coef, m.intercept, f)).toBeLessThanOrEqual(objective(Xs, y, want.coef, want.intercept, f) + 1e-9);
+      expect(objective(Xs, y, m.coef, m.intercept, f)).toBeLessThanOrEqual(
+        objective(Xs, y, want.coef, want.intercept, f) + 1e-9,
+      );
     });
   });
 
@@ -104,7 +116,14 @@ describe('logistic regression on strongly collinear features (as GLCM properties
   // objective is, and it must be at least as low as sklearn's (saga run to tol 1e-12).
   const rng = mulberry32(8 ^ 0x9e3779b9);
   const base = linearData(120, 3, 6);
-  const X = base.X.map((r) => [r[0]!, r[0]! + 1e-3 * rng(), r[1]!, r[1]! + 1e-3 * rng(), r[2]!, 2 * r[0]! - r[1]! + 1e-3 * rng()]);
+  const X = base.X.map((r) => [
+    r[0]!,
+    r[0]! + 1e-3 * rng(),
+    r[1]!,
+    r[1]! + 1e-3 * rng(),
+    r[2]!,
+    2 * r[0]! - r[1]! + 1e-3 * rng(),
+  ]);
   const Xs = fitStandardizer(X).transform(X);
   const fits = [
     { penalty: 'l1', C: 5, solver: 'saga' },
@@ -114,7 +133,11 @@ describe('logistic regression on strongly collinear features (as GLCM properties
   const ref = python(SKLEARN, { X, Xs, y: base.y, fits });
   fits.forEach((f, k) => {
     it(`${f.penalty} reaches an objective no worse than sklearn's`, () => {
-      const m = fitLogistic(Xs, base.y, { penalty: f.penalty, C: f.C, l1Ratio: 'l1Ratio' in f ? f.l1Ratio : undefined });
+      const m = fitLogistic(Xs, base.y, {
+        penalty: f.penalty,
+        C: f.C,
+        l1Ratio: 'l1Ratio' in f ? f.l1Ratio : undefined,
+      });
       const ours = objective(Xs, base.y, m.coef, m.intercept, f);
       const theirs = objective(Xs, base.y, ref.fits[k].coef, ref.fits[k].intercept, f);
       expect(ours).toBeLessThanOrEqual(theirs + 1e-9 * theirs);
@@ -152,7 +175,13 @@ describe('trainRadiomicsBaseline', () => {
     const train = xor(200);
     const val = xor(100);
     const r = trainRadiomicsBaseline({
-      trainX: train.X, trainY: train.y, valX: val.X, valY: val.y, seed: 1, searchIters: 1, folds: 4,
+      trainX: train.X,
+      trainY: train.y,
+      valX: val.X,
+      valY: val.y,
+      seed: 1,
+      searchIters: 1,
+      folds: 4,
       candidates: [
         { kind: 'logistic', penalty: 'l2', C: 1 },
         { kind: 'forest', nTrees: 30, maxDepth: null, minSamplesLeaf: 1 },
@@ -170,8 +199,15 @@ describe('trainRadiomicsBaseline', () => {
   it('CV search picks the weaker penalty when the signal is linear and strong regularisation kills it', () => {
     const { X, y } = linearData(120, 5, 4);
     const r = trainRadiomicsBaseline({
-      trainX: X, trainY: y, seed: 2, searchIters: 1, folds: 3,
-      candidates: [{ kind: 'logistic', penalty: 'l1', C: 1e-4 }, { kind: 'logistic', penalty: 'l1', C: 1 }],
+      trainX: X,
+      trainY: y,
+      seed: 2,
+      searchIters: 1,
+      folds: 3,
+      candidates: [
+        { kind: 'logistic', penalty: 'l1', C: 1e-4 },
+        { kind: 'logistic', penalty: 'l1', C: 1 },
+      ],
     });
     // C = 1e-4 under L1 zeroes every coefficient: constant scores, AUC 0.5.
     expect(r.model[0]!.trials[0]!.cvAuc).toBe(0.5);
@@ -193,10 +229,20 @@ describe('trainRadiomicsBaseline', () => {
 
   it('rejects bad options with OptionError naming them', () => {
     const X = [[1], [2], [3], [4]];
-    expect(() => trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0, 2], seed: 1, searchIters: 1, folds: 2 })).toThrow(/Expected 0 or 1 for trainY\[3\] but received 2/);
-    expect(() => trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0], seed: 1, searchIters: 1, folds: 2 })).toThrow(/for trainY/);
-    expect(() => trainRadiomicsBaseline({ trainX: [[1], [NaN]], trainY: [0, 1], seed: 1, searchIters: 1, folds: 2 })).toThrow(/for trainX\[1\]/);
-    expect(() => trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0, 1], seed: 1, searchIters: 1, folds: 3 })).toThrow(/integer between 2 and 2 for folds/);
-    expect(() => trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0, 1], seed: 1.5, searchIters: 1, folds: 2 })).toThrow(/for seed/);
+    expect(() =>
+      trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0, 2], seed: 1, searchIters: 1, folds: 2 }),
+    ).toThrow(/Expected 0 or 1 for trainY\[3\] but received 2/);
+    expect(() => trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0], seed: 1, searchIters: 1, folds: 2 })).toThrow(
+      /for trainY/,
+    );
+    expect(() =>
+      trainRadiomicsBaseline({ trainX: [[1], [NaN]], trainY: [0, 1], seed: 1, searchIters: 1, folds: 2 }),
+    ).toThrow(/for trainX\[1\]/);
+    expect(() =>
+      trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0, 1], seed: 1, searchIters: 1, folds: 3 }),
+    ).toThrow(/integer between 2 and 2 for folds/);
+    expect(() =>
+      trainRadiomicsBaseline({ trainX: X, trainY: [0, 1, 0, 1], seed: 1.5, searchIters: 1, folds: 2 }),
+    ).toThrow(/for seed/);
   });
 });

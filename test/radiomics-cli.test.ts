@@ -13,8 +13,8 @@ import { radiomicFeatureRecord } from '../src/radiomics/features.js';
 import { mulberry32 } from '../src/random.js';
 // Test data as the radiomics tests always drew it (seed mixed with the golden ratio).
 
-
-const cli = (...args: string[]) => spawnSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), ...args], { encoding: 'utf8' });
 
 const dir = mkdtempSync(join(tmpdir(), 'radiomics-cli-'));
 const rng = mulberry32(5 ^ 0x9e3779b9);
@@ -25,8 +25,11 @@ async function writeImage(path: string, noisy: boolean): Promise<void> {
   const data = Buffer.alloc(size * size);
   const offset = rng() * 100;
   for (let r = 0; r < size; r++)
-    for (let c = 0; c < size; c++) data[r * size + c] = noisy ? Math.floor(60 + 120 * rng()) : Math.floor(offset + r * 2 + c + 10 * rng());
-  await sharp(data, { raw: { width: size, height: size, channels: 1 } }).png().toFile(path);
+    for (let c = 0; c < size; c++)
+      data[r * size + c] = noisy ? Math.floor(60 + 120 * rng()) : Math.floor(offset + r * 2 + c + 10 * rng());
+  await sharp(data, { raw: { width: size, height: size, channels: 1 } })
+    .png()
+    .toFile(path);
 }
 
 describe('torchxfer features', () => {
@@ -89,7 +92,20 @@ describe('torchxfer radiomics', () => {
   }, 60_000);
 
   it('tunes per label, reports CV AUC, and a one-class label as missing', () => {
-    const r = cli('radiomics', '--train', features, '--labels', labels, '--folds', '3', '--search-iters', '2', '--seed', '1', '--json');
+    const r = cli(
+      'radiomics',
+      '--train',
+      features,
+      '--labels',
+      labels,
+      '--folds',
+      '3',
+      '--search-iters',
+      '2',
+      '--seed',
+      '1',
+      '--json',
+    );
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.train).toBe(24);

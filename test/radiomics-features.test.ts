@@ -5,10 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { native } from '../src/native.js';
 import { getNumThreads, setNumThreads } from '../src/runtime.js';
-import { RADIOMIC_FEATURE_COUNT, radiomicFeatureNames, radiomicFeatures, radiomicFeatureRecord } from '../src/radiomics/features.js';
+import {
+  RADIOMIC_FEATURE_COUNT,
+  radiomicFeatureNames,
+  radiomicFeatures,
+  radiomicFeatureRecord,
+} from '../src/radiomics/features.js';
 import { mulberry32 } from '../src/random.js';
 // Test data as the radiomics tests always drew it (seed mixed with the golden ratio).
-
 
 // The reference, feature for feature in torchxfer's documented order.
 const REFERENCE = `
@@ -36,8 +40,15 @@ print(json.dumps(out))
 type Image = { name: string; h: number; w: number; data: Uint8Array };
 
 function reference(images: Image[], symmetric: boolean): number[][] {
-  const input = { symmetric, images: images.map((im) => ({ h: im.h, w: im.w, data: Buffer.from(im.data).toString('base64') })) };
-  const r = spawnSync('/usr/bin/python3', ['-c', REFERENCE], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+  const input = {
+    symmetric,
+    images: images.map((im) => ({ h: im.h, w: im.w, data: Buffer.from(im.data).toString('base64') })),
+  };
+  const r = spawnSync('/usr/bin/python3', ['-c', REFERENCE], {
+    input: JSON.stringify(input),
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`reference failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -56,7 +67,9 @@ function testImages(): Image[] {
     make('diagonal gradient 50x50', 50, 50, (r, c) => (r * 3 + c * 2) % 256),
     make('constant 20x20', 20, 20, () => 77),
     make('checkerboard 32x32', 32, 32, (r, c) => ((r + c) % 2 ? 255 : 0)),
-    make('checkerboard of 3-pixel squares 27x33', 27, 33, (r, c) => ((Math.floor(r / 3) + Math.floor(c / 3)) % 2 ? 180 : 20)),
+    make('checkerboard of 3-pixel squares 27x33', 27, 33, (r, c) =>
+      (Math.floor(r / 3) + Math.floor(c / 3)) % 2 ? 180 : 20,
+    ),
     make('one odd pixel 16x16', 16, 16, (r, c) => (r === 5 && c === 9 ? 1 : 0)),
     make('1x1', 1, 1, () => 9),
     make('2x3', 2, 3, (r, c) => r * 3 + c),
@@ -84,7 +97,11 @@ describe('radiomic features equal scikit-image and scipy', () => {
       want = reference(images, symmetric);
       // All images in one call per shape (the call takes images of one size), then compared one by one.
       got = new Float64Array(images.length * RADIOMIC_FEATURE_COUNT);
-      await Promise.all(images.map(async (im, k) => got.set(await radiomicFeatures(im.data, [1, im.h, im.w], { symmetric }), k * RADIOMIC_FEATURE_COUNT)));
+      await Promise.all(
+        images.map(async (im, k) =>
+          got.set(await radiomicFeatures(im.data, [1, im.h, im.w], { symmetric }), k * RADIOMIC_FEATURE_COUNT),
+        ),
+      );
     });
     images.forEach((im, k) => {
       it(`${im.name}, symmetric ${symmetric}`, () => {
@@ -92,7 +109,15 @@ describe('radiomic features equal scikit-image and scipy', () => {
         const std = want[k]![names().indexOf('std')]!;
         names().forEach((name, j) => {
           const m = /^moment(\d)$/.exec(name);
-          const scale = m ? Math.max(std, 1) ** Number(m[1]) : name === 'mean' || name === 'std' ? 255 : name.startsWith('glcm.contrast') ? 65025 : name.startsWith('glcm.dissimilarity') ? 255 : 1;
+          const scale = m
+            ? Math.max(std, 1) ** Number(m[1])
+            : name === 'mean' || name === 'std'
+              ? 255
+              : name.startsWith('glcm.contrast')
+                ? 65025
+                : name.startsWith('glcm.dissimilarity')
+                  ? 255
+                  : 1;
           expectClose(row[j]!, want[k]![j]!, scale, `${im.name} ${name}`);
         });
       });
@@ -109,7 +134,9 @@ describe('radiomic features equal scikit-image and scipy', () => {
       expect(Array.from(batch.subarray(k * 79, (k + 1) * 79))).toEqual(Array.from(one));
     }
     const want = reference([{ name: 'last', h: 20, w: 30, data: data.slice(8 * 600) }], false)[0]!;
-    Array.from(batch.subarray(8 * 79)).forEach((v, j) => expectClose(v, want[j]!, 65025, `batch ${radiomicFeatureNames()[j]}`));
+    Array.from(batch.subarray(8 * 79)).forEach((v, j) =>
+      expectClose(v, want[j]!, 65025, `batch ${radiomicFeatureNames()[j]}`),
+    );
   });
 
   it('gives the same values on 1 and 3 threads (each image on one thread, whatever the count)', async () => {
@@ -150,22 +177,38 @@ describe('names and order', () => {
 describe('errors', () => {
   it('rejects bad shapes, data and options in TypeScript, naming them', async () => {
     const data = new Uint8Array(12);
-    await expect(radiomicFeatures(data, [1, 3, 5])).rejects.toThrow(/Expected dimensions whose product is 12 for shape but received '\[1, 3, 5\]'/);
-    await expect(radiomicFeatures(data, [12, 1] as never)).rejects.toThrow(/Expected an array \[n, height, width\] for shape/);
+    await expect(radiomicFeatures(data, [1, 3, 5])).rejects.toThrow(
+      /Expected dimensions whose product is 12 for shape but received '\[1, 3, 5\]'/,
+    );
+    await expect(radiomicFeatures(data, [12, 1] as never)).rejects.toThrow(
+      /Expected an array \[n, height, width\] for shape/,
+    );
     await expect(radiomicFeatures(data, [0, 0, 12])).rejects.toThrow(/for shape\[1\]/);
     await expect(radiomicFeatures(data, [1, 3, -4])).rejects.toThrow(/for shape\[2\]/);
-    await expect(radiomicFeatures(new Float32Array(12) as never, [1, 3, 4])).rejects.toThrow(/Expected a Uint8Array for images but received a Float32Array/);
-    await expect(radiomicFeatures(data, [1, 3, 4], { symmetric: 'yes' as never })).rejects.toThrow(/Expected a boolean for symmetric but received 'yes'/);
+    await expect(radiomicFeatures(new Float32Array(12) as never, [1, 3, 4])).rejects.toThrow(
+      /Expected a Uint8Array for images but received a Float32Array/,
+    );
+    await expect(radiomicFeatures(data, [1, 3, 4], { symmetric: 'yes' as never })).rejects.toThrow(
+      /Expected a boolean for symmetric but received 'yes'/,
+    );
     expect((await radiomicFeatures(new Uint8Array(0), [0, 4, 4])).length).toBe(0);
   });
 
   it('the native layer checks too, whatever TypeScript lets through', async () => {
     const raw = native() as unknown as { radiomicFeatures: (...a: unknown[]) => Promise<Float64Array> };
-    await expect(raw.radiomicFeatures(new Uint8Array(12), [2, 3, 4], {})).rejects.toThrow(/shape \[2, 3, 4\] does not match the data's 12 pixels/);
-    await expect(raw.radiomicFeatures(new Uint8Array(5), [0, 2, 2], {})).rejects.toThrow(/shape \[0, 2, 2\] does not match the data's 5 pixels/);
+    await expect(raw.radiomicFeatures(new Uint8Array(12), [2, 3, 4], {})).rejects.toThrow(
+      /shape \[2, 3, 4\] does not match the data's 12 pixels/,
+    );
+    await expect(raw.radiomicFeatures(new Uint8Array(5), [0, 2, 2], {})).rejects.toThrow(
+      /shape \[0, 2, 2\] does not match the data's 5 pixels/,
+    );
     await expect(raw.radiomicFeatures(new Uint8Array(12), [1, 0, 12], {})).rejects.toThrow(/height, width >= 1/);
     expect(() => raw.radiomicFeatures(new Int8Array(12), [1, 3, 4], {})).toThrow(/Expected a Uint8Array for images/);
-    expect(() => raw.radiomicFeatures(new Uint8Array(12), [3, 4], {})).toThrow(/Expected an array \[n, height, width\] for shape/);
-    expect(() => raw.radiomicFeatures(new Uint8Array(12), [1, 3, 4], { symmetric: 1 })).toThrow(/Expected a boolean for symmetric but received 1/);
+    expect(() => raw.radiomicFeatures(new Uint8Array(12), [3, 4], {})).toThrow(
+      /Expected an array \[n, height, width\] for shape/,
+    );
+    expect(() => raw.radiomicFeatures(new Uint8Array(12), [1, 3, 4], { symmetric: 1 })).toThrow(
+      /Expected a boolean for symmetric but received 1/,
+    );
   });
 });

@@ -19,11 +19,36 @@ const spec = (nGrid: number[]) => ({
   seeds: [0, 1],
   targets: [{ name: 'chest', dataset: 'phantom-chest', label: 'Emphysema', options: { valLimit: 40, testLimit: 100 } }],
   // CheXpert-style: the source's labels include the target's finding (the report must say so).
-  sources: [{ name: 'chest-source', dataset: 'phantom-chest', labels: ['Emphysema', 'Effusion'], n: 300, train: { epochs: 1 } }],
-  base: { policy: 'one-cycle', strategy: 'gradual-unfreeze', source: 'chest-source', init: 'pretrained', epochs: 2, maxLr: 'auto', options: { imageSize: 64 } },
+  sources: [
+    { name: 'chest-source', dataset: 'phantom-chest', labels: ['Emphysema', 'Effusion'], n: 300, train: { epochs: 1 } },
+  ],
+  base: {
+    policy: 'one-cycle',
+    strategy: 'gradual-unfreeze',
+    source: 'chest-source',
+    init: 'pretrained',
+    epochs: 2,
+    maxLr: 'auto',
+    options: { imageSize: 64 },
+  },
   stages: [
-    { name: 'radiomics-vs-cnn', figure: '3', buildsOn: 'base', arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-chest', source: 'chest-source' }] },
-    { name: 'transfer-method', figure: '5', buildsOn: 'base', vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'] },
+    {
+      name: 'radiomics-vs-cnn',
+      figure: '3',
+      buildsOn: 'base',
+      arms: [
+        { name: 'radiomics', method: 'radiomics' },
+        { name: 'cnn-none', source: 'none' },
+        { name: 'cnn-chest', source: 'chest-source' },
+      ],
+    },
+    {
+      name: 'transfer-method',
+      figure: '5',
+      buildsOn: 'base',
+      vary: 'strategy',
+      values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'],
+    },
     // Fig. 4 from the source, not from default init as the paper: a declared departure.
     { name: 'training-policy', figure: '4', buildsOn: 'base', vary: 'policy', values: ['regular', 'one-cycle'] },
   ],
@@ -34,7 +59,11 @@ function textOf(html: string): string {
   return html
     .replace(/<(head|style|svg)[^]*?<\/\1>/g, ' ')
     .replace(/<[^>]+>/g, ' ')
-    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
     .replace(/\s+/g, ' ');
 }
 
@@ -55,14 +84,32 @@ beforeAll(() => {
   expect(first.status).toBe(1);
   expect(first.stderr).toMatch(/run\(s\) failed \(first: fake failure of arm strategy=feature-extractor\)/);
   writeFileSync(specPath, JSON.stringify(spec([50])));
-  const second = runCli(['experiment', specPath, '--db', db, '--checkpoints', join(dir, 'ck'), '--allow-spec-change'], env, fakeCli);
+  const second = runCli(
+    ['experiment', specPath, '--db', db, '--checkpoints', join(dir, 'ck'), '--allow-spec-change'],
+    env,
+    fakeCli,
+  );
   expect(second.status).toBe(1);
   const out = join(dir, 'report');
   const r = runCli(['report', db, '--out', out, '--no-png']);
   expect(r.status, r.stderr).toBe(0);
   const profile = tempDir('txreport-chrome-');
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`];
-  dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${join(out, 'report.html')}`], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+  ];
+  dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${join(out, 'report.html')}`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   text = textOf(dom);
 }, 240_000);
 afterAll(removeTempDirs);
@@ -84,12 +131,18 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(m).toContain('Training subsets of N = 50 were drawn once per (N, seed), 2 seeds (0 and 1)');
     expect(m).toContain('resized to 64x64 pixels');
     expect(m).toContain('random 60x60 crops');
-    expect(m).toMatch(/Fig\. 5 \(transfer-method\): feature-extractor \(densenet121, source chest-source weights, feature-extractor, one-cycle\)/);
+    expect(m).toMatch(
+      /Fig\. 5 \(transfer-method\): feature-extractor \(densenet121, source chest-source weights, feature-extractor, one-cycle\)/,
+    );
     expect(m).toMatch(/cnn-none \(densenet121, default \(random\) init, discriminative, one-cycle\)/);
     expect(m).toContain('Radiomics: 79 features per image');
     expect(m).toMatch(/max_lr was chosen by the learning-rate finder .* at the loss minimum \(the paper's rule\)/);
-    expect(m).toMatch(/chest-source \(torchxfer's SIMULATED chest phantoms, 2 labels \(Emphysema and Effusion\), densenet121, 300 training images, 1 epoch\): held-out test AUC 0\.\d{3} \(100 test images\)/);
-    expect(m).toContain('The source chest-source was trained on Emphysema, the finding target chest is tested on: it can pass on that finding, not only the anatomy');
+    expect(m).toMatch(
+      /chest-source \(torchxfer's SIMULATED chest phantoms, 2 labels \(Emphysema and Effusion\), densenet121, 300 training images, 1 epoch\): held-out test AUC 0\.\d{3} \(100 test images\)/,
+    );
+    expect(m).toContain(
+      'The source chest-source was trained on Emphysema, the finding target chest is tested on: it can pass on that finding, not only the anatomy',
+    );
     expect(m).toContain('paired two-sided t-tests over the N grid');
   });
 
@@ -104,14 +157,17 @@ describe('the evidence report, rendered in Chromium', () => {
     expect(d).toMatch(/2 runs failed and are listed apart; they count in no mean and no test/);
     expect(d).toMatch(/\d+ runs in the database belong to an earlier version of this spec/);
     expect(d).toContain('One-cycle ends at max_lr/25000 as the paper states');
-    expect(d).toContain("Fig. 4 compares the training policies fine-tuning from chest-source; the paper's Fig. 4 trains from default initialisation without transfer.");
+    expect(d).toContain(
+      "Fig. 4 compares the training policies fine-tuning from chest-source; the paper's Fig. 4 trains from default initialisation without transfer.",
+    );
   });
 
   it('lists failed and superseded runs apart, and counts them in no mean', () => {
     const db = new ResultsDb(join(dir, 'ev.db'), { readonly: true });
     const runs = db.runs();
     db.close();
-    // The failing arm failed at N = 100 too, in the first version: those runs are superseded, not failed runs of this spec.
+    // The failing arm failed at N = 100 too, in the first version: those runs are superseded, not failed runs of this
+    // spec.
     const failed = runs.filter((r) => r.status === 'failed' && r.n === 50);
     const old = runs.filter((r) => r.n === 100);
     expect(failed).toHaveLength(2);
@@ -123,28 +179,44 @@ describe('the evidence report, rendered in Chromium', () => {
     // The provenance table of the current spec and its AUC tables hold none of the superseded runs.
     const allRuns = /<table class="runs">([^]*?)<\/table>/.exec(dom)![1]!;
     for (const r of old) expect(allRuns).not.toContain(`data-key="${r.key}"`);
-    const auc = /<table class="auc" data-group="transfer-method" data-target="chest" data-metric="aucTta">([^]*?)<\/table>/.exec(dom)![1]!;
+    const auc =
+      /<table class="auc" data-group="transfer-method" data-target="chest" data-metric="aucTta">([^]*?)<\/table>/.exec(
+        dom,
+      )![1]!;
     expect(auc).toMatch(/<tr data-arm="feature-extractor"><th>feature-extractor<\/th><td>–<\/td>/);
     expect(text).toMatch(/runs of the current spec \d+ done, 2 failed/);
   });
 
   it('judges the source model by its own held-out AUC, and captions each figure', () => {
     const sources = /<section class="sources">([^]*?)<\/section>/.exec(dom)![1]!;
-    expect(textOf(sources)).toMatch(/Source models .*held-out test AUC .* chest-source densenet121 300 done [\d.]+ 0\.\d{3} 100 \(50 positive\)/);
-    const caption = textOf(/<figure class="paper-figure" id="figure-5">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!);
-    expect(caption).toContain('SIMULATED phantoms. Fig. 5: transfer-method Fig. 5 (transfer-method). SIMULATED phantoms. Test AUC with test-time augmentation of feature-extractor, fine-tune and gradual-unfreeze on chest');
-    expect(caption).toContain('on chest (a panel per target). Every arm starts from the source model chest-source. All at N = 50: a dot per seed (2 seeds), a bar at their mean.');
-    const fig3 = textOf(/<figure class="paper-figure" id="figure-3">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!);
+    expect(textOf(sources)).toMatch(
+      /Source models .*held-out test AUC .* chest-source densenet121 300 done [\d.]+ 0\.\d{3} 100 \(50 positive\)/,
+    );
+    const caption = textOf(
+      /<figure class="paper-figure" id="figure-5">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!,
+    );
+    expect(caption).toContain(
+      'SIMULATED phantoms. Fig. 5: transfer-method Fig. 5 (transfer-method). SIMULATED phantoms. Test AUC with test-time augmentation of feature-extractor, fine-tune and gradual-unfreeze on chest',
+    );
+    expect(caption).toContain(
+      'on chest (a panel per target). Every arm starts from the source model chest-source. All at N = 50: a dot per seed (2 seeds), a bar at their mean.',
+    );
+    const fig3 = textOf(
+      /<figure class="paper-figure" id="figure-3">[^]*?<figcaption>([^]*?)<\/figcaption>/.exec(dom)![1]!,
+    );
     expect(fig3).not.toContain('Every arm starts from');
     expect(caption).toContain('Test sets: chest: 100 test images (50 positive).');
-    expect(dom).toMatch(/<table class="max-lr">.*<td>3<\/td><td>chest<\/td><td>cnn-chest<\/td><td>[\d.e-]+<\/td><td>LR finder \(minimum\) at N = 50, reused for every N<\/td>/s);
+    expect(dom).toMatch(
+      /<table class="max-lr">.*<td>3<\/td><td>chest<\/td><td>cnn-chest<\/td><td>[\d.e-]+<\/td><td>LR finder \(minimum\) at N = 50, reused for every N<\/td>/s,
+    );
   });
 
   it("exports radiomics rows as radiomics, with the spec's arm names and the recorded counts", () => {
     const r = runCli(['results', 'export', join(dir, 'ev.db'), '--json', '--out', join(dir, 'ev.json.out')]);
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'ev.json.out'))).toBe(true);
-    const runs = (JSON.parse(readFileSync(join(dir, 'ev.json.out'), 'utf8')) as { runs: Record<string, unknown>[] }).runs;
+    const runs = (JSON.parse(readFileSync(join(dir, 'ev.json.out'), 'utf8')) as { runs: Record<string, unknown>[] })
+      .runs;
     const radiomics = runs.filter((x) => x.method === 'radiomics');
     expect(radiomics.length).toBe(4); // 2 seeds x N = 50 and the superseded N = 100
     for (const x of radiomics) {
@@ -153,7 +225,11 @@ describe('the evidence report, rendered in Chromium', () => {
       expect([x.arch, x.policy, x.strategy, x.epochs, x.max_lr]).toEqual([null, null, null, null, null]);
     }
     // A run shared by two figures carries both names; every done target run carries its counts.
-    expect(runs.some((x) => String(x.arm).includes('Fig. 3 (radiomics-vs-cnn): cnn-chest; Fig. 5 (transfer-method): gradual'))).toBe(true);
+    expect(
+      runs.some((x) =>
+        String(x.arm).includes('Fig. 3 (radiomics-vs-cnn): cnn-chest; Fig. 5 (transfer-method): gradual'),
+      ),
+    ).toBe(true);
     for (const x of runs.filter((y) => y.status === 'done' && y.kind === 'target')) {
       expect([x.n_requested, x.n_trained, x.simulated, x.test_images]).toEqual([x.n, x.n, true, 100]);
     }

@@ -94,97 +94,123 @@ describe('lr-find honours the training options', () => {
     return (JSON.parse(stdout) as { losses: number[] }).losses;
   };
 
-  it('--weight-decay 0.5 and --nesterov change the curve; the first loss (before any update) stays', async () => {
-    const [plain, decayed, sgd, nesterov] = await Promise.all([
-      curve(),
-      curve('--weight-decay', '0.5'),
-      curve('--optimizer', 'sgd'),
-      curve('--optimizer', 'sgd', '--nesterov'),
-    ]);
-    for (const c of [plain, decayed, sgd, nesterov]) expect(c.length).toBeGreaterThanOrEqual(3);
-    // The same data, model and first batch: the options act only through the updates.
-    expect(new Set([plain[0], decayed[0], sgd[0], nesterov[0]]).size).toBe(1);
-    expect(decayed.slice(1)).not.toEqual(plain.slice(1));
-    expect(nesterov.slice(1)).not.toEqual(sgd.slice(1));
-    expect(sgd.slice(1)).not.toEqual(plain.slice(1));
-  }, HEAVY_TEST_MS);
+  it(
+    '--weight-decay 0.5 and --nesterov change the curve; the first loss (before any update) stays',
+    async () => {
+      const [plain, decayed, sgd, nesterov] = await Promise.all([
+        curve(),
+        curve('--weight-decay', '0.5'),
+        curve('--optimizer', 'sgd'),
+        curve('--optimizer', 'sgd', '--nesterov'),
+      ]);
+      for (const c of [plain, decayed, sgd, nesterov]) expect(c.length).toBeGreaterThanOrEqual(3);
+      // The same data, model and first batch: the options act only through the updates.
+      expect(new Set([plain[0], decayed[0], sgd[0], nesterov[0]]).size).toBe(1);
+      expect(decayed.slice(1)).not.toEqual(plain.slice(1));
+      expect(nesterov.slice(1)).not.toEqual(sgd.slice(1));
+      expect(sgd.slice(1)).not.toEqual(plain.slice(1));
+    },
+    HEAVY_TEST_MS,
+  );
 });
 
 describe('an error halfway releases everything the run opened', () => {
-  it('train: no open cache, no lock, no native object', async () => {
-    const before = held();
-    const out = mkdtempSync(join(tmpdir(), 'torchxfer-fail-train-'));
-    failReadBatch(3);  // epoch 1: two training batches read, then the validation batch fails
-    await expect(train({ ...base(), out }, { progress: null })).rejects.toThrow(/injected failure at read 3/);
-    expect(held()).toEqual(before);
-    expect(existsSync(join(out, '.lock'))).toBe(false);
-  }, HEAVY_TEST_MS);
+  it(
+    'train: no open cache, no lock, no native object',
+    async () => {
+      const before = held();
+      const out = mkdtempSync(join(tmpdir(), 'torchxfer-fail-train-'));
+      failReadBatch(3); // epoch 1: two training batches read, then the validation batch fails
+      await expect(train({ ...base(), out }, { progress: null })).rejects.toThrow(/injected failure at read 3/);
+      expect(held()).toEqual(before);
+      expect(existsSync(join(out, '.lock'))).toBe(false);
+    },
+    HEAVY_TEST_MS,
+  );
 
-  it('lr-find: no open cache, no native object', async () => {
-    const before = held();
-    const out = mkdtempSync(join(tmpdir(), 'torchxfer-fail-lrfind-'));
-    failReadBatch(3);
-    const finding = lrFind({ ...base(), out }, { numIter: 6, progress: null });
-    await expect(finding).rejects.toThrow(/injected failure at read 3/);
-    expect(held()).toEqual(before);
-  }, HEAVY_TEST_MS);
+  it(
+    'lr-find: no open cache, no native object',
+    async () => {
+      const before = held();
+      const out = mkdtempSync(join(tmpdir(), 'torchxfer-fail-lrfind-'));
+      failReadBatch(3);
+      const finding = lrFind({ ...base(), out }, { numIter: 6, progress: null });
+      await expect(finding).rejects.toThrow(/injected failure at read 3/);
+      expect(held()).toEqual(before);
+    },
+    HEAVY_TEST_MS,
+  );
 
-  it('eval: no open cache, no native object (the checkpoint tensors included)', async () => {
-    const before = held();
-    failReadBatch(1);
-    await expect(evaluate({ checkpoint, device: 'cpu', cacheDir })).rejects.toThrow(/injected failure at read 1/);
-    expect(held()).toEqual(before);
-    vi.restoreAllMocks();
-    // And on success too.
-    const report = await evaluate({ checkpoint, device: 'cpu', cacheDir });
-    expect(report.images).toBeGreaterThan(0);
-    expect(held()).toEqual(before);
-  }, HEAVY_TEST_MS);
+  it(
+    'eval: no open cache, no native object (the checkpoint tensors included)',
+    async () => {
+      const before = held();
+      failReadBatch(1);
+      await expect(evaluate({ checkpoint, device: 'cpu', cacheDir })).rejects.toThrow(/injected failure at read 1/);
+      expect(held()).toEqual(before);
+      vi.restoreAllMocks();
+      // And on success too.
+      const report = await evaluate({ checkpoint, device: 'cpu', cacheDir });
+      expect(report.images).toBeGreaterThan(0);
+      expect(held()).toEqual(before);
+    },
+    HEAVY_TEST_MS,
+  );
 
-  it('predict: no native object when the work fails halfway, nor when it succeeds', async () => {
-    const images = readdirSync(join(root, 'images')).slice(0, 2).map((f) => join(root, 'images', f));
-    const before = held();
-    // A list of files that fails after the first one has been predicted.
-    const failing = [...images];
-    Object.defineProperty(failing, Symbol.iterator, {
-      value: function* () {
-        yield images[0]!;
-        throw new Error('injected failure in the file list');
-      },
-    });
-    const predicting = predict({ checkpoint, images: failing, device: 'cpu' });
-    await expect(predicting).rejects.toThrow(/injected failure in the file list/);
-    expect(held()).toEqual(before);
-    const preds = await predict({ checkpoint, images, device: 'cpu' });
-    expect(preds.map((p) => p.error)).toEqual([undefined, undefined]);
-    expect(held()).toEqual(before);
-  }, HEAVY_TEST_MS);
+  it(
+    'predict: no native object when the work fails halfway, nor when it succeeds',
+    async () => {
+      const images = readdirSync(join(root, 'images'))
+        .slice(0, 2)
+        .map((f) => join(root, 'images', f));
+      const before = held();
+      // A list of files that fails after the first one has been predicted.
+      const failing = [...images];
+      Object.defineProperty(failing, Symbol.iterator, {
+        value: function* () {
+          yield images[0]!;
+          throw new Error('injected failure in the file list');
+        },
+      });
+      const predicting = predict({ checkpoint, images: failing, device: 'cpu' });
+      await expect(predicting).rejects.toThrow(/injected failure in the file list/);
+      expect(held()).toEqual(before);
+      const preds = await predict({ checkpoint, images, device: 'cpu' });
+      expect(preds.map((p) => p.error)).toEqual([undefined, undefined]);
+      expect(held()).toEqual(before);
+    },
+    HEAVY_TEST_MS,
+  );
 });
 
 describe('initialising from a checkpoint file', () => {
-  it('a checkpoint failing its checksum is an error, not weights; plain safetensors load as weights', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'torchxfer-init-'));
-    const corrupt = join(dir, 'corrupt.safetensors');
-    copyFileSync(checkpoint, corrupt);
-    const bytes = readFileSync(corrupt);
-    bytes[bytes.length - 5] ^= 0xff;  // inside the last tensor's data
-    writeFileSync(corrupt, bytes);
-    const before = held();
-    const training = train({ ...base(), init: corrupt, out: join(dir, 'a') }, { progress: null });
-    await expect(training).rejects.toThrow(/checksum mismatch/);
-    expect(held()).toEqual(before);
+  it(
+    'a checkpoint failing its checksum is an error, not weights; plain safetensors load as weights',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'torchxfer-init-'));
+      const corrupt = join(dir, 'corrupt.safetensors');
+      copyFileSync(checkpoint, corrupt);
+      const bytes = readFileSync(corrupt);
+      bytes[bytes.length - 5] ^= 0xff; // inside the last tensor's data
+      writeFileSync(corrupt, bytes);
+      const before = held();
+      const training = train({ ...base(), init: corrupt, out: join(dir, 'a') }, { progress: null });
+      await expect(training).rejects.toThrow(/checksum mismatch/);
+      expect(held()).toEqual(before);
 
-    const plain = join(dir, 'plain.safetensors');
-    const { tensors } = await readSafetensors(checkpoint);
-    await writeSafetensors(plain, tensors, {});
-    for (const t of Object.values(tensors)) t.dispose();
-    const logs: string[] = [];
-    const run = train({ ...base(), init: plain, epochs: 1, maxSteps: 1, out: join(dir, 'b') }, { progress: null });
-    run.on('log', (line) => logs.push(line));
-    await run;
-    expect(logs.join('\n')).toMatch(new RegExp(`init file ${plain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    expect(held()).toEqual(before);
-  }, HEAVY_TEST_MS);
+      const plain = join(dir, 'plain.safetensors');
+      const { tensors } = await readSafetensors(checkpoint);
+      await writeSafetensors(plain, tensors, {});
+      for (const t of Object.values(tensors)) t.dispose();
+      const logs: string[] = [];
+      const run = train({ ...base(), init: plain, epochs: 1, maxSteps: 1, out: join(dir, 'b') }, { progress: null });
+      run.on('log', (line) => logs.push(line));
+      await run;
+      expect(logs.join('\n')).toMatch(new RegExp(`init file ${plain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+      expect(held()).toEqual(before);
+    },
+    HEAVY_TEST_MS,
+  );
 });
 
 describe('one set of defaults', () => {

@@ -15,7 +15,12 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 describe('one-cycle, paper convention (eq. 1)', () => {
   it('equals eq. 1 computed independently, including 1 and 2 iterations, both final divisors', () => {
     const cases: { n: number; maxLr: number; finalDiv: number }[] = [];
-    for (const n of [1, 2, 3, 4, 7, 10, 33, 100, 500]) for (const [maxLr, finalDiv] of [[1e-3, 25000], [0.05, 250000]]) cases.push({ n, maxLr, finalDiv });
+    for (const n of [1, 2, 3, 4, 7, 10, 33, 100, 500])
+      for (const [maxLr, finalDiv] of [
+        [1e-3, 25000],
+        [0.05, 250000],
+      ])
+        cases.push({ n, maxLr, finalDiv });
     const ref = python<{ lr: number[]; mom: number[] }[]>(
       `import math
 def f(i, a, b, T):
@@ -32,7 +37,9 @@ for c in inp:
       const oc = oneCycle({ maxLr: c.maxLr, steps: c.n, finalDiv: c.finalDiv });
       const lr = range(c.n).map(oc.lr);
       const mom = range(c.n).map(oc.momentum);
-      lr.forEach((v, i) => expect(close(v, ref[k].lr[i], 1e-13), `n=${c.n} lr[${i}] ${v} vs ${ref[k].lr[i]}`).toBe(true));
+      lr.forEach((v, i) =>
+        expect(close(v, ref[k].lr[i], 1e-13), `n=${c.n} lr[${i}] ${v} vs ${ref[k].lr[i]}`).toBe(true),
+      );
       mom.forEach((v, i) => expect(close(v, ref[k].mom[i], 1e-13), `n=${c.n} mom[${i}]`).toBe(true));
       expect([...lr, ...mom].every(Number.isFinite)).toBe(true);
     });
@@ -50,7 +57,9 @@ for c in inp:
   it('validates its options by name', () => {
     expect(() => oneCycle({ maxLr: 0, steps: 10 })).toThrow(/Expected a finite number > 0 for maxLr but received 0/);
     expect(() => oneCycle({ maxLr: 1, steps: 0 })).toThrow(/Expected an integer >= 1 for steps but received 0/);
-    expect(() => oneCycle({ maxLr: 1, steps: 5, convention: 'fastai' as never })).toThrow(/Expected one of 'paper', 'pytorch' for convention/);
+    expect(() => oneCycle({ maxLr: 1, steps: 5, convention: 'fastai' as never })).toThrow(
+      /Expected one of 'paper', 'pytorch' for convention/,
+    );
   });
 });
 
@@ -81,7 +90,14 @@ for c in inp:
       cases,
     );
     cases.forEach((c, k) => {
-      const oc = oneCycle({ maxLr: 0.02, steps: c.n, pctStart: c.pct, divFactor: c.div, finalDiv: c.finalDiv, convention: 'pytorch' });
+      const oc = oneCycle({
+        maxLr: 0.02,
+        steps: c.n,
+        pctStart: c.pct,
+        divFactor: c.div,
+        finalDiv: c.finalDiv,
+        convention: 'pytorch',
+      });
       range(c.n).forEach((i) => {
         expect(close(oc.lr(i), ref[k].lr[i], 1e-12), `n=${c.n} lr[${i}] ${oc.lr(i)} vs ${ref[k].lr[i]}`).toBe(true);
         expect(close(oc.momentum(i), ref[k].mom[i], 1e-12), `n=${c.n} mom[${i}]`).toBe(true);
@@ -97,7 +113,15 @@ for c in inp:
 describe('strategies', () => {
   const oc = oneCycle({ maxLr: 1e-3, steps: 500 });
   const plan = (strategy: 'feature-extractor' | 'fine-tune' | 'gradual-unfreeze', steps = 500, extra = {}) =>
-    tabulate(trainingPlan({ strategy, lr: oneCycle({ maxLr: 1e-3, steps }).lr, momentum: oneCycle({ maxLr: 1e-3, steps }).momentum, steps, ...extra }));
+    tabulate(
+      trainingPlan({
+        strategy,
+        lr: oneCycle({ maxLr: 1e-3, steps }).lr,
+        momentum: oneCycle({ maxLr: 1e-3, steps }).momentum,
+        steps,
+        ...extra,
+      }),
+    );
 
   it('gradual unfreezing: discriminative LRs /9, /3, 1 and unfreezing exactly at 10% (group 2) and 20% (group 1)', () => {
     const t = plan('gradual-unfreeze');
@@ -108,15 +132,33 @@ describe('strategies', () => {
       expect(t.groups.every((g) => g.momentum[i] === oc.momentum(i))).toBe(true);
     });
     // The only changes of `trainable` are group 2 at step 50 and group 1 at step 100.
-    const changes = t.groups.flatMap((g, k) => g.trainable.flatMap((v, i) => (i > 0 && v !== g.trainable[i - 1] ? [[k + 1, i, v]] : [])));
-    expect(changes).toEqual([[1, 100, true], [2, 50, true]]);
-    expect([t.groups[0].trainable[0], t.groups[1].trainable[0], t.groups[2].trainable[0]]).toEqual([false, false, true]);
-    expect(t.unfreeze).toEqual([{ group: 1, step: 100 }, { group: 2, step: 50 }]);
+    const changes = t.groups.flatMap((g, k) =>
+      g.trainable.flatMap((v, i) => (i > 0 && v !== g.trainable[i - 1] ? [[k + 1, i, v]] : [])),
+    );
+    expect(changes).toEqual([
+      [1, 100, true],
+      [2, 50, true],
+    ]);
+    expect([t.groups[0].trainable[0], t.groups[1].trainable[0], t.groups[2].trainable[0]]).toEqual([
+      false,
+      false,
+      true,
+    ]);
+    expect(t.unfreeze).toEqual([
+      { group: 1, step: 100 },
+      { group: 2, step: 50 },
+    ]);
     // Options: other divisors and fractions; "after" a fractional count of steps rounds up.
     const custom = plan('gradual-unfreeze', 95, { divisors: [4, 2, 1], unfreezeAt: [0.5, 0.25] });
-    expect(custom.unfreeze).toEqual([{ group: 1, step: 48 }, { group: 2, step: 24 }]);
+    expect(custom.unfreeze).toEqual([
+      { group: 1, step: 48 },
+      { group: 2, step: 24 },
+    ]);
     expect(custom.groups[0].lr[7] * 4).toBeCloseTo(custom.groups[2].lr[7], 18);
-    expect(plan('gradual-unfreeze', 95).unfreeze).toEqual([{ group: 1, step: 19 }, { group: 2, step: 10 }]);
+    expect(plan('gradual-unfreeze', 95).unfreeze).toEqual([
+      { group: 1, step: 19 },
+      { group: 2, step: 10 },
+    ]);
   });
 
   it('feature extractor trains only the head; fine-tune trains all with one LR; tiny runs are well defined', () => {
@@ -134,7 +176,9 @@ describe('strategies', () => {
       expect(t.groups[2].trainable).toEqual(Array(n).fill(true));
     }
     expect(plan('gradual-unfreeze', 2).groups[0].trainable).toEqual([false, true]);
-    expect(() => trainingPlan({ strategy: 'freeze-all' as never, lr: oc.lr, momentum: oc.momentum, steps: 5 })).toThrow(/for strategy but received 'freeze-all'/);
+    expect(() => trainingPlan({ strategy: 'freeze-all' as never, lr: oc.lr, momentum: oc.momentum, steps: 5 })).toThrow(
+      /for strategy but received 'freeze-all'/,
+    );
   });
 });
 
@@ -163,12 +207,15 @@ describe('RegularPolicy', () => {
     q.report(1);
     q.report(NaN);
     expect(q.report(0.99).reduced).toBe(false); // compared with 1, the last finite loss
-    expect(() => new RegularPolicy({ maxLr: 0.1, factor: 1 })).toThrow(/Expected a finite number > 1 for factor but received 1/);
+    expect(() => new RegularPolicy({ maxLr: 0.1, factor: 1 })).toThrow(
+      /Expected a finite number > 1 for factor but received 1/,
+    );
   });
 });
 
 describe('torchxfer schedule', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, ['bin/torchxfer.js', 'schedule', ...args], { encoding: 'utf8' });
+  const cli = (args: string[]) =>
+    spawnSync(process.execPath, ['bin/torchxfer.js', 'schedule', ...args], { encoding: 'utf8' });
 
   it('--json prints every step per group, group 1 first, equal to the library', () => {
     const r = cli(['--iters', '40', '--max-lr', '0.01', '--strategy', 'gradual-unfreeze', '--json']);
@@ -180,16 +227,29 @@ describe('torchxfer schedule', () => {
     expect(out.groups[0].lr).toEqual(range(40).map((i) => oc.lr(i) / 9));
     expect(out.groups[2].momentum).toEqual(range(40).map(oc.momentum));
     expect(out.groups[1].trainable.indexOf(true)).toBe(4);
-    const reg = JSON.parse(cli(['--policy', 'regular', '--iters', '5', '--max-lr', '0.1', '--strategy', 'fine-tune', '--json']).stdout);
+    const reg = JSON.parse(
+      cli(['--policy', 'regular', '--iters', '5', '--max-lr', '0.1', '--strategy', 'fine-tune', '--json']).stdout,
+    );
     expect(reg.groups[0].lr).toEqual([0.1, 0.1, 0.1, 0.1, 0.1]);
     // Replayed over validation losses: /10 after epochs 2 and 3 (no improvement), 2 steps per epoch.
-    const replay = JSON.parse(cli(['--policy', 'regular', '--iters', '8', '--max-lr', '0.1', '--val-losses', '1,0.9,0.95,0.95', '--json']).stdout);
-    expect(replay.groups[2].lr.map((v: number) => Number(v.toPrecision(12)))).toEqual([0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01]);
+    const replay = JSON.parse(
+      cli(['--policy', 'regular', '--iters', '8', '--max-lr', '0.1', '--val-losses', '1,0.9,0.95,0.95', '--json'])
+        .stdout,
+    );
+    expect(replay.groups[2].lr.map((v: number) => Number(v.toPrecision(12)))).toEqual([
+      0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.01, 0.01,
+    ]);
     // Stopped once the LR falls below 1e-6: epochs after that are not trained.
-    const stopped = JSON.parse(cli(['--policy', 'regular', '--iters', '12', '--max-lr', '1e-5', '--val-losses', '1,2,3,4', '--json']).stdout);
+    const stopped = JSON.parse(
+      cli(['--policy', 'regular', '--iters', '12', '--max-lr', '1e-5', '--val-losses', '1,2,3,4', '--json']).stdout,
+    );
     expect(stopped.steps).toBe(9);
-    expect(cli(['--iters', '8', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/for --val-losses/);
-    expect(cli(['--policy', 'regular', '--iters', '7', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(/Expected a multiple of the number of epochs in --val-losses \(2\) for --iters but received 7/);
+    expect(cli(['--iters', '8', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr).toMatch(
+      /for --val-losses/,
+    );
+    expect(
+      cli(['--policy', 'regular', '--iters', '7', '--max-lr', '0.1', '--val-losses', '1,2', '--json']).stderr,
+    ).toMatch(/Expected a multiple of the number of epochs in --val-losses \(2\) for --iters but received 7/);
   });
 
   it('writes the plot with both panels, one line per group and the red unfreezing lines; bad options fail by name', () => {
@@ -202,7 +262,10 @@ describe('torchxfer schedule', () => {
     expect(svg.match(/<g class="panel"/g)).toHaveLength(2);
     expect(svg.match(/<path class="series"/g)).toHaveLength(6);
     expect(svg.match(/<line class="marker"[^>]*stroke="#d62728"/g)).toHaveLength(4);
-    expect([...svg.matchAll(/<text class="title"[^>]*>([^<]*)</g)].map((m) => m[1])).toEqual(['Learning rate', 'Momentum']);
+    expect([...svg.matchAll(/<text class="title"[^>]*>([^<]*)</g)].map((m) => m[1])).toEqual([
+      'Learning rate',
+      'Momentum',
+    ]);
     const bad = cli(['--iters', '0', '--max-lr', '1e-3', '--json']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/Expected an integer between 1 and 10000000 for --iters but received '0'/);

@@ -1,7 +1,16 @@
 // Statistics against scipy: the paired t-test, the Student t CDF and the incomplete beta it rests on.
 import { describe, expect, it } from 'vitest';
 
-import { compareOverGrid, mean, median, pairedTTest, quantile, std, studentTCdf, variance } from '../src/stats/index.js';
+import {
+  compareOverGrid,
+  mean,
+  median,
+  pairedTTest,
+  quantile,
+  std,
+  studentTCdf,
+  variance,
+} from '../src/stats/index.js';
 import { mulberry32 } from '../src/random.js';
 import { incompleteBeta } from '../src/stats/special.js';
 import { close, python } from './stats-reference.js';
@@ -14,10 +23,15 @@ describe('Student t CDF and incomplete beta', () => {
   it('match scipy.stats.t.cdf and scipy.special.betainc to ~1e-10 over a wide grid', () => {
     const pts: [number, number][] = [];
     for (const df of [1, 2, 3, 4.5, 7, 10, 19, 30, 100, 1000, 1e5]) {
-      for (const t of [-1e3, -40, -8, -3.2, -2, -1, -0.5, -1e-3, -1e-9, 0, 1e-9, 1e-3, 0.3, 1, 1.96, 2.5, 4, 9, 30, 500]) pts.push([t, df]);
+      for (const t of [
+        -1e3, -40, -8, -3.2, -2, -1, -0.5, -1e-3, -1e-9, 0, 1e-9, 1e-3, 0.3, 1, 1.96, 2.5, 4, 9, 30, 500,
+      ])
+        pts.push([t, df]);
     }
     const betaPts: [number, number, number][] = [];
-    for (const a of [0.5, 1, 2.5, 10, 80]) for (const b of [0.5, 3, 25, 200]) for (const x of [1e-6, 0.01, 0.2, 0.5, 0.77, 0.99, 1 - 1e-7]) betaPts.push([a, b, x]);
+    for (const a of [0.5, 1, 2.5, 10, 80])
+      for (const b of [0.5, 3, 25, 200])
+        for (const x of [1e-6, 0.01, 0.2, 0.5, 0.77, 0.99, 1 - 1e-7]) betaPts.push([a, b, x]);
     const ref = python<{ cdf: number[]; sf: number[]; beta: number[] }>(
       `from scipy import stats, special
 out = {"cdf": [float(stats.t.cdf(t, df)) for t, df in inp["t"]], "sf": [float(stats.t.sf(t, df)) for t, df in inp["t"]],
@@ -28,10 +42,16 @@ out = {"cdf": [float(stats.t.cdf(t, df)) for t, df in inp["t"]], "sf": [float(st
       const mine = studentTCdf(t, df);
       // Both tails are compared relatively: the tiny tail holds the information a p-value needs.
       expect(close(mine, ref.cdf[i], 1e-10, 1e-300), `cdf(${t}, ${df}) = ${mine} vs ${ref.cdf[i]}`).toBe(true);
-      expect(close(1 - mine, ref.sf[i], 1e-9, 1e-15) || close(studentTCdf(-t, df), ref.sf[i], 1e-10), `sf(${t}, ${df})`).toBe(true);
+      expect(
+        close(1 - mine, ref.sf[i], 1e-9, 1e-15) || close(studentTCdf(-t, df), ref.sf[i], 1e-10),
+        `sf(${t}, ${df})`,
+      ).toBe(true);
     });
     betaPts.forEach(([a, b, x], i) => {
-      expect(close(incompleteBeta(a, b, x), ref.beta[i], 1e-10, 1e-300), `I_${x}(${a}, ${b}) = ${incompleteBeta(a, b, x)} vs ${ref.beta[i]}`).toBe(true);
+      expect(
+        close(incompleteBeta(a, b, x), ref.beta[i], 1e-10, 1e-300),
+        `I_${x}(${a}, ${b}) = ${incompleteBeta(a, b, x)} vs ${ref.beta[i]}`,
+      ).toBe(true);
     });
   });
 });
@@ -66,14 +86,26 @@ out = [[float(r.statistic), float(r.pvalue)] for r in (stats.ttest_rel(c["a"], c
 import warnings
 warnings.simplefilter("ignore")
 out = [[float(r.statistic), float(r.pvalue)] for r in (stats.ttest_rel(c[0], c[1]) for c in inp)]`,
-      [[[1, 2, 3], [0, 1, 2]], [[1, 2, 3], [1, 2, 3]], [[1], [2]]],
+      [
+        [
+          [1, 2, 3],
+          [0, 1, 2],
+        ],
+        [
+          [1, 2, 3],
+          [1, 2, 3],
+        ],
+        [[1], [2]],
+      ],
     );
     const mine = [pairedTTest([1, 2, 3], [0, 1, 2]), pairedTTest([1, 2, 3], [1, 2, 3]), pairedTTest([1], [2])];
     mine.forEach((r, i) => {
       expect(close(r.t, ref[i][0], 0)).toBe(true);
       expect(close(r.p, ref[i][1], 0)).toBe(true);
     });
-    expect(() => pairedTTest([1, 2], [1])).toThrow(/Expected an array of 2 finite numbers \(as long as a\) for b but received an array of length 1/);
+    expect(() => pairedTTest([1, 2], [1])).toThrow(
+      /Expected an array of 2 finite numbers \(as long as a\) for b but received an array of length 1/,
+    );
     expect(() => pairedTTest([1, NaN], [1, 2])).toThrow(/for a /);
   });
 });
@@ -85,9 +117,12 @@ describe('compareOverGrid', () => {
     const r = compareOverGrid(a, b);
     expect(r.pairedN).toEqual([50, 100, 200, 400]);
     expect(r.unpairedN).toEqual([600, 3000]);
-    const ref = python<number[]>(`from scipy import stats
+    const ref = python<number[]>(
+      `from scipy import stats
 r = stats.ttest_rel([0.6, 0.7, 0.74, 0.8], [0.55, 0.69, 0.7, 0.71])
-out = [float(r.statistic), float(r.pvalue)]`, null);
+out = [float(r.statistic), float(r.pvalue)]`,
+      null,
+    );
     expect(close(r.t, ref[0], 1e-10)).toBe(true);
     expect(close(r.p, ref[1], 1e-10)).toBe(true);
     expect(() => compareOverGrid({ n: [50, 50], value: [1, 2] }, b)).toThrow(/Expected distinct sizes for a\.n/);
@@ -104,7 +139,14 @@ x = np.array(inp)
 out = [x.mean(), x.std(ddof=0), x.std(ddof=1), x.var(ddof=1), np.median(x)] + [float(np.quantile(x, q)) for q in (0, 0.025, 0.3, 0.975, 1)]`,
       x,
     );
-    const mine = [mean(x), std(x, 0), std(x, 1), variance(x, 1), median(x), ...[0, 0.025, 0.3, 0.975, 1].map((q) => quantile(x, q))];
+    const mine = [
+      mean(x),
+      std(x, 0),
+      std(x, 1),
+      variance(x, 1),
+      median(x),
+      ...[0, 0.025, 0.3, 0.975, 1].map((q) => quantile(x, q)),
+    ];
     mine.forEach((v, i) => expect(close(v, ref[i], 1e-12, 1e-14), `stat ${i}: ${v} vs ${ref[i]}`).toBe(true));
     expect(Number.isNaN(mean([]))).toBe(true);
     expect(Number.isNaN(std([5]))).toBe(true);

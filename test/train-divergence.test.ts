@@ -5,7 +5,15 @@ import { divergenceSigns } from '../src/train/divergence.js';
 import type { EpochRecord } from '../src/train/state.js';
 
 const history = (valLosses: number[], valAucs: (number | null)[] = []): EpochRecord[] =>
-  valLosses.map((valLoss, i) => ({ epoch: i + 1, trainLoss: 0.5, valLoss, valAuc: valAucs[i] ?? 0.8, lr: 1e-3, seconds: 1, imagesPerSecond: 10 }));
+  valLosses.map((valLoss, i) => ({
+    epoch: i + 1,
+    trainLoss: 0.5,
+    valLoss,
+    valAuc: valAucs[i] ?? 0.8,
+    lr: 1e-3,
+    seconds: 1,
+    imagesPerSecond: 10,
+  }));
 
 describe('divergenceSigns', () => {
   it('says nothing about a run that learns, or one whose loss wobbles', () => {
@@ -26,7 +34,9 @@ describe('divergenceSigns', () => {
   it('stops a run whose validation loss ran away (the LR finder case: 5.8e17), keeping the best checkpoint', () => {
     const [sign] = divergenceSigns(history([0.69, 5.8e17]), 0.0955);
     expect(sign).toMatchObject({ kind: 'exploded', stop: true });
-    expect(sign!.message).toMatch(/exploded to 5\.80e\+17 at epoch 2 .* --max-lr 0\.00955\. Training stopped; the lowest-loss checkpoint is kept\./);
+    expect(sign!.message).toMatch(
+      /exploded to 5\.80e\+17 at epoch 2 .* --max-lr 0\.00955\. Training stopped; the lowest-loss checkpoint is kept\./,
+    );
     // A loss of 90 after 0.69 is 130x: a warning only (under the stop floor of 100).
     expect(divergenceSigns(history([0.69, 90]), 0.01)[0]).toMatchObject({ stop: false });
   });
@@ -35,7 +45,9 @@ describe('divergenceSigns', () => {
     expect(divergenceSigns(history([0.7, 0.7], [0.8, 0.5]), 1e-3)).toEqual([]);
     const [sign] = divergenceSigns(history([0.7, 0.7, 0.7], [0.6, 0.5, 0.502]), 1e-3);
     expect(sign).toMatchObject({ kind: 'chance', stop: false });
-    expect(sign!.message).toMatch(/AUC has been 0\.502 \(chance\) for 2 epochs.*--max-lr 1\.00e-4, or check the labels/);
+    expect(sign!.message).toMatch(
+      /AUC has been 0\.502 \(chance\) for 2 epochs.*--max-lr 1\.00e-4, or check the labels/,
+    );
     expect(divergenceSigns(history([0.7, 0.7], [null, null]), 1e-3)).toEqual([]); // no AUC (one class): no verdict
   });
 

@@ -69,7 +69,8 @@ describe('train()', { timeout: HEAVY_TEST_MS }, () => {
     // One numbering, from 1: events, the result, metrics.json and the checkpoint agree.
     expect(epochs).toEqual([1, 2]);
     expect(r.epochs.map((e) => e.epoch)).toEqual([1, 2]);
-    for (const f of ['best.safetensors', 'metrics.json', 'training-curves.svg', 'training-curves.png', 'schedule.svg']) expect(existsSync(join(out, f)), f).toBe(true);
+    for (const f of ['best.safetensors', 'metrics.json', 'training-curves.svg', 'training-curves.png', 'schedule.svg'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
     expect(metrics.labels).toEqual(['Cardiomegaly']);
     expect(metrics.samples.train).toHaveLength(24);
@@ -134,13 +135,50 @@ describe('train()', { timeout: HEAVY_TEST_MS }, () => {
   });
 
   it('refuses bad options naming them', () => {
-    return expect(train({ ...base(), epochs: 0, out: 'x' })).rejects.toThrow(/Expected an integer between 1 and 100000 for epochs but received 0/);
+    return expect(train({ ...base(), epochs: 0, out: 'x' })).rejects.toThrow(
+      /Expected an integer between 1 and 100000 for epochs but received 0/,
+    );
   });
 });
 
 describe('torchxfer train / eval / predict (CLI)', { timeout: HEAVY_TEST_MS }, () => {
   const cli = join(packageRoot, 'bin', 'torchxfer.js');
-  const cliArgs = (out: string, epochs: number) => ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', String(epochs), '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '0', '--device', 'cpu', '--seed', '9', '--cache-dir', cacheDir, '--keep-resume', '--out', out];
+  const cliArgs = (out: string, epochs: number) => [
+    'train',
+    '--data',
+    root,
+    '--format',
+    'nih',
+    '--task',
+    'Cardiomegaly',
+    '--n',
+    '24',
+    '--arch',
+    'resnet50',
+    '--init',
+    'none',
+    '--epochs',
+    String(epochs),
+    '--batch-size',
+    '8',
+    '--max-lr',
+    '0.001',
+    '--image-size',
+    '64',
+    '--crop',
+    '56',
+    '--tta',
+    '0',
+    '--device',
+    'cpu',
+    '--seed',
+    '9',
+    '--cache-dir',
+    cacheDir,
+    '--keep-resume',
+    '--out',
+    out,
+  ];
 
   it('killed with SIGKILL mid-run, --resume ends with the weights of an uninterrupted run; a second writer is refused', async () => {
     const whole = mkdtempSync(join(tmpdir(), 'torchxfer-kill-whole-'));
@@ -171,16 +209,56 @@ describe('torchxfer train / eval / predict (CLI)', { timeout: HEAVY_TEST_MS }, (
 
   it('trains, evaluates the checkpoint with TTA and predicts image files', async () => {
     const out = mkdtempSync(join(tmpdir(), 'torchxfer-cli-'));
-    const args = ['train', '--data', root, '--format', 'nih', '--task', 'Cardiomegaly', '--n', '24', '--arch', 'resnet50', '--init', 'none', '--epochs', '1', '--batch-size', '8', '--max-lr', '0.001', '--image-size', '64', '--crop', '56', '--tta', '2', '--device', 'cpu', '--cache-dir', cacheDir, '--out', out];
+    const args = [
+      'train',
+      '--data',
+      root,
+      '--format',
+      'nih',
+      '--task',
+      'Cardiomegaly',
+      '--n',
+      '24',
+      '--arch',
+      'resnet50',
+      '--init',
+      'none',
+      '--epochs',
+      '1',
+      '--batch-size',
+      '8',
+      '--max-lr',
+      '0.001',
+      '--image-size',
+      '64',
+      '--crop',
+      '56',
+      '--tta',
+      '2',
+      '--device',
+      'cpu',
+      '--cache-dir',
+      cacheDir,
+      '--out',
+      out,
+    ];
     const r = await runAsync(process.execPath, [cli, ...args]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test AUC/);
     const ck = join(out, 'best.safetensors');
-    const ev = JSON.parse(await runNode([cli, 'eval', '--checkpoint', ck, '--tta', '4', '--json'], { env: { ...process.env, TORCHXFER_CACHE: cacheDir } }));
+    const ev = JSON.parse(
+      await runNode([cli, 'eval', '--checkpoint', ck, '--tta', '4', '--json'], {
+        env: { ...process.env, TORCHXFER_CACHE: cacheDir },
+      }),
+    );
     expect(ev.split).toBe('test');
     expect(ev.tta).toBe(4);
-    const images = readdirSync(join(root, 'images')).slice(0, 2).map((f) => join(root, 'images', f));
-    const pred = JSON.parse(await runNode([cli, 'predict', '--checkpoint', ck, '--json', ...images, join(root, 'missing.png')]));
+    const images = readdirSync(join(root, 'images'))
+      .slice(0, 2)
+      .map((f) => join(root, 'images', f));
+    const pred = JSON.parse(
+      await runNode([cli, 'predict', '--checkpoint', ck, '--json', ...images, join(root, 'missing.png')]),
+    );
     expect(pred).toHaveLength(3);
     for (const p of pred.slice(0, 2)) expect(p.probabilities.Cardiomegaly).toBeGreaterThanOrEqual(0);
     expect(pred[2].error).toMatch(/missing\.png/);

@@ -22,7 +22,8 @@ function randomImages(n: number, c: number, h: number, w: number, seed: number):
 /** Runs a Python script with the torch stack; `files` are written to a temp dir passed as argv[1]. */
 function python(script: string, files: Record<string, ArrayBufferView>): string {
   const dir = mkdtempSync(join(tmpdir(), 'torchxfer-aug-'));
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(dir, name), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  for (const [name, data] of Object.entries(files))
+    writeFileSync(join(dir, name), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const r = spawnSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
   return dir;
@@ -46,7 +47,12 @@ describe('augmentBatch', () => {
         expect(x[base + 2 * plane + k]! * 0.225 + 0.406).toBeCloseTo(r, 5);
       }
     }
-    const one = await augmentBatch(randomImages(2, 1, 40, 40, 1), [2, 1, 40, 40], { crop: 32, channels: 1, mean: [0.5], std: [0.25] }, 7);
+    const one = await augmentBatch(
+      randomImages(2, 1, 40, 40, 1),
+      [2, 1, 40, 40],
+      { crop: 32, channels: 1, mean: [0.5], std: [0.25] },
+      7,
+    );
     expect(one.shape).toEqual([2, 1, 32, 32]);
   });
 
@@ -158,17 +164,29 @@ y.numpy().astype(np.float32).tofile(d + '/out')
 
   it('refuses bad options with their names', () => {
     const imgs = randomImages(1, 1, 8, 8, 1);
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 0 })).toThrow(/Expected an integer >= 1 for crop but received 0/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 0 })).toThrow(
+      /Expected an integer >= 1 for crop but received 0/,
+    );
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { flipP: 2 })).toThrow(/for flipP but received 2/);
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { std: [0] })).toThrow(/for std\[0\] but received 0/);
     expect(() => augmentBatch(imgs, [1, 1, 4, 8], {})).toThrow(/for shape/);
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 9 })).toThrow(/Expected an integer between 1 and 8 \(the images are 8x8\) for crop but received 9/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { crop: 9 })).toThrow(
+      /Expected an integer between 1 and 8 \(the images are 8x8\) for crop but received 9/,
+    );
     // Every range rule lives in TypeScript alone (the N-API layer only converts): one case per rule.
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { maxRotation: 181 })).toThrow(/Expected a finite number >= 0 and <= 180 for maxRotation but received 181/);
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { mean: [] })).toThrow(/Expected an array of 1 to 3 numbers for mean/);
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { std: [1, 1, 1, 1] })).toThrow(/Expected an array of 1 to 3 numbers for std/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { maxRotation: 181 })).toThrow(
+      /Expected a finite number >= 0 and <= 180 for maxRotation but received 181/,
+    );
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { mean: [] })).toThrow(
+      /Expected an array of 1 to 3 numbers for mean/,
+    );
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { std: [1, 1, 1, 1] })).toThrow(
+      /Expected an array of 1 to 3 numbers for std/,
+    );
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { mean: [2e6] })).toThrow(/for mean\[0\] but received 2000000/);
-    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { channels: 2 as never })).toThrow(/Expected 1 or 3 for channels but received 2/);
+    expect(() => augmentBatch(imgs, [1, 1, 8, 8], { channels: 2 as never })).toThrow(
+      /Expected 1 or 3 for channels but received 2/,
+    );
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], { train: 'yes' as never })).toThrow(/Expected a boolean for train/);
     expect(() => augmentBatch(imgs, [1, 1, 8, 8], {}, -1)).toThrow(/for seed but received -1/);
     expect(() => augmentDraws(-1, 8, 8)).toThrow(/for n but received -1/);

@@ -13,14 +13,23 @@ import { writeSafetensors } from '../src/weights/io.js';
 
 let dir: string;
 const make = () => ({
-  'features.conv0.weight': tensor(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)), [2, 3, 2, 2]),
+  'features.conv0.weight': tensor(
+    Float32Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+    [2, 3, 2, 2],
+  ),
   'features.norm0.num_batches_tracked': tensor(new BigInt64Array([7n])),
   'classifier.bias': tensor(new Float32Array([0.5, -1.5]), [2]),
 });
 const meta = {
   architecture: 'densenet121',
   labels: ['normal', 'abnormal'],
-  preprocessing: { channels: 1 as const, valueRange: [0, 1] as [number, number], inputSize: 224, mean: [0.5], std: [0.25] },
+  preprocessing: {
+    channels: 1 as const,
+    valueRange: [0, 1] as [number, number],
+    inputSize: 224,
+    mean: [0.5],
+    std: [0.25],
+  },
   groups: [['features.conv0'], [], ['classifier']],
   training: { epochs: 3, lr: [1e-4, 1e-3, 1e-2] },
   metrics: { auc: 0.91 },
@@ -39,7 +48,12 @@ describe('checkpoints', () => {
     const { tensors: back, metadata } = await loadCheckpoint(path);
     expect(Object.keys(back)).toEqual(Object.keys(tensors));
     for (const [k, t] of Object.entries(tensors)) expect(back[k]!.dataSync()).toEqual(t.dataSync());
-    expect(metadata).toMatchObject({ ...meta, format: 'torchxfer-checkpoint', formatVersion: 1, tensorsSha256: tensorsDigest(tensors) });
+    expect(metadata).toMatchObject({
+      ...meta,
+      format: 'torchxfer-checkpoint',
+      formatVersion: 1,
+      tensorsSha256: tensorsDigest(tensors),
+    });
     expect(metadata.versions.torch).toMatch(/^\d+\.\d+/);
     expect(stored.tensorsSha256).toMatch(/^[0-9a-f]{64}$/);
   });
@@ -58,18 +72,26 @@ describe('checkpoints', () => {
     const path = join(dir, 'cut.safetensors');
     await saveCheckpoint(path, make(), meta);
     writeFileSync(path, readFileSync(path).subarray(0, -10));
-    await expect(loadCheckpoint(path)).rejects.toThrow(/cut\.safetensors: tensor '.*' lies outside the file \(truncated\?\)/);
+    await expect(loadCheckpoint(path)).rejects.toThrow(
+      /cut\.safetensors: tensor '.*' lies outside the file \(truncated\?\)/,
+    );
     const zip = join(dir, 'model.pth');
     writeFileSync(zip, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0, 0, 0, 0]));
     await expect(loadCheckpoint(zip)).rejects.toThrow(/model\.pth: not a torchxfer checkpoint \(a zip archive/);
     const plain = join(dir, 'plain.safetensors');
     await writeSafetensors(plain, make(), { other: 'x' });
-    await expect(loadCheckpoint(plain)).rejects.toThrow(/plain\.safetensors: a safetensors file but not a torchxfer checkpoint/);
+    await expect(loadCheckpoint(plain)).rejects.toThrow(
+      /plain\.safetensors: a safetensors file but not a torchxfer checkpoint/,
+    );
   });
 });
 
 describe('torchxfer weights CLI', () => {
-  const cli = (...args: string[]) => spawnSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), ...args], { encoding: 'utf8', env: { ...process.env, TORCHXFER_CACHE: dir } });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, [join(packageRoot, 'bin', 'torchxfer.js'), ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, TORCHXFER_CACHE: dir },
+    });
 
   it('inspect prints format, tensor count, parameters, dtypes and keys (text and JSON)', async () => {
     const path = join(dir, 'inspect.safetensors');

@@ -10,7 +10,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { packageRoot } from '../src/native.js';
 import { ChecksumError, fetchWeights, importWeights, resolveWeights, weightsCacheDir } from '../src/weights/fetch.js';
-import { ManifestError, assertPreprocessingMatches, getWeightsEntry, loadManifest, validateEntry, type WeightsEntry } from '../src/weights/manifest.js';
+import {
+  ManifestError,
+  assertPreprocessingMatches,
+  getWeightsEntry,
+  loadManifest,
+  validateEntry,
+  type WeightsEntry,
+} from '../src/weights/manifest.js';
 
 const data = randomBytes(300_000);
 const sha = createHash('sha256').update(data).digest('hex');
@@ -44,7 +51,10 @@ beforeAll(async () => {
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     if (range && name !== 'norange') {
       const start = Number(range[1]);
-      res.writeHead(206, { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}`, 'content-length': data.length - start });
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${data.length - 1}/${data.length}`,
+        'content-length': data.length - start,
+      });
       return res.end(data.subarray(start));
     }
     res.writeHead(200, { 'content-length': data.length });
@@ -58,9 +68,16 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 function entry(name: string, extra: Partial<WeightsEntry> = {}): WeightsEntry {
   return validateEntry(name, {
-    architecture: 'densenet121', url: `${base}/${extra.url ?? name}`, fileName: `${name}.pth`, sha256: sha, container: 'state_dict',
-    outputs: 2, labels: ['a', 'b'], preprocessing: { channels: 1, valueRange: [-1024, 1024], inputSize: 224, mean: [0], std: [1] },
-    ...extra, ...(extra.url ? { url: `${base}/${extra.url}` } : {}),
+    architecture: 'densenet121',
+    url: `${base}/${extra.url ?? name}`,
+    fileName: `${name}.pth`,
+    sha256: sha,
+    container: 'state_dict',
+    outputs: 2,
+    labels: ['a', 'b'],
+    preprocessing: { channels: 1, valueRange: [-1024, 1024], inputSize: 224, mean: [0], std: [1] },
+    ...extra,
+    ...(extra.url ? { url: `${base}/${extra.url}` } : {}),
   });
 }
 const quiet = { progressStream: null } as const;
@@ -87,12 +104,14 @@ describe('fetchWeights', () => {
     const ranges = requests.filter((q) => q.name === 'flaky').map((q) => q.range);
     expect(ranges).toHaveLength(2);
     expect(ranges[0]).toBeUndefined();
-    expect(Number(/^bytes=(\d+)-$/.exec(ranges[1]!)![1])).toBeGreaterThan(0);  // where the dropped transfer stopped
+    expect(Number(/^bytes=(\d+)-$/.exec(ranges[1]!)![1])).toBeGreaterThan(0); // where the dropped transfer stopped
   });
 
   it('a broken download without retries keeps NAME.partial, and the next fetch resumes it', async () => {
     const dir = cache();
-    await expect(fetchWeights(entry('once'), { cacheDir: dir, ...quiet, retries: 0 })).rejects.toThrow(/once: connection .*once\.pth\.partial is kept/);
+    await expect(fetchWeights(entry('once'), { cacheDir: dir, ...quiet, retries: 0 })).rejects.toThrow(
+      /once: connection .*once\.pth\.partial is kept/,
+    );
     expect(files(dir)).toEqual(['once.pth.partial']);
     const kept = statSync(join(dir, 'once.pth.partial')).size;
     expect(kept).toBeGreaterThan(0);
@@ -109,7 +128,7 @@ describe('fetchWeights', () => {
     expect(readFileSync(r.path).equals(data)).toBe(true);
     const ranges = requests.filter((q) => q.name === 'norange').map((q) => q.range);
     expect(ranges).toHaveLength(2);
-    expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/);  // asked to resume, got the whole file, wrote it from the start
+    expect(ranges[1]).toMatch(/^bytes=[1-9]\d*-$/); // asked to resume, got the whole file, wrote it from the start
   });
 
   it('a checksum mismatch is an error that leaves no file', async () => {
@@ -122,9 +141,17 @@ describe('fetchWeights', () => {
 
   it('verifies a published prefix, and says when nothing is published', async () => {
     const dir = cache();
-    const pre = await fetchWeights(entry('pre', { sha256: undefined, sha256Prefix: sha.slice(0, 8), url: 'good' }), { cacheDir: dir, ...quiet });
+    const pre = await fetchWeights(entry('pre', { sha256: undefined, sha256Prefix: sha.slice(0, 8), url: 'good' }), {
+      cacheDir: dir,
+      ...quiet,
+    });
     expect(pre.verified).toBe(true);
-    await expect(fetchWeights(entry('badpre', { sha256: undefined, sha256Prefix: '00000000', url: 'good' }), { cacheDir: dir, ...quiet })).rejects.toThrow(/starting 00000000/);
+    await expect(
+      fetchWeights(entry('badpre', { sha256: undefined, sha256Prefix: '00000000', url: 'good' }), {
+        cacheDir: dir,
+        ...quiet,
+      }),
+    ).rejects.toThrow(/starting 00000000/);
     const none = await fetchWeights(entry('none', { sha256: null, url: 'good' }), { cacheDir: dir, ...quiet });
     expect(none).toMatchObject({ verified: false, sha256: sha });
   });
@@ -132,14 +159,19 @@ describe('fetchWeights', () => {
   it('concurrent fetches share one download; a live foreign lock refuses, a stale one is taken over', async () => {
     const dir = cache();
     const before = hits.good ?? 0;
-    const [a, b] = await Promise.all([fetchWeights(entry('good'), { cacheDir: dir, ...quiet }), fetchWeights(entry('good'), { cacheDir: dir, ...quiet })]);
+    const [a, b] = await Promise.all([
+      fetchWeights(entry('good'), { cacheDir: dir, ...quiet }),
+      fetchWeights(entry('good'), { cacheDir: dir, ...quiet }),
+    ]);
     expect(a).toEqual(b);
     expect(hits.good! - before).toBe(1);
     expect(files(dir)).toEqual(['good.pth']);
     const lock = join(dir, 'locked.pth.lock');
-    writeFileSync(lock, String(process.ppid));  // our parent: certainly alive
-    await expect(fetchWeights(entry('locked', { url: 'good' }), { cacheDir: dir, ...quiet })).rejects.toThrow(/locked: another process \(pid \d+\) is downloading it/);
-    writeFileSync(lock, '2147483646');  // no such process
+    writeFileSync(lock, String(process.ppid)); // our parent: certainly alive
+    await expect(fetchWeights(entry('locked', { url: 'good' }), { cacheDir: dir, ...quiet })).rejects.toThrow(
+      /locked: another process \(pid \d+\) is downloading it/,
+    );
+    writeFileSync(lock, '2147483646'); // no such process
     expect((await fetchWeights(entry('locked', { url: 'good' }), { cacheDir: dir, ...quiet })).verified).toBe(true);
     expect(files(dir)).toEqual(['good.pth', 'locked.pth']);
   });
@@ -147,7 +179,9 @@ describe('fetchWeights', () => {
   it('follows redirects and reports HTTP errors', async () => {
     const dir = cache();
     expect((await fetchWeights(entry('redir', { url: 'redirect' }), { cacheDir: dir, ...quiet })).sha256).toBe(sha);
-    await expect(fetchWeights(entry('gone', { url: 'missing' }), { cacheDir: dir, ...quiet })).rejects.toThrow(/gone: HTTP 404/);
+    await expect(fetchWeights(entry('gone', { url: 'missing' }), { cacheDir: dir, ...quiet })).rejects.toThrow(
+      /gone: HTTP 404/,
+    );
     expect(files(dir)).toEqual(['redir.pth']);
   });
 
@@ -159,7 +193,9 @@ describe('fetchWeights', () => {
     const path = await resolveWeights('byname', { cacheDir: dir, manifestPath: manifest, ...quiet });
     expect(path).toBe(join(dir, 'byname.pth'));
     expect(await resolveWeights(path, { manifestPath: manifest })).toBe(path);
-    await expect(resolveWeights('nothing', { manifestPath: manifest })).rejects.toThrow(/'nothing' is neither a file nor a registry name \(known: byname\)/);
+    await expect(resolveWeights('nothing', { manifestPath: manifest })).rejects.toThrow(
+      /'nothing' is neither a file nor a registry name \(known: byname\)/,
+    );
   });
 });
 
@@ -185,7 +221,9 @@ describe('importWeights', () => {
     writeFileSync(src, data);
     expect((await importWeights(src, undefined, { cacheDir: dir, manifestPath: manifest })).name).toBe('byfile');
     writeFileSync(join(work, 'other.pth'), data);
-    await expect(importWeights(join(work, 'other.pth'), undefined, { cacheDir: dir, manifestPath: manifest })).rejects.toThrow(/no registry entry has this file name/);
+    await expect(
+      importWeights(join(work, 'other.pth'), undefined, { cacheDir: dir, manifestPath: manifest }),
+    ).rejects.toThrow(/no registry entry has this file name/);
   });
 });
 
@@ -193,20 +231,35 @@ describe('the package manifest', () => {
   it('holds the torchvision and TorchXRayVision sets, each valid', () => {
     const m = loadManifest();
     expect([...m.entries.keys()]).toEqual([
-      'densenet121-imagenet', 'resnet50-imagenet', 'densenet121-res224-all', 'densenet121-res224-nih', 'densenet121-res224-chex',
-      'densenet121-res224-mimic_ch', 'densenet121-res224-pc', 'densenet121-res224-rsna', 'resnet50-res512-all',
+      'densenet121-imagenet',
+      'resnet50-imagenet',
+      'densenet121-res224-all',
+      'densenet121-res224-nih',
+      'densenet121-res224-chex',
+      'densenet121-res224-mimic_ch',
+      'densenet121-res224-pc',
+      'densenet121-res224-rsna',
+      'resnet50-res512-all',
     ]);
     expect(getWeightsEntry('densenet121-imagenet').sha256Prefix).toBe('a639ec97');
-    expect(getWeightsEntry('resnet50-res512-all').preprocessing).toMatchObject({ channels: 1, valueRange: [-1024, 1024], inputSize: 512 });
+    expect(getWeightsEntry('resnet50-res512-all').preprocessing).toMatchObject({
+      channels: 1,
+      valueRange: [-1024, 1024],
+      inputSize: 512,
+    });
     expect(() => getWeightsEntry('nope')).toThrow(/unknown weights 'nope'; known: densenet121-imagenet/);
   });
 
   it('rejects an invalid entry naming the field', () => {
     const { name: _n, ...raw } = entry('x');
     expect(() => validateEntry('x', { ...raw, labels: ['only one'] })).toThrow(ManifestError);
-    expect(() => validateEntry('x', { ...raw, labels: ['only one'] })).toThrow(/weights 'x' has an invalid labels \(expected 2 strings/);
+    expect(() => validateEntry('x', { ...raw, labels: ['only one'] })).toThrow(
+      /weights 'x' has an invalid labels \(expected 2 strings/,
+    );
     expect(() => validateEntry('x', { ...raw, sha256: 'abc' })).toThrow(/invalid sha256/);
-    expect(() => validateEntry('x', { ...raw, preprocessing: { ...raw.preprocessing, std: [0] } })).toThrow(/preprocessing\.std/);
+    expect(() => validateEntry('x', { ...raw, preprocessing: { ...raw.preprocessing, std: [0] } })).toThrow(
+      /preprocessing\.std/,
+    );
   });
 
   it('a pipeline whose preprocessing differs from the weights is an error listing the differences', () => {

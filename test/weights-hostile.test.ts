@@ -25,11 +25,20 @@ let made: Record<string, string>;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'torchxfer-hostile-'));
-  made = JSON.parse(execFileSync(PYTHON, [join(helpersDir, 'hostile_weights.py'), dir], { encoding: 'utf8', maxBuffer: 1 << 20 }));
+  made = JSON.parse(
+    execFileSync(PYTHON, [join(helpersDir, 'hostile_weights.py'), dir], { encoding: 'utf8', maxBuffer: 1 << 20 }),
+  );
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Outcome { stdout: string; stderr: string; code: number | null; signal: string | null; peakMiB: number; killed: boolean }
+interface Outcome {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: string | null;
+  peakMiB: number;
+  killed: boolean;
+}
 
 /** Reads `file` as readStateDict does (and touches every tensor) in a child under the watchdog. */
 function readInChild(file: string): Promise<Outcome> {
@@ -41,16 +50,30 @@ function readInChild(file: string): Promise<Outcome> {
     catch (e) { console.log('rejected: ' + e.message); }
     console.log('maxrss ' + process.resourceUsage().maxRSS);`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script, file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const watch = watchRss(child, limitMiB);
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
+    let stdout = '',
+      stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-4000);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const reported = Number(/maxrss (\d+)/.exec(stdout)?.[1] ?? 0);
-      resolve({ stdout, stderr, code, signal, peakMiB: Math.max(reported, watch.peakKiB()) / 1024, killed: watch.killed() });
+      resolve({
+        stdout,
+        stderr,
+        code,
+        signal,
+        peakMiB: Math.max(reported, watch.peakKiB()) / 1024,
+        killed: watch.killed(),
+      });
     });
   });
 }
@@ -68,20 +91,27 @@ describe('hostile weight files end cleanly, naming the file and the limit, below
     ['flood-ints.pth', /memory budget of \d+ MiB/],
     ['long-name.pth', /tensor name of 200\d{3} bytes is longer than the 1024-byte limit/],
     ['zip-alias.pth', /overlaps the next member; members must be disjoint/],
-    ['alias.safetensors', /tensor 'w\d+' starts at data byte 0, not 1048576 \(tensors' byte ranges must be disjoint and contiguous\)/],
+    [
+      'alias.safetensors',
+      /tensor 'w\d+' starts at data byte 0, not 1048576 \(tensors' byte ranges must be disjoint and contiguous\)/,
+    ],
     ['header-flood.safetensors', /more than \d+ values, the limit for 500000\d bytes of header/],
     ['header-flood-cap.safetensors', /more than 4000000 values, the limit for 4000001\d bytes of header/],
-  ])('%s', async (file, limit) => {
-    expect(made[file]).toBeDefined();
-    const path = join(dir, file);
-    const r = await readInChild(path);
-    expect(r.killed, `watchdog killed the reader at ${limitMiB} MiB`).toBe(false);
-    expect(r.signal, r.stderr).toBeNull();
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`rejected: ${path}`);
-    expect(r.stdout).toMatch(limit);
-    expect(r.peakMiB).toBeLessThan(1536);
-  }, 180_000);
+  ])(
+    '%s',
+    async (file, limit) => {
+      expect(made[file]).toBeDefined();
+      const path = join(dir, file);
+      const r = await readInChild(path);
+      expect(r.killed, `watchdog killed the reader at ${limitMiB} MiB`).toBe(false);
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`rejected: ${path}`);
+      expect(r.stdout).toMatch(limit);
+      expect(r.peakMiB).toBeLessThan(1536);
+    },
+    180_000,
+  );
 });
 
 describe('names from the file stay data', () => {
@@ -92,7 +122,9 @@ describe('names from the file stay data', () => {
       expect(Object.keys(sd)).toContain('__proto__');
       expect(Object.getPrototypeOf(sd)).toBeNull();
       const proto = Object.getOwnPropertyDescriptor(sd, '__proto__')?.value;
-      expect(Array.from(tensorBytes(proto).bytes.subarray(0, 4))).toEqual(Array.from(Buffer.from(new Float32Array([file.endsWith('.pth') ? 5 : 1]).buffer)));
+      expect(Array.from(tensorBytes(proto).bytes.subarray(0, 4))).toEqual(
+        Array.from(Buffer.from(new Float32Array([file.endsWith('.pth') ? 5 : 1]).buffer)),
+      );
       for (const t of Object.values(sd)) t.dispose();
     }
     const st = await readSafetensors(join(dir, 'proto.safetensors'));
@@ -108,14 +140,19 @@ describe('names from the file stay data', () => {
 
   it('a shape whose product wraps around 2^64 is a mismatch, not an empty tensor', () => {
     const Tensor = (native() as unknown as { Tensor: new (data: Float32Array, shape: number[]) => unknown }).Tensor;
-    expect(() => new Tensor(new Float32Array(0), [2 ** 32, 2 ** 32])).toThrow(/shape \[4294967296, 4294967296\] holds more than 2\^64 elements but the data has 0/);
+    expect(() => new Tensor(new Float32Array(0), [2 ** 32, 2 ** 32])).toThrow(
+      /shape \[4294967296, 4294967296\] holds more than 2\^64 elements but the data has 0/,
+    );
   });
 
   it('a 200 KB key handed to loadStateDict is reported, not matched by a recursive regex', async () => {
     const { loadModel } = await import('../src/model.js');
     const model = await loadModel({ arch: 'densenet121', numClasses: 2 });
     try {
-      const [name, t] = [`features.denselayer1.${'x'.repeat(200_000)}.norm.1.weight`, (await readStateDict(join(dir, 'empty-tensor.safetensors'))).w];
+      const [name, t] = [
+        `features.denselayer1.${'x'.repeat(200_000)}.norm.1.weight`,
+        (await readStateDict(join(dir, 'empty-tensor.safetensors'))).w,
+      ];
       const report = model.loadStateDict({ [name]: t }, { strict: false });
       expect(report.unexpected).toEqual([name]);
       t.dispose();

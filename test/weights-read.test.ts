@@ -51,7 +51,9 @@ describe('torch.save files, values equal to Python', () => {
     const sd = await readStateDict(join(dir, 'zoo.pth'));
     expect(sd.transposed!.shape).toEqual([6, 4]);
     expect(sd.strided!.shape).toEqual([4, 3]);
-    expect(Array.from(sd.rows!.dataSync() as Float32Array)).toEqual(Array.from(sd.base!.dataSync() as Float32Array).slice(6, 18));
+    expect(Array.from(sd.rows!.dataSync() as Float32Array)).toEqual(
+      Array.from(sd.base!.dataSync() as Float32Array).slice(6, 18),
+    );
   });
 
   it('inspect names the format of each', async () => {
@@ -70,7 +72,9 @@ describe('refusals', () => {
   });
   it('a pickled whole torch.nn model is read as data: the state_dict export-state-dict.py gives', async () => {
     expect(describeTensors(await readStateDict(join(dir, 'whole-model.pt')))).toEqual(reference.exported);
-    expect((await inspectWeights(join(dir, 'whole-model.pt'))).container).toBe('pickled module of class torch.nn.modules.container.Sequential, read as data');
+    expect((await inspectWeights(join(dir, 'whole-model.pt'))).container).toBe(
+      'pickled module of class torch.nn.modules.container.Sequential, read as data',
+    );
   });
   it('an unknown storage type is refused by name', async () => {
     await expect(readStateDict(join(dir, 'complex.pth'))).rejects.toThrow(/ComplexFloatStorage/);
@@ -83,29 +87,41 @@ describe('refusals', () => {
   });
   it('a corrupted tensor inside a zip fails its CRC check', async () => {
     const bytes = readFileSync(join(dir, 'resnet18-part.pth'));
-    const at = bytes.length - 200_000;  // inside conv1 or layer1 data
+    const at = bytes.length - 200_000; // inside conv1 or layer1 data
     bytes[at] = bytes[at]! ^ 0xff;
     writeFileSync(join(dir, 'flipped.pth'), bytes);
-    await expect(readStateDict(join(dir, 'flipped.pth'))).rejects.toThrow(/flipped\.pth: zip member .* is corrupt \(CRC-32 mismatch\)/);
+    await expect(readStateDict(join(dir, 'flipped.pth'))).rejects.toThrow(
+      /flipped\.pth: zip member .* is corrupt \(CRC-32 mismatch\)/,
+    );
   });
   it('an unsupported safetensors dtype is named', async () => {
-    await expect(readStateDict(join(dir, 'f8.safetensors'))).rejects.toThrow(/f8\.safetensors: tensor 'x' has unsupported dtype F8_E4M3/);
+    await expect(readStateDict(join(dir, 'f8.safetensors'))).rejects.toThrow(
+      /f8\.safetensors: tensor 'x' has unsupported dtype F8_E4M3/,
+    );
   });
   it('a truncated safetensors file is reported as such', async () => {
     const bytes = readFileSync(join(dir, 'python.safetensors'));
     writeFileSync(join(dir, 'cut.safetensors'), bytes.subarray(0, bytes.length - 5));
-    await expect(readSafetensors(join(dir, 'cut.safetensors'))).rejects.toThrow(/cut\.safetensors: tensor '.' lies outside the file \(truncated\?\)/);
+    await expect(readSafetensors(join(dir, 'cut.safetensors'))).rejects.toThrow(
+      /cut\.safetensors: tensor '.' lies outside the file \(truncated\?\)/,
+    );
     writeFileSync(join(dir, 'cut2.safetensors'), bytes.subarray(0, 20));
-    await expect(readSafetensors(join(dir, 'cut2.safetensors'))).rejects.toThrow(/cut2\.safetensors: truncated safetensors file/);
+    await expect(readSafetensors(join(dir, 'cut2.safetensors'))).rejects.toThrow(
+      /cut2\.safetensors: truncated safetensors file/,
+    );
   });
   it('corrupted pickles and headers (seeded mutations) are read or refused with an error naming the file, never a crash', async () => {
     let seed = 12345;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    for (const [file, span] of [['zoo-legacy.pth', 1600], ['python.safetensors', 250]] as const) {
+    for (const [file, span] of [
+      ['zoo-legacy.pth', 1600],
+      ['python.safetensors', 250],
+    ] as const) {
       const original = readFileSync(join(dir, file));
       const target = join(dir, `mutant-${file}`);
       let refused = 0;
-      for (let i = 0; i < 120; i++) {  // each native call costs ~40 ms on a loaded 2-core machine
+      for (let i = 0; i < 120; i++) {
+        // each native call costs ~40 ms on a loaded 2-core machine
         const bytes = Buffer.from(original);
         for (let k = 0; k < 1 + (i % 3); k++) bytes[Math.floor(rnd() * span)] = Math.floor(rnd() * 256);
         writeFileSync(target, bytes);
@@ -122,7 +138,9 @@ describe('refusals', () => {
 
   it('options are validated before crossing to native', () => {
     expect(() => readStateDict(3 as never)).toThrow(/Expected a non-empty string for path but received 3/);
-    expect(() => writeSafetensors(join(dir, 'x.safetensors'), {}, { a: 1 } as never)).toThrow(/Expected a string for metadata\['a'\]/);
+    expect(() => writeSafetensors(join(dir, 'x.safetensors'), {}, { a: 1 } as never)).toThrow(
+      /Expected a string for metadata\['a'\]/,
+    );
   });
 });
 
@@ -147,6 +165,8 @@ describe('safetensors', () => {
   });
 
   it('a failed write leaves neither the target nor a temp file', async () => {
-    await expect(writeSafetensors(join(dir, 'no-such-dir', 'a.safetensors'), {})).rejects.toThrow(/no-such-dir\/a\.safetensors: cannot create a temporary file/);
+    await expect(writeSafetensors(join(dir, 'no-such-dir', 'a.safetensors'), {})).rejects.toThrow(
+      /no-such-dir\/a\.safetensors: cannot create a temporary file/,
+    );
   });
 });

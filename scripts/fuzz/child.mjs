@@ -8,7 +8,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { readStateDict, readSafetensors, inspectWeights, tensorBytes } = await import(join(root, 'dist', 'weights', 'io.js'));
+const { readStateDict, readSafetensors, inspectWeights, tensorBytes } = await import(
+  join(root, 'dist', 'weights', 'io.js')
+);
 const { decodeGrey } = await import(join(root, 'dist', 'data', 'decode.js'));
 const { ResultsDb } = await import(join(root, 'dist', 'experiments', 'db.js'));
 const { loadSpec } = await import(join(root, 'dist', 'experiments', 'spec.js'));
@@ -24,7 +26,7 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 // threads, stdout is a non-blocking pipe: a full pipe answers EAGAIN, and the line is retried.
 function say(line) {
   const bytes = Buffer.from(line.replace(/\n/g, ' ') + '\n');
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     try {
       offset += writeSync(1, bytes, offset);
     } catch (err) {
@@ -60,7 +62,7 @@ async function readAll(c) {
   if (c.format === 'spec') return `spec ${loadSpec(c.path, { env: {} }).name}`;
   const sd = await readStateDict(c.path);
   let bytes = 0;
-  for (const t of Object.values(sd)) bytes += tensorBytes(t).bytes.length;  // touches every element
+  for (const t of Object.values(sd)) bytes += tensorBytes(t).bytes.length; // touches every element
   const info = await inspectWeights(c.path);
   if (c.format === 'safetensors') await readSafetensors(c.path);
   return `${info.tensors.length} tensors, ${bytes} bytes`;
@@ -74,8 +76,10 @@ for (let i = Number(first); i < cases.length; i++) {
     say(`E ${i} ok ${rss()} ${detail}`);
   } catch (err) {
     const msg = err instanceof Error ? err.message : undefined;
-    if (typeof msg !== 'string' || msg.trim() === '') say(`E ${i} bad ${rss()} rejected with ${String(err)} (not an Error with a message)`);
-    else if (!msg.includes(basename(cases[i].path))) say(`E ${i} bad ${rss()} message does not name the file: ${msg.slice(0, 300)}`);
+    if (typeof msg !== 'string' || msg.trim() === '')
+      say(`E ${i} bad ${rss()} rejected with ${String(err)} (not an Error with a message)`);
+    else if (!msg.includes(basename(cases[i].path)))
+      say(`E ${i} bad ${rss()} message does not name the file: ${msg.slice(0, 300)}`);
     else say(`E ${i} err ${rss()} ${msg.slice(0, 300)}`);
   }
 }

@@ -13,23 +13,47 @@ const require = createRequire(import.meta.url);
 export async function writeInputSeeds(dir, distDir) {
   const sharp = require('sharp');
   const grey = Buffer.from(Array.from({ length: 12 * 10 }, (_, i) => (i * 29) & 255));
-  await sharp(grey, { raw: { width: 10, height: 12, channels: 1 } }).png().toFile(join(dir, 'small.png'));
+  await sharp(grey, { raw: { width: 10, height: 12, channels: 1 } })
+    .png()
+    .toFile(join(dir, 'small.png'));
   const rgb = Buffer.from(Array.from({ length: 16 * 16 * 3 }, (_, i) => (i * 37) & 255));
-  await sharp(rgb, { raw: { width: 16, height: 16, channels: 3 } }).jpeg({ progressive: true, chromaSubsampling: '4:4:4' }).toFile(join(dir, 'progressive.jpg'));
+  await sharp(rgb, { raw: { width: 16, height: 16, channels: 3 } })
+    .jpeg({ progressive: true, chromaSubsampling: '4:4:4' })
+    .toFile(join(dir, 'progressive.jpg'));
   const { ResultsDb } = await import(join(distDir, 'experiments', 'db.js'));
   const { validateSpec } = await import(join(distDir, 'experiments', 'spec.js'));
   const { canonicalJson, hashConfig } = await import(join(distDir, 'experiments', 'keys.js'));
-  const spec = { name: 'fuzz', mode: 'grid', nGrid: [50, 100], seeds: [0, 1], targets: [{ name: 't', dataset: 'nih', root: '/nonexistent', label: 'x' }], arms: [{ name: 'a', policy: 'onecycle' }, { name: 'b', policy: 'regular' }] };
+  const spec = {
+    name: 'fuzz',
+    mode: 'grid',
+    nGrid: [50, 100],
+    seeds: [0, 1],
+    targets: [{ name: 't', dataset: 'nih', root: '/nonexistent', label: 'x' }],
+    arms: [
+      { name: 'a', policy: 'onecycle' },
+      { name: 'b', policy: 'regular' },
+    ],
+  };
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
   const valid = validateSpec(spec, {});
   const path = join(dir, 'results.db');
   new ResultsDb(path).close();
   const Database = require('better-sqlite3');
   const db = new Database(path);
-  db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (?, ?, ?, ?)').run('fuzz', canonicalJson(valid), hashConfig(valid), '2026-01-01');
+  db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (?, ?, ?, ?)').run(
+    'fuzz',
+    canonicalJson(valid),
+    hashConfig(valid),
+    '2026-01-01',
+  );
   const key = '0123456789abcdef'.repeat(4);
-  db.prepare("INSERT INTO runs (key, experiment, kind, data_name, n, seed, arm_json, config_json, status, attempts, test_auc, result_json) VALUES (?, 'fuzz', 'target', 't', 50, 0, '{}', '{}', 'done', 1, 0.8, '{\"bestEpoch\":2}')").run(key);
-  for (const e of [1, 2]) db.prepare("INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (?, ?, 0.5, 0.6, 0.7, 0.001, '{}')").run(key, e);
+  db.prepare(
+    "INSERT INTO runs (key, experiment, kind, data_name, n, seed, arm_json, config_json, status, attempts, test_auc, result_json) VALUES (?, 'fuzz', 'target', 't', 50, 0, '{}', '{}', 'done', 1, 0.8, '{\"bestEpoch\":2}')",
+  ).run(key);
+  for (const e of [1, 2])
+    db.prepare(
+      "INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (?, ?, 0.5, 0.6, 0.7, 0.001, '{}')",
+    ).run(key, e);
   db.pragma('journal_mode = DELETE');
   db.close();
 }
@@ -96,21 +120,42 @@ export const db = {
   },
   view(b, r) {
     const t = r.pick(['runs', 'epochs', 'experiments']);
-    return alterDb(b, `ALTER TABLE ${t} RENAME TO ${t}_data; CREATE VIEW ${t} AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT ${t}_data.* FROM ${t}_data, c LIMIT 100000000`, `db: ${t} is a view`);
+    return alterDb(
+      b,
+      `ALTER TABLE ${t} RENAME TO ${t}_data; CREATE VIEW ${t} AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT ${t}_data.* FROM ${t}_data, c LIMIT 100000000`,
+      `db: ${t} is a view`,
+    );
   },
   generated(b) {
-    return alterDb(b, 'ALTER TABLE runs ADD COLUMN g BLOB GENERATED ALWAYS AS (zeroblob(900000000)) VIRTUAL', 'db: a generated column of 900 MB');
+    return alterDb(
+      b,
+      'ALTER TABLE runs ADD COLUMN g BLOB GENERATED ALWAYS AS (zeroblob(900000000)) VIRTUAL',
+      'db: a generated column of 900 MB',
+    );
   },
   version(b, r) {
     const v = r.pick(['0', '3', '99', '1e9', '', 'x']);
     return alterDb(b, `UPDATE meta SET value = '${v}' WHERE key = 'schema_version'`, `db: schema version '${v}'`);
   },
   wrongValue(b, r) {
-    const [col, v] = r.pick([['n', "'<img src=x onerror=alert(1)>'"], ['seed', '-1'], ['key', "'/../../../.p'"], ['status', "'hacked'"], ['test_auc', '1e308'], ['result_json', "'{not json'"], ['experiment', "'../x'"], ['n', 'x\'7f\'']]);
+    const [col, v] = r.pick([
+      ['n', "'<img src=x onerror=alert(1)>'"],
+      ['seed', '-1'],
+      ['key', "'/../../../.p'"],
+      ['status', "'hacked'"],
+      ['test_auc', '1e308'],
+      ['result_json', "'{not json'"],
+      ['experiment', "'../x'"],
+      ['n', "x'7f'"],
+    ]);
     return alterDb(b, `UPDATE runs SET ${col} = ${v}`, `db: runs.${col} = ${v}`);
   },
   trigger(b) {
-    return alterDb(b, "CREATE TRIGGER t AFTER INSERT ON epochs BEGIN UPDATE runs SET test_auc = 0.999; END", 'db: a trigger');
+    return alterDb(
+      b,
+      'CREATE TRIGGER t AFTER INSERT ON epochs BEGIN UPDATE runs SET test_auc = 0.999; END',
+      'db: a trigger',
+    );
   },
 };
 

@@ -13,8 +13,19 @@ import { watchRss } from './watchdog.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 // The hostile shapes of mutate.mjs, counted per run: weights (floods, nesting, aliasing, header floods)
 // and DICOM (undefined-length sequences and elements, encapsulated fragments, deflated bodies and bombs).
-const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /header of \d+ zeros/, /undefined-length|length undefined/, /encapsulated/, /deflated/,
-  /dicom declares/, /png declares|jpeg (progressive )?declares/, /db: /, /spec (nGrid|\d+ seeds|name|an absolute|a size|\d+ arms|a target|a negative)/];
+const HOSTILE_SHAPES = [
+  /flood/,
+  /nested/,
+  /aliased|tensors over the range/,
+  /header of \d+ zeros/,
+  /undefined-length|length undefined/,
+  /encapsulated/,
+  /deflated/,
+  /dicom declares/,
+  /png declares|jpeg (progressive )?declares/,
+  /db: /,
+  /spec (nGrid|\d+ seeds|name|an absolute|a size|\d+ arms|a target|a negative)/,
+];
 
 /**
  * @param {object} o
@@ -32,7 +43,9 @@ const HOSTILE_SHAPES = [/flood/, /nested/, /aliased|tensors over the range/, /he
  */
 export async function fuzzReaders(o) {
   await writeInputSeeds(o.seedsDir, join(here, '..', '..', 'dist'));
-  const seeds = readdirSync(o.seedsDir).filter((f) => /\.(pth|safetensors|dcm|png|jpg|db|json)$/.test(f)).sort();
+  const seeds = readdirSync(o.seedsDir)
+    .filter((f) => /\.(pth|safetensors|dcm|png|jpg|db|json)$/.test(f))
+    .sort();
   const bytes = seeds.map((f) => readFileSync(join(o.seedsDir, f)));
   const batch = o.batch ?? 400;
   const limitCases = o.cases ?? Infinity;
@@ -64,7 +77,9 @@ export async function fuzzReaders(o) {
       writeFileSync(join(dir, 'cases.json'), JSON.stringify(cases));
       await runBatch(dir, cases, o, stats);
       rmSync(dir, { recursive: true, force: true });
-      o.log?.(`${stats.cases} cases, ${stats.failures.length} failures, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      o.log?.(
+        `${stats.cases} cases, ${stats.failures.length} failures, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
   };
   await Promise.all(Array.from({ length: o.jobs ?? 2 }, worker));
@@ -76,13 +91,14 @@ async function runBatch(dir, cases, o, stats) {
   let next = 0;
   while (next < cases.length) {
     const r = await runChild(join(dir, 'cases.json'), next, o.caseTimeoutMs ?? 10_000, o.maxRssMiB ?? 1536);
-    let before;  // the child's first case also pays for loading LibTorch: it sets the baseline
+    let before; // the child's first case also pays for loading LibTorch: it sets the baseline
     for (const [i, outcome, detail, rssKiB] of r.done) {
       stats.cases++;
       const c = cases[i];
       stats.byFormat[c.format] ??= { ok: 0, err: 0, maxRiseKiB: 0 };
       if (before !== undefined && rssKiB > before) notePeak(stats, c, rssKiB, rssKiB - before);
-      for (const shape of HOSTILE_SHAPES) if (shape.test(c.what)) stats.shapes[shape.source] = (stats.shapes[shape.source] ?? 0) + 1;
+      for (const shape of HOSTILE_SHAPES)
+        if (shape.test(c.what)) stats.shapes[shape.source] = (stats.shapes[shape.source] ?? 0) + 1;
       before = Math.max(before ?? 0, rssKiB);
       if (outcome === 'ok' || outcome === 'err') {
         stats[outcome]++;
@@ -90,19 +106,29 @@ async function runBatch(dir, cases, o, stats) {
       } else fail(stats, o, c, 'bad-error', detail);
     }
     if (r.rssKiB) stats.maxRssKiB = Math.max(stats.maxRssKiB, r.rssKiB);
-    if (r.rssKiB > (o.maxRssMiB ?? 1536) * 1024) fail(stats, o, cases[cases.length - 1], 'memory', `child reached ${r.rssKiB} KiB resident`);
+    if (r.rssKiB > (o.maxRssMiB ?? 1536) * 1024)
+      fail(stats, o, cases[cases.length - 1], 'memory', `child reached ${r.rssKiB} KiB resident`);
     if (r.killedForMemory && r.current !== undefined) {
       stats.cases++;
-      fail(stats, o, cases[r.current], 'memory', `killed above ${o.maxRssMiB ?? 1536} MiB resident (peak seen ${r.peakKiB} KiB)`);
+      fail(
+        stats,
+        o,
+        cases[r.current],
+        'memory',
+        `killed above ${o.maxRssMiB ?? 1536} MiB resident (peak seen ${r.peakKiB} KiB)`,
+      );
       next = r.current + 1;
       continue;
     }
     if (r.current === undefined) {
-      if (r.done.length === 0 && r.rssKiB === undefined && next < cases.length) throw new Error(`fuzz child failed to start: ${r.stderr.slice(-2000)}`);
+      if (r.done.length === 0 && r.rssKiB === undefined && next < cases.length)
+        throw new Error(`fuzz child failed to start: ${r.stderr.slice(-2000)}`);
       break;
     }
     stats.cases++;
-    const why = r.hung ? `no answer within ${o.caseTimeoutMs ?? 10_000} ms` : `child died (signal ${r.signal}, exit code ${r.code}): ${r.stderr.slice(-600)}`;
+    const why = r.hung
+      ? `no answer within ${o.caseTimeoutMs ?? 10_000} ms`
+      : `child died (signal ${r.signal}, exit code ${r.code}): ${r.stderr.slice(-600)}`;
     fail(stats, o, cases[r.current], r.hung ? 'hang' : 'crash', why);
     next = r.current + 1;
   }
@@ -130,7 +156,10 @@ function fail(stats, o, c, kind, detail) {
 /** One child over cases[first..]: the cases it answered, and the one it was on when it died or hung. */
 function runChild(casesFile, first, timeoutMs, maxRssMiB) {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [join(here, 'child.mjs'), casesFile, String(first)], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, [join(here, 'child.mjs'), casesFile, String(first)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
     const watch = watchRss(child, maxRssMiB);
     const done = [];
     let current;
@@ -141,10 +170,15 @@ function runChild(casesFile, first, timeoutMs, maxRssMiB) {
     let timer;
     const arm = (ms = timeoutMs) => {
       clearTimeout(timer);
-      timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, ms);
+      timer = setTimeout(() => {
+        hung = true;
+        child.kill('SIGKILL');
+      }, ms);
     };
-    arm(Math.max(60_000, timeoutMs));  // loading LibTorch and sharp can take long on a loaded machine
-    child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8000); });
+    arm(Math.max(60_000, timeoutMs)); // loading LibTorch and sharp can take long on a loaded machine
+    child.stderr.on('data', (d) => {
+      stderr = (stderr + d).slice(-8000);
+    });
     child.stdout.on('data', (d) => {
       buf += d;
       let nl;
@@ -152,9 +186,14 @@ function runChild(casesFile, first, timeoutMs, maxRssMiB) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         const [tag, idx, outcome, rss, ...rest] = line.split(' ');
-        if (tag === 'B') { current = Number(idx); arm(); }
-        else if (tag === 'E') { done.push([Number(idx), outcome, rest.join(' '), Number(rss)]); current = undefined; arm(); }
-        else if (tag === 'R') rssKiB = Number(idx);
+        if (tag === 'B') {
+          current = Number(idx);
+          arm();
+        } else if (tag === 'E') {
+          done.push([Number(idx), outcome, rest.join(' '), Number(rss)]);
+          current = undefined;
+          arm();
+        } else if (tag === 'R') rssKiB = Number(idx);
       }
     });
     child.on('close', (code, signal) => {
@@ -162,7 +201,17 @@ function runChild(casesFile, first, timeoutMs, maxRssMiB) {
       const clean = code === 0 && signal === null;
       // A death between cases (a finalizer, say) is pinned on the case answered last.
       const last = done.length ? done[done.length - 1][0] : first;
-      resolveRun({ done, current: clean && !hung ? undefined : current ?? last, hung, code, signal, rssKiB, stderr, killedForMemory: watch.killed(), peakKiB: watch.peakKiB() });
+      resolveRun({
+        done,
+        current: clean && !hung ? undefined : (current ?? last),
+        hung,
+        code,
+        signal,
+        rssKiB,
+        stderr,
+        killedForMemory: watch.killed(),
+        peakKiB: watch.peakKiB(),
+      });
     });
   });
 }

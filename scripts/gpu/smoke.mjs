@@ -8,7 +8,12 @@ function step(name, value) {
 }
 try {
   const info = runtimeInfo();
-  step('info', { torchVersion: info.torchVersion, cudaCompiled: info.cudaCompiled, cudaAvailable: info.cudaAvailable, devices: info.cudaDeviceCount });
+  step('info', {
+    torchVersion: info.torchVersion,
+    cudaCompiled: info.cudaCompiled,
+    cudaAvailable: info.cudaAvailable,
+    devices: info.cudaDeviceCount,
+  });
   if (!info.cudaAvailable) throw new Error('CUDA not available to the addon');
   const n = 4096;
   const a = tensor(new Float32Array(n * n).fill(1), [n, n]);
@@ -18,7 +23,10 @@ try {
   const back = await gc.data();
   step('matmul', { device: gc.device, ms: performance.now() - t0, value: back[0], expected: n });
   if (back[0] !== n) throw new Error(`matmul on CUDA gave ${back[0]}, expected ${n}`);
-  const err = await ga.matmul(tensor(new Float32Array(6), [2, 3])).then(() => null, (e) => e.message);
+  const err = await ga.matmul(tensor(new Float32Array(6), [2, 3])).then(
+    () => null,
+    (e) => e.message,
+  );
   step('error', { message: err });
   if (!err) throw new Error('shape error did not reject');
   result.ok = true;

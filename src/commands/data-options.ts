@@ -5,7 +5,10 @@ import type { Dataset } from '../data/types.js';
 import { TRAIN_DEFAULTS, type DATASET_KEYS, type TrainConfig } from '../train/config.js';
 
 /** The dataset flags as train parses them (one list of fields: TrainConfig's), plus the root and layout. */
-export type DatasetArgs = Pick<TrainConfig, (typeof DATASET_KEYS)[number] | 'cacheDir'> & { data: string; format?: DatasetFormat };
+export type DatasetArgs = Pick<TrainConfig, (typeof DATASET_KEYS)[number] | 'cacheDir'> & {
+  data: string;
+  format?: DatasetFormat;
+};
 
 /** The dataset the flags name; the recognised layout and the reader's warnings go to `log` (stderr). */
 export function loadFromArgs(args: DatasetArgs, log: (line: string) => void = (line) => console.error(line)): Dataset {

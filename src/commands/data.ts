@@ -30,13 +30,23 @@ function prevalencePairs(items: string[] | undefined): Record<string, number> | 
   const out: Record<string, number> = {};
   for (const item of items) {
     const m = /^([A-Za-z_]+)=([0-9.eE+-]+)$/.exec(item);
-    if (!m || !Number.isFinite(Number(m[2]))) throw new OptionError('--prevalence', 'Finding=fraction pairs, comma-separated (e.g. Cardiomegaly=0.3)', item);
+    if (!m || !Number.isFinite(Number(m[2])))
+      throw new OptionError('--prevalence', 'Finding=fraction pairs, comma-separated (e.g. Cardiomegaly=0.3)', item);
     out[m[1]!] = Number(m[2]);
   }
   return out;
 }
 
-const SYNTH_OPTIONS: OptionList = [['kind', { required: true }], ['out', { required: true, note: 'a new or empty folder' }], ['count', { required: true }], 'seed', ['size', { default: true }], 'prevalence-boost', 'prevalence', 'threads'];
+const SYNTH_OPTIONS: OptionList = [
+  ['kind', { required: true }],
+  ['out', { required: true, note: 'a new or empty folder' }],
+  ['count', { required: true }],
+  'seed',
+  ['size', { default: true }],
+  'prevalence-boost',
+  'prevalence',
+  'threads',
+];
 
 export const dataSynthCommand: CommandModule = {
   command: 'synth',
@@ -45,7 +55,10 @@ export const dataSynthCommand: CommandModule = {
     addOptions(y, SYNTH_OPTIONS)
       .example('$0 data synth --kind chest --out phantoms/chest --count 500 --seed 1', '500 chest images, NIH layout')
       .example('$0 data synth --kind msk --out phantoms/mura --count 300 --seed 1', '300 limb images, MURA layout')
-      .example('$0 data synth --kind chest --out phantoms/nodule --count 1500 --seed 2 --prevalence Nodule=0.3', 'Nodule in 30% of the images'),
+      .example(
+        '$0 data synth --kind chest --out phantoms/nodule --count 1500 --seed 2 --prevalence Nodule=0.3',
+        'Nodule in 30% of the images',
+      ),
   handler: async (argv) => {
     const args = parseOptions(argv as Record<string, unknown>, SYNTH_OPTIONS) as unknown as SynthArgs;
     console.error(SIMULATED_NOTICE);
@@ -62,7 +75,9 @@ export const dataSynthCommand: CommandModule = {
       onProgress: (done) => bar.tick(done - bar.completed),
     });
     bar.finish();
-    console.log(`Wrote ${result.images} SIMULATED ${result.manifest.layout} phantom images (${result.patients} patients) to ${result.root}`);
+    console.log(
+      `Wrote ${result.images} SIMULATED ${result.manifest.layout} phantom images (${result.patients} patients) to ${result.root}`,
+    );
   },
 };
 

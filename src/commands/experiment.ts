@@ -60,22 +60,50 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
   command: 'experiment <spec>',
   describe: 'Run an experiment (targets x arms x N grid x seeds) into a resumable results database',
   builder: (y) =>
-    addOptions(y.positional('spec', { type: 'string', demandOption: true, describe: 'Spec file (.yaml, .json) or preset name (paper, demo)' }), EXPERIMENT_OPTIONS)
+    addOptions(
+      y.positional('spec', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Spec file (.yaml, .json) or preset name (paper, demo)',
+      }),
+      EXPERIMENT_OPTIONS,
+    )
       .example('$0 experiment demo --db demo.db', 'Run the phantom demo (resumes if demo.db exists)')
-      .example('$0 experiment paper --plan --json --nih-root data/nih --chexpert-root data/CheXpert-v1.0-small --mura-root data/MURA-v1.1', "The paper's jobs, figure by figure, with their sizes")
+      .example(
+        '$0 experiment paper --plan --json --nih-root data/nih --chexpert-root data/CheXpert-v1.0-small --mura-root data/MURA-v1.1',
+        "The paper's jobs, figure by figure, with their sizes",
+      )
       .example('$0 experiment paper --estimate --device cuda', "Estimate the paper protocol's GPU-hours")
-      .example('$0 experiment paper --same-anatomy-weights densenet121-res224-chex', "Add TorchXRayVision's CheXpert DenseNet121 to Fig. 6's sources")
+      .example(
+        '$0 experiment paper --same-anatomy-weights densenet121-res224-chex',
+        "Add TorchXRayVision's CheXpert DenseNet121 to Fig. 6's sources",
+      )
       .example('$0 experiment spec.yaml --db shard3.db --shard 3/8', 'Run one shard of eight') as never,
   handler: async (argv) => {
-    const args = parseOptions(argv as unknown as Record<string, unknown>, EXPERIMENT_OPTIONS) as unknown as ExperimentArgs;
+    const args = parseOptions(
+      argv as unknown as Record<string, unknown>,
+      EXPERIMENT_OPTIONS,
+    ) as unknown as ExperimentArgs;
     if (args['same-anatomy-weights'] !== undefined && args.spec !== 'paper') {
-      throw new OptionError('--same-anatomy-weights', "the paper preset (a spec file lists its sources, 'weights:' entries included)", args.spec);
+      throw new OptionError(
+        '--same-anatomy-weights',
+        "the paper preset (a spec file lists its sources, 'weights:' entries included)",
+        args.spec,
+      );
     }
     const shard = args.shard === undefined ? undefined : parseShard(args.shard);
     if (shard && shard.index < 0) throw new OptionError('--shard', "'i/n' with 0 <= i < n", args.shard);
     // An estimate needs no data: unset roots stand as placeholders and those datasets are sized from the table.
-    const root = (given: string | undefined, env: string) => given ?? (args.estimate && !process.env[env] ? `<${env} not set>` : undefined);
-    const spec = loadSpec(args.spec, { preset: { nihRoot: root(args['nih-root'], 'NIH_ROOT'), chexpertRoot: root(args['chexpert-root'], 'CHEXPERT_ROOT'), muraRoot: root(args['mura-root'], 'MURA_ROOT'), sameAnatomyWeights: args['same-anatomy-weights'] } });
+    const root = (given: string | undefined, env: string) =>
+      given ?? (args.estimate && !process.env[env] ? `<${env} not set>` : undefined);
+    const spec = loadSpec(args.spec, {
+      preset: {
+        nihRoot: root(args['nih-root'], 'NIH_ROOT'),
+        chexpertRoot: root(args['chexpert-root'], 'CHEXPERT_ROOT'),
+        muraRoot: root(args['mura-root'], 'MURA_ROOT'),
+        sameAnatomyWeights: args['same-anatomy-weights'],
+      },
+    });
     const dbPath = resolve(args.db ?? `${spec.name}.db`);
     if (args.plan) {
       if (args.estimate || args['dry-run']) throw new OptionError('--plan', 'no --estimate or --dry-run with it', true);
@@ -89,13 +117,16 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
     // Published weights given as files are checked now, before any arm decodes an image.
     if (!args['dry-run']) {
       for (const w of spec.weightSources ?? []) {
-        const option = w.weights === args['same-anatomy-weights'] ? '--same-anatomy-weights' : `sources.${w.name}.weights`;
+        const option =
+          w.weights === args['same-anatomy-weights'] ? '--same-anatomy-weights' : `sources.${w.name}.weights`;
         if (existsSync(w.weights)) await checkWeightsArchitecture(w.weights, w.arch, option);
       }
     }
     const runner = args['dry-run'] ? undefined : await resolveArmRunner();
     // A dry run reads an existing database (to show statuses) and never creates one.
-    const db = args['dry-run'] ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) }) : new ResultsDb(dbPath);
+    const db = args['dry-run']
+      ? new ResultsDb(existsSync(dbPath) ? dbPath : ':memory:', { readonly: existsSync(dbPath) })
+      : new ResultsDb(dbPath);
     try {
       if (args['dry-run']) return printDryRun(spec, db, shard);
       db.acquireWriter();
@@ -121,13 +152,22 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
           ...progress,
         });
         finish();
-        for (const o of s.plan.outcomes) if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
+        for (const o of s.plan.outcomes)
+          if (o.decision) console.log(`stage ${o.stage} (${o.target}): ${o.decision.winner} (${o.decision.reason})`);
         printSourceModels(db, s.plan.sources);
-        console.log(`${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`);
+        console.log(
+          `${s.done} run(s) done now, ${s.skippedDone} already done, ${s.failed.length} failed, ${s.waiting} waiting for a source checkpoint; results in ${dbPath}`,
+        );
         // Where the artefacts are: the training runner writes one folder per run (checkpoint, metrics.json, figures).
-        console.log(`run folders: ${runsDirBeside(db, spec)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`);
-        if (s.blockedStages.length) console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);
-        if (s.failed.length) throw new Error(`${s.failed.length} run(s) failed (first: ${s.failed[0]!.error}); rerun the command to retry them`);
+        console.log(
+          `run folders: ${runsDirBeside(db, spec)}/<run key>/; source checkpoints: ${checkpointDir}; export: torchxfer results export ${dbPath}`,
+        );
+        if (s.blockedStages.length)
+          console.log(`stages waiting for results (other shards or failed runs): ${s.blockedStages.join(', ')}`);
+        if (s.failed.length)
+          throw new Error(
+            `${s.failed.length} run(s) failed (first: ${s.failed[0]!.error}); rerun the command to retry them`,
+          );
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -138,7 +178,9 @@ export const experimentCommand: CommandModule<object, ExperimentArgs> = {
   },
 };
 
-/** --estimate: times steps on the device and prints every job's time (the database, when there, gives measured ones). */
+/**
+ * --estimate: times steps on the device and prints every job's time (the database, when there, gives measured ones).
+ */
 async function estimate(spec: ExperimentSpec, args: ExperimentArgs, dbPath: string): Promise<void> {
   let sizes: SizeTable | undefined;
   if (args.sizes) {
@@ -152,10 +194,18 @@ async function estimate(spec: ExperimentSpec, args: ExperimentArgs, dbPath: stri
   }
   const measured = existsSync(dbPath) ? new ResultsDb(dbPath, { readonly: true }) : undefined;
   try {
-    const estimate = await estimateExperiment(spec, { sizes, device: args.device ?? 'auto', done: measured ? doneLookup(measured) : undefined, onMeasure: (what) => console.error(`measuring ${what}`) });
+    const estimate = await estimateExperiment(spec, {
+      sizes,
+      device: args.device ?? 'auto',
+      done: measured ? doneLookup(measured) : undefined,
+      onMeasure: (what) => console.error(`measuring ${what}`),
+    });
     const measuredSeconds = (key: string): number | undefined => {
       const row = measured?.run(key);
-      const seconds = row?.status === 'done' && row.timings_json ? (JSON.parse(row.timings_json) as { seconds?: unknown }).seconds : undefined;
+      const seconds =
+        row?.status === 'done' && row.timings_json
+          ? (JSON.parse(row.timings_json) as { seconds?: unknown }).seconds
+          : undefined;
       return typeof seconds === 'number' ? seconds : undefined;
     };
     printEstimate(estimate, { json: args.json, measuredSeconds });
@@ -170,8 +220,13 @@ function printSourceModels(db: ResultsDb, sources: RunJob[]): void {
     const row = db.run(job.key);
     const auc = row?.test_auc_tta ?? row?.test_auc;
     if (row?.status !== 'done' || auc === null || auc === undefined) continue;
-    const weak = auc < WEAK_SOURCE_AUC ? ` (below ${WEAK_SOURCE_AUC}: a weak source; the arms that start from it test little of its anatomy)` : '';
-    console.log(`source model ${job.data.name} (${job.arm.arch}, seed ${job.seed}): held-out test AUC ${auc.toFixed(3)}${weak}`);
+    const weak =
+      auc < WEAK_SOURCE_AUC
+        ? ` (below ${WEAK_SOURCE_AUC}: a weak source; the arms that start from it test little of its anatomy)`
+        : '';
+    console.log(
+      `source model ${job.data.name} (${job.arm.arch}, seed ${job.seed}): held-out test AUC ${auc.toFixed(3)}${weak}`,
+    );
   }
 }
 
@@ -181,7 +236,9 @@ function printDryRun(spec: ExperimentSpec, db: ResultsDb, shard: { index: number
   const jobs = planJobs(plan).filter((j) => !shard || shardOf(j.key, shard.count) === shard.index);
   for (const j of jobs) console.log(`${j.key.slice(0, 10)}  ${db.run(j.key)?.status ?? 'pending'}  ${describeJob(j)}`);
   const blocked = plan.outcomes.filter((o) => !o.decision).map((o) => `${o.stage}/${o.target}`);
-  console.log(`${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`);
+  console.log(
+    `${jobs.length} job(s)${shard ? ` in shard ${shard.index}/${shard.count}` : ''}${blocked.length ? `; stage winners not decided yet (later stages appear once they are): ${blocked.join(', ')}` : ''}`,
+  );
 }
 
 /** A bar per pass on a terminal; in logs a plain line per run with the pass's progress and ETA. */
@@ -201,8 +258,17 @@ function runProgress() {
     },
     onJob: (_job: unknown, outcome: string, auc?: number | null) => {
       if ((outcome === 'skipped' || outcome === 'reused') && !bar) return void left--;
-      bar ??= new Progress({ total: left, label: `pass ${pass}`, unit: 'run', stream: process.stderr, plainIntervalMs: 0 });
-      bar.tick(1, { last: (outcome === 'done' || outcome === 'reused') && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome });
+      bar ??= new Progress({
+        total: left,
+        label: `pass ${pass}`,
+        unit: 'run',
+        stream: process.stderr,
+        plainIntervalMs: 0,
+      });
+      bar.tick(1, {
+        last:
+          (outcome === 'done' || outcome === 'reused') && typeof auc === 'number' ? `AUC ${auc.toFixed(3)}` : outcome,
+      });
     },
     // On a terminal only failures interrupt the bar; logs get every run.
     log: (line: string) => {

@@ -19,10 +19,19 @@ interface FeaturesArgs {
 
 export function featuresCsv(results: FileFeatures[]): string {
   const names = radiomicFeatureNames();
-  return formatCsv([['file', ...names, 'error'], ...results.map((r) => [r.file, ...names.map((n) => r.features?.[n]), r.error])]);
+  return formatCsv([
+    ['file', ...names, 'error'],
+    ...results.map((r) => [r.file, ...names.map((n) => r.features?.[n]), r.error]),
+  ]);
 }
 
-const FEATURES_OPTIONS: OptionList = [['json', { default: true, note: 'features: [{"file", "features": {...}}] (default: CSV, one row per image)' }], ['symmetric', { default: true }], ['width', { default: true }], ['height', { default: true }], ['out', { note: 'a file (default: stdout)' }]];
+const FEATURES_OPTIONS: OptionList = [
+  ['json', { default: true, note: 'features: [{"file", "features": {...}}] (default: CSV, one row per image)' }],
+  ['symmetric', { default: true }],
+  ['width', { default: true }],
+  ['height', { default: true }],
+  ['out', { note: 'a file (default: stdout)' }],
+];
 
 export const featuresCommand: CommandModule = {
   command: 'features <images..>',
@@ -41,7 +50,9 @@ export const featuresCommand: CommandModule = {
     const failed = results.filter((r) => r.error);
     for (const r of failed) console.error(`torchxfer features: skipped ${r.error}`);
     // Some unreadable images are reported skips; none readable is a failure (exit code 1).
-    if (failed.length && failed.length === results.length) throw new Error(`features: none of the ${results.length} image(s) could be read`);
-    if (failed.length) console.error(`torchxfer features: ${failed.length} of ${results.length} image(s) could not be read`);
+    if (failed.length && failed.length === results.length)
+      throw new Error(`features: none of the ${results.length} image(s) could be read`);
+    if (failed.length)
+      console.error(`torchxfer features: ${failed.length} of ${results.length} image(s) could not be read`);
   },
 };

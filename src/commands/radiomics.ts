@@ -48,24 +48,33 @@ export function readLabels(path: string, columns?: string[]): { names: string[];
   return { names, byFile };
 }
 
-/** Feature rows of a `features --json` file joined to their labels; rows without features or labels are reported skips. */
-export function readFeatureRows(path: string, labels: Map<string, number[]>, skipped: string[]): { X: Matrix; Y: number[][]; files: string[] } {
+/**
+ * Feature rows of a `features --json` file joined to their labels; rows without features or labels are reported skips.
+ */
+export function readFeatureRows(
+  path: string,
+  labels: Map<string, number[]>,
+  skipped: string[],
+): { X: Matrix; Y: number[][]; files: string[] } {
   let entries: unknown;
   try {
     entries = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new DataError(path, `cannot read the features JSON (${(err as Error).message})`);
   }
-  if (!Array.isArray(entries)) throw new DataError(path, 'expected an array of {file, features} (the output of `torchxfer features --json`)');
+  if (!Array.isArray(entries))
+    throw new DataError(path, 'expected an array of {file, features} (the output of `torchxfer features --json`)');
   const names = radiomicFeatureNames();
   const X: Matrix = [];
   const Y: number[][] = [];
   const files: string[] = [];
   entries.forEach((e: { file?: unknown; features?: Record<string, unknown>; error?: unknown }, k) => {
     const file = typeof e?.file === 'string' ? e.file : `entry ${k}`;
-    if (e?.error !== undefined || !e?.features) return void skipped.push(`${path}: ${file}: no features (${String(e?.error ?? 'missing')})`);
+    if (e?.error !== undefined || !e?.features)
+      return void skipped.push(`${path}: ${file}: no features (${String(e?.error ?? 'missing')})`);
     const row = names.map((n) => e.features![n]);
-    if (!row.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new DataError(path, `${file}: features must hold the 79 finite radiomic features`);
+    if (!row.every((v) => typeof v === 'number' && Number.isFinite(v)))
+      throw new DataError(path, `${file}: features must hold the 79 finite radiomic features`);
     const y = labels.get(file) ?? labels.get(basename(file));
     if (!y) return void skipped.push(`${path}: ${file}: no row in the labels file`);
     X.push(row as number[]);
@@ -77,14 +86,26 @@ export function readFeatureRows(path: string, labels: Map<string, number[]>, ski
 
 const fmt = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? 'missing' : v.toFixed(4));
 
-const RADIOMICS_OPTIONS: OptionList = [['train', { required: true }], ['labels', { required: true }], 'val', 'label-columns', ['seed', { note: 'radiomics: folds, search and forests' }], ['search-iters', { default: true }], ['folds', { default: true }], ['json', { default: true }]];
+const RADIOMICS_OPTIONS: OptionList = [
+  ['train', { required: true }],
+  ['labels', { required: true }],
+  'val',
+  'label-columns',
+  ['seed', { note: 'radiomics: folds, search and forests' }],
+  ['search-iters', { default: true }],
+  ['folds', { default: true }],
+  ['json', { default: true }],
+];
 
 export const radiomicsCommand: CommandModule = {
   command: 'radiomics',
-  describe: 'Radiomics baseline: logistic regression (L1/L2/elastic-net) and random forest on radiomic features, tuned by CV AUC',
+  describe:
+    'Radiomics baseline: logistic regression (L1/L2/elastic-net) and random forest on radiomic features, tuned by CV AUC',
   builder: (y) =>
-    addOptions(y, RADIOMICS_OPTIONS)
-      .example('$0 features train/*.png --json --out train.json && $0 radiomics --train train.json --labels labels.csv', 'Tune and report the baseline') as never,
+    addOptions(y, RADIOMICS_OPTIONS).example(
+      '$0 features train/*.png --json --out train.json && $0 radiomics --train train.json --labels labels.csv',
+      'Tune and report the baseline',
+    ) as never,
   handler: (argv) => {
     const args = parseOptions(argv as Record<string, unknown>, RADIOMICS_OPTIONS) as unknown as RadiomicsArgs;
     const { searchIters, folds } = args;
@@ -104,15 +125,31 @@ export const radiomicsCommand: CommandModule = {
       searchIters,
       folds,
     });
-    const perLabel = names.map((label, l) => ({ label, params: r.params[l], cvAuc: r.model[l]!.cvAuc, valAuc: r.model[l]!.valAuc }));
+    const perLabel = names.map((label, l) => ({
+      label,
+      params: r.params[l],
+      cvAuc: r.model[l]!.cvAuc,
+      valAuc: r.model[l]!.valAuc,
+    }));
     if (args.json) {
       const clean = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? null : v);
-      const out = { train: train.X.length, val: val?.X.length ?? 0, cvAuc: clean(r.cvAuc), valAuc: clean(r.valAuc), labels: perLabel.map((p) => ({ ...p, cvAuc: clean(p.cvAuc), valAuc: clean(p.valAuc) })) };
+      const out = {
+        train: train.X.length,
+        val: val?.X.length ?? 0,
+        cvAuc: clean(r.cvAuc),
+        valAuc: clean(r.valAuc),
+        labels: perLabel.map((p) => ({ ...p, cvAuc: clean(p.cvAuc), valAuc: clean(p.valAuc) })),
+      };
       console.log(JSON.stringify(out, null, 2));
       return;
     }
-    console.log(`radiomics baseline: ${train.X.length} training images${val ? `, ${val.X.length} validation` : ''}, ${folds}-fold CV, ${searchIters} draws, seed ${seed}`);
-    for (const p of perLabel) console.log(`  ${p.label}: CV AUC ${fmt(p.cvAuc)}${val ? `  val AUC ${fmt(p.valAuc)}` : ''}  ${p.params ? JSON.stringify(p.params) : '(one class only: no model)'}`);
+    console.log(
+      `radiomics baseline: ${train.X.length} training images${val ? `, ${val.X.length} validation` : ''}, ${folds}-fold CV, ${searchIters} draws, seed ${seed}`,
+    );
+    for (const p of perLabel)
+      console.log(
+        `  ${p.label}: CV AUC ${fmt(p.cvAuc)}${val ? `  val AUC ${fmt(p.valAuc)}` : ''}  ${p.params ? JSON.stringify(p.params) : '(one class only: no model)'}`,
+      );
     console.log(`mean CV AUC ${fmt(r.cvAuc)}${val ? `  mean val AUC ${fmt(r.valAuc)}` : ''}`);
   },
 };

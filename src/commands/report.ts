@@ -14,14 +14,19 @@ interface ReportArgs {
   png: boolean;
 }
 
-const REPORT_OPTIONS: OptionList = [['out', { required: true, note: 'a folder: report.html, figures/' }], ['png', { default: true }]];
+const REPORT_OPTIONS: OptionList = [
+  ['out', { required: true, note: 'a folder: report.html, figures/' }],
+  ['png', { default: true }],
+];
 
 export const reportCommand: CommandModule = {
   command: 'report <db>',
   describe: 'Write an HTML report with AUC-vs-N figures, tables, t-tests and stage winners',
   builder: (y) =>
-    addOptions(y.positional('db', { type: 'string', demandOption: true, describe: 'Results database' }), REPORT_OPTIONS)
-      .example('$0 report demo.db --out demo-report', '') as never,
+    addOptions(
+      y.positional('db', { type: 'string', demandOption: true, describe: 'Results database' }),
+      REPORT_OPTIONS,
+    ).example('$0 report demo.db --out demo-report', '') as never,
   handler: async (argv) => {
     const args = parseOptions(argv as Record<string, unknown>, REPORT_OPTIONS) as unknown as ReportArgs;
     if (!existsSync(args.db)) throw new OptionError('DB', 'an existing results database file', args.db);

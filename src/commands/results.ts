@@ -9,7 +9,10 @@ import { exportCsv, exportJson } from '../experiments/export.js';
 import { mergeDatabases } from '../experiments/merge.js';
 import { addOptions, parseOptions, type OptionList } from './options.js';
 
-const EXPORT_OPTIONS: OptionList = [['json', { default: true }], ['out', { note: 'a file (default: stdout)' }]];
+const EXPORT_OPTIONS: OptionList = [
+  ['json', { default: true }],
+  ['out', { note: 'a file (default: stdout)' }],
+];
 
 function mustExist(path: string, name: string): string {
   if (!existsSync(path)) throw new OptionError(name, 'an existing results database file', path);

@@ -20,21 +20,39 @@ const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
  * --resume: the saved run's options, with what the command line (or --config) gives on top. Options that
  * change the result must match the saved ones (listed if not); the others (threads, cache) may change.
  */
-function withSavedOptions(given: Record<string, unknown>, out: string, log: (line: string) => void): Record<string, unknown> {
+function withSavedOptions(
+  given: Record<string, unknown>,
+  out: string,
+  log: (line: string) => void,
+): Record<string, unknown> {
   const saved = new ResumeState(resolve(out)).savedConfig();
   if (!saved) return given;
   const free = new Set<string>(RESUME_FREE_KEYS);
-  const differ = Object.keys(given).filter((k) => given[k] !== undefined && k in saved && show(given[k]) !== show((saved as unknown as Record<string, unknown>)[k]) && !['out', 'resume'].includes(k));
-  const line = (k: string) => `--${kebab(k)} ${show(given[k])} (the run used ${show((saved as unknown as Record<string, unknown>)[k])})`;
+  const differ = Object.keys(given).filter(
+    (k) =>
+      given[k] !== undefined &&
+      k in saved &&
+      show(given[k]) !== show((saved as unknown as Record<string, unknown>)[k]) &&
+      !['out', 'resume'].includes(k),
+  );
+  const line = (k: string) =>
+    `--${kebab(k)} ${show(given[k])} (the run used ${show((saved as unknown as Record<string, unknown>)[k])})`;
   const blocking = differ.filter((k) => !free.has(k));
-  if (blocking.length) throw new Error(`cannot resume ${out} with different options: ${blocking.map(line).join(', ')}. Drop them to continue with the saved options, or start a new run without --resume.`);
+  if (blocking.length)
+    throw new Error(
+      `cannot resume ${out} with different options: ${blocking.map(line).join(', ')}. Drop them to continue with the saved options, or start a new run without --resume.`,
+    );
   if (differ.length) log(`Resuming with the saved options, except ${differ.map(line).join(', ')}.`);
   else log(`Resuming with the saved options of ${out}.`);
   return { ...saved, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
 /** Parsed CLI arguments (+ config file) -> TrainConfig input; flags given on the command line win. */
-export function configFromArgs(args: Record<string, unknown>, names: OptionList = RUN_OPTIONS, log: (line: string) => void = () => undefined): Partial<TrainConfig> & { out: string } {
+export function configFromArgs(
+  args: Record<string, unknown>,
+  names: OptionList = RUN_OPTIONS,
+  log: (line: string) => void = () => undefined,
+): Partial<TrainConfig> & { out: string } {
   const fromFile = typeof args.config === 'string' ? readConfigFile(args.config) : {};
   const fromCli: Record<string, unknown> = {};
   for (const n of names) {

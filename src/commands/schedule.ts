@@ -44,7 +44,10 @@ export const scheduleCommand: CommandModule = {
     addOptions(y, SCHEDULE_OPTIONS)
       .example('$0 schedule --iters 500 --max-lr 1e-3 --out fig2.png', "The paper's Fig. 2")
       .example('$0 schedule --iters 100 --max-lr 0.01 --strategy fine-tune --json', 'The values per step')
-      .example('$0 schedule --policy regular --iters 50 --max-lr 1e-3 --val-losses 0.9,0.8,0.85,0.7,0.72', 'Regular policy over 5 epochs') as never,
+      .example(
+        '$0 schedule --policy regular --iters 50 --max-lr 1e-3 --val-losses 0.9,0.8,0.85,0.7,0.72',
+        'Regular policy over 5 epochs',
+      ) as never,
   handler: async (argv) => {
     const args = parseOptions(argv as Record<string, unknown>, SCHEDULE_OPTIONS) as unknown as ScheduleArgs;
     const policy = args.policy ?? TRAIN_DEFAULTS.policy;
@@ -57,16 +60,29 @@ export const scheduleCommand: CommandModule = {
     let lr;
     let momentum;
     let steps = iters;
-    if (args['val-losses'] !== undefined && policy !== 'regular') throw new OptionError('--val-losses', "no value unless --policy is 'regular'", args['val-losses'].join(','));
+    if (args['val-losses'] !== undefined && policy !== 'regular')
+      throw new OptionError('--val-losses', "no value unless --policy is 'regular'", args['val-losses'].join(','));
     if (policy === 'one-cycle') {
-      ({ lr, momentum } = oneCycle({ maxLr, steps: iters, finalDiv: args['final-div'], divFactor: args['div-factor'] ?? TRAIN_DEFAULTS.divFactor, pctStart: args['pct-start'] ?? 0.3, convention: (args.convention ?? TRAIN_DEFAULTS.convention) as never }));
+      ({ lr, momentum } = oneCycle({
+        maxLr,
+        steps: iters,
+        finalDiv: args['final-div'],
+        divFactor: args['div-factor'] ?? TRAIN_DEFAULTS.divFactor,
+        pctStart: args['pct-start'] ?? 0.3,
+        convention: (args.convention ?? TRAIN_DEFAULTS.convention) as never,
+      }));
     } else {
       momentum = constant(args.momentum ?? 0.9);
       // Without validation losses the regular policy holds max-lr; RegularPolicy divides it in training.
       lr = constant(maxLr);
       if (args['val-losses'] !== undefined) {
         const losses = parseLosses(args['val-losses']);
-        if (iters % losses.length !== 0) throw new OptionError('--iters', `a multiple of the number of epochs in --val-losses (${losses.length})`, iters);
+        if (iters % losses.length !== 0)
+          throw new OptionError(
+            '--iters',
+            `a multiple of the number of epochs in --val-losses (${losses.length})`,
+            iters,
+          );
         const replay = regularSchedule({ maxLr, maxEpochs: losses.length }, losses, iters / losses.length);
         ({ lr, steps } = replay);
       }

@@ -17,8 +17,10 @@ interface CommonArgs {
 const COMMON: OptionList = ['manifest', 'cache-dir'];
 const common = (y: Argv, more: OptionList = []): Argv<CommonArgs> => addOptions(y, [...COMMON, ...more]) as never;
 /** The weights folder in the --cache-dir root (undefined: the library's default, the same place). */
-const weightsDir = (args: CommonArgs) => (args['cache-dir'] === undefined ? undefined : join(args['cache-dir'], 'weights'));
-const parsed = <T>(args: T, more: OptionList = []): T => parseOptions(args as Record<string, unknown>, [...COMMON, ...more]) as T;
+const weightsDir = (args: CommonArgs) =>
+  args['cache-dir'] === undefined ? undefined : join(args['cache-dir'], 'weights');
+const parsed = <T>(args: T, more: OptionList = []): T =>
+  parseOptions(args as Record<string, unknown>, [...COMMON, ...more]) as T;
 
 function checksumNote(verified: boolean, sha256: string): string {
   return verified ? `sha256 ${sha256} (verified)` : `sha256 ${sha256} (NOT verified: no published hash)`;
@@ -38,7 +40,9 @@ const list: CommandModule<object, CommonArgs & { json: boolean }> = {
     for (const e of entries) {
       const check = e.sha256 ? 'sha256' : e.sha256Prefix ? `sha256 prefix ${e.sha256Prefix}` : 'no published hash';
       const pre = e.preprocessing;
-      console.log(`${e.name.padEnd(28)} ${e.architecture.padEnd(12)} ${String(e.outputs).padStart(4)} outputs  ${pre.channels}ch ${pre.inputSize}px [${pre.valueRange.join(', ')}]  ${check}${e.container === 'pickled-module' ? '  (pickled module)' : ''}`);
+      console.log(
+        `${e.name.padEnd(28)} ${e.architecture.padEnd(12)} ${String(e.outputs).padStart(4)} outputs  ${pre.channels}ch ${pre.inputSize}px [${pre.valueRange.join(', ')}]  ${check}${e.container === 'pickled-module' ? '  (pickled module)' : ''}`,
+      );
     }
   },
 };
@@ -50,9 +54,14 @@ const fetch: CommandModule<object, CommonArgs & { name: string }> = {
   handler: async (argv) => {
     const args = parsed(argv);
     const r = await fetchWeights(args.name, { cacheDir: weightsDir(args), manifestPath: args.manifest });
-    console.log(`${r.name}: ${r.downloaded ? 'downloaded to' : 'already in'} ${r.path}\n${checksumNote(r.verified, r.sha256)}`);
+    console.log(
+      `${r.name}: ${r.downloaded ? 'downloaded to' : 'already in'} ${r.path}\n${checksumNote(r.verified, r.sha256)}`,
+    );
     const entry = loadManifest(args.manifest).entries.get(r.name);
-    if (entry?.container === 'pickled-module') console.log(`note: ${String(entry.containerNote ?? 'this file pickles a whole module: its state_dict is read as data')}`);
+    if (entry?.container === 'pickled-module')
+      console.log(
+        `note: ${String(entry.containerNote ?? 'this file pickles a whole module: its state_dict is read as data')}`,
+      );
   },
 };
 
@@ -73,29 +82,46 @@ function describeFile(info: WeightsInspection): [string, string][] {
   const lines: [string, string][] = [['format', p.era ? `${info.format}: ${p.era}` : info.format]];
   if (p.storageTypes.length) {
     const cuda = p.storageTypes.some((t) => t.startsWith('torch.cuda.'));
-    lines.push(['storages', `${p.storageTypes.join(', ')}${p.locations.length ? ` saved on ${p.locations.join(', ')}` : ''}${cuda ? ' (a GPU save: read onto the CPU)' : ''}`]);
+    lines.push([
+      'storages',
+      `${p.storageTypes.join(', ')}${p.locations.length ? ` saved on ${p.locations.join(', ')}` : ''}${cuda ? ' (a GPU save: read onto the CPU)' : ''}`,
+    ]);
   }
   const checkpoint = info.container.startsWith('checkpoint') ? `training ${info.container}` : info.container;
   const others = p.checkpointKeys.length ? `; also ${p.checkpointKeys.join(', ')} (not loaded)` : '';
-  lines.push(['contents', checkpoint + others + (p.strippedPrefix ? `; names read without DataParallel's '${p.strippedPrefix}'` : '')]);
+  lines.push([
+    'contents',
+    checkpoint + others + (p.strippedPrefix ? `; names read without DataParallel's '${p.strippedPrefix}'` : ''),
+  ]);
   lines.push(['network', describeNetwork(info)]);
   const found = recognisedArchitecture(info);
   if (found) {
     lines.push(['head', describeHead(found) + (found.headNote ? ` (${found.headNote})` : '')]);
-    if (found.leftOut.length) lines.push(['left out', `${found.leftOut.length} tensors: ${found.leftOut.slice(0, 3).join(', ')}${found.leftOut.length > 3 ? ', ...' : ''}`]);
+    if (found.leftOut.length)
+      lines.push([
+        'left out',
+        `${found.leftOut.length} tensors: ${found.leftOut.slice(0, 3).join(', ')}${found.leftOut.length > 3 ? ', ...' : ''}`,
+      ]);
   }
   return lines;
 }
 
-const INSPECT_OPTIONS: OptionList = [['json', { default: true }], ['keys', { default: true }]];
+const INSPECT_OPTIONS: OptionList = [
+  ['json', { default: true }],
+  ['keys', { default: true }],
+];
 
 const inspect: CommandModule<object, { file: string; json: boolean; keys: number }> = {
   command: 'inspect <file>',
-  describe: 'Show the format and torch era, what holds the weights, the network recognised (prefix, head, classes), tensors and dtypes of a weights file',
-  builder: (y) =>
-    addOptions(y.positional('file', { type: 'string', demandOption: true }), INSPECT_OPTIONS) as never,
+  describe:
+    'Show the format and torch era, what holds the weights, the network recognised (prefix, head, classes), tensors and dtypes of a weights file',
+  builder: (y) => addOptions(y.positional('file', { type: 'string', demandOption: true }), INSPECT_OPTIONS) as never,
   handler: async (argv) => {
-    const args = parseOptions(argv as Record<string, unknown>, INSPECT_OPTIONS) as unknown as { file: string; json: boolean; keys: number };
+    const args = parseOptions(argv as Record<string, unknown>, INSPECT_OPTIONS) as unknown as {
+      file: string;
+      json: boolean;
+      keys: number;
+    };
     const keys = args.keys;
     const info = await inspectWeights(args.file);
     const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -104,14 +130,36 @@ const inspect: CommandModule<object, { file: string; json: boolean; keys: number
     for (const t of info.tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     if (args.json) {
       const network = describeNetwork(info);
-      console.log(JSON.stringify({ file: args.file, format: info.format, container: info.container, provenance: info.provenance, network, architectures: info.architectures, tensors: info.tensors.length, parameters, dtypes, entries: info.tensors, metadata: info.metadata }, null, 2));
+      console.log(
+        JSON.stringify(
+          {
+            file: args.file,
+            format: info.format,
+            container: info.container,
+            provenance: info.provenance,
+            network,
+            architectures: info.architectures,
+            tensors: info.tensors.length,
+            parameters,
+            dtypes,
+            entries: info.tensors,
+            metadata: info.metadata,
+          },
+          null,
+          2,
+        ),
+      );
       return;
     }
     console.log(`file        ${args.file}`);
     for (const [label, text] of describeFile(info)) console.log(`${label.padEnd(11)} ${text}`);
     console.log(`tensors     ${info.tensors.length}`);
     console.log(`parameters  ${parameters.toLocaleString('en-US')}`);
-    console.log(`dtypes      ${Object.entries(dtypes).map(([d, n]) => `${d} (${n})`).join(', ')}`);
+    console.log(
+      `dtypes      ${Object.entries(dtypes)
+        .map(([d, n]) => `${d} (${n})`)
+        .join(', ')}`,
+    );
     if (Object.keys(info.metadata).length) console.log(`metadata    ${Object.keys(info.metadata).join(', ')}`);
     for (const t of info.tensors.slice(0, keys)) console.log(`  ${t.name}  ${t.dtype} [${t.shape.join(', ')}]`);
     if (info.tensors.length > keys) console.log(`  ... ${info.tensors.length - keys} more`);

@@ -9,7 +9,20 @@
  * images are skipped and listed, never fatal: their rows stay zero and are marked null in `ids`.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
@@ -94,7 +107,12 @@ export class ImageCache {
     requested?: Dataset,
   ) {
     index.ids.forEach((id, i) => id !== null && this.rowById.set(id, i));
-    this.requested = requested ?? { name: index.dataset, labels: [], samples: index.sources.map((s) => ({ id: s.id, path: s.path, patientId: '', targets: [] })), skipped: [] };
+    this.requested = requested ?? {
+      name: index.dataset,
+      labels: [],
+      samples: index.sources.map((s) => ({ id: s.id, path: s.path, patientId: '', targets: [] })),
+      skipped: [],
+    };
     this.frameBytes = index.geometry.width * index.geometry.height;
     if (index.bytes <= inMemoryBytes) this.memory = new Uint8Array(readFileSync(binPath));
     else this.fd = openSync(binPath, 'r');
@@ -118,7 +136,10 @@ export class ImageCache {
   /** Files of the requested dataset that have no image: dropped by its reader (id '') or undecodable. */
   get skipped(): CacheIndex['skipped'] {
     const ids = new Set(this.requested.samples.map((s) => s.id));
-    return [...this.requested.skipped.map((s) => ({ id: '', path: s.path, reason: s.reason })), ...this.index.skipped.filter((s) => ids.has(s.id))];
+    return [
+      ...this.requested.skipped.map((s) => ({ id: '', path: s.path, reason: s.reason })),
+      ...this.index.skipped.filter((s) => ids.has(s.id)),
+    ];
   }
 
   /** Row of a sample id; undefined when the sample was skipped or is not in this cache. */
@@ -130,7 +151,11 @@ export class ImageCache {
   rowsOf(samples: Sample[]): number[] {
     return samples.map((s) => {
       const r = this.rowById.get(s.id);
-      if (r === undefined) throw new DataError(s.path, `sample '${s.id}' has no image in the cache (skipped, or not in dataset ${this.requested.name})`);
+      if (r === undefined)
+        throw new DataError(
+          s.path,
+          `sample '${s.id}' has no image in the cache (skipped, or not in dataset ${this.requested.name})`,
+        );
       return r;
     });
   }
@@ -139,10 +164,12 @@ export class ImageCache {
   readBatch(indices: number[], out?: Uint8Array): Uint8Array {
     const frame = this.frameBytes;
     const need = indices.length * frame;
-    if (out !== undefined && out.length < need) throw new OptionError('out', `a Uint8Array of at least ${need} bytes`, out);
+    if (out !== undefined && out.length < need)
+      throw new OptionError('out', `a Uint8Array of at least ${need} bytes`, out);
     const dst = out ?? new Uint8Array(need);
     indices.forEach((row, k) => {
-      if (!Number.isInteger(row) || row < 0 || row >= this.length) throw new OptionError(`indices[${k}]`, `an integer between 0 and ${this.length - 1}`, row);
+      if (!Number.isInteger(row) || row < 0 || row >= this.length)
+        throw new OptionError(`indices[${k}]`, `an integer between 0 and ${this.length - 1}`, row);
       if (this.memory) dst.set(this.memory.subarray(row * frame, (row + 1) * frame), k * frame);
       else readSync(this.fd!, dst, k * frame, frame, row * frame);
     });
@@ -152,7 +179,9 @@ export class ImageCache {
   /** Human-readable summary: counts and every skipped file with its reason. */
   report(): string {
     const skipped = this.skipped;
-    const lines = [`${this.requested.name}: ${this.stored} images cached at ${this.geometry.width}x${this.geometry.height} (${this.binPath}), ${skipped.length} skipped`];
+    const lines = [
+      `${this.requested.name}: ${this.stored} images cached at ${this.geometry.width}x${this.geometry.height} (${this.binPath}), ${skipped.length} skipped`,
+    ];
     for (const s of skipped) lines.push(`  skipped ${s.path}: ${s.reason}`);
     return lines.join('\n');
   }
@@ -196,7 +225,12 @@ interface ResolvedOptions {
 function resolveOptions(opts: CacheOptions): ResolvedOptions {
   const dir = expectString(opts.dir, 'dir');
   const geometry = opts.geometry ?? { width: 250, height: 250 };
-  const decode = validateDecodeOptions({ width: geometry.width, height: geometry.height, window: opts.window, maxPixels: opts.maxPixels });
+  const decode = validateDecodeOptions({
+    width: geometry.width,
+    height: geometry.height,
+    window: opts.window,
+    maxPixels: opts.maxPixels,
+  });
   expectInteger(geometry.width, 'geometry.width', 1, 65535);
   expectInteger(geometry.height, 'geometry.height', 1, 65535);
   return {
@@ -204,8 +238,10 @@ function resolveOptions(opts: CacheOptions): ResolvedOptions {
     geometry: { width: geometry.width, height: geometry.height },
     decode,
     version: opts.version ?? PREPROCESS_VERSION,
-    concurrency: opts.concurrency === undefined ? availableParallelism() : expectInteger(opts.concurrency, 'concurrency', 1, 256),
-    inMemoryBytes: opts.inMemoryBytes === undefined ? 512 * 2 ** 20 : expectInteger(opts.inMemoryBytes, 'inMemoryBytes', 0),
+    concurrency:
+      opts.concurrency === undefined ? availableParallelism() : expectInteger(opts.concurrency, 'concurrency', 1, 256),
+    inMemoryBytes:
+      opts.inMemoryBytes === undefined ? 512 * 2 ** 20 : expectInteger(opts.inMemoryBytes, 'inMemoryBytes', 0),
     verify: opts.verify !== false,
     progress: opts.progress,
   };
@@ -218,7 +254,10 @@ function resolveOptions(opts: CacheOptions): ResolvedOptions {
 function cachePaths(ds: Dataset, o: ResolvedOptions): { binPath: string; indexPath: string } {
   const { geometry } = o;
   const source = ds.root ?? ds.name;
-  const key = createHash('sha256').update(JSON.stringify([source, geometry.width, geometry.height, o.version, o.decode.window])).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(JSON.stringify([source, geometry.width, geometry.height, o.version, o.decode.window]))
+    .digest('hex')
+    .slice(0, 12);
   const readable = (ds.root ? basename(ds.root) : ds.name).replace(/[^A-Za-z0-9._-]+/g, '_').slice(-60);
   const stem = join(o.dir, `${readable}-${geometry.width}x${geometry.height}-${key}`);
   return { binPath: `${stem}.u8`, indexPath: `${stem}.json` };
@@ -246,10 +285,12 @@ async function planBuild(ds: Dataset, o: ResolvedOptions, binPath: string, index
   const prior = readIndex(indexPath, binPath);
   const priorRows = new Map<string, PriorRow>();
   prior?.sources.forEach((stamp, row) => priorRows.set(stamp.id, { row, stamp }));
-  const covered = prior !== undefined && stamps.every((st) => {
-    const p = priorRows.get(st.id);
-    return p !== undefined && sameStamp(p.stamp, st);
-  });
+  const covered =
+    prior !== undefined &&
+    stamps.every((st) => {
+      const p = priorRows.get(st.id);
+      return p !== undefined && sameStamp(p.stamp, st);
+    });
   const intact = prior !== undefined && ((covered && !o.verify) || (await sha256File(binPath)) === prior.sha256);
   const plan: BuildPlan = { rows: stamps.slice(), reuse: new Map(), reused: 0 };
   if (covered && intact) return { ...plan, upToDate: prior };
@@ -267,7 +308,13 @@ async function planBuild(ds: Dataset, o: ResolvedOptions, binPath: string, index
 }
 
 /** Writes the pixels to a temp file, then its index, and renames both into place (pixels first, index last). */
-async function buildCache(ds: Dataset, o: ResolvedOptions, plan: BuildPlan, binPath: string, indexPath: string): Promise<CacheIndex> {
+async function buildCache(
+  ds: Dataset,
+  o: ResolvedOptions,
+  plan: BuildPlan,
+  binPath: string,
+  indexPath: string,
+): Promise<CacheIndex> {
   const { rows } = plan;
   const frame = o.geometry.width * o.geometry.height;
   const tmpBin = `${binPath}.tmp-${process.pid}`;
@@ -289,7 +336,11 @@ async function buildCache(ds: Dataset, o: ResolvedOptions, plan: BuildPlan, binP
   await fh.close();
   await old?.close();
   const { ids, skipped, multiFrame } = written;
-  const notes = [plan.reused ? `${plan.reused} reused from the previous cache` : '', multiFrame ? `${multiFrame} multi-frame DICOM file(s): frame 1 used` : '', skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : ''].filter(Boolean);
+  const notes = [
+    plan.reused ? `${plan.reused} reused from the previous cache` : '',
+    multiFrame ? `${multiFrame} multi-frame DICOM file(s): frame 1 used` : '',
+    skipped.length ? `${skipped.length} image(s) skipped; see the cache report` : '',
+  ].filter(Boolean);
   progress.finish(notes.length ? notes.join('; ') : undefined);
   skipped.sort((a, b) => (a.path < b.path ? -1 : 1));
   const index: CacheIndex = {
@@ -358,7 +409,11 @@ async function writeRows(plan: BuildPlan, o: ResolvedOptions, sink: RowSink): Pr
           throw err;
         }
         out.ids[i] = null;
-        out.skipped.push({ id: s.id, path: s.path, reason: err.message.startsWith(`${s.path}: `) ? err.message.slice(s.path.length + 2) : err.message });
+        out.skipped.push({
+          id: s.id,
+          path: s.path,
+          reason: err.message.startsWith(`${s.path}: `) ? err.message.slice(s.path.length + 2) : err.message,
+        });
       }
       progress.tick(1, { skipped: out.skipped.length });
     }
@@ -381,7 +436,8 @@ function readIndex(indexPath: string, binPath: string): CacheIndex | undefined {
   if (!existsSync(indexPath) || !existsSync(binPath)) return undefined;
   try {
     const index = JSON.parse(readFileSync(indexPath, 'utf8')) as CacheIndex;
-    if (index.format !== INDEX_FORMAT || !Array.isArray(index.ids) || index.ids.length !== index.sources.length) return undefined;
+    if (index.format !== INDEX_FORMAT || !Array.isArray(index.ids) || index.ids.length !== index.sources.length)
+      return undefined;
     return statSync(binPath).size === index.bytes ? index : undefined;
   } catch {
     return undefined;
@@ -402,7 +458,6 @@ function removeStaleTemps(dir: string, finals: string[]): void {
     if (pid === process.pid || !isAlive(pid)) rmSync(full, { force: true });
   }
 }
-
 
 /** Checksums already computed in this process, by path, size and mtime: an experiment runner opens
  * the same (possibly multi-GB) cache once per run and should hash it once. */

@@ -29,7 +29,13 @@ export class CsvTable {
   /** Index of a header column; a TableError at line 1 when it is missing. */
   column(name: string): number {
     const i = this.header.indexOf(name);
-    if (i < 0) throw new TableError(this.path, 1, name, `missing column (columns: ${this.header.map((h) => `'${h}'`).join(', ')})`);
+    if (i < 0)
+      throw new TableError(
+        this.path,
+        1,
+        name,
+        `missing column (columns: ${this.header.map((h) => `'${h}'`).join(', ')})`,
+      );
     return i;
   }
 
@@ -69,7 +75,8 @@ export function parseCsv(text: string, path: string, opts: ParseOptions = {}): C
         let j = i + 1;
         for (;;) {
           const q = text.indexOf('"', j);
-          if (q < 0) throw new TableError(path, fieldLine, cells.length + 1, 'bad quoting: a quoted field is never closed');
+          if (q < 0)
+            throw new TableError(path, fieldLine, cells.length + 1, 'bad quoting: a quoted field is never closed');
           const part = text.slice(j, q);
           for (let k = part.indexOf('\n'); k >= 0; k = part.indexOf('\n', k + 1)) line++;
           field += part;
@@ -83,7 +90,12 @@ export function parseCsv(text: string, path: string, opts: ParseOptions = {}): C
         }
         const c = text.charCodeAt(i);
         if (i < n && c !== COMMA && c !== LF && c !== CR) {
-          throw new TableError(path, line, cells.length + 1, `bad quoting: unexpected character '${text[i]}' after a closing quote`);
+          throw new TableError(
+            path,
+            line,
+            cells.length + 1,
+            `bad quoting: unexpected character '${text[i]}' after a closing quote`,
+          );
         }
         quotedOnly = cells.length === 0;
       } else {
@@ -91,7 +103,13 @@ export function parseCsv(text: string, path: string, opts: ParseOptions = {}): C
         for (; j < n; j++) {
           const c = text.charCodeAt(j);
           if (c === COMMA || c === LF || c === CR) break;
-          if (c === QUOTE) throw new TableError(path, line, cells.length + 1, 'bad quoting: a quote inside an unquoted field (quote the whole field and double inner quotes)');
+          if (c === QUOTE)
+            throw new TableError(
+              path,
+              line,
+              cells.length + 1,
+              'bad quoting: a quote inside an unquoted field (quote the whole field and double inner quotes)',
+            );
         }
         field = text.slice(i, j);
         i = j;
@@ -119,7 +137,13 @@ export function parseCsv(text: string, path: string, opts: ParseOptions = {}): C
   while (header && minWidth > 1 && head[minWidth - 1] === '') minWidth--;
   for (const r of records) {
     if (r.cells.length >= minWidth && r.cells.length < width) while (r.cells.length < width) r.cells.push('');
-    if (r.cells.length !== width) throw new TableError(path, r.line, undefined, `expected ${width} fields${header ? ' (as the header)' : ''} but found ${r.cells.length}`);
+    if (r.cells.length !== width)
+      throw new TableError(
+        path,
+        r.line,
+        undefined,
+        `expected ${width} fields${header ? ' (as the header)' : ''} but found ${r.cells.length}`,
+      );
   }
   return new CsvTable(path, head, records);
 }

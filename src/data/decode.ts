@@ -52,7 +52,8 @@ const DEFAULT_MAX_PIXELS = 100_000_000;
 export function sniffFormat(head: Uint8Array): ImageFormat | undefined {
   if (head.length >= 8 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47) return 'png';
   if (head.length >= 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff) return 'jpeg';
-  if (head.length >= 132 && head[128] === 0x44 && head[129] === 0x49 && head[130] === 0x43 && head[131] === 0x4d) return 'dicom';
+  if (head.length >= 132 && head[128] === 0x44 && head[129] === 0x49 && head[130] === 0x43 && head[131] === 0x4d)
+    return 'dicom';
   return undefined;
 }
 
@@ -76,10 +77,16 @@ export async function decodeGrey(path: string, options: DecodeOptions = {}): Pro
   const head = readHead(path);
   const format = sniffFormat(head);
   // Never the bytes themselves: a table can name any file, and the skip report is printed.
-  if (!format) throw new DataError(path, 'not a PNG, JPEG or DICOM image (its first bytes match none of their signatures)');
+  if (!format)
+    throw new DataError(path, 'not a PNG, JPEG or DICOM image (its first bytes match none of their signatures)');
   if (format === 'dicom') {
     const d = await decodeDicomInWorker(path, opts.window, opts.maxPixels, opts.width);
-    const img = await fitGeometry(path, { data: d.data, width: d.width, height: d.height, bitDepth: d.bitDepth }, false, opts);
+    const img = await fitGeometry(
+      path,
+      { data: d.data, width: d.width, height: d.height, bitDepth: d.bitDepth },
+      false,
+      opts,
+    );
     return d.frames > 1 ? { ...img, frames: d.frames } : img;
   }
   const bytes = await readRegularFile(path);
@@ -87,7 +94,12 @@ export async function decodeGrey(path: string, options: DecodeOptions = {}): Pro
   return decodeBudget.with(meta.cost, async () => {
     const raw = await decodeRaster(path, bytes, meta, opts);
     const data = raw.final ? (raw.values as Uint8Array) : applyWindow(raw, opts.window);
-    return fitGeometry(path, { data, width: raw.width, height: raw.height, bitDepth: raw.bitDepth }, Boolean(raw.final), opts);
+    return fitGeometry(
+      path,
+      { data, width: raw.width, height: raw.height, bitDepth: raw.bitDepth },
+      Boolean(raw.final),
+      opts,
+    );
   });
 }
 
@@ -119,7 +131,11 @@ async function declaredRaster(path: string, bytes: Buffer, opts: Required<Decode
   const channels = meta.channels ?? 4;
   // Decoded samples, then the grey and 8-bit copies.
   const bytesPerPixel = meta.isProgressive ? PROGRESSIVE_BYTES_PER_PIXEL : channels * (sixteen ? 2 : 1) + 2;
-  const cost = checkImageBudget(path, { width, height, bytesPerPixel, fixedBytes: bytes.length }, { maxPixels: opts.maxPixels, targetWidth: opts.width });
+  const cost = checkImageBudget(
+    path,
+    { width, height, bytesPerPixel, fixedBytes: bytes.length },
+    { maxPixels: opts.maxPixels, targetWidth: opts.width },
+  );
   return { width, height, sixteen, cost };
 }
 
@@ -141,24 +157,54 @@ export function readHead(path: string, n = 132): Uint8Array {
   }
 }
 
-async function decodeRaster(path: string, bytes: Buffer, declared: DeclaredRaster, opts: Required<DecodeOptions>): Promise<RawGrey> {
+async function decodeRaster(
+  path: string,
+  bytes: Buffer,
+  declared: DeclaredRaster,
+  opts: Required<DecodeOptions>,
+): Promise<RawGrey> {
   try {
     const { width: w, sixteen } = declared;
     const pipeline = sharp(bytes, { limitInputPixels: opts.maxPixels, failOn: 'truncated' }).removeAlpha();
     if (sixteen) {
-      const { data, info } = await pipeline.toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+      const { data, info } = await pipeline
+        .toColourspace('grey16')
+        .raw({ depth: 'ushort' })
+        .toBuffer({ resolveWithObject: true });
       const all = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-      return { values: firstChannel(all, info.channels), width: info.width, height: info.height, bitDepth: 16, fullRange: [0, 65535], autoMode: 'full' };
+      return {
+        values: firstChannel(all, info.channels),
+        width: info.width,
+        height: info.height,
+        bitDepth: 16,
+        fullRange: [0, 65535],
+        autoMode: 'full',
+      };
     }
     if (opts.window === 'auto' || opts.window === 'full') {
       // 8 bits to 8 bits is the identity: let sharp resize in the same pipeline (one decode pass).
       if (opts.width > 0 && opts.width !== w) pipeline.resize({ width: opts.width, kernel: 'lanczos3' });
       const { data, info } = await pipeline.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
       const values = firstChannel(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels);
-      return { values, width: info.width, height: info.height, bitDepth: 8, fullRange: [0, 255], autoMode: 'full', final: true };
+      return {
+        values,
+        width: info.width,
+        height: info.height,
+        bitDepth: 8,
+        fullRange: [0, 255],
+        autoMode: 'full',
+        final: true,
+      };
     }
     const { data, info } = await pipeline.toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
-    return { values: firstChannel(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels), width: info.width, height: info.height, bitDepth: 8, fullRange: [0, 255], autoMode: 'full' };
+    return {
+      values: firstChannel(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), info.channels),
+      width: info.width,
+      height: info.height,
+      bitDepth: 8,
+      fullRange: [0, 255],
+      autoMode: 'full',
+    };
   } catch (err) {
     if (err instanceof DataError) throw err;
     throw new DataError(path, `cannot decode image (${(err as Error).message.trim()})`);
@@ -173,7 +219,12 @@ function firstChannel<T extends Uint8Array | Uint16Array>(data: T, channels: num
 }
 
 /** Resizes 8-bit grey to the requested width (unless `resized` already), then fits the height. */
-async function fitGeometry(path: string, img: GreyImage, resized: boolean, opts: Required<DecodeOptions>): Promise<GreyImage> {
+async function fitGeometry(
+  path: string,
+  img: GreyImage,
+  resized: boolean,
+  opts: Required<DecodeOptions>,
+): Promise<GreyImage> {
   let { data, width, height } = img;
   if (!resized && opts.width > 0 && opts.width !== width) {
     try {

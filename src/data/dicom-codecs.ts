@@ -47,7 +47,10 @@ function remember(line: string): void {
 async function wasmDecode(name: keyof typeof wasm, codestream: Uint8Array): Promise<DecodedFrame> {
   const entry = wasm[name]!;
   // The codecs print progress and errors; keep the last lines for the error message instead.
-  entry.module ??= (require(entry.factory) as (opts: object) => Promise<WasmModule>)({ print: remember, printErr: remember });
+  entry.module ??= (require(entry.factory) as (opts: object) => Promise<WasmModule>)({
+    print: remember,
+    printErr: remember,
+  });
   let module: WasmModule;
   try {
     module = await entry.module;
@@ -65,15 +68,30 @@ async function wasmDecode(name: keyof typeof wasm, codestream: Uint8Array): Prom
       // Emscripten throws numbers (exception pointers) or aborts; either way this instance is suspect.
       entry.module = undefined;
       const said = logged.filter((l) => /error/i.test(l)).join('; ');
-      throw new Error(said || (typeof err === 'object' && err && 'message' in err ? String((err as Error).message) : `codec error ${String(err)}`));
+      throw new Error(
+        said ||
+          (typeof err === 'object' && err && 'message' in err
+            ? String((err as Error).message)
+            : `codec error ${String(err)}`),
+      );
     }
     const info = decoder.getFrameInfo();
     const said = logged.filter((l) => /error/i.test(l));
     if (!(info.width > 0 && info.height > 0)) throw new Error(said.join('; ') || 'the codec decoded nothing');
     const bytes = decoder.getDecodedBuffer().slice(); // copied out of the WebAssembly heap
     const wide = info.bitsPerSample > 8;
-    const samples = !wide ? bytes : info.isSigned ? new Int16Array(bytes.buffer, 0, bytes.length >> 1) : new Uint16Array(bytes.buffer, 0, bytes.length >> 1);
-    return { samples, width: info.width, height: info.height, components: info.componentCount, bits: info.bitsPerSample };
+    const samples = !wide
+      ? bytes
+      : info.isSigned
+        ? new Int16Array(bytes.buffer, 0, bytes.length >> 1)
+        : new Uint16Array(bytes.buffer, 0, bytes.length >> 1);
+    return {
+      samples,
+      width: info.width,
+      height: info.height,
+      components: info.componentCount,
+      bits: info.bitsPerSample,
+    };
   } finally {
     decoder.delete();
   }
@@ -118,7 +136,8 @@ function jpeg12Decode(codestream: Uint8Array, precision: number): DecodedFrame {
   const j = new JpegImage();
   j.parse(codestream);
   j.colorTransform = false;
-  if (j.components.length !== 1) throw new Error(`12-bit JPEG with ${j.components.length} components (only grey is supported)`);
+  if (j.components.length !== 1)
+    throw new Error(`12-bit JPEG with ${j.components.length} components (only grey is supported)`);
   const samples = j.getData16(j.width, j.height);
   for (let i = 0; i < samples.length; i++) samples[i] = Math.max(0, samples[i]! - JPEG12_LEVEL_SHIFT_ERROR);
   return { samples, width: j.width, height: j.height, components: 1, bits: 12 };
@@ -137,7 +156,9 @@ export async function decodeCodestream(codec: CodecName, codestream: Uint8Array)
 }
 
 /** What a JPEG (or JPEG-LS) codestream's frame header says: process (SOF marker), precision, size. */
-export function jpegFrameHeader(codestream: Uint8Array): { marker: number; precision: number; width: number; height: number; components: number } | undefined {
+export function jpegFrameHeader(
+  codestream: Uint8Array,
+): { marker: number; precision: number; width: number; height: number; components: number } | undefined {
   let pos = 2; // after SOI
   while (pos + 4 <= codestream.length) {
     if (codestream[pos] !== 0xff) return undefined;
@@ -148,10 +169,19 @@ export function jpegFrameHeader(codestream: Uint8Array): { marker: number; preci
     }
     const length = (codestream[pos + 2]! << 8) | codestream[pos + 3]!;
     // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC); SOF55 (F7) of JPEG-LS.
-    if ((marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) || marker === 0xf7) {
+    if (
+      (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
+      marker === 0xf7
+    ) {
       if (pos + 10 > codestream.length) return undefined;
       const b = codestream;
-      return { marker, precision: b[pos + 4]!, height: (b[pos + 5]! << 8) | b[pos + 6]!, width: (b[pos + 7]! << 8) | b[pos + 8]!, components: b[pos + 9]! };
+      return {
+        marker,
+        precision: b[pos + 4]!,
+        height: (b[pos + 5]! << 8) | b[pos + 6]!,
+        width: (b[pos + 7]! << 8) | b[pos + 8]!,
+        components: b[pos + 9]!,
+      };
     }
     if (marker === 0xda) return undefined; // scan before any frame header
     pos += 2 + length;

@@ -7,7 +7,10 @@ import dcmjs from 'dcmjs';
 
 import { tagName, type DicomLayout } from './dicom-lengths.js';
 
-const NUMERIC: Record<string, [number, 'getUint16' | 'getInt16' | 'getUint32' | 'getInt32' | 'getFloat32' | 'getFloat64']> = {
+const NUMERIC: Record<
+  string,
+  [number, 'getUint16' | 'getInt16' | 'getUint32' | 'getInt32' | 'getFloat32' | 'getFloat64']
+> = {
   US: [2, 'getUint16'],
   SS: [2, 'getInt16'],
   UL: [4, 'getUint32'],
@@ -15,7 +18,25 @@ const NUMERIC: Record<string, [number, 'getUint16' | 'getInt16' | 'getUint32' | 
   FL: [4, 'getFloat32'],
   FD: [8, 'getFloat64'],
 };
-const TEXT = new Set(['AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT']);
+const TEXT = new Set([
+  'AE',
+  'AS',
+  'CS',
+  'DA',
+  'DS',
+  'DT',
+  'IS',
+  'LO',
+  'LT',
+  'PN',
+  'SH',
+  'ST',
+  'TM',
+  'UC',
+  'UI',
+  'UR',
+  'UT',
+]);
 
 export function dicomHeaderValues(layout: DicomLayout): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
@@ -28,9 +49,13 @@ export function dicomHeaderValues(layout: DicomLayout): Record<string, unknown> 
     const numeric = NUMERIC[e.vr];
     if (numeric) {
       const [size, get] = numeric;
-      values = Array.from({ length: Math.floor(e.length / size) }, (_, i) => view[get](e.offset + i * size, layout.littleEndian));
+      values = Array.from({ length: Math.floor(e.length / size) }, (_, i) =>
+        view[get](e.offset + i * size, layout.littleEndian),
+      );
     } else if (TEXT.has(e.vr)) {
-      const text = Buffer.from(b.buffer, b.byteOffset + e.offset, e.length).toString('latin1').replace(/[\0 ]+$/, '');
+      const text = Buffer.from(b.buffer, b.byteOffset + e.offset, e.length)
+        .toString('latin1')
+        .replace(/[\0 ]+$/, '');
       values = (e.vr === 'LT' || e.vr === 'ST' || e.vr === 'UT' ? [text] : text.split('\\')).map((s) => s.trim());
       if (e.vr === 'IS' || e.vr === 'DS') values = values.map((s) => (s === '' ? undefined : Number(s)));
     } else continue;

@@ -17,7 +17,16 @@ export interface DicomJob {
 }
 
 export type DicomJobResult =
-  | { id: number; ok: true; data: Uint8Array; width: number; height: number; bitDepth: number; frames: number; syntax: string }
+  | {
+      id: number;
+      ok: true;
+      data: Uint8Array;
+      width: number;
+      height: number;
+      bitDepth: number;
+      frames: number;
+      syntax: string;
+    }
   | { id: number; ok: false; message: string };
 
 export async function runDicomJob(job: DicomJob): Promise<DicomJobResult> {
@@ -26,10 +35,22 @@ export async function runDicomJob(job: DicomJob): Promise<DicomJobResult> {
     const frame = await decodeDicomFrame(job.path, bytes, job.maxPixels, { targetWidth: job.targetWidth ?? 0 });
     const raw = dicomToRawGrey(frame);
     const data = applyWindow(raw, job.window);
-    return { id: job.id, ok: true, data, width: raw.width, height: raw.height, bitDepth: raw.bitDepth, frames: frame.frames, syntax: frame.syntax };
+    return {
+      id: job.id,
+      ok: true,
+      data,
+      width: raw.width,
+      height: raw.height,
+      bitDepth: raw.bitDepth,
+      frames: frame.frames,
+      syntax: frame.syntax,
+    };
   } catch (err) {
     // Anything else (a codec's own error) is still this file's fault: reported, never fatal.
-    const message = err instanceof DataError ? err.message : `${job.path}: DICOM decoding failed (${(err as Error)?.message ?? String(err)})`;
+    const message =
+      err instanceof DataError
+        ? err.message
+        : `${job.path}: DICOM decoding failed (${(err as Error)?.message ?? String(err)})`;
     return { id: job.id, ok: false, message };
   }
 }

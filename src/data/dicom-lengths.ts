@@ -115,13 +115,24 @@ export function checkDicomLengths(path: string, bytes: Uint8Array, maxInflatedBy
   let syntax = IMPLICIT_LE;
   while (pos + 2 <= bytes.length && meta.getUint16(pos, true) === 0x0002) {
     const e = readHeader(bytes, meta, pos, true, true, fail);
-    if (e.length === UNDEFINED) fail(`DICOM element ${tagName(e.tag)} at byte ${pos} of the file meta has an undefined length`);
+    if (e.length === UNDEFINED)
+      fail(`DICOM element ${tagName(e.tag)} at byte ${pos} of the file meta has an undefined length`);
     const end = e.valueAt + e.length;
-    if (end > bytes.length) fail(`DICOM element ${tagName(e.tag)} at byte ${pos} declares ${e.length} bytes, past the end of the file (${bytes.length} bytes): truncated or corrupt`);
-    if (e.tag === 0x00020010) syntax = Buffer.from(bytes.subarray(e.valueAt, end)).toString('latin1').replace(/[\0 ]+$/, '').trim();
+    if (end > bytes.length)
+      fail(
+        `DICOM element ${tagName(e.tag)} at byte ${pos} declares ${e.length} bytes, past the end of the file (${bytes.length} bytes): truncated or corrupt`,
+      );
+    if (e.tag === 0x00020010)
+      syntax = Buffer.from(bytes.subarray(e.valueAt, end))
+        .toString('latin1')
+        .replace(/[\0 ]+$/, '')
+        .trim();
     pos = end;
   }
-  if (!(syntax in SYNTAX_NAMES)) fail(`DICOM transfer syntax ${syntax} is unknown: it cannot be checked or decoded (known: ${Object.keys(SYNTAX_NAMES).join(', ')})`);
+  if (!(syntax in SYNTAX_NAMES))
+    fail(
+      `DICOM transfer syntax ${syntax} is unknown: it cannot be checked or decoded (known: ${Object.keys(SYNTAX_NAMES).join(', ')})`,
+    );
   let body = bytes;
   if (syntax === DEFLATED_LE) body = inflateBody(path, bytes, pos, maxInflatedBytes);
   const littleEndian = syntax !== EXPLICIT_BE;
@@ -147,7 +158,10 @@ function inflateBody(path: string, bytes: Uint8Array, metaEnd: number, limit: nu
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw new DataError(path, `deflated DICOM body inflates past the limit of ${limit} bytes (${Math.round(limit / 2 ** 20)} MiB): refused`);
+      throw new DataError(
+        path,
+        `deflated DICOM body inflates past the limit of ${limit} bytes (${Math.round(limit / 2 ** 20)} MiB): refused`,
+      );
     }
     throw new DataError(path, `deflated DICOM body cannot be inflated (${e.message})`);
   }
@@ -164,13 +178,23 @@ interface Header {
   valueAt: number;
 }
 
-function readHeader(bytes: Uint8Array, view: DataView, pos: number, explicit: boolean, le: boolean, fail: (d: string) => never): Header {
+function readHeader(
+  bytes: Uint8Array,
+  view: DataView,
+  pos: number,
+  explicit: boolean,
+  le: boolean,
+  fail: (d: string) => never,
+): Header {
   if (pos + 8 > bytes.length) fail(`DICOM element header at byte ${pos} is cut off by the end of the file`);
   const tag = ((view.getUint16(pos, le) << 16) | view.getUint16(pos + 2, le)) >>> 0;
   // Items and delimiters have no VR in any syntax.
   if (!explicit || tag >>> 16 === 0xfffe) return { tag, vr: '', length: view.getUint32(pos + 4, le), valueAt: pos + 8 };
   const vr = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!);
-  if (!/^[A-Z]{2}$/.test(vr)) fail(`DICOM element ${tagName(tag)} at byte ${pos} has no valid explicit VR (bytes 0x${bytes[pos + 4]!.toString(16)} 0x${bytes[pos + 5]!.toString(16)}): it cannot be checked`);
+  if (!/^[A-Z]{2}$/.test(vr))
+    fail(
+      `DICOM element ${tagName(tag)} at byte ${pos} has no valid explicit VR (bytes 0x${bytes[pos + 4]!.toString(16)} 0x${bytes[pos + 5]!.toString(16)}): it cannot be checked`,
+    );
   if (!LONG_VRS.has(vr)) return { tag, vr, length: view.getUint16(pos + 6, le), valueAt: pos + 8 };
   if (pos + 12 > bytes.length) fail(`DICOM element ${tagName(tag)} at byte ${pos} is cut off by the end of the file`);
   return { tag, vr, length: view.getUint32(pos + 8, le), valueAt: pos + 12 };
@@ -178,7 +202,9 @@ function readHeader(bytes: Uint8Array, view: DataView, pos: number, explicit: bo
 
 /** A container of the walk in words, for errors. */
 function where(f: Frame): string {
-  return f.kind === 'dataset' ? 'the dataset' : `the ${f.kind === 'fragments' ? 'encapsulated pixel data' : f.kind} ${tagName(f.tag)} at byte ${f.at}`;
+  return f.kind === 'dataset'
+    ? 'the dataset'
+    : `the ${f.kind === 'fragments' ? 'encapsulated pixel data' : f.kind} ${tagName(f.tag)} at byte ${f.at}`;
 }
 
 function refOf(h: Header, vr: string): ElementRef {
@@ -186,7 +212,13 @@ function refOf(h: Header, vr: string): ElementRef {
 }
 
 /** The walk itself: a loop over an explicit stack of containers (no recursion, however deep). */
-function walkDataset(path: string, layout: DicomLayout, start: number, explicit: boolean, fail: (d: string) => never): void {
+function walkDataset(
+  path: string,
+  layout: DicomLayout,
+  start: number,
+  explicit: boolean,
+  fail: (d: string) => never,
+): void {
   const { body, littleEndian: le } = layout;
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const size = body.length;
@@ -199,18 +231,32 @@ function walkDataset(path: string, layout: DicomLayout, start: number, explicit:
   for (;;) {
     const top = stack[stack.length - 1]!;
     if (top.end !== undefined && pos >= top.end) {
-      if (pos > top.end) fail(`DICOM ${where(top)} declares ${top.end - top.at} bytes but its contents run to byte ${pos}: corrupt`);
+      if (pos > top.end)
+        fail(`DICOM ${where(top)} declares ${top.end - top.at} bytes but its contents run to byte ${pos}: corrupt`);
       if (top.kind === 'dataset') return;
       if (top.kind === 'sequence') sequenceDepth--;
       if (top.kind === 'item' && stack.length === 3) firstItemOf = undefined;
       stack.pop();
       continue;
     }
-    if (top.end === undefined && pos >= size) fail(`DICOM ${where(top)} has an undefined length and no delimiter before the end of the file: truncated or corrupt`);
-    const h = readHeader(body, view, pos, explicit && !top.implicit && top.kind !== 'sequence' && top.kind !== 'fragments', le, fail);
+    if (top.end === undefined && pos >= size)
+      fail(
+        `DICOM ${where(top)} has an undefined length and no delimiter before the end of the file: truncated or corrupt`,
+      );
+    const h = readHeader(
+      body,
+      view,
+      pos,
+      explicit && !top.implicit && top.kind !== 'sequence' && top.kind !== 'fragments',
+      le,
+      fail,
+    );
     const defined = h.length !== UNDEFINED;
     if (defined && h.valueAt + h.length > (top.end ?? size)) {
-      const bound = top.end === undefined || top.kind === 'dataset' ? `past the end of the file (${size} bytes)` : `past the end of ${where(top)}`;
+      const bound =
+        top.end === undefined || top.kind === 'dataset'
+          ? `past the end of the file (${size} bytes)`
+          : `past the end of ${where(top)}`;
       fail(`DICOM element ${tagName(h.tag)} at byte ${pos} declares ${h.length} bytes, ${bound}: truncated or corrupt`);
     }
     if (top.kind === 'sequence' || top.kind === 'fragments') {
@@ -221,7 +267,8 @@ function walkDataset(path: string, layout: DicomLayout, start: number, explicit:
         pos = h.valueAt;
         continue;
       }
-      if (h.tag !== ITEM) fail(`DICOM ${where(top)} holds ${tagName(h.tag)} at byte ${pos} where an item was expected: corrupt`);
+      if (h.tag !== ITEM)
+        fail(`DICOM ${where(top)} holds ${tagName(h.tag)} at byte ${pos} where an item was expected: corrupt`);
       if (top.kind === 'fragments') {
         if (!defined) fail(`DICOM pixel data fragment at byte ${pos} has an undefined length: corrupt`);
         if (stack.length === 2) {
@@ -232,7 +279,13 @@ function walkDataset(path: string, layout: DicomLayout, start: number, explicit:
         pos = h.valueAt + h.length;
         continue;
       }
-      stack.push({ kind: 'item', end: defined ? h.valueAt + h.length : undefined, tag: h.tag, implicit: top.implicit, at: pos });
+      stack.push({
+        kind: 'item',
+        end: defined ? h.valueAt + h.length : undefined,
+        tag: h.tag,
+        implicit: top.implicit,
+        at: pos,
+      });
       if (stack.length === 3 && !layout.firstItems.has(top.tag)) {
         firstItemOf = top.tag;
         firstItem = new Map();
@@ -247,7 +300,8 @@ function walkDataset(path: string, layout: DicomLayout, start: number, explicit:
       pos = h.valueAt;
       continue;
     }
-    if (h.tag >>> 16 === 0xfffe) fail(`DICOM delimiter ${tagName(h.tag)} at byte ${pos} is out of place in ${where(top)}: corrupt`);
+    if (h.tag >>> 16 === 0xfffe)
+      fail(`DICOM delimiter ${tagName(h.tag)} at byte ${pos} is out of place in ${where(top)}: corrupt`);
     const vr = h.vr || dictionaryVr(h.tag);
     if (stack.length === 1) layout.elements.set(h.tag, refOf(h, vr));
     else if (stack.length === 3 && firstItemOf !== undefined) firstItem!.set(h.tag, refOf(h, vr));
@@ -259,12 +313,20 @@ function walkDataset(path: string, layout: DicomLayout, start: number, explicit:
       continue;
     }
     if (encapsulated) {
-      if (stack.length === 1) layout.fragments = { offsetTable: { vr: 'OB', offset: h.valueAt, length: -1 }, fragments: [] };
+      if (stack.length === 1)
+        layout.fragments = { offsetTable: { vr: 'OB', offset: h.valueAt, length: -1 }, fragments: [] };
       stack.push({ kind: 'fragments', end: undefined, tag: h.tag, implicit: top.implicit, at: pos });
     } else {
-      if (++sequenceDepth > MAX_DEPTH) fail(`DICOM sequences nest deeper than ${MAX_DEPTH} levels (at ${tagName(h.tag)}, byte ${pos}): refused`);
+      if (++sequenceDepth > MAX_DEPTH)
+        fail(`DICOM sequences nest deeper than ${MAX_DEPTH} levels (at ${tagName(h.tag)}, byte ${pos}): refused`);
       // A UN sequence is implicit VR little endian inside, whatever the file's syntax.
-      stack.push({ kind: 'sequence', end: defined ? h.valueAt + h.length : undefined, tag: h.tag, implicit: top.implicit || h.vr === 'UN', at: pos });
+      stack.push({
+        kind: 'sequence',
+        end: defined ? h.valueAt + h.length : undefined,
+        tag: h.tag,
+        implicit: top.implicit || h.vr === 'UN',
+        at: pos,
+      });
     }
     pos = h.valueAt;
   }

@@ -4,7 +4,14 @@
  * rescale and the file's VOI window, ready for windowing to 8 bits. Runs in the decode worker.
  */
 import { decodeCodestream, jpegFrameHeader, type CodecName, type DecodedFrame } from './dicom-codecs.js';
-import { checkDicomLengths, EXPLICIT_BE, PIXEL_DATA, SYNTAX_NAMES, type DicomLayout, type ElementRef } from './dicom-lengths.js';
+import {
+  checkDicomLengths,
+  EXPLICIT_BE,
+  PIXEL_DATA,
+  SYNTAX_NAMES,
+  type DicomLayout,
+  type ElementRef,
+} from './dicom-lengths.js';
 import { DataError } from './errors.js';
 import { checkImageBudget } from './image-budget.js';
 import type { RawGrey, VoiLut } from './window.js';
@@ -34,7 +41,10 @@ function samplesOf(bits: number, signed: boolean, n: number): StoredSamples {
   return signed ? new Int32Array(n) : new Uint32Array(n);
 }
 
-/** Bytes a decode holds per pixel beyond the file: codec output (and its copy out of WebAssembly), samples, 8-bit output. */
+/**
+ * Bytes a decode holds per pixel beyond the file: codec output (and its copy out of WebAssembly), samples, 8-bit
+ * output.
+ */
 function bytesPerPixel(allocated: number, compressed: boolean): number {
   const sample = allocated / 8;
   return (compressed ? 3 : 2) * sample + 1;
@@ -78,7 +88,9 @@ class Header {
     if (!e || e.length === 0) return undefined;
     if (e.vr === 'US' || e.vr === 'SS' || (e.vr === 'UN' && e.length === 2)) {
       if (e.length < 2) return undefined;
-      return e.vr === 'SS' ? this.view.getInt16(e.offset, this.layout.littleEndian) : this.view.getUint16(e.offset, this.layout.littleEndian);
+      return e.vr === 'SS'
+        ? this.view.getInt16(e.offset, this.layout.littleEndian)
+        : this.view.getUint16(e.offset, this.layout.littleEndian);
     }
     const n = Number(this.strings(tag, elements)[0]);
     return Number.isFinite(n) ? n : undefined;
@@ -90,7 +102,9 @@ class Header {
   words(tag: number, elements = this.layout.elements): number[] {
     const e = elements.get(tag);
     if (!e || e.length < 2) return [];
-    return Array.from({ length: e.length >> 1 }, (_, i) => this.view.getUint16(e.offset + 2 * i, this.layout.littleEndian));
+    return Array.from({ length: e.length >> 1 }, (_, i) =>
+      this.view.getUint16(e.offset + 2 * i, this.layout.littleEndian),
+    );
   }
   firstItem(tag: number): Map<number, ElementRef> | undefined {
     return this.layout.firstItems.get(tag);
@@ -98,8 +112,13 @@ class Header {
   strings(tag: number, elements = this.layout.elements): string[] {
     const e = elements.get(tag);
     if (!e || e.length <= 0) return [];
-    const text = Buffer.from(this.layout.body.buffer, this.layout.body.byteOffset + e.offset, e.length).toString('latin1');
-    return text.replace(/[\0 ]+$/, '').split('\\').map((s) => s.trim());
+    const text = Buffer.from(this.layout.body.buffer, this.layout.body.byteOffset + e.offset, e.length).toString(
+      'latin1',
+    );
+    return text
+      .replace(/[\0 ]+$/, '')
+      .split('\\')
+      .map((s) => s.trim());
   }
 }
 
@@ -123,7 +142,12 @@ const T = {
 };
 
 /** Guards, then decodes frame 1 to stored values. Throws DataErrors naming the file. */
-export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixels: number, limits: FrameLimits = {}): Promise<DicomFrame> {
+export async function decodeDicomFrame(
+  path: string,
+  bytes: Uint8Array,
+  maxPixels: number,
+  limits: FrameLimits = {},
+): Promise<DicomFrame> {
   const layout = checkDicomLengths(path, bytes);
   const h = new Header(layout);
   const syntax = layout.syntax;
@@ -131,27 +155,51 @@ export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixel
   const columns = h.number(T.columns) ?? 0;
   if (!h.ref(PIXEL_DATA)) throw new DataError(path, 'DICOM has no pixel data');
   const samples = h.number(T.samples) ?? 1;
-  if (samples !== 1) throw new DataError(path, `DICOM has ${samples} samples per pixel (${h.strings(T.photometric)[0] ?? 'colour'}); only grey (1) is supported`);
+  if (samples !== 1)
+    throw new DataError(
+      path,
+      `DICOM has ${samples} samples per pixel (${h.strings(T.photometric)[0] ?? 'colour'}); only grey (1) is supported`,
+    );
   const photometric = (h.strings(T.photometric)[0] || 'MONOCHROME2').toUpperCase();
-  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') throw new DataError(path, `DICOM photometric interpretation ${photometric} is not supported (MONOCHROME1 or MONOCHROME2)`);
+  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2')
+    throw new DataError(
+      path,
+      `DICOM photometric interpretation ${photometric} is not supported (MONOCHROME1 or MONOCHROME2)`,
+    );
   const allocated = h.number(T.allocated) ?? 16;
-  if (allocated !== 8 && allocated !== 16 && allocated !== 32) throw new DataError(path, `DICOM BitsAllocated ${allocated} is not supported (8, 16 or 32)`);
+  if (allocated !== 8 && allocated !== 16 && allocated !== 32)
+    throw new DataError(path, `DICOM BitsAllocated ${allocated} is not supported (8, 16 or 32)`);
   const stored = h.number(T.stored) ?? allocated;
-  if (!(stored >= 1 && stored <= allocated)) throw new DataError(path, `DICOM BitsStored ${stored} is not between 1 and BitsAllocated (${allocated})`);
+  if (!(stored >= 1 && stored <= allocated))
+    throw new DataError(path, `DICOM BitsStored ${stored} is not between 1 and BitsAllocated (${allocated})`);
   const signed = h.number(T.representation) === 1;
   const frames = Math.max(1, Math.floor(h.number(T.frames) ?? 1));
   // Every buffer of the decode is sized from the header: checked before the first is allocated.
   const fixedBytes = bytes.length + (layout.body.buffer === bytes.buffer ? 0 : layout.body.length);
-  checkImageBudget(path, { width: columns, height: rows, bytesPerPixel: bytesPerPixel(allocated, !NATIVE.has(syntax)), fixedBytes }, { maxPixels, targetWidth: limits.targetWidth ?? 0, budgetBytes: limits.budgetBytes });
+  checkImageBudget(
+    path,
+    { width: columns, height: rows, bytesPerPixel: bytesPerPixel(allocated, !NATIVE.has(syntax)), fixedBytes },
+    { maxPixels, targetWidth: limits.targetWidth ?? 0, budgetBytes: limits.budgetBytes },
+  );
   const n = rows * columns;
   let words: ArrayLike<number>;
   try {
     if (NATIVE.has(syntax)) words = nativeFrame(path, layout, h.ref(PIXEL_DATA)!, n, allocated);
     else if (syntax === RLE) words = rleFrame(path, firstFrame(path, layout, frames), rows, columns, allocated);
-    else words = checkDecoded(path, await codecFrame(path, syntax, firstFrame(path, layout, frames), rows, columns), rows, columns, allocated);
+    else
+      words = checkDecoded(
+        path,
+        await codecFrame(path, syntax, firstFrame(path, layout, frames), rows, columns),
+        rows,
+        columns,
+        allocated,
+      );
   } catch (err) {
     if (err instanceof DataError) throw err;
-    throw new DataError(path, `cannot decode DICOM pixel data (${SYNTAX_NAMES[syntax]}, ${syntax}): ${(err as Error).message}`);
+    throw new DataError(
+      path,
+      `cannot decode DICOM pixel data (${SYNTAX_NAMES[syntax]}, ${syntax}): ${(err as Error).message}`,
+    );
   }
   // Keep only BitsStored bits (sign-extended when signed): bits above may hold overlays.
   const out = samplesOf(stored, signed, n);
@@ -161,17 +209,39 @@ export async function decodeDicomFrame(path: string, bytes: Uint8Array, maxPixel
     const shift = 32 - stored;
     for (let i = 0; i < n; i++) out[i] = signed ? (words[i]! << shift) >> shift : (words[i]! << shift) >>> shift;
   }
-  return { stored: out, rows, columns, bitsAllocated: allocated, bitsStored: stored, signed, photometric, frames, syntax, layout };
+  return {
+    stored: out,
+    rows,
+    columns,
+    bitsAllocated: allocated,
+    bitsStored: stored,
+    signed,
+    photometric,
+    frames,
+    syntax,
+    layout,
+  };
 }
 
 /** Uncompressed frame 1 in the file's byte order. */
-function nativeFrame(path: string, layout: DicomLayout, pixels: ElementRef, n: number, allocated: number): ArrayLike<number> {
+function nativeFrame(
+  path: string,
+  layout: DicomLayout,
+  pixels: ElementRef,
+  n: number,
+  allocated: number,
+): ArrayLike<number> {
   const bytesNeeded = (n * allocated) / 8;
-  if (pixels.length < bytesNeeded) throw new DataError(path, `DICOM pixel data is truncated (${pixels.length} bytes, ${n} pixels x ${allocated / 8} bytes expected)`);
+  if (pixels.length < bytesNeeded)
+    throw new DataError(
+      path,
+      `DICOM pixel data is truncated (${pixels.length} bytes, ${n} pixels x ${allocated / 8} bytes expected)`,
+    );
   const view = new DataView(layout.body.buffer, layout.body.byteOffset + pixels.offset, bytesNeeded);
   const le = layout.littleEndian;
   // Big endian OW swaps bytes in 16-bit words even for 8-bit samples (PS3.5 A.3).
-  if (allocated === 8 && !le && pixels.vr === 'OW') return Uint8Array.from({ length: n }, (_, i) => view.getUint8(i ^ 1));
+  if (allocated === 8 && !le && pixels.vr === 'OW')
+    return Uint8Array.from({ length: n }, (_, i) => view.getUint8(i ^ 1));
   if (allocated === 8) return new Uint8Array(view.buffer, view.byteOffset, n);
   const out = allocated === 16 ? new Uint16Array(n) : new Uint32Array(n);
   if (allocated === 16) for (let i = 0; i < n; i++) out[i] = view.getUint16(2 * i, le);
@@ -182,12 +252,19 @@ function nativeFrame(path: string, layout: DicomLayout, pixels: ElementRef, n: n
 /** The bytes of frame 1 of encapsulated pixel data (PS3.5 A.4). */
 function firstFrame(path: string, layout: DicomLayout, frames: number): Uint8Array {
   const enc = layout.fragments;
-  if (!enc || enc.fragments.length === 0) throw new DataError(path, `DICOM transfer syntax ${layout.syntax} (${SYNTAX_NAMES[layout.syntax]}) needs encapsulated pixel data, but the pixel data is not encapsulated or holds no fragment`);
+  if (!enc || enc.fragments.length === 0)
+    throw new DataError(
+      path,
+      `DICOM transfer syntax ${layout.syntax} (${SYNTAX_NAMES[layout.syntax]}) needs encapsulated pixel data, but the pixel data is not encapsulated or holds no fragment`,
+    );
   const b = layout.body;
   const frags = enc.fragments;
   let count = frags.length;
   if (frames > 1) {
-    const table = enc.offsetTable.length >= 8 ? new DataView(b.buffer, b.byteOffset + enc.offsetTable.offset, enc.offsetTable.length) : undefined;
+    const table =
+      enc.offsetTable.length >= 8
+        ? new DataView(b.buffer, b.byteOffset + enc.offsetTable.offset, enc.offsetTable.length)
+        : undefined;
     if (table) {
       // Fragments whose item starts before frame 2's offset (offsets count from the first fragment's item).
       const second = table.getUint32(4, true);
@@ -218,15 +295,26 @@ function endsWithEoi(b: Uint8Array, f: ElementRef): boolean {
 }
 
 /** Picks the codec (for JPEG by the codestream's own frame header) and decodes. */
-async function codecFrame(path: string, syntax: string, codestream: Uint8Array, rows: number, columns: number): Promise<DecodedFrame> {
+async function codecFrame(
+  path: string,
+  syntax: string,
+  codestream: Uint8Array,
+  rows: number,
+  columns: number,
+): Promise<DecodedFrame> {
   let codec = CODECS[syntax]!;
   // The codestream's own header first: a size other than the DICOM header's is refused before any
   // codec allocates for it (a few bytes can declare 60000 x 60000).
   const declared = codec === 'j2k' || codec === 'htj2k' ? j2kSize(codestream) : jpegFrameHeader(codestream);
   const kind = codec === 'j2k' || codec === 'htj2k' ? 'JPEG 2000 image header (SIZ)' : 'JPEG frame header';
   if (!declared) throw new DataError(path, `DICOM ${SYNTAX_NAMES[syntax]} pixel data has no ${kind}: corrupt`);
-  if (declared.width !== columns || declared.height !== rows) throw new DataError(path, `DICOM says ${columns} x ${rows} but the compressed frame declares ${declared.width} x ${declared.height}: corrupt`);
-  if (declared.components !== 1) throw new DataError(path, `the compressed frame has ${declared.components} components; only grey (1) is supported`);
+  if (declared.width !== columns || declared.height !== rows)
+    throw new DataError(
+      path,
+      `DICOM says ${columns} x ${rows} but the compressed frame declares ${declared.width} x ${declared.height}: corrupt`,
+    );
+  if (declared.components !== 1)
+    throw new DataError(path, `the compressed frame has ${declared.components} components; only grey (1) is supported`);
   if (codec === 'jpeg8' || codec === 'jpeg-lossless') {
     const sof = declared as NonNullable<ReturnType<typeof jpegFrameHeader>>;
     if (sof.marker === 0xc3) codec = 'jpeg-lossless';
@@ -249,28 +337,61 @@ function j2kSize(b: Uint8Array): { width: number; height: number; components: nu
   return undefined;
 }
 
-function checkDecoded(path: string, d: DecodedFrame, rows: number, columns: number, allocated: number): ArrayLike<number> {
-  if (d.width !== columns || d.height !== rows) throw new DataError(path, `DICOM says ${columns} x ${rows} but the compressed frame is ${d.width} x ${d.height}: corrupt`);
-  if (d.components !== 1) throw new DataError(path, `the compressed frame has ${d.components} components; only grey (1) is supported`);
-  if (d.bits > allocated) throw new DataError(path, `the compressed frame has ${d.bits} bits per sample, more than BitsAllocated (${allocated})`);
-  if (d.samples.length < rows * columns) throw new DataError(path, `the compressed frame decoded to ${d.samples.length} samples, ${rows * columns} expected`);
+function checkDecoded(
+  path: string,
+  d: DecodedFrame,
+  rows: number,
+  columns: number,
+  allocated: number,
+): ArrayLike<number> {
+  if (d.width !== columns || d.height !== rows)
+    throw new DataError(
+      path,
+      `DICOM says ${columns} x ${rows} but the compressed frame is ${d.width} x ${d.height}: corrupt`,
+    );
+  if (d.components !== 1)
+    throw new DataError(path, `the compressed frame has ${d.components} components; only grey (1) is supported`);
+  if (d.bits > allocated)
+    throw new DataError(
+      path,
+      `the compressed frame has ${d.bits} bits per sample, more than BitsAllocated (${allocated})`,
+    );
+  if (d.samples.length < rows * columns)
+    throw new DataError(
+      path,
+      `the compressed frame decoded to ${d.samples.length} samples, ${rows * columns} expected`,
+    );
   return d.samples;
 }
 
 /** RLE Lossless (PS3.5 G): one PackBits segment per byte of each sample, most significant first. */
-function rleFrame(path: string, frame: Uint8Array, rows: number, columns: number, allocated: number): ArrayLike<number> {
+function rleFrame(
+  path: string,
+  frame: Uint8Array,
+  rows: number,
+  columns: number,
+  allocated: number,
+): ArrayLike<number> {
   const n = rows * columns;
   const bytesPerSample = allocated / 8;
   if (frame.length < 64) throw new DataError(path, 'DICOM RLE frame is shorter than its 64-byte header: corrupt');
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const segments = view.getUint32(0, true);
-  if (segments !== bytesPerSample) throw new DataError(path, `DICOM RLE frame has ${segments} segments, ${bytesPerSample} expected for one ${allocated}-bit sample per pixel`);
+  if (segments !== bytesPerSample)
+    throw new DataError(
+      path,
+      `DICOM RLE frame has ${segments} segments, ${bytesPerSample} expected for one ${allocated}-bit sample per pixel`,
+    );
   const out = allocated === 8 ? new Uint8Array(n) : allocated === 16 ? new Uint16Array(n) : new Uint32Array(n);
   const plane = new Uint8Array(n);
   for (let s = 0; s < segments; s++) {
     const start = view.getUint32(4 + 4 * s, true);
     const end = s + 1 < segments ? view.getUint32(8 + 4 * s, true) : frame.length;
-    if (!(start >= 64 && start <= end && end <= frame.length)) throw new DataError(path, `DICOM RLE segment ${s + 1} has offsets ${start}..${end} outside its ${frame.length}-byte frame: corrupt`);
+    if (!(start >= 64 && start <= end && end <= frame.length))
+      throw new DataError(
+        path,
+        `DICOM RLE segment ${s + 1} has offsets ${start}..${end} outside its ${frame.length}-byte frame: corrupt`,
+      );
     unpackBits(frame.subarray(start, end), plane);
     const shift = 8 * (segments - 1 - s);
     for (let i = 0; i < n; i++) out[i] = (out[i]! | (plane[i]! << shift)) >>> 0;
@@ -329,7 +450,8 @@ export function dicomToRawGrey(f: DicomFrame): RawGrey {
     const { first, entries } = modality;
     const last = entries.length - 1;
     const mapped = new Uint16Array(f.stored.length);
-    for (let i = 0; i < mapped.length; i++) mapped[i] = entries[Math.min(last, Math.max(0, Math.trunc(f.stored[i]! - first)))]!;
+    for (let i = 0; i < mapped.length; i++)
+      mapped[i] = entries[Math.min(last, Math.max(0, Math.trunc(f.stored[i]! - first)))]!;
     values = mapped;
     fullRange = [0, 2 ** modality.bits - 1];
   } else {

@@ -36,14 +36,25 @@ function workerScript(): string | undefined {
 }
 
 /** Decodes one DICOM file to 8-bit grey at its own size, on a worker thread. */
-export async function decodeDicomInWorker(path: string, window: DicomJob['window'], maxPixels: number, targetWidth = 0): Promise<Extract<DicomJobResult, { ok: true }>> {
+export async function decodeDicomInWorker(
+  path: string,
+  window: DicomJob['window'],
+  maxPixels: number,
+  targetWidth = 0,
+): Promise<Extract<DicomJobResult, { ok: true }>> {
   const job: DicomJob = { id: nextId++, path, window, maxPixels, targetWidth };
   const script = workerScript();
-  const result = script ? await new Promise<DicomJobResult>((resolve) => {
-    queue.push({ job, resolve });
-    pump(script);
-  }) : await runDicomJob(job);
-  if (!result.ok) throw new DataError(path, result.message.startsWith(`${path}: `) ? result.message.slice(path.length + 2) : result.message);
+  const result = script
+    ? await new Promise<DicomJobResult>((resolve) => {
+        queue.push({ job, resolve });
+        pump(script);
+      })
+    : await runDicomJob(job);
+  if (!result.ok)
+    throw new DataError(
+      path,
+      result.message.startsWith(`${path}: `) ? result.message.slice(path.length + 2) : result.message,
+    );
   return result;
 }
 
@@ -84,7 +95,11 @@ function startLane(script: string): Lane {
     else pump(script);
   };
   worker.on('error', (err: Error & { code?: string }) => {
-    die(err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? `it needed more than the ${WORKER_HEAP_MB} MB heap limit of a decode worker` : err.message);
+    die(
+      err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+        ? `it needed more than the ${WORKER_HEAP_MB} MB heap limit of a decode worker`
+        : err.message,
+    );
   });
   worker.on('exit', (code) => die(`worker exited with code ${code}`));
   worker.unref();

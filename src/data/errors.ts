@@ -19,7 +19,10 @@ export class TableError extends DataError {
     readonly column: string | number | undefined,
     detail: string,
   ) {
-    super(path, `line ${line}${column !== undefined ? `, column ${typeof column === 'number' ? column : `'${column}'`}` : ''}: ${detail}`);
+    super(
+      path,
+      `line ${line}${column !== undefined ? `, column ${typeof column === 'number' ? column : `'${column}'`}` : ''}: ${detail}`,
+    );
     this.name = 'TableError';
   }
 }

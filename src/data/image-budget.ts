@@ -32,22 +32,37 @@ export interface BudgetLimits {
 /** The estimated bytes of decoding `d` (source and resized image), after checking size, shape and pixel limits. */
 export function checkImageBudget(path: string, d: DeclaredImage, limits: BudgetLimits): number {
   const { width: w, height: h } = d;
-  if (!(Number.isSafeInteger(w) && Number.isSafeInteger(h) && w > 0 && h > 0)) throw new DataError(path, `image has no size (${w} x ${h})`);
-  if (w * h > limits.maxPixels) throw new DataError(path, `image is ${w} x ${h} = ${w * h} pixels, over the limit of ${limits.maxPixels} (option maxPixels)`);
+  if (!(Number.isSafeInteger(w) && Number.isSafeInteger(h) && w > 0 && h > 0))
+    throw new DataError(path, `image has no size (${w} x ${h})`);
+  if (w * h > limits.maxPixels)
+    throw new DataError(
+      path,
+      `image is ${w} x ${h} = ${w * h} pixels, over the limit of ${limits.maxPixels} (option maxPixels)`,
+    );
   const ratio = Math.max(w / h, h / w);
-  if (ratio > MAX_ASPECT_RATIO) throw new DataError(path, `image is ${w} x ${h}, an aspect ratio of ${ratio.toFixed(0)}:1, beyond the limit of ${MAX_ASPECT_RATIO}:1`);
+  if (ratio > MAX_ASPECT_RATIO)
+    throw new DataError(
+      path,
+      `image is ${w} x ${h}, an aspect ratio of ${ratio.toFixed(0)}:1, beyond the limit of ${MAX_ASPECT_RATIO}:1`,
+    );
   let resizedPixels = 0;
   if (limits.targetWidth > 0 && limits.targetWidth !== w) {
     const resizedHeight = Math.ceil((h * limits.targetWidth) / w);
     resizedPixels = limits.targetWidth * resizedHeight;
     if (resizedPixels > limits.maxPixels) {
-      throw new DataError(path, `image is ${w} x ${h}: resized to width ${limits.targetWidth} it would be ${limits.targetWidth} x ${resizedHeight} = ${resizedPixels} pixels, over the limit of ${limits.maxPixels} (option maxPixels)`);
+      throw new DataError(
+        path,
+        `image is ${w} x ${h}: resized to width ${limits.targetWidth} it would be ${limits.targetWidth} x ${resizedHeight} = ${resizedPixels} pixels, over the limit of ${limits.maxPixels} (option maxPixels)`,
+      );
     }
   }
   const bytes = (d.fixedBytes ?? 0) + w * h * d.bytesPerPixel + 2 * resizedPixels;
   const budget = limits.budgetBytes ?? DECODE_BUDGET_BYTES;
   if (bytes > budget) {
-    throw new DataError(path, `image is ${w} x ${h}: decoding it would hold about ${mib(bytes)} MiB, over the budget of ${mib(budget)} MiB per image`);
+    throw new DataError(
+      path,
+      `image is ${w} x ${h}: decoding it would hold about ${mib(bytes)} MiB, over the budget of ${mib(budget)} MiB per image`,
+    );
   }
   return bytes;
 }
@@ -64,7 +79,8 @@ class ByteBudget {
   async with<T>(bytes: number, fn: () => Promise<T>): Promise<T> {
     const need = Math.min(bytes, this.total);
     // First come, first served: a newcomer waits behind those already waiting.
-    if (this.waiting.length > 0 || (this.used > 0 && this.used + need > this.total)) await new Promise<void>((go) => this.waiting.push({ bytes: need, go }));
+    if (this.waiting.length > 0 || (this.used > 0 && this.used + need > this.total))
+      await new Promise<void>((go) => this.waiting.push({ bytes: need, go }));
     else this.used += need;
     try {
       return await fn();

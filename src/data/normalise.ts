@@ -18,7 +18,8 @@ export function normalisationTable({ mean, std }: Normalisation): Float32Array {
 /** Normalises a batch (any shape) into `out` (allocated when absent). */
 export function normaliseBatch(pixels: Uint8Array, table: Float32Array, out?: Float32Array): Float32Array {
   if (table.length !== 256) throw new OptionError('table', 'a Float32Array of 256 entries (normalisationTable)', table);
-  if (out !== undefined && out.length < pixels.length) throw new OptionError('out', `a Float32Array of at least ${pixels.length} values`, out);
+  if (out !== undefined && out.length < pixels.length)
+    throw new OptionError('out', `a Float32Array of at least ${pixels.length} values`, out);
   const dst = out ?? new Float32Array(pixels.length);
   for (let i = 0, n = pixels.length; i < n; i++) dst[i] = table[pixels[i]];
   return dst;

@@ -31,8 +31,14 @@ export function probeImage(path: string): string | undefined {
     const format = sniffFormat(head);
     if (!format) return 'not a PNG, JPEG or DICOM file (unknown first bytes)';
     if (format === 'png') {
-      if (size < 33 || head.subarray(12, 16).toString('latin1') !== 'IHDR') return 'PNG without its IHDR header (truncated or corrupt)';
-      if (readAt(fd, size - 12, 12).subarray(4, 8).toString('latin1') !== 'IEND') return 'PNG truncated (no IEND chunk at the end)';
+      if (size < 33 || head.subarray(12, 16).toString('latin1') !== 'IHDR')
+        return 'PNG without its IHDR header (truncated or corrupt)';
+      if (
+        readAt(fd, size - 12, 12)
+          .subarray(4, 8)
+          .toString('latin1') !== 'IEND'
+      )
+        return 'PNG truncated (no IEND chunk at the end)';
       return undefined;
     }
     if (format === 'jpeg') {
@@ -42,7 +48,8 @@ export function probeImage(path: string): string | undefined {
     }
     try {
       const header = readDicomHeader(path);
-      if (header.Rows === undefined || header.Columns === undefined) return 'DICOM without image dimensions (Rows/Columns)';
+      if (header.Rows === undefined || header.Columns === undefined)
+        return 'DICOM without image dimensions (Rows/Columns)';
     } catch (err) {
       return `DICOM header unreadable (${(err as Error).message})`;
     }

@@ -32,7 +32,8 @@ function openError(path: string, err: unknown): DataError {
 /** Why `s` (of `path`) may not be read, or undefined when it is a regular file within `maxBytes`. */
 function refusal(s: Stats, maxBytes: number): string | undefined {
   if (!s.isFile()) return `not a regular file (${kindOf(s)}): only regular files are read`;
-  if (s.size > maxBytes) return `file is ${s.size} bytes, over the limit of ${maxBytes} bytes (${Math.round(maxBytes / 2 ** 20)} MiB)`;
+  if (s.size > maxBytes)
+    return `file is ${s.size} bytes, over the limit of ${maxBytes} bytes (${Math.round(maxBytes / 2 ** 20)} MiB)`;
   return undefined;
 }
 

@@ -54,7 +54,11 @@ export function splitByPatient(ds: Dataset, opts: PatientSplitOptions = {}): Pat
     const rest = ds.samples.filter((s) => !test.has(s.id) && (!trainVal || trainVal.has(s.id)));
     const testPatients = new Set(testPool.map((s) => s.patientId));
     const crossing = rest.find((s) => testPatients.has(s.patientId));
-    if (crossing) throw new DataError(ds.name, `the official split puts patient '${crossing.patientId}' in both train_val (${crossing.id}) and test`);
+    if (crossing)
+      throw new DataError(
+        ds.name,
+        `the official split puts patient '${crossing.patientId}' in both train_val (${crossing.id}) and test`,
+      );
     const patients = shuffled(uniquePatients(rest), rand);
     const valPatients = new Set(patients.slice(0, Math.round(patients.length * valFraction)));
     return {
@@ -64,7 +68,12 @@ export function splitByPatient(ds: Dataset, opts: PatientSplitOptions = {}): Pat
     };
   }
   const f = opts.fractions ?? [0.7, 0.1, 0.2];
-  if (!Array.isArray(f) || f.length !== 3 || f.some((x) => typeof x !== 'number' || !(x >= 0)) || Math.abs(f[0] + f[1] + f[2] - 1) > 1e-9) {
+  if (
+    !Array.isArray(f) ||
+    f.length !== 3 ||
+    f.some((x) => typeof x !== 'number' || !(x >= 0)) ||
+    Math.abs(f[0] + f[1] + f[2] - 1) > 1e-9
+  ) {
     throw new OptionError('fractions', 'three non-negative shares summing to 1', f);
   }
   const patients = shuffled(uniquePatients(ds.samples), rand);
@@ -117,14 +126,25 @@ function byClass(samples: Sample[], j: number): { pos: Sample[]; neg: Sample[] }
 }
 
 /** All positives plus as many negatives (seeded); an error when a class is absent. */
-function balanced(ds: Dataset, samples: Sample[], j: number, label: string, split: string, rand: () => number): Sample[] {
+function balanced(
+  ds: Dataset,
+  samples: Sample[],
+  j: number,
+  label: string,
+  split: string,
+  rand: () => number,
+): Sample[] {
   const { pos, neg } = byClass(samples, j);
   requireBothClasses(ds, pos.length, neg.length, label, split);
   return shuffled([...pos, ...sampleWithout(neg, Math.min(pos.length, neg.length), rand)], rand);
 }
 
 function requireBothClasses(ds: Dataset, pos: number, neg: number, label: string, split: string): void {
-  if (pos === 0 || neg === 0) throw new DataError(ds.name, `the ${split} split has only one class for ${label} (${pos} positive, ${neg} negative); use more data or another split`);
+  if (pos === 0 || neg === 0)
+    throw new DataError(
+      ds.name,
+      `the ${split} split has only one class for ${label} (${pos} positive, ${neg} negative); use more data or another split`,
+    );
 }
 
 export function binaryExperiment(ds: Dataset, label: string, split: PatientSplit, seed = 0): BinaryExperiment {
@@ -205,12 +225,19 @@ export function experimentImageIds(exp: BinaryExperiment, nGrid: readonly number
  * any N of `nGrid`. Its train_val part is the pool (the source splits it 90/10 by patient); its test
  * part is what is left of the test split. The returned official splits say which is which.
  */
-export function chestXray13(ds: Dataset, split: PatientSplit, exp: BinaryExperiment, nGrid: readonly number[] | 'all'): Dataset {
+export function chestXray13(
+  ds: Dataset,
+  split: PatientSplit,
+  exp: BinaryExperiment,
+  nGrid: readonly number[] | 'all',
+): Dataset {
   const j = exp.labelIndex;
   const used = experimentImageIds(exp, nGrid);
   const keep = ds.labels.map((_, i) => i).filter((i) => i !== j);
   const reduce = (samples: Sample[]) =>
-    samples.filter((s) => s.targets[j] === 0 && !used.has(s.id)).map((s) => ({ ...s, targets: keep.map((i) => s.targets[i]!) }));
+    samples
+      .filter((s) => s.targets[j] === 0 && !used.has(s.id))
+      .map((s) => ({ ...s, targets: keep.map((i) => s.targets[i]!) }));
   const trainVal = reduce([...split.train, ...split.val]);
   const test = reduce(split.test);
   return {

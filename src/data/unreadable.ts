@@ -42,7 +42,10 @@ export class UnreadableList {
   readonly #path: string;
   readonly #entries = new Map<string, Entry>();
 
-  constructor(cacheDir: string, readonly root: string) {
+  constructor(
+    cacheDir: string,
+    readonly root: string,
+  ) {
     this.#path = storePath(cacheDir, root);
     for (const e of readEntries(this.#path)) {
       const now = stamp(e.path);
@@ -86,6 +89,12 @@ function readEntries(path: string): Entry[] {
   if (!Array.isArray(files)) return [];
   return files.slice(0, MAX_ENTRIES).filter((e): e is Entry => {
     const o = e as Record<string, unknown>;
-    return typeof o?.id === 'string' && typeof o.path === 'string' && typeof o.reason === 'string' && typeof o.size === 'number' && typeof o.mtimeMs === 'number';
+    return (
+      typeof o?.id === 'string' &&
+      typeof o.path === 'string' &&
+      typeof o.reason === 'string' &&
+      typeof o.size === 'number' &&
+      typeof o.mtimeMs === 'number'
+    );
   });
 }

@@ -50,7 +50,10 @@ export interface VoiLut {
  * Maps source values to 0..255 by the chosen window (DICOM PS3.3 C.11.2.1.2 for center/width); 'auto'
  * prefers the file's VOI LUT (as pydicom's apply_voi_lut does), then its window.
  */
-export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWindow' | 'fileLut' | 'invert' | 'autoMode' | 'rescale'>, window: Window): Uint8Array {
+export function applyWindow(
+  img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWindow' | 'fileLut' | 'invert' | 'autoMode' | 'rescale'>,
+  window: Window,
+): Uint8Array {
   const { values } = img;
   const { slope, intercept } = img.rescale ?? { slope: 1, intercept: 0 };
   const n = values.length;
@@ -100,4 +103,3 @@ export function applyWindow(img: Pick<RawGrey, 'values' | 'fullRange' | 'fileWin
   }
   return out;
 }
-

@@ -102,7 +102,6 @@ export class DbLockedError extends Error {
   }
 }
 
-
 export class ResultsDb {
   readonly db: Database.Database;
   private heartbeat?: NodeJS.Timeout;
@@ -113,9 +112,16 @@ export class ResultsDb {
   private input?: Map<Table, Set<string>>;
 
   /** Opens (creating when missing) the database. `readonly` opens an existing file without locking. */
-  constructor(readonly path: string, opts: { readonly?: boolean } = {}) {
+  constructor(
+    readonly path: string,
+    opts: { readonly?: boolean } = {},
+  ) {
     try {
-      this.db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 10_000 });
+      this.db = new Database(path, {
+        readonly: opts.readonly ?? false,
+        fileMustExist: opts.readonly ?? false,
+        timeout: 10_000,
+      });
     } catch (err) {
       throw new Error(`Cannot open the results database ${path}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -133,12 +139,15 @@ export class ResultsDb {
       }
     } catch (err) {
       this.db.close();
-      throw new Error(`${path} is not a torchxfer results database: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `${path} is not a torchxfer results database: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
   private schemaVersion(): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      { value: string } | undefined;
     return row?.value;
   }
 
@@ -146,16 +155,27 @@ export class ResultsDb {
   private migrate(): void {
     const found = this.schemaVersion();
     if (found === SCHEMA_VERSION) return;
-    if (found !== undefined && found !== '1') throw new Error(`its schema version ${found} is newer than this torchxfer's (${SCHEMA_VERSION}); update torchxfer`);
+    if (found !== undefined && found !== '1')
+      throw new Error(
+        `its schema version ${found} is newer than this torchxfer's (${SCHEMA_VERSION}); update torchxfer`,
+      );
     this.db.transaction(() => {
       if (found === '1') {
         for (const key of zeroBasedRuns(this.db)) {
-          const epochs = (this.db.prepare('SELECT * FROM epochs WHERE run_key = ?').all(key) as EpochRow[]).map(numberEpochFromOne);
+          const epochs = (this.db.prepare('SELECT * FROM epochs WHERE run_key = ?').all(key) as EpochRow[]).map(
+            numberEpochFromOne,
+          );
           this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(key);
-          const ins = this.db.prepare('INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)');
+          const ins = this.db.prepare(
+            'INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)',
+          );
           for (const e of epochs) ins.run(e);
-          const run = this.db.prepare('SELECT result_json FROM runs WHERE key = ?').get(key) as { result_json: string | null } | undefined;
-          if (run) this.db.prepare('UPDATE runs SET result_json = ? WHERE key = ?').run(bestEpochFromOne(run.result_json), key);
+          const run = this.db.prepare('SELECT result_json FROM runs WHERE key = ?').get(key) as
+            { result_json: string | null } | undefined;
+          if (run)
+            this.db
+              .prepare('UPDATE runs SET result_json = ? WHERE key = ?')
+              .run(bestEpochFromOne(run.result_json), key);
         }
       }
       this.db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run('schema_version', SCHEMA_VERSION);
@@ -169,7 +189,8 @@ export class ResultsDb {
   acquireWriter(): void {
     const host = hostname();
     const take = this.db.transaction(() => {
-      const row = this.db.prepare('SELECT pid, host, since, heartbeat FROM writer_lock WHERE id = 1').get() as { pid: number; host: string; since: string; heartbeat: number } | undefined;
+      const row = this.db.prepare('SELECT pid, host, since, heartbeat FROM writer_lock WHERE id = 1').get() as
+        { pid: number; host: string; since: string; heartbeat: number } | undefined;
       if (row && !(row.pid === process.pid && row.host === host)) {
         const stale = row.host === host ? !isAlive(row.pid) : Date.now() - row.heartbeat > STALE_MS;
         if (!stale) {
@@ -179,7 +200,9 @@ export class ResultsDb {
           );
         }
       }
-      this.db.prepare('INSERT OR REPLACE INTO writer_lock (id, pid, host, since, heartbeat) VALUES (1, ?, ?, ?, ?)').run(process.pid, host, new Date().toISOString(), Date.now());
+      this.db
+        .prepare('INSERT OR REPLACE INTO writer_lock (id, pid, host, since, heartbeat) VALUES (1, ?, ?, ?, ?)')
+        .run(process.pid, host, new Date().toISOString(), Date.now());
     });
     take.immediate();
     this.locked = true;
@@ -216,22 +239,31 @@ export class ResultsDb {
   saveExperiment(spec: ExperimentSpec, allowChange = false): void {
     const specJson = canonicalJson(spec);
     const hash = hashConfig(keyForm(withoutRoots(spec)));
-    const row = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(spec.name) as { spec_hash: string } | undefined;
+    const row = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(spec.name) as
+      { spec_hash: string } | undefined;
     if (row && row.spec_hash !== hash && !allowChange) {
       throw new Error(
         `The results database ${this.path} already holds an experiment named '${spec.name}' with a different spec. ` +
           'Pass --allow-spec-change to update it (finished runs of unchanged jobs are kept), rename the experiment (name:) or use another --db.',
       );
     }
-    if (!row) this.db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (?, ?, ?, ?)').run(spec.name, specJson, hash, new Date().toISOString());
-    else if (row.spec_hash !== hash) this.db.prepare('UPDATE experiments SET spec_json = ?, spec_hash = ? WHERE name = ?').run(specJson, hash, spec.name);
+    if (!row)
+      this.db
+        .prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (?, ?, ?, ?)')
+        .run(spec.name, specJson, hash, new Date().toISOString());
+    else if (row.spec_hash !== hash)
+      this.db
+        .prepare('UPDATE experiments SET spec_json = ?, spec_hash = ? WHERE name = ?')
+        .run(specJson, hash, spec.name);
   }
 
   /** Rows of `table` through its known columns, never `*`; typed and checked when the database is input. */
   private select<T>(table: Table, rest: string, ...params: unknown[]): T[] {
     const columns = columnsOf(table);
     try {
-      const rows = this.db.prepare(`SELECT ${selectList(table, columns, this.input?.get(table))} ${rest}`).all(...params) as Record<string, unknown>[];
+      const rows = this.db
+        .prepare(`SELECT ${selectList(table, columns, this.input?.get(table))} ${rest}`)
+        .all(...params) as Record<string, unknown>[];
       if (this.input) rows.forEach((r, i) => checkRow(table, columns, r, i));
       return rows as T[];
     } catch (err) {
@@ -261,7 +293,10 @@ export class ResultsDb {
   }
 
   runs(experiment?: string): RunRow[] {
-    const rows = experiment === undefined ? this.select<RunRow>('runs', 'ORDER BY experiment, key') : this.select<RunRow>('runs', 'WHERE experiment = ? ORDER BY key', experiment);
+    const rows =
+      experiment === undefined
+        ? this.select<RunRow>('runs', 'ORDER BY experiment, key')
+        : this.select<RunRow>('runs', 'WHERE experiment = ? ORDER BY key', experiment);
     return rows.map((r) => this.numbered(r));
   }
 
@@ -309,7 +344,9 @@ export class ResultsDb {
 
   addEpoch(key: string, m: EpochMetrics): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(key, m.epoch, num(m.trainLoss), num(m.valLoss), num(m.valAuc), num(m.lr), canonicalJson(m));
   }
 
@@ -336,7 +373,9 @@ export class ResultsDb {
   }
 
   markFailed(key: string, error: string): void {
-    this.db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE key = ?").run(error, new Date().toISOString(), key);
+    this.db
+      .prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE key = ?")
+      .run(error, new Date().toISOString(), key);
   }
 
   /**
@@ -348,22 +387,47 @@ export class ResultsDb {
     const values = columns.map((c) => (row as unknown as Record<string, unknown>)[c] ?? null);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM epochs WHERE run_key = ?').run(row.key);
-      this.db.prepare(`INSERT OR REPLACE INTO runs (${columns.map(quoted).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...values);
-      const ins = this.db.prepare('INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)');
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO runs (${columns.map(quoted).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+        )
+        .run(...values);
+      const ins = this.db.prepare(
+        'INSERT INTO epochs (run_key, epoch, train_loss, val_loss, val_auc, lr, metrics_json) VALUES (@run_key, @epoch, @train_loss, @val_loss, @val_auc, @lr, @metrics_json)',
+      );
       for (const e of epochs) ins.run(e);
     })();
   }
 
   putExperiment(row: ExperimentRow): void {
-    const have = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(row.name) as { spec_hash: string } | undefined;
-    if (have && have.spec_hash !== row.spec_hash) throw new Error(`Experiment '${row.name}' has different specs in the databases being merged; rename one of them.`);
-    if (!have) this.db.prepare('INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (@name, @spec_json, @spec_hash, @created_at)').run(row);
+    const have = this.db.prepare('SELECT spec_hash FROM experiments WHERE name = ?').get(row.name) as
+      { spec_hash: string } | undefined;
+    if (have && have.spec_hash !== row.spec_hash)
+      throw new Error(
+        `Experiment '${row.name}' has different specs in the databases being merged; rename one of them.`,
+      );
+    if (!have)
+      this.db
+        .prepare(
+          'INSERT INTO experiments (name, spec_json, spec_hash, created_at) VALUES (@name, @spec_json, @spec_hash, @created_at)',
+        )
+        .run(row);
   }
 }
 
 /** The config recorded with a run: everything its key is computed from. */
 export function jobConfig(job: RunJob): Record<string, unknown> {
-  return { experiment: job.experiment, kind: job.kind, data: job.data, arm: job.arm, n: job.n, seed: job.seed, dependsOn: job.dependsOn, initWeights: job.initWeights, lrFrom: job.lrFrom };
+  return {
+    experiment: job.experiment,
+    kind: job.kind,
+    data: job.data,
+    arm: job.arm,
+    n: job.n,
+    seed: job.seed,
+    dependsOn: job.dependsOn,
+    initWeights: job.initWeights,
+    lrFrom: job.lrFrom,
+  };
 }
 
 /** Notices already printed (one per stored spec and database in a process). */
@@ -385,11 +449,19 @@ function respeltJson(json: string, changed: Respelt[] = []): string {
 
 /** Schema 1: the runs whose epochs were numbered from 0 (those holding an epoch 0). */
 function zeroBasedRuns(db: Database.Database): Set<string> {
-  return new Set((db.prepare('SELECT DISTINCT run_key FROM epochs WHERE epoch = 0').all() as { run_key: string }[]).map((r) => r.run_key));
+  return new Set(
+    (db.prepare('SELECT DISTINCT run_key FROM epochs WHERE epoch = 0').all() as { run_key: string }[]).map(
+      (r) => r.run_key,
+    ),
+  );
 }
 
 function numberEpochFromOne(e: EpochRow): EpochRow {
-  return { ...e, epoch: e.epoch + 1, metrics_json: canonicalJson({ ...(JSON.parse(e.metrics_json) as object), epoch: e.epoch + 1 }) };
+  return {
+    ...e,
+    epoch: e.epoch + 1,
+    metrics_json: canonicalJson({ ...(JSON.parse(e.metrics_json) as object), epoch: e.epoch + 1 }),
+  };
 }
 
 function bestEpochFromOne(resultJson: string | null): string | null {

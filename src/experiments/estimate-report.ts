@@ -16,7 +16,10 @@ export function formatDuration(seconds: number): string {
 }
 
 /** Estimated against measured seconds over the jobs that have finished runs. */
-export function calibration(jobs: JobEstimate[], measuredSeconds: (key: string) => number | undefined): { jobs: number; estimated: number; measured: number } {
+export function calibration(
+  jobs: JobEstimate[],
+  measuredSeconds: (key: string) => number | undefined,
+): { jobs: number; estimated: number; measured: number } {
   let n = 0;
   let estimated = 0;
   let measured = 0;
@@ -41,8 +44,28 @@ export function printEstimate(e: ExperimentEstimate, opts: PrintEstimateOptions 
           totalSeconds: e.totalSeconds,
           fromTable: e.fromTable,
           rates: e.rates,
-          checkAgainstFinishedRuns: check && check.jobs ? { ...check, factor: check.measured / check.estimated, scaledTotalSeconds: (e.totalSeconds * check.measured) / check.estimated } : undefined,
-          jobs: e.jobs.map((j) => ({ key: j.job.key, stage: j.stage, kind: j.job.kind, data: j.job.data.name, n: j.job.n, arch: j.arch, strategy: j.job.arm.strategy, sizes: j.sizes, steps: j.steps, finder: j.finder, evalImages: j.evalImages, seconds: j.seconds })),
+          checkAgainstFinishedRuns:
+            check && check.jobs
+              ? {
+                  ...check,
+                  factor: check.measured / check.estimated,
+                  scaledTotalSeconds: (e.totalSeconds * check.measured) / check.estimated,
+                }
+              : undefined,
+          jobs: e.jobs.map((j) => ({
+            key: j.job.key,
+            stage: j.stage,
+            kind: j.job.kind,
+            data: j.job.data.name,
+            n: j.job.n,
+            arch: j.arch,
+            strategy: j.job.arm.strategy,
+            sizes: j.sizes,
+            steps: j.steps,
+            finder: j.finder,
+            evalImages: j.evalImages,
+            seconds: j.seconds,
+          })),
         },
         null,
         2,
@@ -54,16 +77,35 @@ export function printEstimate(e: ExperimentEstimate, opts: PrintEstimateOptions 
   for (const j of e.jobs) stages.set(j.stage ?? '-', [...(stages.get(j.stage ?? '-') ?? []), j]);
   const sum = (js: JobEstimate[], f: (j: JobEstimate) => number) => js.reduce((s, j) => s + f(j), 0);
   write(`Estimate on ${e.device} for ${e.jobs.length} job(s):`);
-  write(`${'stage'.padEnd(24)} ${'jobs'.padStart(5)} ${'trained img'.padStart(12)} ${'evaluated img'.padStart(14)} ${'time'.padStart(10)}`);
+  write(
+    `${'stage'.padEnd(24)} ${'jobs'.padStart(5)} ${'trained img'.padStart(12)} ${'evaluated img'.padStart(14)} ${'time'.padStart(10)}`,
+  );
   for (const [stage, js] of stages) {
     const trained = sum(js, (j) => (j.steps.head + j.steps.upper + j.steps.all + j.finder.steps) * j.batchSize);
-    write(`${stage.padEnd(24)} ${String(js.length).padStart(5)} ${trained.toLocaleString('en-US').padStart(12)} ${sum(js, (j) => j.evalImages).toLocaleString('en-US').padStart(14)} ${formatDuration(sum(js, (j) => j.seconds.total)).padStart(10)}`);
+    write(
+      `${stage.padEnd(24)} ${String(js.length).padStart(5)} ${trained.toLocaleString('en-US').padStart(12)} ${sum(
+        js,
+        (j) => j.evalImages,
+      )
+        .toLocaleString('en-US')
+        .padStart(14)} ${formatDuration(sum(js, (j) => j.seconds.total)).padStart(10)}`,
+    );
   }
-  write(`${'total'.padEnd(24)} ${String(e.jobs.length).padStart(5)} ${''.padStart(12)} ${''.padStart(14)} ${formatDuration(e.totalSeconds).padStart(10)} (${(e.totalSeconds / 3600).toFixed(2)} ${e.device.startsWith('cuda') ? 'GPU' : 'device'}-hours)`);
+  write(
+    `${'total'.padEnd(24)} ${String(e.jobs.length).padStart(5)} ${''.padStart(12)} ${''.padStart(14)} ${formatDuration(e.totalSeconds).padStart(10)} (${(e.totalSeconds / 3600).toFixed(2)} ${e.device.startsWith('cuda') ? 'GPU' : 'device'}-hours)`,
+  );
   write('\nMeasured step times (ms per step by trainable part; ms per evaluated image):');
-  for (const [key, r] of Object.entries(e.rates)) write(`  ${key}: all ${r.allMs.toFixed(1)}, groups 2-3 ${r.upperMs.toFixed(1)}, head ${r.headMs.toFixed(1)}, eval ${r.evalMsPerImage.toFixed(2)}/img; per run setup ${(r.setupMs / 1000).toFixed(1)} s`);
-  const notes = ['Regular-policy runs may stop early and the LR finder may stop before its 100 steps: the estimate is an upper bound for them.'];
-  if (e.fromTable) notes.push(`${e.fromTable} job(s) sized from the size table (their data is not on this machine), not from the data.`);
+  for (const [key, r] of Object.entries(e.rates))
+    write(
+      `  ${key}: all ${r.allMs.toFixed(1)}, groups 2-3 ${r.upperMs.toFixed(1)}, head ${r.headMs.toFixed(1)}, eval ${r.evalMsPerImage.toFixed(2)}/img; per run setup ${(r.setupMs / 1000).toFixed(1)} s`,
+    );
+  const notes = [
+    'Regular-policy runs may stop early and the LR finder may stop before its 100 steps: the estimate is an upper bound for them.',
+  ];
+  if (e.fromTable)
+    notes.push(
+      `${e.fromTable} job(s) sized from the size table (their data is not on this machine), not from the data.`,
+    );
   if (check && check.jobs) {
     const factor = check.measured / check.estimated;
     notes.push(

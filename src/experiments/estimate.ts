@@ -53,7 +53,8 @@ export interface StepRates {
 /** runLrFinder's default ramp length, which train() uses. */
 const FINDER_STEPS = 100;
 
-export const rateKey = (w: Pick<JobWork, 'arch' | 'imageSize' | 'crop' | 'batchSize' | 'evalBatch'>): string => `${w.arch}:i${w.imageSize}:c${w.crop}:b${w.batchSize}:e${w.evalBatch}`;
+export const rateKey = (w: Pick<JobWork, 'arch' | 'imageSize' | 'crop' | 'batchSize' | 'evalBatch'>): string =>
+  `${w.arch}:i${w.imageSize}:c${w.crop}:b${w.batchSize}:e${w.evalBatch}`;
 
 /** Every job of the experiment, every stage expanded (see expandPlan), sources first, each once. */
 export function allJobs(spec: ExperimentSpec, done?: LookupDone): { job: RunJob; stage?: string }[] {
@@ -87,7 +88,10 @@ export function jobWork(job: RunJob, stage: string | undefined, config: TrainCon
     epochs: config.epochs,
     sizes,
     steps: { head: upperFrom, upper: allFrom - upperFrom, all: total - allFrom },
-    finder: { steps: config.maxLr === 'auto' ? FINDER_STEPS : 0, part: allFrom === 0 ? 'all' : upperFrom === 0 ? 'upper' : 'head' },
+    finder: {
+      steps: config.maxLr === 'auto' ? FINDER_STEPS : 0,
+      part: allFrom === 0 ? 'all' : upperFrom === 0 ? 'upper' : 'head',
+    },
     evalImages: config.epochs * sizes.val + testPasses * sizes.test,
   };
 }
@@ -113,14 +117,31 @@ export interface MeasureOptions {
 }
 
 /** Times training steps (by trainable part) and evaluation for one (arch, sizes, batch) on the device. */
-export async function measureRates(w: Pick<JobWork, 'arch' | 'imageSize' | 'crop' | 'batchSize' | 'evalBatch'>, opts: MeasureOptions = {}): Promise<StepRates> {
+export async function measureRates(
+  w: Pick<JobWork, 'arch' | 'imageSize' | 'crop' | 'batchSize' | 'evalBatch'>,
+  opts: MeasureOptions = {},
+): Promise<StepRates> {
   const device = resolveDevice(opts.device ?? 'auto');
   const warmup = opts.warmup ?? 2;
   const repeats = opts.repeats ?? 3;
   const channelsLast = true; // as train() runs by default
   const created = performance.now();
-  const model = await loadModel({ arch: w.arch as 'densenet121' | 'resnet50', numClasses: 1, inChannels: 1, device, channelsLast });
-  const trainer = new Trainer(model, { crop: w.crop, mean: [0.449], std: [0.226], device, channelsLast, autocast: device.startsWith('cuda') ? 'bf16' : 'none', seed: 0 });
+  const model = await loadModel({
+    arch: w.arch as 'densenet121' | 'resnet50',
+    numClasses: 1,
+    inChannels: 1,
+    device,
+    channelsLast,
+  });
+  const trainer = new Trainer(model, {
+    crop: w.crop,
+    mean: [0.449],
+    std: [0.226],
+    device,
+    channelsLast,
+    autocast: device.startsWith('cuda') ? 'bf16' : 'none',
+    seed: 0,
+  });
   const createMs = performance.now() - created;
   try {
     const px = w.imageSize * w.imageSize;
@@ -134,7 +155,14 @@ export async function measureRates(w: Pick<JobWork, 'arch' | 'imageSize' | 'crop
       const samples: number[] = [];
       for (let i = 0; i < warmup + repeats; i++) {
         const t0 = performance.now();
-        await trainer.step({ images, shape: [w.batchSize, 1, w.imageSize, w.imageSize], targets, lrs: [1e-5, 1e-5, 1e-5], momenta: [0.9, 0.9, 0.9], step: step++ });
+        await trainer.step({
+          images,
+          shape: [w.batchSize, 1, w.imageSize, w.imageSize],
+          targets,
+          lrs: [1e-5, 1e-5, 1e-5],
+          momenta: [0.9, 0.9, 0.9],
+          step: step++,
+        });
         if (step === 1) firstMs = performance.now() - t0;
         if (i >= warmup) samples.push(performance.now() - t0);
       }
@@ -181,7 +209,10 @@ export interface EstimateOptions extends MeasureOptions {
   done?: LookupDone;
 }
 
-export async function estimateExperiment(spec: ExperimentSpec, opts: EstimateOptions = {}): Promise<ExperimentEstimate> {
+export async function estimateExperiment(
+  spec: ExperimentSpec,
+  opts: EstimateOptions = {},
+): Promise<ExperimentEstimate> {
   const table = { ...(spec.name === 'paper' ? PAPER_SIZES : {}), ...opts.sizes };
   const works: JobWork[] = [];
   const sizer = new SplitSizer({ metadataOnly: true });
@@ -196,17 +227,25 @@ export async function estimateExperiment(spec: ExperimentSpec, opts: EstimateOpt
     if (!rates[key]) rates[key] = await measureRates(w, { ...opts, device });
   }
   const jobs = works.map((w) => estimateJob(w, rates[rateKey(w)]!));
-  return { device, jobs, rates, fromTable: works.filter((w) => w.sizes.from === 'table').length, totalSeconds: jobs.reduce((s, j) => s + j.seconds.total, 0) };
+  return {
+    device,
+    jobs,
+    rates,
+    fromTable: works.filter((w) => w.sizes.from === 'table').length,
+    totalSeconds: jobs.reduce((s, j) => s + j.seconds.total, 0),
+  };
 }
 
 /** Validates a --sizes JSON object. */
 export function parseSizeTable(raw: unknown, path = 'sizes'): SizeTable {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new OptionError(path, 'an object {dataset: {train, val, test}}', raw);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new OptionError(path, 'an object {dataset: {train, val, test}}', raw);
   const out: SizeTable = {};
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
     const o = v as Record<string, unknown>;
     for (const k of ['train', 'val', 'test'] as const) {
-      if (typeof o?.[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0) throw new OptionError(`${path}.${name}.${k}`, 'an integer >= 0', o?.[k]);
+      if (typeof o?.[k] !== 'number' || !Number.isInteger(o[k]) || (o[k] as number) < 0)
+        throw new OptionError(`${path}.${name}.${k}`, 'an integer >= 0', o?.[k]);
     }
     out[name] = { train: o.train as number, val: o.val as number, test: o.test as number };
   }

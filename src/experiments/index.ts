@@ -1,5 +1,17 @@
 /** Public API of experiments, the results database and reports. */
-export type { ArmConfig, ArmRunner, DatasetSpec, EpochMetrics, ExperimentSpec, RunContext, RunJob, RunResult, SourceSpec, StageSpec, WinnerRule } from './types.js';
+export type {
+  ArmConfig,
+  ArmRunner,
+  DatasetSpec,
+  EpochMetrics,
+  ExperimentSpec,
+  RunContext,
+  RunJob,
+  RunResult,
+  SourceSpec,
+  StageSpec,
+  WinnerRule,
+} from './types.js';
 export { loadSpec, validateSpec, DEFAULT_ARM } from './spec.js';
 export { planExperiment, planJobs, type Plan, type PlannedArm, type StageOutcome } from './plan.js';
 export { selectWinner, type WinnerDecision } from './winner.js';

@@ -23,7 +23,10 @@ export interface SplitSizes {
   train: number;
   val: number;
   test: number;
-  /** Distinct positive images in the training set (binary: of the label; multi-label: of any); unknown from a size table. */
+  /**
+   * Distinct positive images in the training set (binary: of the label; multi-label: of any); unknown from a size
+   * table.
+   */
   trainUniquePositives?: number;
   from: 'data' | 'table';
 }
@@ -60,7 +63,10 @@ export function expandPlan(spec: ExperimentSpec, done?: LookupDone): Plan {
 /** The job's resolved training config (source checkpoints stand in by name: nothing is read from them). */
 export async function jobTrainConfig(job: RunJob, cacheDir?: string): Promise<TrainConfig> {
   // A job that reuses a tuned max LR runs no LR finder: any number stands in for it.
-  const partial = await jobTrainOptions({ ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet', maxLr: job.lrFrom ? (job.maxLr ?? 1e-3) : job.maxLr }, { cacheDir });
+  const partial = await jobTrainOptions(
+    { ...job, initCheckpoint: job.initCheckpoint ?? 'imagenet', maxLr: job.lrFrom ? (job.maxLr ?? 1e-3) : job.maxLr },
+    { cacheDir },
+  );
   try {
     return resolveTrainConfig(partial);
   } catch (err) {
@@ -90,22 +96,47 @@ export class SplitSizer {
   };
 
   /** Split sizes and labels of one job's config. */
-  async sizes(job: RunJob, config: TrainConfig): Promise<{ train: number; val: number; test: number; trainUniquePositives: number; labels: string[] }> {
+  async sizes(
+    job: RunJob,
+    config: TrainConfig,
+  ): Promise<{ train: number; val: number; test: number; trainUniquePositives: number; labels: string[] }> {
     const c = config;
-    const key = canonicalJson({ kind: job.kind, data: c.data, format: c.format, task: c.task, split: c.split, seed: c.seed, exclude: c.excludeExperiment, grid: c.excludeNGrid, valLimit: c.valLimit, testLimit: c.testLimit, load: datasetLoadOptions(c) });
+    const key = canonicalJson({
+      kind: job.kind,
+      data: c.data,
+      format: c.format,
+      task: c.task,
+      split: c.split,
+      seed: c.seed,
+      exclude: c.excludeExperiment,
+      grid: c.excludeNGrid,
+      valLimit: c.valLimit,
+      testLimit: c.testLimit,
+      load: datasetLoadOptions(c),
+    });
     let group = this.groups.get(key);
     if (!group) {
-      group = planSplits({ ...config, n: undefined }, { loadDataset: this.load }).then(({ splits }) => ({ pool: splits.train, val: splits.val.length, test: splits.test.length, labels: splits.labels }));
+      group = planSplits({ ...config, n: undefined }, { loadDataset: this.load }).then(({ splits }) => ({
+        pool: splits.train,
+        val: splits.val.length,
+        test: splits.test.length,
+        labels: splits.labels,
+      }));
       this.groups.set(key, group);
     }
     const g = await group.catch((err: unknown) => Promise.reject(inSpecTerms(err, job)));
     if (config.n !== undefined && config.n > g.pool.length && g.labels.length > 1) {
-      throw new Error(`dataset '${job.data.name}': N = ${config.n} is more than its training pool of ${g.pool.length} images`);
+      throw new Error(
+        `dataset '${job.data.name}': N = ${config.n} is more than its training pool of ${g.pool.length} images`,
+      );
     }
     const isPositive = (x: Sample) => x.targets.some((t) => t === 1);
-    // Binary subsets have exactly N, each half using every unique image before repeating one; multi-label ones the first N.
+    // Binary subsets have exactly N, each half using every unique image before repeating one; multi-label ones the
+    // first N.
     const trainUniquePositives =
-      g.labels.length === 1 && config.n !== undefined ? Math.min(Math.floor(config.n / 2), g.pool.filter(isPositive).length) : g.pool.slice(0, config.n).filter(isPositive).length;
+      g.labels.length === 1 && config.n !== undefined
+        ? Math.min(Math.floor(config.n / 2), g.pool.filter(isPositive).length)
+        : g.pool.slice(0, config.n).filter(isPositive).length;
     return { train: config.n ?? g.pool.length, val: g.val, test: g.test, trainUniquePositives, labels: g.labels };
   }
 }
@@ -114,16 +145,29 @@ export class SplitSizer {
  * Split sizes from the data when its folder is here, else from `table` (by the job's dataset name).
  * Data that is here but unreadable (bad labels, a malformed CSV) is an error, never a silent fallback.
  */
-export async function splitSizes(job: RunJob, config: TrainConfig, table: SizeTable, sizer = new SplitSizer()): Promise<SplitSizes> {
+export async function splitSizes(
+  job: RunJob,
+  config: TrainConfig,
+  table: SizeTable,
+  sizer = new SplitSizer(),
+): Promise<SplitSizes> {
   if (!config.data || existsSync(config.data)) {
     const s = await sizer.sizes(job, config);
     return { train: s.train, val: s.val, test: s.test, trainUniquePositives: s.trainUniquePositives, from: 'data' };
   }
   const row = table[job.data.name];
-  if (!row) throw new Error(`cannot size dataset '${job.data.name}': its folder ${config.data} is not on this machine; give its sizes with --sizes (JSON {"${job.data.name}": {"train": n, "val": n, "test": n}})`);
+  if (!row)
+    throw new Error(
+      `cannot size dataset '${job.data.name}': its folder ${config.data} is not on this machine; give its sizes with --sizes (JSON {"${job.data.name}": {"train": n, "val": n, "test": n}})`,
+    );
   // A target's N is what it trains on (binary subsets draw positives with replacement when short).
   const train = job.n === 'all' ? row.train : job.kind === 'target' ? job.n : Math.min(job.n, row.train);
-  return { train, val: Math.min(config.valLimit ?? Infinity, row.val), test: Math.min(config.testLimit ?? Infinity, row.test), from: 'table' };
+  return {
+    train,
+    val: Math.min(config.valLimit ?? Infinity, row.val),
+    test: Math.min(config.testLimit ?? Infinity, row.test),
+    from: 'table',
+  };
 }
 
 export interface PlanSizes {
@@ -160,14 +204,24 @@ export interface PlanJob {
   sizes: PlanSizes;
 }
 
-/** `experiment --plan --json`: every source task and every job of every figure with its sizes (a job shared by two figures is listed in each). */
-export async function describePlan(spec: ExperimentSpec, opts: { done?: LookupDone; cacheDir?: string } = {}): Promise<{ sources: PlanSource[]; jobs: PlanJob[] }> {
+/**
+ * `experiment --plan --json`: every source task and every job of every figure with its sizes (a job shared by two
+ * figures is listed in each).
+ */
+export async function describePlan(
+  spec: ExperimentSpec,
+  opts: { done?: LookupDone; cacheDir?: string } = {},
+): Promise<{ sources: PlanSource[]; jobs: PlanJob[] }> {
   const plan = expandPlan(spec, opts.done);
   const sizer = new SplitSizer({ metadataOnly: true });
   const sizesOf = async (job: RunJob) => {
     const config = await jobTrainConfig(job, opts.cacheDir);
     const s = await sizer.sizes(job, config);
-    return { sizes: { train: s.train, val: s.val, test: s.test, trainUniquePositives: s.trainUniquePositives }, labels: s.labels, config };
+    return {
+      sizes: { train: s.train, val: s.val, test: s.test, trainUniquePositives: s.trainUniquePositives },
+      labels: s.labels,
+      config,
+    };
   };
   const sources: PlanSource[] = [];
   for (const job of plan.sources) {
@@ -201,9 +255,15 @@ export async function describePlan(spec: ExperimentSpec, opts: { done?: LookupDo
 }
 
 /** `experiment --plan` without --json: the sources and, per figure, its jobs by target. */
-export function printPlan(p: { sources: PlanSource[]; jobs: PlanJob[] }, write: (line: string) => void = (l) => console.log(l)): void {
+export function printPlan(
+  p: { sources: PlanSource[]; jobs: PlanJob[] },
+  write: (line: string) => void = (l) => console.log(l),
+): void {
   write('Source tasks:');
-  for (const s of p.sources) write(`  ${s.name} (${s.dataset}, ${s.arch}, ${s.labels.length} label${s.labels.length === 1 ? '' : 's'}): train ${s.sizes.train}, val ${s.sizes.val}, test ${s.sizes.test}`);
+  for (const s of p.sources)
+    write(
+      `  ${s.name} (${s.dataset}, ${s.arch}, ${s.labels.length} label${s.labels.length === 1 ? '' : 's'}): train ${s.sizes.train}, val ${s.sizes.val}, test ${s.sizes.test}`,
+    );
   const figures = [...new Set(p.jobs.map((j) => j.figure))];
   for (const f of figures) {
     const mine = p.jobs.filter((j) => j.figure === f);
@@ -211,10 +271,22 @@ export function printPlan(p: { sources: PlanSource[]; jobs: PlanJob[] }, write: 
     write(`Figure ${f}: ${mine.length} jobs`);
     for (const t of targets) {
       const jobs = mine.filter((j) => j.target === t);
-      const arms = [...new Set(jobs.map((j) => (j.method === 'radiomics' ? 'radiomics' : `${j.arch} ${j.policy} ${j.strategy} source=${j.source} init=${j.init} max_lr=${j.lrRule} frozen-at-start=${j.frozenGroupsAtStart}`)))];
-      write(`  ${t} (val ${jobs[0]!.sizes.val}, test ${jobs[0]!.sizes.test}): ${jobs.length} jobs, ${arms.length} arms`);
+      const arms = [
+        ...new Set(
+          jobs.map((j) =>
+            j.method === 'radiomics'
+              ? 'radiomics'
+              : `${j.arch} ${j.policy} ${j.strategy} source=${j.source} init=${j.init} max_lr=${j.lrRule} frozen-at-start=${j.frozenGroupsAtStart}`,
+          ),
+        ),
+      ];
+      write(
+        `  ${t} (val ${jobs[0]!.sizes.val}, test ${jobs[0]!.sizes.test}): ${jobs.length} jobs, ${arms.length} arms`,
+      );
       for (const a of arms) write(`    ${a}`);
     }
   }
-  write(`${p.jobs.length} jobs listed by figure, ${new Set(p.jobs.map((j) => j.key)).size} distinct, plus ${p.sources.length} source task(s)`);
+  write(
+    `${p.jobs.length} jobs listed by figure, ${new Set(p.jobs.map((j) => j.key)).size} distinct, plus ${p.sources.length} source task(s)`,
+  );
 }

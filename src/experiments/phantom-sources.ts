@@ -39,7 +39,11 @@ export async function cachedSourceRun(job: RunJob, phantomsDir: string): Promise
   };
 }
 
-export async function cacheSourceRun(job: RunJob, result: RunResult, phantoms: { dir: string; seed: number }): Promise<void> {
+export async function cacheSourceRun(
+  job: RunJob,
+  result: RunResult,
+  phantoms: { dir: string; seed: number },
+): Promise<void> {
   if (!result.checkpoint) return;
   const provenance: SourceProvenance = {
     task: job.data.name,

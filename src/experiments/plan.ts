@@ -6,7 +6,16 @@
 import { jobConfig } from './db.js';
 import { hashConfig, keyForm, withoutRoots } from './keys.js';
 import { selectWinner, type PairedP, type WinnerDecision } from './winner.js';
-import { ARCHS, type Arch, type ArmConfig, type DatasetSpec, type ExperimentSpec, type RunJob, type SourceSpec, type StageSpec } from './types.js';
+import {
+  ARCHS,
+  type Arch,
+  type ArmConfig,
+  type DatasetSpec,
+  type ExperimentSpec,
+  type RunJob,
+  type SourceSpec,
+  type StageSpec,
+} from './types.js';
 
 /** One arm on one target over the N grid x seeds. */
 export interface PlannedArm {
@@ -53,18 +62,43 @@ function withKey(job: Omit<RunJob, 'key'>): RunJob {
  */
 export function sourceJob(spec: ExperimentSpec, source: SourceSpec, arch: Arch, targetSeed?: number): RunJob {
   const { n, seed, train, targets: _offered, disjointFromTarget, ...data } = source;
-  const baseStart = spec.base.source === 'none' || spec.base.source === 'imagenet' ? {} : { source: 'imagenet', init: 'pretrained' as const };
+  const baseStart =
+    spec.base.source === 'none' || spec.base.source === 'imagenet'
+      ? {}
+      : { source: 'imagenet', init: 'pretrained' as const };
   const arm: ArmConfig = { ...spec.base, ...baseStart, ...train, arch };
-  if (!disjointFromTarget) return withKey({ experiment: spec.name, kind: 'source', data, arm: normaliseArm(arm), n, seed });
+  if (!disjointFromTarget)
+    return withKey({ experiment: spec.name, kind: 'source', data, arm: normaliseArm(arm), n, seed });
   const target = spec.targets.find((t) => t.name === disjointFromTarget)!;
-  const options = { ...data.options, excludeExperiment: target.labels![0], excludeNGrid: spec.nGrid, split: target.options.split ?? 'official' };
-  return withKey({ experiment: spec.name, kind: 'source', data: { ...data, options }, arm: normaliseArm(arm), n, seed: targetSeed ?? seed });
+  const options = {
+    ...data.options,
+    excludeExperiment: target.labels![0],
+    excludeNGrid: spec.nGrid,
+    split: target.options.split ?? 'official',
+  };
+  return withKey({
+    experiment: spec.name,
+    kind: 'source',
+    data: { ...data, options },
+    arm: normaliseArm(arm),
+    n,
+    seed: targetSeed ?? seed,
+  });
 }
 
 /** What a radiomics arm is, whatever the stage carried: no network, so nothing else of the arm applies. */
 const RADIOMICS_ARM: Omit<ArmConfig, 'options'> = {
-  method: 'radiomics', arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'none', init: 'default',
-  optimizer: 'adam', epochs: 1, maxLr: 1, batchSize: 16, tta: 0,
+  method: 'radiomics',
+  arch: 'densenet121',
+  policy: 'regular',
+  strategy: 'fine-tune',
+  source: 'none',
+  init: 'default',
+  optimizer: 'adam',
+  epochs: 1,
+  maxLr: 1,
+  batchSize: 16,
+  tta: 0,
 };
 
 /**
@@ -79,9 +113,15 @@ export function normaliseArm(arm: ArmConfig): ArmConfig {
   if (arm.method === 'radiomics') return { ...RADIOMICS_ARM, options: arm.options };
   const { method: _cnn, ...cnn } = arm;
   if (cnn.source === 'none' || cnn.init === 'default') {
-    return { ...cnn, source: 'none', init: 'default', strategy: cnn.strategy === 'gradual-unfreeze' ? 'discriminative' : cnn.strategy };
+    return {
+      ...cnn,
+      source: 'none',
+      init: 'default',
+      strategy: cnn.strategy === 'gradual-unfreeze' ? 'discriminative' : cnn.strategy,
+    };
   }
-  if (cnn.init === 'moments' && cnn.options.momentsScope === undefined) return { ...cnn, options: { ...cnn.options, momentsScope: 'conv' } };
+  if (cnn.init === 'moments' && cnn.options.momentsScope === undefined)
+    return { ...cnn, options: { ...cnn.options, momentsScope: 'conv' } };
   return cnn;
 }
 
@@ -96,16 +136,45 @@ export function offeredTo(spec: ExperimentSpec, source: string, target: string):
  * dependency when there is one. An arm whose max LR is found tunes it once, at the largest N; the other
  * N reuse it (lrFrom).
  */
-export function armJobs(spec: ExperimentSpec, target: DatasetSpec, arm: ArmConfig, nGrid: number[] = spec.nGrid): RunJob[] {
+export function armJobs(
+  spec: ExperimentSpec,
+  target: DatasetSpec,
+  arm: ArmConfig,
+  nGrid: number[] = spec.nGrid,
+): RunJob[] {
   const source = spec.sources.find((s) => s.name === arm.source);
   const initWeights = arm.init !== 'default' ? publishedWeights(spec, arm) : undefined;
   const jobs: RunJob[] = [];
   const largest = nGrid[nGrid.length - 1]!;
   for (const seed of spec.seeds) {
     const dependsOn = source && arm.init !== 'default' ? sourceJob(spec, source, arm.arch, seed).key : undefined;
-    const tuning = withKey({ experiment: spec.name, kind: 'target', data: target, arm, n: largest, seed, dependsOn, initWeights });
+    const tuning = withKey({
+      experiment: spec.name,
+      kind: 'target',
+      data: target,
+      arm,
+      n: largest,
+      seed,
+      dependsOn,
+      initWeights,
+    });
     const lrFrom = arm.maxLr === 'auto' && arm.method !== 'radiomics' ? tuning.key : undefined;
-    for (const n of nGrid) jobs.push(n === largest ? tuning : withKey({ experiment: spec.name, kind: 'target', data: target, arm, n, seed, dependsOn, initWeights, lrFrom }));
+    for (const n of nGrid)
+      jobs.push(
+        n === largest
+          ? tuning
+          : withKey({
+              experiment: spec.name,
+              kind: 'target',
+              data: target,
+              arm,
+              n,
+              seed,
+              dependsOn,
+              initWeights,
+              lrFrom,
+            }),
+      );
   }
   return jobs;
 }
@@ -115,7 +184,9 @@ function publishedWeights(spec: ExperimentSpec, arm: ArmConfig): string | undefi
   const w = spec.weightSources?.find((s) => s.name === arm.source);
   if (!w) return undefined;
   if (w.arch !== arm.arch) {
-    throw new Error(`source '${w.name}' is ${w.arch} weights (${w.weights}) but an arm naming it trains ${arm.arch}: give that arm arch ${w.arch}, or offer the source to other stages only`);
+    throw new Error(
+      `source '${w.name}' is ${w.arch} weights (${w.weights}) but an arm naming it trains ${arm.arch}: give that arm arch ${w.arch}, or offer the source to other stages only`,
+    );
   }
   return w.weights;
 }
@@ -160,17 +231,32 @@ function series(arm: PlannedArm, metric: 'testAuc' | 'testAucTta', lookup: Looku
   });
 }
 
-function stageArm(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec, carried: ArmConfig, i: number): PlannedArm {
+function stageArm(
+  spec: ExperimentSpec,
+  stage: StageSpec,
+  target: DatasetSpec,
+  carried: ArmConfig,
+  i: number,
+): PlannedArm {
   const arm = normaliseArm({ ...carried, ...stage.base, ...stage.arms[i] } as ArmConfig);
-  return { stage: stage.name, figure: stage.figure ?? stage.name, name: String(stage.values[i]), target: target.name, arm, jobs: armJobs(spec, target, arm, stage.nGrid) };
+  return {
+    stage: stage.name,
+    figure: stage.figure ?? stage.name,
+    name: String(stage.values[i]),
+    target: target.name,
+    arm,
+    jobs: armJobs(spec, target, arm, stage.nGrid),
+  };
 }
 
 /** The stage's arm indices a target runs: all but those naming a source not offered to it. */
 function armsFor(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec): number[] {
-  return stage.arms.map((_, i) => i).filter((i) => {
-    const source = stage.arms[i]!.source ?? stage.base.source;
-    return source === undefined || offeredTo(spec, source, target.name);
-  });
+  return stage.arms
+    .map((_, i) => i)
+    .filter((i) => {
+      const source = stage.arms[i]!.source ?? stage.base.source;
+      return source === undefined || offeredTo(spec, source, target.name);
+    });
 }
 
 /**
@@ -180,7 +266,15 @@ function armsFor(spec: ExperimentSpec, stage: StageSpec, target: DatasetSpec): n
 export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP: PairedP): Plan {
   if (spec.mode === 'grid') {
     const arms = spec.targets.flatMap((t) =>
-      spec.arms.filter((a) => offeredTo(spec, a.arm.source, t.name)).map((a) => ({ figure: a.name, name: a.name, target: t.name, arm: normaliseArm(a.arm), jobs: armJobs(spec, t, normaliseArm(a.arm)) })),
+      spec.arms
+        .filter((a) => offeredTo(spec, a.arm.source, t.name))
+        .map((a) => ({
+          figure: a.name,
+          name: a.name,
+          target: t.name,
+          arm: normaliseArm(a.arm),
+          jobs: armJobs(spec, t, normaliseArm(a.arm)),
+        })),
     );
     return { arms, sources: sourcesOf(spec, arms), outcomes: [] };
   }
@@ -204,7 +298,10 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
       const present = stage.values.map(String).filter((_, i) => group[i]!.length > 0);
       const offered = group.filter((g) => g.length > 0);
       const perValue = offered.map((g) => g.map((a) => series(a, stage.winner.metric, lookup)));
-      const waitingOn = offered.flat().flatMap((a) => a.jobs).filter((j) => !lookup(j.key)).length;
+      const waitingOn = offered
+        .flat()
+        .flatMap((a) => a.jobs)
+        .filter((j) => !lookup(j.key)).length;
       const complete = offered.length > 0 && !perValue.some((s) => s.some((x) => x === undefined));
       const carry = (winner: string) => {
         for (const a of group[stage.values.map(String).indexOf(winner)]!) won.set(a.target, a.arm);
@@ -212,8 +309,17 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
       if (stage.winner.rule === 'fixed' && present.includes(stage.winner.value)) {
         // Decided in advance: later stages are planned at once; the results only report agreement.
         const decision = complete
-          ? selectWinner(stage.winner, present, perValue.map((s) => (s as (number | null)[][]).flat()), pairedP)
-          : { winner: stage.winner.value, means: present.map(() => NaN), reason: `decided in advance: ${stage.winner.value} (waiting for ${waitingOn} run(s) to compare)` };
+          ? selectWinner(
+              stage.winner,
+              present,
+              perValue.map((s) => (s as (number | null)[][]).flat()),
+              pairedP,
+            )
+          : {
+              winner: stage.winner.value,
+              means: present.map(() => NaN),
+              reason: `decided in advance: ${stage.winner.value} (waiting for ${waitingOn} run(s) to compare)`,
+            };
         outcomes.push({ stage: stage.name, target: targetName, decision, waitingOn });
         carry(decision.winner);
         return;
@@ -222,23 +328,40 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
         outcomes.push({ stage: stage.name, target: targetName, waitingOn });
         return;
       }
-      const decision = selectWinner(stage.winner, present, perValue.map((s) => (s as (number | null)[][]).flat()), pairedP);
+      const decision = selectWinner(
+        stage.winner,
+        present,
+        perValue.map((s) => (s as (number | null)[][]).flat()),
+        pairedP,
+      );
       outcomes.push({ stage: stage.name, target: targetName, decision, waitingOn: 0 });
       carry(decision.winner);
     };
     if (stage.winnerScope === 'all') {
-      if (targets.every((t) => stageArms.some((a) => a.target === t.name))) decide('*', stage.values.map((v) => stageArms.filter((a) => a.name === String(v))));
+      if (targets.every((t) => stageArms.some((a) => a.target === t.name)))
+        decide(
+          '*',
+          stage.values.map((v) => stageArms.filter((a) => a.name === String(v))),
+        );
       else outcomes.push({ stage: stage.name, target: '*', waitingOn: NaN });
     } else {
       for (const target of targets) {
         const mine = stageArms.filter((a) => a.target === target.name);
-        if (mine.length) decide(target.name, stage.values.map((v) => mine.filter((a) => a.name === String(v))));
+        if (mine.length)
+          decide(
+            target.name,
+            stage.values.map((v) => mine.filter((a) => a.name === String(v))),
+          );
         else outcomes.push({ stage: stage.name, target: target.name, waitingOn: NaN });
       }
     }
     winners.set(stage.name, won);
   }
-  return { arms, sources: [...new Map([...eagerSources(spec), ...sourcesOf(spec, arms)].map((j) => [j.key, j])).values()], outcomes };
+  return {
+    arms,
+    sources: [...new Map([...eagerSources(spec), ...sourcesOf(spec, arms)].map((j) => [j.key, j])).values()],
+    outcomes,
+  };
 }
 
 /**
@@ -247,7 +370,8 @@ export function planExperiment(spec: ExperimentSpec, lookup: LookupDone, pairedP
  */
 function eagerSources(spec: ExperimentSpec): RunJob[] {
   const pairs = new Set<string>(); // "source\0arch"
-  const archOf = (stage: StageSpec | undefined): Arch => stage?.base.arch ?? (stage?.buildsOn ? archOf(spec.stages.find((s) => s.name === stage.buildsOn)) : spec.base.arch);
+  const archOf = (stage: StageSpec | undefined): Arch =>
+    stage?.base.arch ?? (stage?.buildsOn ? archOf(spec.stages.find((s) => s.name === stage.buildsOn)) : spec.base.arch);
   pairs.add(`${spec.base.source}\0${spec.base.arch}`);
   for (const st of spec.stages) {
     for (const a of st.arms) {
@@ -256,7 +380,9 @@ function eagerSources(spec: ExperimentSpec): RunJob[] {
     }
   }
   return spec.sources.flatMap((s) =>
-    ARCHS.filter((a) => pairs.has(`${s.name}\0${a}`)).flatMap((a) => spec.seeds.map((seed) => sourceJob(spec, s, a, seed))),
+    ARCHS.filter((a) => pairs.has(`${s.name}\0${a}`)).flatMap((a) =>
+      spec.seeds.map((seed) => sourceJob(spec, s, a, seed)),
+    ),
   );
 }
 
@@ -270,7 +396,8 @@ export function planArmNames(plan: Plan, into: Map<string, string[]> = new Map()
     if (!list.includes(name)) list.push(name);
     into.set(key, list);
   };
-  for (const a of plan.arms) for (const j of a.jobs) add(j.key, a.stage ? `Fig. ${a.figure} (${a.stage}): ${a.name}` : a.name);
+  for (const a of plan.arms)
+    for (const j of a.jobs) add(j.key, a.stage ? `Fig. ${a.figure} (${a.stage}): ${a.name}` : a.name);
   for (const j of plan.sources) add(j.key, `source task ${j.data.name}`);
   return into;
 }

@@ -6,7 +6,12 @@
  * result goes to the same results database as the CNN runs.
  */
 import { bootstrapMacroAucCi, macroAuc } from '../metrics/index.js';
-import { drawParams, trainRadiomicsBaseline, type BaselineParams, type RadiomicsBaseline } from '../radiomics/baseline.js';
+import {
+  drawParams,
+  trainRadiomicsBaseline,
+  type BaselineParams,
+  type RadiomicsBaseline,
+} from '../radiomics/baseline.js';
 import { radiomicFeatures, RADIOMIC_FEATURE_COUNT } from '../radiomics/features.js';
 import type { Matrix } from '../radiomics/standardize.js';
 import { deriveSeed, mulberry32 } from '../random.js';
@@ -47,7 +52,8 @@ async function splitFeatures(data: PreparedData, split: SplitData, signal?: Abor
     if (signal?.aborted) throw new Error('Radiomics run interrupted.');
     const batch = split.rows.slice(i, i + 256);
     const values = await radiomicFeatures(data.cache.readBatch(batch), [batch.length, height, width]);
-    for (let k = 0; k < batch.length; k++) rows.push(Array.from(values.subarray(k * RADIOMIC_FEATURE_COUNT, (k + 1) * RADIOMIC_FEATURE_COUNT)));
+    for (let k = 0; k < batch.length; k++)
+      rows.push(Array.from(values.subarray(k * RADIOMIC_FEATURE_COUNT, (k + 1) * RADIOMIC_FEATURE_COUNT)));
   }
   return rows;
 }
@@ -56,26 +62,53 @@ async function splitFeatures(data: PreparedData, split: SplitData, signal?: Abor
 function labelRows(split: SplitData, labels: number, name: string): number[][] {
   return split.samples.map((s, i) => {
     const row = Array.from(split.targets.subarray(i * labels, (i + 1) * labels));
-    if (row.some((v) => v !== 0 && v !== 1)) throw new Error(`radiomics: sample '${s.id}' of the ${name} split has an unknown label; radiomics needs every label known`);
+    if (row.some((v) => v !== 0 && v !== 1))
+      throw new Error(
+        `radiomics: sample '${s.id}' of the ${name} split has an unknown label; radiomics needs every label known`,
+      );
     return row;
   });
 }
 
 /** Per family: tuned by CV on the training subset, scored on validation; the best family by validation AUC. */
-export function chooseClassifier(trainX: Matrix, trainY: number[][], valX: Matrix, valY: number[][], opts: { seed: number; searchIters: number; folds: number }) {
-  const minority = Math.min(...trainY[0]!.map((_, l) => Math.min(trainY.filter((r) => r[l] === 1).length, trainY.filter((r) => r[l] === 0).length)).filter((m) => m > 0));
+export function chooseClassifier(
+  trainX: Matrix,
+  trainY: number[][],
+  valX: Matrix,
+  valY: number[][],
+  opts: { seed: number; searchIters: number; folds: number },
+) {
+  const minority = Math.min(
+    ...trainY[0]!
+      .map((_, l) => Math.min(trainY.filter((r) => r[l] === 1).length, trainY.filter((r) => r[l] === 0).length))
+      .filter((m) => m > 0),
+  );
   const folds = Math.max(2, Math.min(opts.folds, Number.isFinite(minority) ? minority : 2));
   const tried = CLASSIFIER_FAMILIES.map((family) => {
     const candidates = familyCandidates(family, opts.searchIters, opts.seed);
-    const model = trainRadiomicsBaseline({ trainX, trainY, valX, valY, seed: opts.seed, searchIters: opts.searchIters, folds, candidates });
+    const model = trainRadiomicsBaseline({
+      trainX,
+      trainY,
+      valX,
+      valY,
+      seed: opts.seed,
+      searchIters: opts.searchIters,
+      folds,
+      candidates,
+    });
     return { family, model };
   });
   let best = tried[0]!;
-  for (const t of tried) if ((t.model.valAuc ?? NaN) > (best.model.valAuc ?? NaN) || Number.isNaN(best.model.valAuc ?? NaN)) best = t;
+  for (const t of tried)
+    if ((t.model.valAuc ?? NaN) > (best.model.valAuc ?? NaN) || Number.isNaN(best.model.valAuc ?? NaN)) best = t;
   return { best, tried, folds };
 }
 
-export async function runRadiomicsJob(job: RunJob, partialConfig: Parameters<typeof resolveTrainConfig>[0], opts: RadiomicsJobOptions = {}): Promise<RunResult> {
+export async function runRadiomicsJob(
+  job: RunJob,
+  partialConfig: Parameters<typeof resolveTrainConfig>[0],
+  opts: RadiomicsJobOptions = {},
+): Promise<RunResult> {
   const started = performance.now();
   const config = resolveTrainConfig(partialConfig);
   const data = await prepareData(config, { progress: opts.progress });
@@ -84,7 +117,11 @@ export async function runRadiomicsJob(job: RunJob, partialConfig: Parameters<typ
     const o = job.arm.options;
     const searchIters = typeof o.searchIters === 'number' ? o.searchIters : 20;
     const folds = typeof o.folds === 'number' ? o.folds : 5;
-    const [trainX, valX, testX] = [await splitFeatures(data, data.splits.train, opts.signal), await splitFeatures(data, data.splits.val, opts.signal), await splitFeatures(data, data.splits.test, opts.signal)];
+    const [trainX, valX, testX] = [
+      await splitFeatures(data, data.splits.train, opts.signal),
+      await splitFeatures(data, data.splits.val, opts.signal),
+      await splitFeatures(data, data.splits.test, opts.signal),
+    ];
     const trainY = labelRows(data.splits.train, L, 'train');
     const valY = labelRows(data.splits.val, L, 'validation');
     const testY = labelRows(data.splits.test, L, 'test');
@@ -112,7 +149,12 @@ export async function runRadiomicsJob(job: RunJob, partialConfig: Parameters<typ
         params: best.model.params,
         folds,
         searchIters,
-        byFamily: Object.fromEntries(tried.map((t) => [t.family, { cvAuc: t.model.cvAuc, valAuc: t.model.valAuc ?? null, params: t.model.params }])),
+        byFamily: Object.fromEntries(
+          tried.map((t) => [
+            t.family,
+            { cvAuc: t.model.cvAuc, valAuc: t.model.valAuc ?? null, params: t.model.params },
+          ]),
+        ),
       },
     };
   } finally {

@@ -67,7 +67,8 @@ export function sourceCheckpointPath(checkpointDir: string, sourceKey: string): 
 /** One job in words, as the run log and --dry-run print it (a radiomics job has no network settings). */
 export function describeJob(job: RunJob): string {
   const a = job.arm;
-  const how = a.method === 'radiomics' ? 'radiomics' : `${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`;
+  const how =
+    a.method === 'radiomics' ? 'radiomics' : `${a.arch} ${a.policy} ${a.strategy} source=${a.source} init=${a.init}`;
   return `${job.kind} ${job.data.name} n=${job.n} seed=${job.seed} ${how}`;
 }
 
@@ -79,7 +80,15 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
   mkdirSync(opts.checkpointDir, { recursive: true });
   const runsDir = opts.runsDir === undefined ? runsDirBeside(db, spec) : resolve(opts.runsDir);
   const attempted = new Set<string>();
-  const summary: RunSummary = { ran: 0, done: 0, failed: [], skippedDone: 0, waiting: 0, blockedStages: [], plan: { arms: [], sources: [], outcomes: [] } };
+  const summary: RunSummary = {
+    ran: 0,
+    done: 0,
+    failed: [],
+    skippedDone: 0,
+    waiting: 0,
+    blockedStages: [],
+    plan: { arms: [], sources: [], outcomes: [] },
+  };
   const sourceCheckpoint = (key: string): string | undefined => {
     const row = db.run(key);
     if (row?.status === 'done' && row.checkpoint && existsSync(row.checkpoint)) return row.checkpoint;
@@ -129,18 +138,27 @@ export async function runExperiment(spec: ExperimentSpec, opts: RunExperimentOpt
       summary.ran++;
       ranThisPass++;
       try {
-        const result = await runner.run(job, { signal: opts.signal ?? new AbortController().signal, runsDir, armNames: armNames.get(job.key), onEpoch: (m) => {
+        const result = await runner.run(job, {
+          signal: opts.signal ?? new AbortController().signal,
+          runsDir,
+          armNames: armNames.get(job.key),
+          onEpoch: (m) => {
             expectInteger(m?.epoch, 'metrics.epoch (from the runner, numbered from 1)', 1);
             db.addEpoch(job.key, m);
           },
         });
-        if (!result || typeof result !== 'object') throw new Error(`the runner returned ${describe(result)} instead of a RunResult`);
-        if (job.kind === 'source' && !result.checkpoint) throw new Error('the runner returned no checkpoint for a source task');
+        if (!result || typeof result !== 'object')
+          throw new Error(`the runner returned ${describe(result)} instead of a RunResult`);
+        if (job.kind === 'source' && !result.checkpoint)
+          throw new Error('the runner returned no checkpoint for a source task');
         db.markDone(job.key, result);
         summary.done++;
         const cached = result.timings.cachedSourceSeconds;
         opts.onJob?.(job, typeof cached === 'number' ? 'reused' : 'done', result.testAucTta ?? result.testAuc);
-        const reused = typeof cached === 'number' ? `; reused from the phantoms' source cache (trained once, in ${Math.round(cached)} s)` : '';
+        const reused =
+          typeof cached === 'number'
+            ? `; reused from the phantoms' source cache (trained once, in ${Math.round(cached)} s)`
+            : '';
         log(`done ${job.key.slice(0, 10)} test AUC ${fmt(result.testAuc)} (TTA ${fmt(result.testAucTta)})${reused}`);
       } catch (err) {
         if (opts.signal?.aborted) throw err;

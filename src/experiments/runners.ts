@@ -12,6 +12,9 @@ export function registerArmRunner(factory: () => ArmRunner | Promise<ArmRunner>)
 }
 
 export async function resolveArmRunner(): Promise<ArmRunner> {
-  if (!registered) throw new Error('No training runner is registered in this build (registerArmRunner); use --dry-run to see the plan.');
+  if (!registered)
+    throw new Error(
+      'No training runner is registered in this build (registerArmRunner); use --dry-run to see the plan.',
+    );
   return registered();
 }

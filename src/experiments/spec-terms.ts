@@ -52,16 +52,21 @@ function setting(flag: string, value: string | undefined, job: RunJob): string |
 }
 
 /** Flags whose value is a word worth carrying over (enum or number options, and --init's named sources). */
-const VALUED = /^(init|split|policy|strategy|optimizer|arch|uncertainty|epochs|batch-size|max-lr|tta|seed|crop|image-size)$/;
+const VALUED =
+  /^(init|split|policy|strategy|optimizer|arch|uncertainty|epochs|batch-size|max-lr|tta|seed|crop|image-size)$/;
 
 /** The message with each CLI flag (and its value where it has one) replaced by the spec setting. */
 export function inSpecWords(message: string, job: RunJob): string {
-  return message.replace(/--([a-z][a-z-]*)(?:[ =]([\w.+:-]*\w))?/g, (whole, flag: string, value: string | undefined) => {
-    const valued = value !== undefined && VALUED.test(flag) && (flag !== 'init' || /^(none|imagenet|moments)$/.test(value));
-    const replaced = setting(flag, valued ? value : undefined, job);
-    if (replaced === undefined) return whole;
-    return valued || value === undefined ? replaced : `${replaced} ${value}`;
-  });
+  return message.replace(
+    /--([a-z][a-z-]*)(?:[ =]([\w.+:-]*\w))?/g,
+    (whole, flag: string, value: string | undefined) => {
+      const valued =
+        value !== undefined && VALUED.test(flag) && (flag !== 'init' || /^(none|imagenet|moments)$/.test(value));
+      const replaced = setting(flag, valued ? value : undefined, job);
+      if (replaced === undefined) return whole;
+      return valued || value === undefined ? replaced : `${replaced} ${value}`;
+    },
+  );
 }
 
 /** The error a spec user reads: option names and advised flags as spec keys; the cause kept. */

@@ -31,19 +31,30 @@ export interface TrainRunnerOptions {
 }
 
 /** Dataset name of a spec -> (root, reader format). Phantom sets are generated once into the cache. */
-async function resolveData(spec: DatasetSpec, cacheDir?: string): Promise<{ root: string; format: DatasetFormat; phantoms?: { dir: string; seed: number } }> {
+async function resolveData(
+  spec: DatasetSpec,
+  cacheDir?: string,
+): Promise<{ root: string; format: DatasetFormat; phantoms?: { dir: string; seed: number } }> {
   if (spec.dataset === 'phantom-chest' || spec.dataset === 'phantom-msk') {
     // options.phantomSeed: another simulated population (e.g. a source task disjoint from the target's patients).
     const seed = typeof spec.options.phantomSeed === 'number' ? spec.options.phantomSeed : DEFAULT_PHANTOMS.seed;
     const p = await ensureDefaultPhantoms({ cacheDir, seed });
     const phantoms = { dir: p.dir, seed };
-    return spec.dataset === 'phantom-chest' ? { root: p.chest, format: 'nih', phantoms } : { root: p.msk, format: 'mura', phantoms };
+    return spec.dataset === 'phantom-chest'
+      ? { root: p.chest, format: 'nih', phantoms }
+      : { root: p.msk, format: 'mura', phantoms };
   }
-  if (!spec.root) throw new Error(`dataset '${spec.name}' (${spec.dataset}) has no root folder: set it in the spec or its environment variable`);
+  if (!spec.root)
+    throw new Error(
+      `dataset '${spec.name}' (${spec.dataset}) has no root folder: set it in the spec or its environment variable`,
+    );
   return { root: spec.root, format: spec.dataset as DatasetFormat };
 }
 
-/** A job's run folder: under the runner's runsDir if set, else under the experiment's (RunContext.runsDir), else under the working directory. */
+/**
+ * A job's run folder: under the runner's runsDir if set, else under the experiment's (RunContext.runsDir), else under
+ * the working directory.
+ */
 function runFolder(job: RunJob, opts: TrainRunnerOptions, contextRunsDir: string | undefined): string {
   if (opts.runsDir !== undefined) return resolve(opts.runsDir, job.experiment, job.key);
   if (contextRunsDir !== undefined) return resolve(contextRunsDir, job.key);
@@ -51,7 +62,11 @@ function runFolder(job: RunJob, opts: TrainRunnerOptions, contextRunsDir: string
 }
 
 /** The TrainConfig a job stands for. Exported for tests and `--dry-run` explanations. */
-export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}, runsDir?: string): Promise<Partial<TrainConfig> & { out: string }> {
+export async function jobTrainOptions(
+  job: RunJob,
+  opts: TrainRunnerOptions = {},
+  runsDir?: string,
+): Promise<Partial<TrainConfig> & { out: string }> {
   const { root, format } = await resolveData(job.data, opts.cacheDir);
   const a = job.arm;
   const o = { ...job.data.options, ...a.options } as Record<string, unknown>;
@@ -61,9 +76,12 @@ export async function jobTrainOptions(job: RunJob, opts: TrainRunnerOptions = {}
   else if (a.source === 'imagenet') init = a.init === 'moments' ? 'moments' : pretrained ? 'imagenet' : 'none';
   else if (!pretrained) init = 'none';
   else if (job.initWeights) init = job.initWeights;
-  else if (!job.initCheckpoint) throw new Error(`job ${job.key}: source task '${a.source}' has no checkpoint yet (its job must run first)`);
+  else if (!job.initCheckpoint)
+    throw new Error(`job ${job.key}: source task '${a.source}' has no checkpoint yet (its job must run first)`);
   else init = job.initCheckpoint;
-  const labels = (job.data as DatasetSpec & { label?: string }).label ? [(job.data as DatasetSpec & { label?: string }).label!] : job.data.labels;
+  const labels = (job.data as DatasetSpec & { label?: string }).label
+    ? [(job.data as DatasetSpec & { label?: string }).label!]
+    : job.data.labels;
   // The training options a spec writes in `options` are the train command's, by the same names (the recipe's).
   const fromOptions = Object.fromEntries(SPEC_OPTION_KEYS.map((k) => [k, o[k]]));
   return {
@@ -105,14 +123,27 @@ async function runJob(job: RunJob, ctx: Parameters<ArmRunner['run']>[1], opts: T
   if (cached) return cached;
   const config = await jobTrainOptions(job, opts, ctx.runsDir);
   if (job.arm.method === 'radiomics') {
-    const result = await runRadiomicsJob(job, config, { cacheDir: opts.cacheDir, progress: opts.progress, signal: ctx.signal });
+    const result = await runRadiomicsJob(job, config, {
+      cacheDir: opts.cacheDir,
+      progress: opts.progress,
+      signal: ctx.signal,
+    });
     return { ...result, versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version } };
   }
   // A job restarted after a crash starts its folder afresh (the database already forgot the partial run).
   const { rmSync } = await import('node:fs');
   rmSync(join(config.out, 'resume'), { recursive: true, force: true });
   const run = train(config, { signal: ctx.signal, progress: opts.progress });
-  run.on('epoch', (e) => ctx.onEpoch({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds }));
+  run.on('epoch', (e) =>
+    ctx.onEpoch({
+      epoch: e.epoch,
+      trainLoss: e.trainLoss,
+      valLoss: e.valLoss,
+      valAuc: e.valAuc,
+      lr: e.lr,
+      seconds: e.seconds,
+    }),
+  );
   const r = await run;
   // metrics.json says which of the spec's arms the run is (the trainer does not know the spec).
   if (ctx.armNames?.length) addToMetrics(join(config.out, 'metrics.json'), { armNames: ctx.armNames });
@@ -134,7 +165,14 @@ async function runJob(job: RunJob, ctx: Parameters<ArmRunner['run']>[1], opts: T
     perLabelAucTta: r.perLabelAucTta,
     valLoss: r.bestValLoss ?? NaN,
     bestEpoch: r.bestEpoch ?? undefined,
-    epochs: r.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.trainLoss, valLoss: e.valLoss, valAuc: e.valAuc, lr: e.lr, seconds: e.seconds })),
+    epochs: r.epochs.map((e) => ({
+      epoch: e.epoch,
+      trainLoss: e.trainLoss,
+      valLoss: e.valLoss,
+      valAuc: e.valAuc,
+      lr: e.lr,
+      seconds: e.seconds,
+    })),
     timings: { seconds: r.seconds },
     maxLr: r.maxLr,
     sampleIdsHash: r.sampleIdsHash,

@@ -19,7 +19,17 @@ export const INITS = ['default', 'moments', 'pretrained'] as const;
 /** cnn: train the arm's network; radiomics: radiomic features + the classical classifiers (no network). */
 export const METHODS = ['cnn', 'radiomics'] as const;
 /** Options a stage may vary (one per stage). */
-export const VARIABLE_OPTIONS = ['policy', 'strategy', 'source', 'init', 'arch', 'optimizer', 'epochs', 'maxLr', 'method'] as const;
+export const VARIABLE_OPTIONS = [
+  'policy',
+  'strategy',
+  'source',
+  'init',
+  'arch',
+  'optimizer',
+  'epochs',
+  'maxLr',
+  'method',
+] as const;
 
 export type Init = (typeof INITS)[number];
 export type Method = (typeof METHODS)[number];
@@ -203,13 +213,26 @@ export interface RunResult {
   /** Learning rate per optimiser step (or a subsample), for the schedule plot. */
   schedule?: { step: number[]; lr: number[] };
   /** Radiomics jobs: the classifier chosen by validation AUC and what each of the four scored. */
-  radiomics?: { classifier: string; params: unknown; folds: number; searchIters: number; byFamily: Record<string, { cvAuc: number; valAuc: number | null; params: unknown }> };
+  radiomics?: {
+    classifier: string;
+    params: unknown;
+    folds: number;
+    searchIters: number;
+    byFamily: Record<string, { cvAuc: number; valAuc: number | null; params: unknown }>;
+  };
   /** Library versions used (torch, torchxfer...). */
   versions?: Record<string, string>;
   /** 'cnn' or 'radiomics': what produced the numbers. */
   method?: Method;
   /** The training set as it really was (see SampleCounts in src/train/data.ts). */
-  counts?: { nRequested: number; nTrained: number; uniqueImages: number; uniquePositives: number; droppedFiles: number; poolPositives?: number };
+  counts?: {
+    nRequested: number;
+    nTrained: number;
+    uniqueImages: number;
+    uniquePositives: number;
+    droppedFiles: number;
+    poolPositives?: number;
+  };
   /** Trained on torchxfer's SIMULATED phantoms. */
   simulated?: boolean;
   /** How max_lr was chosen: the finder's rule, 'given', or 'reused' (tuned by the arm's job at the largest N). */

@@ -23,10 +23,16 @@ function mean(xs: (number | null)[]): number {
 }
 
 /**
- * `series[i]` holds value i's metric per N, or per seed on a one-N stage (concatenated over targets when the winner is chosen over
+ * `series[i]` holds value i's metric per N, or per seed on a one-N stage (concatenated over targets when the winner is
+ * chosen over
  * all targets; null where a run had no AUC). Ties go to the earlier value.
  */
-export function selectWinner(rule: WinnerRule, values: string[], series: (number | null)[][], pairedP: PairedP): WinnerDecision {
+export function selectWinner(
+  rule: WinnerRule,
+  values: string[],
+  series: (number | null)[][],
+  pairedP: PairedP,
+): WinnerDecision {
   const means = series.map(mean);
   let best = 0;
   means.forEach((m, i) => {
@@ -37,10 +43,26 @@ export function selectWinner(rule: WinnerRule, values: string[], series: (number
     return { winner: values[best]!, means, reason: `highest mean ${rule.metric} (${means[best]!.toFixed(4)})` };
   }
   const simpler = values.indexOf(rule.simpler);
-  if (best === simpler) return { winner: rule.simpler, means, reason: `the simpler option ${rule.simpler} has the highest mean ${rule.metric}` };
+  if (best === simpler)
+    return {
+      winner: rule.simpler,
+      means,
+      reason: `the simpler option ${rule.simpler} has the highest mean ${rule.metric}`,
+    };
   const p = pairedOver(series[best]!, series[simpler]!, pairedP);
-  if (p < rule.alpha) return { winner: values[best]!, means, pValue: p, reason: `${values[best]} beats ${rule.simpler} (paired t-test p = ${p.toPrecision(3)} < ${rule.alpha})` };
-  return { winner: rule.simpler, means, pValue: p, reason: `no significant gain over the simpler ${rule.simpler} (paired t-test p = ${Number.isNaN(p) ? 'n/a' : p.toPrecision(3)} >= ${rule.alpha})` };
+  if (p < rule.alpha)
+    return {
+      winner: values[best]!,
+      means,
+      pValue: p,
+      reason: `${values[best]} beats ${rule.simpler} (paired t-test p = ${p.toPrecision(3)} < ${rule.alpha})`,
+    };
+  return {
+    winner: rule.simpler,
+    means,
+    pValue: p,
+    reason: `no significant gain over the simpler ${rule.simpler} (paired t-test p = ${Number.isNaN(p) ? 'n/a' : p.toPrecision(3)} >= ${rule.alpha})`,
+  };
 }
 
 /** Paired t-test p-value over the pairs where both series have an AUC (NaN with fewer than 2 pairs). */
@@ -58,14 +80,29 @@ function pairedOver(x: (number | null)[], y: (number | null)[], pairedP: PairedP
 }
 
 /** A decision taken in advance: carried as is; the results say whether they agree. */
-function fixedDecision(value: string, values: string[], series: (number | null)[][], means: number[], best: number, pairedP: PairedP): WinnerDecision {
+function fixedDecision(
+  value: string,
+  values: string[],
+  series: (number | null)[][],
+  means: number[],
+  best: number,
+  pairedP: PairedP,
+): WinnerDecision {
   const chosen = values.indexOf(value);
   const pValues: Record<string, number> = {};
   values.forEach((v, i) => {
     if (i !== chosen) pValues[v] = pairedOver(series[chosen]!, series[i]!, pairedP);
   });
   const agrees = means[chosen] === means[best];
-  const tests = Object.entries(pValues).map(([v, p]) => `${v} p = ${Number.isNaN(p) ? 'n/a' : p.toPrecision(3)}`).join(', ');
+  const tests = Object.entries(pValues)
+    .map(([v, p]) => `${v} p = ${Number.isNaN(p) ? 'n/a' : p.toPrecision(3)}`)
+    .join(', ');
   const verdict = agrees ? 'this run agrees (highest mean)' : `this run's highest mean is ${values[best]}`;
-  return { winner: value, means, pValues, agrees, reason: `decided in advance: ${value}; ${verdict}; paired t-tests of ${value} against ${tests}` };
+  return {
+    winner: value,
+    means,
+    pValues,
+    agrees,
+    reason: `decided in advance: ${value}; ${verdict}; paired t-tests of ${value} against ${tests}`,
+  };
 }

@@ -14,9 +14,14 @@ export function rocAuc(labels: LabelLike, scores: ArrayLike<number>, name = 'lab
 }
 
 /** Positive and negative scores; masked labels dropped; a non-binary label or NaN score is an error. */
-export function splitByClass(labels: LabelLike, scores: ArrayLike<number>, name = 'labels'): { pos: Float64Array; neg: Float64Array } {
+export function splitByClass(
+  labels: LabelLike,
+  scores: ArrayLike<number>,
+  name = 'labels',
+): { pos: Float64Array; neg: Float64Array } {
   if (!isArrayLike(labels)) throw new OptionError(name, 'an array of 0/1 labels', labels);
-  if (!isArrayLike(scores) || scores.length !== labels.length) throw new OptionError('scores', `an array of ${labels.length} scores (as long as ${name})`, scores);
+  if (!isArrayLike(scores) || scores.length !== labels.length)
+    throw new OptionError('scores', `an array of ${labels.length} scores (as long as ${name})`, scores);
   const pos: number[] = [];
   const neg: number[] = [];
   for (let i = 0; i < labels.length; i++) {
@@ -38,7 +43,7 @@ export function aucFromClasses(pos: ArrayLike<number>, neg: ArrayLike<number>): 
   const n = Float64Array.from(neg).sort();
   let below = 0; // negatives strictly below the current positive
   let wins = 0;
-  for (let i = 0; i < p.length; ) {
+  for (let i = 0; i < p.length;) {
     const v = p[i];
     let j = i;
     while (j < p.length && p[j] === v) j++;

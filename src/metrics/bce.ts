@@ -40,5 +40,6 @@ export function bce(probs: ArrayLike<number>, targets: ArrayLike<number>): numbe
 
 function check(a: ArrayLike<number>, t: ArrayLike<number>, name: string): void {
   if (!isArrayLike(a)) throw new OptionError(name, 'an array of numbers', a);
-  if (!isArrayLike(t) || t.length !== a.length) throw new OptionError('targets', `an array of ${a.length} numbers (as long as ${name})`, t);
+  if (!isArrayLike(t) || t.length !== a.length)
+    throw new OptionError('targets', `an array of ${a.length} numbers (as long as ${name})`, t);
 }

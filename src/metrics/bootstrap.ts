@@ -38,7 +38,9 @@ export function bootstrapAucCi(labels: LabelLike, scores: ArrayLike<number>, opt
   const auc = aucFromClasses(pos, neg);
   if (Number.isNaN(auc)) return { auc, lo: NaN, hi: NaN, level, replicates: B };
   // Rank all scores once; a replicate is then a count per tied group, and its AUC one O(n) pass.
-  const all = [...Array.from(pos, (s) => ({ s, pos: true })), ...Array.from(neg, (s) => ({ s, pos: false }))].sort((a, b) => a.s - b.s);
+  const all = [...Array.from(pos, (s) => ({ s, pos: true })), ...Array.from(neg, (s) => ({ s, pos: false }))].sort(
+    (a, b) => a.s - b.s,
+  );
   const group = new Int32Array(all.length);
   let g = -1;
   all.forEach((e, i) => (group[i] = i > 0 && all[i - 1].s === e.s ? g : ++g));
@@ -84,7 +86,9 @@ export function bootstrapMacroAucCi(
   const rows = cols[0].scores.length;
   // Per label, its unmasked entries sorted by score, with the first entry of each tie group marked.
   const ranked = cols.map(({ labels: lab, scores: sc }) => {
-    const idx = Array.from({ length: rows }, (_, i) => i).filter((i) => lab[i] === 1 || lab[i] === true || lab[i] === 0 || lab[i] === false);
+    const idx = Array.from({ length: rows }, (_, i) => i).filter(
+      (i) => lab[i] === 1 || lab[i] === true || lab[i] === 0 || lab[i] === false,
+    );
     idx.sort((a, b) => sc[a] - sc[b]);
     return {
       row: Int32Array.from(idx),

@@ -18,7 +18,11 @@ export interface MacroAuc {
  * `mask` (same shape, optional): false/0 excludes an entry, as does a NaN/null label (e.g. an
  * uncertain CheXpert label left out).
  */
-export function macroAuc(labels: Matrix<number | boolean | null>, scores: Matrix<number>, mask?: Matrix<number | boolean>): MacroAuc {
+export function macroAuc(
+  labels: Matrix<number | boolean | null>,
+  scores: Matrix<number>,
+  mask?: Matrix<number | boolean>,
+): MacroAuc {
   const perLabel = maskedColumns(labels, scores, mask).map(({ labels: lab, scores: sc }, j) => {
     const auc = rocAuc(lab, sc, `labels[:, ${j}]`);
     return Number.isNaN(auc) ? null : auc;
@@ -51,13 +55,15 @@ function columns<T>(m: Matrix<T>, name: string): T[][] {
   if (Array.isArray(m)) {
     const cols = m.length ? (isArrayLike(m[0]) ? m[0].length : -1) : 0;
     m.forEach((row, i) => {
-      if (!isArrayLike(row) || row.length !== cols) throw new OptionError(`${name}[${i}]`, `a row of ${cols} values`, row);
+      if (!isArrayLike(row) || row.length !== cols)
+        throw new OptionError(`${name}[${i}]`, `a row of ${cols} values`, row);
     });
     return Array.from({ length: cols }, (_, j) => m.map((row) => (row as ArrayLike<T>)[j]));
   }
   if (m && typeof m === 'object' && isArrayLike((m as { data: unknown }).data)) {
     const { data, cols } = m as { data: ArrayLike<T>; cols: number };
-    if (!Number.isInteger(cols) || cols < 1 || data.length % cols !== 0) throw new OptionError(`${name}.cols`, `a positive divisor of the data length ${data.length}`, cols);
+    if (!Number.isInteger(cols) || cols < 1 || data.length % cols !== 0)
+      throw new OptionError(`${name}.cols`, `a positive divisor of the data length ${data.length}`, cols);
     const rows = data.length / cols;
     return Array.from({ length: cols }, (_, j) => Array.from({ length: rows }, (_, i) => data[i * cols + j]));
   }

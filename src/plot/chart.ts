@@ -72,7 +72,8 @@ export function lineChart(spec: ChartSpec): string {
 
 /** Several charts in a grid (row-major), each keeping its own width/height, under an optional title. */
 export function panels(charts: ChartSpec[], opts: PanelsOptions = {}): string {
-  if (!Array.isArray(charts) || charts.length === 0) throw new OptionError('charts', 'a non-empty array of chart specs', charts);
+  if (!Array.isArray(charts) || charts.length === 0)
+    throw new OptionError('charts', 'a non-empty array of chart specs', charts);
   const columns = Math.max(1, Math.min(charts.length, opts.columns ?? charts.length));
   const cellW = Math.max(...charts.map((c) => c.width ?? DEFAULT_W));
   const cellH = Math.max(...charts.map((c) => c.height ?? DEFAULT_H));
@@ -81,12 +82,21 @@ export function panels(charts: ChartSpec[], opts: PanelsOptions = {}): string {
   const W = cellW * columns;
   const H = cellH * rows + top;
   let body = charts
-    .map((c, i) => `<g class="panel" transform="translate(${(i % columns) * cellW},${top + Math.floor(i / columns) * cellH})">${renderChart(c, i)}</g>`)
+    .map(
+      (c, i) =>
+        `<g class="panel" transform="translate(${(i % columns) * cellW},${top + Math.floor(i / columns) * cellH})">${renderChart(c, i)}</g>`,
+    )
     .join('');
   // Clip-path ids unique per document (a content hash), so SVGs inlined into one HTML page do not clash.
   const id = fnv1a(body + (opts.title ?? ''));
   body = body.replace(/tx-clip-(\d+)/g, `tx-clip-${id}-$1`);
-  const title = opts.title ? el('text', { class: 'suptitle', x: W / 2, y: 21, 'text-anchor': 'middle', 'font-size': 17, 'font-weight': 'bold' }, esc(opts.title)) : '';
+  const title = opts.title
+    ? el(
+        'text',
+        { class: 'suptitle', x: W / 2, y: 21, 'text-anchor': 'middle', 'font-size': 17, 'font-weight': 'bold' },
+        esc(opts.title),
+      )
+    : '';
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${FONT}">` +
     `<rect width="${W}" height="${H}" fill="white"/>${title}${body}</svg>\n`
@@ -99,19 +109,32 @@ function validate(spec: ChartSpec, i: number): void {
   if (!spec.x || !spec.y) throw new OptionError(`${name}.x/y`, 'axis specs', spec.x ?? spec.y);
   for (const ax of ['x', 'y'] as const) {
     const { min, max, log } = spec[ax];
-    for (const [k, v] of [['min', min], ['max', max]] as const) {
-      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || (log && v <= 0))) throw new OptionError(`${name}.${ax}.${k}`, log ? 'a number > 0 (log axis)' : 'a finite number', v);
+    for (const [k, v] of [
+      ['min', min],
+      ['max', max],
+    ] as const) {
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || (log && v <= 0)))
+        throw new OptionError(`${name}.${ax}.${k}`, log ? 'a number > 0 (log axis)' : 'a finite number', v);
     }
-    if (min !== undefined && max !== undefined && !(max > min)) throw new OptionError(`${name}.${ax}.max`, `a number above min (${min})`, max);
+    if (min !== undefined && max !== undefined && !(max > min))
+      throw new OptionError(`${name}.${ax}.max`, `a number above min (${min})`, max);
   }
   const cats = spec.x.categories;
-  if (cats !== undefined && (!Array.isArray(cats) || cats.length === 0 || cats.some((c) => typeof c !== 'string'))) throw new OptionError(`${name}.x.categories`, 'a non-empty array of strings', cats);
+  if (cats !== undefined && (!Array.isArray(cats) || cats.length === 0 || cats.some((c) => typeof c !== 'string')))
+    throw new OptionError(`${name}.x.categories`, 'a non-empty array of strings', cats);
   if (!Array.isArray(spec.series)) throw new OptionError(`${name}.series`, 'an array of series', spec.series);
   spec.series.forEach((s, k) => {
     const sn = `${name}.series[${k}]`;
     if (!s || typeof s.name !== 'string') throw new OptionError(`${sn}.name`, 'a string', s?.name);
-    if (!isArrayLike(s.x) || !isArrayLike(s.y) || s.x.length !== s.y.length) throw new OptionError(`${sn}.y`, `an array as long as x (${isArrayLike(s.x) ? s.x.length : '?'})`, s.y);
-    if (s.band && (!isArrayLike(s.band.lo) || !isArrayLike(s.band.hi) || s.band.lo.length !== s.x.length || s.band.hi.length !== s.x.length)) {
+    if (!isArrayLike(s.x) || !isArrayLike(s.y) || s.x.length !== s.y.length)
+      throw new OptionError(`${sn}.y`, `an array as long as x (${isArrayLike(s.x) ? s.x.length : '?'})`, s.y);
+    if (
+      s.band &&
+      (!isArrayLike(s.band.lo) ||
+        !isArrayLike(s.band.hi) ||
+        s.band.lo.length !== s.x.length ||
+        s.band.hi.length !== s.x.length)
+    ) {
       throw new OptionError(`${sn}.band`, `lo and hi arrays as long as x (${s.x.length})`, s.band);
     }
   });
@@ -165,11 +188,15 @@ function renderChart(spec: ChartSpec, index: number): string {
   for (const m of spec.markers ?? []) xs.push(m.x);
   const [x0, x1] = extent(xs, spec.x);
   const [y0, y1] = extent(ys, spec.y);
-  const xs_ = spec.x.categories ? categoryScale(spec.x.categories.length, L, R) : makeScale(x0, x1, L, R, !!spec.x.log, spec.x.min === undefined && spec.x.max === undefined);
+  const xs_ = spec.x.categories
+    ? categoryScale(spec.x.categories.length, L, R)
+    : makeScale(x0, x1, L, R, !!spec.x.log, spec.x.min === undefined && spec.x.max === undefined);
   const ys_ = makeScale(y0, y1, B, T, !!spec.y.log, spec.y.min === undefined && spec.y.max === undefined);
   const clip = `tx-clip-${index}`;
   const out: string[] = [];
-  out.push(`<defs><clipPath id="${clip}"><rect x="${L}" y="${T}" width="${px(R - L)}" height="${px(B - T)}"/></clipPath></defs>`);
+  out.push(
+    `<defs><clipPath id="${clip}"><rect x="${L}" y="${T}" width="${px(R - L)}" height="${px(B - T)}"/></clipPath></defs>`,
+  );
   out.push(axes(xs_, ys_, L, R, T, B, spec.x.categories));
   const plot: string[] = [];
   spec.series.forEach((s, k) => {
@@ -182,21 +209,66 @@ function renderChart(spec: ChartSpec, index: number): string {
     if (!usable(m.x, xs_.log)) continue;
     const x = xs_.map(m.x);
     const color = m.color ?? '#d62728';
-    plot.push(el('line', { class: 'marker', x1: x, x2: x, y1: T, y2: B, stroke: color, 'stroke-width': 1.2, 'stroke-dasharray': '4 3' }));
+    plot.push(
+      el('line', {
+        class: 'marker',
+        x1: x,
+        x2: x,
+        y1: T,
+        y2: B,
+        stroke: color,
+        'stroke-width': 1.2,
+        'stroke-dasharray': '4 3',
+      }),
+    );
     // Labels step down so that markers close together stay readable.
     const nearRight = x > L + 0.8 * (R - L); // keep the label inside the frame
     if (m.label) {
-      const a = { class: 'marker-label', x: nearRight ? x - 3 : x + 3, y: T + 14 + 13 * (labelled++ % 4), 'text-anchor': nearRight ? 'end' : undefined, 'font-size': 11, fill: color };
+      const a = {
+        class: 'marker-label',
+        x: nearRight ? x - 3 : x + 3,
+        y: T + 14 + 13 * (labelled++ % 4),
+        'text-anchor': nearRight ? 'end' : undefined,
+        'font-size': 11,
+        fill: color,
+      };
       plot.push(el('text', a, esc(m.label)));
     }
   }
   out.push(`<g clip-path="url(#${clip})">${plot.join('')}</g>`);
   out.push(el('rect', { x: L, y: T, width: R - L, height: B - T, fill: 'none', stroke: '#333', 'stroke-width': 1 }));
-  if (spec.title) out.push(el('text', { class: 'title', x: (L + R) / 2, y: T - 12, 'text-anchor': 'middle', 'font-size': 15 }, esc(spec.title)));
-  if (spec.x.label) out.push(el('text', { class: 'x-label', x: (L + R) / 2, y: H - 10, 'text-anchor': 'middle', 'font-size': 13 }, esc(spec.x.label)));
+  if (spec.title)
+    out.push(
+      el(
+        'text',
+        { class: 'title', x: (L + R) / 2, y: T - 12, 'text-anchor': 'middle', 'font-size': 15 },
+        esc(spec.title),
+      ),
+    );
+  if (spec.x.label)
+    out.push(
+      el(
+        'text',
+        { class: 'x-label', x: (L + R) / 2, y: H - 10, 'text-anchor': 'middle', 'font-size': 13 },
+        esc(spec.x.label),
+      ),
+    );
   if (spec.y.label) {
     const cy = (T + B) / 2;
-    out.push(el('text', { class: 'y-label', x: 16, y: cy, 'text-anchor': 'middle', 'font-size': 13, transform: `rotate(-90 16 ${px(cy)})` }, esc(spec.y.label)));
+    out.push(
+      el(
+        'text',
+        {
+          class: 'y-label',
+          x: 16,
+          y: cy,
+          'text-anchor': 'middle',
+          'font-size': 13,
+          transform: `rotate(-90 16 ${px(cy)})`,
+        },
+        esc(spec.y.label),
+      ),
+    );
   }
   out.push(legend(spec, L, R, T, B));
   return out.join('');
@@ -205,7 +277,12 @@ function renderChart(spec: ChartSpec, index: number): string {
 /** Category k at the centre of the k-th of `count` equal slots. */
 function categoryScale(count: number, pixLo: number, pixHi: number): Scale {
   const slot = (pixHi - pixLo) / Math.max(1, count);
-  return { map: (v) => pixLo + (v + 0.5) * slot, ticks: Array.from({ length: count }, (_, k) => k), domain: [-0.5, count - 0.5], log: false };
+  return {
+    map: (v) => pixLo + (v + 0.5) * slot,
+    ticks: Array.from({ length: count }, (_, k) => k),
+    domain: [-0.5, count - 0.5],
+    log: false,
+  };
 }
 
 function axes(x: Scale, y: Scale, L: number, R: number, T: number, B: number, categories?: string[]): string {
@@ -216,13 +293,17 @@ function axes(x: Scale, y: Scale, L: number, R: number, T: number, B: number, ca
     const p = x.map(t);
     out.push(el('line', { class: 'grid', x1: p, x2: p, y1: T, y2: B, stroke: '#e6e6e6' }));
     out.push(el('line', { x1: p, x2: p, y1: B, y2: B + 5, stroke: '#333' }));
-    out.push(el('text', { class: 'tick x-tick', x: p, y: B + 18, 'text-anchor': 'middle', 'font-size': 11 }, esc(xl[k])));
+    out.push(
+      el('text', { class: 'tick x-tick', x: p, y: B + 18, 'text-anchor': 'middle', 'font-size': 11 }, esc(xl[k])),
+    );
   });
   y.ticks.forEach((t, k) => {
     const p = y.map(t);
     out.push(el('line', { class: 'grid', x1: L, x2: R, y1: p, y2: p, stroke: '#e6e6e6' }));
     out.push(el('line', { x1: L - 5, x2: L, y1: p, y2: p, stroke: '#333' }));
-    out.push(el('text', { class: 'tick y-tick', x: L - 8, y: p + 4, 'text-anchor': 'end', 'font-size': 11 }, esc(yl[k])));
+    out.push(
+      el('text', { class: 'tick y-tick', x: L - 8, y: p + 4, 'text-anchor': 'end', 'font-size': 11 }, esc(yl[k])),
+    );
   });
   return out.join('');
 }
@@ -254,7 +335,16 @@ function seriesPath(s: SeriesSpec, x: Scale, y: Scale, color: string): string {
     }
   }
   const dash = s.dash === true ? '6 4' : typeof s.dash === 'string' ? s.dash : undefined;
-  const path = el('path', { class: 'series', 'data-name': s.name, d, fill: 'none', stroke: color, 'stroke-width': s.width ?? 1.8, 'stroke-dasharray': dash, 'stroke-linejoin': 'round' });
+  const path = el('path', {
+    class: 'series',
+    'data-name': s.name,
+    d,
+    fill: 'none',
+    stroke: color,
+    'stroke-width': s.width ?? 1.8,
+    'stroke-dasharray': dash,
+    'stroke-linejoin': 'round',
+  });
   return path + dots;
 }
 
@@ -286,7 +376,15 @@ function legend(spec: ChartSpec, L: number, R: number, T: number, B: number): st
     const dash = s.dash === true ? '6 4' : typeof s.dash === 'string' ? s.dash : undefined;
     return (
       `<g class="legend-entry" data-name="${esc(s.name)}">` +
-      el('line', { x1: x + 6, x2: x + 26, y1: cy, y2: cy, stroke: color, 'stroke-width': 2, 'stroke-dasharray': dash }) +
+      el('line', {
+        x1: x + 6,
+        x2: x + 26,
+        y1: cy,
+        y2: cy,
+        stroke: color,
+        'stroke-width': 2,
+        'stroke-dasharray': dash,
+      }) +
       el('text', { x: x + 30, y: cy + 4, 'font-size': 11 }, esc(s.name)) +
       '</g>'
     );

@@ -26,7 +26,10 @@ export interface AucPanel {
 }
 
 /** One panel per target, one line per arm with its CI band, AUC on [0.5, 1] unless data go lower. */
-export function aucVsNChart(panelsSpec: AucPanel[], opts: { title?: string; columns?: number; logN?: boolean } = {}): string {
+export function aucVsNChart(
+  panelsSpec: AucPanel[],
+  opts: { title?: string; columns?: number; logN?: boolean } = {},
+): string {
   const charts: ChartSpec[] = panelsSpec.map((p) => {
     const all = p.arms.flatMap((a) => [...a.auc, ...(a.lo ?? [])]).filter(Number.isFinite);
     const min = Math.min(0.5, Math.floor(Math.min(...all, 1) * 10) / 10);
@@ -35,9 +38,15 @@ export function aucVsNChart(panelsSpec: AucPanel[], opts: { title?: string; colu
       x: { label: 'training set size N', log: opts.logN },
       y: { label: 'test AUC', min, max: 1 },
       legend: 'bottom-right',
-      series: p.arms.map(
-        (a): SeriesSpec => ({ name: a.name, x: a.n, y: a.auc, band: a.lo && a.hi ? { lo: a.lo, hi: a.hi } : undefined, points: true, dash: a.dash, color: a.color }),
-      ),
+      series: p.arms.map((a): SeriesSpec => ({
+        name: a.name,
+        x: a.n,
+        y: a.auc,
+        band: a.lo && a.hi ? { lo: a.lo, hi: a.hi } : undefined,
+        points: true,
+        dash: a.dash,
+        color: a.color,
+      })),
     };
   });
   return panels(charts, { title: opts.title, columns: opts.columns ?? Math.min(2, charts.length) });
@@ -59,7 +68,10 @@ export interface ArmRunsPanel {
  * AUC at one training-set size: an arm per slot, a dot per seed joined by its range, a bar at the mean.
  * With one N a line over N says nothing; the spread over seeds is what a reader weighs a difference by.
  */
-export function aucByArmChart(panelsSpec: ArmRunsPanel[], opts: { n: number; title?: string; columns?: number }): string {
+export function aucByArmChart(
+  panelsSpec: ArmRunsPanel[],
+  opts: { n: number; title?: string; columns?: number },
+): string {
   const charts: ChartSpec[] = panelsSpec.map((p) => {
     const all = p.arms.flatMap((a) => a.values).filter(Number.isFinite);
     const min = Math.min(0.5, Math.floor(Math.min(...all, 1) * 10) / 10);
@@ -100,8 +112,18 @@ export function trainingCurvesChart(h: History, opts: { title?: string; xLabel?:
   const loss: SeriesSpec[] = [];
   if (h.trainLoss) loss.push({ name: 'train loss', x: h.x, y: h.trainLoss });
   if (h.valLoss) loss.push({ name: 'validation loss', x: h.x, y: h.valLoss, dash: true });
-  const charts: ChartSpec[] = [{ title: 'Loss', x: { label: xLabel }, y: { label: 'BCE loss' }, series: loss, markers }];
-  if (h.valAuc) charts.push({ title: 'Validation AUC', x: { label: xLabel }, y: { label: 'AUC' }, series: [{ name: 'validation AUC', x: h.x, y: h.valAuc, points: true }], markers, legend: 'bottom-right' });
+  const charts: ChartSpec[] = [
+    { title: 'Loss', x: { label: xLabel }, y: { label: 'BCE loss' }, series: loss, markers },
+  ];
+  if (h.valAuc)
+    charts.push({
+      title: 'Validation AUC',
+      x: { label: xLabel },
+      y: { label: 'AUC' },
+      series: [{ name: 'validation AUC', x: h.x, y: h.valAuc, points: true }],
+      markers,
+      legend: 'bottom-right',
+    });
   return panels(charts, { title: opts.title, columns: charts.length });
 }
 
@@ -122,7 +144,10 @@ export function lrFinderChart(curve: LrFinderCurve, title = 'Learning-rate finde
   return lineChart({
     title,
     x: { label: 'learning rate', log: true },
-    y: { label: 'loss', ...(yMax !== undefined && finite.length > 1 ? { min: Math.min(0, Math.min(...finite)), max: yMax } : {}) },
+    y: {
+      label: 'loss',
+      ...(yMax !== undefined && finite.length > 1 ? { min: Math.min(0, Math.min(...finite)), max: yMax } : {}),
+    },
     series: [
       { name: 'loss', x: curve.lrs, y: curve.losses, color: '#bbbbbb', width: 1 },
       { name: 'smoothed loss', x: curve.lrs, y: curve.smoothed, color: '#0072B2' },
@@ -139,11 +164,30 @@ export function scheduleChart(table: ScheduleTable, title?: string): string {
   const onlyTrainable = (v: number[], g: number) => v.map((y, i) => (table.groups[g].trainable[i] ? y : NaN));
   const markers = table.unfreeze.map((u) => ({ x: u.step, label: `group ${u.group}` }));
   const series = (key: 'lr' | 'momentum') =>
-    table.groups.map((grp, g) => ({ name: `group ${g + 1}${g === 2 ? ' (head)' : ''}`, x, y: onlyTrainable(grp[key], g), dash: g === 0 ? '2 3' : g === 1 ? '7 4' : undefined, step: true }));
+    table.groups.map((grp, g) => ({
+      name: `group ${g + 1}${g === 2 ? ' (head)' : ''}`,
+      x,
+      y: onlyTrainable(grp[key], g),
+      dash: g === 0 ? '2 3' : g === 1 ? '7 4' : undefined,
+      step: true,
+    }));
   return panels(
     [
-      { title: 'Learning rate', x: { label: 'iteration' }, y: { label: 'learning rate' }, series: series('lr'), markers },
-      { title: 'Momentum', x: { label: 'iteration' }, y: { label: 'momentum' }, series: series('momentum'), markers, legend: 'bottom-right' },
+      {
+        title: 'Learning rate',
+        x: { label: 'iteration' },
+        y: { label: 'learning rate' },
+        series: series('lr'),
+        markers,
+      },
+      {
+        title: 'Momentum',
+        x: { label: 'iteration' },
+        y: { label: 'momentum' },
+        series: series('momentum'),
+        markers,
+        legend: 'bottom-right',
+      },
     ],
     { title, columns: 2 },
   );

@@ -7,13 +7,20 @@ import sharp from 'sharp';
 import { expectNumber, expectString } from '../validate.js';
 
 /** Renders `svg` to a PNG file at its own pixel size times `scale`; resolves to the PNG's size. */
-export async function toPng(svg: string, path: string, opts: { scale?: number } = {}): Promise<{ width: number; height: number }> {
+export async function toPng(
+  svg: string,
+  path: string,
+  opts: { scale?: number } = {},
+): Promise<{ width: number; height: number }> {
   expectString(svg, 'svg');
   expectString(path, 'path');
   const scale = opts.scale ?? 1;
   expectNumber(scale, 'scale', 0, 8, { exclusiveMin: true });
   mkdirSync(dirname(path), { recursive: true });
-  const info = await sharp(Buffer.from(svg), { density: 72 * scale }).flatten({ background: '#ffffff' }).png().toFile(path);
+  const info = await sharp(Buffer.from(svg), { density: 72 * scale })
+    .flatten({ background: '#ffffff' })
+    .png()
+    .toFile(path);
   return { width: info.width, height: info.height };
 }
 

@@ -66,11 +66,21 @@ export function makeScale(lo: number, hi: number, pixLo: number, pixHi: number, 
     }
     const l0 = Math.log10(lo);
     const l1 = Math.log10(hi);
-    return { map: (v) => pixLo + ((Math.log10(v) - l0) / (l1 - l0)) * (pixHi - pixLo), ticks: logTicks(lo, hi), domain: [lo, hi], log };
+    return {
+      map: (v) => pixLo + ((Math.log10(v) - l0) / (l1 - l0)) * (pixHi - pixLo),
+      ticks: logTicks(lo, hi),
+      domain: [lo, hi],
+      log,
+    };
   }
   if (nice) [lo, hi] = niceDomain(lo, hi);
   else if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
-  return { map: (v) => pixLo + ((v - lo) / (hi - lo)) * (pixHi - pixLo), ticks: linearTicks(lo, hi), domain: [lo, hi], log };
+  return {
+    map: (v) => pixLo + ((v - lo) / (hi - lo)) * (pixHi - pixLo),
+    ticks: linearTicks(lo, hi),
+    domain: [lo, hi],
+    log,
+  };
 }
 
 /**
@@ -102,5 +112,7 @@ function roundTo(v: number, step: number): number {
 function niceLogBound(v: number, dir: 'up' | 'down'): number {
   const e = Math.floor(Math.log10(v) + 1e-9);
   const cands = [1, 2, 5, 10].map((m) => Number((m * 10 ** e).toPrecision(12)));
-  return dir === 'down' ? [...cands].reverse().find((c) => c <= v * (1 + 1e-9))! : cands.find((c) => c >= v * (1 - 1e-9))!;
+  return dir === 'down'
+    ? [...cands].reverse().find((c) => c <= v * (1 + 1e-9))!
+    : cands.find((c) => c >= v * (1 - 1e-9))!;
 }

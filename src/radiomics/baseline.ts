@@ -85,7 +85,12 @@ function checkMatrix(X: unknown, name: string): Matrix {
   if (!Array.isArray(X) || X.length === 0) throw new OptionError(name, 'a non-empty array of feature rows', X);
   const p = Array.isArray(X[0]) ? X[0].length : -1;
   X.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== p || p === 0 || !row.every((v) => typeof v === 'number' && Number.isFinite(v)))
+    if (
+      !Array.isArray(row) ||
+      row.length !== p ||
+      p === 0 ||
+      !row.every((v) => typeof v === 'number' && Number.isFinite(v))
+    )
       throw new OptionError(`${name}[${i}]`, `an array of ${p > 0 ? p : 'one or more'} finite numbers`, row);
   });
   return X as Matrix;
@@ -115,7 +120,10 @@ function trainLabel(X: Matrix, y: number[], o: BaselineOptions, seed: number): L
   const rng = mulberry32(deriveSeed('radiomics-search', seed));
   const folds = stratifiedFolds(y, o.folds, rng);
   const candidates = o.candidates ?? Array.from({ length: o.searchIters }, () => drawParams(rng));
-  const trials = candidates.map((params) => ({ params, cvAuc: crossValidatedAuc(X, y, folds, o.folds, (Xt, yt) => fitParams(params, Xt, yt, seed)) }));
+  const trials = candidates.map((params) => ({
+    params,
+    cvAuc: crossValidatedAuc(X, y, folds, o.folds, (Xt, yt) => fitParams(params, Xt, yt, seed)),
+  }));
   let best = trials[0]!;
   for (const t of trials) if (t.cvAuc > best.cvAuc || Number.isNaN(best.cvAuc)) best = t;
   return { params: best.params, cvAuc: best.cvAuc, trials, predict: fitParams(best.params, X, y, seed) };
@@ -131,7 +139,10 @@ export function trainRadiomicsBaseline(options: BaselineOptions): RadiomicsBasel
   const Y = labelColumns(options.trainY, X.length, 'trainY');
   const seed = expectInteger(options.seed, 'seed');
   expectInteger(options.searchIters, 'searchIters', 1);
-  const minority = Math.min(...Y.map((c) => Math.min(c.filter((v) => v === 1).length, c.filter((v) => v === 0).length)).filter((m) => m > 0), X.length);
+  const minority = Math.min(
+    ...Y.map((c) => Math.min(c.filter((v) => v === 1).length, c.filter((v) => v === 0).length)).filter((m) => m > 0),
+    X.length,
+  );
   expectInteger(options.folds, 'folds', 2, Math.max(2, minority));
   if (options.candidates !== undefined && (!Array.isArray(options.candidates) || options.candidates.length === 0))
     throw new OptionError('candidates', 'a non-empty array of settings', options.candidates);
@@ -147,7 +158,8 @@ export function trainRadiomicsBaseline(options: BaselineOptions): RadiomicsBasel
   };
   if (options.valX !== undefined || options.valY !== undefined) {
     const VX = checkMatrix(options.valX, 'valX');
-    if (VX[0]!.length !== X[0]!.length) throw new OptionError('valX', `rows of ${X[0]!.length} features`, `rows of ${VX[0]!.length}`);
+    if (VX[0]!.length !== X[0]!.length)
+      throw new OptionError('valX', `rows of ${X[0]!.length} features`, `rows of ${VX[0]!.length}`);
     const VY = labelColumns(options.valY, VX.length, 'valY');
     if (VY.length !== Y.length) throw new OptionError('valY', `${Y.length} label(s) per row`, `${VY.length}`);
     labels.forEach((m, l) => (m.valAuc = rocAuc(VY[l]!, m.predict(VX))));

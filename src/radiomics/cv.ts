@@ -28,8 +28,14 @@ export function crossValidatedAuc(X: Matrix, y: number[], folds: number[], k: nu
     const test = y.map((_, i) => i).filter((i) => folds[i] === f);
     const ty = train.map((i) => y[i]!);
     if (test.length === 0 || ty.every((v) => v === ty[0])) continue;
-    const score = fit(train.map((i) => X[i]!), ty);
-    const auc = rocAuc(test.map((i) => y[i]!), score(test.map((i) => X[i]!)));
+    const score = fit(
+      train.map((i) => X[i]!),
+      ty,
+    );
+    const auc = rocAuc(
+      test.map((i) => y[i]!),
+      score(test.map((i) => X[i]!)),
+    );
     if (!Number.isNaN(auc)) aucs.push(auc);
   }
   return aucs.length ? aucs.reduce((s, a) => s + a, 0) / aucs.length : NaN;

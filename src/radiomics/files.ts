@@ -15,9 +15,13 @@ export interface FileFeatures {
  * Decodes and featurises files, four at a time; unreadable ones get an `error` (never a throw).
  * Geometry: resize to `width` (default 250, 0 keeps) keeping aspect, then `height` (default 0: as resized).
  */
-export async function featuresOfFiles(files: string[], opts: { width?: number; height?: number; symmetric?: boolean } = {}): Promise<FileFeatures[]> {
+export async function featuresOfFiles(
+  files: string[],
+  opts: { width?: number; height?: number; symmetric?: boolean } = {},
+): Promise<FileFeatures[]> {
   // Options are checked before any file: a bad option is the caller's error, not a per-file skip.
-  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string')) throw new OptionError('files', 'an array of paths', files);
+  if (!Array.isArray(files) || !files.every((f) => typeof f === 'string'))
+    throw new OptionError('files', 'an array of paths', files);
   const width = opts.width === undefined ? 250 : expectInteger(opts.width, 'width', 0, 65535);
   const height = opts.height === undefined ? 0 : expectInteger(opts.height, 'height', 0, 65535);
   const symmetric = opts.symmetric === undefined ? false : expectBoolean(opts.symmetric, 'symmetric');

@@ -14,7 +14,8 @@ export interface ForestOptions {
   seed: number;
 }
 
-type Node = { leaf: true; value: number } | { leaf: false; feature: number; threshold: number; left: Node; right: Node };
+type Node =
+  { leaf: true; value: number } | { leaf: false; feature: number; threshold: number; left: Node; right: Node };
 
 export interface ForestModel {
   kind: 'forest';
@@ -34,7 +35,14 @@ function positivesOf(idx: number[], y: ArrayLike<number>): number {
  * typed-array sorts) and merged, evaluating a threshold between each pair of distinct values.
  * Gini: minimise sum over children of n_c * gini_c, i.e. maximise sum of (pos^2 + neg^2) / n_c.
  */
-function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: number, minLeaf: number, scratch: Float64Array): { score: number; threshold: number } {
+function bestSplit(
+  col: Float64Array,
+  y: ArrayLike<number>,
+  idx: number[],
+  pos: number,
+  minLeaf: number,
+  scratch: Float64Array,
+): { score: number; threshold: number } {
   const n = idx.length;
   // Views on one buffer per fit: no allocation of value arrays per node and feature.
   const posVals = scratch.subarray(0, pos);
@@ -66,13 +74,25 @@ function bestSplit(col: Float64Array, y: ArrayLike<number>, idx: number[], pos: 
   return best;
 }
 
-function growTree(cols: Float64Array[], y: ArrayLike<number>, idx: number[], depth: number, opts: ForestOptions, rng: Random, scratch: Float64Array): Node {
+function growTree(
+  cols: Float64Array[],
+  y: ArrayLike<number>,
+  idx: number[],
+  depth: number,
+  opts: ForestOptions,
+  rng: Random,
+  scratch: Float64Array,
+): Node {
   const n = idx.length;
   const pos = positivesOf(idx, y);
-  if (pos === 0 || pos === n || n < 2 * opts.minSamplesLeaf || (opts.maxDepth !== null && depth >= opts.maxDepth)) return { leaf: true, value: pos / n };
+  if (pos === 0 || pos === n || n < 2 * opts.minSamplesLeaf || (opts.maxDepth !== null && depth >= opts.maxDepth))
+    return { leaf: true, value: pos / n };
   const p = cols.length;
   const tries = Math.max(1, Math.floor(Math.sqrt(p)));
-  const features = shuffle(Array.from({ length: p }, (_, j) => j), rng).slice(0, tries);
+  const features = shuffle(
+    Array.from({ length: p }, (_, j) => j),
+    rng,
+  ).slice(0, tries);
   let best = { score: (pos * pos + (n - pos) * (n - pos)) / n + 1e-12, feature: -1, threshold: 0 }; // must beat no split
   for (const f of features) {
     const s = bestSplit(cols[f]!, y, idx, pos, opts.minSamplesLeaf, scratch);

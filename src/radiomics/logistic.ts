@@ -75,7 +75,11 @@ function solveModel(G: Float64Array, c: Float64Array, z: Float64Array, l1: numbe
   if (l1 === 0) {
     const A = Float64Array.from(G);
     for (let j = 0; j < p; j++) A[j * k + j] = A[j * k + j]! + l2;
-    const x = choleskySolve(A, Float64Array.from(c, (v) => -v), k);
+    const x = choleskySolve(
+      A,
+      Float64Array.from(c, (v) => -v),
+      k,
+    );
     if (x) return void z.set(x);
   }
   if (featureSign(G, c, z, l1, l2)) return;
@@ -131,7 +135,9 @@ function featureSign(G: Float64Array, c: Float64Array, z: Float64Array, l1: numb
     const active = Array.from({ length: k }, (_, j) => j).filter((j) => j === p || sign[j] !== 0);
     if (active.every((j) => Math.abs(g[j]! + l1 * sign[j]!) <= 1e-9 * scale)) {
       let worst = -1;
-      for (let j = 0; j < p; j++) if (sign[j] === 0 && Math.abs(g[j]!) > l1 * (1 + 1e-9) && (worst < 0 || Math.abs(g[j]!) > Math.abs(g[worst]!))) worst = j;
+      for (let j = 0; j < p; j++)
+        if (sign[j] === 0 && Math.abs(g[j]!) > l1 * (1 + 1e-9) && (worst < 0 || Math.abs(g[j]!) > Math.abs(g[worst]!)))
+          worst = j;
       if (worst < 0) return true; // every zero coordinate satisfies |gradient| <= l1: optimal
       sign[worst] = -Math.sign(g[worst]!);
       active.push(worst);

@@ -1,4 +1,7 @@
-/** Feature standardisation fitted on training rows only (scikit-learn's StandardScaler: population std, 1 where constant). */
+/**
+ * Feature standardisation fitted on training rows only (scikit-learn's StandardScaler: population std, 1 where
+ * constant).
+ */
 export type Matrix = number[][];
 
 export interface Standardizer {
@@ -23,7 +26,8 @@ export function fitStandardizer(X: Matrix): Standardizer {
     scale,
     transform: (Z) =>
       Z.map((row, i) => {
-        if (row.length !== p) throw new RangeError(`row ${i} has ${row.length} features; the standardiser was fitted on ${p}`);
+        if (row.length !== p)
+          throw new RangeError(`row ${i} has ${row.length} features; the standardiser was fitted on ${p}`);
         return row.map((v, j) => (v - mean[j]!) / scale[j]!);
       }),
   };

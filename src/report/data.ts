@@ -59,7 +59,9 @@ export interface ExperimentReport {
   runs: RunRow[];
   /** Runs of the current plan that failed (listed apart; never counted in any mean or test). */
   failed: RunRow[];
-  /** Runs in the database that the current spec no longer plans (an earlier version of it): listed apart, never counted. */
+  /**
+   * Runs in the database that the current spec no longer plans (an earlier version of it): listed apart, never counted.
+   */
   superseded: RunRow[];
   /** Trained on torchxfer's simulated phantoms (by the spec's datasets or the runs' own record). */
   simulated: boolean;
@@ -90,7 +92,11 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
       group: a.stage ?? 'grid',
       figure: a.figure,
       maxLr: radiomics ? null : (largest ?? null),
-      maxLrFrom: radiomics ? null : a.arm.maxLr === 'auto' ? { mode: 'found', rule: rule ?? 'a rule these runs did not record' } : { mode: 'given' },
+      maxLrFrom: radiomics
+        ? null
+        : a.arm.maxLr === 'auto'
+          ? { mode: 'found', rule: rule ?? 'a rule these runs did not record' }
+          : { mode: 'given' },
       name: a.name,
       target: a.target,
       nGrid: grid,
@@ -116,15 +122,37 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
         const t = { p: c.p, meanDiff: c.meanDiff };
         const x = c.pairedN;
         // Over N only where the stage has several sizes: one N makes one pair, never a test.
-        if (mine[i]!.nGrid.length > 1) tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', meanDiff: t.meanDiff, p: t.p, pairs: x.length, over: 'n' });
-        if (spec.seeds.length > 1) tests.push({ group, target, a: mine[i]!.name, b: mine[j]!.name, metric: 'testAucTta', ...pairedOverRuns(mine[i]!, mine[j]!), over: 'n-seed' });
+        if (mine[i]!.nGrid.length > 1)
+          tests.push({
+            group,
+            target,
+            a: mine[i]!.name,
+            b: mine[j]!.name,
+            metric: 'testAucTta',
+            meanDiff: t.meanDiff,
+            p: t.p,
+            pairs: x.length,
+            over: 'n',
+          });
+        if (spec.seeds.length > 1)
+          tests.push({
+            group,
+            target,
+            a: mine[i]!.name,
+            b: mine[j]!.name,
+            metric: 'testAucTta',
+            ...pairedOverRuns(mine[i]!, mine[j]!),
+            over: 'n-seed',
+          });
       }
     }
   }
   const runs = db.runs(name);
   const versions: Record<string, string[]> = {};
   for (const r of runs) {
-    for (const [k, v] of Object.entries(r.versions_json ? (JSON.parse(r.versions_json) as Record<string, string>) : {})) {
+    for (const [k, v] of Object.entries(
+      r.versions_json ? (JSON.parse(r.versions_json) as Record<string, string>) : {},
+    )) {
       versions[k] = [...new Set([...(versions[k] ?? []), v])];
     }
   }
@@ -134,7 +162,14 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
   for (const r of current) counts[r.status] = (counts[r.status] ?? 0) + 1;
   const simulated = usesPhantoms(spec) || runs.some((r) => runResult(r).simulated === true);
   return {
-    spec, arms, outcomes: plan.outcomes, tests, sources: current.filter((r) => r.kind === 'source'), runs: current, versions, counts,
+    spec,
+    arms,
+    outcomes: plan.outcomes,
+    tests,
+    sources: current.filter((r) => r.kind === 'source'),
+    runs: current,
+    versions,
+    counts,
     failed: current.filter((r) => r.status === 'failed'),
     superseded: runs.filter((r) => !planned.has(r.key)),
     simulated,
@@ -143,7 +178,12 @@ export function experimentReport(db: ResultsDb, name: string): ExperimentReport 
 
 /** Paired t-test over the (N, seed) cells both arms have done: seeds are repeats, so each is a pair. */
 function pairedOverRuns(a: ArmSummary, b: ArmSummary): { meanDiff: number; p: number; pairs: number } {
-  const cells = (arm: ArmSummary) => new Map(arm.runs.filter((r) => r.status === 'done' && r.n !== null).map((r) => [`${r.n}:${r.seed}`, r.test_auc_tta ?? r.test_auc]));
+  const cells = (arm: ArmSummary) =>
+    new Map(
+      arm.runs
+        .filter((r) => r.status === 'done' && r.n !== null)
+        .map((r) => [`${r.n}:${r.seed}`, r.test_auc_tta ?? r.test_auc]),
+    );
   const ca = cells(a);
   const cb = cells(b);
   const keys = [...ca.keys()].filter((k) => typeof ca.get(k) === 'number' && typeof cb.get(k) === 'number');
@@ -160,7 +200,10 @@ function perLabelAt(done: RunRow[]): ArmSummary['perLabel'] {
   const maps = withLabels
     .filter((r) => r.n === n)
     .map((r) => {
-      const p = JSON.parse(r.per_label_json!) as { auc: Record<string, number | null> | null; aucTta: Record<string, number | null> | null };
+      const p = JSON.parse(r.per_label_json!) as {
+        auc: Record<string, number | null> | null;
+        aucTta: Record<string, number | null> | null;
+      };
       return p.aucTta ?? p.auc ?? {};
     });
   const labels = [...new Set(maps.flatMap((m) => Object.keys(m)))];

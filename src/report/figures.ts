@@ -25,7 +25,12 @@ export interface RunFigure {
 }
 
 /** One figure per stage (or grid) x target: test AUC with TTA vs N, one series per arm. */
-export function aucFigure(group: string, target: string, arms: ArmSummary[], opts: { simulated?: boolean } = {}): Figure {
+export function aucFigure(
+  group: string,
+  target: string,
+  arms: ArmSummary[],
+  opts: { simulated?: boolean } = {},
+): Figure {
   const named = `${group === 'grid' ? 'Arms' : `Stage ${group}`}: ${target}`;
   const title = opts.simulated ? `SIMULATED phantoms. ${named}` : named;
   return { id: `auc-${slug(group)}-${slug(target)}`, title, svg: aucSvg([{ title, arms }], {}) };
@@ -48,8 +53,18 @@ export function paperFigure(figure: string, arms: ArmSummary[], opts: { simulate
  */
 function aucSvg(panels: { title: string; arms: ArmSummary[] }[], opts: { title?: string; columns?: number }): string {
   const n = singleN(panels.flatMap((p) => p.arms));
-  if (n !== undefined) return aucByArmChart(panels.map((p) => ({ title: p.title, arms: p.arms.map((a) => ({ name: a.name, values: seedValues(a, n) })) })), { n, ...opts });
-  return aucVsNChart(panels.map((p) => ({ title: p.title, arms: p.arms.map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })) })), opts);
+  if (n !== undefined)
+    return aucByArmChart(
+      panels.map((p) => ({ title: p.title, arms: p.arms.map((a) => ({ name: a.name, values: seedValues(a, n) })) })),
+      { n, ...opts },
+    );
+  return aucVsNChart(
+    panels.map((p) => ({
+      title: p.title,
+      arms: p.arms.map((a): Arm => ({ name: a.name, n: a.nGrid, auc: a.aucTta, ...ciBand(a) })),
+    })),
+    opts,
+  );
 }
 
 /** The one training-set size every arm runs, if they run just one. */
@@ -103,11 +118,21 @@ export function runFigure(run: RunRow, epochs: EpochRow[], label: string): RunFi
     parts.push({
       id: `${id}-schedule`,
       title: `${label}: schedule`,
-      svg: lineChart({ title: 'Learning rate applied', x: { label: 'optimiser step' }, y: { label: 'learning rate', log: true }, series: [{ name: 'lr', x: r.schedule.step, y: r.schedule.lr }], legend: 'none' }),
+      svg: lineChart({
+        title: 'Learning rate applied',
+        x: { label: 'optimiser step' },
+        y: { label: 'learning rate', log: true },
+        series: [{ name: 'lr', x: r.schedule.step, y: r.schedule.lr }],
+        legend: 'none',
+      }),
     });
   }
   if (r.lrFinder && r.lrFinder.lr.length) {
-    parts.push({ id: `${id}-lr-finder`, title: `${label}: LR finder`, svg: lrFinderChart(analyseLrFinder(r.lrFinder.lr, r.lrFinder.loss), 'Learning-rate finder') });
+    parts.push({
+      id: `${id}-lr-finder`,
+      title: `${label}: LR finder`,
+      svg: lrFinderChart(analyseLrFinder(r.lrFinder.lr, r.lrFinder.loss), 'Learning-rate finder'),
+    });
   }
   return { id, title: label, parts };
 }

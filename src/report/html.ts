@@ -26,7 +26,10 @@ function perLabelTable(r: ExperimentReport, group: string, target: string): stri
   const arms = r.arms.filter((a) => a.group === group && a.target === target && a.perLabel);
   if (!arms.length) return '';
   const labels = arms[0]!.perLabel!.labels;
-  const rows = arms.map((a) => `<tr><th>${esc(a.name)} (N=${esc(a.perLabel!.n)})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`);
+  const rows = arms.map(
+    (a) =>
+      `<tr><th>${esc(a.name)} (N=${esc(a.perLabel!.n)})</th>${labels.map((l) => `<td>${fmt(a.perLabel!.auc[a.perLabel!.labels.indexOf(l)] ?? NaN)}</td>`).join('')}</tr>`,
+  );
   return `<table class="per-label"><caption>Per-label test AUC at the largest N (– = one class only, no AUC)</caption><tr><th>arm</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr>${rows.join('')}</table>`;
 }
 
@@ -34,7 +37,10 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
   const tests = r.tests.filter((t) => t.group === group && t.target === target);
   if (!tests.length) return '';
   const over = (t: (typeof tests)[number]) => (t.over === 'n' ? 'N (seed means)' : 'N x seed');
-  const rows = tests.map((t) => `<tr data-over="${esc(t.over)}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${esc(t.pairs)}</td><td class="p">${fmtP(t.p)}</td></tr>`);
+  const rows = tests.map(
+    (t) =>
+      `<tr data-over="${esc(t.over)}"><td>${esc(t.a)}</td><td>${esc(t.b)}</td><td>${esc(over(t))}</td><td>${fmt(t.meanDiff)}</td><td>${esc(t.pairs)}</td><td class="p">${fmtP(t.p)}</td></tr>`,
+  );
   return `<table class="ttest"><caption>Paired two-sided t-tests (test AUC with TTA): over the N grid (the paper's test) and over every (N, seed) run</caption><tr><th>arm A</th><th>arm B</th><th>paired over</th><th>mean A−B</th><th>pairs</th><th>p</th></tr>${rows.join('')}</table>`;
 }
 
@@ -42,8 +48,14 @@ function testsTable(r: ExperimentReport, group: string, target: string): string 
 function runsTable(r: ExperimentReport): string {
   const rows = r.runs.map((x) => {
     const arm = JSON.parse(x.arm_json) as Record<string, unknown>;
-    const armText = ['arch', 'policy', 'strategy', 'source', 'init', 'epochs', 'maxLr'].map((k) => String(arm[k])).join(' ');
-    const timings = x.timings_json ? Object.entries(JSON.parse(x.timings_json) as Record<string, number>).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ') : '';
+    const armText = ['arch', 'policy', 'strategy', 'source', 'init', 'epochs', 'maxLr']
+      .map((k) => String(arm[k]))
+      .join(' ');
+    const timings = x.timings_json
+      ? Object.entries(JSON.parse(x.timings_json) as Record<string, number>)
+          .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+          .join(', ')
+      : '';
     return (
       `<tr data-key="${esc(x.key)}"><td>${esc(x.key.slice(0, 10))}</td><td>${esc(x.kind)}</td><td>${esc(x.data_name)}</td><td>${esc(armText)}</td><td>${esc(String(x.n ?? 'all'))}</td><td>${esc(String(x.seed))}</td>` +
       `<td>${esc(x.status)}</td><td>${fmt(x.test_auc ?? NaN)}</td><td>${fmt(x.test_auc_tta ?? NaN)}</td><td>${fmt(x.val_loss ?? NaN)}</td>` +
@@ -76,15 +88,35 @@ function simulatedSection(simulated: boolean, x: ReportExtras | undefined): stri
 
 function winnersHtml(r: ExperimentReport): string {
   if (!r.outcomes.length) return '';
-  const why = (o: ExperimentReport['outcomes'][number]) => (o.decision ? esc(o.decision.reason) : `waiting on ${Number.isFinite(o.waitingOn) ? `${esc(o.waitingOn)} run(s)` : 'an earlier stage'}`);
-  const rows = r.outcomes.map((o) => `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${why(o)}</td></tr>`);
+  const why = (o: ExperimentReport['outcomes'][number]) =>
+    o.decision
+      ? esc(o.decision.reason)
+      : `waiting on ${Number.isFinite(o.waitingOn) ? `${esc(o.waitingOn)} run(s)` : 'an earlier stage'}`;
+  const rows = r.outcomes.map(
+    (o) =>
+      `<tr><td>${esc(o.stage)}</td><td>${esc(o.target)}</td><td class="winner">${o.decision ? esc(o.decision.winner) : 'pending'}</td><td>${why(o)}</td></tr>`,
+  );
   return `<h3>Stage winners</h3><table class="winners"><tr><th>stage</th><th>target</th><th>winner</th><th>why</th></tr>${rows.join('')}</table>`;
 }
 
-function groupHtml(r: ExperimentReport, group: string, target: string, figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>): string {
+function groupHtml(
+  r: ExperimentReport,
+  group: string,
+  target: string,
+  figures: Map<string, Figure>,
+  runFigures: Map<string, RunFigure[]>,
+): string {
   const fig = figures.get(`${r.spec.name}/${group}/${target}`);
   const runs = runFigures.get(`${r.spec.name}/${group}/${target}`) ?? [];
-  const caption = fig ? `<figcaption>${esc(figureCaption(group, r.arms.filter((a) => a.group === group && a.target === target), r))}</figcaption>` : '';
+  const caption = fig
+    ? `<figcaption>${esc(
+        figureCaption(
+          group,
+          r.arms.filter((a) => a.group === group && a.target === target),
+          r,
+        ),
+      )}</figcaption>`
+    : '';
   return (
     `<section class="group" data-group="${esc(group)}" data-target="${esc(target)}"><h3>${esc(group === 'grid' ? 'Arms' : `Stage ${group}`)}: ${esc(target)}</h3>` +
     (fig ? `<figure class="auc-figure" id="${esc(fig.id)}">${fig.svg}${caption}</figure>` : '') +
@@ -92,7 +124,9 @@ function groupHtml(r: ExperimentReport, group: string, target: string, figures: 
     aucTable(r, group, target, 'auc') +
     perLabelTable(r, group, target) +
     testsTable(r, group, target) +
-    (runs.length ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '') +
+    (runs.length
+      ? `<details><summary>Training curves (${runs.length} runs)</summary>${runs.map((f) => `<figure class="run-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>`
+      : '') +
     '</section>'
   );
 }
@@ -101,21 +135,37 @@ function paperFiguresHtml(r: ExperimentReport, figures: Map<string, Figure>): st
   return [...new Set(r.arms.map((a) => a.figure))]
     .map((f) => ({ f, fig: figures.get(`${r.spec.name}/figure/${f}`) }))
     .filter((x): x is { f: string; fig: Figure } => x.fig !== undefined)
-    .map(({ f, fig }) => `<figure class="paper-figure" id="${esc(fig.id)}"><figcaption><strong>${esc(fig.title)}</strong> ${esc(figureCaption(f, r.arms.filter((a) => a.figure === f), r))}</figcaption>${fig.svg}</figure>`)
+    .map(
+      ({ f, fig }) =>
+        `<figure class="paper-figure" id="${esc(fig.id)}"><figcaption><strong>${esc(fig.title)}</strong> ${esc(
+          figureCaption(
+            f,
+            r.arms.filter((a) => a.figure === f),
+            r,
+          ),
+        )}</figcaption>${fig.svg}</figure>`,
+    )
     .join('');
 }
 
 function paperTableHtml(r: ExperimentReport): string {
   const comparison = paperVsRun(r);
   if (!comparison.length) return '';
-  const rows = comparison.map((c) => `<tr><td>${esc(c.figure)}</td><td class="claim">${esc(c.claim)}</td><td>${esc(c.paper)}</td><td>${esc(c.thisRun)}</td></tr>`);
+  const rows = comparison.map(
+    (c) =>
+      `<tr><td>${esc(c.figure)}</td><td class="claim">${esc(c.claim)}</td><td>${esc(c.paper)}</td><td>${esc(c.thisRun)}</td></tr>`,
+  );
   return `<table class="paper-vs-run"><caption>Paper vs this run (the paper's numbers beside the tasks it reported them for)</caption><tr><th>Fig.</th><th>claim</th><th>paper</th><th>this run</th></tr>${rows.join('')}</table>`;
 }
 
 function provenanceHtml(r: ExperimentReport): string {
   return (
-    `<h3>Provenance</h3><table class="provenance"><tr><th>runs of the current spec</th><td>${Object.entries(r.counts).map(([k, v]) => `${esc(v)} ${esc(k)}`).join(', ')}</td></tr>` +
-    Object.entries(r.versions).map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`).join('') +
+    `<h3>Provenance</h3><table class="provenance"><tr><th>runs of the current spec</th><td>${Object.entries(r.counts)
+      .map(([k, v]) => `${esc(v)} ${esc(k)}`)
+      .join(', ')}</td></tr>` +
+    Object.entries(r.versions)
+      .map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v.join(', '))}</td></tr>`)
+      .join('') +
     `<tr><th>report by</th><td>torchxfer ${esc(version)}</td></tr></table>` +
     apartHtml(r) +
     runsTable(r) +
@@ -123,11 +173,20 @@ function provenanceHtml(r: ExperimentReport): string {
   );
 }
 
-function experimentHtml(r: ExperimentReport, figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>, x: ReportExtras | undefined): string {
+function experimentHtml(
+  r: ExperimentReport,
+  figures: Map<string, Figure>,
+  runFigures: Map<string, RunFigure[]>,
+  x: ReportExtras | undefined,
+): string {
   const simulated = r.simulated || Boolean(x?.simulated);
-  const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map((k) => k.split('\u0000') as [string, string]);
+  const groups = [...new Set(r.arms.map((a) => `${a.group}\u0000${a.target}`))].map(
+    (k) => k.split('\u0000') as [string, string],
+  );
   const srcFigs = runFigures.get(`${r.spec.name}/sources`) ?? [];
-  const srcCurves = srcFigs.length ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>` : '';
+  const srcCurves = srcFigs.length
+    ? `<details><summary>Training curves (${srcFigs.length})</summary>${srcFigs.map((f) => `<figure class="run-figure source-figure" id="${esc(f.id)}">${f.parts.map((p) => p.svg).join('')}</figure>`).join('')}</details>`
+    : '';
   return (
     `<section class="experiment" data-name="${esc(r.spec.name)}"><h2>Experiment ${esc(r.spec.name)} (${esc(r.spec.mode)})${simulated ? ' <span class="simulated-tag">SIMULATED</span>' : ''}</h2>` +
     simulatedSection(simulated, x) +
@@ -145,7 +204,12 @@ function experimentHtml(r: ExperimentReport, figures: Map<string, Figure>, runFi
   );
 }
 
-export function renderHtml(reports: ExperimentReport[], figures: Map<string, Figure>, runFigures: Map<string, RunFigure[]>, extras: Map<string, ReportExtras> = new Map()): string {
+export function renderHtml(
+  reports: ExperimentReport[],
+  figures: Map<string, Figure>,
+  runFigures: Map<string, RunFigure[]>,
+  extras: Map<string, ReportExtras> = new Map(),
+): string {
   const sections = reports.map((r) => experimentHtml(r, figures, runFigures, extras.get(r.spec.name)));
   const simulated = reports.some((r) => r.simulated) || [...extras.values()].some((x) => x.simulated);
   return `<!doctype html>

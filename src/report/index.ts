@@ -15,7 +15,11 @@ export interface ReportFiles {
   reports: ExperimentReport[];
 }
 
-export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: boolean; cacheDir?: string } = {}): Promise<ReportFiles> {
+export async function writeReport(
+  db: ResultsDb,
+  outDir: string,
+  opts: { png?: boolean; cacheDir?: string } = {},
+): Promise<ReportFiles> {
   mkdirSync(join(outDir, 'figures'), { recursive: true });
   const reports = db.experiments().map((e) => experimentReport(db, e.name));
   const figures = new Map<string, Figure>();
@@ -47,7 +51,11 @@ export async function writeReport(db: ResultsDb, outDir: string, opts: { png?: b
       extras.set(r.spec.name, { simulated: true, examples: shown });
     }
     for (const figure of new Set(r.arms.map((a) => a.figure))) {
-      const fig = paperFigure(figure, r.arms.filter((a) => a.figure === figure), { simulated: r.simulated });
+      const fig = paperFigure(
+        figure,
+        r.arms.filter((a) => a.figure === figure),
+        { simulated: r.simulated },
+      );
       figures.set(`${r.spec.name}/figure/${figure}`, fig);
       await save(fig, `${slug(r.spec.name)}-${fig.id}`);
     }

@@ -14,12 +14,15 @@ export interface MethodsParagraph {
   text: string;
 }
 
-const list = (xs: (string | number)[]) => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
+const list = (xs: (string | number)[]) =>
+  xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** The options of a target as its runs read them (the arm's options override the dataset's). */
 function optionOf(r: ExperimentReport, key: string, fallback: number): number {
-  const fromArm = r.arms.map((a) => (JSON.parse(a.armJson) as ArmConfig).options?.[key]).find((v) => typeof v === 'number');
+  const fromArm = r.arms
+    .map((a) => (JSON.parse(a.armJson) as ArmConfig).options?.[key])
+    .find((v) => typeof v === 'number');
   const fromData = r.spec.targets.map((t) => t.options[key]).find((v) => typeof v === 'number');
   return (fromArm ?? fromData ?? fallback) as number;
 }
@@ -29,20 +32,38 @@ function doneResults(runs: RunRow[]): Partial<RunResult>[] {
 }
 
 function datasetWords(d: DatasetSpec, simulated: boolean): string {
-  const labels = (d as DatasetSpec & { label?: string }).label ? [(d as DatasetSpec & { label?: string }).label!] : (d.labels ?? []);
-  const what = simulated ? `torchxfer's SIMULATED ${d.dataset.startsWith('phantom-msk') ? 'limb' : 'chest'} phantoms` : `${d.dataset} data`;
-  const task = labels.length === 1 ? `binary task ${labels[0]}` : labels.length ? `${labels.length} labels (${list(labels)})` : 'all of its labels';
+  const labels = (d as DatasetSpec & { label?: string }).label
+    ? [(d as DatasetSpec & { label?: string }).label!]
+    : (d.labels ?? []);
+  const what = simulated
+    ? `torchxfer's SIMULATED ${d.dataset.startsWith('phantom-msk') ? 'limb' : 'chest'} phantoms`
+    : `${d.dataset} data`;
+  const task =
+    labels.length === 1
+      ? `binary task ${labels[0]}`
+      : labels.length
+        ? `${labels.length} labels (${list(labels)})`
+        : 'all of its labels';
   return `${what}, ${task}`;
 }
 
 function splitWords(d: DatasetSpec): string {
-  return d.options.split === 'random' ? 'patient, 70/10/20 at random' : 'patient: the official test list, 10% of the other patients for validation (70/10/20 at random without an official list)';
+  return d.options.split === 'random'
+    ? 'patient, 70/10/20 at random'
+    : 'patient: the official test list, 10% of the other patients for validation (70/10/20 at random without an official list)';
 }
 
 /** One paragraph per target: its data, its fixed evaluation sets and what the training subsets really held. */
 function dataParagraph(r: ExperimentReport, target: DatasetSpec): string {
   // Arms of several figures share runs (one key per config): each run counts once.
-  const runs = [...new Map(r.arms.filter((a) => a.target === target.name).flatMap((a) => a.runs).map((x) => [x.key, x])).values()];
+  const runs = [
+    ...new Map(
+      r.arms
+        .filter((a) => a.target === target.name)
+        .flatMap((a) => a.runs)
+        .map((x) => [x.key, x]),
+    ).values(),
+  ];
   const results = doneResults(runs);
   const sizes = results.map((x) => x.evalSizes).filter((e) => e !== undefined);
   // The sets follow the seed: one size when every seed drew the same, else the range.
@@ -79,8 +100,16 @@ function samplingSentence(r: ExperimentReport): string {
 function preprocessingParagraph(r: ExperimentReport): string {
   const size = optionOf(r, 'imageSize', 250);
   const crop = optionOf(r, 'crop', Math.min(size, Math.round((size * 236) / 250)));
-  const ttas = [...new Set(r.arms.filter((a) => (JSON.parse(a.armJson) as ArmConfig).method !== 'radiomics').map((a) => (JSON.parse(a.armJson) as ArmConfig).tta))];
-  const tta = ttas.length ? ` Test predictions averaged the centre crop and ${list(ttas)} augmented copies (test-time augmentation); AUCs are reported with and without it.` : '';
+  const ttas = [
+    ...new Set(
+      r.arms
+        .filter((a) => (JSON.parse(a.armJson) as ArmConfig).method !== 'radiomics')
+        .map((a) => (JSON.parse(a.armJson) as ArmConfig).tta),
+    ),
+  ];
+  const tta = ttas.length
+    ? ` Test predictions averaged the centre crop and ${list(ttas)} augmented copies (test-time augmentation); AUCs are reported with and without it.`
+    : '';
   return (
     `Images were read as 8-bit grey and resized to ${size}x${size} pixels. Training batches were augmented with random ${crop}x${crop} crops, ` +
     `horizontal flips (p = 0.5) and rotations uniform within ±10 degrees; validation and test used the centre crop.${tta}`
@@ -88,14 +117,16 @@ function preprocessingParagraph(r: ExperimentReport): string {
 }
 
 const POLICY_WORDS: Record<string, string> = {
-  'one-cycle': 'one-cycle: cosine from max_lr/25 up to max_lr over the first 30% of the iterations, then down to max_lr/25000, momentum 0.95 to 0.85 and back',
+  'one-cycle':
+    'one-cycle: cosine from max_lr/25 up to max_lr over the first 30% of the iterations, then down to max_lr/25000, momentum 0.95 to 0.85 and back',
   regular: 'regular: max_lr, divided by 10 whenever an epoch does not improve the validation loss',
 };
 
 const STRATEGY_WORDS: Record<string, string> = {
   'feature-extractor': 'feature extractor: only the head trains (layer groups 1-2 frozen throughout)',
   'fine-tune': 'fine-tune: every layer trains from the first step at one learning rate',
-  'gradual-unfreeze': 'gradual-unfreeze: discriminative learning rates (groups 1, 2, 3 at max_lr/9, /3, /1), group 2 unfrozen after 10% and group 1 after 20% of the iterations',
+  'gradual-unfreeze':
+    'gradual-unfreeze: discriminative learning rates (groups 1, 2, 3 at max_lr/9, /3, /1), group 2 unfrozen after 10% and group 1 after 20% of the iterations',
   discriminative: 'discriminative: the same learning rates with every layer training from the first step',
 };
 
@@ -121,18 +152,26 @@ function trainingParagraph(r: ExperimentReport): string {
   const one = <T>(f: (c: ArmConfig) => T) => [...new Set(cnn.map(f))];
   const common = cnn.length
     ? `Networks: ${one((c) => (c.optimizer === 'adam' ? 'Adam' : 'SGD with momentum')).join(' or ')}, batch ${list(one((c) => c.batchSize))}, ${list(one((c) => c.epochs))} epochs, the checkpoint with the lowest validation loss kept. ` +
-      `Policies: ${one((c) => c.policy).map((p) => POLICY_WORDS[p] ?? p).join('; ')}. Strategies: ${one((c) => c.strategy).map((x) => STRATEGY_WORDS[x] ?? x).join('; ')}.`
+      `Policies: ${one((c) => c.policy)
+        .map((p) => POLICY_WORDS[p] ?? p)
+        .join('; ')}. Strategies: ${one((c) => c.strategy)
+        .map((x) => STRATEGY_WORDS[x] ?? x)
+        .join('; ')}.`
     : '';
   const byFigure = new Map<string, typeof arms>();
-  for (const x of arms) byFigure.set(`${x.a.figure}\u0000${x.a.group}`, [...(byFigure.get(`${x.a.figure}\u0000${x.a.group}`) ?? []), x]);
+  for (const x of arms)
+    byFigure.set(`${x.a.figure}\u0000${x.a.group}`, [...(byFigure.get(`${x.a.figure}\u0000${x.a.group}`) ?? []), x]);
   const figures = [...byFigure].map(([key, xs]) => {
     const [figure, group] = key.split('\u0000') as [string, string];
     const recipes = new Map<string, string[]>();
-    for (const { a, cfg } of xs) recipes.set(recipeWords(cfg), [...new Set([...(recipes.get(recipeWords(cfg)) ?? []), a.name])]);
+    for (const { a, cfg } of xs)
+      recipes.set(recipeWords(cfg), [...new Set([...(recipes.get(recipeWords(cfg)) ?? []), a.name])]);
     const label = /^\d+$/.test(figure) ? `Fig. ${figure} (${group})` : figure;
     return `${label}: ${[...recipes].map(([words, names]) => `${list(names)} (${words})`).join('; ')}.`;
   });
-  return [common, ...figures, arms.some((x) => x.cfg.method === 'radiomics') ? RADIOMICS_WORDS : ''].filter(Boolean).join(' ');
+  return [common, ...figures, arms.some((x) => x.cfg.method === 'radiomics') ? RADIOMICS_WORDS : '']
+    .filter(Boolean)
+    .join(' ');
 }
 
 function maxLrParagraph(r: ExperimentReport): string {
@@ -141,12 +180,26 @@ function maxLrParagraph(r: ExperimentReport): string {
   const parts: string[] = [];
   if (found.length) {
     const rules = [...new Set(found.map((a) => (a.maxLrFrom as { rule: string }).rule))];
-    const ruleText = rules.map((x) => (x === 'minimum' ? "the loss minimum (the paper's rule)" : x === 'valley' ? "fastai's valley" : x === 'min-div-10' ? 'the loss minimum / 10' : x)).join(' or ');
-    parts.push(`For ${plural(found.length, 'arm')} max_lr was chosen by the learning-rate finder (exponential ramp, weights restored afterwards) at ${ruleText}, once per target and arm at the arm's largest N, and reused for every smaller N; the other rules' suggestions are recorded with each run.`);
+    const ruleText = rules
+      .map((x) =>
+        x === 'minimum'
+          ? "the loss minimum (the paper's rule)"
+          : x === 'valley'
+            ? "fastai's valley"
+            : x === 'min-div-10'
+              ? 'the loss minimum / 10'
+              : x,
+      )
+      .join(' or ');
+    parts.push(
+      `For ${plural(found.length, 'arm')} max_lr was chosen by the learning-rate finder (exponential ramp, weights restored afterwards) at ${ruleText}, once per target and arm at the arm's largest N, and reused for every smaller N; the other rules' suggestions are recorded with each run.`,
+    );
   }
   if (given.length) {
     const values = [...new Set(given.map((a) => (JSON.parse(a.armJson) as ArmConfig).maxLr))];
-    parts.push(`For ${plural(given.length, 'arm')} max_lr was fixed in the spec at ${list(values.map(String))} (no finder).`);
+    parts.push(
+      `For ${plural(given.length, 'arm')} max_lr was fixed in the spec at ${list(values.map(String))} (no finder).`,
+    );
   }
   return parts.join(' ');
 }
@@ -157,14 +210,22 @@ function sourcesParagraph(r: ExperimentReport): string {
     const arm = JSON.parse(s.arm_json) as ArmConfig;
     const res = runResult(s);
     const auc = s.test_auc_tta ?? s.test_auc;
-    const n = res.counts ? `${res.counts.nTrained} training images` : s.n === null ? 'its whole training split' : `N = ${s.n}`;
+    const n = res.counts
+      ? `${res.counts.nTrained} training images`
+      : s.n === null
+        ? 'its whole training split'
+        : `N = ${s.n}`;
     const test = res.evalSizes ? ` (${res.evalSizes.test} test images)` : '';
     const spec = r.spec.sources.find((x) => x.name === s.data_name);
     const task = spec ? `${datasetWords(spec, r.simulated)}, ` : '';
     return `${s.data_name} (${task}${arm.arch}, ${n}, ${plural(arm.epochs, 'epoch')}): ${s.status === 'done' && auc !== null ? `held-out test AUC ${auc.toFixed(3)}${test}` : `not finished (${s.status})`}`;
   });
-  for (const w of r.spec.weightSources ?? []) parts.push(`${w.name}: published ${w.arch} weights ${w.weights}, used as given (not trained or tested here)`);
-  return [`Source models, trained once per architecture and seed and reused by every arm naming them: ${parts.join('; ')}.`, ...sharedFindings(r)].join(' ');
+  for (const w of r.spec.weightSources ?? [])
+    parts.push(`${w.name}: published ${w.arch} weights ${w.weights}, used as given (not trained or tested here)`);
+  return [
+    `Source models, trained once per architecture and seed and reused by every arm naming them: ${parts.join('; ')}.`,
+    ...sharedFindings(r),
+  ].join(' ');
 }
 
 /**
@@ -179,7 +240,9 @@ function sharedFindings(r: ExperimentReport): string[] {
       r.spec.targets.flatMap((t) => {
         const shared = (t.labels ?? []).filter((l) => source.labels?.includes(l));
         if (!shared.length) return [];
-        return [`The source ${source.name} was trained on ${list(shared)}, the finding target ${t.name} is tested on: it can pass on that finding, not only the anatomy (CheXpert's five labels, the paper's chest source, include Cardiomegaly).`];
+        return [
+          `The source ${source.name} was trained on ${list(shared)}, the finding target ${t.name} is tested on: it can pass on that finding, not only the anatomy (CheXpert's five labels, the paper's chest source, include Cardiomegaly).`,
+        ];
       }),
     );
 }

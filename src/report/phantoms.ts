@@ -62,7 +62,8 @@ function populations(spec: ExperimentSpec): Population[] {
     const seed = typeof d.options.phantomSeed === 'number' ? d.options.phantomSeed : DEFAULT_PHANTOMS.seed;
     const p = found.get(`${kind} ${seed}`) ?? { kind, seed, roles: new Set(), findings: new Set() };
     p.roles.add(role);
-    if (kind === 'chest') for (const l of d.labels ?? []) if ((NIH_FINDINGS as readonly string[]).includes(l)) p.findings.add(l as Finding);
+    if (kind === 'chest')
+      for (const l of d.labels ?? []) if ((NIH_FINDINGS as readonly string[]).includes(l)) p.findings.add(l as Finding);
     found.set(`${kind} ${seed}`, p);
   };
   for (const t of spec.targets) add(t, 'target');
@@ -101,7 +102,8 @@ async function limbExamples(p: Population, cache: string, tile: number): Promise
     kind: 'msk',
     id: `phantoms-msk-seed${p.seed}`,
     title: `${[...p.roles].join(', ')} (limb phantoms, seed ${p.seed})`,
-    caption: 'a column per body part: a normal study above an abnormal one (fracture, hardware, lytic or sclerotic lesion)',
+    caption:
+      'a column per body part: a normal study above an abnormal one (fracture, hardware, lytic or sclerotic lesion)',
     phantomSeed: p.seed,
     findings: [],
   };
@@ -111,7 +113,10 @@ async function limbExamples(p: Population, cache: string, tile: number): Promise
 }
 
 /** perRow: images per chest row (limb grids have one column per body part). */
-export async function phantomExamples(spec: ExperimentSpec, opts: { cacheDir?: string; perRow?: number; tile?: number } = {}): Promise<PhantomExamples[]> {
+export async function phantomExamples(
+  spec: ExperimentSpec,
+  opts: { cacheDir?: string; perRow?: number; tile?: number } = {},
+): Promise<PhantomExamples[]> {
   const cache = opts.cacheDir ?? defaultCacheDir();
   const tile = opts.tile ?? 96;
   const out: PhantomExamples[] = [];
@@ -122,7 +127,9 @@ export async function phantomExamples(spec: ExperimentSpec, opts: { cacheDir?: s
   return out;
 }
 
-/** The grid as a figure: a SIMULATED heading, the images, each row labelled (and each column, where they have labels). */
+/**
+ * The grid as a figure: a SIMULATED heading, the images, each row labelled (and each column, where they have labels).
+ */
 export function examplesSvg(e: PhantomExamples): string | undefined {
   if (!e.png || !e.rows || !e.width || !e.height || !e.tile) return undefined;
   const tile = e.tile;
@@ -131,9 +138,17 @@ export function examplesSvg(e: PhantomExamples): string | undefined {
   const w = left + e.width;
   const h = top + e.height;
   const labels = e.rows
-    .map((r, i) => `<text x="${left - 8}" y="${top + (i + 0.5) * tile + 5}" text-anchor="end" font-size="14">${esc(r.label)}${r.alone ? '' : '*'}</text>`)
+    .map(
+      (r, i) =>
+        `<text x="${left - 8}" y="${top + (i + 0.5) * tile + 5}" text-anchor="end" font-size="14">${esc(r.label)}${r.alone ? '' : '*'}</text>`,
+    )
     .join('');
-  const columns = (e.columns ?? []).map((c, i) => `<text x="${left + (i + 0.5) * tile}" y="${top - 7}" text-anchor="middle" font-size="13">${esc(c)}</text>`).join('');
+  const columns = (e.columns ?? [])
+    .map(
+      (c, i) =>
+        `<text x="${left + (i + 0.5) * tile}" y="${top - 7}" text-anchor="middle" font-size="13">${esc(c)}</text>`,
+    )
+    .join('');
   const note = e.rows.some((r) => !r.alone) ? ' (* with other findings)' : '';
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="${FONT}">` +

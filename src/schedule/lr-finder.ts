@@ -98,8 +98,13 @@ export interface SuggestOptions {
  * Suggestions from a (smoothed) curve. As fastai: the ends are trimmed, and the curve is cut at the
  * first non-finite loss. Throws when fewer than 2 usable points remain (too short a run).
  */
-export function suggestLr(lrs: ArrayLike<number>, smoothed: ArrayLike<number>, opts: SuggestOptions = {}): LrSuggestions {
-  if (lrs.length !== smoothed.length) throw new OptionError('smoothed', `an array of ${lrs.length} losses (as long as lrs)`, smoothed);
+export function suggestLr(
+  lrs: ArrayLike<number>,
+  smoothed: ArrayLike<number>,
+  opts: SuggestOptions = {},
+): LrSuggestions {
+  if (lrs.length !== smoothed.length)
+    throw new OptionError('smoothed', `an array of ${lrs.length} losses (as long as lrs)`, smoothed);
   const skipStart = expectInteger(opts.skipStart ?? Math.floor(lrs.length / 10), 'skipStart', 0);
   const skipEnd = expectInteger(opts.skipEnd ?? 5, 'skipEnd', 0);
   let stop = lrs.length - skipEnd;
@@ -111,7 +116,11 @@ export function suggestLr(lrs: ArrayLike<number>, smoothed: ArrayLike<number>, o
   }
   const n = stop - skipStart;
   if (n < 2) {
-    throw new OptionError('losses', `a curve with at least ${skipStart + skipEnd + 2} finite points (after trimming ${skipStart} + ${skipEnd})`, Array.from(smoothed));
+    throw new OptionError(
+      'losses',
+      `a curve with at least ${skipStart + skipEnd + 2} finite points (after trimming ${skipStart} + ${skipEnd})`,
+      Array.from(smoothed),
+    );
   }
   const L = Array.from({ length: n }, (_, k) => smoothed[skipStart + k]);
   let argmin = 0;
@@ -150,8 +159,13 @@ export interface LrFinderCurve {
 }
 
 /** Smooths raw losses and suggests; suggestions are null when the run is too short to judge. */
-export function analyseLrFinder(lrs: ArrayLike<number>, losses: ArrayLike<number>, opts: SuggestOptions & { beta?: number } = {}): LrFinderCurve {
-  if (lrs.length !== losses.length) throw new OptionError('losses', `an array of ${lrs.length} losses (as long as lrs)`, losses);
+export function analyseLrFinder(
+  lrs: ArrayLike<number>,
+  losses: ArrayLike<number>,
+  opts: SuggestOptions & { beta?: number } = {},
+): LrFinderCurve {
+  if (lrs.length !== losses.length)
+    throw new OptionError('losses', `an array of ${lrs.length} losses (as long as lrs)`, losses);
   const smoothed = smoothLosses(losses, opts.beta);
   let suggestions: LrSuggestions | null = null;
   try {
@@ -175,7 +189,10 @@ const FLAT_DROP = 0.05;
 
 export function pickMaxLr(curve: LrFinderCurve, rule: MaxLrPick['rule']): MaxLrPick {
   const s = curve.suggestions;
-  if (!s) throw new Error('the LR finder could not suggest a learning rate (the loss diverged at once or the run was too short); give --max-lr');
+  if (!s)
+    throw new Error(
+      'the LR finder could not suggest a learning rate (the loss diverged at once or the run was too short); give --max-lr',
+    );
   const lr = rule === 'minimum' ? s.min.lr : rule === 'min-div-10' ? s.minDiv10 : s.valley.lr;
   const finite = curve.smoothed.filter(Number.isFinite);
   const start = finite[Math.floor(finite.length / 10)] ?? finite[0]!;

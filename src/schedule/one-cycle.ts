@@ -43,7 +43,9 @@ export function oneCycle(opts: OneCycleOptions): OneCycle {
   const maxLr = expectNumber(opts.maxLr, 'maxLr', 0, Infinity, { exclusiveMin: true });
   const steps = expectInteger(opts.steps, 'steps', 1);
   const divFactor = expectNumber(opts.divFactor ?? 25, 'divFactor', 0, Infinity, { exclusiveMin: true });
-  const finalDiv = expectNumber(opts.finalDiv ?? (convention === 'paper' ? 25000 : 250000), 'finalDiv', 0, Infinity, { exclusiveMin: true });
+  const finalDiv = expectNumber(opts.finalDiv ?? (convention === 'paper' ? 25000 : 250000), 'finalDiv', 0, Infinity, {
+    exclusiveMin: true,
+  });
   const pctStart = expectNumber(opts.pctStart ?? 0.3, 'pctStart', 0, 1);
   const maxM = expectNumber(opts.maxMomentum ?? 0.95, 'maxMomentum', 0, 1);
   const minM = expectNumber(opts.minMomentum ?? 0.85, 'minMomentum', 0, 1);
@@ -52,8 +54,14 @@ export function oneCycle(opts: OneCycleOptions): OneCycle {
   if (convention === 'paper') {
     const cut = Math.ceil(pctStart * steps);
     const rest = steps - cut;
-    const lr = phases([{ steps: cut, schedule: cosine(lo, maxLr, cut) }, { steps: rest, schedule: cosine(maxLr, end, rest) }]);
-    const momentum = phases([{ steps: cut, schedule: cosine(maxM, minM, cut) }, { steps: rest, schedule: cosine(minM, maxM, rest) }]);
+    const lr = phases([
+      { steps: cut, schedule: cosine(lo, maxLr, cut) },
+      { steps: rest, schedule: cosine(maxLr, end, rest) },
+    ]);
+    const momentum = phases([
+      { steps: cut, schedule: cosine(maxM, minM, cut) },
+      { steps: rest, schedule: cosine(minM, maxM, rest) },
+    ]);
     // Past the end the cosine would climb again: hold the final values instead.
     const clamp = (i: number) => Math.min(Math.max(i, 0), steps);
     return { steps, lr: (i) => lr(clamp(i)), momentum: (i) => momentum(clamp(i)) };
@@ -61,11 +69,13 @@ export function oneCycle(opts: OneCycleOptions): OneCycle {
   // PyTorch's phases are in fractional steps: the peak at pctStart*steps - 1 (possibly < 0).
   const peak = pctStart * steps - 1;
   const last = steps - 1;
-  const torchPhase = (a: number, b: number, c: number): Schedule => (step) => {
-    const i = Math.min(Math.max(step, 0), last);
-    const [s0, s1, v0, v1] = i <= peak ? [0, peak, a, b] : [peak, last, b, c];
-    const pct = s1 > s0 ? (i - s0) / (s1 - s0) : 1; // PyTorch divides by zero here; we take the phase end
-    return cosine(v0, v1, 1)(pct);
-  };
+  const torchPhase =
+    (a: number, b: number, c: number): Schedule =>
+    (step) => {
+      const i = Math.min(Math.max(step, 0), last);
+      const [s0, s1, v0, v1] = i <= peak ? [0, peak, a, b] : [peak, last, b, c];
+      const pct = s1 > s0 ? (i - s0) / (s1 - s0) : 1; // PyTorch divides by zero here; we take the phase end
+      return cosine(v0, v1, 1)(pct);
+    };
   return { steps, lr: torchPhase(lo, maxLr, end), momentum: torchPhase(maxM, minM, maxM) };
 }

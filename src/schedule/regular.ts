@@ -66,7 +66,8 @@ export class RegularPolicy {
 
   /** Feed the validation loss of the epoch just trained; says the next LR and whether to stop. */
   report(valLoss: number): EpochDecision {
-    if (this.stopReason) throw new Error(`RegularPolicy: training already stopped (${this.stopReason}) after epoch ${this.epochs}`);
+    if (this.stopReason)
+      throw new Error(`RegularPolicy: training already stopped (${this.stopReason}) after epoch ${this.epochs}`);
     if (typeof valLoss !== 'number') throw new OptionError('valLoss', 'a number', valLoss);
     // A NaN/infinite loss (a diverged epoch) never counts as an improvement, nor becomes the reference.
     const finite = Number.isFinite(valLoss);
@@ -83,9 +84,14 @@ export class RegularPolicy {
  * The regular policy replayed over known validation losses (one per epoch): the LR of every step,
  * and where training stopped. Steps per epoch are fixed; the run ends early when the policy stops.
  */
-export function regularSchedule(opts: RegularPolicyOptions, valLosses: number[], stepsPerEpoch: number): { lr: (step: number) => number; steps: number; epochLrs: number[]; stop: StopReason | null } {
+export function regularSchedule(
+  opts: RegularPolicyOptions,
+  valLosses: number[],
+  stepsPerEpoch: number,
+): { lr: (step: number) => number; steps: number; epochLrs: number[]; stop: StopReason | null } {
   expectInteger(stepsPerEpoch, 'stepsPerEpoch', 1);
-  if (!Array.isArray(valLosses) || valLosses.length === 0) throw new OptionError('valLosses', 'a non-empty array of numbers', valLosses);
+  if (!Array.isArray(valLosses) || valLosses.length === 0)
+    throw new OptionError('valLosses', 'a non-empty array of numbers', valLosses);
   const policy = new RegularPolicy(opts);
   const epochLrs: number[] = [];
   let stop: StopReason | null = null;
@@ -95,5 +101,10 @@ export function regularSchedule(opts: RegularPolicyOptions, valLosses: number[],
     if (stop) break;
   }
   const steps = epochLrs.length * stepsPerEpoch;
-  return { lr: (i) => epochLrs[Math.min(epochLrs.length - 1, Math.max(0, Math.floor(i / stepsPerEpoch)))], steps, epochLrs, stop };
+  return {
+    lr: (i) => epochLrs[Math.min(epochLrs.length - 1, Math.max(0, Math.floor(i / stepsPerEpoch)))],
+    steps,
+    epochLrs,
+    stop,
+  };
 }

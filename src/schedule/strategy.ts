@@ -52,15 +52,21 @@ export function trainingPlan(opts: PlanOptions): TrainingPlan {
   if (typeof opts.lr !== 'function') throw new OptionError('lr', 'a schedule function', opts.lr);
   if (typeof opts.momentum !== 'function') throw new OptionError('momentum', 'a schedule function', opts.momentum);
   const divisors = opts.divisors ?? [9, 3, 1];
-  if (!Array.isArray(divisors) || divisors.length !== 3) throw new OptionError('divisors', 'three positive numbers', divisors);
+  if (!Array.isArray(divisors) || divisors.length !== 3)
+    throw new OptionError('divisors', 'three positive numbers', divisors);
   divisors.forEach((d, k) => expectNumber(d, `divisors[${k}]`, 0, Infinity, { exclusiveMin: true }));
   const unfreezeAt = opts.unfreezeAt ?? [0.2, 0.1];
-  if (!Array.isArray(unfreezeAt) || unfreezeAt.length !== 2) throw new OptionError('unfreezeAt', 'two fractions in [0, 1]', unfreezeAt);
+  if (!Array.isArray(unfreezeAt) || unfreezeAt.length !== 2)
+    throw new OptionError('unfreezeAt', 'two fractions in [0, 1]', unfreezeAt);
   unfreezeAt.forEach((f, k) => expectNumber(f, `unfreezeAt[${k}]`, 0, 1));
 
   // "After 10% of the iterations": the first ceil(0.1 steps) steps keep the group frozen.
   const trainsFrom: [number | null, number | null, number | null] =
-    strategy === 'feature-extractor' ? [null, null, 0] : strategy === 'gradual-unfreeze' ? [Math.ceil(unfreezeAt[0] * steps), Math.ceil(unfreezeAt[1] * steps), 0] : [0, 0, 0];
+    strategy === 'feature-extractor'
+      ? [null, null, 0]
+      : strategy === 'gradual-unfreeze'
+        ? [Math.ceil(unfreezeAt[0] * steps), Math.ceil(unfreezeAt[1] * steps), 0]
+        : [0, 0, 0];
   const div = strategy === 'gradual-unfreeze' || strategy === 'discriminative' ? divisors : [1, 1, 1];
   return {
     strategy,
@@ -69,7 +75,11 @@ export function trainingPlan(opts: PlanOptions): TrainingPlan {
     at(step) {
       const lr = opts.lr(step);
       const momentum = opts.momentum(step);
-      return [0, 1, 2].map((g) => ({ lr: lr / div[g], momentum, trainable: trainsFrom[g] !== null && step >= trainsFrom[g]! })) as [GroupState, GroupState, GroupState];
+      return [0, 1, 2].map((g) => ({
+        lr: lr / div[g],
+        momentum,
+        trainable: trainsFrom[g] !== null && step >= trainsFrom[g]!,
+      })) as [GroupState, GroupState, GroupState];
     },
   };
 }
@@ -92,6 +102,8 @@ export function tabulate(plan: TrainingPlan): ScheduleTable {
       groups[g].trainable.push(s.trainable);
     });
   }
-  const unfreeze = plan.trainsFrom.flatMap((s, g) => (s !== null && s > 0 && s < plan.steps ? [{ group: g + 1, step: s }] : []));
+  const unfreeze = plan.trainsFrom.flatMap((s, g) =>
+    s !== null && s > 0 && s < plan.steps ? [{ group: g + 1, step: s }] : [],
+  );
   return { steps: plan.steps, groups, unfreeze };
 }

@@ -19,7 +19,8 @@ export interface TTestResult {
  */
 export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): TTestResult {
   if (!isNumbers(a)) throw new OptionError('a', 'an array of finite numbers', a);
-  if (!isNumbers(b) || b.length !== a.length) throw new OptionError('b', `an array of ${a.length} finite numbers (as long as a)`, b);
+  if (!isNumbers(b) || b.length !== a.length)
+    throw new OptionError('b', `an array of ${a.length} finite numbers (as long as a)`, b);
   const n = a.length;
   const d = Float64Array.from({ length: n }, (_, i) => a[i] - b[i]);
   const df = n - 1;
@@ -33,7 +34,8 @@ export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): TTestRe
 function isNumbers(v: unknown): v is ArrayLike<number> {
   if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) return false;
   const arr = v as ArrayLike<unknown>;
-  for (let i = 0; i < arr.length; i++) if (typeof arr[i] !== 'number' || !Number.isFinite(arr[i] as number)) return false;
+  for (let i = 0; i < arr.length; i++)
+    if (typeof arr[i] !== 'number' || !Number.isFinite(arr[i] as number)) return false;
   return true;
 }
 
@@ -45,14 +47,21 @@ export function compareOverGrid(
   a: { n: number[]; value: number[] },
   b: { n: number[]; value: number[] },
 ): TTestResult & { pairedN: number[]; unpairedN: number[] } {
-  for (const [arm, name] of [[a, 'a'], [b, 'b']] as const) {
-    if (!arm || !Array.isArray(arm.n) || !Array.isArray(arm.value) || arm.n.length !== arm.value.length) throw new OptionError(name, '{ n, value } arrays of equal length', arm);
+  for (const [arm, name] of [
+    [a, 'a'],
+    [b, 'b'],
+  ] as const) {
+    if (!arm || !Array.isArray(arm.n) || !Array.isArray(arm.value) || arm.n.length !== arm.value.length)
+      throw new OptionError(name, '{ n, value } arrays of equal length', arm);
     if (new Set(arm.n).size !== arm.n.length) throw new OptionError(`${name}.n`, 'distinct sizes', arm.n);
   }
   const bAt = new Map(b.n.map((n, i) => [n, b.value[i]]));
   const pairedN = a.n.filter((n) => bAt.has(n)).sort((x, y) => x - y);
   const aAt = new Map(a.n.map((n, i) => [n, a.value[i]]));
   const unpairedN = [...a.n, ...b.n].filter((n) => !(aAt.has(n) && bAt.has(n))).sort((x, y) => x - y);
-  const r = pairedTTest(pairedN.map((n) => aAt.get(n)!), pairedN.map((n) => bAt.get(n)!));
+  const r = pairedTTest(
+    pairedN.map((n) => aAt.get(n)!),
+    pairedN.map((n) => bAt.get(n)!),
+  );
   return { ...r, pairedN, unpairedN };
 }

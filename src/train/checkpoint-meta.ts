@@ -27,7 +27,9 @@ export function trainedWith(meta: StoredCheckpointMetadata, path: string): Train
     throw new OptionError('checkpoint', 'a checkpoint written by torchxfer train (with its training metadata)', path);
   }
   const bad = (what: string, err?: unknown): never => {
-    throw new CheckpointError(`${path}: the checkpoint's metadata is not usable: ${what}${err ? ` (${(err as Error).message})` : ''}`);
+    throw new CheckpointError(
+      `${path}: the checkpoint's metadata is not usable: ${what}${err ? ` (${(err as Error).message})` : ''}`,
+    );
   };
   const { cacheDir: _cache, out: _out, resume: _resume, keepResume: _keep, force: _force, ...options } = training;
   let config: TrainConfig;
@@ -36,12 +38,26 @@ export function trainedWith(meta: StoredCheckpointMetadata, path: string): Train
   } catch (err) {
     return bad('training options', err);
   }
-  if (!Array.isArray(labels) || labels.length === 0 || labels.length > MAX_LABELS || !labels.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 256)) {
+  if (
+    !Array.isArray(labels) ||
+    labels.length === 0 ||
+    labels.length > MAX_LABELS ||
+    !labels.every((l) => typeof l === 'string' && l.length > 0 && l.length <= 256)
+  ) {
     bad(`labels (expected 1 to ${MAX_LABELS} names)`);
   }
-  const channels = (v: unknown) => Array.isArray(v) && v.length === config.inChannels && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-  if (!channels(normalisation.mean) || !channels(normalisation.std) || !(normalisation.std as number[]).every((x) => x > 0)) {
+  const channels = (v: unknown) =>
+    Array.isArray(v) && v.length === config.inChannels && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  if (
+    !channels(normalisation.mean) ||
+    !channels(normalisation.std) ||
+    !(normalisation.std as number[]).every((x) => x > 0)
+  ) {
     bad(`normalisation (expected ${config.inChannels} finite means and positive stds)`);
   }
-  return { training: config, labels: labels as string[], normalisation: normalisation as unknown as InputNormalisation };
+  return {
+    training: config,
+    labels: labels as string[],
+    normalisation: normalisation as unknown as InputNormalisation,
+  };
 }

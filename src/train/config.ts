@@ -58,7 +58,9 @@ export interface TrainConfig {
   n?: number;
   split: (typeof SPLIT_MODES)[number];
   arch: Arch;
-  /** 'none' (torchvision's init), 'imagenet', 'moments' (of ImageNet), a registry name, or a weights/checkpoint file. */
+  /**
+   * 'none' (torchvision's init), 'imagenet', 'moments' (of ImageNet), a registry name, or a weights/checkpoint file.
+   */
   init: string;
   strategy: Strategy;
   policy: Policy;
@@ -67,7 +69,9 @@ export interface TrainConfig {
   batchSize: number;
   /** A number, or 'auto' to run the LR finder first (the paper: the loss minimum). */
   maxLr: number | 'auto';
-  /** How 'auto' picks from the finder's curve (default 'minimum', the paper's; fastai's 'valley' is recorded beside it). */
+  /**
+   * How 'auto' picks from the finder's curve (default 'minimum', the paper's; fastai's 'valley' is recorded beside it).
+   */
   lrRule: LrRule;
   /** one-cycle: final LR = maxLr / finalDiv (protocol: 25000; the authors' code 250000). */
   finalDiv: number;
@@ -77,7 +81,10 @@ export interface TrainConfig {
   momentum: [number, number];
   weightDecay: number;
   nesterov: boolean;
-  /** Image side stored in the cache (protocol: 250) and the training crop (default: defaultCrop(imageSize), 236 for 250). */
+  /**
+   * Image side stored in the cache (protocol: 250) and the training crop (default: defaultCrop(imageSize), 236 for
+   * 250).
+   */
   imageSize: number;
   crop: number;
   inChannels: 1 | 3;
@@ -163,7 +170,15 @@ export function defaultsFor(input: { data?: unknown; imageSize?: unknown }): Tra
 }
 
 /** The dataset options of a run (the same keys as the CLI's dataset flags and a spec's data entries). */
-export const DATASET_KEYS = ['labels', 'labelColumns', 'key', 'pathColumn', 'patientColumn', 'positive', 'uncertainty'] as const;
+export const DATASET_KEYS = [
+  'labels',
+  'labelColumns',
+  'key',
+  'pathColumn',
+  'patientColumn',
+  'positive',
+  'uncertainty',
+] as const;
 
 /** Reads a JSON or YAML config file (the same keys as TrainConfig / the CLI's long options). */
 export function readConfigFile(path: string): Partial<TrainConfig> {
@@ -179,7 +194,8 @@ export function readConfigFile(path: string): Partial<TrainConfig> {
   } catch (err) {
     throw new OptionError('config', 'valid JSON or YAML', `${path}: ${(err as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new OptionError('config', 'a mapping of options', path);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new OptionError('config', 'a mapping of options', path);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed)) out[k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
   return out as Partial<TrainConfig>;

@@ -18,12 +18,22 @@ export async function joinFromEnv(env: NodeJS.ProcessEnv = process.env): Promise
   if (!found || found.worldSize === 1) return null;
   const timeoutMs = env.TORCHXFER_DIST_TIMEOUT_MS ? Number(env.TORCHXFER_DIST_TIMEOUT_MS) : LOOP_TIMEOUT_MS;
   const backend = env.TORCHXFER_DIST_BACKEND === 'nccl' ? 'nccl' : 'gloo';
-  return DistributedContext.join({ rank: found.rank, worldSize: found.worldSize, localRank: found.localRank, masterAddr: found.masterAddr, masterPort: found.masterPort, backend, timeoutMs });
+  return DistributedContext.join({
+    rank: found.rank,
+    worldSize: found.worldSize,
+    localRank: found.localRank,
+    masterAddr: found.masterAddr,
+    masterPort: found.masterPort,
+    backend,
+    timeoutMs,
+  });
 }
 
 /** --device cuda or auto (resolved to a GPU) means this rank's own GPU, cuda:LOCAL_RANK, when data-parallel. */
 export function rankDevice(spec: string, resolved: string, ctx: DistributedContext | null): string {
-  return ctx && (spec === 'cuda' || spec === 'auto') && resolved.startsWith('cuda') ? `cuda:${ctx.localRank}` : resolved;
+  return ctx && (spec === 'cuda' || spec === 'auto') && resolved.startsWith('cuda')
+    ? `cuda:${ctx.localRank}`
+    : resolved;
 }
 
 /** Rows [offset, offset + count) of a global batch of n for `rank` of `worldSize`: contiguous, in global order. */
@@ -67,12 +77,26 @@ function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.
  */
 export async function launchLocal(nproc: number, args: string[], script = process.argv[1]!): Promise<number> {
   const port = await freePort();
-  const threads = args.some((a) => a === '--threads' || a.startsWith('--threads=')) ? [] : ['--threads', String(Math.max(1, Math.floor(availableParallelism() / nproc)))];
+  const threads = args.some((a) => a === '--threads' || a.startsWith('--threads='))
+    ? []
+    : ['--threads', String(Math.max(1, Math.floor(availableParallelism() / nproc)))];
   const children: ChildProcess[] = [];
   const exits = Array.from({ length: nproc }, (_, rank) => {
-    const env = { ...process.env, RANK: String(rank), WORLD_SIZE: String(nproc), LOCAL_RANK: String(rank), LOCAL_WORLD_SIZE: String(nproc), MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port) };
+    const env = {
+      ...process.env,
+      RANK: String(rank),
+      WORLD_SIZE: String(nproc),
+      LOCAL_RANK: String(rank),
+      LOCAL_WORLD_SIZE: String(nproc),
+      MASTER_ADDR: '127.0.0.1',
+      MASTER_PORT: String(port),
+    };
     // Own process groups: a terminal's Ctrl-C reaches the launcher only, which forwards it once to each rank.
-    const child = spawn(process.execPath, [script, ...args, ...threads], { env, detached: true, stdio: ['ignore', rank === 0 ? 'inherit' : 'ignore', rank === 0 ? 'inherit' : 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args, ...threads], {
+      env,
+      detached: true,
+      stdio: ['ignore', rank === 0 ? 'inherit' : 'ignore', rank === 0 ? 'inherit' : 'pipe'],
+    });
     if (rank > 0) prefixLines(child.stderr!, `[rank ${rank}] `, process.stderr);
     children.push(child);
     return new Promise<number>((resolve) => {

@@ -13,7 +13,9 @@ const WARN_FLOOR = 10;
 /** Above this multiple (and at least STOP_FLOOR) training cannot recover in the epochs left: the run stops. */
 export const RUN_AWAY = 1000;
 const STOP_FLOOR = 100;
-/** Below this distance from 0.5 a validation AUC is chance: the network tells the classes apart no better than a coin. */
+/**
+ * Below this distance from 0.5 a validation AUC is chance: the network tells the classes apart no better than a coin.
+ */
 const CHANCE = 0.005;
 
 export interface DivergenceSign {

@@ -51,7 +51,13 @@ class Accumulator {
   }
 }
 
-export async function evaluateRows(trainer: Trainer, cache: ImageCache, rows: number[], targets: Float32Array | undefined, opts: EvaluateRowsOptions): Promise<RowsEvaluation> {
+export async function evaluateRows(
+  trainer: Trainer,
+  cache: ImageCache,
+  rows: number[],
+  targets: Float32Array | undefined,
+  opts: EvaluateRowsOptions,
+): Promise<RowsEvaluation> {
   const { width, height } = cache.geometry;
   const L = opts.labels;
   const alsoPlain = Boolean(opts.alsoPlain) && opts.tta > 0;
@@ -67,7 +73,14 @@ export async function evaluateRows(trainer: Trainer, cache: ImageCache, rows: nu
     opts.signal?.throwIfAborted();
     const cur = next;
     const batchTargets = targets?.subarray(cur.start * L, (cur.start + cur.n) * L);
-    const pending = trainer.evaluate({ images: cur.images, shape: [cur.n, 1, height, width], targets: batchTargets, tta: opts.tta, seed: opts.seed + cur.start, alsoPlain: alsoPlain || undefined });
+    const pending = trainer.evaluate({
+      images: cur.images,
+      shape: [cur.n, 1, height, width],
+      targets: batchTargets,
+      tta: opts.tta,
+      seed: opts.seed + cur.start,
+      alsoPlain: alsoPlain || undefined,
+    });
     next = cur.start + cur.n < rows.length ? read(cur.start + cur.n) : undefined;
     const res = await pending;
     main.add(cur.start * L, res.output, res.loss, batchTargets);

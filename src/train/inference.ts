@@ -66,17 +66,43 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluationReport>
     const ck = await openCheckpoint(scope, opts.checkpoint);
     const { meta, training } = ck;
     const dataMeta = meta.data as { root?: string; simulated?: boolean } | undefined;
-    if (opts.data === undefined && !dataMeta?.simulated && typeof training.data === 'string' && !existsSync(training.data)) {
-      throw new OptionError('data', `where the dataset is now (the checkpoint's ${training.data} does not exist)`, undefined);
+    if (
+      opts.data === undefined &&
+      !dataMeta?.simulated &&
+      typeof training.data === 'string' &&
+      !existsSync(training.data)
+    ) {
+      throw new OptionError(
+        'data',
+        `where the dataset is now (the checkpoint's ${training.data} does not exist)`,
+        undefined,
+      );
     }
     // The checkpoint records its whole config: nothing it left out comes from the phantom recipe's defaults;
     // its cacheDir and out are never used (a file must not choose where we write).
-    const config = resolveTrainConfig({ ...training, data: opts.data ?? (dataMeta?.simulated ? undefined : training.data), cacheDir: opts.cacheDir, out: '.', resume: false, maxLr: 1 } as TrainConfig, TRAIN_DEFAULTS);
+    const config = resolveTrainConfig(
+      {
+        ...training,
+        data: opts.data ?? (dataMeta?.simulated ? undefined : training.data),
+        cacheDir: opts.cacheDir,
+        out: '.',
+        resume: false,
+        maxLr: 1,
+      } as TrainConfig,
+      TRAIN_DEFAULTS,
+    );
     const { data, trainer } = await openRun(scope, config, { checkpoint: ck, device, data: () => prepareData(config) });
     const s = data.splits[split];
-    const res = await evaluateRows(trainer, data.cache, s.rows, s.targets, { batchSize: 32, labels: data.labels.length, tta, seed: training.seed });
+    const res = await evaluateRows(trainer, data.cache, s.rows, s.targets, {
+      batchSize: 32,
+      labels: data.labels.length,
+      tta,
+      seed: training.seed,
+    });
     const L = data.labels.length;
-    const ci = bootstrapMacroAucCi({ data: s.targets, cols: L }, { data: res.probabilities, cols: L }, undefined, { seed: training.seed });
+    const ci = bootstrapMacroAucCi({ data: s.targets, cols: L }, { data: res.probabilities, cols: L }, undefined, {
+      seed: training.seed,
+    });
     return {
       split,
       images: s.samples.length,
@@ -107,7 +133,8 @@ export interface Prediction {
 
 /** Probabilities for image files (PNG, JPEG, DICOM); unreadable files get an error entry, never a crash. */
 export async function predict(opts: PredictOptions): Promise<Prediction[]> {
-  if (!Array.isArray(opts.images) || opts.images.length === 0) throw new OptionError('images', 'one or more image paths', opts.images);
+  if (!Array.isArray(opts.images) || opts.images.length === 0)
+    throw new OptionError('images', 'one or more image paths', opts.images);
   const tta = checkOption('tta', opts.tta ?? 0) as number;
   const device = resolveDevice(expectDevice(opts.device ?? 'auto'));
   return withScope(async (scope) => {

@@ -19,7 +19,13 @@ import { resolveWeights } from '../weights/fetch.js';
 import type { TrainConfig } from './config.js';
 
 /** ImageNet normalisation on [0, 1] pixels (torchvision). */
-export const IMAGENET_PREPROCESSING: Preprocessing = { channels: 3, valueRange: [0, 1], inputSize: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+export const IMAGENET_PREPROCESSING: Preprocessing = {
+  channels: 3,
+  valueRange: [0, 1],
+  inputSize: 224,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
 
 /** What the trainer applies to [0, 1] pixels: (x - mean) / std per channel. */
 export interface InputNormalisation {
@@ -100,7 +106,12 @@ function entryForFile(path: string, container: string, arch: TrainConfig['arch']
   return entries.find((e) => e.architecture === arch && /torchxrayvision/i.test(String(e.source ?? '')));
 }
 
-async function readWeightsFile(path: string): Promise<{ tensors: Record<string, NativeTensor>; checkpoint?: StoredCheckpointMetadata; container?: string; stripped?: string }> {
+async function readWeightsFile(path: string): Promise<{
+  tensors: Record<string, NativeTensor>;
+  checkpoint?: StoredCheckpointMetadata;
+  container?: string;
+  stripped?: string;
+}> {
   if (/\.safetensors$/i.test(path)) {
     try {
       const ck = await loadCheckpoint(path);
@@ -129,12 +140,23 @@ async function fetchOrExplain(name: string): Promise<string> {
 export async function initModel(config: TrainConfig, labels: string[]): Promise<InitResult> {
   // torchvision's init (and a replaced head) draw from LibTorch's global generator.
   manualSeed(deriveSeed('model-init', config.seed));
-  const base = { arch: config.arch, numClasses: labels.length, inChannels: config.inChannels, greyMode: config.greyMode, dropout: config.dropout };
+  const base = {
+    arch: config.arch,
+    numClasses: labels.length,
+    inChannels: config.inChannels,
+    greyMode: config.greyMode,
+    dropout: config.dropout,
+  };
   const init = config.init;
 
   if (init === 'none') {
     const model = await loadModel(base);
-    return { model, preprocessing: IMAGENET_PREPROCESSING, normalisation: inputNormalisation(IMAGENET_PREPROCESSING, config.inChannels), description: 'none (torchvision default init)' };
+    return {
+      model,
+      preprocessing: IMAGENET_PREPROCESSING,
+      normalisation: inputNormalisation(IMAGENET_PREPROCESSING, config.inChannels),
+      description: 'none (torchvision default init)',
+    };
   }
 
   let entry: WeightsEntry | undefined;
@@ -148,9 +170,14 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
     try {
       entry = getWeightsEntry(init);
     } catch {
-      throw new OptionError('init', "'none', 'imagenet', 'moments', a registry name (torchxfer weights list) or an existing weights file", init);
+      throw new OptionError(
+        'init',
+        "'none', 'imagenet', 'moments', a registry name (torchxfer weights list) or an existing weights file",
+        init,
+      );
     }
-    if (entry.architecture !== config.arch) throw new OptionError('init', `weights for ${config.arch} (${init} is a ${entry.architecture})`, init);
+    if (entry.architecture !== config.arch)
+      throw new OptionError('init', `weights for ${config.arch} (${init} is a ${entry.architecture})`, init);
     path = await fetchOrExplain(init);
   }
 
@@ -161,7 +188,11 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
     let preprocessing = (entry ?? fileEntry)?.preprocessing ?? IMAGENET_PREPROCESSING;
     if (checkpoint) {
       if (checkpoint.architecture && checkpoint.architecture !== config.arch) {
-        throw new OptionError('init', `a ${config.arch} checkpoint`, `${path} (architecture ${checkpoint.architecture})`);
+        throw new OptionError(
+          'init',
+          `a ${config.arch} checkpoint`,
+          `${path} (architecture ${checkpoint.architecture})`,
+        );
       }
       if (checkpoint.preprocessing) preprocessing = checkpoint.preprocessing;
     }
@@ -175,7 +206,15 @@ export async function initModel(config: TrainConfig, labels: string[]): Promise<
       throw err;
     }
     const description = describeInit(config, path, { entry, fileEntry, checkpoint, container });
-    return { model, preprocessing, normalisation: inputNormalisation(preprocessing, config.inChannels), description, report: model.loadReport && withFilePrefix(model.loadReport, stripped ?? ''), checkpoint, ...(ignored.length ? { ignored } : {}) };
+    return {
+      model,
+      preprocessing,
+      normalisation: inputNormalisation(preprocessing, config.inChannels),
+      description,
+      report: model.loadReport && withFilePrefix(model.loadReport, stripped ?? ''),
+      checkpoint,
+      ...(ignored.length ? { ignored } : {}),
+    };
   } finally {
     for (const t of Object.values(tensors)) t.dispose();
   }

@@ -36,7 +36,14 @@ export interface LrFindResult extends LrFinderCurve {
 }
 
 /** Runs the ramp with `trainer` on `model` (whose weights are restored afterwards). */
-export async function runLrFinder(model: Model, trainer: Trainer, cache: ImageCache, rows: number[], targets: Float32Array, opts: LrFindOptions): Promise<LrFindResult> {
+export async function runLrFinder(
+  model: Model,
+  trainer: Trainer,
+  cache: ImageCache,
+  rows: number[],
+  targets: Float32Array,
+  opts: LrFindOptions,
+): Promise<LrFindResult> {
   const numIter = opts.numIter ?? 100;
   const ramp = lrRamp({ start: opts.start ?? 1e-7, end: opts.end ?? 10, numIter });
   const tracker = new LrFinderTracker();
@@ -50,7 +57,9 @@ export async function runLrFinder(model: Model, trainer: Trainer, cache: ImageCa
   try {
     for (let i = 0; i < numIter; i++) {
       opts.signal?.throwIfAborted();
-      const picks = Array.from({ length: Math.min(opts.batchSize, rows.length) }, () => Math.floor(rand() * rows.length));
+      const picks = Array.from({ length: Math.min(opts.batchSize, rows.length) }, () =>
+        Math.floor(rand() * rows.length),
+      );
       const images = cache.readBatch(picks.map((p) => rows[p]!));
       const t = new Float32Array(picks.length * L);
       picks.forEach((p, k) => t.set(targets.subarray(p * L, (p + 1) * L), k * L));
@@ -84,7 +93,13 @@ export async function runLrFinder(model: Model, trainer: Trainer, cache: ImageCa
  */
 export async function lrFind(
   configInput: Partial<TrainConfig> & { out: string },
-  opts: { numIter?: number; start?: number; end?: number; progress?: NodeJS.WritableStream | null; signal?: AbortSignal } = {},
+  opts: {
+    numIter?: number;
+    start?: number;
+    end?: number;
+    progress?: NodeJS.WritableStream | null;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<LrFindResult & { svg: string }> {
   const config = resolveTrainConfig(configInput);
   return withScope(async (scope) => {

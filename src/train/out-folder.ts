@@ -15,8 +15,15 @@ export const RUN_MARKER = '.torchxfer-run';
 
 /** What a run writes in its folder (besides the marker and its .lock). */
 export const RUN_FILES = [
-  'best.safetensors', 'metrics.json', 'resume',
-  'lr-finder.svg', 'lr-finder.png', 'schedule.svg', 'schedule.png', 'training-curves.svg', 'training-curves.png',
+  'best.safetensors',
+  'metrics.json',
+  'resume',
+  'lr-finder.svg',
+  'lr-finder.png',
+  'schedule.svg',
+  'schedule.png',
+  'training-curves.svg',
+  'training-curves.png',
 ] as const;
 
 /** Creates or checks `out` for a run, then marks it as torchxfer's. Throws naming the folder and the way out. */
@@ -34,10 +41,13 @@ export function prepareOutFolder(out: string, opts: { force?: boolean } = {}): v
     }
     const taken = RUN_FILES.filter((f) => entries.includes(f));
     if (taken.length) {
-      throw new Error(`--out ${out} already holds ${taken.join(', ')}, which torchxfer did not create: even with --force it replaces no file of yours; move them or choose another --out`);
+      throw new Error(
+        `--out ${out} already holds ${taken.join(', ')}, which torchxfer did not create: even with --force it replaces no file of yours; move them or choose another --out`,
+      );
     }
   }
-  if (!entries.includes(RUN_MARKER)) writeJsonAtomic(join(out, RUN_MARKER), { createdBy: 'torchxfer train', version, at: new Date().toISOString() });
+  if (!entries.includes(RUN_MARKER))
+    writeJsonAtomic(join(out, RUN_MARKER), { createdBy: 'torchxfer train', version, at: new Date().toISOString() });
 }
 
 /** A run folder of a torchxfer older than the marker: its resumable state is there. */

@@ -10,7 +10,15 @@ export function planFor(
   regular: RegularPolicy | undefined,
 ): TrainingPlan {
   if (config.policy === 'one-cycle') {
-    const oc = oneCycle({ maxLr, steps, divFactor: config.divFactor, finalDiv: config.finalDiv, convention: config.convention, maxMomentum: config.momentum[0], minMomentum: config.momentum[1] });
+    const oc = oneCycle({
+      maxLr,
+      steps,
+      divFactor: config.divFactor,
+      finalDiv: config.finalDiv,
+      convention: config.convention,
+      maxMomentum: config.momentum[0],
+      minMomentum: config.momentum[1],
+    });
     return trainingPlan({ strategy: config.strategy, lr: oc.lr, momentum: oc.momentum, steps });
   }
   // Regular: the policy's current LR for the whole epoch; momentum constant (Adam's default beta1).

@@ -44,7 +44,9 @@ export interface TrainResult {
   testAucCi: [number, number] | null;
   perLabelAuc: Record<string, number | null>;
   perLabelAucTta: Record<string, number | null>;
-  /** The epoch whose checkpoint was kept, numbered from 1 as everywhere (screen, metrics.json, checkpoints, results DB). */
+  /**
+   * The epoch whose checkpoint was kept, numbered from 1 as everywhere (screen, metrics.json, checkpoints, results DB).
+   */
   bestEpoch: number | null;
   bestValLoss: number | null;
   epochs: EpochRecord[];
@@ -92,7 +94,10 @@ export class TrainingRun extends EventEmitter<TrainEvents> implements PromiseLik
     // Start on the next tick so listeners attached right after train() see every event.
     this.result = new Promise<void>((r) => setImmediate(r)).then(() => body(this));
   }
-  then<A = TrainResult, B = never>(ok?: ((v: TrainResult) => A | PromiseLike<A>) | null, fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = TrainResult, B = never>(
+    ok?: ((v: TrainResult) => A | PromiseLike<A>) | null,
+    fail?: ((e: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.result.then(ok, fail);
   }
   catch<B = never>(fail?: ((e: unknown) => B | PromiseLike<B>) | null): Promise<TrainResult | B> {
@@ -111,7 +116,8 @@ async function trainImpl(config: TrainConfig, options: TrainOptions, run: Traini
   if (config.threads) setNumThreads(config.threads);
   return withScope(async (scope) => {
     // A group joined here is left here; a caller's group stays the caller's.
-    const dist = options.distributed === undefined ? scope.own(await joinFromEnv(), (d) => d?.dispose()) : options.distributed;
+    const dist =
+      options.distributed === undefined ? scope.own(await joinFromEnv(), (d) => d?.dispose()) : options.distributed;
     const isMain = !dist || dist.rank === 0;
     const log = (line: string) => void (isMain && run.emit('log', line));
     if (!isMain) options = { ...options, progress: null };
@@ -179,10 +185,14 @@ interface Loop {
 /** --resume needs a saved state, and a run without it must not overwrite one. */
 function expectResumeState(config: TrainConfig, state: ResumeState, out: string): void {
   if (!config.resume && state.exists()) {
-    throw new Error(`${out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`);
+    throw new Error(
+      `${out} already holds a run's resumable state: pass --resume to continue it, or choose another --out`,
+    );
   }
   if (config.resume && !state.exists()) {
-    throw new Error(`${out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`);
+    throw new Error(
+      `${out} holds no resumable state (${state.dir}): nothing to resume (a finished run removes it unless --keep-resume); start without --resume`,
+    );
   }
 }
 
@@ -199,7 +209,17 @@ async function trainOpened(
   describeModel(config, init, data.labels.length, ctx);
   const stepsPerEpoch = Math.ceil(data.splits.train.samples.length / config.batchSize);
   const s: Session = {
-    ...ctx, config, options, run, state, data, init, model, trainer, trainerOptions, stepsPerEpoch,
+    ...ctx,
+    config,
+    options,
+    run,
+    state,
+    data,
+    init,
+    model,
+    trainer,
+    trainerOptions,
+    stepsPerEpoch,
     checkpointPath: join(ctx.out, 'best.safetensors'),
     totalSteps: Math.min(config.epochs * stepsPerEpoch, config.maxSteps ?? Infinity),
     warnings: [],
@@ -234,10 +254,13 @@ async function openData(config: TrainConfig, options: TrainOptions, ctx: RunCont
 
 function describeModel(config: TrainConfig, init: InitResult, labels: number, ctx: RunContext): void {
   const { model } = init;
-  if (init.report?.replaced.length) ctx.log(`Head replaced (${init.report.replaced.join(', ')}): ${labels} output(s) instead of the file's.`);
+  if (init.report?.replaced.length)
+    ctx.log(`Head replaced (${init.report.replaced.join(', ')}): ${labels} output(s) instead of the file's.`);
   if (init.ignored?.length) ctx.log(`Not loaded (not part of the network): ${init.ignored.join('; ')}.`);
   if (init.report) ctx.log(describeLoad(init.report));
-  ctx.log(`Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`);
+  ctx.log(
+    `Model: ${config.arch}, init ${init.description}, ${model.numParameters.toLocaleString()} parameters, device ${ctx.device}${ctx.channelsLast ? ', channels_last' : ''}`,
+  );
 }
 
 /** Where the loop starts: the saved state with --resume, else epoch 0 with max_lr given or found. */
@@ -257,8 +280,20 @@ async function startPosition(s: Session): Promise<LoopPosition> {
   let maxLr = typeof config.maxLr === 'number' ? config.maxLr : NaN;
   let lrFinder: LoopPosition['lrFinder'];
   if (config.maxLr === 'auto' && s.isMain) ({ maxLr, lrFinder } = await findMaxLr(s));
-  if (config.maxLr === 'auto' && s.dist) maxLr = (await s.dist.broadcast([maxLr]))[0]!;  // rank 0's finding
-  return { epoch: 0, batch: 0, step: 0, epochLossSum: 0, epochLossCount: 0, history: [], bestValLoss: null, bestEpoch: null, maxLr, lrFinder, done: false };
+  if (config.maxLr === 'auto' && s.dist) maxLr = (await s.dist.broadcast([maxLr]))[0]!; // rank 0's finding
+  return {
+    epoch: 0,
+    batch: 0,
+    step: 0,
+    epochLossSum: 0,
+    epochLossCount: 0,
+    history: [],
+    bestValLoss: null,
+    bestEpoch: null,
+    maxLr,
+    lrFinder,
+    done: false,
+  };
 }
 
 /** The LR range test on a throwaway optimiser over the same model; its curve goes to lr-finder.svg. */
@@ -285,22 +320,39 @@ async function findMaxLr(s: Session): Promise<{ maxLr: number; lrFinder: NonNull
   const maxLr = pick.lr;
   const sg = curve.suggestions!;
   await saveFigure(lrFinderChart(curve), join(out, 'lr-finder.svg'));
-  s.log(`LR finder: max_lr = ${formatNumber(maxLr)} (--lr-rule ${pick.rule}; valley ${formatNumber(sg.valley.lr)}, minimum/10 ${formatNumber(sg.minDiv10)}, minimum ${formatNumber(sg.min.lr)}); curve in ${join(out, 'lr-finder.svg')}`);
+  s.log(
+    `LR finder: max_lr = ${formatNumber(maxLr)} (--lr-rule ${pick.rule}; valley ${formatNumber(sg.valley.lr)}, minimum/10 ${formatNumber(sg.minDiv10)}, minimum ${formatNumber(sg.min.lr)}); curve in ${join(out, 'lr-finder.svg')}`,
+  );
   if (pick.warning) s.warn(pick.warning);
-  return { maxLr, lrFinder: { lrs: curve.lrs, losses: curve.losses, suggestion: maxLr, suggestions: { valley: sg.valley.lr, minimum: sg.min.lr, minDiv10: sg.minDiv10 } } };
+  return {
+    maxLr,
+    lrFinder: {
+      lrs: curve.lrs,
+      losses: curve.losses,
+      suggestion: maxLr,
+      suggestions: { valley: sg.valley.lr, minimum: sg.min.lr, minDiv10: sg.minDiv10 },
+    },
+  };
 }
 
 /** The schedule (regular policy replayed over the recorded validation losses), the group, the first freeze. */
 async function prepareLoop(s: Session, position: LoopPosition): Promise<Loop> {
   const { config, dist } = s;
-  const regular = config.policy === 'regular' ? new RegularPolicy({ maxLr: position.maxLr, maxEpochs: config.epochs }) : undefined;
+  const regular =
+    config.policy === 'regular' ? new RegularPolicy({ maxLr: position.maxLr, maxEpochs: config.epochs }) : undefined;
   for (const h of position.history) regular?.report(h.valLoss);
   const plan = planFor(config, config.epochs * s.stepsPerEpoch, position.maxLr, regular);
   if (dist) {
-    await s.trainer.attachDistributed(dist);  // rank 0's weights everywhere; gradients averaged from now on
-    s.log(`Data-parallel: ${dist.worldSize} ranks, global batch ${config.batchSize} split into contiguous per-rank slices.`);
+    await s.trainer.attachDistributed(dist); // rank 0's weights everywhere; gradients averaged from now on
+    s.log(
+      `Data-parallel: ${dist.worldSize} ranks, global batch ${config.batchSize} split into contiguous per-rank slices.`,
+    );
   }
-  if (s.isMain) await saveFigure(scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`), join(s.out, 'schedule.svg'));
+  if (s.isMain)
+    await saveFigure(
+      scheduleChart(tabulate(plan), `${config.policy} schedule, ${config.strategy}`),
+      join(s.out, 'schedule.svg'),
+    );
   const freezer = new GroupFreezer(s.model);
   freezer.apply(plan.at(Math.min(position.step, plan.steps - 1)).map((st) => st.trainable));
   s.model.setTraining(true);
@@ -343,7 +395,10 @@ interface EpochFit {
 
 /** A fixed, seeded order of the training set per epoch (the same on every rank and on resume). */
 function epochOrder(n: number, seed: number, epoch: number): number[] {
-  return shuffled(Array.from({ length: n }, (_, i) => i), mulberry32(deriveSeed('epoch-order', seed, epoch)));
+  return shuffled(
+    Array.from({ length: n }, (_, i) => i),
+    mulberry32(deriveSeed('epoch-order', seed, epoch)),
+  );
 }
 
 /** The optimiser steps of the current epoch, from position.batch on; the next batch is read during each step. */
@@ -353,7 +408,12 @@ async function fitEpoch(s: Session, loop: Loop): Promise<EpochFit> {
   const epoch = position.epoch;
   const fit: EpochFit = { started: performance.now(), images: 0 };
   const order = epochOrder(s.data.splits.train.samples.length, config.seed, epoch);
-  const bar = new Progress({ total: s.stepsPerEpoch, label: `epoch ${epoch + 1}/${config.epochs}`, unit: 'step', stream: s.options.progress });
+  const bar = new Progress({
+    total: s.stepsPerEpoch,
+    label: `epoch ${epoch + 1}/${config.epochs}`,
+    unit: 'step',
+    stream: s.options.progress,
+  });
   bar.tick(position.batch);
   let next = position.batch < s.stepsPerEpoch ? readBatch(s, order, position.batch) : undefined;
   while (next && position.step < s.totalSteps) {
@@ -362,13 +422,24 @@ async function fitEpoch(s: Session, loop: Loop): Promise<EpochFit> {
     loop.freezer.apply(states.map((st) => st.trainable));
     s.model.setTraining(true);
     const { height, width } = s.data.cache.geometry;
-    const pending = s.trainer.step({ images: cur.images, shape: [cur.n, 1, height, width], targets: cur.targets, lrs: states.map((st) => st.lr), momenta: states.map((st) => st.momentum), step: position.step, slice: cur.slice });
+    const pending = s.trainer.step({
+      images: cur.images,
+      shape: [cur.n, 1, height, width],
+      targets: cur.targets,
+      lrs: states.map((st) => st.lr),
+      momenta: states.map((st) => st.momentum),
+      step: position.step,
+      slice: cur.slice,
+    });
     // Prepare the next batch while the native step runs.
     next = position.batch + 1 < s.stepsPerEpoch ? readBatch(s, order, position.batch + 1) : undefined;
     const res = await pending;
     if (!res.finite) {
       loop.stoppedEarly = 'diverged';
-      s.log(`The loss is not finite at step ${position.step} (epoch ${epoch + 1}): training stopped; the weights were not updated by that step.` + keptOrHint(position));
+      s.log(
+        `The loss is not finite at step ${position.step} (epoch ${epoch + 1}): training stopped; the weights were not updated by that step.` +
+          keptOrHint(position),
+      );
       position.done = true;
       break;
     }
@@ -396,7 +467,12 @@ function readBatch(s: Session, order: number[], b: number) {
   const idx = all.slice(slice.offset, slice.offset + slice.count);
   const targets = new Float32Array(idx.length * L);
   idx.forEach((p, k) => targets.set(train.targets.subarray(p * L, (p + 1) * L), k * L));
-  return { n: idx.length, images: data.cache.readBatch(idx.map((p) => train.rows[p]!)), targets, slice: { offset: slice.offset, total: all.length } };
+  return {
+    n: idx.length,
+    images: data.cache.readBatch(idx.map((p) => train.rows[p]!)),
+    targets,
+    slice: { offset: slice.offset, total: all.length },
+  };
 }
 
 /** Every rank stops at the same step when any was interrupted; the state is saved first. */
@@ -412,7 +488,8 @@ async function stopIfInterrupted(s: Session, position: LoopPosition, bar: Progre
 }
 
 function keptOrHint(position: LoopPosition): string {
-  const kept = position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch}) is kept and tested.` : '';
+  const kept =
+    position.bestEpoch !== null ? ` The best checkpoint (epoch ${position.bestEpoch}) is kept and tested.` : '';
   return `${kept} To train further, ${lowerLrHint(position.maxLr)}.`;
 }
 
@@ -423,9 +500,15 @@ async function validateAndCheckpoint(s: Session, loop: Loop, fit: EpochFit): Pro
   const epoch = position.epoch;
   s.model.setTraining(false);
   const val = s.isMain
-    ? await evaluateRows(s.trainer, data.cache, data.splits.val.rows, data.splits.val.targets, { batchSize: Math.max(config.batchSize, 32), labels: data.labels.length, tta: 0, seed: config.seed, signal: s.options.signal })
+    ? await evaluateRows(s.trainer, data.cache, data.splits.val.rows, data.splits.val.targets, {
+        batchSize: Math.max(config.batchSize, 32),
+        labels: data.labels.length,
+        tta: 0,
+        seed: config.seed,
+        signal: s.options.signal,
+      })
     : { loss: NaN, auc: null };
-  if (s.dist) val.loss = (await s.dist.broadcast([val.loss]))[0]!;  // the other ranks follow rank 0's decisions
+  if (s.dist) val.loss = (await s.dist.broadcast([val.loss]))[0]!; // the other ranks follow rank 0's decisions
   const seconds = (performance.now() - fit.started) / 1000;
   const record: EpochRecord = {
     epoch: epoch + 1,
@@ -438,13 +521,19 @@ async function validateAndCheckpoint(s: Session, loop: Loop, fit: EpochFit): Pro
   };
   position.history.push(record);
   s.run.emit('epoch', record);
-  s.log(`epoch ${record.epoch}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`);
+  s.log(
+    `epoch ${record.epoch}/${config.epochs}: train loss ${formatNumber(record.trainLoss)}, val loss ${formatNumber(record.valLoss)}, val AUC ${record.valAuc === null ? 'n/a' : record.valAuc.toFixed(3)} (${formatDuration(seconds)})`,
+  );
   if (s.isMain && Number.isFinite(val.loss) && (position.bestValLoss === null || val.loss < position.bestValLoss)) {
     position.bestValLoss = val.loss;
     position.bestEpoch = record.epoch;
     const weights = s.model.stateDict();
     try {
-      await saveCheckpoint(s.checkpointPath, weights, checkpointMetadata(s, position, { epoch: record.epoch, valLoss: val.loss, valAuc: record.valAuc }));
+      await saveCheckpoint(
+        s.checkpointPath,
+        weights,
+        checkpointMetadata(s, position, { epoch: record.epoch, valLoss: val.loss, valAuc: record.valAuc }),
+      );
     } finally {
       for (const t of Object.values(weights)) t.dispose();
     }
@@ -464,7 +553,14 @@ function checkpointMetadata(s: Session, position: LoopPosition, metrics: Record<
     training: { ...config, maxLr: position.maxLr },
     normalisation: init.normalisation,
     metrics,
-    data: { root: data.source.root, format: data.source.format, simulated: data.source.simulated, split: data.splitMode, sampleIdsHash: data.sampleIdsHash, warnings: data.warnings },
+    data: {
+      root: data.source.root,
+      format: data.source.format,
+      simulated: data.source.simulated,
+      split: data.splitMode,
+      sampleIdsHash: data.sampleIdsHash,
+      warnings: data.warnings,
+    },
   };
 }
 
@@ -474,7 +570,10 @@ function closeEpoch(s: Session, loop: Loop, valLoss: number): void {
   const epoch = position.epoch;
   if (!Number.isFinite(valLoss)) {
     loop.stoppedEarly = 'diverged';
-    s.log(`The validation loss is not finite after epoch ${epoch + 1}: the weights diverged; training stopped.` + keptOrHint(position));
+    s.log(
+      `The validation loss is not finite after epoch ${epoch + 1}: the weights diverged; training stopped.` +
+        keptOrHint(position),
+    );
     position.done = true;
   }
   position.epoch++;
@@ -490,7 +589,10 @@ function closeEpoch(s: Session, loop: Loop, valLoss: number): void {
   actOnDivergence(s, loop);
 }
 
-/** Says, once each, when the validation loss explodes or the AUC sits at chance, with what to try; a run-away loss stops the run. */
+/**
+ * Says, once each, when the validation loss explodes or the AUC sits at chance, with what to try; a run-away loss stops
+ * the run.
+ */
 function actOnDivergence(s: Session, loop: Loop): void {
   for (const sign of divergenceSigns(loop.position.history, loop.position.maxLr)) {
     if (sign.stop && !loop.position.done) {
@@ -519,14 +621,27 @@ async function saveState(s: Session, position: LoopPosition): Promise<void> {
 function rankResult(s: Session, loop: Loop): TrainResult {
   const { position } = loop;
   return {
-    out: s.out, checkpoint: s.checkpointPath, labels: s.data.labels,
-    testAuc: null, testAucTta: null, testAucCi: null, perLabelAuc: {}, perLabelAucTta: {},
-    bestEpoch: position.bestEpoch, bestValLoss: position.bestValLoss, epochs: position.history, maxLr: position.maxLr,
-    sampleIdsHash: s.data.sampleIdsHash, counts: s.data.counts, stoppedEarly: loop.stoppedEarly,
-    evalSizes: evalSizes(s.data), warnings: [...s.data.warnings, ...s.warnings],
+    out: s.out,
+    checkpoint: s.checkpointPath,
+    labels: s.data.labels,
+    testAuc: null,
+    testAucTta: null,
+    testAucCi: null,
+    perLabelAuc: {},
+    perLabelAucTta: {},
+    bestEpoch: position.bestEpoch,
+    bestValLoss: position.bestValLoss,
+    epochs: position.history,
+    maxLr: position.maxLr,
+    sampleIdsHash: s.data.sampleIdsHash,
+    counts: s.data.counts,
+    stoppedEarly: loop.stoppedEarly,
+    evalSizes: evalSizes(s.data),
+    warnings: [...s.data.warnings, ...s.warnings],
     lrRule: s.config.maxLr === 'auto' ? s.config.lrRule : 'given',
     ...(position.lrFinder?.suggestions ? { lrSuggestions: position.lrFinder.suggestions } : {}),
-    seconds: (performance.now() - s.started) / 1000, simulated: s.data.source.simulated,
+    seconds: (performance.now() - s.started) / 1000,
+    simulated: s.data.source.simulated,
   };
 }
 
@@ -535,7 +650,8 @@ async function testAndReport(s: Session, loop: Loop): Promise<TrainResult> {
   const { config, data } = s;
   const { position } = loop;
   const L = data.labels.length;
-  if (position.bestEpoch === null) throw new Error('training produced no finite validation loss, so no checkpoint was kept; try a lower --max-lr');
+  if (position.bestEpoch === null)
+    throw new Error('training produced no finite validation loss, so no checkpoint was kept; try a lower --max-lr');
   const best = await loadCheckpoint(s.checkpointPath);
   try {
     s.model.loadStateDict(best.tensors);
@@ -543,14 +659,29 @@ async function testAndReport(s: Session, loop: Loop): Promise<TrainResult> {
     for (const t of Object.values(best.tensors)) t.dispose();
   }
   s.model.setTraining(false);
-  const testOpts = { batchSize: Math.max(config.batchSize, 32), labels: L, seed: config.seed, signal: s.options.signal };
+  const testOpts = {
+    batchSize: Math.max(config.batchSize, 32),
+    labels: L,
+    seed: config.seed,
+    signal: s.options.signal,
+  };
   // With TTA, one pass over the test set gives both: copy 0 of the TTA set is the plain centre crop.
-  const testTta = await evaluateRows(s.trainer, data.cache, data.splits.test.rows, data.splits.test.targets, { ...testOpts, tta: config.tta, alsoPlain: true });
+  const testTta = await evaluateRows(s.trainer, data.cache, data.splits.test.rows, data.splits.test.targets, {
+    ...testOpts,
+    tta: config.tta,
+    alsoPlain: true,
+  });
   const test = testTta.plain ?? testTta;
 
-  const perLabel = (auc: typeof test.auc) => Object.fromEntries(data.labels.map((l, j) => [l, auc?.perLabel[j] ?? null]));
+  const perLabel = (auc: typeof test.auc) =>
+    Object.fromEntries(data.labels.map((l, j) => [l, auc?.perLabel[j] ?? null]));
   const finiteOrNull = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
-  const ci = bootstrapMacroAucCi({ data: data.splits.test.targets, cols: L }, { data: testTta.probabilities, cols: L }, undefined, { seed: config.seed });
+  const ci = bootstrapMacroAucCi(
+    { data: data.splits.test.targets, cols: L },
+    { data: testTta.probabilities, cols: L },
+    undefined,
+    { seed: config.seed },
+  );
   const result: TrainResult = {
     ...rankResult(s, loop),
     testAuc: finiteOrNull(test.auc?.mean),
@@ -569,13 +700,30 @@ const WIDE_CI = 0.2;
 async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise<void> {
   const { config, data } = s;
   const h = loop.position.history;
-  const curves = { x: h.map((e) => e.epoch), trainLoss: h.map((e) => e.trainLoss), valLoss: h.map((e) => e.valLoss), valAuc: h.map((e) => e.valAuc ?? NaN), best: loop.position.bestEpoch ?? 1 };
-  await saveFigure(trainingCurvesChart(curves, { title: `${config.arch} ${config.strategy} ${config.policy}` }), join(s.out, 'training-curves.svg'));
+  const curves = {
+    x: h.map((e) => e.epoch),
+    trainLoss: h.map((e) => e.trainLoss),
+    valLoss: h.map((e) => e.valLoss),
+    valAuc: h.map((e) => e.valAuc ?? NaN),
+    best: loop.position.bestEpoch ?? 1,
+  };
+  await saveFigure(
+    trainingCurvesChart(curves, { title: `${config.arch} ${config.strategy} ${config.policy}` }),
+    join(s.out, 'training-curves.svg'),
+  );
   const ci = result.testAucCi;
-  if (ci && ci[1] - ci[0] > WIDE_CI) s.warn(`the test AUC's 95% CI [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}] is ${(ci[1] - ci[0]).toFixed(2)} wide: the test set (${data.splits.test.samples.length} images) is too small to tell close results apart.`);
+  if (ci && ci[1] - ci[0] > WIDE_CI)
+    s.warn(
+      `the test AUC's 95% CI [${ci[0].toFixed(3)}, ${ci[1].toFixed(3)}] is ${(ci[1] - ci[0]).toFixed(2)} wide: the test set (${data.splits.test.samples.length} images) is too small to tell close results apart.`,
+    );
   result.warnings = [...data.warnings, ...s.warnings];
-  if (result.counts.uniqueImages < result.counts.nRequested && !result.warnings.some((w) => w.startsWith(`N = ${result.counts.nRequested} was asked`))) {
-    result.warnings.push(`N = ${result.counts.nRequested} was asked for but ${result.counts.uniqueImages} unique image(s) trained.`);
+  if (
+    result.counts.uniqueImages < result.counts.nRequested &&
+    !result.warnings.some((w) => w.startsWith(`N = ${result.counts.nRequested} was asked`))
+  ) {
+    result.warnings.push(
+      `N = ${result.counts.nRequested} was asked for but ${result.counts.uniqueImages} unique image(s) trained.`,
+    );
   }
   writeJsonAtomic(join(s.out, 'metrics.json'), {
     method: 'cnn',
@@ -583,7 +731,11 @@ async function writeReport(s: Session, loop: Loop, result: TrainResult): Promise
     split: data.splitMode,
     config,
     versions: { torchxfer: version, torch: runtimeInfo().torchVersion, node: process.version },
-    samples: { train: data.splits.train.samples.map((x) => x.id), val: data.splits.val.samples.map((x) => x.id), test: data.splits.test.samples.map((x) => x.id) },
+    samples: {
+      train: data.splits.train.samples.map((x) => x.id),
+      val: data.splits.val.samples.map((x) => x.id),
+      test: data.splits.test.samples.map((x) => x.id),
+    },
     dropped: data.dropped,
   });
 }

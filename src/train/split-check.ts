@@ -38,7 +38,13 @@ interface SplitCounts {
 function counts(name: string, samples: Sample[], j: number): SplitCounts {
   const known = samples.filter((s) => !Number.isNaN(s.targets[j]));
   const positive = known.filter((s) => s.targets[j]! > 0).length;
-  return { name, patients: new Set(samples.map((s) => s.patientId)).size, images: samples.length, positive, negative: known.length - positive };
+  return {
+    name,
+    patients: new Set(samples.map((s) => s.patientId)).size,
+    images: samples.length,
+    positive,
+    negative: known.length - positive,
+  };
 }
 
 /** What to try when a split lacks a class, most likely first. */
@@ -46,10 +52,15 @@ function remedies(ds: Dataset, mode: SplitMode, all: SplitCounts[]): string[] {
   const patients = new Set(ds.samples.map((s) => s.patientId)).size;
   const positives = all.reduce((a, c) => a + c.positive, 0);
   const out: string[] = [];
-  if (mode === 'official') out.push("--split random (a seeded 70/10/20 split by patient instead of the dataset's test list)");
+  if (mode === 'official')
+    out.push("--split random (a seeded 70/10/20 split by patient instead of the dataset's test list)");
   if (patients < 30 && mode !== 'by-image') {
-    out.push(`more patients (${patients} split 70/10/20 leave about ${Math.max(1, Math.round(patients * 0.1))} for validation)`);
-    out.push('--split by-image if the images are independent enough (one patient\'s images may then cross splits; warned)');
+    out.push(
+      `more patients (${patients} split 70/10/20 leave about ${Math.max(1, Math.round(patients * 0.1))} for validation)`,
+    );
+    out.push(
+      "--split by-image if the images are independent enough (one patient's images may then cross splits; warned)",
+    );
   } else if (positives < 30) out.push(`more positive images (${positives} in all), or a label with more positives`);
   out.push('another --seed (another draw of the split)');
   if (mode !== 'by-image') out.push('--patient-column if the labels CSV names the patients (they decide the split)');
@@ -66,8 +77,19 @@ export function requireBothClassesPerSplit(ds: Dataset, split: PatientSplit, lab
   const all = [counts('training', split.train, j), counts('validation', split.val, j), counts('test', split.test, j)];
   const bad = all.filter((c) => c.positive === 0 || c.negative === 0);
   if (bad.length === 0) return;
-  const by = mode === 'by-image' ? 'by image' : mode === 'official' ? "by the dataset's test list and patient" : 'by patient';
-  const per = all.map((c) => `${c.name} ${plural(c.patients, 'patient')}, ${plural(c.images, 'image')} (${c.positive} positive, ${c.negative} negative)`).join('; ');
-  const which = bad.map((c) => `the ${c.name} split has ${c.positive === 0 ? 'no positive' : 'no negative'}`).join(' and ');
-  throw new DataError(ds.name, `${which} image for ${label}. Split ${by}: ${per}. Try: ${remedies(ds, mode, all).join('; ')}.`);
+  const by =
+    mode === 'by-image' ? 'by image' : mode === 'official' ? "by the dataset's test list and patient" : 'by patient';
+  const per = all
+    .map(
+      (c) =>
+        `${c.name} ${plural(c.patients, 'patient')}, ${plural(c.images, 'image')} (${c.positive} positive, ${c.negative} negative)`,
+    )
+    .join('; ');
+  const which = bad
+    .map((c) => `the ${c.name} split has ${c.positive === 0 ? 'no positive' : 'no negative'}`)
+    .join(' and ');
+  throw new DataError(
+    ds.name,
+    `${which} image for ${label}. Split ${by}: ${per}. Try: ${remedies(ds, mode, all).join('; ')}.`,
+  );
 }

@@ -38,7 +38,12 @@ export interface LoopPosition {
   /** The max_lr used (after the LR finder when 'auto'). */
   maxLr: number;
   /** The finder's curve, the max_lr chosen and the other rules' suggestions (recorded beside it). */
-  lrFinder?: { lrs: number[]; losses: number[]; suggestion: number; suggestions?: { valley: number; minimum: number; minDiv10: number } };
+  lrFinder?: {
+    lrs: number[];
+    losses: number[];
+    suggestion: number;
+    suggestions?: { valley: number; minimum: number; minDiv10: number };
+  };
   done: boolean;
 }
 
@@ -82,7 +87,12 @@ export class ResumeState {
    * Tensors to a new file first, then the JSON that names it, then the old tensors go: a crash at any
    * point leaves a consistent pair.
    */
-  async save(config: TrainConfig, position: LoopPosition, model: Record<string, NativeTensor>, optimizer: Record<string, NativeTensor>): Promise<void> {
+  async save(
+    config: TrainConfig,
+    position: LoopPosition,
+    model: Record<string, NativeTensor>,
+    optimizer: Record<string, NativeTensor>,
+  ): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     const tensors: Record<string, NativeTensor> = {};
     for (const [k, v] of Object.entries(model)) tensors[`model.${k}`] = v;
@@ -97,11 +107,15 @@ export class ResumeState {
     }
   }
 
-  /** Removes the state this class wrote (state.json, state-*.safetensors), then resume/ itself only if nothing else is in it. */
+  /**
+   * Removes the state this class wrote (state.json, state-*.safetensors), then resume/ itself only if nothing else is
+   * in it.
+   */
   remove(): void {
     if (!existsSync(this.dir)) return;
     for (const f of readdirSync(this.dir)) {
-      if (f === 'state.json' || /^state\.json\.tmp-\d+$/.test(f) || /^state-[\d-]+\.safetensors$/.test(f)) rmSync(join(this.dir, f), { force: true });
+      if (f === 'state.json' || /^state\.json\.tmp-\d+$/.test(f) || /^state-[\d-]+\.safetensors$/.test(f))
+        rmSync(join(this.dir, f), { force: true });
     }
     if (readdirSync(this.dir).length === 0) rmdirSync(this.dir);
   }
@@ -116,7 +130,9 @@ export class ResumeState {
     }
   }
 
-  async load(config: TrainConfig): Promise<{ position: LoopPosition; model: Record<string, NativeTensor>; optimizer: Record<string, NativeTensor> }> {
+  async load(
+    config: TrainConfig,
+  ): Promise<{ position: LoopPosition; model: Record<string, NativeTensor>; optimizer: Record<string, NativeTensor> }> {
     let file: StateFile;
     try {
       file = JSON.parse(readFileSync(this.jsonPath, 'utf8')) as StateFile;
@@ -124,11 +140,14 @@ export class ResumeState {
       throw new Error(`cannot resume: ${this.jsonPath} is unreadable (${(err as Error).message})`);
     }
     if (file.configHash !== configHash(config)) {
-      throw new Error(`cannot resume: ${this.dir} belongs to a run with different options (start without --resume, or use another --out)`);
+      throw new Error(
+        `cannot resume: ${this.dir} belongs to a run with different options (start without --resume, or use another --out)`,
+      );
     }
     const tensorsPath = join(this.dir, file.tensorsFile);
     const { tensors, metadata } = await readSafetensors(tensorsPath);
-    if (metadata.stamp !== file.stamp) throw new Error(`cannot resume: ${tensorsPath} does not match ${this.jsonPath}; start again without --resume`);
+    if (metadata.stamp !== file.stamp)
+      throw new Error(`cannot resume: ${tensorsPath} does not match ${this.jsonPath}; start again without --resume`);
     const model: Record<string, NativeTensor> = {};
     const optimizer: Record<string, NativeTensor> = {};
     for (const [k, v] of Object.entries(tensors)) {
@@ -145,5 +164,9 @@ export class ResumeState {
  */
 function numberedFromOne(position: LoopPosition): LoopPosition {
   if (position.history.length === 0 || position.history[0]!.epoch !== 0) return position;
-  return { ...position, history: position.history.map((e) => ({ ...e, epoch: e.epoch + 1 })), bestEpoch: position.bestEpoch === null ? null : position.bestEpoch + 1 };
+  return {
+    ...position,
+    history: position.history.map((e) => ({ ...e, epoch: e.epoch + 1 })),
+    bestEpoch: position.bestEpoch === null ? null : position.bestEpoch + 1,
+  };
 }

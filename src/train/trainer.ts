@@ -45,7 +45,9 @@ function validateAugment(o: AugmentOptions): void {
     const v = o[key];
     if (v === undefined) continue;
     if (!Array.isArray(v) || v.length < 1 || v.length > 3) throw new OptionError(key, 'an array of 1 to 3 numbers', v);
-    v.forEach((x, i) => expectNumber(x, `${key}[${i}]`, key === 'std' ? 0 : -1e6, 1e6, { exclusiveMin: key === 'std' }));
+    v.forEach((x, i) =>
+      expectNumber(x, `${key}[${i}]`, key === 'std' ? 0 : -1e6, 1e6, { exclusiveMin: key === 'std' }),
+    );
   }
 }
 
@@ -54,7 +56,12 @@ function validateImages(images: unknown, shape: unknown): ImageShape {
   const dims = expectShape(shape, 'shape');
   if (dims.length !== 4) throw new OptionError('shape', 'a shape [n, channels, height, width]', shape);
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count !== images.length) throw new OptionError('shape', `dimensions whose product is ${images.length}`, `[${dims.join(', ')}] (${count} elements)`);
+  if (count !== images.length)
+    throw new OptionError(
+      'shape',
+      `dimensions whose product is ${images.length}`,
+      `[${dims.join(', ')}] (${count} elements)`,
+    );
   return dims as ImageShape;
 }
 
@@ -65,7 +72,8 @@ function validateTargets(targets: unknown, n: number): void {
 }
 
 function validateGroupNumbers(v: unknown, name: string, max: number): void {
-  if (!Array.isArray(v) || v.length !== 3) throw new OptionError(name, 'an array of 3 numbers (one per layer group)', v);
+  if (!Array.isArray(v) || v.length !== 3)
+    throw new OptionError(name, 'an array of 3 numbers (one per layer group)', v);
   v.forEach((x, i) => expectNumber(x, `${name}[${i}]`, 0, max));
 }
 
@@ -115,7 +123,8 @@ export class Trainer {
     validateGroupNumbers(batch.momenta, 'momenta', 0.999999999);
     expectInteger(batch.step, 'step', 0, SEED_MAX);
     if (batch.slice !== undefined) {
-      if (typeof batch.slice !== 'object' || batch.slice === null) throw new OptionError('slice', 'an object {offset, total}', batch.slice);
+      if (typeof batch.slice !== 'object' || batch.slice === null)
+        throw new OptionError('slice', 'an object {offset, total}', batch.slice);
       expectInteger(batch.slice.total, 'slice.total', shape[0]);
       expectInteger(batch.slice.offset, 'slice.offset', 0, batch.slice.total - shape[0]);
     }
@@ -130,10 +139,12 @@ export class Trainer {
     if (batch.tta !== undefined) checkOption('tta', batch.tta);
     if (batch.seed !== undefined) expectInteger(batch.seed, 'seed', 0, SEED_MAX);
     if (batch.copy !== undefined) expectInteger(batch.copy, 'copy', 0, RECIPE.tta.max);
-    if (batch.alsoPlain !== undefined && typeof batch.alsoPlain !== 'boolean') throw new OptionError('alsoPlain', 'a boolean', batch.alsoPlain);
+    if (batch.alsoPlain !== undefined && typeof batch.alsoPlain !== 'boolean')
+      throw new OptionError('alsoPlain', 'a boolean', batch.alsoPlain);
     if (batch.output !== undefined) {
       expectOneOf(batch.output, 'output', ['probabilities', 'logits'] as const);
-      if (batch.output === 'logits' && (batch.tta ?? 0) > 0) throw new OptionError('output', "'probabilities' when tta > 0", batch.output);
+      if (batch.output === 'logits' && (batch.tta ?? 0) > 0)
+        throw new OptionError('output', "'probabilities' when tta > 0", batch.output);
     }
     return this.#native.evaluate(batch);
   }
@@ -167,7 +178,12 @@ export class Trainer {
 }
 
 /** The training augmentation alone: uint8 [n,c,h,w] -> normalised float [n,channels,crop,crop]. */
-export function augmentBatch(images: Uint8Array, shape: ImageShape, options: AugmentBatchOptions = {}, seed = 0): Promise<NativeTensor> {
+export function augmentBatch(
+  images: Uint8Array,
+  shape: ImageShape,
+  options: AugmentBatchOptions = {},
+  seed = 0,
+): Promise<NativeTensor> {
   const [, , height, width] = validateImages(images, shape);
   validateAugment(options);
   const side = Math.min(height, width);
@@ -175,14 +191,21 @@ export function augmentBatch(images: Uint8Array, shape: ImageShape, options: Aug
     throw new OptionError('crop', `an integer between 1 and ${side} (the images are ${height}x${width})`, options.crop);
   }
   if (options.train !== undefined) expectBoolean(options.train, 'train');
-  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3) throw new OptionError('channels', '1 or 3', options.channels);
+  if (options.channels !== undefined && options.channels !== 1 && options.channels !== 3)
+    throw new OptionError('channels', '1 or 3', options.channels);
   if (options.device !== undefined) expectDevice(options.device);
   expectInteger(seed, 'seed', 0, SEED_MAX);
   return native().augmentBatch(images, shape, options, seed);
 }
 
 /** The per-image random draws augmentBatch makes for the same n, size, options and seed. */
-export function augmentDraws(n: number, height: number, width: number, options: AugmentOptions = {}, seed = 0): AugmentDraws {
+export function augmentDraws(
+  n: number,
+  height: number,
+  width: number,
+  options: AugmentOptions = {},
+  seed = 0,
+): AugmentDraws {
   expectInteger(n, 'n', 0);
   expectInteger(height, 'height', 1);
   expectInteger(width, 'width', 1);

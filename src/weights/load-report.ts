@@ -1,4 +1,7 @@
-/** A model's load report (LoadReport, declared in src/native-types.ts): the prefix as the file names it, and in one line for run logs. */
+/**
+ * A model's load report (LoadReport, declared in src/native-types.ts): the prefix as the file names it, and in one line
+ * for run logs.
+ */
 import type { LoadReport } from '../native-types.js';
 
 /** The reader strips DataParallel's "module." before the backbone is matched: the report names the file's prefix. */

@@ -7,16 +7,32 @@ import { helpersDir } from './python.js';
 
 export const CLI = join(helpersDir, '..', '..', 'bin', 'torchxfer.js');
 
-export interface CliResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; hung: boolean }
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  hung: boolean;
+}
 
 /** Runs `node bin/torchxfer.js ...args` (needs dist/: npx tsc -p tsconfig.json), killed after `timeoutMs`. */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function cli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let hung = false;
-    const timer = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 60_000);
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (status, signal) => {
@@ -39,12 +55,14 @@ function expectNoCrash(r: CliResult): void {
 export function expectCleanFailure(r: CliResult, ...culprits: (string | RegExp)[]): void {
   expectNoCrash(r);
   expect(r.status, `exit code; stderr: ${r.stderr.slice(-1500)}`).not.toBe(0);
-  for (const c of culprits) expect(r.stderr).toMatch(typeof c === 'string' ? new RegExp(c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : c);
+  for (const c of culprits)
+    expect(r.stderr).toMatch(typeof c === 'string' ? new RegExp(c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : c);
 }
 
 /** A reported skip: exit code 0, the culprit named on stderr. */
 export function expectReportedSkip(r: CliResult, ...culprits: (string | RegExp)[]): void {
   expectNoCrash(r);
   expect(r.status, `exit code; stderr: ${r.stderr.slice(-1500)}`).toBe(0);
-  for (const c of culprits) expect(r.stderr).toMatch(typeof c === 'string' ? new RegExp(c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : c);
+  for (const c of culprits)
+    expect(r.stderr).toMatch(typeof c === 'string' ? new RegExp(c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : c);
 }

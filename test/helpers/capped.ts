@@ -38,14 +38,19 @@ export const txfRoot = process.env.TXF_ROOT ?? join(helpersDir, '..', '..');
 export const dist = (...parts: string[]) => join(txfRoot, 'dist', ...parts);
 
 /** `node ARGS...` under the cap; `cli` runs bin/torchxfer.js with the args. */
-export function capped(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; cli?: boolean } = {}): Promise<CappedResult> {
+export function capped(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; cli?: boolean } = {},
+): Promise<CappedResult> {
   const nodeArgs = opts.cli === false ? args : [join(txfRoot, 'bin', 'torchxfer.js'), ...args];
   const scratch = mkdtempSync(join(tmpdir(), 'txf-capped-'));
   const rssFile = join(scratch, 'rss');
   const withTime = existsSync(TIME);
   // ulimit in a shell, then exec: the cap holds for node and everything it starts.
   const script = `ulimit -v ${ADDRESS_SPACE_CAP_KIB} && exec "$@"`;
-  const command = withTime ? [TIME, '-f', '%M', '-o', rssFile, process.execPath, ...nodeArgs] : [process.execPath, ...nodeArgs];
+  const command = withTime
+    ? [TIME, '-f', '%M', '-o', rssFile, process.execPath, ...nodeArgs]
+    : [process.execPath, ...nodeArgs];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', script, 'sh', ...command], {
@@ -70,7 +75,7 @@ export function capped(args: string[], opts: { cwd?: string; env?: Record<string
     const timer = setTimeout(() => {
       hung = true;
       try {
-        process.kill(-child.pid!, 'SIGKILL');  // the whole group: time, node and its workers
+        process.kill(-child.pid!, 'SIGKILL'); // the whole group: time, node and its workers
       } catch {
         child.kill('SIGKILL');
       }
@@ -99,7 +104,7 @@ export function capped(args: string[], opts: { cwd?: string; env?: Record<string
 }
 
 function osSignalName(n: number): NodeJS.Signals | undefined {
-  return (Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined);
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined;
 }
 
 function safeRead(path: string): string {
@@ -125,4 +130,3 @@ function procRssKiB(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
-

@@ -14,16 +14,17 @@ const cfg = JSON.parse(process.argv[2]);
 const { rank = 0, worldSize = 1, port, seed, slices = 1, steps, batch, side, crop, frozenBackbone = false, out } = cfg;
 setNumThreads(cfg.threads ?? 1);
 
-manualSeed(1234);  // the same initial weights everywhere (rank 0's are broadcast anyway)
+manualSeed(1234); // the same initial weights everywhere (rank 0's are broadcast anyway)
 const model = await loadModel({ arch: 'resnet50', numClasses: 2, inChannels: 1 });
 if (frozenBackbone) {
   model.setFrozenBatchNorm('frozen');
   model.freeze([0, 1]);
 }
 const trainer = new Trainer(model, { optimizer: 'sgd', crop, mean: [0.5], std: [0.25], seed, batchSlices: slices });
-const ctx = worldSize > 1 ? await DistributedContext.join({ rank, worldSize, masterPort: port, timeoutMs: 60000 }) : null;
+const ctx =
+  worldSize > 1 ? await DistributedContext.join({ rank, worldSize, masterPort: port, timeoutMs: 60000 }) : null;
 if (ctx) await trainer.attachDistributed(ctx);
-if (cfg.dieAfterJoin) process.exit(3);  // a peer that dies: the others' next collective must fail clearly
+if (cfg.dieAfterJoin) process.exit(3); // a peer that dies: the others' next collective must fail clearly
 
 const headWeight = async () => {
   const state = model.stateDict();
@@ -59,7 +60,15 @@ const t0 = performance.now();
 const timed = cfg.timeSteps ?? 0;
 for (let s = 0; s < timed; s++) {
   const { offset, count } = rankSlice(batch, rank, worldSize);
-  await trainer.step({ images: images.subarray(offset * side * side, (offset + count) * side * side), shape: [count, 1, side, side], targets: targets.subarray(offset * 2, (offset + count) * 2), lrs: [0, 0, 0], momenta: [0.9, 0.9, 0.9], step: steps + s, slice: { offset, total: batch } });
+  await trainer.step({
+    images: images.subarray(offset * side * side, (offset + count) * side * side),
+    shape: [count, 1, side, side],
+    targets: targets.subarray(offset * 2, (offset + count) * 2),
+    lrs: [0, 0, 0],
+    momenta: [0.9, 0.9, 0.9],
+    step: steps + s,
+    slice: { offset, total: batch },
+  });
 }
 const msPerStep = timed ? (performance.now() - t0) / timed : null;
 await writeSafetensors(out, model.stateDict());

@@ -22,7 +22,8 @@ export function realText(...parts: string[]): string {
 export function nihRoot(dir: string): string {
   const root = join(dir, 'nih');
   mkdirSync(join(root, 'images'), { recursive: true });
-  for (const f of ['Data_Entry_2017.csv', 'train_val_list.txt', 'test_list.txt']) writeFileSync(join(root, f), realText('nih', `${f}.gz`));
+  for (const f of ['Data_Entry_2017.csv', 'train_val_list.txt', 'test_list.txt'])
+    writeFileSync(join(root, f), realText('nih', `${f}.gz`));
   return root;
 }
 
@@ -36,7 +37,10 @@ export function chexpertRoot(dir: string): string {
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'train.csv'), realText('chexpert', 'train.csv.gz'));
   const [header, ...rows] = realText('chexpert', 'valid_modified.csv').split(/\r?\n/).filter(Boolean);
-  const valid = [header!.replace(/_/g, ' '), ...rows.map((r) => r.replace(/^[^,]*\/valid\//, 'CheXpert-v1.0-small/valid/'))];
+  const valid = [
+    header!.replace(/_/g, ' '),
+    ...rows.map((r) => r.replace(/^[^,]*\/valid\//, 'CheXpert-v1.0-small/valid/')),
+  ];
   writeFileSync(join(root, 'valid.csv'), `${valid.join('\n')}\n`);
   return root;
 }
@@ -45,7 +49,13 @@ export function chexpertRoot(dir: string): string {
 export function muraRoot(dir: string): string {
   const root = join(dir, 'MURA-v1.1');
   mkdirSync(root, { recursive: true });
-  for (const f of ['train_image_paths.csv', 'valid_image_paths.csv', 'train_labeled_studies.csv', 'valid_labeled_studies.csv']) writeFileSync(join(root, f), realText('mura', `${f}.gz`));
+  for (const f of [
+    'train_image_paths.csv',
+    'valid_image_paths.csv',
+    'train_labeled_studies.csv',
+    'valid_labeled_studies.csv',
+  ])
+    writeFileSync(join(root, f), realText('mura', `${f}.gz`));
   return root;
 }
 
@@ -54,5 +64,6 @@ export async function linkImages(base: string, paths: string[]): Promise<void> {
   const image = realDataFile('images', '00000001_000.png');
   if (!image) throw new Error('real-data image images/00000001_000.png not found');
   for (const dir of new Set(paths.map((p) => dirname(join(base, p))))) mkdirSync(dir, { recursive: true });
-  for (let i = 0; i < paths.length; i += 2000) await Promise.all(paths.slice(i, i + 2000).map((p) => symlink(image, join(base, p))));
+  for (let i = 0; i < paths.length; i += 2000)
+    await Promise.all(paths.slice(i, i + 2000).map((p) => symlink(image, join(base, p))));
 }

@@ -12,7 +12,14 @@ const images = new Uint8Array(batch * 3 * size * size).map((_, i) => (i * 265443
 const targets = new Float32Array(batch * 2).map((_, i) => (i % 3 === 0 ? 1 : 0));
 const losses = [];
 for (let step = 0; step < steps; step++) {
-  const r = await trainer.step({ images, shape: [batch, 3, size, size], targets, lrs: [1e-3, 1e-3, 1e-3], momenta: [0.9, 0.9, 0.9], step });
+  const r = await trainer.step({
+    images,
+    shape: [batch, 3, size, size],
+    targets,
+    lrs: [1e-3, 1e-3, 1e-3],
+    momenta: [0.9, 0.9, 0.9],
+    step,
+  });
   losses.push(r.loss);
 }
 const probs = Array.from((await trainer.evaluate({ images, shape: [batch, 3, size, size], tta: 1, seed: 5 })).output);

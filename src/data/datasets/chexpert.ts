@@ -42,8 +42,10 @@ export function resolvePolicy(u: ChexpertOptions['uncertainty']): Record<string,
   }
   const out = { ...CHEXPERT_DEFAULT_POLICY };
   for (const [label, p] of Object.entries(u ?? {})) {
-    if (!(CHEXPERT_LABELS as readonly string[]).includes(label)) throw new OptionError('uncertainty', `a label of ${CHEXPERT_LABELS.join(', ')}`, label);
-    if (!POLICIES.includes(p as UncertaintyPolicy)) throw new OptionError(`uncertainty.${label}`, "'ones', 'zeros' or 'ignore'", p);
+    if (!(CHEXPERT_LABELS as readonly string[]).includes(label))
+      throw new OptionError('uncertainty', `a label of ${CHEXPERT_LABELS.join(', ')}`, label);
+    if (!POLICIES.includes(p as UncertaintyPolicy))
+      throw new OptionError(`uncertainty.${label}`, "'ones', 'zeros' or 'ignore'", p);
     out[label] = p as UncertaintyPolicy;
   }
   return out;
@@ -57,7 +59,10 @@ export function loadChexpert(root: string, opts: ChexpertOptions = {}): Dataset 
   const skipped: Dataset['skipped'] = [];
   const official: { trainVal: Set<string>; test: Set<string> } = { trainVal: new Set(), test: new Set() };
   let found = 0;
-  for (const [file, split] of [['train.csv', official.trainVal], ['valid.csv', official.test]] as const) {
+  for (const [file, split] of [
+    ['train.csv', official.trainVal],
+    ['valid.csv', official.test],
+  ] as const) {
     const path = join(root, file);
     if (!existsSync(path)) continue;
     found++;
@@ -82,7 +87,11 @@ export function loadChexpert(root: string, opts: ChexpertOptions = {}): Dataset 
       split.add(rel);
     }
   }
-  if (found === 0) throw new DataError(join(root, 'train.csv'), `file not found (nor valid.csv; is ${basename(root)} the CheXpert directory?)`);
+  if (found === 0)
+    throw new DataError(
+      join(root, 'train.csv'),
+      `file not found (nor valid.csv; is ${basename(root)} the CheXpert directory?)`,
+    );
   return {
     name: 'chexpert',
     root: resolve(root),

@@ -12,7 +12,9 @@ export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.dcm', '.dicom'];
 export function listImages(dir: string, extensions = IMAGE_EXTENSIONS): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    )) {
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (extensions.some((x) => e.name.toLowerCase().endsWith(x))) out.push(p);
@@ -23,7 +25,8 @@ export function listImages(dir: string, extensions = IMAGE_EXTENSIONS): string[]
 }
 
 export function requireDir(path: string, what: string): void {
-  if (!existsSync(path) || !statSync(path).isDirectory()) throw new DataError(path, `${what} not found (not a directory)`);
+  if (!existsSync(path) || !statSync(path).isDirectory())
+    throw new DataError(path, `${what} not found (not a directory)`);
 }
 
 export function requireFile(path: string, what: string): void {
@@ -42,7 +45,11 @@ export function dropMissing(samples: Sample[], skipped: Dataset['skipped']): Sam
 /** The patient column is never read as a label, even when listed among the label columns. */
 export function rejectPatientLabel(labels: string[], patientColumn: string | undefined): void {
   if (patientColumn !== undefined && labels.includes(patientColumn)) {
-    throw new OptionError('labelColumns', `label columns other than the patient column '${patientColumn}'`, labels.join(','));
+    throw new OptionError(
+      'labelColumns',
+      `label columns other than the patient column '${patientColumn}'`,
+      labels.join(','),
+    );
   }
 }
 
@@ -54,8 +61,14 @@ export function requireSamples(ds: Dataset): void {
     const reason = s.reason.replace(/'[^']*'/g, "'...'");
     reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
-  const why = [...reasons].slice(0, 3).map(([r, n]) => `${n} x ${r}`).join('; ');
-  throw new DataError(ds.root ?? ds.name, `no usable image${ds.skipped.length ? ` (${ds.skipped.length} file(s) skipped: ${why})` : ' (the labels name no image)'}`);
+  const why = [...reasons]
+    .slice(0, 3)
+    .map(([r, n]) => `${n} x ${r}`)
+    .join('; ');
+  throw new DataError(
+    ds.root ?? ds.name,
+    `no usable image${ds.skipped.length ? ` (${ds.skipped.length} file(s) skipped: ${why})` : ' (the labels name no image)'}`,
+  );
 }
 
 export function relativeId(root: string, path: string): string {

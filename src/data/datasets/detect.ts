@@ -20,7 +20,7 @@ export const KIND_WORDS: Record<DatasetKind, string> = {
   nih: 'the NIH ChestX-ray14 layout (Data_Entry_2017.csv)',
   chexpert: 'the CheXpert layout (train.csv / valid.csv with Path and Frontal/Lateral columns)',
   mura: 'the MURA layout (train_image_paths.csv / valid_image_paths.csv)',
-  csv: "a labels CSV file with a column of image paths",
+  csv: 'a labels CSV file with a column of image paths',
   folder: 'one sub-folder of images per class',
   dicom: 'a DICOM tree with a labels CSV',
 };
@@ -55,7 +55,9 @@ export function csvHeader(path: string): string[] {
     const n = readSync(fd, buf, 0, buf.length, 0);
     const text = buf.subarray(0, n).toString('utf8');
     const end = text.search(/\r?\n/);
-    return parseCsv(end < 0 ? text : text.slice(0, end), path, { header: false }).rows[0]?.cells.map((c) => c.trim()) ?? [];
+    return (
+      parseCsv(end < 0 ? text : text.slice(0, end), path, { header: false }).rows[0]?.cells.map((c) => c.trim()) ?? []
+    );
   } finally {
     closeSync(fd);
   }
@@ -71,11 +73,18 @@ function publishedLayout(dir: string, only?: DatasetKind): Found | undefined {
     const lists = ['train_val_list.txt', 'test_list.txt'].filter((f) => isFile(join(dir, f)));
     return { kind: 'nih', what: `the NIH ChestX-ray14 layout (${[entry, ...lists].join(', ')})` };
   }
-  const chexpert = only === undefined || only === 'chexpert' ? ['train.csv', 'valid.csv'].filter((f) => headerHas(join(dir, f), 'Path', 'Frontal/Lateral')) : [];
+  const chexpert =
+    only === undefined || only === 'chexpert'
+      ? ['train.csv', 'valid.csv'].filter((f) => headerHas(join(dir, f), 'Path', 'Frontal/Lateral'))
+      : [];
   if (chexpert.length) return { kind: 'chexpert', what: `the CheXpert layout (${chexpert.join(', ')})` };
   for (const root of only === undefined || only === 'mura' ? [dir, join(dir, 'MURA-v1.1')] : []) {
     const lists = ['train_image_paths.csv', 'valid_image_paths.csv'].filter((f) => isFile(join(root, f)));
-    if (lists.length) return { kind: 'mura', what: `the MURA layout (${lists.map((f) => (root === dir ? f : `MURA-v1.1/${f}`)).join(', ')})` };
+    if (lists.length)
+      return {
+        kind: 'mura',
+        what: `the MURA layout (${lists.map((f) => (root === dir ? f : `MURA-v1.1/${f}`)).join(', ')})`,
+      };
   }
   return undefined;
 }
@@ -85,11 +94,19 @@ function detectCsvFile(path: string, opts: DetectOptions): Found {
   const header = csvHeader(path);
   const pathColumn = opts.pathColumn ?? 'path';
   const name = basename(path);
-  if (header.includes(pathColumn)) return { kind: 'csv', what: `a labels CSV of paths (${name}, column '${pathColumn}')` };
+  if (header.includes(pathColumn))
+    return { kind: 'csv', what: `a labels CSV of paths (${name}, column '${pathColumn}')` };
   const layout = publishedLayout(dirname(path));
   if (layout) return { what: `${name}, a table of ${layout.what}`, advice: `give its folder: --data ${dirname(path)}` };
-  const columns = header.slice(0, 8).map((c) => `'${c}'`).join(', ') + (header.length > 8 ? ', ...' : '');
-  return { what: `a CSV without a '${pathColumn}' column (columns ${columns})`, advice: 'name its column of image paths with --path-column' };
+  const columns =
+    header
+      .slice(0, 8)
+      .map((c) => `'${c}'`)
+      .join(', ') + (header.length > 8 ? ', ...' : '');
+  return {
+    what: `a CSV without a '${pathColumn}' column (columns ${columns})`,
+    advice: 'name its column of image paths with --path-column',
+  };
 }
 
 /** Folder names that read as patient or case ids rather than classes (case0 ... case59). */
@@ -102,7 +119,8 @@ export function idLikeNames(names: string[]): boolean {
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-const nameRange = (names: string[]) => (names.length > 3 ? `${names[0]} ... ${names[names.length - 1]}` : names.join(', '));
+const nameRange = (names: string[]) =>
+  names.length > 3 ? `${names[0]} ... ${names[names.length - 1]}` : names.join(', ');
 
 /** One walk of a folder: its images (DICOM or not), the sub-folders holding them, the CSVs at its top. */
 interface Survey {
@@ -124,7 +142,10 @@ function survey(dir: string, opts: DetectOptions): Survey {
     const parts = relative(dir, f).split(sep);
     if (parts.length > 1) perClass.set(parts[0]!, (perClass.get(parts[0]!) ?? 0) + 1);
   }
-  const csvs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && /\.csv$/i.test(e.name)).map((e) => e.name).sort();
+  const csvs = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && /\.csv$/i.test(e.name))
+    .map((e) => e.name)
+    .sort();
   const top = csvs.length === 1 ? csvs[0] : csvs.find((f) => f.toLowerCase() === 'labels.csv');
   const labelsCsv = opts.labels ?? (top === undefined ? undefined : join(dir, top));
   return {
@@ -137,35 +158,67 @@ function survey(dir: string, opts: DetectOptions): Survey {
   };
 }
 
-const idLikeOf = (sv: Survey) => (sv.classes.length >= 3 && idLikeNames(sv.classes.map((c) => c.name)) ? sv.classes.map((c) => c.name) : undefined);
+const idLikeOf = (sv: Survey) =>
+  sv.classes.length >= 3 && idLikeNames(sv.classes.map((c) => c.name)) ? sv.classes.map((c) => c.name) : undefined;
 const dicomTree = (sv: Survey, csv: string) => `a DICOM tree (${plural(sv.dicoms, 'file')}) with ${basename(csv)}`;
 const classList = (sv: Survey) =>
-  `class folders (images per class: ${sv.classes.slice(0, 6).map((c) => `${c.name} ${c.images}`).join(', ')}${sv.classes.length > 6 ? `, ... (${sv.classes.length} classes)` : ''})`;
+  `class folders (images per class: ${sv.classes
+    .slice(0, 6)
+    .map((c) => `${c.name} ${c.images}`)
+    .join(', ')}${sv.classes.length > 6 ? `, ... (${sv.classes.length} classes)` : ''})`;
 
 /** A folder that is no published layout: CSV of paths, DICOM tree, class folders, or nothing usable. */
 function detectFolder(dir: string, opts: DetectOptions): Found {
   const sv = survey(dir, opts);
   const pathColumn = opts.pathColumn ?? 'path';
-  if (sv.pathCsv) return { kind: 'csv', path: sv.pathCsv, what: `a labels CSV of paths (${basename(sv.pathCsv)}, column '${pathColumn}')` };
+  if (sv.pathCsv)
+    return {
+      kind: 'csv',
+      path: sv.pathCsv,
+      what: `a labels CSV of paths (${basename(sv.pathCsv)}, column '${pathColumn}')`,
+    };
   if (sv.dicoms > 0 && sv.labelsCsv) return { kind: 'dicom', labels: sv.labelsCsv, what: dicomTree(sv, sv.labelsCsv) };
   const idLike = idLikeOf(sv);
   if (sv.classes.length >= 2 && !idLike) return { kind: 'folder', what: classList(sv) };
   const others = sv.images - sv.dicoms;
-  const images = others > 0 && sv.dicoms > 0 ? `${plural(sv.images, 'image')} (${sv.dicoms} DICOM)` : sv.dicoms > 0 ? plural(sv.dicoms, 'DICOM file') : plural(others, 'image');
-  const csvNote = sv.csvs.length > 1 && !sv.labelsCsv ? ` (${sv.csvs.length} CSV files at its top, none named labels.csv: name one with --labels)` : '';
+  const images =
+    others > 0 && sv.dicoms > 0
+      ? `${plural(sv.images, 'image')} (${sv.dicoms} DICOM)`
+      : sv.dicoms > 0
+        ? plural(sv.dicoms, 'DICOM file')
+        : plural(others, 'image');
+  const csvNote =
+    sv.csvs.length > 1 && !sv.labelsCsv
+      ? ` (${sv.csvs.length} CSV files at its top, none named labels.csv: name one with --labels)`
+      : '';
   if (idLike) {
     return {
       what: `${images} in ${sv.classes.length} folders named like patient or case ids (${nameRange(idLike)}) and no labels CSV${csvNote}`,
-      advice: 'give the labels as a CSV (--labels labels.csv: a file column and one 0/1 column per label); or, if the folders really are classes, --format folder',
+      advice:
+        'give the labels as a CSV (--labels labels.csv: a file column and one 0/1 column per label); or, if the folders really are classes, --format folder',
       idLikeFolders: idLike,
     };
   }
   if (sv.labelsCsv && sv.dicoms === 0 && sv.images > 0) {
-    return { what: `${images} and ${basename(sv.labelsCsv)} without a '${pathColumn}' column`, advice: 'name its column of image paths with --path-column' };
+    return {
+      what: `${images} and ${basename(sv.labelsCsv)} without a '${pathColumn}' column`,
+      advice: 'name its column of image paths with --path-column',
+    };
   }
-  if (sv.images === 0) return { what: `no images (PNG, JPEG or DICOM) and no dataset layout${csvNote}`, advice: `check --data (${KIND_WORDS.nih}, ${KIND_WORDS.folder}, ...)` };
-  if (sv.dicoms > 0) return { what: `a DICOM tree (${plural(sv.dicoms, 'file')}) without a labels CSV${csvNote}`, advice: "give --labels labels.csv (a 'file' column and one 0/1 column per label)" };
-  return { what: `${images} without labels (no labels CSV and ${plural(sv.classes.length, 'class folder')})${csvNote}`, advice: 'put the images in one folder per class, or give a labels CSV of paths' };
+  if (sv.images === 0)
+    return {
+      what: `no images (PNG, JPEG or DICOM) and no dataset layout${csvNote}`,
+      advice: `check --data (${KIND_WORDS.nih}, ${KIND_WORDS.folder}, ...)`,
+    };
+  if (sv.dicoms > 0)
+    return {
+      what: `a DICOM tree (${plural(sv.dicoms, 'file')}) without a labels CSV${csvNote}`,
+      advice: "give --labels labels.csv (a 'file' column and one 0/1 column per label)",
+    };
+  return {
+    what: `${images} without labels (no labels CSV and ${plural(sv.classes.length, 'class folder')})${csvNote}`,
+    advice: 'put the images in one folder per class, or give a labels CSV of paths',
+  };
 }
 
 /**
@@ -175,15 +228,21 @@ function detectFolder(dir: string, opts: DetectOptions): Found {
 export function fitFormat(kind: DatasetKind, path: string, opts: DetectOptions = {}): Found | undefined {
   if (!existsSync(path)) throw new DataError(path, 'not found (no such file or folder)');
   if (statSync(path).isFile()) {
-    return kind === 'csv' && /\.csv$/i.test(path) && headerHas(path, opts.pathColumn ?? 'path') ? { kind, what: `a labels CSV of paths (${basename(path)})` } : undefined;
+    return kind === 'csv' && /\.csv$/i.test(path) && headerHas(path, opts.pathColumn ?? 'path')
+      ? { kind, what: `a labels CSV of paths (${basename(path)})` }
+      : undefined;
   }
   if (kind === 'nih' || kind === 'chexpert' || kind === 'mura') {
     const layout = publishedLayout(path, kind);
     return layout?.kind === kind ? layout : undefined;
   }
   const sv = survey(path, opts);
-  if (kind === 'csv') return sv.pathCsv ? { kind, path: sv.pathCsv, what: `a labels CSV of paths (${basename(sv.pathCsv)})` } : undefined;
-  if (kind === 'dicom') return sv.dicoms > 0 && sv.labelsCsv ? { kind, labels: sv.labelsCsv, what: dicomTree(sv, sv.labelsCsv) } : undefined;
+  if (kind === 'csv')
+    return sv.pathCsv ? { kind, path: sv.pathCsv, what: `a labels CSV of paths (${basename(sv.pathCsv)})` } : undefined;
+  if (kind === 'dicom')
+    return sv.dicoms > 0 && sv.labelsCsv
+      ? { kind, labels: sv.labelsCsv, what: dicomTree(sv, sv.labelsCsv) }
+      : undefined;
   // Class folders, unless a labels CSV there says the labels are not the folder names.
   const labelled = sv.pathCsv !== undefined || (sv.dicoms > 0 && sv.labelsCsv !== undefined);
   return sv.classes.length >= 2 && !labelled ? { kind, what: classList(sv), idLikeFolders: idLikeOf(sv) } : undefined;
@@ -194,7 +253,10 @@ export function detectDataset(path: string, opts: DetectOptions = {}): Found {
   if (!existsSync(path)) throw new DataError(path, 'not found (no such file or folder)');
   if (statSync(path).isFile()) {
     if (/\.csv$/i.test(path)) return detectCsvFile(path, opts);
-    return { what: 'a single file, not a dataset folder or a labels CSV', advice: 'give the folder of the dataset, or a labels CSV of paths' };
+    return {
+      what: 'a single file, not a dataset folder or a labels CSV',
+      advice: 'give the folder of the dataset, or a labels CSV of paths',
+    };
   }
   const layout = publishedLayout(path);
   if (layout) return layout;

@@ -72,7 +72,10 @@ export function loadDicomTree(root: string, opts: DicomTreeOptions): Dataset {
       header = readDicomHeader(path);
     } catch (err) {
       const message = (err as Error).message;
-      skipped.push({ path, reason: `unreadable DICOM (${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message})` });
+      skipped.push({
+        path,
+        reason: `unreadable DICOM (${message.startsWith(`${path}: `) ? message.slice(path.length + 2) : message})`,
+      });
       continue;
     }
     const k = key === 'file' ? (targetsOf.has(id) ? id : basename(path)) : String(header[key] ?? '').trim();

@@ -18,19 +18,39 @@ export interface FolderOptions {
   patientPattern?: string;
 }
 
-const NEGATIVE_NAMES = new Set(['0', 'no', 'negative', 'normal', 'healthy', 'benign', 'no_finding', 'nofinding', 'control']);
+const NEGATIVE_NAMES = new Set([
+  '0',
+  'no',
+  'negative',
+  'normal',
+  'healthy',
+  'benign',
+  'no_finding',
+  'nofinding',
+  'control',
+]);
 
 export function loadFolder(root: string, opts: FolderOptions = {}): Dataset {
   requireDir(root, 'class-folder directory');
-  const classes = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  if (classes.length < 2) throw new DataError(root, `expected one sub-folder per class (at least 2) but found ${classes.length}`);
+  const classes = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  if (classes.length < 2)
+    throw new DataError(root, `expected one sub-folder per class (at least 2) but found ${classes.length}`);
   let labels: string[];
   if (classes.length === 2) {
     let positive = opts.positive;
-    if (positive !== undefined && !classes.includes(positive)) throw new OptionError('positive', `one of the class folders ${classes.map((c) => `'${c}'`).join(', ')}`, positive);
+    if (positive !== undefined && !classes.includes(positive))
+      throw new OptionError(
+        'positive',
+        `one of the class folders ${classes.map((c) => `'${c}'`).join(', ')}`,
+        positive,
+      );
     if (positive === undefined) {
       const negatives = classes.filter((c) => NEGATIVE_NAMES.has(c.toLowerCase()));
-      if (negatives.length !== 1) throw new DataError(root, `two classes (${classes.join(', ')}): name the positive one (option positive)`);
+      if (negatives.length !== 1)
+        throw new DataError(root, `two classes (${classes.join(', ')}): name the positive one (option positive)`);
       positive = classes.find((c) => c !== negatives[0])!;
     }
     labels = [positive];

@@ -45,8 +45,15 @@ function readKind(kind: DatasetKind, path: string, opts: LoadOptions, found?: Fo
       return loadFolder(path, opts);
     case 'dicom': {
       const labels = opts.labels ?? found?.labels;
-      if (!labels) throw new OptionError('labels', 'a label CSV for the dicom format (none at the top of the tree)', opts.labels);
-      return loadDicomTree(path, { labels, key: opts.key, keyColumn: opts.keyColumn, labelColumns: opts.labelColumns, patientColumn: opts.patientColumn });
+      if (!labels)
+        throw new OptionError('labels', 'a label CSV for the dicom format (none at the top of the tree)', opts.labels);
+      return loadDicomTree(path, {
+        labels,
+        key: opts.key,
+        keyColumn: opts.keyColumn,
+        labelColumns: opts.labelColumns,
+        patientColumn: opts.patientColumn,
+      });
     }
   }
 }
@@ -55,7 +62,11 @@ function readKind(kind: DatasetKind, path: string, opts: LoadOptions, found?: Fo
 function mismatch(format: DatasetKind, path: string, found: Found): OptionError {
   const instead = found.kind && found.kind !== format ? `'${found.kind}' or 'auto'` : 'a format that fits';
   const advice = found.advice ? `; ${found.advice}` : '';
-  return new OptionError('format', `${instead} (${path} holds ${found.what}, not ${KIND_WORDS[format]}${advice})`, format);
+  return new OptionError(
+    'format',
+    `${instead} (${path} holds ${found.what}, not ${KIND_WORDS[format]}${advice})`,
+    format,
+  );
 }
 
 /**
@@ -64,21 +75,33 @@ function mismatch(format: DatasetKind, path: string, found: Found): OptionError 
  * does not fit what is there, and a dataset without one usable image, are errors saying what was found.
  */
 export function loadDataset(format: DatasetFormat, path: string, opts: LoadOptions = {}): Dataset {
-  if (!(DATASET_FORMATS as readonly string[]).includes(format)) throw new OptionError('format', DATASET_FORMATS.map((f) => `'${f}'`).join(', '), format);
+  if (!(DATASET_FORMATS as readonly string[]).includes(format))
+    throw new OptionError('format', DATASET_FORMATS.map((f) => `'${f}'`).join(', '), format);
   const look = { labels: opts.labels, pathColumn: opts.pathColumn };
   // A format named is read where its own files are there (even where auto would pick another kind).
   const found = format === 'auto' ? detectDataset(path, look) : fitFormat(format, path, look);
   if (!found) throw mismatch(format as DatasetKind, path, detectDataset(path, look));
-  if (!found.kind) throw new OptionError('format', `a dataset layout it can recognise (${path} holds ${found.what}${found.advice ? `: ${found.advice}` : ''})`, 'auto');
+  if (!found.kind)
+    throw new OptionError(
+      'format',
+      `a dataset layout it can recognise (${path} holds ${found.what}${found.advice ? `: ${found.advice}` : ''})`,
+      'auto',
+    );
   const kind = found.kind;
   if (opts.patientColumn !== undefined && PATIENTS_FROM[kind]) {
-    throw new OptionError('patientColumn', `no value for ${kind} data (its patients come from ${PATIENTS_FROM[kind]})`, opts.patientColumn);
+    throw new OptionError(
+      'patientColumn',
+      `no value for ${kind} data (its patients come from ${PATIENTS_FROM[kind]})`,
+      opts.patientColumn,
+    );
   }
   const ds = readKind(kind, path, opts, found);
   if (!opts.keepMissing) requireSamples(ds);
   const warnings = [...(ds.warnings ?? [])];
   if (kind === 'folder' && found.idLikeFolders) {
-    warnings.push(`the ${found.idLikeFolders.length} class folders are named like patient or case ids (${found.idLikeFolders.slice(0, 3).join(', ')} ...): each became a label; if they are patients, give the labels as a CSV instead`);
+    warnings.push(
+      `the ${found.idLikeFolders.length} class folders are named like patient or case ids (${found.idLikeFolders.slice(0, 3).join(', ')} ...): each became a label; if they are patients, give the labels as a CSV instead`,
+    );
   }
   const patients = new Set(ds.samples.map((s) => s.patientId)).size;
   const message = `Data: recognised ${found.what}: ${ds.samples.length} image(s) of ${patients} patient(s)`;

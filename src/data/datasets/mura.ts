@@ -18,13 +18,19 @@ export interface MuraOptions {
 /** `dir` is MURA-v1.1 or the directory holding it. */
 export function loadMura(dir: string, opts: MuraOptions = {}): Dataset {
   requireDir(dir, 'MURA directory');
-  const root = existsSync(join(dir, 'train_image_paths.csv')) || existsSync(join(dir, 'valid_image_paths.csv')) ? dir : join(dir, 'MURA-v1.1');
+  const root =
+    existsSync(join(dir, 'train_image_paths.csv')) || existsSync(join(dir, 'valid_image_paths.csv'))
+      ? dir
+      : join(dir, 'MURA-v1.1');
   const base = dirname(root);
   const samples: Sample[] = [];
   const skipped: Dataset['skipped'] = [];
   const official = { trainVal: new Set<string>(), test: new Set<string>() };
   let found = 0;
-  for (const [split, set] of [['train', official.trainVal], ['valid', official.test]] as const) {
+  for (const [split, set] of [
+    ['train', official.trainVal],
+    ['valid', official.test],
+  ] as const) {
     const pathsFile = join(root, `${split}_image_paths.csv`);
     if (!existsSync(pathsFile)) continue;
     found++;
@@ -51,7 +57,8 @@ export function loadMura(dir: string, opts: MuraOptions = {}): Dataset {
       set.add(rel);
     }
   }
-  if (found === 0) throw new DataError(join(root, 'train_image_paths.csv'), 'file not found (nor valid_image_paths.csv)');
+  if (found === 0)
+    throw new DataError(join(root, 'train_image_paths.csv'), 'file not found (nor valid_image_paths.csv)');
   return {
     name: 'mura',
     root: resolve(root),

@@ -13,8 +13,20 @@ import { requireDir } from './common.js';
 
 /** The 14 labels in the canonical order of the dataset's paper. */
 export const NIH_LABELS = [
-  'Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia',
-  'Pneumothorax', 'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia',
+  'Atelectasis',
+  'Cardiomegaly',
+  'Effusion',
+  'Infiltration',
+  'Mass',
+  'Nodule',
+  'Pneumonia',
+  'Pneumothorax',
+  'Consolidation',
+  'Edema',
+  'Emphysema',
+  'Fibrosis',
+  'Pleural_Thickening',
+  'Hernia',
 ] as const;
 
 export interface NihOptions {
@@ -49,7 +61,12 @@ export function loadNih(root: string, opts: NihOptions = {}): Dataset {
     for (const name of row.cells[labelCol].split('|').map((s) => s.trim())) {
       if (name === 'No Finding') continue;
       const j = index.get(name);
-      if (j === undefined) throw table.error(row, 'Finding Labels', `unknown label '${name}' (expected 'No Finding' or one of ${NIH_LABELS.join(', ')})`);
+      if (j === undefined)
+        throw table.error(
+          row,
+          'Finding Labels',
+          `unknown label '${name}' (expected 'No Finding' or one of ${NIH_LABELS.join(', ')})`,
+        );
       targets[j] = 1;
     }
     const patientId = row.cells[patientCol].trim();
@@ -87,5 +104,10 @@ function findImageDirs(root: string): string[] {
 
 function readList(path: string): Set<string> | undefined {
   if (!existsSync(path)) return undefined;
-  return new Set(readFileSync(path, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    readFileSync(path, 'utf8')
+      .split(/\r?\n/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }

@@ -34,7 +34,12 @@ export function loadUserCsv(csvPath: string, opts: UserCsvOptions = {}): Dataset
   const reserved = new Set([pathName, patientName, splitName]);
   const labels = opts.labelColumns ?? table.header.filter((h) => !reserved.has(h));
   rejectPatientLabel(labels, patientName);
-  if (labels.length === 0) throw table.error({ line: 1, cells: [] }, pathName, 'no label columns (add one or more 0/1 columns, or name them with labelColumns)');
+  if (labels.length === 0)
+    throw table.error(
+      { line: 1, cells: [] },
+      pathName,
+      'no label columns (add one or more 0/1 columns, or name them with labelColumns)',
+    );
   const labelCols = labels.map((l) => table.column(l));
   const base = dirname(resolve(csvPath));
   const samples: Sample[] = [];
@@ -58,7 +63,8 @@ export function loadUserCsv(csvPath: string, opts: UserCsvOptions = {}): Dataset
       const s = row.cells[splitCol].trim().toLowerCase();
       if (s === 'test') official.test.add(rel);
       else if (s === 'train' || s === 'trainval' || s === 'val' || s === '') official.trainVal.add(rel);
-      else throw table.error(row, splitName!, `expected train, val, trainval or test but found '${row.cells[splitCol]}'`);
+      else
+        throw table.error(row, splitName!, `expected train, val, trainval or test but found '${row.cells[splitCol]}'`);
     }
     samples.push({ id: rel, path: isAbsolute(rel) ? rel : resolve(base, rel), patientId, targets });
   }

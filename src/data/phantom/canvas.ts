@@ -111,7 +111,7 @@ export function polygonMask(width: number, height: number, pts: Point[]): Float3
     for (let i = 0, j = n - 1; i < n; j = i++) {
       const a = pts[i]!;
       const b = pts[j]!;
-      if ((a.y > py) !== (b.y > py)) xs.push(a.x + ((py - a.y) * (b.x - a.x)) / (b.y - a.y));
+      if (a.y > py !== b.y > py) xs.push(a.x + ((py - a.y) * (b.x - a.x)) / (b.y - a.y));
     }
     xs.sort((p, q) => p - q);
     for (let k = 0; k + 1 < xs.length; k += 2) {
@@ -127,7 +127,15 @@ export function polygonMask(width: number, height: number, pts: Point[]): Float3
  * Draws a tapered segment into a layer with max-compositing (so a polyline's joints don't double up).
  * `tube` shades it like a projected cylinder (brighter along the axis).
  */
-export function segmentMax(layer: Canvas, a: Point, b: Point, r0: number, r1: number, value: number, tube = false): void {
+export function segmentMax(
+  layer: Canvas,
+  a: Point,
+  b: Point,
+  r0: number,
+  r1: number,
+  value: number,
+  tube = false,
+): void {
   const rmax = Math.max(r0, r1) + 1.5;
   const x0 = Math.max(0, Math.floor(Math.min(a.x, b.x) - rmax));
   const x1 = Math.min(layer.width - 1, Math.ceil(Math.max(a.x, b.x) + rmax));

@@ -3,7 +3,21 @@
  * mediastinum, spine, ribs, clavicles, diaphragm domes, vessel markings), patient-to-patient variation,
  * and the findings of findings.ts drawn on top. Image left is the patient's right (PA convention).
  */
-import { Canvas, addScaled, releaseScratch, scratch, bezier, blur, blurWide, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
+import {
+  Canvas,
+  addScaled,
+  releaseScratch,
+  scratch,
+  bezier,
+  blur,
+  blurWide,
+  ellipse,
+  polygonMask,
+  polylineMax,
+  segmentMax,
+  valueNoise,
+  type Point,
+} from './canvas.js';
 import { adjustForFinding, drawFinding, type FindingInstance } from './findings.js';
 import type { Finding } from './labels.js';
 import { Rng } from '../../random.js';
@@ -116,12 +130,18 @@ export function lungOutline(g: ChestGeometry, i: 0 | 1, pull = 0): Point[] {
   const yApex = yA + pull * 0.25 * (yTop - yA);
   for (let k = 0; k <= 16; k++) {
     const t = k / 16;
-    pts.push({ x: cx + s * hw * (apexX + (lat - apexX) * Math.pow(Math.sin((Math.PI / 2) * t), 0.5)), y: yApex + (yCP - yApex) * Math.pow(t, 1.2) });
+    pts.push({
+      x: cx + s * hw * (apexX + (lat - apexX) * Math.pow(Math.sin((Math.PI / 2) * t), 0.5)),
+      y: yApex + (yCP - yApex) * Math.pow(t, 1.2),
+    });
   }
   const medial = 0.1;
   for (let k = 1; k <= 14; k++) {
     const u = k / 14;
-    pts.push({ x: mid + s * hw * (lat + (medial - lat) * u), y: yTop + depth * (1 - Math.sin(Math.PI * (0.05 + 0.9 * u))) });
+    pts.push({
+      x: mid + s * hw * (lat + (medial - lat) * u),
+      y: yTop + depth * (1 - Math.sin(Math.PI * (0.05 + 0.9 * u))),
+    });
   }
   pts.push({ x: mid + s * hw * 0.12, y: yA + 0.12 * S }, { x: mid + s * hw * 0.22, y: yApex + 0.03 * S });
   return roundCorners(roundCorners(pts));
@@ -133,7 +153,10 @@ function roundCorners(pts: Point[]): Point[] {
   for (let i = 0; i < pts.length; i++) {
     const a = pts[i]!;
     const b = pts[(i + 1) % pts.length]!;
-    out.push({ x: 0.75 * a.x + 0.25 * b.x, y: 0.75 * a.y + 0.25 * b.y }, { x: 0.25 * a.x + 0.75 * b.x, y: 0.25 * a.y + 0.75 * b.y });
+    out.push(
+      { x: 0.75 * a.x + 0.25 * b.x, y: 0.75 * a.y + 0.25 * b.y },
+      { x: 0.25 * a.x + 0.75 * b.x, y: 0.25 * a.y + 0.75 * b.y },
+    );
   }
   return out;
 }
@@ -156,7 +179,16 @@ function torsoOutline(g: ChestGeometry): Point[] {
 }
 
 /** Vessels branch out from the hilum, tapering, as projected tubes. */
-function vesselTree(layer: Canvas, from: Point, angle: number, len: number, r: number, value: number, depth: number, rng: Rng): void {
+function vesselTree(
+  layer: Canvas,
+  from: Point,
+  angle: number,
+  len: number,
+  r: number,
+  value: number,
+  depth: number,
+  rng: Rng,
+): void {
   // Two slightly bent halves, so branches curve instead of running as straight spokes.
   const bend = angle + rng.normal(0, 0.2);
   const mid = { x: from.x + Math.cos(angle) * len * 0.5, y: from.y + Math.sin(angle) * len * 0.5 };
@@ -166,8 +198,26 @@ function vesselTree(layer: Canvas, from: Point, angle: number, len: number, r: n
   if (depth === 0) return;
   const spread = rng.uniform(0.3, 0.6);
   const r1 = Math.max(0.3, r * 0.7);
-  vesselTree(layer, to, bend - spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
-  vesselTree(layer, to, bend + spread * rng.uniform(0.5, 1), len * rng.uniform(0.6, 0.8), r1, value * 0.72, depth - 1, rng);
+  vesselTree(
+    layer,
+    to,
+    bend - spread * rng.uniform(0.5, 1),
+    len * rng.uniform(0.6, 0.8),
+    r1,
+    value * 0.72,
+    depth - 1,
+    rng,
+  );
+  vesselTree(
+    layer,
+    to,
+    bend + spread * rng.uniform(0.5, 1),
+    len * rng.uniform(0.6, 0.8),
+    r1,
+    value * 0.72,
+    depth - 1,
+    rng,
+  );
 }
 
 /** The normal chest, back to front in the order each layer changes the density. */
@@ -177,7 +227,14 @@ function drawAnatomy(sc: ChestScene, rng: Rng): void {
   drawHeart(sc, airGone);
   // Gastric air bubble under the left dome.
   const { g, density } = sc;
-  if (rng.chance(0.75)) ellipse(density, { cx: g.cx + 0.45 * g.hw, cy: g.yD[1] + 0.07 * g.S, rx: 0.13 * g.hw, ry: 0.03 * g.S }, -0.22, 'flat', 0.01 * g.S);
+  if (rng.chance(0.75))
+    ellipse(
+      density,
+      { cx: g.cx + 0.45 * g.hw, cy: g.yD[1] + 0.07 * g.S, rx: 0.13 * g.hw, ry: 0.03 * g.S },
+      -0.22,
+      'flat',
+      0.01 * g.S,
+    );
   sc.air = airGone;
   drawParenchyma(sc, rng);
   drawVessels(sc, rng);
@@ -206,8 +263,17 @@ function drawSoftTissue(sc: ChestScene): void {
     for (let x = 0; x < width; x++) d[row + x]! += torso[row + x]! * g.tissue * (across[x]! + abd);
   }
   // Arms at the edges of the film.
-  for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 1.42 * hw, cy: S * 0.6, rx: 0.14 * hw, ry: S * 0.6 }, 0.5 * g.tissue, 'dome', 3);
-  if (g.female) for (const s of [-1, 1]) ellipse(density, { cx: cx + s * 0.62 * hw, cy: g.yD[1] + 0.02 * S, rx: 0.42 * hw, ry: 0.12 * S }, 0.12, 'dome', 6);
+  for (const s of [-1, 1])
+    ellipse(density, { cx: cx + s * 1.42 * hw, cy: S * 0.6, rx: 0.14 * hw, ry: S * 0.6 }, 0.5 * g.tissue, 'dome', 3);
+  if (g.female)
+    for (const s of [-1, 1])
+      ellipse(
+        density,
+        { cx: cx + s * 0.62 * hw, cy: g.yD[1] + 0.02 * S, rx: 0.42 * hw, ry: 0.12 * S },
+        0.12,
+        'dome',
+        6,
+      );
 }
 
 /**
@@ -275,7 +341,16 @@ function drawVessels(sc: ChestScene, rng: Rng): void {
     const roots = Math.max(2, Math.round(6 * g.markings));
     for (let k = 0; k < roots; k++) {
       const th = -1.25 + (2.5 * (k + rng.uniform(0.2, 0.8))) / roots;
-      vesselTree(vessels, sc.hila[i], Math.atan2(Math.sin(th), s * Math.cos(th)), 0.075 * g.S * rng.uniform(0.8, 1.2), 0.009 * g.S, 1, 4, rng);
+      vesselTree(
+        vessels,
+        sc.hila[i],
+        Math.atan2(Math.sin(th), s * Math.cos(th)),
+        0.075 * g.S * rng.uniform(0.8, 1.2),
+        0.009 * g.S,
+        1,
+        4,
+        rng,
+      );
     }
   }
   addScaled(density.data, vessels.data, 0.2 * Math.min(1, g.markings + 0.2), sc.aerated);
@@ -318,7 +393,14 @@ function drawRibs(sc: ChestScene): void {
       if (k > 0 && k < 8) {
         const c0 = { x: cx + s * reach * hw, y: y0 + 0.15 * S };
         const c1 = { x: cx + s * 0.3 * hw, y: y0 + 0.26 * S };
-        polylineMax(front, bezier(c0, { x: cx + s * 0.75 * hw, y: y0 + 0.15 * S }, c1, 8), ribR * 1.1, ribR * 0.9, 1, false);
+        polylineMax(
+          front,
+          bezier(c0, { x: cx + s * 0.75 * hw, y: y0 + 0.15 * S }, c1, 8),
+          ribR * 1.1,
+          ribR * 0.9,
+          1,
+          false,
+        );
       }
     }
   }

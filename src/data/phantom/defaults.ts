@@ -67,15 +67,22 @@ export function defaultPhantomsDir(cache: string, seed: number, images?: { chest
 export async function ensureDefaultPhantoms(options: EnsureDefaultOptions = {}): Promise<DefaultPhantoms> {
   const cache = options.cacheDir === undefined ? defaultCacheDir() : expectString(options.cacheDir, 'cacheDir');
   const seed = expectInteger(options.seed ?? DEFAULT_PHANTOMS.seed, 'seed', 0, 2 ** 32 - 1);
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError('onProgress', 'a function', options.onProgress);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
+    throw new OptionError('onProgress', 'a function', options.onProgress);
   const images = options.images;
   if (images !== undefined) {
-    if (typeof images !== 'object' || images === null) throw new OptionError('images', 'an object { chest, msk }', images);
+    if (typeof images !== 'object' || images === null)
+      throw new OptionError('images', 'an object { chest, msk }', images);
     expectInteger(images.chest, 'images.chest', 1, 1_000_000);
     expectInteger(images.msk, 'images.msk', 1, 1_000_000);
   }
   const dir = defaultPhantomsDir(cache, seed, images);
-  const paths = (generated: boolean): DefaultPhantoms => ({ dir, chest: join(dir, 'chest'), msk: join(dir, 'msk', 'MURA-v1.1'), generated });
+  const paths = (generated: boolean): DefaultPhantoms => ({
+    dir,
+    chest: join(dir, 'chest'),
+    msk: join(dir, 'msk', 'MURA-v1.1'),
+    generated,
+  });
   if (await exists(dir)) return paths(false);
 
   await mkdir(dirname(dir), { recursive: true });
@@ -83,8 +90,22 @@ export async function ensureDefaultPhantoms(options: EnsureDefaultOptions = {}):
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   try {
     const { chest, msk } = DEFAULT_PHANTOMS;
-    await synthesize({ kind: 'chest', out: join(tmp, 'chest'), seed, ...chest, n: images?.chest ?? chest.n, onProgress: (d, t) => options.onProgress?.('chest', d, t) });
-    await synthesize({ kind: 'msk', out: join(tmp, 'msk'), seed, ...msk, n: images?.msk ?? msk.n, onProgress: (d, t) => options.onProgress?.('msk', d, t) });
+    await synthesize({
+      kind: 'chest',
+      out: join(tmp, 'chest'),
+      seed,
+      ...chest,
+      n: images?.chest ?? chest.n,
+      onProgress: (d, t) => options.onProgress?.('chest', d, t),
+    });
+    await synthesize({
+      kind: 'msk',
+      out: join(tmp, 'msk'),
+      seed,
+      ...msk,
+      n: images?.msk ?? msk.n,
+      onProgress: (d, t) => options.onProgress?.('msk', d, t),
+    });
     try {
       await rename(tmp, dir);
     } catch (err) {
@@ -106,7 +127,7 @@ async function removeAbandoned(dir: string): Promise<void> {
   for (const name of await readdir(dirname(dir))) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split('-')[0]);
-    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) await rm(join(dirname(dir), name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid))
+      await rm(join(dirname(dir), name), { recursive: true, force: true });
   }
 }
-

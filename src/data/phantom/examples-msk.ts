@@ -55,10 +55,19 @@ export async function mskExampleGrid(options: MskExampleGridOptions): Promise<Ex
       return pickFiles(ids, 1, seed, 2 * p + r + 1)[0];
     }),
   })).filter((c): c is { part: MuraPart; cells: string[] } => c.cells.every((id) => id !== undefined));
-  if (columns.length === 0) throw new Error(`${root}: no body part has both a normal and an abnormal study; a limb grid needs one`);
+  if (columns.length === 0)
+    throw new Error(`${root}: no body part has both a normal and an abnormal study; a limb grid needs one`);
 
-  const rows = MSK_GRID_ROWS.map((row, r) => ({ label: row.label, files: columns.map((c) => c.cells[r]!), alone: true }));
+  const rows = MSK_GRID_ROWS.map((row, r) => ({
+    label: row.label,
+    files: columns.map((c) => c.cells[r]!),
+    alone: true,
+  }));
   const pathOf = new Map(images.map((im) => [im.id, im.path]));
-  const grid = await tileRows(rows.map((row) => row.files.map((id) => pathOf.get(id)!)), columns.length, tile);
+  const grid = await tileRows(
+    rows.map((row) => row.files.map((id) => pathOf.get(id)!)),
+    columns.length,
+    tile,
+  );
   return { ...grid, rows, columns: columns.map((c) => c.part.slice(3).toLowerCase()) };
 }

@@ -41,7 +41,10 @@ export interface ExampleGrid {
 
 /** The options every grid shares: tile side and picking seed (validated, with their defaults). */
 export function gridOptions(options: { tile?: number; seed?: number }): { tile: number; seed: number } {
-  return { tile: expectInteger(options.tile ?? 96, 'tile', 16, 1024), seed: expectInteger(options.seed ?? 0, 'seed', 0, 2 ** 32 - 1) };
+  return {
+    tile: expectInteger(options.tile ?? 96, 'tile', 16, 1024),
+    seed: expectInteger(options.seed ?? 0, 'seed', 0, 2 ** 32 - 1),
+  };
 }
 
 /** `count` files drawn from `files` by a stream of (seed, key): one key per row (or cell) of a grid. */
@@ -53,13 +56,20 @@ export function pickFiles(files: readonly string[], count: number, seed: number,
  * One 8-bit grey PNG of `rows` (image paths), `columns` tiles wide: each image fitted whole into a
  * tile x tile square (centred, black where its aspect leaves room), row r at the top r * tile.
  */
-export async function tileRows(rows: string[][], columns: number, tile: number): Promise<{ png: Buffer; width: number; height: number }> {
+export async function tileRows(
+  rows: string[][],
+  columns: number,
+  tile: number,
+): Promise<{ png: Buffer; width: number; height: number }> {
   const width = columns * tile;
   const height = rows.length * tile;
   const tiles = await Promise.all(
     rows.flatMap((paths, r) =>
       paths.map(async (path, c) => ({
-        input: await sharp(path).greyscale().resize(tile, tile, { fit: 'contain', background: { r: 0, g: 0, b: 0 } }).toBuffer(),
+        input: await sharp(path)
+          .greyscale()
+          .resize(tile, tile, { fit: 'contain', background: { r: 0, g: 0, b: 0 } })
+          .toBuffer(),
         left: c * tile,
         top: r * tile,
       })),
@@ -76,7 +86,8 @@ export async function tileRows(rows: string[][], columns: number, tile: number):
 export async function phantomExampleGrid(options: ExampleGridOptions): Promise<ExampleGrid> {
   if (typeof options !== 'object' || options === null) throw new OptionError('options', 'an object', options);
   const root = expectString(options.root, 'root');
-  if (!Array.isArray(options.findings) || options.findings.length === 0) throw new OptionError('findings', 'a non-empty array of finding names', options.findings);
+  if (!Array.isArray(options.findings) || options.findings.length === 0)
+    throw new OptionError('findings', 'a non-empty array of finding names', options.findings);
   const findings = options.findings.map((f: unknown, i: number) => expectOneOf(f, `findings[${i}]`, NIH_FINDINGS));
   const perRow = expectInteger(options.perRow ?? 4, 'perRow', 1, 32);
   const { tile, seed } = gridOptions(options);
@@ -91,11 +102,17 @@ export async function phantomExampleGrid(options: ExampleGridOptions): Promise<E
     const alone = images.filter((im) => im.labels.length === 1 && im.labels[0] === f).map((im) => im.file);
     const any = images.filter((im) => im.labels.includes(f)).map((im) => im.file);
     if (any.length === 0) throw new Error(`${root}: no image carries ${f}; a grid row needs at least one`);
-    return alone.length >= perRow ? { label: f, files: pick(alone, i + 1), alone: true } : { label: f, files: pick(any, i + 1), alone: false };
+    return alone.length >= perRow
+      ? { label: f, files: pick(alone, i + 1), alone: true }
+      : { label: f, files: pick(any, i + 1), alone: false };
   });
   const normal = images.filter((im) => im.labels[0] === 'No Finding').map((im) => im.file);
   if (normal.length > 0) rows.push({ label: 'No Finding', files: pick(normal, 0), alone: true });
 
-  const grid = await tileRows(rows.map((row) => row.files.map((file) => join(root, 'images', file))), perRow, tile);
+  const grid = await tileRows(
+    rows.map((row) => row.files.map((file) => join(root, 'images', file))),
+    perRow,
+    tile,
+  );
   return { ...grid, rows };
 }

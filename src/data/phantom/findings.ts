@@ -2,7 +2,18 @@
  * The 14 ChestX-ray14 findings, each drawn after its radiographic sign, with a severity in (0, 1]
  * from subtle to obvious. Some change the anatomy first (heart size, lung volume, collapse).
  */
-import { Canvas, addScaled, scratch, blur, ellipse, polygonMask, polylineMax, segmentMax, valueNoise, type Point } from './canvas.js';
+import {
+  Canvas,
+  addScaled,
+  scratch,
+  blur,
+  ellipse,
+  polygonMask,
+  polylineMax,
+  segmentMax,
+  valueNoise,
+  type Point,
+} from './canvas.js';
 import type { ChestGeometry, ChestScene } from './chest.js';
 import { lungOutline } from './chest.js';
 import type { Finding } from './labels.js';
@@ -78,7 +89,13 @@ function consolidation(sc: ChestScene, f: FindingInstance, rng: Rng, value: numb
   const slope = rng.uniform(-0.3, 0.3);
   const extent = new Canvas(w, h);
   const c = pointIn(sc, sc.lung[f.side], rng, lower ? [0.6, 0.9] : [0.15, 0.45]);
-  ellipse(extent, { cx: c.x, cy: c.y, rx: (0.1 + 0.12 * f.severity) * g.hw, ry: (0.07 + 0.1 * f.severity) * g.S }, 1, 'flat', 0.04 * g.S);
+  ellipse(
+    extent,
+    { cx: c.x, cy: c.y, rx: (0.1 + 0.12 * f.severity) * g.hw, ry: (0.07 + 0.1 * f.severity) * g.S },
+    1,
+    'flat',
+    0.04 * g.S,
+  );
   const noise = valueNoise(w, h, 0.025 * g.S, rng);
   const region = scratch(w * h);
   const m = sc.lung[f.side];
@@ -144,7 +161,19 @@ function drawMass(sc: ChestScene, f: FindingInstance, rng: Rng): void {
   const r = (0.035 + 0.04 * sev) * S;
   for (let k = 0; k < 3; k++) {
     const a = rng.uniform(0, 2 * Math.PI);
-    ellipse(density, { cx: p.x + Math.cos(a) * r * 0.35, cy: p.y + Math.sin(a) * r * 0.35, rx: r * rng.uniform(0.7, 1), ry: r * rng.uniform(0.7, 1), angle: a }, (0.2 + 0.2 * sev) / 1.6, 'dome', 2);
+    ellipse(
+      density,
+      {
+        cx: p.x + Math.cos(a) * r * 0.35,
+        cy: p.y + Math.sin(a) * r * 0.35,
+        rx: r * rng.uniform(0.7, 1),
+        ry: r * rng.uniform(0.7, 1),
+        angle: a,
+      },
+      (0.2 + 0.2 * sev) / 1.6,
+      'dome',
+      2,
+    );
   }
 }
 
@@ -202,7 +231,14 @@ function drawHernia(sc: ChestScene, f: FindingInstance, rng: Rng): void {
   const level = cy + rng.uniform(-0.2, 0.2) * r;
   for (let y = 0; y < h; y++) if (y > level) gas.data.fill(0, y * w, (y + 1) * w);
   addScaled(density.data, gas.data, -(0.25 + 0.2 * sev));
-  for (let k = 0; k < 3; k++) ellipse(density, { cx: cx + rng.uniform(-0.6, 0.6) * r, cy: cy + rng.uniform(0.2, 0.7) * r, rx: 0.12 * r, ry: 0.1 * r }, -0.25, 'dome', 1);
+  for (let k = 0; k < 3; k++)
+    ellipse(
+      density,
+      { cx: cx + rng.uniform(-0.6, 0.6) * r, cy: cy + rng.uniform(0.2, 0.7) * r, rx: 0.12 * r, ry: 0.1 * r },
+      -0.25,
+      'dome',
+      1,
+    );
 }
 
 function drawAtelectasis(sc: ChestScene, f: FindingInstance, rng: Rng): void {
@@ -244,7 +280,8 @@ function drawInfiltration(sc: ChestScene, f: FindingInstance, rng: Rng): void {
     ellipse(blob, { cx: p.x, cy: p.y, rx: (0.05 + 0.07 * sev) * S, ry: (0.04 + 0.06 * sev) * S }, 1, 'flat', 0.03 * S);
   }
   const v = 0.12 + 0.2 * sev;
-  for (let i = 0; i < blob.data.length; i++) density.data[i]! += v * Math.min(1, blob.data[i]!) * smooth(noise[i]! * 1.5 + 0.55) * sc.lungs[i]!;
+  for (let i = 0; i < blob.data.length; i++)
+    density.data[i]! += v * Math.min(1, blob.data[i]!) * smooth(noise[i]! * 1.5 + 0.55) * sc.lungs[i]!;
 }
 
 function drawConsolidation(sc: ChestScene, f: FindingInstance, rng: Rng): void {
@@ -284,7 +321,13 @@ function drawEdema(sc: ChestScene, f: FindingInstance): void {
   const haze = new Canvas(w, h);
   for (const i of [0, 1] as const) {
     const hil = sc.hila[i];
-    ellipse(haze, { cx: hil.x + sgn(i) * 0.1 * g.hw, cy: hil.y, rx: (0.25 + 0.15 * sev) * g.hw, ry: (0.12 + 0.06 * sev) * S }, 1, 'dome', 0.06 * S);
+    ellipse(
+      haze,
+      { cx: hil.x + sgn(i) * 0.1 * g.hw, cy: hil.y, rx: (0.25 + 0.15 * sev) * g.hw, ry: (0.12 + 0.06 * sev) * S },
+      1,
+      'dome',
+      0.06 * S,
+    );
   }
   addInside(sc, haze.data, 0.1 + 0.2 * sev, sc.lungs);
   const kerley = new Canvas(w, h);

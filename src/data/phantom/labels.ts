@@ -42,7 +42,10 @@ export const NIH_PREVALENCE: Readonly<Record<Finding, number>> = {
  * option) so that small sets still hold positives of the rare findings; `overrides` set a finding's
  * prevalence outright (a designed target needs enough positives for its N grid).
  */
-export function phantomPrevalence(floor = 0, overrides: Partial<Record<Finding, number>> = {}): Record<Finding, number> {
+export function phantomPrevalence(
+  floor = 0,
+  overrides: Partial<Record<Finding, number>> = {},
+): Record<Finding, number> {
   const out = {} as Record<Finding, number>;
   for (const f of NIH_FINDINGS) out[f] = overrides[f] ?? Math.max(NIH_PREVALENCE[f], floor);
   return out;

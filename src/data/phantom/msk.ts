@@ -7,7 +7,15 @@ import { Canvas, addScaled, blur, ellipse, releaseScratch, segmentMax, valueNois
 import { expose } from './chest.js';
 import { Rng } from '../../random.js';
 
-export const MURA_PARTS = ['XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND', 'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST'] as const;
+export const MURA_PARTS = [
+  'XR_ELBOW',
+  'XR_FINGER',
+  'XR_FOREARM',
+  'XR_HAND',
+  'XR_HUMERUS',
+  'XR_SHOULDER',
+  'XR_WRIST',
+] as const;
 export type MuraPart = (typeof MURA_PARTS)[number];
 
 /** Share of MURA studies per body part (approximately as published). */
@@ -55,7 +63,14 @@ interface Layout {
 }
 
 const P = (x: number, y: number): Point => ({ x, y });
-const bone = (a: Point, b: Point, r: number, endA = r * 1.5, endB = r * 1.5, hollow = true): Bone => ({ a, b, r, endA, endB, hollow });
+const bone = (a: Point, b: Point, r: number, endA = r * 1.5, endB = r * 1.5, hollow = true): Bone => ({
+  a,
+  b,
+  r,
+  endA,
+  endB,
+  hollow,
+});
 
 /** Limb layouts in a unit frame (x right, y down, roughly 0..1), limb pointing up. */
 function layout(part: MuraPart, rng: Rng): Layout {
@@ -82,7 +97,10 @@ function layout(part: MuraPart, rng: Rng): Layout {
       const dy = Math.cos(bend);
       bones.push(bone(P(jx - 0.04, jy + 0.05), P(jx - 0.04 + dx * 0.55, jy + 0.05 + dy * 0.55), 0.026, 0.04, 0.03));
       bones.push(bone(P(jx + 0.05, jy + 0.02), P(jx + 0.05 + dx * 0.55, jy + 0.02 + dy * 0.55), 0.028, 0.05, 0.03));
-      tissue.push({ a: P(0.5, -0.1), b: P(jx, jy), r: 0.2 }, { a: P(jx, jy), b: P(jx + dx * 0.7, jy + dy * 0.7), r: 0.17 });
+      tissue.push(
+        { a: P(0.5, -0.1), b: P(jx, jy), r: 0.2 },
+        { a: P(jx, jy), b: P(jx + dx * 0.7, jy + dy * 0.7), r: 0.17 },
+      );
       break;
     }
     case 'XR_WRIST':
@@ -95,7 +113,12 @@ function layout(part: MuraPart, rng: Rng): Layout {
       bones.push(bone(P(0.6, 1.2), P(0.6, base + 0.06 * sc), 0.035 * sc, 0.04 * sc, 0.045 * sc));
       for (let k = 0; k < 8; k++) {
         const row = k < 4 ? 0 : 1;
-        blobs.push({ c: P(0.38 + 0.075 * (k % 4) + j(), base - (0.06 + 0.09 * row) * sc), rx: 0.035 * sc, ry: 0.03 * sc, angle: rng.uniform(-0.5, 0.5) });
+        blobs.push({
+          c: P(0.38 + 0.075 * (k % 4) + j(), base - (0.06 + 0.09 * row) * sc),
+          rx: 0.035 * sc,
+          ry: 0.03 * sc,
+          angle: rng.uniform(-0.5, 0.5),
+        });
       }
       const top = base - 0.2 * sc;
       for (let f = 0; f < 5; f++) {
@@ -112,7 +135,11 @@ function layout(part: MuraPart, rng: Rng): Layout {
           bones.push(bone(p, q, r, r * 1.5, r * 1.4, s === 0));
           p = P(q.x + Math.sin(ang) * 0.012 * sc, q.y - Math.cos(ang) * 0.012 * sc);
         }
-        tissue.push({ a: start, b: P(start.x + Math.sin(ang) * (hand ? 0.85 : 0.3) * sc, start.y - Math.cos(ang) * (hand ? 0.85 : 0.3) * sc), r: 0.045 * sc });
+        tissue.push({
+          a: start,
+          b: P(start.x + Math.sin(ang) * (hand ? 0.85 : 0.3) * sc, start.y - Math.cos(ang) * (hand ? 0.85 : 0.3) * sc),
+          r: 0.045 * sc,
+        });
       }
       tissue.push({ a: P(0.5, 1.2), b: P(0.5, top), r: 0.2 * sc });
       break;
@@ -141,12 +168,17 @@ function layout(part: MuraPart, rng: Rng): Layout {
   return { bones, blobs, tissue };
 }
 
-/** The part of a bone (as fractions of a -> b) inside the film's central area (a wrist's radius starts below the film). */
+/**
+ * The part of a bone (as fractions of a -> b) inside the film's central area (a wrist's radius starts below the film).
+ */
 function insideFilm(b: Bone, margin = 0.1): [number, number] {
   let t0 = 0;
   let t1 = 1;
   const d = { x: b.b.x - b.a.x, y: b.b.y - b.a.y };
-  for (const [p, q] of [[b.a.x, d.x], [b.a.y, d.y]] as const) {
+  for (const [p, q] of [
+    [b.a.x, d.x],
+    [b.a.y, d.y],
+  ] as const) {
     // Liang-Barsky clipping against margin <= p + q t <= 1 - margin.
     if (q === 0) continue;
     const ta = (margin - p) / q;
@@ -162,7 +194,11 @@ function insideFilm(b: Bone, margin = 0.1): [number, number] {
  * It strikes one of the limb's main long bones (at least half as thick as the thickest): a crack in a
  * phalanx is under a pixel at the demo's input size, so a network could never learn it there.
  */
-function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map: (p: Point) => Point, unit: number) => void {
+function abnormal(
+  kind: MskAbnormality,
+  lay: Layout,
+  rng: Rng,
+): (c: Canvas, map: (p: Point) => Point, unit: number) => void {
   const longBones = lay.bones.filter((b) => b.hollow);
   const pool = longBones.length ? longBones : lay.bones;
   const thickest = Math.max(...pool.map((b) => b.r));
@@ -191,13 +227,25 @@ function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map:
       const p = map(at);
       const q = map(target.a);
       const r = target.r * unit;
-      ellipse(c, { cx: p.x, cy: p.y, rx: r * 3.5, ry: r * 2.5, angle: Math.atan2(p.y - q.y, p.x - q.x) }, 0.15 + 0.15 * sev, 'dome', r);
+      ellipse(
+        c,
+        { cx: p.x, cy: p.y, rx: r * 3.5, ry: r * 2.5, angle: Math.atan2(p.y - q.y, p.x - q.x) },
+        0.15 + 0.15 * sev,
+        'dome',
+        r,
+      );
     };
   }
   return (c, map, unit) => {
     const p = map(at);
     const r = target.r * unit;
-    const lesion = { cx: p.x, cy: p.y, rx: r * (0.75 + 0.3 * sev), ry: r * (1.1 + 0.9 * sev), angle: rng.uniform(0, Math.PI) };
+    const lesion = {
+      cx: p.x,
+      cy: p.y,
+      rx: r * (0.75 + 0.3 * sev),
+      ry: r * (1.1 + 0.9 * sev),
+      angle: rng.uniform(0, Math.PI),
+    };
     if (kind === 'lytic') {
       // A punched-out lucency inside the bone with a thin sclerotic margin.
       ellipse(c, { ...lesion, rx: lesion.rx * 1.15, ry: lesion.ry * 1.1 }, 0.12, 'flat', 1);
@@ -205,9 +253,20 @@ function abnormal(kind: MskAbnormality, lay: Layout, rng: Rng): (c: Canvas, map:
     } else if (kind === 'sclerotic') {
       // Dense, slightly lobulated bone-forming lesion.
       ellipse(c, lesion, 0.3 + 0.25 * sev, 'flat', 1);
-      ellipse(c, { ...lesion, cx: p.x + rng.normal(0, r * 0.3), cy: p.y + rng.normal(0, r * 0.3), rx: lesion.rx * 0.6, ry: lesion.ry * 0.6 }, 0.15, 'flat', 1);
-    }
-    else {
+      ellipse(
+        c,
+        {
+          ...lesion,
+          cx: p.x + rng.normal(0, r * 0.3),
+          cy: p.y + rng.normal(0, r * 0.3),
+          rx: lesion.rx * 0.6,
+          ry: lesion.ry * 0.6,
+        },
+        0.15,
+        'flat',
+        1,
+      );
+    } else {
       // A plate with screws (metal: far denser than bone).
       const metal = c.blank();
       const len = Math.hypot(target.b.x - target.a.x, target.b.y - target.a.y) * unit * 0.45;
@@ -261,8 +320,32 @@ export function renderMsk(seed: number, plan: MskImagePlan): Uint8Array {
     const z = map(b.b);
     segmentMax(outer, a, z, b.r * unit, b.r * unit, 1, true);
     if (b.hollow) segmentMax(inner, a, z, b.r * unit * 0.62, b.r * unit * 0.62, 1, true);
-    ellipse(c, { cx: a.x, cy: a.y, rx: b.endA * unit, ry: b.endA * unit * 0.8, angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x) }, 0.28, 'dome', 1.5);
-    ellipse(c, { cx: z.x, cy: z.y, rx: b.endB * unit, ry: b.endB * unit * 0.8, angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x) }, 0.28, 'dome', 1.5);
+    ellipse(
+      c,
+      {
+        cx: a.x,
+        cy: a.y,
+        rx: b.endA * unit,
+        ry: b.endA * unit * 0.8,
+        angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x),
+      },
+      0.28,
+      'dome',
+      1.5,
+    );
+    ellipse(
+      c,
+      {
+        cx: z.x,
+        cy: z.y,
+        rx: b.endB * unit,
+        ry: b.endB * unit * 0.8,
+        angle: angle + Math.atan2(b.b.y - b.a.y, b.b.x - b.a.x),
+      },
+      0.28,
+      'dome',
+      1.5,
+    );
   }
   for (const bl of lay.blobs) {
     const p = map(bl.c);

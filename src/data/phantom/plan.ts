@@ -22,7 +22,12 @@ const PERSISTENCE = 0.6;
 /** Fraction of patients in the test list (NIH split by patient, ~80/20). */
 const TEST_FRACTION = 0.2;
 
-export function planChest(seed: number, n: number, prevalenceFloor = 0, prevalenceOverrides: Partial<Record<Finding, number>> = {}): ChestRow[] {
+export function planChest(
+  seed: number,
+  n: number,
+  prevalenceFloor = 0,
+  prevalenceOverrides: Partial<Record<Finding, number>> = {},
+): ChestRow[] {
   const rng = new Rng(seed, 'chest-plan');
   const prevalence = phantomPrevalence(prevalenceFloor, prevalenceOverrides);
   const rows: ChestRow[] = [];
@@ -55,7 +60,13 @@ export function planChest(seed: number, n: number, prevalenceFloor = 0, prevalen
       }
       state = next;
       rows.push({
-        plan: { index: rows.length, patient, followUp: fu, view: rng.chance(0.85) ? view : view === 'PA' ? 'AP' : 'PA', labels: NIH_FINDINGS.filter((f) => next.has(f)) },
+        plan: {
+          index: rows.length,
+          patient,
+          followUp: fu,
+          view: rng.chance(0.85) ? view : view === 'PA' ? 'AP' : 'PA',
+          labels: NIH_FINDINGS.filter((f) => next.has(f)),
+        },
         file: `${String(pid).padStart(8, '0')}_${String(fu).padStart(3, '0')}.png`,
         width,
         height,
@@ -90,22 +101,48 @@ const MSK_ABNORMAL = 0.4;
 const MSK_VALID_FRACTION = 0.15;
 const ABNORMALITIES: MskAbnormality[] = ['fracture', 'fracture', 'hardware', 'lytic', 'sclerotic'];
 /** Aspect ratio (width / height) of each part's films. */
-const ASPECT: Record<MuraPart, number> = { XR_ELBOW: 0.8, XR_FINGER: 0.7, XR_FOREARM: 0.75, XR_HAND: 0.8, XR_HUMERUS: 0.75, XR_SHOULDER: 1, XR_WRIST: 0.8 };
+const ASPECT: Record<MuraPart, number> = {
+  XR_ELBOW: 0.8,
+  XR_FINGER: 0.7,
+  XR_FOREARM: 0.75,
+  XR_HAND: 0.8,
+  XR_HUMERUS: 0.75,
+  XR_SHOULDER: 1,
+  XR_WRIST: 0.8,
+};
 
 export function planMsk(seed: number, n: number, size: number): MskRow[] {
   const rng = new Rng(seed, 'msk-plan');
-  type Study = { patient: number; part: MuraPart; number: number; abnormality: MskAbnormality | null; images: number; key: number };
+  type Study = {
+    patient: number;
+    part: MuraPart;
+    number: number;
+    abnormality: MskAbnormality | null;
+    images: number;
+    key: number;
+  };
   const studies: Study[] = [];
   let images = 0;
   for (let patient = 1; images < n; patient++) {
     let u = rng.next();
     let part: MuraPart = MURA_PARTS[0];
-    for (const p of MURA_PARTS) if ((u -= MURA_PART_SHARE[p]) < 0) { part = p; break; }
+    for (const p of MURA_PARTS)
+      if ((u -= MURA_PART_SHARE[p]) < 0) {
+        part = p;
+        break;
+      }
     const nStudies = rng.chance(0.1) ? 2 : 1;
     for (let s = 1; s <= nStudies && images < n; s++) {
       const abnormal = rng.chance(MSK_ABNORMAL);
       const count = Math.min(n - images, rng.int(2, 4));
-      studies.push({ patient, part, number: s, abnormality: abnormal ? rng.pick(ABNORMALITIES) : null, images: count, key: studies.length });
+      studies.push({
+        patient,
+        part,
+        number: s,
+        abnormality: abnormal ? rng.pick(ABNORMALITIES) : null,
+        images: count,
+        key: studies.length,
+      });
       images += count;
     }
   }
@@ -127,7 +164,15 @@ export function planMsk(seed: number, n: number, size: number): MskRow[] {
     const width = Math.round(size * ASPECT[st.part]);
     for (let v = 1; v <= st.images; v++) {
       rows.push({
-        plan: { index: rows.length, part: st.part, studyKey: st.key, view: v - 1, abnormality: st.abnormality, width, height: size },
+        plan: {
+          index: rows.length,
+          part: st.part,
+          studyKey: st.key,
+          view: v - 1,
+          abnormality: st.abnormality,
+          width,
+          height: size,
+        },
         split,
         patient,
         study,

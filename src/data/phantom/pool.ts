@@ -33,7 +33,10 @@ export async function renderAll(tasks: RenderTask[], opts: RenderOptions = {}): 
   };
   const script = workerScript();
   // Each worker compiles the drawing code anew (about a second of CPU): not worth it for small sets.
-  const threads = Math.min(opts.threads ?? (tasks.length < 256 ? 0 : Math.min(8, availableParallelism())), chunks.length);
+  const threads = Math.min(
+    opts.threads ?? (tasks.length < 256 ? 0 : Math.min(8, availableParallelism())),
+    chunks.length,
+  );
   if (!script || threads <= 0) {
     for (const c of chunks) {
       await runTasks(c);

@@ -12,7 +12,9 @@ export type RenderTask =
 
 /** 8-bit grey PNG; the same pixels always give the same bytes. */
 export function encodePng(pixels: Uint8Array, width: number, height: number): Promise<Buffer> {
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 1 } })
+  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width, height, channels: 1 },
+  })
     .toColourspace('b-w')
     .png({ compressionLevel: 1, adaptiveFiltering: false })
     .toBuffer();
@@ -22,7 +24,10 @@ export function encodePng(pixels: Uint8Array, width: number, height: number): Pr
 export async function runTasks(tasks: RenderTask[]): Promise<void> {
   const pending: Promise<void>[] = [];
   for (const t of tasks) {
-    const [pixels, w, h] = t.kind === 'chest' ? [renderChest(t.seed, t.plan, t.size), t.size, t.size] : [renderMsk(t.seed, t.plan), t.plan.width, t.plan.height];
+    const [pixels, w, h] =
+      t.kind === 'chest'
+        ? [renderChest(t.seed, t.plan, t.size), t.size, t.size]
+        : [renderMsk(t.seed, t.plan), t.plan.width, t.plan.height];
     pending.push(encodePng(pixels, w, h).then((png) => writeFile(t.path, png)));
   }
   await Promise.all(pending);

@@ -39,9 +39,18 @@ export function sourceCachePath(phantomsDir: string, jobKey: string): string {
 }
 
 /** The cached source for this job, or undefined (absent, or trained for another job or phantom version). */
-export async function findCachedSource(phantomsDir: string, jobKey: string): Promise<{ path: string; provenance: SourceProvenance } | undefined> {
+export async function findCachedSource(
+  phantomsDir: string,
+  jobKey: string,
+): Promise<{ path: string; provenance: SourceProvenance } | undefined> {
   const path = sourceCachePath(phantomsDir, jobKey);
-  if (!(await stat(path).then(() => true, () => false))) return undefined;
+  if (
+    !(await stat(path).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return undefined;
   const { metadata } = await loadCheckpoint(path);
   const provenance = metadata.sourceTask as SourceProvenance | undefined;
   if (!provenance || provenance.jobKey !== jobKey || provenance.phantomVersion !== PHANTOM_VERSION) return undefined;

@@ -8,7 +8,13 @@ import { NIH_FINDINGS, type Finding } from './labels.js';
 import { planChest, planMsk } from './plan.js';
 import { renderAll } from './pool.js';
 import type { RenderTask } from './render.js';
-import { PHANTOM_VERSION, SIMULATED_NOTICE, writeMuraMetadata, writeNihMetadata, type PhantomManifest } from './writers.js';
+import {
+  PHANTOM_VERSION,
+  SIMULATED_NOTICE,
+  writeMuraMetadata,
+  writeNihMetadata,
+  type PhantomManifest,
+} from './writers.js';
 
 export type PhantomKind = 'chest' | 'msk';
 
@@ -51,14 +57,23 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const seed = expectInteger(options.seed, 'seed', 0, 2 ** 32 - 1);
   const size = expectInteger(options.size ?? 256, 'size', 64, 1024);
   const boost = expectNumber(options.prevalenceBoost ?? 0, 'prevalenceBoost', 0, 0.5);
-  if (options.prevalenceBoost !== undefined && kind !== 'chest') throw new OptionError('prevalenceBoost', "undefined with kind 'msk' (it applies to chest findings)", options.prevalenceBoost);
+  if (options.prevalenceBoost !== undefined && kind !== 'chest')
+    throw new OptionError(
+      'prevalenceBoost',
+      "undefined with kind 'msk' (it applies to chest findings)",
+      options.prevalenceBoost,
+    );
   const prevalence = expectPrevalence(options.prevalence, kind);
   const threads = options.threads === undefined ? undefined : expectInteger(options.threads, 'threads', 0, 64);
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw new OptionError('onProgress', 'a function', options.onProgress);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
+    throw new OptionError('onProgress', 'a function', options.onProgress);
 
   await mkdir(out, { recursive: true });
   const existing = await readdir(out);
-  if (existing.length > 0) throw new Error(`Output folder ${out} is not empty (holds ${existing[0]}${existing.length > 1 ? ` and ${existing.length - 1} more` : ''}); give a new or empty folder`);
+  if (existing.length > 0)
+    throw new Error(
+      `Output folder ${out} is not empty (holds ${existing[0]}${existing.length > 1 ? ` and ${existing.length - 1} more` : ''}); give a new or empty folder`,
+    );
 
   const manifest: PhantomManifest = {
     simulated: true,
@@ -75,7 +90,13 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   if (kind === 'chest') {
     const rows = planChest(seed, n, boost, prevalence);
     await mkdir(join(out, 'images'));
-    const tasks: RenderTask[] = rows.map((r) => ({ kind: 'chest', seed, plan: r.plan, size, path: join(out, 'images', r.file) }));
+    const tasks: RenderTask[] = rows.map((r) => ({
+      kind: 'chest',
+      seed,
+      plan: r.plan,
+      size,
+      path: join(out, 'images', r.file),
+    }));
     await renderAll(tasks, { threads, onProgress: progress });
     await writeNihMetadata(out, rows, manifest);
     return { kind, out, root: out, images: n, patients: new Set(rows.map((r) => r.plan.patient.id)).size, manifest };
@@ -85,13 +106,22 @@ export async function synthesize(options: SynthesizeOptions): Promise<Synthesize
   const tasks: RenderTask[] = rows.map((r) => ({ kind: 'msk', seed, plan: r.plan, path: join(out, r.imagePath) }));
   await renderAll(tasks, { threads, onProgress: progress });
   await writeMuraMetadata(out, rows, manifest);
-  return { kind, out, root: join(out, 'MURA-v1.1'), images: n, patients: new Set(rows.map((r) => r.patient)).size, manifest };
+  return {
+    kind,
+    out,
+    root: join(out, 'MURA-v1.1'),
+    images: n,
+    patients: new Set(rows.map((r) => r.patient)).size,
+    manifest,
+  };
 }
 
 function expectPrevalence(value: unknown, kind: PhantomKind): Partial<Record<Finding, number>> {
   if (value === undefined) return {};
-  if (kind !== 'chest') throw new OptionError('prevalence', "undefined with kind 'msk' (it applies to chest findings)", value);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OptionError('prevalence', 'an object { Finding: fraction }', value);
+  if (kind !== 'chest')
+    throw new OptionError('prevalence', "undefined with kind 'msk' (it applies to chest findings)", value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new OptionError('prevalence', 'an object { Finding: fraction }', value);
   const out: Partial<Record<Finding, number>> = {};
   for (const [name, p] of Object.entries(value)) {
     const finding = expectOneOf(name, 'a key of prevalence', NIH_FINDINGS);

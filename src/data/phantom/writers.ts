@@ -12,7 +12,8 @@ export const PHANTOM_VERSION = 5;
  *    round opacities sized to survive 96 px; Mass draws the same primitive larger and denser; the default
  *    chest set raises the prevalence of both (DEFAULT_PHANTOMS.chest.prevalence).
  * 3: Nodule larger and denser at its severe end (a tiny CNN learned Mass but not the v2 Nodule at N = 400).
- * 4: Nodule larger and denser again (radius 0.036-0.076, contrast 0.18-0.48): no network tried learned v3 Nodule at N = 400.
+ * 4: Nodule larger and denser again (radius 0.036-0.076, contrast 0.18-0.48): no network tried learned v3 Nodule at N =
+ * 400.
  */
 
 export const SIMULATED_NOTICE =
@@ -31,7 +32,8 @@ export interface PhantomManifest {
   notice: string;
 }
 
-const NIH_HEADER = 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],';
+const NIH_HEADER =
+  'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],';
 
 /** Data_Entry_2017.csv exactly as NIH publishes it (trailing comma included). */
 export function nihCsv(rows: ChestRow[]): string {
@@ -40,7 +42,22 @@ export function nihCsv(rows: ChestRow[]): string {
     const p = r.plan;
     // NIH joins co-occurring findings in alphabetical order.
     const labels = p.labels.length ? [...p.labels].sort().join('|') : 'No Finding';
-    lines.push([r.file, labels, p.followUp, p.patient.id, p.patient.age, p.patient.gender, p.view, r.width, r.height, r.spacing, r.spacing, ''].join(','));
+    lines.push(
+      [
+        r.file,
+        labels,
+        p.followUp,
+        p.patient.id,
+        p.patient.age,
+        p.patient.gender,
+        p.view,
+        r.width,
+        r.height,
+        r.spacing,
+        r.spacing,
+        '',
+      ].join(','),
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -58,11 +75,22 @@ function readme(m: PhantomManifest, extra: string[]): string {
 }
 
 export async function writeNihMetadata(out: string, rows: ChestRow[], m: PhantomManifest): Promise<void> {
-  const list = (split: ChestRow['split']) => rows.filter((r) => r.split === split).map((r) => r.file).join('\n') + '\n';
+  const list = (split: ChestRow['split']) =>
+    rows
+      .filter((r) => r.split === split)
+      .map((r) => r.file)
+      .join('\n') + '\n';
   const counts = NIH_FINDINGS.map((f) => `  ${f}: ${rows.filter((r) => r.plan.labels.includes(f)).length}`);
   await writeFile(join(out, 'train_val_list.txt'), list('train_val'));
   await writeFile(join(out, 'test_list.txt'), list('test'));
-  await writeFile(join(out, 'README.txt'), readme(m, ['Findings (images):', `  No Finding: ${rows.filter((r) => r.plan.labels.length === 0).length}`, ...counts]));
+  await writeFile(
+    join(out, 'README.txt'),
+    readme(m, [
+      'Findings (images):',
+      `  No Finding: ${rows.filter((r) => r.plan.labels.length === 0).length}`,
+      ...counts,
+    ]),
+  );
   await writeFile(join(out, 'phantom.json'), JSON.stringify(m, null, 2) + '\n');
   // Last: a folder with Data_Entry_2017.csv is complete.
   await writeFile(join(out, 'Data_Entry_2017.csv'), nihCsv(rows));
@@ -85,6 +113,12 @@ export async function writeMuraMetadata(out: string, rows: MskRow[], m: PhantomM
   await writeFile(join(out, 'phantom.json'), JSON.stringify(m, null, 2) + '\n');
   for (const split of ['valid', 'train'] as const) {
     await writeFile(join(root, `${split}_labeled_studies.csv`), studiesRead(split));
-    await writeFile(join(root, `${split}_image_paths.csv`), rows.filter((r) => r.split === split).map((r) => r.imagePath).join('\n') + '\n');
+    await writeFile(
+      join(root, `${split}_image_paths.csv`),
+      rows
+        .filter((r) => r.split === split)
+        .map((r) => r.imagePath)
+        .join('\n') + '\n',
+    );
   }
 }

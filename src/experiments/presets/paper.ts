@@ -6,7 +6,8 @@
  * extractor vs fine-tune vs gradual unfreezing (ImageNet weights); Fig. 6 source data with DenseNet121
  * (ChestX-ray13 for Emphysema only); Fig. 7 source data with ResNet50 (four sources); Fig. 8 on
  * Emphysema: default init vs moments of the ImageNet convolution weights vs the ImageNet weights.
- * max_lr at the finder's loss minimum (the paper's rule). Decisions between stages are the paper's (one-cycle after Fig. 4, gradual
+ * max_lr at the finder's loss minimum (the paper's rule). Decisions between stages are the paper's (one-cycle after
+ * Fig. 4, gradual
  * unfreezing after Fig. 5); the report says whether this run's results agree.
  * With `sameAnatomyWeights` (published chest X-ray weights the user has, e.g. TorchXRayVision's),
  * Fig. 6 offers them as one more source: the same-anatomy alternative to ImageNet, nothing trained.
@@ -34,8 +35,20 @@ export interface PresetOptions {
 }
 
 const NIH_LABELS = [
-  'Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia',
-  'Pneumothorax', 'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia',
+  'Atelectasis',
+  'Cardiomegaly',
+  'Effusion',
+  'Infiltration',
+  'Mass',
+  'Nodule',
+  'Pneumonia',
+  'Pneumothorax',
+  'Consolidation',
+  'Edema',
+  'Emphysema',
+  'Fibrosis',
+  'Pleural_Thickening',
+  'Hernia',
 ];
 
 export const PAPER_NGRID = [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000];
@@ -47,18 +60,33 @@ export const PAPER_NGRID = [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600,
  */
 export function sameAnatomySource(weights: string): { name: string; weights: string; arch: 'densenet121' } {
   if (existsSync(weights)) {
-    const stem = basename(weights, extname(weights)).replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 40);
+    const stem = basename(weights, extname(weights))
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .slice(0, 40);
     return { name: `weights-${stem}`, weights, arch: 'densenet121' };
   }
   let entry;
   try {
     entry = getWeightsEntry(weights);
   } catch {
-    throw new OptionError('--same-anatomy-weights', 'a registry name (torchxfer weights list) or an existing weights file', weights);
+    throw new OptionError(
+      '--same-anatomy-weights',
+      'a registry name (torchxfer weights list) or an existing weights file',
+      weights,
+    );
   }
-  if (entry.architecture !== 'densenet121') throw new OptionError('--same-anatomy-weights', 'DenseNet121 weights (Fig. 6 trains DenseNet121)', `${weights} (${entry.architecture})`);
+  if (entry.architecture !== 'densenet121')
+    throw new OptionError(
+      '--same-anatomy-weights',
+      'DenseNet121 weights (Fig. 6 trains DenseNet121)',
+      `${weights} (${entry.architecture})`,
+    );
   if (/\b(NIH|RSNA)\b/.test(String(entry.trainedOn ?? ''))) {
-    throw new OptionError('--same-anatomy-weights', 'weights not trained on NIH ChestX-ray14 images (the targets are NIH tasks: these weights have seen their test images); e.g. densenet121-res224-chex, -mimic_ch or -pc', `${weights} (trained on ${String(entry.trainedOn)})`);
+    throw new OptionError(
+      '--same-anatomy-weights',
+      'weights not trained on NIH ChestX-ray14 images (the targets are NIH tasks: these weights have seen their test images); e.g. densenet121-res224-chex, -mimic_ch or -pc',
+      `${weights} (trained on ${String(entry.trainedOn)})`,
+    );
   }
   return { name: weights.replace(/^densenet121-res224-/, 'xrv-'), weights, arch: 'densenet121' };
 }
@@ -74,7 +102,19 @@ export function paperSpec(opts: PresetOptions): unknown {
     targets: paperTargets(nih),
     sources: [...paperSources(opts, nih), ...published],
     // max_lr at the LR finder's loss minimum (the paper, II.D), tuned at N = 2000 and reused for every N.
-    base: { arch: 'densenet121', policy: 'regular', strategy: 'fine-tune', source: 'imagenet', init: 'pretrained', optimizer: 'adam', epochs: 20, maxLr: 'auto', batchSize: 16, tta: 4, options: { lrRule: 'minimum' } },
+    base: {
+      arch: 'densenet121',
+      policy: 'regular',
+      strategy: 'fine-tune',
+      source: 'imagenet',
+      init: 'pretrained',
+      optimizer: 'adam',
+      epochs: 20,
+      maxLr: 'auto',
+      batchSize: 16,
+      tta: 4,
+      options: { lrRule: 'minimum' },
+    },
     stages: paperStages(published.map((p) => p.name)),
   };
 }
@@ -82,8 +122,20 @@ export function paperSpec(opts: PresetOptions): unknown {
 function paperTargets(nih: string): unknown[] {
   return [
     { name: 'chestxray14', dataset: 'nih', root: nih, labels: NIH_LABELS, options: { split: 'official' } },
-    { name: 'pneumonia', dataset: 'nih', root: nih, label: 'Pneumonia', options: { split: 'official', balanced: true } },
-    { name: 'emphysema', dataset: 'nih', root: nih, label: 'Emphysema', options: { split: 'official', balanced: true } },
+    {
+      name: 'pneumonia',
+      dataset: 'nih',
+      root: nih,
+      label: 'Pneumonia',
+      options: { split: 'official', balanced: true },
+    },
+    {
+      name: 'emphysema',
+      dataset: 'nih',
+      root: nih,
+      label: 'Emphysema',
+      options: { split: 'official', balanced: true },
+    },
     { name: 'hernia', dataset: 'nih', root: nih, label: 'Hernia', options: { split: 'official', balanced: true } },
   ];
 }
@@ -92,15 +144,27 @@ function paperSources(opts: PresetOptions, nih: string): unknown[] {
   return [
     { name: 'mura', dataset: 'mura', root: opts.muraRoot ?? '${MURA_ROOT}', n: 'all', train: { epochs: 5 } },
     {
-      name: 'chexpert', dataset: 'chexpert', root: opts.chexpertRoot ?? '${CHEXPERT_ROOT}', n: 'all',
+      name: 'chexpert',
+      dataset: 'chexpert',
+      root: opts.chexpertRoot ?? '${CHEXPERT_ROOT}',
+      n: 'all',
       labels: ['Atelectasis', 'Cardiomegaly', 'Consolidation', 'Edema', 'Pleural Effusion'],
-      options: { frontalOnly: true, uncertain: { Atelectasis: 1, Edema: 1, Cardiomegaly: 0, Consolidation: 0, 'Pleural Effusion': 0 } },
+      options: {
+        frontalOnly: true,
+        uncertain: { Atelectasis: 1, Edema: 1, Cardiomegaly: 0, Consolidation: 0, 'Pleural Effusion': 0 },
+      },
       train: { epochs: 5 },
     },
     {
       // ~75 thousand Emphysema-negative images with the 13 other labels, no image of the Emphysema experiment.
-      name: 'chestxray13', dataset: 'nih', root: nih, n: 'all', labels: NIH_LABELS.filter((l) => l !== 'Emphysema'),
-      disjointFromTarget: 'emphysema', options: { split: 'official' }, train: { epochs: 5 },
+      name: 'chestxray13',
+      dataset: 'nih',
+      root: nih,
+      n: 'all',
+      labels: NIH_LABELS.filter((l) => l !== 'Emphysema'),
+      disjointFromTarget: 'emphysema',
+      options: { split: 'official' },
+      train: { epochs: 5 },
     },
   ];
 }
@@ -111,18 +175,63 @@ function paperStages(published: string[]): unknown[] {
   const mean = { rule: 'mean-auc', metric: 'testAucTta' };
   return [
     {
-      name: 'radiomics-vs-cnn', figure: '3', targets: ['emphysema', 'hernia'], buildsOn: 'base',
-      arms: [{ name: 'radiomics', method: 'radiomics' }, { name: 'cnn-none', source: 'none' }, { name: 'cnn-imagenet', source: 'imagenet' }],
+      name: 'radiomics-vs-cnn',
+      figure: '3',
+      targets: ['emphysema', 'hernia'],
+      buildsOn: 'base',
+      arms: [
+        { name: 'radiomics', method: 'radiomics' },
+        { name: 'cnn-none', source: 'none' },
+        { name: 'cnn-imagenet', source: 'imagenet' },
+      ],
       winner: mean,
     },
     // As the authors' training_methods/*.py: PyTorch's default init, every layer trainable (no transfer).
-    { name: 'training-policy', figure: '4', buildsOn: 'base', base: { source: 'none', init: 'default' }, vary: 'policy', values: ['regular', 'one-cycle'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'one-cycle' } },
-    { name: 'transfer-method', figure: '5', base: { source: 'imagenet', init: 'pretrained' }, vary: 'strategy', values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'], winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual-unfreeze' } },
+    {
+      name: 'training-policy',
+      figure: '4',
+      buildsOn: 'base',
+      base: { source: 'none', init: 'default' },
+      vary: 'policy',
+      values: ['regular', 'one-cycle'],
+      winner: { rule: 'fixed', metric: 'testAucTta', value: 'one-cycle' },
+    },
+    {
+      name: 'transfer-method',
+      figure: '5',
+      base: { source: 'imagenet', init: 'pretrained' },
+      vary: 'strategy',
+      values: ['feature-extractor', 'fine-tune', 'gradual-unfreeze'],
+      winner: { rule: 'fixed', metric: 'testAucTta', value: 'gradual-unfreeze' },
+    },
     // The no-transfer arm trains every layer from the first step at the same discriminative rates (normaliseArm).
-    { name: 'source-data', figure: '6', vary: 'source', values: [...sources, 'chestxray13', ...published], winner: mean },
-    { name: 'source-data-resnet50', figure: '7', buildsOn: 'transfer-method', base: { arch: 'resnet50' }, vary: 'source', values: sources, winner: mean },
+    {
+      name: 'source-data',
+      figure: '6',
+      vary: 'source',
+      values: [...sources, 'chestxray13', ...published],
+      winner: mean,
+    },
+    {
+      name: 'source-data-resnet50',
+      figure: '7',
+      buildsOn: 'transfer-method',
+      base: { arch: 'resnet50' },
+      vary: 'source',
+      values: sources,
+      winner: mean,
+    },
     // The authors' distribution_transfer_learning/emphysema.py: Emphysema only, the paper's single p-value.
-    { name: 'initialisation', figure: '8', buildsOn: 'transfer-method', targets: ['emphysema'], base: { source: 'imagenet' }, vary: 'init', values: ['default', 'moments', 'pretrained'], winner: mean },
+    {
+      name: 'initialisation',
+      figure: '8',
+      buildsOn: 'transfer-method',
+      targets: ['emphysema'],
+      base: { source: 'imagenet' },
+      vary: 'init',
+      values: ['default', 'moments', 'pretrained'],
+      winner: mean,
+    },
   ];
 }
 
