@@ -1,23 +1,9 @@
 /** The 14 ChestX-ray14 findings and their prevalence in the published NIH data (Wang et al. 2017). */
+import { NIH_LABELS } from '../datasets/nih.js';
 
-export const NIH_FINDINGS = [
-  'Atelectasis',
-  'Cardiomegaly',
-  'Effusion',
-  'Infiltration',
-  'Mass',
-  'Nodule',
-  'Pneumonia',
-  'Pneumothorax',
-  'Consolidation',
-  'Edema',
-  'Emphysema',
-  'Fibrosis',
-  'Pleural_Thickening',
-  'Hernia',
-] as const;
+export const NIH_FINDINGS = NIH_LABELS;
 
-export type Finding = (typeof NIH_FINDINGS)[number];
+export type Finding = (typeof NIH_LABELS)[number];
 
 /** Fraction of NIH images carrying each finding (No Finding is ~54%). */
 export const NIH_PREVALENCE: Readonly<Record<Finding, number>> = {

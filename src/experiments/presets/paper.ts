@@ -17,6 +17,7 @@
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 
+import { NIH_LABELS } from '../../data/datasets/nih.js';
 import { OptionError } from '../../errors.js';
 import { getWeightsEntry } from '../../weights/manifest.js';
 import type { SizeTable } from '../layout.js';
@@ -33,23 +34,6 @@ export interface PresetOptions {
    */
   sameAnatomyWeights?: string;
 }
-
-const NIH_LABELS = [
-  'Atelectasis',
-  'Cardiomegaly',
-  'Effusion',
-  'Infiltration',
-  'Mass',
-  'Nodule',
-  'Pneumonia',
-  'Pneumothorax',
-  'Consolidation',
-  'Edema',
-  'Emphysema',
-  'Fibrosis',
-  'Pleural_Thickening',
-  'Hernia',
-];
 
 export const PAPER_NGRID = [50, 100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000];
 
@@ -121,7 +105,7 @@ export function paperSpec(opts: PresetOptions): unknown {
 
 function paperTargets(nih: string): unknown[] {
   return [
-    { name: 'chestxray14', dataset: 'nih', root: nih, labels: NIH_LABELS, options: { split: 'official' } },
+    { name: 'chestxray14', dataset: 'nih', root: nih, labels: [...NIH_LABELS], options: { split: 'official' } },
     {
       name: 'pneumonia',
       dataset: 'nih',
