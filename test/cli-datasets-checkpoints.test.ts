@@ -13,30 +13,10 @@ import { loadCheckpoint } from '../src/checkpoint.js';
 import { loadModel } from '../src/model.js';
 import { tempDir, writePng } from './helpers/data-fixtures.js';
 import { python } from './helpers/python.js';
+import { quickTrainFlags } from './helpers/quick-train.js';
 
 const CLI = resolve('bin/torchxfer.js');
-const QUICK = [
-  '--arch',
-  'resnet50',
-  '--init',
-  'none',
-  '--epochs',
-  '1',
-  '--batch-size',
-  '8',
-  '--max-lr',
-  '0.001',
-  '--image-size',
-  '64',
-  '--crop',
-  '56',
-  '--tta',
-  '0',
-  '--device',
-  'cpu',
-  '--threads',
-  '2',
-];
+const QUICK = quickTrainFlags({ threads: 2 });
 
 let root: string;
 const cli = (args: string[], cwd = root) =>

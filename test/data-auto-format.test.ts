@@ -16,6 +16,7 @@ import { synthesize } from '../src/data/phantom/index.js';
 import { resolveTrainConfig } from '../src/train/config.js';
 import { planSplits } from '../src/train/data.js';
 import { CHEXPERT_HEADER, tempDir, writePng } from './helpers/data-fixtures.js';
+import { quickTrainFlags } from './helpers/quick-train.js';
 import { python } from './helpers/python.js';
 import { realDataFile, realDataRoot, realDataSkipReason } from './helpers/realdata.js';
 import { chexpertRoot, linkImages, muraRoot, nihRoot, realText } from './helpers/realdata-roots.js';
@@ -275,28 +276,7 @@ describe('a split that fails names the patients and positives per split, and wha
 // One epoch on phantoms laid out as each kind, through the CLI, without --format and without --crop.
 
 const CLI = resolve('bin/torchxfer.js');
-const QUICK = [
-  '--n',
-  '16',
-  '--arch',
-  'resnet50',
-  '--init',
-  'none',
-  '--epochs',
-  '1',
-  '--batch-size',
-  '8',
-  '--max-lr',
-  '0.001',
-  '--image-size',
-  '64',
-  '--tta',
-  '0',
-  '--device',
-  'cpu',
-  '--threads',
-  '2',
-];
+const QUICK = quickTrainFlags({ n: 16, crop: null, threads: 2 });
 
 interface PhantomImage {
   id: string;

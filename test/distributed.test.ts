@@ -16,6 +16,7 @@ import { packageRoot } from '../src/native.js';
 import { freePort, rankSlice, argsWithoutNproc } from '../src/train/distributed.js';
 import { readSafetensors } from '../src/weights/io.js';
 import { HEAVY_TEST_MS } from './helpers/limits.js';
+import { quickTrainFlags } from './helpers/quick-train.js';
 
 const worker = join(dirname(fileURLToPath(import.meta.url)), 'helpers', 'distributed-worker.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'torchxfer-dist-'));
@@ -257,24 +258,7 @@ describe('torchxfer train --nproc', () => {
         'Cardiomegaly',
         '--n',
         '16',
-        '--arch',
-        'resnet50',
-        '--init',
-        'none',
-        '--epochs',
-        '1',
-        '--batch-size',
-        '8',
-        '--max-lr',
-        '0.001',
-        '--image-size',
-        '64',
-        '--crop',
-        '56',
-        '--tta',
-        '0',
-        '--device',
-        'cpu',
+        ...quickTrainFlags(),
         '--cache-dir',
         join(dir, 'cache'),
         '--out',

@@ -38,6 +38,7 @@ import { canonicalJson, hashConfig } from '../src/experiments/keys.js';
 import { validateSpec } from '../src/experiments/spec.js';
 import { capped, dist, PEAK_RSS_LIMIT_KIB, type CappedResult } from './helpers/capped.js';
 import { FAKE_RUNNER_SOURCE } from './experiments-helpers.js';
+import { quickTrainFlags } from './helpers/quick-train.js';
 
 let root: string;
 beforeAll(() => {
@@ -322,28 +323,7 @@ describe('2: report and export of a crafted database', () => {
 
 // ---------- images ----------
 
-const QUICK = [
-  '--arch',
-  'resnet50',
-  '--init',
-  'none',
-  '--epochs',
-  '1',
-  '--batch-size',
-  '4',
-  '--max-lr',
-  '0.001',
-  '--image-size',
-  '64',
-  '--crop',
-  '56',
-  '--tta',
-  '0',
-  '--device',
-  'cpu',
-  '--threads',
-  '2',
-];
+const QUICK = quickTrainFlags({ 'batch-size': 4, threads: 2 });
 
 /** Two class folders of small PNGs (a folder dataset). */
 async function folderDataset(dir: string, perClass = 60): Promise<string> {
