@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ResultsDb } from '../src/experiments/db.js';
-import { comparableRecords, runCli, spawnCli, tempDir, removeTempDirs, writeFakeCli } from './experiments-helpers.js';
+import {
+  chromiumDom,
+  chromiumFlags,
+  comparableRecords,
+  runCli,
+  spawnCli,
+  tempDir,
+  removeTempDirs,
+  writeFakeCli,
+} from './experiments-helpers.js';
 
 const SPEC = `
 name: cli
@@ -177,23 +186,8 @@ describe('torchxfer experiment (CLI)', () => {
     expect(readFileSync(html, 'utf8')).not.toMatch(
       /<(script|link)\b|url\((?!#)|(src|href)=(?!"data:image\/png;base64,)/i,
     );
-    const profile = tempDir('txexp-chrome-');
-    const flags = [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-    ];
-    const dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    const flags = chromiumFlags();
+    const dom = chromiumDom(html, flags);
     execFileSync(
       '/usr/bin/chromium',
       [...flags, `--screenshot=${join(out, 'shot.png')}`, '--window-size=1200,2000', `file://${html}`],

@@ -1,6 +1,6 @@
 // Shared by the experiments tests: the deterministic fake ArmRunner (written as a module so a CLI
 // child process can register it through the library API), CLI spawning and record comparison.
-import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -158,4 +158,29 @@ export function comparableRecords(exported: string): unknown {
       checkpoint: r.checkpoint ? basename(r.checkpoint as string) : null,
     })),
   };
+}
+
+/** Headless Chromium's flags for a report test, with a fresh profile folder (removed with the temp dirs). */
+export function chromiumFlags(): string[] {
+  const profile = tempDir('txchrome-');
+  return [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+  ];
+}
+
+/** The DOM of an HTML file as headless Chromium renders it (scripts run, nothing fetched). */
+export function chromiumDom(html: string, flags = chromiumFlags()): string {
+  return execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${html}`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
 }

@@ -3,14 +3,13 @@
 // report is rendered in headless Chromium and its text checked: Methods generated from what ran,
 // Departures, the source models' own AUC, captions, failed and superseded runs listed apart and
 // counted in nothing. The export says radiomics where radiomics ran.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ResultsDb } from '../src/experiments/db.js';
-import { removeTempDirs, runCli, tempDir, writeFakeCli } from './experiments-helpers.js';
+import { chromiumDom, removeTempDirs, runCli, tempDir, writeFakeCli } from './experiments-helpers.js';
 
 const spec = (nGrid: number[]) => ({
   name: 'ev',
@@ -93,23 +92,7 @@ beforeAll(() => {
   const out = join(dir, 'report');
   const r = runCli(['report', db, '--out', out, '--no-png']);
   expect(r.status, r.stderr).toBe(0);
-  const profile = tempDir('txreport-chrome-');
-  const flags = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${profile}`,
-  ];
-  dom = execFileSync('/usr/bin/chromium', [...flags, '--dump-dom', `file://${join(out, 'report.html')}`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  dom = chromiumDom(join(out, 'report.html'));
   text = textOf(dom);
 }, 240_000);
 afterAll(removeTempDirs);
